@@ -1,0 +1,65 @@
+"""v1sim: the visual system from retina to V1, and on into trainable ConvNets.
+
+The public API is re-exported here lazily (``import v1sim`` stays cheap and
+never imports Numba or ``numba.cuda`` until a function is used)::
+
+    import v1sim
+    lm = v1sim.filters.leung_malik()              # 48 simple-cell-like filters
+    responses = v1sim.apply_bank(image, lm)       # (48, H, W)
+    g = v1sim.correlate2d(image, kernel, mode="same")
+
+Sub-packages and modules
+------------------------
+filters
+    Gaussian, DoG (ON/OFF), LoG, Gaussian derivatives, Gabor; LM, Schmid, MR8
+    and Gabor banks.
+stimuli
+    Spots, annuli, bars, edges, gratings, plaids, noise and natural textures.
+signal
+    ``convolve2d``/``correlate2d`` (scipy.signal semantics), ``apply_bank``
+    (images x filter bank, direct or FFT) and batched NCHW correlation.
+pooling
+    Max, average and L2 (energy) pooling with argmax for backward passes.
+kernels
+    The Numba kernel layer (CPU serial/parallel and numba-cuda twins).
+backend
+    ``device`` resolution: ``"auto" | "cpu" | "parallel" | "cuda"``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# name -> submodule that defines it
+_EXPORTS = {
+    "convolve2d": "signal",
+    "correlate2d": "signal",
+    "apply_bank": "signal",
+    "correlate_batch": "signal",
+    "pool2d": "pooling",
+    "FilterBank": "filters",
+    "resolve_device": "backend",
+    "cuda_available": "backend",
+}
+_SUBMODULES = {"filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting"}
+
+__all__ = sorted(set(_EXPORTS) | _SUBMODULES | {"__version__"})
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'v1sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

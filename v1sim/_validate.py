@@ -1,0 +1,238 @@
+"""The one place that checks public inputs and raises clear errors.
+
+Every public function of v1sim validates its arguments here, at the edge, so
+that kernels below can assume well-formed, contiguous arrays and no raw Numba
+typing error ever reaches a user. Messages name the argument and show what was
+expected against what was received.
+
+Conventions: ``ValueError`` for shape, range and non-finite values;
+``TypeError`` for dtypes and Python types.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "as_float_array",
+    "check_choice",
+    "check_finite_float",
+    "check_float_dtype",
+    "check_int_pair",
+    "check_ndim",
+    "check_nonnegative_int",
+    "check_odd_int",
+    "check_positive_float",
+    "check_positive_int",
+    "check_rng",
+    "check_in_range",
+    "float_dtype",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(value) -> str:
+    """Short description of a value for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def float_dtype(*arrays: np.ndarray) -> np.dtype:
+    """Result dtype of v1sim operations: float64 if any input is float64, else float32."""
+    for a in arrays:
+        if a.dtype == np.float64:
+            return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def as_float_array(
+    value,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    allow_nonfinite: bool = False,
+    allow_empty: bool = False,
+    dtype=None,
+) -> np.ndarray:
+    """Coerce ``value`` to a C-contiguous float32/float64 array, or raise.
+
+    Parameters
+    ----------
+    value : array_like
+        The input. Real integer and float dtypes are accepted; integers (and
+        float16) are promoted to float32, float64 is kept unless ``dtype``
+        says otherwise.
+    name : str
+        Argument name used in error messages.
+    ndim : int or sequence of int, optional
+        Allowed numbers of dimensions.
+    allow_nonfinite : bool
+        Whether NaN and infinity are allowed.
+    allow_empty : bool
+        Whether an array with a zero-length axis is allowed.
+    dtype : dtype, optional
+        Force this float dtype (float32 or float64).
+
+    Returns
+    -------
+    ndarray
+        C-contiguous float32 or float64 array. A copy is made only when
+        needed; callers never write into it.
+
+    Raises
+    ------
+    TypeError
+        For complex, boolean, object, string or other non-real dtypes.
+    ValueError
+        For a wrong number of dimensions, empty arrays, or non-finite values.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a real-valued array, got {_describe(value)}")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a real-valued array, got {_describe(value)}: {exc}") from None
+    kind = arr.dtype.kind
+    if kind not in "iuf":
+        what = {"b": "boolean", "c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(kind, str(arr.dtype))
+        raise TypeError(
+            f"{name} must have a real integer or floating dtype (float32 recommended), got {what} dtype {arr.dtype}"
+        )
+    if ndim is not None:
+        check_ndim(arr, name, ndim)
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got an array of shape {arr.shape}")
+    if dtype is not None:
+        target = np.dtype(dtype)
+    elif arr.dtype in _FLOAT_DTYPES:
+        target = arr.dtype
+    else:
+        target = np.dtype(np.float32)
+    arr = np.ascontiguousarray(arr, dtype=target)
+    if not allow_nonfinite and arr.size and not np.isfinite(arr).all():
+        n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} must be finite, got {n_bad} NaN or infinite value(s)")
+    return arr
+
+
+def check_ndim(arr: np.ndarray, name: str, ndim: int | Sequence[int]) -> None:
+    """Raise ValueError unless ``arr.ndim`` is one of ``ndim``."""
+    allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
+    if arr.ndim not in allowed:
+        want = " or ".join(f"{d}-D" for d in allowed)
+        raise ValueError(f"{name} must be {want}, got a {arr.ndim}-D array of shape {arr.shape}")
+
+
+def _check_int(value, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+    return int(value)
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as int, or raise unless it is an integer >= 1."""
+    v = _check_int(value, name)
+    if v < 1:
+        raise ValueError(f"{name} must be a positive integer (>= 1), got {v}")
+    return v
+
+
+def check_nonnegative_int(value, name: str) -> int:
+    """Return ``value`` as int, or raise unless it is an integer >= 0."""
+    v = _check_int(value, name)
+    if v < 0:
+        raise ValueError(f"{name} must be a non-negative integer (>= 0), got {v}")
+    return v
+
+
+def check_int_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
+    """Accept an int or a pair of ints (rows, cols), each >= ``minimum``."""
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        items = tuple(value)
+        if len(items) != 2:
+            raise ValueError(f"{name} must be an integer or a pair of integers, got {_describe(value)}")
+    else:
+        items = (value, value)
+    out = tuple(_check_int(v, name) for v in items)
+    if min(out) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return out  # type: ignore[return-value]
+
+
+def _check_real(value, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return v
+
+
+def check_finite_float(value, name: str) -> float:
+    """Return ``value`` as a finite float, or raise."""
+    return _check_real(value, name)
+
+
+def check_positive_float(value, name: str) -> float:
+    """Return ``value`` as a float > 0, or raise."""
+    v = _check_real(value, name)
+    if v <= 0:
+        raise ValueError(f"{name} must be positive (> 0), got {v}")
+    return v
+
+
+def check_in_range(value, name: str, low: float, high: float, *, inclusive: tuple[bool, bool] = (True, True)) -> float:
+    """Return ``value`` as a float within [low, high] (ends per ``inclusive``), or raise."""
+    v = _check_real(value, name)
+    lo_ok = v >= low if inclusive[0] else v > low
+    hi_ok = v <= high if inclusive[1] else v < high
+    if not (lo_ok and hi_ok):
+        left = "[" if inclusive[0] else "("
+        right = "]" if inclusive[1] else ")"
+        raise ValueError(f"{name} must lie in {left}{low}, {high}{right}, got {v}")
+    return v
+
+
+def check_choice(value, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices`` (strings), or raise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_describe(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_rng(rng) -> np.random.Generator:
+    """Coerce ``rng`` (None, int seed or Generator) with ``np.random.default_rng``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be None, an integer seed or a numpy.random.Generator, got {_describe(rng)}")
+
+
+def check_odd_int(value, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as int, or raise unless it is an odd integer >= ``minimum`` (kernel sizes)."""
+    v = _check_int(value, name)
+    if v < minimum or v % 2 == 0:
+        raise ValueError(f"{name} must be an odd integer >= {minimum}, got {v}")
+    return v
+
+
+def check_float_dtype(value, name: str = "dtype") -> np.dtype:
+    """Return ``value`` as a NumPy dtype, or raise TypeError unless it is float32 or float64."""
+    dt = None
+    if value is not None:  # np.dtype(None) is float64: refuse it explicitly
+        try:
+            dt = np.dtype(value)
+        except TypeError:
+            pass
+    if dt is None or not any(dt == ok for ok in _FLOAT_DTYPES):
+        raise TypeError(f"{name} must be float32 or float64, got {_describe(value)}")
+    return dt
