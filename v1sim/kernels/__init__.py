@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["get", "names"]
+__all__ = ["get", "names", "warmup"]
 
 
 def get(name: str, device: str):
@@ -38,3 +38,71 @@ def names() -> list[str]:
     """Names of the CPU kernels (every kernel has a CPU twin)."""
     cpu = importlib.import_module(".cpu", __name__)
     return sorted(cpu.SERIAL)
+
+
+def _example_args(name: str, dtype):
+    """Small, valid arguments for kernel ``name`` (used to compile ahead of use)."""
+    import numpy as np
+
+    x = np.ones((1, 2, 6, 6), dtype)
+    if name == "correlate_valid":
+        return (x, np.ones((3, 2, 3, 3), dtype), 1, 1, np.empty((1, 3, 4, 4), dtype))
+    if name == "correlate_valid_bank":
+        return (x, np.ones((2, 3, 3, 3), dtype), 1, 1, np.empty((1, 3, 4, 4), dtype))
+    if name == "im2col":
+        return (x, 3, 3, 1, 1, np.empty((1, 18, 16), dtype))
+    if name == "col2im":
+        return (np.ones((1, 18, 16), dtype), 3, 3, 1, 1, np.zeros_like(x))
+    if name == "spectral_mac":
+        c = np.complex64 if dtype == np.float32 else np.complex128
+        return (np.ones((2, 4, 3), c), np.ones((3, 2, 4, 3), c), np.empty((3, 4, 3), c))
+    if name == "max_pool":
+        return (x, 2, 2, 2, 2, 0, 0, np.empty((1, 2, 3, 3), dtype), np.empty((1, 2, 3, 3), np.int32))
+    if name == "max_pool_2x2":
+        return (x, np.empty((1, 2, 3, 3), dtype))
+    if name == "max_pool_backward":
+        return (np.ones((1, 2, 3, 3), dtype), np.zeros((1, 2, 3, 3), np.int32), np.zeros_like(x))
+    if name in ("avg_pool", "l2_pool"):
+        return (x, 2, 2, 2, 2, 0, 0, np.empty((1, 2, 3, 3), dtype))
+    if name == "avg_pool_backward":
+        return (np.ones((1, 2, 3, 3), dtype), 2, 2, 2, 2, 0, 0, np.zeros_like(x))
+    raise KeyError(f"no example arguments for kernel {name!r}")
+
+
+def warmup(devices=("cpu", "parallel"), dtypes=("float32", "float64"), progress=False) -> list[dict]:
+    """Compile (or load from Numba's on-disk cache) every CPU kernel, timing the first calls.
+
+    The first call of a kernel pays for compilation, or for loading the
+    cached machine code when ``cache=True`` already compiled it once on this
+    machine; a second call shows the steady-state cost of a tiny problem.
+
+    Parameters
+    ----------
+    devices : sequence of {"cpu", "parallel"}
+    dtypes : sequence of {"float32", "float64"}
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    list of dict
+        ``kernel``, ``device``, ``dtype``, ``first_call_s``, ``steady_s``.
+    """
+    import time
+
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    jobs = [(n, d, t) for n in names() for d in devices for t in dtypes]
+    records = []
+    for name, device, dtype in tqdm(jobs, desc="compiling kernels", unit="kernel", disable=not progress):
+        kern = get(name, device)
+        args = _example_args(name, np.dtype(dtype).type)
+        start = time.perf_counter()
+        kern(*args)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        kern(*args)
+        steady = time.perf_counter() - start
+        records.append({"kernel": name, "device": device, "dtype": dtype, "first_call_s": first, "steady_s": steady})
+    return records

@@ -1,0 +1,71 @@
+"""Shared helpers for the benchmarks: medians, ratios, peers, compile timing.
+
+Machines here are shared and noisy, so every benchmark runs v1sim and its
+peer on the same work in the same process and reports the ratio of medians.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def median_time(fn, *, repeat=5, warmup=1) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report(rows, title):
+    """Print a table of (case, v1sim_s, peer_name, peer_s) with the peer/v1sim speed-up."""
+    print(f"\n## {title}")
+    print(f"{'case':<44} {'v1sim':>10} {'peer':<34} {'peer':>10} {'speed-up':>9}")
+    for case, ours, peer, theirs in rows:
+        speedup = theirs / ours if ours > 0 else float("nan")
+        print(f"{case:<44} {ours * 1e3:>8.1f}ms {peer:<34} {theirs * 1e3:>8.1f}ms {speedup:>8.2f}x")
+
+
+def torch_or_none():
+    """PyTorch (CPU) with the same thread count as Numba, or None when not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    import numba
+
+    torch.set_num_threads(numba.get_num_threads())
+    return torch
+
+
+def first_call_seconds(snippet: str) -> dict:
+    """Time the first call of ``snippet`` in fresh processes: cold cache, then warm cache.
+
+    ``snippet`` must define ``run()``; it is imported (untimed) and then
+    ``run()`` is timed once. A private NUMBA_CACHE_DIR makes the first
+    process compile everything and the second load it from disk.
+    """
+    code = (
+        "import time, json\n"
+        f"{snippet}\n"
+        "t = time.perf_counter(); run(); first = time.perf_counter() - t\n"
+        "t = time.perf_counter(); run(); steady = time.perf_counter() - t\n"
+        "print(json.dumps({'first': first, 'steady': steady}))\n"
+    )
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("cold", "warm"):
+            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            out[label] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out

@@ -1,0 +1,60 @@
+"""The command line: help, info, warmup, figures listing and errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from v1sim.cli import build_parser, main
+
+
+def test_no_command_prints_help_and_returns_usage_code(capsys):
+    assert main([]) == 2
+    assert "figures" in capsys.readouterr().out
+
+
+def test_help_teaches_the_subcommands():
+    text = build_parser().format_help()
+    for word in ("figures", "info", "warmup"):
+        assert word in text
+
+
+def test_info_json_reports_environment(capsys):
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["default_device"] in ("cpu", "parallel", "cuda")
+    assert isinstance(info["cuda_available"], bool)
+    assert info["numba_threads"] >= 1
+
+
+def test_figures_list_names_every_script(capsys):
+    from v1sim.figures import discover
+
+    assert main(["figures", "--list"]) == 0
+    out = capsys.readouterr().out
+    scripts = discover()
+    assert scripts, "no figure scripts found"
+    for s in scripts:
+        assert s.name in out
+
+
+def test_figures_unknown_name_is_a_usage_error(capsys):
+    assert main(["figures", "no-such-figure", "--out", "unused"]) == 2
+    assert "no-such-figure" in capsys.readouterr().err
+
+
+def test_warmup_compiles_every_kernel(capsys):
+    from v1sim import kernels
+
+    assert main(["warmup", "--devices", "cpu", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["kernel"] for r in records} == set(kernels.names())
+    assert all(r["first_call_s"] > 0 and r["steady_s"] > 0 for r in records)
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["figures", "--help"]])
+def test_module_entry_point(argv):
+    res = subprocess.run([sys.executable, "-m", "v1sim", *argv], capture_output=True, text=True)
+    assert res.returncode == 0
+    assert "v1sim" in res.stdout

@@ -1,0 +1,177 @@
+"""The ``v1sim`` command line.
+
+Subcommands
+-----------
+figures   regenerate the figure gallery (the main job)
+info      versions, threads, Numba threading layer, CUDA availability
+warmup    compile every kernel ahead of use and report first-call times
+
+Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+_EPILOG_FIGURES = """\
+examples:
+  v1sim figures                 every figure into ./figures (of the checkout)
+  v1sim figures --list          what there is, with titles
+  v1sim figures dog lm_bank     a subset, by name
+  v1sim figures --quick --out /tmp/figs   small, fast versions (for tests)
+"""
+
+
+def _figures(args) -> int:
+    from . import figures
+
+    try:
+        scripts = figures.discover(args.scripts)
+    except FileNotFoundError as exc:
+        print(f"v1sim figures: {exc}", file=sys.stderr)
+        return 2
+    if args.list:
+        for s in scripts:
+            print(f"{s.name:<22} {s.title}")
+        return 0
+    if args.names:
+        known = {s.name: s for s in scripts}
+        unknown = [n for n in args.names if n not in known]
+        if unknown:
+            print(
+                f"v1sim figures: unknown figure name(s) {', '.join(unknown)}; known: {', '.join(known)}",
+                file=sys.stderr,
+            )
+            return 2
+        scripts = [known[n] for n in args.names]
+    out = Path(args.out) if args.out else (Path(args.scripts).parent if args.scripts else _repo_root()) / "figures"
+    records = figures.run(scripts, out, quick=args.quick, progress=not args.json)
+    if args.json:
+        print(json.dumps({"out": str(out), "figures": records}))
+    else:
+        total = sum(r["seconds"] for r in records)
+        print(f"wrote {len(records)} figure(s) to {out} in {total:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _repo_root() -> Path:
+    from .figures import default_scripts_dir
+
+    scripts = default_scripts_dir()
+    return scripts.parent if scripts is not None else Path.cwd()
+
+
+def _info(args) -> int:
+    import numba
+    import numpy as np
+    import scipy
+
+    from . import __version__
+    from .backend import cuda_available, resolve_device
+
+    info = {
+        "v1sim": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+        "numba_threads": numba.get_num_threads(),
+        "numba_threading_layer": numba.config.THREADING_LAYER,
+        "default_device": resolve_device("auto"),
+        "cuda_available": cuda_available(),
+    }
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:<22} {value}")
+    return 0
+
+
+def _warmup(args) -> int:
+    from . import kernels
+
+    records = kernels.warmup(devices=args.devices, progress=not args.json)
+    if args.json:
+        print(json.dumps(records))
+        return 0
+    total = sum(r["first_call_s"] for r in records)
+    print(f"{'kernel':<22} {'device':<9} {'dtype':<8} {'first call':>11} {'steady':>10}")
+    for r in records:
+        print(
+            f"{r['kernel']:<22} {r['device']:<9} {r['dtype']:<8} {r['first_call_s'] * 1e3:>9.1f}ms "
+            f"{r['steady_s'] * 1e6:>8.1f}us"
+        )
+    print(f"total first-call time {total:.2f} s (compilation, or loading Numba's cache when warm)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``v1sim`` command."""
+    parser = argparse.ArgumentParser(
+        prog="v1sim",
+        description=(
+            "v1sim: the visual system from retina to V1 (filters as simple cells, pooling as complex "
+            "cells), carried on into ConvNets, on Numba kernels for the CPU and CUDA."
+        ),
+        epilog="Run 'v1sim COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "figures",
+        help="regenerate the figure gallery (the main job)",
+        description="Run the figure scripts (scripts/fig_*.py); each writes one PNG.",
+        epilog=_EPILOG_FIGURES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("names", nargs="*", help="figure names to make (default: all; see --list)")
+    p.add_argument("--list", action="store_true", help="list the figures and exit")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: figures/ of the checkout)")
+    p.add_argument("--quick", action="store_true", help="small, fast versions (for tests and previews)")
+    p.add_argument("--scripts", metavar="DIR", help="folder of fig_*.py scripts (default: scripts/ of the checkout)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the written files")
+    p.set_defaults(func=_figures)
+
+    p = sub.add_parser("info", help="versions, threads and devices", description="Report the runtime environment.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser(
+        "warmup",
+        help="compile every kernel now and report first-call times",
+        description=(
+            "Compile every Numba kernel (serial and parallel, float32 and float64). The machine code is "
+            "cached on disk (cache=True), so later processes load it instead of compiling."
+        ),
+    )
+    p.add_argument("--devices", nargs="+", default=["cpu", "parallel"], choices=["cpu", "parallel"])
+    p.add_argument("--json", action="store_true", help="print the timings as JSON")
+    p.set_defaults(func=_warmup)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

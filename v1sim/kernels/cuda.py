@@ -1,0 +1,186 @@
+"""numba-cuda twins of the CPU kernels, with the same signatures.
+
+Each public launcher takes host (numpy) or device arrays exactly as its CPU
+twin in :mod:`v1sim.kernels.cpu` does, writes into the given output, and
+copies results back when the output is a host array. One thread computes one
+output element; grid-stride loops cover any size, so odd shapes exercise
+partial tail blocks. float32 constants are typed so float32 work stays in
+float32.
+
+Import this module only when ``device="cuda"`` is resolved: importing
+``numba.cuda`` is slow and fails where numba-cuda is absent. Under
+``NUMBA_ENABLE_CUDASIM=1`` the kernels run in Numba's simulator (slow;
+tests use small shapes).
+
+See Also
+--------
+v1sim.kernels.cpu : the CPU twins and reference semantics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda
+
+_THREADS = 128
+
+
+def _blocks(n: int) -> int:
+    return max(1, min(math.ceil(n / _THREADS), 4096))
+
+
+def _launch(kernel, out_arrays, *args):
+    """Move host arrays to the device, launch over out_arrays[0].size, copy outputs back."""
+    dev_args = []
+    host_outs = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            d = cuda.to_device(a)
+            dev_args.append(d)
+            if any(a is o for o in out_arrays):
+                host_outs.append((a, d))
+        else:
+            dev_args.append(a)
+    n = out_arrays[0].size
+    kernel[_blocks(n), _THREADS](*dev_args)
+    for host, dev in host_outs:
+        dev.copy_to_host(host)
+
+
+@cuda.jit
+def _correlate_valid(x, w, sy, sx, out):
+    n_k, n_ch, kh, kw = w.shape
+    ho, wo = out.shape[2], out.shape[3]
+    total = out.size
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for flat in range(start, total, step):
+        ox = flat % wo
+        rest = flat // wo
+        oy = rest % ho
+        rest //= ho
+        k = rest % n_k
+        n = rest // n_k
+        acc = x[0, 0, 0, 0] - x[0, 0, 0, 0]  # a zero of x's dtype (inputs are finite)
+        for c in range(n_ch):
+            for u in range(kh):
+                for v in range(kw):
+                    acc += w[k, c, u, v] * x[n, c, oy * sy + u, ox * sx + v]
+        out[n, k, oy, ox] = acc
+
+
+def correlate_valid(x, w, sy, sx, out):
+    """CUDA twin of :func:`v1sim.kernels.cpu.correlate_valid`."""
+    _launch(_correlate_valid, (out,), x, w, sy, sx, out)
+
+
+def correlate_valid_bank(x, wt, sy, sx, out):
+    """CUDA twin of :func:`v1sim.kernels.cpu.correlate_valid_bank` (weights (C, kh, kw, K))."""
+    w = np.ascontiguousarray(np.moveaxis(np.asarray(wt), 3, 0)) if isinstance(wt, np.ndarray) else wt
+    _launch(_correlate_valid, (out,), x, w, sy, sx, out)
+
+
+@cuda.jit
+def _max_pool(x, ph, pw, sy, sx, py, px, out, idx):
+    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
+    ho, wo = out.shape[2], out.shape[3]
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for flat in range(start, out.size, step):
+        ox = flat % wo
+        rest = flat // wo
+        oy = rest % ho
+        rest //= ho
+        c = rest % n_ch
+        n = rest // n_ch
+        y0 = oy * sy - py
+        x0 = ox * sx - px
+        ya = max(y0, 0)
+        xa = max(x0, 0)
+        best = x[n, c, ya, xa]
+        arg = ya * w + xa
+        for yy in range(ya, min(y0 + ph, h)):
+            for xx in range(xa, min(x0 + pw, w)):
+                v = x[n, c, yy, xx]
+                if v > best:
+                    best = v
+                    arg = yy * w + xx
+        out[n, c, oy, ox] = best
+        idx[n, c, oy, ox] = arg
+
+
+def max_pool(x, ph, pw, sy, sx, py, px, out, idx):
+    """CUDA twin of :func:`v1sim.kernels.cpu.max_pool`."""
+    _launch(_max_pool, (out, idx), x, ph, pw, sy, sx, py, px, out, idx)
+
+
+@cuda.jit
+def _window_pool(x, ph, pw, sy, sx, py, px, square, out):
+    # square=0: average (zero padding counted); square=1: L2 energy.
+    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
+    ho, wo = out.shape[2], out.shape[3]
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for flat in range(start, out.size, step):
+        ox = flat % wo
+        rest = flat // wo
+        oy = rest % ho
+        rest //= ho
+        c = rest % n_ch
+        n = rest // n_ch
+        y0 = oy * sy - py
+        x0 = ox * sx - px
+        s = x[0, 0, 0, 0] - x[0, 0, 0, 0]  # a zero of x's dtype (inputs are finite)
+        for yy in range(max(y0, 0), min(y0 + ph, h)):
+            for xx in range(max(x0, 0), min(x0 + pw, w)):
+                v = x[n, c, yy, xx]
+                s += v * v if square else v
+        out[n, c, oy, ox] = math.sqrt(s) if square else s / (ph * pw)
+
+
+def avg_pool(x, ph, pw, sy, sx, py, px, out):
+    """CUDA twin of :func:`v1sim.kernels.cpu.avg_pool`."""
+    _launch(_window_pool, (out,), x, ph, pw, sy, sx, py, px, 0, out)
+
+
+def l2_pool(x, ph, pw, sy, sx, py, px, out):
+    """CUDA twin of :func:`v1sim.kernels.cpu.l2_pool`."""
+    _launch(_window_pool, (out,), x, ph, pw, sy, sx, py, px, 1, out)
+
+
+@cuda.jit
+def _max_pool_backward(grad_out, idx, grad_in):
+    # One thread per (n, c) plane: overlapping windows add into the same
+    # input pixel, so a plane is owned by one thread (no atomics needed).
+    n_ch = grad_out.shape[1]
+    ho, wo = grad_out.shape[2], grad_out.shape[3]
+    w = grad_in.shape[3]
+    planes = grad_out.shape[0] * n_ch
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for t in range(start, planes, step):
+        n = t // n_ch
+        c = t % n_ch
+        for oy in range(ho):
+            for ox in range(wo):
+                a = idx[n, c, oy, ox]
+                grad_in[n, c, a // w, a % w] += grad_out[n, c, oy, ox]
+
+
+def max_pool_backward(grad_out, idx, grad_in):
+    """CUDA twin of :func:`v1sim.kernels.cpu.max_pool_backward`."""
+    dg, di, dgi = cuda.to_device(grad_out), cuda.to_device(idx), cuda.to_device(grad_in)
+    _max_pool_backward[_blocks(grad_out.shape[0] * grad_out.shape[1]), _THREADS](dg, di, dgi)
+    dgi.copy_to_host(grad_in)
+
+
+KERNELS = {
+    "correlate_valid": correlate_valid,
+    "correlate_valid_bank": correlate_valid_bank,
+    "max_pool": max_pool,
+    "avg_pool": avg_pool,
+    "l2_pool": l2_pool,
+    "max_pool_backward": max_pool_backward,
+}

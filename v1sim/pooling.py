@@ -1,0 +1,161 @@
+"""Pooling: what complex cells and C-layers do to simple-cell maps.
+
+Max pooling is the Neocognitron's C-cell and HMAX's C1 (position tolerance
+by taking the strongest response in a neighbourhood); L2 (energy) pooling is
+the energy model of complex cells; average pooling is LeNet's subsampling.
+One function, :func:`pool2d`, does all three on (N, C, H, W) batches.
+
+Output size per spatial axis: ``(H + 2P - F) // S + 1`` (floor, as PyTorch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+from ._validate import as_float_array, check_choice, check_int_pair
+from .backend import resolve_device
+
+__all__ = ["pool2d", "pool2d_backward", "POOL_KINDS"]
+
+POOL_KINDS = ("max", "avg", "l2")
+
+
+def _promote(x, name):
+    """(H, W) -> (1, 1, H, W) and (C, H, W) -> (1, C, H, W); returns array and original ndim."""
+    arr = as_float_array(x, name, ndim=(2, 3, 4))
+    ndim = arr.ndim
+    while arr.ndim < 4:
+        arr = arr[None]
+    return arr, ndim
+
+
+def _geometry(shape, size, stride, padding):
+    size = check_int_pair(size, "size", minimum=1)
+    stride = size if stride is None else check_int_pair(stride, "stride", minimum=1)
+    padding = check_int_pair(padding, "padding", minimum=0)
+    for axis, name in ((0, "height"), (1, "width")):
+        if padding[axis] > size[axis] // 2:
+            raise ValueError(
+                f"padding must be at most half the window size, got padding {padding[axis]} for a window "
+                f"{name} of {size[axis]}"
+            )
+        extent = shape[2 + axis] + 2 * padding[axis]
+        if size[axis] > extent:
+            raise ValueError(
+                f"pooling window {name} {size[axis]} is larger than the (padded) input {name} {extent}"
+            )
+    ho = (shape[2] + 2 * padding[0] - size[0]) // stride[0] + 1
+    wo = (shape[3] + 2 * padding[1] - size[1]) // stride[1] + 1
+    return size, stride, padding, (ho, wo)
+
+
+def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False, device="auto"):
+    """Pool each map of a batch over windows of ``size`` at ``stride``.
+
+    Parameters
+    ----------
+    x : (N, C, H, W), (C, H, W) or (H, W) array_like
+        Maps to pool; lower-dimensional inputs are promoted and the result
+        has the input's number of dimensions.
+    size : int or (int, int)
+        Window size F.
+    stride : int or (int, int), optional
+        Step S between windows; defaults to ``size`` (non-overlapping).
+    padding : int or (int, int)
+        Implicit padding P on each side, at most ``size // 2``: ``-inf`` for
+        max pooling, zeros for average and L2 pooling (the average always
+        divides by the full window area, as PyTorch's default).
+    kind : {"max", "avg", "l2"}
+        Maximum, mean, or square root of the sum of squares (energy).
+    return_indices : bool
+        Also return, for max pooling, the flat in-map index ``y * W + x`` of
+        each maximum (int32), which :func:`pool2d_backward` consumes.
+    device : {"auto", "cpu", "parallel", "cuda"}
+        Backend.
+
+    Returns
+    -------
+    out : ndarray
+        Pooled maps, shape (..., (H + 2P - F)//S + 1, (W + 2P - F)//S + 1).
+    indices : ndarray of int32
+        Only with ``return_indices=True`` (max pooling).
+
+    See Also
+    --------
+    pool2d_backward : the gradient with respect to ``x``.
+    skimage.measure.block_reduce : non-overlapping pooling on the CPU.
+    """
+    arr, ndim = _promote(x, "x")
+    check_choice(kind, "kind", POOL_KINDS)
+    if return_indices and kind != "max":
+        raise ValueError(f"return_indices is only meaningful for kind='max', got kind={kind!r}")
+    size, stride, padding, (ho, wo) = _geometry(arr.shape, size, stride, padding)
+    device = resolve_device(device)
+    n, c = arr.shape[:2]
+    out = np.empty((n, c, ho, wo), dtype=arr.dtype)
+    idx = None
+    if kind == "max":
+        if (
+            not return_indices
+            and device != "cuda"
+            and size == (2, 2)
+            and stride == (2, 2)
+            and padding == (0, 0)
+        ):
+            kernels.get("max_pool_2x2", device)(arr, out)
+        else:
+            idx = np.empty((n, c, ho, wo), dtype=np.int32)
+            kernels.get("max_pool", device)(arr, *size, *stride, *padding, out, idx)
+    else:
+        kernels.get(f"{kind}_pool", device)(arr, *size, *stride, *padding, out)
+    shape = out.shape[4 - ndim :]
+    if return_indices:
+        return out.reshape(shape), idx.reshape(shape)
+    return out.reshape(shape)
+
+
+def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="max", indices=None, device="auto"):
+    """Gradient of :func:`pool2d` with respect to its input.
+
+    Parameters
+    ----------
+    grad_out : (N, C, Ho, Wo) array_like
+        Gradient of the loss with respect to the pooled maps.
+    x_shape : tuple of int
+        Shape (N, C, H, W) of the pooled input.
+    size, stride, padding : int or (int, int)
+        As given to :func:`pool2d`.
+    kind : {"max", "avg"}
+        Pooling kind (L2 pooling's gradient needs the input; not provided).
+    indices : (N, C, Ho, Wo) int32 array, optional
+        The argmax from ``pool2d(..., return_indices=True)``; required for max.
+    device : {"auto", "cpu", "parallel", "cuda"}
+        Backend.
+
+    Returns
+    -------
+    (N, C, H, W) ndarray
+        Max pooling routes each gradient to its argmax (ties: the first
+        maximum); average pooling spreads it evenly over the window.
+    """
+    g = as_float_array(grad_out, "grad_out", ndim=4)
+    check_choice(kind, "kind", ("max", "avg"))
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"x_shape must have 4 entries (N, C, H, W), got {x_shape}")
+    size, stride, padding, (ho, wo) = _geometry(x_shape, size, stride, padding)
+    if g.shape != (x_shape[0], x_shape[1], ho, wo):
+        raise ValueError(f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}")
+    device = resolve_device(device)
+    grad_in = np.zeros(x_shape, dtype=g.dtype)
+    if kind == "max":
+        if indices is None:
+            raise ValueError("indices are required for kind='max' (pool2d(..., return_indices=True))")
+        idx = np.ascontiguousarray(indices, dtype=np.int32)
+        if idx.shape != g.shape:
+            raise ValueError(f"indices must have shape {g.shape}, got {idx.shape}")
+        kernels.get("max_pool_backward", device)(g, idx, grad_in)
+    else:
+        kernels.get("avg_pool_backward", device)(g, *size, *stride, *padding, grad_in)
+    return grad_in
