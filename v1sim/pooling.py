@@ -43,7 +43,7 @@ def _geometry(shape, size, stride, padding):
         extent = shape[2 + axis] + 2 * padding[axis]
         if size[axis] > extent:
             raise ValueError(
-                f"pooling window {name} {size[axis]} is larger than the (padded) input {name} {extent}"
+                f"size {size[axis]} (pooling window {name}) is larger than the (padded) input {name} {extent}"
             )
     ho = (shape[2] + 2 * padding[0] - size[0]) // stride[0] + 1
     wo = (shape[3] + 2 * padding[1] - size[1]) // stride[1] + 1
@@ -152,9 +152,18 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
     if kind == "max":
         if indices is None:
             raise ValueError("indices are required for kind='max' (pool2d(..., return_indices=True))")
-        idx = np.ascontiguousarray(indices, dtype=np.int32)
+        idx = np.asarray(indices)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"indices must be an integer array (from pool2d(..., return_indices=True)), got dtype {idx.dtype}")
         if idx.shape != g.shape:
             raise ValueError(f"indices must have shape {g.shape}, got {idx.shape}")
+        # the kernel writes grad_in[a // W, a % W] unchecked: an out-of-range index would write out of bounds
+        n_pix = x_shape[2] * x_shape[3]
+        if idx.size and (idx.min() < 0 or idx.max() >= n_pix):
+            raise ValueError(
+                f"indices must be flat in-map positions y*W + x in [0, {n_pix}), got values in [{idx.min()}, {idx.max()}]"
+            )
+        idx = np.ascontiguousarray(idx, dtype=np.int32)
         kernels.get("max_pool_backward", device)(g, idx, grad_in)
     else:
         kernels.get("avg_pool_backward", device)(g, *size, *stride, *padding, grad_in)

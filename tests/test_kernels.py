@@ -1,0 +1,313 @@
+"""The CPU kernel layer against the naive references, serial and parallel."""
+
+from __future__ import annotations
+
+import functools
+
+import numba
+import numpy as np
+import pytest
+
+from v1sim import kernels
+from v1sim.kernels import cpu
+
+import naive
+
+DEVICES = ("cpu", "parallel")
+DTYPES = (np.float32, np.float64)
+
+# (N, C, H, W, K, kh, kw, sy, sx): stride > 1, kernel == image, 1x1, many filters.
+CONV_CASES = [
+    (2, 3, 7, 9, 4, 3, 2, 1, 1),
+    (1, 2, 8, 7, 3, 3, 3, 2, 3),
+    (2, 1, 5, 6, 2, 5, 6, 1, 1),
+    (1, 2, 6, 6, 9, 2, 3, 2, 1),
+    (1, 1, 1, 1, 1, 1, 1, 1, 1),
+    (1, 2, 9, 9, 2, 9, 4, 3, 2),
+]
+
+# (N, C, H, W, ph, pw, sy, sx, py, px): overlapping, padded, window == image.
+POOL_CASES = [
+    (2, 3, 7, 9, 2, 2, 2, 2, 0, 0),
+    (1, 2, 8, 7, 3, 3, 2, 2, 1, 1),
+    (2, 1, 5, 6, 5, 6, 1, 1, 0, 0),
+    (1, 2, 9, 8, 3, 2, 1, 3, 1, 1),
+    (1, 1, 6, 7, 4, 3, 3, 2, 2, 1),
+    (1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
+]
+
+
+def _tol(dtype):
+    return {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+
+
+@functools.lru_cache(maxsize=None)
+def _conv_data(case):
+    n, c, h, w, k, kh, kw, sy, sx = case
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    x = rng.standard_normal((n, c, h, w))
+    wt = rng.standard_normal((k, c, kh, kw))
+    return x, wt, naive.correlate(x, wt, (sy, sx))
+
+
+@functools.lru_cache(maxsize=None)
+def _pool_data(case):
+    n, c, h, w = case[:4]
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    # small integers: many ties, so "first maximum" is really exercised
+    x = rng.integers(-3, 4, size=(n, c, h, w)).astype(np.float64)
+    return x
+
+
+def _pool_geom(case):
+    return case[4:6], case[6:8], case[8:10]
+
+
+# --------------------------------------------------------------------------
+# Correlation kernels
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_correlate_valid_matches_naive(case, dtype, device):
+    x, w, ref = _conv_data(case)
+    sy, sx = case[7:9]
+    out = np.full(ref.shape, np.nan, dtype)
+    kernels.get("correlate_valid", device)(x.astype(dtype), w.astype(dtype), sy, sx, out)
+    np.testing.assert_allclose(out, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_correlate_valid_bank_matches_naive(case, dtype, device):
+    x, w, ref = _conv_data(case)
+    sy, sx = case[7:9]
+    wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0).astype(dtype))  # (C, kh, kw, K)
+    out = np.full(ref.shape, np.nan, dtype)
+    kernels.get("correlate_valid_bank", device)(x.astype(dtype), wt, sy, sx, out)
+    np.testing.assert_allclose(out, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_im2col_matches_naive(case, dtype, device):
+    x, _, _ = _conv_data(case)
+    kh, kw, sy, sx = case[5:9]
+    x = x.astype(dtype)
+    ref = naive.im2col(x, kh, kw, sy, sx)
+    cols = np.full(ref.shape, np.nan, dtype)
+    kernels.get("im2col", device)(x, kh, kw, sy, sx, cols)
+    np.testing.assert_array_equal(cols, ref)  # a pure copy: exact
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_col2im_matches_naive(case, dtype, device):
+    n, c, h, w, _, kh, kw, sy, sx = case
+    ho, wo = naive.out_len(h, kh, sy), naive.out_len(w, kw, sx)
+    cols = np.random.default_rng(7).standard_normal((n, c * kh * kw, ho * wo)).astype(dtype)
+    ref = naive.col2im(cols, (n, c, h, w), kh, kw, sy, sx)
+    x = np.zeros((n, c, h, w), dtype)
+    kernels.get("col2im", device)(cols, kh, kw, sy, sx, x)
+    np.testing.assert_allclose(x, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_col2im_is_adjoint_of_im2col(case, device):
+    n, c, h, w, _, kh, kw, sy, sx = case
+    rng = np.random.default_rng(3)
+    ho, wo = naive.out_len(h, kh, sy), naive.out_len(w, kw, sx)
+    x = rng.standard_normal((n, c, h, w))
+    y = rng.standard_normal((n, c * kh * kw, ho * wo))
+    ax = np.empty_like(y)
+    kernels.get("im2col", device)(x, kh, kw, sy, sx, ax)
+    aty = np.zeros_like(x)
+    kernels.get("col2im", device)(y, kh, kw, sy, sx, aty)
+    lhs, rhs = np.vdot(ax, y), np.vdot(x, aty)
+    assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("complex_dtype", (np.complex64, np.complex128))
+@pytest.mark.parametrize("device", DEVICES)
+def test_spectral_mac_matches_naive(complex_dtype, device):
+    rng = np.random.default_rng(11)
+    k, c, p, q = 3, 2, 5, 4
+
+    def rand(*shape):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(complex_dtype)
+
+    img, bank = rand(c, p, q), rand(k, c, p, q)
+    out = np.empty((k, p, q), complex_dtype)
+    kernels.get("spectral_mac", device)(img, bank, out)
+    tol = 1e-5 if complex_dtype == np.complex64 else 1e-12
+    np.testing.assert_allclose(out, naive.spectral_mac(img, bank), rtol=tol, atol=tol)
+
+
+# --------------------------------------------------------------------------
+# Pooling kernels
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool_matches_naive(case, dtype, device):
+    x = _pool_data(case)
+    size, stride, pad = _pool_geom(case)
+    ref, ref_arg = naive.pool(x, size, stride, pad, "max")
+    out = np.full(ref.shape, np.nan, dtype)
+    idx = np.full(ref.shape, -1, np.int32)
+    kernels.get("max_pool", device)(x.astype(dtype), *size, *stride, *pad, out, idx)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(idx, ref_arg)  # flat y*W+x of the first maximum
+
+
+@pytest.mark.parametrize("hw", [(6, 8), (7, 9), (2, 2), (3, 5)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool_2x2_matches_naive(hw, dtype, device):
+    x = np.random.default_rng(5).standard_normal((2, 3) + hw)
+    ref, _ = naive.pool(x, (2, 2), (2, 2), (0, 0), "max")
+    out = np.full(ref.shape, np.nan, dtype)
+    kernels.get("max_pool_2x2", device)(x.astype(dtype), out)
+    np.testing.assert_array_equal(out, ref.astype(dtype))
+
+
+@pytest.mark.parametrize("kind", ("avg", "l2"))
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_window_pool_matches_naive(kind, case, dtype, device):
+    x = _pool_data(case) + 0.25  # non-integer values
+    size, stride, pad = _pool_geom(case)
+    ref, _ = naive.pool(x, size, stride, pad, kind)
+    out = np.full(ref.shape, np.nan, dtype)
+    kernels.get(f"{kind}_pool", device)(x.astype(dtype), *size, *stride, *pad, out)
+    np.testing.assert_allclose(out, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool_backward_matches_naive(case, dtype, device):
+    x = _pool_data(case)
+    size, stride, pad = _pool_geom(case)
+    _, arg = naive.pool(x, size, stride, pad, "max")
+    g = np.random.default_rng(2).standard_normal(arg.shape)
+    ref = naive.max_pool_backward(g, x, size, stride, pad)
+    grad_in = np.zeros(x.shape, dtype)
+    kernels.get("max_pool_backward", device)(g.astype(dtype), arg.astype(np.int32), grad_in)
+    np.testing.assert_allclose(grad_in, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_avg_pool_backward_matches_naive(case, dtype, device):
+    x = _pool_data(case)
+    size, stride, pad = _pool_geom(case)
+    ref_out, _ = naive.pool(x, size, stride, pad, "avg")
+    g = np.random.default_rng(4).standard_normal(ref_out.shape)
+    ref = naive.avg_pool_backward(g, x.shape, size, stride, pad)
+    grad_in = np.zeros(x.shape, dtype)
+    kernels.get("avg_pool_backward", device)(g.astype(dtype), *size, *stride, *pad, grad_in)
+    np.testing.assert_allclose(grad_in, ref, **_tol(dtype))
+
+
+# --------------------------------------------------------------------------
+# Serial == parallel, independent of the thread count
+# --------------------------------------------------------------------------
+
+
+def _random_args(name, dtype):
+    """Arguments (outputs zeroed) for kernel ``name`` on a problem big enough to split over threads."""
+    rng = np.random.default_rng(21)
+    n, c, h, w = 3, 4, 13, 11
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    if name == "correlate_valid":
+        return (x, rng.standard_normal((5, c, 3, 4)).astype(dtype), 2, 1, np.zeros((n, 5, 6, 8), dtype))
+    if name == "correlate_valid_bank":
+        return (x, rng.standard_normal((c, 3, 4, 9)).astype(dtype), 1, 2, np.zeros((n, 9, 11, 4), dtype))
+    if name == "im2col":
+        return (x, 3, 2, 2, 3, np.zeros((n, c * 6, 6 * 4), dtype))
+    if name == "col2im":
+        return (rng.standard_normal((n, c * 6, 6 * 4)).astype(dtype), 3, 2, 2, 3, np.zeros_like(x))
+    if name == "spectral_mac":
+        cd = np.complex64 if dtype == np.float32 else np.complex128
+        spec = (rng.standard_normal((c, 7, 5)) + 1j * rng.standard_normal((c, 7, 5))).astype(cd)
+        bank = (rng.standard_normal((6, c, 7, 5)) + 1j * rng.standard_normal((6, c, 7, 5))).astype(cd)
+        return (spec, bank, np.zeros((6, 7, 5), cd))
+    if name == "max_pool":
+        return (x, 3, 3, 2, 2, 1, 1, np.zeros((n, c, 7, 6), dtype), np.zeros((n, c, 7, 6), np.int32))
+    if name == "max_pool_2x2":
+        return (x, np.zeros((n, c, 6, 5), dtype))
+    if name == "max_pool_backward":
+        idx = rng.integers(0, h * w, size=(n, c, 7, 6)).astype(np.int32)
+        return (rng.standard_normal((n, c, 7, 6)).astype(dtype), idx, np.zeros_like(x))
+    if name in ("avg_pool", "l2_pool"):
+        return (x, 3, 3, 2, 2, 1, 1, np.zeros((n, c, 7, 6), dtype))
+    if name == "avg_pool_backward":
+        return (rng.standard_normal((n, c, 7, 6)).astype(dtype), 3, 3, 2, 2, 1, 1, np.zeros_like(x))
+    raise KeyError(name)
+
+
+def _outputs(name, args):
+    return [a for a in args[-2:] if isinstance(a, np.ndarray)] if name == "max_pool" else [args[-1]]
+
+
+@pytest.fixture
+def restore_threads():
+    before = numba.get_num_threads()
+    yield
+    numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", kernels.names())
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_serial_equals_parallel_for_any_thread_count(name, dtype, restore_threads):
+    results = {}
+    for label, device, threads in (("serial", "cpu", None), ("1 thread", "parallel", 1), ("2 threads", "parallel", 2)):
+        if threads is not None:
+            if threads > numba.config.NUMBA_NUM_THREADS:
+                continue
+            numba.set_num_threads(threads)
+        args = _random_args(name, dtype)
+        kernels.get(name, device)(*args)
+        results[label] = _outputs(name, args)
+    assert "1 thread" in results
+    for label, outs in results.items():
+        for got, want in zip(outs, results["serial"]):
+            np.testing.assert_array_equal(got, want, err_msg=f"{name}: {label} differs from serial")
+
+
+# --------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------
+
+
+def test_registry_has_cached_serial_and_parallel_twins():
+    assert set(cpu.SERIAL) == set(cpu.PARALLEL) == set(kernels.names())
+    assert len(kernels.names()) >= 11
+    for name in kernels.names():
+        serial, parallel = cpu.SERIAL[name], cpu.PARALLEL[name]
+        for disp in (serial, parallel):
+            assert isinstance(disp, numba.core.registry.CPUDispatcher), name
+            assert type(disp._cache).__name__ == "FunctionCache", f"{name} is not compiled with cache=True"
+        assert not serial.targetoptions.get("parallel", False), name
+        assert parallel.targetoptions.get("parallel") is True, name
+        # distinct qualified names, so the two variants do not share a cache entry
+        assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
+        assert kernels.get(name, "cpu") is serial
+        assert kernels.get(name, "parallel") is parallel
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_get_unknown_kernel_raises(device):
+    with pytest.raises(KeyError, match="no_such_kernel"):
+        kernels.get("no_such_kernel", device)

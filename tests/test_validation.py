@@ -1,0 +1,209 @@
+"""Bad inputs at the public edge: the right exception type, naming the argument, never a Numba error."""
+
+from __future__ import annotations
+
+import numba.core.errors
+import numpy as np
+import pytest
+
+import v1sim
+from v1sim import backend
+from v1sim.pooling import pool2d_backward
+
+IMG = np.ones((6, 7))
+K3 = np.ones((3, 3))
+BANK = np.ones((2, 3, 3))
+X = np.ones((1, 2, 6, 6))
+W = np.ones((3, 2, 3, 3))
+G = np.ones((1, 2, 3, 3))  # grad_out for a 2x2 pool of X
+IDX = np.zeros((1, 2, 3, 3), np.int32)
+
+
+def _with(arr, index, value):
+    out = np.array(arr, dtype=np.float64)
+    out[index] = value
+    return out
+
+
+# (id, call, exception type, regex naming the argument)
+CASES = [
+    # correlate2d
+    ("c2d-in1-3d", lambda: v1sim.correlate2d(np.ones((2, 3, 3)), K3), ValueError, "in1"),
+    ("c2d-in2-1d", lambda: v1sim.correlate2d(IMG, np.ones(3)), ValueError, "in2"),
+    ("c2d-in1-empty", lambda: v1sim.correlate2d(np.ones((0, 5)), K3), ValueError, "in1"),
+    ("c2d-in2-empty", lambda: v1sim.correlate2d(IMG, np.ones((3, 0))), ValueError, "in2"),
+    ("c2d-in1-nan", lambda: v1sim.correlate2d(_with(IMG, (1, 1), np.nan), K3), ValueError, "in1"),
+    ("c2d-in2-inf", lambda: v1sim.correlate2d(IMG, _with(K3, (0, 0), np.inf)), ValueError, "in2"),
+    ("c2d-in1-complex", lambda: v1sim.correlate2d(IMG + 1j, K3), TypeError, "in1"),
+    ("c2d-in2-bool", lambda: v1sim.correlate2d(IMG, K3 > 0), TypeError, "in2"),
+    ("c2d-in1-object", lambda: v1sim.correlate2d(IMG.astype(object), K3), TypeError, "in1"),
+    ("c2d-in1-str", lambda: v1sim.correlate2d("image", K3), TypeError, "in1"),
+    ("c2d-in1-str-array", lambda: v1sim.correlate2d(np.array([["a", "b"]]), K3), TypeError, "in1"),
+    ("c2d-in1-ragged", lambda: v1sim.correlate2d([[1, 2], [3]], K3), TypeError, "in1"),
+    ("c2d-valid-too-big", lambda: v1sim.correlate2d(np.ones((4, 4)), np.ones((5, 3)), mode="valid"), ValueError, "in2"),
+    ("c2d-mode", lambda: v1sim.correlate2d(IMG, K3, mode="circular"), ValueError, "mode"),
+    ("c2d-boundary", lambda: v1sim.correlate2d(IMG, K3, boundary="reflect"), ValueError, "boundary"),
+    ("c2d-fillvalue-nan", lambda: v1sim.correlate2d(IMG, K3, fillvalue=np.nan), ValueError, "fillvalue"),
+    ("c2d-fillvalue-str", lambda: v1sim.correlate2d(IMG, K3, fillvalue="0"), TypeError, "fillvalue"),
+    ("c2d-device", lambda: v1sim.correlate2d(IMG, K3, device="gpu"), ValueError, "device"),
+    # convolve2d
+    ("cv2d-in2-3d", lambda: v1sim.convolve2d(IMG, np.ones((1, 3, 3))), ValueError, "in2"),
+    ("cv2d-in1-nan", lambda: v1sim.convolve2d(_with(IMG, (0, 0), np.nan), K3, mode="same"), ValueError, "in1"),
+    ("cv2d-in1-complex", lambda: v1sim.convolve2d(IMG.astype(complex), K3), TypeError, "in1"),
+    ("cv2d-valid-too-big", lambda: v1sim.convolve2d(np.ones((3, 8)), np.ones((4, 2)), mode="valid"), ValueError, "in2"),
+    ("cv2d-mode", lambda: v1sim.convolve2d(IMG, K3, mode="Same"), ValueError, "mode"),
+    ("cv2d-boundary", lambda: v1sim.convolve2d(IMG, K3, boundary="mirror"), ValueError, "boundary"),
+    # apply_bank
+    ("bank-images-4d", lambda: v1sim.apply_bank(np.ones((1, 1, 6, 6)), BANK), ValueError, "images"),
+    ("bank-images-1d", lambda: v1sim.apply_bank(np.ones(6), BANK), ValueError, "images"),
+    ("bank-bank-4d", lambda: v1sim.apply_bank(IMG, np.ones((1, 2, 3, 3))), ValueError, "bank"),
+    ("bank-bank-empty", lambda: v1sim.apply_bank(IMG, np.ones((0, 3, 3))), ValueError, "bank"),
+    ("bank-images-complex", lambda: v1sim.apply_bank(IMG * 1j, BANK), TypeError, "images"),
+    ("bank-bank-bool", lambda: v1sim.apply_bank(IMG, BANK > 0), TypeError, "bank"),
+    ("bank-images-inf", lambda: v1sim.apply_bank(_with(IMG, (2, 2), -np.inf), BANK), ValueError, "images"),
+    ("bank-mode", lambda: v1sim.apply_bank(IMG, BANK, mode="symm"), ValueError, "mode"),
+    ("bank-method", lambda: v1sim.apply_bank(IMG, BANK, method="winograd"), ValueError, "method"),
+    ("bank-cval-inf", lambda: v1sim.apply_bank(IMG, BANK, mode="constant", cval=np.inf), ValueError, "cval"),
+    ("bank-device", lambda: v1sim.apply_bank(IMG, BANK, device="tpu"), ValueError, "device"),
+    # correlate_batch
+    ("batch-x-3d", lambda: v1sim.correlate_batch(np.ones((2, 6, 6)), W), ValueError, "^x must"),
+    ("batch-weight-2d", lambda: v1sim.correlate_batch(X, K3), ValueError, "weight"),
+    ("batch-x-empty", lambda: v1sim.correlate_batch(np.ones((0, 2, 6, 6)), W), ValueError, "^x must"),
+    ("batch-x-nan", lambda: v1sim.correlate_batch(_with(X, (0, 1, 2, 3), np.nan), W), ValueError, "^x must"),
+    ("batch-weight-str", lambda: v1sim.correlate_batch(X, W.astype(str)), TypeError, "weight"),
+    ("batch-channels", lambda: v1sim.correlate_batch(np.ones((1, 3, 6, 6)), W), ValueError, "weight expects 2 input channels"),
+    ("batch-too-big", lambda: v1sim.correlate_batch(X, np.ones((1, 2, 9, 3)), padding=1), ValueError, "weight height"),
+    ("batch-stride-0", lambda: v1sim.correlate_batch(X, W, stride=0), ValueError, "stride"),
+    ("batch-stride-neg", lambda: v1sim.correlate_batch(X, W, stride=(1, -2)), ValueError, "stride"),
+    ("batch-stride-float", lambda: v1sim.correlate_batch(X, W, stride=1.5), TypeError, "stride"),
+    ("batch-stride-triple", lambda: v1sim.correlate_batch(X, W, stride=(1, 1, 1)), ValueError, "stride"),
+    ("batch-padding-neg", lambda: v1sim.correlate_batch(X, W, padding=-1), ValueError, "padding"),
+    ("batch-bias-shape", lambda: v1sim.correlate_batch(X, W, np.ones(4)), ValueError, "bias"),
+    ("batch-bias-2d", lambda: v1sim.correlate_batch(X, W, np.ones((3, 1))), ValueError, "bias"),
+    ("batch-bias-nan", lambda: v1sim.correlate_batch(X, W, np.array([0.0, np.nan, 0.0])), ValueError, "bias"),
+    ("batch-bias-complex", lambda: v1sim.correlate_batch(X, W, np.ones(3) * 1j), TypeError, "bias"),
+    ("batch-method", lambda: v1sim.correlate_batch(X, W, method="im2row"), ValueError, "method"),
+    ("batch-fft-stride", lambda: v1sim.correlate_batch(X, W, stride=2, method="fft"), ValueError, "stride"),
+    # pool2d
+    ("pool-x-5d", lambda: v1sim.pool2d(np.ones((1, 1, 1, 4, 4)), 2), ValueError, "^x must"),
+    ("pool-x-1d", lambda: v1sim.pool2d(np.ones(4), 2), ValueError, "^x must"),
+    ("pool-x-empty", lambda: v1sim.pool2d(np.ones((0, 4)), 2), ValueError, "^x must"),
+    ("pool-x-nan", lambda: v1sim.pool2d(_with(X, (0, 0, 0, 0), np.nan), 2), ValueError, "^x must"),
+    ("pool-x-bool", lambda: v1sim.pool2d(X > 0, 2), TypeError, "^x must"),
+    ("pool-x-complex", lambda: v1sim.pool2d(X + 0j, 2), TypeError, "^x must"),
+    ("pool-size-0", lambda: v1sim.pool2d(X, 0), ValueError, "size"),
+    ("pool-size-neg", lambda: v1sim.pool2d(X, (2, -2)), ValueError, "size"),
+    ("pool-size-float", lambda: v1sim.pool2d(X, 2.0), TypeError, "size"),
+    ("pool-size-too-big", lambda: v1sim.pool2d(X, 7), ValueError, "size"),
+    ("pool-stride-0", lambda: v1sim.pool2d(X, 2, 0), ValueError, "stride"),
+    ("pool-padding-neg", lambda: v1sim.pool2d(X, 2, 2, -1), ValueError, "padding"),
+    ("pool-padding-over-half", lambda: v1sim.pool2d(X, 3, 1, 2), ValueError, "padding"),
+    ("pool-kind", lambda: v1sim.pool2d(X, 2, kind="median"), ValueError, "kind"),
+    ("pool-indices-avg", lambda: v1sim.pool2d(X, 2, kind="avg", return_indices=True), ValueError, "return_indices"),
+    ("pool-device", lambda: v1sim.pool2d(X, 2, device="CUDA"), ValueError, "device"),
+    # pool2d_backward
+    ("bwd-grad-3d", lambda: pool2d_backward(G[0], X.shape, 2, indices=IDX), ValueError, "grad_out"),
+    ("bwd-grad-shape", lambda: pool2d_backward(np.ones((1, 2, 2, 3)), X.shape, 2, indices=IDX), ValueError, "grad_out"),
+    ("bwd-grad-nan", lambda: pool2d_backward(_with(G, (0, 0, 0, 0), np.nan), X.shape, 2, indices=IDX), ValueError, "grad_out"),
+    ("bwd-grad-complex", lambda: pool2d_backward(G * 1j, X.shape, 2, indices=IDX), TypeError, "grad_out"),
+    ("bwd-x-shape-len", lambda: pool2d_backward(G, (2, 6, 6), 2, indices=IDX), ValueError, "x_shape"),
+    ("bwd-kind-l2", lambda: pool2d_backward(G, X.shape, 2, kind="l2"), ValueError, "kind"),
+    ("bwd-no-indices", lambda: pool2d_backward(G, X.shape, 2, kind="max"), ValueError, "indices"),
+    ("bwd-indices-shape", lambda: pool2d_backward(G, X.shape, 2, indices=IDX[:, :1]), ValueError, "indices"),
+    ("bwd-indices-too-big", lambda: pool2d_backward(G, X.shape, 2, indices=IDX + 36), ValueError, "indices"),
+    ("bwd-indices-neg", lambda: pool2d_backward(G, X.shape, 2, indices=IDX - 1), ValueError, "indices"),
+    ("bwd-indices-float", lambda: pool2d_backward(G, X.shape, 2, indices=IDX.astype(float)), TypeError, "indices"),
+    ("bwd-size-0", lambda: pool2d_backward(G, X.shape, 0, kind="avg"), ValueError, "size"),
+    ("bwd-padding-over-half", lambda: pool2d_backward(G, X.shape, 2, 2, 2, kind="avg"), ValueError, "padding"),
+    # resolve_device
+    ("device-unknown", lambda: backend.resolve_device("gpu"), ValueError, "device"),
+    ("device-none", lambda: backend.resolve_device(None), TypeError, "device"),
+    ("device-int", lambda: backend.resolve_device(0), TypeError, "device"),
+]
+
+
+def test_enough_cases():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("call,exc,match", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_raises_clear_error(call, exc, match, monkeypatch):
+    monkeypatch.delenv("V1SIM_DEVICE", raising=False)
+    with pytest.raises(exc, match=match) as info:
+        call()
+    assert type(info.value) in (ValueError, TypeError)  # exactly the documented types
+    assert not isinstance(info.value, numba.core.errors.NumbaError)
+    assert "numba" not in type(info.value).__module__
+
+
+# --------------------------------------------------------------------------
+# Device resolution: the environment and a missing GPU
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["gpu", "auto", "parallel,cpu"])
+def test_bad_v1sim_device_env(value, monkeypatch):
+    monkeypatch.setenv("V1SIM_DEVICE", value)
+    with pytest.raises(ValueError, match="V1SIM_DEVICE") as info:
+        backend.resolve_device("auto")
+    assert not isinstance(info.value, numba.core.errors.NumbaError)
+    # a public function with device="auto" reports the same
+    with pytest.raises(ValueError, match="V1SIM_DEVICE"):
+        v1sim.pool2d(X, 2)
+
+
+@pytest.mark.parametrize("value,expected", [(None, "parallel"), ("cpu", "cpu"), (" Parallel ", "parallel"), ("", "parallel")])
+def test_v1sim_device_env_is_read(value, expected, monkeypatch):
+    if value is None:
+        monkeypatch.delenv("V1SIM_DEVICE", raising=False)
+    else:
+        monkeypatch.setenv("V1SIM_DEVICE", value)
+    assert backend.resolve_device("auto") == expected
+    assert backend.resolve_device("cpu") == "cpu"  # an explicit device wins over the environment
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    """Pretend that neither a GPU nor the CUDA simulator is usable."""
+    monkeypatch.delenv("NUMBA_ENABLE_CUDASIM", raising=False)
+    monkeypatch.setattr(backend, "cuda_available", lambda: False)
+
+
+CUDA_CALLS = [
+    lambda: backend.resolve_device("cuda"),
+    lambda: v1sim.correlate2d(IMG, K3, device="cuda"),
+    lambda: v1sim.apply_bank(IMG, BANK, device="cuda"),
+    lambda: v1sim.correlate_batch(X, W, device="cuda"),
+    lambda: v1sim.pool2d(X, 2, device="cuda"),
+    lambda: pool2d_backward(G, X.shape, 2, kind="avg", device="cuda"),
+]
+
+
+@pytest.mark.parametrize("call", CUDA_CALLS, ids=["resolve", "correlate2d", "apply_bank", "batch", "pool", "pool_bwd"])
+def test_cuda_without_gpu_explains_how_to_get_it(call, no_gpu):
+    with pytest.raises(RuntimeError, match="numba-cuda") as info:
+        call()
+    assert "NUMBA_ENABLE_CUDASIM" in str(info.value)
+    assert not isinstance(info.value, numba.core.errors.NumbaError)
+
+
+def test_cuda_from_environment_without_gpu(no_gpu, monkeypatch):
+    monkeypatch.setenv("V1SIM_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="NUMBA_ENABLE_CUDASIM"):
+        backend.resolve_device("auto")
+
+
+def test_validation_happens_before_any_work(monkeypatch):
+    """A bad argument is reported even when a kernel would have failed first (no raw Numba error)."""
+    from v1sim import kernels
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a kernel was fetched before validation finished")
+
+    monkeypatch.setattr(kernels, "get", boom)
+    with pytest.raises(ValueError, match="kind"):
+        v1sim.pool2d(X, 2, kind="mean")
+    with pytest.raises(ValueError, match="weight expects"):
+        v1sim.correlate_batch(np.ones((1, 3, 6, 6)), W)
+    with pytest.raises(ValueError, match="in2"):
+        v1sim.correlate2d(np.ones((2, 2)), K3, mode="valid")
