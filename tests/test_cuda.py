@@ -99,6 +99,9 @@ for size, stride, padding in ((2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0)))
     record(f"pool2d_backward max {geom}",
            pool2d_backward(g, xi.shape, *geom, indices=idx_c, device="cuda"),
            pool2d_backward(g, xi.shape, *geom, indices=idx_c, device="cpu"))
+    record(f"pool2d_backward avg {geom}",
+           pool2d_backward(g, xi.shape, *geom, kind="avg", device="cuda"),
+           pool2d_backward(g, xi.shape, *geom, kind="avg", device="cpu"))
 
 print(json.dumps(results))
 """.replace("SKIP_EXIT", str(SKIP_EXIT))
@@ -109,7 +112,7 @@ NAMES = (
     + ["correlate_batch float64", "apply_bank auto reflect", "apply_bank auto constant", "apply_bank single image"]
     + ["correlate2d same", "kernel correlate_valid_bank"]
     + [f"pool2d {what} {g}" for g in GEOMS for what in ("max", "max indices", "max no indices", "avg", "l2")]
-    + [f"pool2d_backward max {g}" for g in GEOMS]
+    + [f"pool2d_backward {kind} {g}" for g in GEOMS for kind in ("max", "avg")]
 )
 
 

@@ -311,3 +311,8 @@ def test_registry_has_cached_serial_and_parallel_twins():
 def test_get_unknown_kernel_raises(device):
     with pytest.raises(KeyError, match="no_such_kernel"):
         kernels.get("no_such_kernel", device)
+
+
+def test_get_refuses_an_unresolved_device():
+    with pytest.raises(ValueError, match="device"):
+        kernels.get("max_pool", "gpu")

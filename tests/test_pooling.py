@@ -157,3 +157,10 @@ def test_pool2d_does_not_mutate_input():
     v1sim.pool2d(x, 3, 1, 1, kind="l2")
     pool2d_backward(np.ones((1, 2, 3, 3)), x.shape, 2, kind="avg")
     np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("bad", [(2, 3, 4.5, 4), (2, 3, "4", 4), (2, 3, 0, 4)])
+def test_pool2d_backward_rejects_bad_x_shape(bad):
+    g = np.zeros((2, 3, 2, 2), np.float32)
+    with pytest.raises((TypeError, ValueError), match="x_shape"):
+        pool2d_backward(g, bad, 2, kind="avg")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from ._validate import as_float_array, check_choice, check_int_pair
+from ._validate import as_float_array, check_choice, check_int_pair, check_positive_int
 from .backend import resolve_device
 
 __all__ = ["pool2d", "pool2d_backward", "POOL_KINDS"]
@@ -141,9 +141,13 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
     """
     g = as_float_array(grad_out, "grad_out", ndim=4)
     check_choice(kind, "kind", ("max", "avg"))
-    x_shape = tuple(int(s) for s in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"x_shape must have 4 entries (N, C, H, W), got {x_shape}")
+    try:
+        shape = tuple(check_positive_int(s, "x_shape") for s in x_shape)
+    except TypeError:
+        raise TypeError(f"x_shape must be a tuple of 4 positive integers (N, C, H, W), got {x_shape!r}") from None
+    if len(shape) != 4:
+        raise ValueError(f"x_shape must have 4 entries (N, C, H, W), got {x_shape!r}")
+    x_shape = shape
     size, stride, padding, (ho, wo) = _geometry(x_shape, size, stride, padding)
     if g.shape != (x_shape[0], x_shape[1], ho, wo):
         raise ValueError(f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}")

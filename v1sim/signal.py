@@ -156,15 +156,15 @@ def _correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:
     n, c, hp, wp = x.shape
     k, _, kh, kw = w.shape
     ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
+    if method == "fft" and stride != (1, 1):
+        raise ValueError(f"method='fft' needs stride 1, got stride {stride}")
     out = np.empty((n, k, ho, wo), dtype=x.dtype)
-    if device == "cuda":
+    if device == "cuda":  # one direct CUDA kernel serves every method
         kernels.get("correlate_valid", "cuda")(x, w, stride[0], stride[1], out)
         return out
     if method == "auto":
         method = _choose_method(x.shape, w.shape, stride, cached_spectra=cache is not None and len(cache) > 0)
     if method == "fft":
-        if stride != (1, 1):
-            raise ValueError(f"method='fft' needs stride 1, got stride {stride}")
         _correlate_fft(x, w, out, cache, device)
     elif method == "gemm":
         _correlate_gemm(x, w, stride, out, device)
@@ -428,13 +428,15 @@ def correlate_batch(x, weight, bias=None, *, stride=1, padding=0, method="auto",
                 f"weight {name} {w.shape[axis]} is larger than the padded input {name} "
                 f"{xs.shape[axis]} + 2*{padding[axis - 2]}"
             )
-    dtype = float_dtype(xs, w)
-    xs, w = xs.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    padded = _pad(xs, (padding[0], padding[0], padding[1], padding[1]), "constant")
-    out = _correlate_valid(padded, w, stride, method, device)
+    b = None
     if bias is not None:
         b = as_float_array(bias, "bias", ndim=1)
         if b.shape[0] != w.shape[0]:
             raise ValueError(f"bias must have shape ({w.shape[0]},) to match weight, got {b.shape}")
+    dtype = float_dtype(xs, w)
+    xs, w = xs.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    padded = _pad(xs, (padding[0], padding[0], padding[1], padding[1]), "constant")
+    out = _correlate_valid(padded, w, stride, method, device)
+    if b is not None:
         out += b.astype(dtype, copy=False)[None, :, None, None]
     return out

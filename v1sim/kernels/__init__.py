@@ -26,6 +26,8 @@ def get(name: str, device: str):
             return module.KERNELS[name]
         except KeyError:
             raise NotImplementedError(f"kernel {name!r} has no CUDA twin yet") from None
+    if device not in ("cpu", "parallel"):
+        raise ValueError(f"device must be a resolved backend, 'cpu', 'parallel' or 'cuda'; got {device!r}")
     cpu = importlib.import_module(".cpu", __name__)
     table = cpu.PARALLEL if device == "parallel" else cpu.SERIAL
     try:

@@ -189,7 +189,36 @@ def max_pool_backward(grad_out, idx, grad_in):
     dgi.copy_to_host(grad_in)
 
 
+@cuda.jit
+def _avg_pool_backward(grad_out, ph, pw, sy, sx, py, px, grad_in):
+    # One thread per (n, c) plane, as in _max_pool_backward.
+    n_ch, h, w = grad_in.shape[1], grad_in.shape[2], grad_in.shape[3]
+    ho, wo = grad_out.shape[2], grad_out.shape[3]
+    planes = grad_out.shape[0] * n_ch
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for t in range(start, planes, step):
+        n = t // n_ch
+        c = t % n_ch
+        for oy in range(ho):
+            y0 = oy * sy - py
+            for ox in range(wo):
+                x0 = ox * sx - px
+                g = grad_out[n, c, oy, ox] / (ph * pw)
+                for yy in range(max(y0, 0), min(y0 + ph, h)):
+                    for xx in range(max(x0, 0), min(x0 + pw, w)):
+                        grad_in[n, c, yy, xx] += g
+
+
+def avg_pool_backward(grad_out, ph, pw, sy, sx, py, px, grad_in):
+    """CUDA twin of :func:`v1sim.kernels.cpu.avg_pool_backward`."""
+    dg, dgi = _to_device(grad_out), _to_device(grad_in)
+    _avg_pool_backward[_blocks(grad_out.shape[0] * grad_out.shape[1]), _THREADS](dg, ph, pw, sy, sx, py, px, dgi)
+    dgi.copy_to_host(grad_in)
+
+
 KERNELS = {
+    "avg_pool_backward": avg_pool_backward,
     "correlate_valid": correlate_valid,
     "correlate_valid_bank": correlate_valid_bank,
     "max_pool": max_pool,
