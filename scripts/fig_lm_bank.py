@@ -36,13 +36,6 @@ def edge_orientation(theta: float) -> int:
     return int(round(90.0 - math.degrees(theta))) % 180
 
 
-def _find(bank, **want) -> int:
-    for i, p in enumerate(bank.params):
-        if all(abs(p[k] - v) < 1e-6 if isinstance(v, float) else p[k] == v for k, v in want.items()):
-            return i
-    raise LookupError(f"no filter with {want} in {bank!r}")
-
-
 def _kernel_row(subfig, bank, indices, titles, header):
     ax = subfig.subplots()
     kernel_mosaic(ax, bank.kernels[indices], len(indices), gap=0.12, titles=titles)
@@ -67,12 +60,12 @@ def main(out_dir, quick=False) -> Path:
 
     # A few responses: edges and bars at sigma_x = 2, and a spot (all zero-mean cells).
     picks = [
-        (_find(lm, kind="edge", sigma_x=2.0, theta=-math.pi / 2), "horizontal edge\nσx = 2"),
-        (_find(lm, kind="edge", sigma_x=2.0, theta=0.0), "vertical edge\nσx = 2"),
-        (_find(lm, kind="edge", sigma_x=2.0, theta=-math.pi / 6), "120° edge\nσx = 2"),
-        (_find(lm, kind="bar", sigma_x=2.0, theta=-math.pi / 2), "horizontal bar\nσx = 2"),
-        (_find(lm, kind="bar", sigma_x=2.0, theta=0.0), "vertical bar\nσx = 2"),
-        (_find(lm, kind="log", sigma=2.0), "spot (LoG)\nσ = 2"),
+        (lm.index(kind="edge", sigma_x=2.0, theta=-math.pi / 2), "horizontal edge\nσx = 2"),
+        (lm.index(kind="edge", sigma_x=2.0, theta=0.0), "vertical edge\nσx = 2"),
+        (lm.index(kind="edge", sigma_x=2.0, theta=-math.pi / 6), "120° edge\nσx = 2"),
+        (lm.index(kind="bar", sigma_x=2.0, theta=-math.pi / 2), "horizontal bar\nσx = 2"),
+        (lm.index(kind="bar", sigma_x=2.0, theta=0.0), "vertical bar\nσx = 2"),
+        (lm.index(kind="log", sigma=2.0), "spot (LoG)\nσ = 2"),
     ]
     sub = lm[[i for i, _ in picks]]
     responses = v1sim.apply_bank(image, sub, mode="reflect")

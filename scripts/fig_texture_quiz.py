@@ -26,13 +26,6 @@ SEED = 7
 COLOURS = ("tab:blue", "tab:orange", "tab:green")
 
 
-def _find(bank, **want) -> int:
-    for i, p in enumerate(bank.params):
-        if all(abs(p[k] - v) < 1e-6 if isinstance(v, float) else p[k] == v for k, v in want.items()):
-            return i
-    raise LookupError(f"no filter with {want} in {bank!r}")
-
-
 def _shuffles(rng, n=3):
     """Texture order behind letters A, B, C and chart order behind 1, 2, 3, never matching position-wise."""
     letters = rng.permutation(n)
@@ -47,9 +40,9 @@ def main(out_dir, quick=False) -> Path:
     # (index in the bank, name, short name for the charts, parameters)
     elongated = "σx = 2, σy = 6 pixels"
     chosen = [
-        (_find(lm, kind="edge", sigma_x=2.0, theta=-math.pi / 2), "horizontal edge", "edge —", elongated),
-        (_find(lm, kind="bar", sigma_x=2.0, theta=0.0), "vertical bar", "bar |", elongated),
-        (_find(lm, kind="log", sigma=1.0), "spot (LoG)", "spot ●", "σ = 1 pixel"),
+        (lm.index(kind="edge", sigma_x=2.0, theta=-math.pi / 2), "horizontal edge", "edge —", elongated),
+        (lm.index(kind="bar", sigma_x=2.0, theta=0.0), "vertical bar", "bar |", elongated),
+        (lm.index(kind="log", sigma=1.0), "spot (LoG)", "spot ●", "σ = 1 pixel"),
     ]
     bank = lm[[i for i, *_ in chosen]]
 

@@ -519,3 +519,12 @@ def test_public_api():
     }  # fmt: skip
     assert set(F.__all__) == expected
     assert all(callable(getattr(F, name)) for name in expected)
+
+
+def test_bank_index_finds_filters_by_parameters():
+    lm = F.leung_malik()
+    i = lm.index(kind="bar", sigma_x=2.0, theta=0.0)
+    p = lm.params[i]
+    assert p["kind"] == "bar" and p["sigma_x"] == 2.0 and p["theta"] == 0.0
+    with pytest.raises(LookupError, match="no filter"):
+        lm.index(kind="bar", sigma_x=123.0)

@@ -272,6 +272,34 @@ class FilterBank:
             raise IndexError(f"index {index!r} selects no filter of this bank of {len(self)}")
         return FilterBank(self.kernels[picks], tuple(self.params[i] for i in picks), self.name)
 
+    def index(self, **params) -> int:
+        """Position of the first filter whose parameter record matches ``params``.
+
+        Floats match within 1e-9 (angles computed as ``-pi / 2`` and the
+        like), everything else by equality.
+
+        Examples
+        --------
+        >>> lm = leung_malik()
+        >>> lm.params[lm.index(kind="bar", sigma_x=2.0, theta=0.0)]["kind"]
+        'bar'
+
+        Raises
+        ------
+        LookupError
+            If no filter matches.
+        """
+
+        def same(have, want):
+            if isinstance(want, float) and isinstance(have, (float, int)):
+                return abs(have - want) <= 1e-9 * max(1.0, abs(want))
+            return have == want
+
+        for i, p in enumerate(self.params):
+            if all(k in p and same(p[k], v) for k, v in params.items()):
+                return i
+        raise LookupError(f"no filter of {self!r} has parameters {params}")
+
     def _picks(self, index: np.ndarray):
         if index.dtype == bool:
             if index.shape != (len(self),):
