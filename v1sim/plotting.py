@@ -8,8 +8,8 @@ non-interactive Agg backend is selected unless the user chose another.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +19,8 @@ if "MPLBACKEND" not in os.environ:
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from ._io import atomic_write  # noqa: E402
 
 __all__ = [
     "kernel_mosaic",
@@ -69,22 +71,12 @@ def save_figure(fig, path) -> Path:
         The written file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    buf = io.BytesIO()
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=path.suffix.lstrip(".") or "png")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; figures are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        fig.savefig(buf, format=path.suffix.lstrip(".") or "png")
     finally:
         plt.close(fig)
-    return path
+    return atomic_write(path, buf.getvalue())
 
 
 def show_image(ax, image, *, title=None, cmap="gray", symmetric=False, **kwargs):
