@@ -43,7 +43,7 @@ _EXPORTS = {
     "resolve_device": "backend",
     "cuda_available": "backend",
 }
-_SUBMODULES = {"filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting"}
+_SUBMODULES = {"filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting", "nn"}
 
 __all__ = sorted(set(_EXPORTS) | _SUBMODULES | {"__version__"})
 

@@ -1,0 +1,363 @@
+"""v1sim.nn.functional: forward passes against naive loops, backward passes against finite differences.
+
+Every gradient check is float64 central differences of the scalar
+``L = sum(forward(...) * G)`` for a fixed random ``G``, and compares the
+analytic gradient with relative error ``max|analytic - numeric| / max|numeric|``
+at most 1e-6. Inputs to max pooling have distinct values 0.1 apart, and ReLU
+inputs are random normal draws, so a 1e-6 step crosses no tie or kink.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import naive
+import v1sim
+from v1sim.nn import functional as F
+
+H = 1e-6
+TOL = 1e-6
+
+
+def numeric_grad(f, array, rng, max_entries=60):
+    """Central differences of scalar ``f()`` w.r.t. ``array`` (perturbed in place) at up to ``max_entries`` entries."""
+    flat = array.reshape(-1)
+    idx = np.arange(flat.size) if flat.size <= max_entries else rng.choice(flat.size, max_entries, replace=False)
+    num = np.empty(len(idx))
+    for j, i in enumerate(idx):
+        orig = flat[i]
+        flat[i] = orig + H
+        fp = f()
+        flat[i] = orig - H
+        fm = f()
+        flat[i] = orig
+        num[j] = (fp - fm) / (2 * H)
+    return idx, num
+
+
+def assert_grad(analytic, f, array, rng, name=""):
+    idx, num = numeric_grad(f, array, rng)
+    got = np.asarray(analytic, dtype=np.float64).reshape(-1)[idx]
+    scale = max(np.max(np.abs(num)), np.max(np.abs(got)), 1e-12)
+    err = np.max(np.abs(got - num)) / scale
+    assert err <= TOL, f"{name}: relative error {err:.2e} > {TOL} (scale {scale:.3g})"
+
+
+def distinct(shape, rng):
+    """Values without ties, 0.1 apart, centred near 0 (safe for max pooling and ReLU)."""
+    n = int(np.prod(shape))
+    return ((rng.permutation(n) - n / 2) * 0.1 + 0.05 + rng.uniform(0, 0.01)).reshape(shape)
+
+
+def check_pair(forward, backward, inputs, rng, **kwargs):
+    """Gradient-check ``forward(*inputs, **kwargs)`` against ``backward`` for every non-None input."""
+    out, cache = forward(*inputs, **kwargs)
+    g = rng.standard_normal(np.shape(out))
+    grads = backward(g, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+
+    def loss():
+        return float(np.sum(forward(*inputs, **kwargs)[0] * g))
+
+    for k, (a, da) in enumerate(zip(inputs, grads)):
+        if isinstance(a, np.ndarray) and da is not None:
+            assert da.shape == a.shape
+            assert_grad(da, loss, a, rng, name=f"input {k}")
+
+
+def naive_grouped(x, w, b, stride, padding, groups):
+    k, cg = w.shape[:2]
+    kg = k // groups
+    parts = [
+        naive.correlate(x[:, g * cg : (g + 1) * cg], w[g * kg : (g + 1) * kg], stride, padding, None if b is None else b[g * kg : (g + 1) * kg])
+        for g in range(groups)
+    ]
+    return np.concatenate(parts, axis=1)
+
+
+# --------------------------------------------------------------------------
+# convolution
+# --------------------------------------------------------------------------
+
+
+@st.composite
+def conv_geometry(draw):
+    groups, cg, kg = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    py, px = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    h = draw(st.integers(max(1, kh - 2 * py), 7))
+    w = draw(st.integers(max(1, kw - 2 * px), 7))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    return (draw(st.integers(1, 2)), groups * cg, h, w), (groups * kg, cg, kh, kw), stride, (py, px), groups
+
+
+@settings(max_examples=20, deadline=None)
+@given(geom=conv_geometry(), seed=st.integers(0, 2**16), bias=st.booleans())
+def test_conv2d_forward_matches_naive(geom, seed, bias):
+    x_shape, w_shape, stride, padding, groups = geom
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0]) if bias else None
+    out, _ = F.conv2d_forward(x, w, b, stride, padding, groups, device="cpu")
+    np.testing.assert_allclose(out, naive_grouped(x, w, b, stride, padding, groups), rtol=1e-12, atol=1e-12)
+    if groups == 1:
+        want = v1sim.correlate_batch(x, w, b, stride=stride, padding=padding, device="cpu")
+        np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, padding, groups",
+    [
+        ((2, 3, 6, 5), (4, 3, 3, 3), 1, 1, 1),
+        ((2, 4, 7, 7), (6, 2, 3, 2), (2, 1), (1, 0), 2),  # AlexNet-style towers, asymmetric geometry
+        ((1, 3, 5, 5), (3, 1, 3, 3), 2, 1, 3),  # depthwise
+        ((2, 4, 4, 3), (5, 4, 1, 1), 1, 0, 1),  # 1x1 fast path (no im2col)
+        ((2, 2, 5, 6), (3, 2, 5, 6), 1, 0, 1),  # kernel == image
+    ],
+)
+def test_conv2d_gradients(x_shape, w_shape, stride, padding, groups):
+    rng = np.random.default_rng(sum(x_shape) + groups)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    check_pair(F.conv2d_forward, F.conv2d_backward, (x, w, b), rng, stride=stride, padding=padding, groups=groups, device="cpu")
+
+
+def test_conv2d_float32_parallel_matches_serial_and_keeps_dtype():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    outs = [F.conv2d_forward(x, w, None, 2, 1, 2, device=d) for d in ("cpu", "parallel")]
+    assert outs[0][0].dtype == np.float32
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-6, atol=1e-6)
+    g = rng.standard_normal(outs[0][0].shape).astype(np.float32)
+    serial, parallel = (F.conv2d_backward(g, cache) for _, cache in outs)
+    assert serial[2] is None and parallel[2] is None  # no bias
+    for a, b in zip(serial[:2], parallel[:2]):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_conv2d_does_not_modify_inputs():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3))
+    x0, w0 = x.copy(), w.copy()
+    out, cache = F.conv2d_forward(x, w, None, 1, 1, device="cpu")
+    F.conv2d_backward(np.ones_like(out), cache)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+
+
+def test_conv2d_bad_inputs():
+    x, w = np.zeros((1, 4, 5, 5)), np.zeros((3, 2, 3, 3))
+    with pytest.raises(ValueError, match="groups"):
+        F.conv2d_forward(x, w, groups=3)
+    with pytest.raises(ValueError, match="input channels"):
+        F.conv2d_forward(x, w, groups=1)
+    with pytest.raises(ValueError, match="stride"):
+        F.conv2d_forward(x, np.zeros((2, 4, 3, 3)), stride=0)
+    with pytest.raises(ValueError, match="height"):
+        F.conv2d_forward(x, np.zeros((2, 4, 7, 3)))
+    with pytest.raises(ValueError, match="bias"):
+        F.conv2d_forward(x, np.zeros((2, 4, 3, 3)), np.zeros(3))
+    out, cache = F.conv2d_forward(x, np.zeros((2, 4, 3, 3)))
+    with pytest.raises(ValueError, match="grad_out"):
+        F.conv2d_backward(np.zeros((1, 2, 4, 3)), cache)
+
+
+# --------------------------------------------------------------------------
+# locally connected, linear
+# --------------------------------------------------------------------------
+
+
+def naive_locally_connected(x, w, b, stride, padding):
+    xp = naive.pad_zeros(x, *padding)
+    ho, wo, k, c, kh, kw = w.shape
+    out = np.zeros((x.shape[0], k, ho, wo))
+    for n in range(x.shape[0]):
+        for i in range(ho):
+            for j in range(wo):
+                patch = xp[n, :, i * stride[0] : i * stride[0] + kh, j * stride[1] : j * stride[1] + kw]
+                out[n, :, i, j] = np.tensordot(w[i, j], patch, axes=3) + (0 if b is None else b[:, i, j])
+    return out
+
+
+@pytest.mark.parametrize("stride, padding", [((1, 1), (0, 0)), ((2, 1), (1, 2))])
+def test_locally_connected2d_forward_and_gradients(stride, padding):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 5))
+    ho = (6 - 3 + 2 * padding[0]) // stride[0] + 1
+    wo = (5 - 2 + 2 * padding[1]) // stride[1] + 1
+    w, b = rng.standard_normal((ho, wo, 4, 3, 3, 2)), rng.standard_normal((4, ho, wo))
+    out, _ = F.locally_connected2d_forward(x, w, b, stride, padding, device="cpu")
+    np.testing.assert_allclose(out, naive_locally_connected(x, w, b, stride, padding), rtol=1e-12, atol=1e-12)
+    check_pair(F.locally_connected2d_forward, F.locally_connected2d_backward, (x, w, b), rng,
+               stride=stride, padding=padding, device="cpu")  # fmt: skip
+
+
+def test_locally_connected2d_bad_weight_grid():
+    with pytest.raises(ValueError, match="output"):
+        F.locally_connected2d_forward(np.zeros((1, 2, 5, 5)), np.zeros((2, 2, 1, 2, 3, 3)))
+
+
+def test_linear_forward_and_gradients():
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((5, 7)), rng.standard_normal((3, 7)), rng.standard_normal(3)
+    out, _ = F.linear_forward(x, w, b)
+    np.testing.assert_allclose(out, np.einsum("nf,of->no", x, w) + b, rtol=1e-12)
+    check_pair(F.linear_forward, F.linear_backward, (x, w, b), rng)
+    with pytest.raises(ValueError, match="7 input features"):
+        F.linear_forward(np.zeros((2, 6)), w)
+
+
+# --------------------------------------------------------------------------
+# activations, pooling
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid"])
+def test_activation_gradients(name):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 2, 4, 4))
+    check_pair(getattr(F, f"{name}_forward"), getattr(F, f"{name}_backward"), (x,), rng)
+
+
+def test_activation_values_and_no_overflow():
+    x = np.array([[-1000.0, -1.0, 0.0, 2.0, 1000.0]])
+    np.testing.assert_array_equal(F.relu_forward(x)[0], [[0, 0, 0, 2, 1000]])
+    s = F.sigmoid_forward(x)[0]
+    np.testing.assert_allclose(s, 1 / (1 + np.exp(-np.clip(x, -700, 700))), rtol=1e-12, atol=1e-300)
+    assert np.isfinite(s).all()
+    np.testing.assert_allclose(F.tanh_forward(x)[0], np.tanh(x))
+
+
+@pytest.mark.parametrize("size, stride, padding", [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0))])
+def test_pool_gradients(size, stride, padding):
+    rng = np.random.default_rng(6)
+    x = distinct((2, 3, 7, 6), rng)
+    check_pair(F.max_pool2d_forward, F.max_pool2d_backward, (x,), rng, kernel_size=size, stride=stride, padding=padding, device="cpu")
+    check_pair(F.avg_pool2d_forward, F.avg_pool2d_backward, (x,), rng, kernel_size=size, stride=stride, padding=padding, device="cpu")
+
+
+def test_global_avg_pool():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 4, 5))
+    np.testing.assert_allclose(F.global_avg_pool2d_forward(x)[0], x.mean(axis=(2, 3)))
+    check_pair(F.global_avg_pool2d_forward, F.global_avg_pool2d_backward, (x,), rng)
+
+
+# --------------------------------------------------------------------------
+# LRN, batch norm, dropout
+# --------------------------------------------------------------------------
+
+
+def naive_lrn(x, size, alpha, beta, k):
+    out = np.empty_like(x)
+    n_ch = x.shape[1]
+    for c in range(n_ch):
+        lo, hi = max(0, c - size // 2), min(n_ch - 1, c + (size - 1) // 2)
+        s = sum(x[:, j] ** 2 for j in range(lo, hi + 1))
+        out[:, c] = x[:, c] / (k + alpha / size * s) ** beta
+    return out
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 9])
+def test_local_response_norm(size):
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((2, 6, 3, 4)) * 3
+    args = dict(size=size, alpha=0.5, beta=0.75, k=2.0)  # large alpha: the normalisation matters
+    np.testing.assert_allclose(F.local_response_norm_forward(x, **args)[0], naive_lrn(x, **args), rtol=1e-12)
+    check_pair(F.local_response_norm_forward, F.local_response_norm_backward, (x,), rng, **args)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 3, 2), (6, 5)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_gradients(shape, training):
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape) * 2 + 1
+    c = shape[1]
+    gamma, beta = rng.uniform(0.5, 2, c), rng.standard_normal(c)
+    rm, rv = rng.standard_normal(c), rng.uniform(0.5, 2, c)
+
+    def fwd(x, gamma, beta):
+        return F.batch_norm_forward(x, gamma, beta, rm.copy(), rv.copy(), training=training)
+
+    check_pair(fwd, F.batch_norm_backward, (x, gamma, beta), rng)
+
+
+def test_batch_norm_statistics():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 3, 4, 4)) * 3 + 2
+    rm, rv = np.zeros(3), np.ones(3)
+    out, _ = F.batch_norm_forward(x, np.ones(3), np.zeros(3), rm, rv, training=True, momentum=0.1, eps=0.0)
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-10)
+    np.testing.assert_allclose(rm, 0.1 * x.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(rv, 0.9 + 0.1 * x.var(axis=(0, 2, 3), ddof=1), rtol=1e-12)
+    out_eval, _ = F.batch_norm_forward(x, np.ones(3), np.zeros(3), rm, rv, training=False, eps=0.0)
+    np.testing.assert_allclose(out_eval, (x - rm[:, None, None]) / np.sqrt(rv[:, None, None]), rtol=1e-12)
+    with pytest.raises(ValueError, match="more than one value"):
+        F.batch_norm_forward(x[:1, :, :1, :1], np.ones(3), np.zeros(3), training=True)
+
+
+def test_dropout():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((50, 40))
+    out, mask = F.dropout_forward(x, 0.3, rng=0)
+    kept = mask != 0
+    assert abs(kept.mean() - 0.7) < 0.03
+    np.testing.assert_allclose(out[kept], x[kept] / 0.7)
+    assert np.all(out[~kept] == 0)
+    np.testing.assert_array_equal(F.dropout_backward(np.ones_like(x), mask), mask)
+    # the mask is fixed given the rng state: then dropout is linear and its gradient exact
+    check_pair(lambda a: F.dropout_forward(a, 0.3, rng=1), F.dropout_backward, (x[:4, :5].copy(),), rng)
+    out_eval, cache = F.dropout_forward(x, 0.3, training=False)
+    np.testing.assert_array_equal(out_eval, x)
+    for p in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError, match="p must lie in"):
+            F.dropout_forward(x, p)
+
+
+# --------------------------------------------------------------------------
+# softmax cross-entropy
+# --------------------------------------------------------------------------
+
+
+def test_cross_entropy_value_and_gradient():
+    rng = np.random.default_rng(10)
+    z, y = rng.standard_normal((6, 4)) * 3, rng.integers(0, 4, 6)
+    loss, cache = F.cross_entropy_forward(z, y)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    assert loss == pytest.approx(-np.mean(np.log(p[np.arange(6), y])), rel=1e-12)
+    d = F.cross_entropy_backward(cache)
+    assert_grad(d, lambda: F.cross_entropy_forward(z, y)[0], z, rng, "logits")
+    np.testing.assert_allclose(d.sum(axis=1), 0, atol=1e-15)
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    z = np.array([[1e4, 0.0, -1e4], [5e3, 5e3, 0.0]])
+    loss, cache = F.cross_entropy_forward(z, np.array([0, 1]))
+    assert loss == pytest.approx(np.log(2) / 2)
+    assert np.isfinite(F.cross_entropy_backward(cache)).all()
+    np.testing.assert_allclose(F.softmax(z).sum(axis=1), 1)
+
+
+def test_cross_entropy_bad_inputs():
+    z = np.zeros((3, 4))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\).*\[0, 4\]"):
+        F.cross_entropy_forward(z, np.array([0, 4, 1]))
+    with pytest.raises(ValueError, match="labels must lie in"):
+        F.cross_entropy_forward(z, np.array([0, -1, 1]))
+    with pytest.raises(TypeError, match="labels must be an integer array"):
+        F.cross_entropy_forward(z, np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(TypeError, match="labels must be an integer array"):
+        F.cross_entropy_forward(z, np.array([True, False, True]))
+    with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
+        F.cross_entropy_forward(z, np.array([0, 1]))
+    bad = z.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="logits must be finite"):
+        F.cross_entropy_forward(bad, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="logits must be 2-D"):
+        F.cross_entropy_forward(np.zeros(4), np.array([0]))

@@ -1,0 +1,64 @@
+"""v1sim.nn: a small ConvNet engine on the kernel layer, with PyTorch's names.
+
+Modules with hand-written backward passes (CS231n style, no autograd)::
+
+    from v1sim import nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(6 * 14 * 14, 10, rng=0),
+    )
+    criterion = nn.CrossEntropyLoss()
+    opt = nn.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    loss = criterion(model(x), y)       # x (N, 1, 28, 28) float32, y (N,) int
+    model.zero_grad()
+    model.backward(criterion.backward())
+    opt.step()
+
+Contents
+--------
+module
+    ``Parameter``, ``Module`` (parameters, train/eval, state_dict, freeze,
+    ``output_shape``/``macs``/``num_parameters``), ``Sequential``, ``Identity``.
+layers
+    Conv2d, LocallyConnected2d, Linear, ReLU, Tanh, Sigmoid, MaxPool2d,
+    AvgPool2d, GlobalAvgPool2d, Flatten.
+normalization
+    LocalResponseNorm, BatchNorm2d, BatchNorm1d, Dropout.
+blocks
+    Residual, BasicBlock, Bottleneck, ZeroPadShortcut, Concat, Inception.
+loss
+    CrossEntropyLoss.
+functional
+    The forward/backward pairs the layers are made of.
+init
+    He ("Xavier/2") and Xavier initialisation.
+optim
+    SGD (momentum, Nesterov, weight decay, per-parameter ``lr_mult``),
+    StepLR, ReduceLROnPlateau.
+
+Importing this package imports numpy and the kernel registry only (Numba
+compiles or loads kernels on first use; ``numba.cuda`` only for
+``device="cuda"``). Devices: layers take ``device="auto" | "cpu" |
+"parallel" | "cuda"``; on "cuda" only the convolution forward pass and
+pooling run on the GPU for now, the rest on the host.
+"""
+
+from __future__ import annotations
+
+from . import functional, init, optim
+from .blocks import BasicBlock, Bottleneck, Concat, Inception, Residual, ZeroPadShortcut
+from .layers import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, LocallyConnected2d, MaxPool2d, ReLU, Sigmoid, Tanh
+from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LocalResponseNorm
+from .loss import CrossEntropyLoss
+from .module import Identity, Module, Parameter, Sequential
+from .optim import SGD, ReduceLROnPlateau, StepLR
+
+__all__ = [
+    "functional", "init", "optim",
+    "Parameter", "Module", "Sequential", "Identity",
+    "Conv2d", "LocallyConnected2d", "Linear", "ReLU", "Tanh", "Sigmoid", "MaxPool2d", "AvgPool2d",
+    "GlobalAvgPool2d", "Flatten", "LocalResponseNorm", "BatchNorm2d", "BatchNorm1d", "Dropout",
+    "Residual", "Concat", "ZeroPadShortcut", "BasicBlock", "Bottleneck", "Inception",
+    "CrossEntropyLoss", "SGD", "StepLR", "ReduceLROnPlateau",
+]  # fmt: skip

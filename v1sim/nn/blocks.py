@@ -1,0 +1,268 @@
+"""Composite blocks: residual blocks (ResNet) and the Inception module (GoogLeNet).
+
+Two generic containers carry the plumbing, so that each block only lists its
+layers:
+
+:class:`Residual`
+    ``relu(body(x) + shortcut(x))``: the gradient splits into both paths
+    and the input gradients add.
+:class:`Concat`
+    Run branches side by side on the same input and stack their outputs
+    along channels; the gradient splits by channels and the input gradients
+    add.
+
+References
+----------
+.. [1] K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image
+   recognition", CVPR 2016 (shortcut options A, B, C; bottleneck blocks).
+.. [2] C. Szegedy et al., "Going deeper with convolutions", CVPR 2015
+   (arXiv 2014) (the Inception module).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .._validate import check_choice, check_int_pair, check_positive_int, check_rng
+from .layers import Conv2d, MaxPool2d, ReLU
+from .normalization import BatchNorm2d
+from .module import Identity, Module, Sequential
+
+__all__ = ["Residual", "Concat", "ZeroPadShortcut", "BasicBlock", "Bottleneck", "Inception"]
+
+
+class Residual(Module):
+    """``out = relu(body(x) + shortcut(x))`` (He et al. [1]_).
+
+    Parameters
+    ----------
+    body : Module
+        The residual function F(x).
+    shortcut : Module, optional
+        Identity by default; a projection or :class:`ZeroPadShortcut` when
+        the body changes the shape.
+
+    Shape: whatever ``body`` maps to; ``shortcut`` must map to the same.
+    """
+
+    def __init__(self, body: Module, shortcut: Module | None = None):
+        super().__init__()
+        self.body = body
+        self.shortcut = Identity() if shortcut is None else shortcut
+        self.relu = ReLU()
+
+    def forward(self, x):
+        return self.relu(self.body(x) + self.shortcut(x))
+
+    def backward(self, grad_out):
+        g = self.relu.backward(grad_out)
+        return self.body.backward(g) + self.shortcut.backward(g)
+
+    def output_shape(self, input_shape):
+        main = self.body.output_shape(input_shape)
+        short = self.shortcut.output_shape(input_shape)
+        if main != short:
+            raise ValueError(
+                f"{type(self).__name__}: the residual body gives per-sample shape {main} but the shortcut gives {short}"
+            )
+        return main
+
+    def macs(self, input_shape):
+        return self.body.macs(input_shape) + self.shortcut.macs(input_shape)
+
+
+class Concat(Module):
+    """Run ``branches`` on the same input and concatenate their outputs along channels.
+
+    Shape: (N, C, H, W) -> (N, sum of branch channels, H2, W2); every branch
+    must give the same H2, W2.
+    """
+
+    def __init__(self, branches):
+        super().__init__()
+        items = branches.items() if isinstance(branches, dict) else ((f"branch{i + 1}", b) for i, b in enumerate(branches))
+        for name, b in items:
+            if not isinstance(b, Module):
+                raise TypeError(f"{type(self).__name__} branches must be Modules, got {type(b).__name__} for {name!r}")
+            setattr(self, name, b)
+
+    def forward(self, x):
+        outs = [b(x) for b in self.children()]
+        self._store(np.cumsum([o.shape[1] for o in outs])[:-1])
+        return np.concatenate(outs, axis=1)
+
+    def backward(self, grad_out):
+        parts = np.split(np.asarray(grad_out), self._take_cache(), axis=1)
+        grads = [b.backward(np.ascontiguousarray(g)) for b, g in zip(self.children(), parts)]
+        return sum(grads[1:], grads[0])
+
+    def output_shape(self, input_shape):
+        shapes = [b.output_shape(input_shape) for b in self.children()]
+        if len({s[1:] for s in shapes}) != 1:
+            raise ValueError(f"{type(self).__name__}: branches give maps of different sizes {[s[1:] for s in shapes]}")
+        return (sum(s[0] for s in shapes),) + shapes[0][1:]
+
+    def macs(self, input_shape):
+        return sum(b.macs(input_shape) for b in self.children())
+
+
+class ZeroPadShortcut(Module):
+    """Parameter-free shortcut, option A of He et al. [1]_ (CIFAR ResNets).
+
+    Subsample by ``stride`` (take every S-th pixel) and pad the new channels
+    with zeros, split between both ends.
+
+    Shape: (N, C_in, H, W) -> (N, C_out, ceil(H/S), ceil(W/S)).
+    """
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        if self.out_channels < self.in_channels:
+            raise ValueError(f"out_channels ({self.out_channels}) must be at least in_channels ({self.in_channels})")
+        self.stride = check_int_pair(stride, "stride", minimum=1)
+        self.before = (self.out_channels - self.in_channels) // 2
+
+    def forward(self, x):
+        (sy, sx), n = self.stride, x.shape[0]
+        sub = x[:, :, ::sy, ::sx]
+        out = np.zeros((n, self.out_channels) + sub.shape[2:], dtype=x.dtype)
+        out[:, self.before : self.before + self.in_channels] = sub
+        self._store(x.shape)
+        return out
+
+    def backward(self, grad_out):
+        shape = self._take_cache()
+        dx = np.zeros(shape, dtype=grad_out.dtype)
+        dx[:, :, :: self.stride[0], :: self.stride[1]] = grad_out[:, self.before : self.before + self.in_channels]
+        return dx
+
+    def output_shape(self, input_shape):
+        c, h, w = self._check_ndim(input_shape, "CHW")
+        if c != self.in_channels:
+            raise ValueError(f"{self._name()} expects {self.in_channels} input channels, got {c}")
+        return self.out_channels, -(-h // self.stride[0]), -(-w // self.stride[1])
+
+    def extra_repr(self):
+        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+
+
+def _shortcut(kind, in_channels, out_channels, stride, device, rng):
+    """Identity when the shape is kept (options A, B), else zero-pad (A) or 1x1 projection + BN (B, C)."""
+    if kind == "C" or (kind == "B" and (stride != 1 or in_channels != out_channels)):
+        conv = Conv2d(in_channels, out_channels, 1, stride, bias=False, device=device, rng=rng)
+        return Sequential(OrderedDict(conv=conv, bn=BatchNorm2d(out_channels)))
+    if stride != 1 or in_channels != out_channels:
+        return ZeroPadShortcut(in_channels, out_channels, stride)
+    return Identity()
+
+
+class BasicBlock(Residual):
+    """Two 3x3 conv-BN layers with a shortcut: ResNet-18/34 and the CIFAR ResNets [1]_.
+
+    ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``, the stride on conv1.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    stride : int
+        Spatial downsampling of the block (1 or 2).
+    shortcut : {"A", "B", "C"}
+        When the shape changes: zero-padding (A, parameter-free) or a 1x1
+        convolution + BN projection (B); C projects always.
+    device : {"auto", "cpu", "parallel", "cuda"}
+    rng : None, int or numpy.random.Generator
+
+    Shape: (N, C_in, H, W) -> (N, C_out, ceil(H/S), ceil(W/S)).
+    """
+
+    expansion = 1
+
+    def __init__(self, in_channels, out_channels, stride=1, shortcut="B", *, device="auto", rng=None):
+        check_choice(shortcut, "shortcut", ("A", "B", "C"))
+        stride = check_positive_int(stride, "stride")
+        rng = check_rng(rng)
+        body = Sequential(OrderedDict(
+            conv1=Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, device=device, rng=rng),
+            bn1=BatchNorm2d(out_channels),
+            relu1=ReLU(),
+            conv2=Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, device=device, rng=rng),
+            bn2=BatchNorm2d(out_channels),
+        ))  # fmt: skip
+        super().__init__(body, _shortcut(shortcut, in_channels, out_channels, stride, device, rng))
+
+
+class Bottleneck(Residual):
+    """1x1 reduce, 3x3, 1x1 expand (x4) with a shortcut: ResNet-50/101/152 [1]_.
+
+    ``relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x))``
+    with ``planes`` channels inside and ``planes * 4`` out; the stride sits on
+    the 3x3 convolution (as torchvision's "ResNet v1.5").
+
+    Parameters
+    ----------
+    in_channels : int
+    planes : int
+        Width of the bottleneck; the block outputs ``planes * expansion``.
+    stride : int
+    shortcut : {"A", "B", "C"}
+        As in :class:`BasicBlock`.
+    device, rng
+        As in :class:`BasicBlock`.
+
+    Shape: (N, C_in, H, W) -> (N, 4 * planes, ceil(H/S), ceil(W/S)).
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels, planes, stride=1, shortcut="B", *, device="auto", rng=None):
+        check_choice(shortcut, "shortcut", ("A", "B", "C"))
+        stride = check_positive_int(stride, "stride")
+        planes = check_positive_int(planes, "planes")
+        rng = check_rng(rng)
+        out_channels = planes * self.expansion
+        body = Sequential(OrderedDict(
+            conv1=Conv2d(in_channels, planes, 1, bias=False, device=device, rng=rng),
+            bn1=BatchNorm2d(planes),
+            relu1=ReLU(),
+            conv2=Conv2d(planes, planes, 3, stride, 1, bias=False, device=device, rng=rng),
+            bn2=BatchNorm2d(planes),
+            relu2=ReLU(),
+            conv3=Conv2d(planes, out_channels, 1, bias=False, device=device, rng=rng),
+            bn3=BatchNorm2d(out_channels),
+        ))  # fmt: skip
+        super().__init__(body, _shortcut(shortcut, in_channels, out_channels, stride, device, rng))
+
+
+class Inception(Concat):
+    """The Inception module of GoogLeNet [2]_: four branches concatenated along channels.
+
+    1x1 conv | 1x1 reduce -> 3x3 conv | 1x1 reduce -> 5x5 conv | 3x3 max pool
+    (stride 1) -> 1x1 projection; every convolution is followed by a ReLU and
+    padded to keep the map size (5x5 as in the paper, not torchvision's 3x3).
+
+    Parameters
+    ----------
+    in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj : int
+        Channel counts, named as in the paper's Table 1.
+    device : {"auto", "cpu", "parallel", "cuda"}
+    rng : None, int or numpy.random.Generator
+
+    Shape: (N, in_channels, H, W) -> (N, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W).
+    """
+
+    def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj, *, device="auto", rng=None):
+        rng = check_rng(rng)
+
+        def conv(c_in, c_out, size):
+            return [Conv2d(c_in, c_out, size, padding=size // 2, device=device, rng=rng), ReLU()]
+
+        super().__init__([
+            Sequential(*conv(in_channels, ch1x1, 1)),
+            Sequential(*conv(in_channels, ch3x3red, 1), *conv(ch3x3red, ch3x3, 3)),
+            Sequential(*conv(in_channels, ch5x5red, 1), *conv(ch5x5red, ch5x5, 5)),
+            Sequential(MaxPool2d(3, 1, 1, device=device), *conv(in_channels, pool_proj, 1)),
+        ])  # fmt: skip

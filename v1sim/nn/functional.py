@@ -1,0 +1,613 @@
+"""Forward/backward pairs on numpy arrays: the engine's arithmetic, one layer at a time.
+
+Every layer is a pair, CS231n style::
+
+    out, cache = conv2d_forward(x, w, b, stride=1, padding=1)
+    dx, dw, db = conv2d_backward(grad_out, cache)
+
+``forward`` returns the output and a cache of what ``backward`` needs;
+``backward`` takes the gradient of the loss with respect to the output and
+returns the gradients with respect to the inputs, in the order of the forward
+arguments. Arrays are NCHW, float32 by default; float64 is kept throughout (the
+gradient checks use it). Inputs are never modified (except the running
+statistics that :func:`batch_norm_forward` updates in place, as PyTorch does).
+
+Where the time goes: convolutions are im2col (a Numba kernel) followed by one
+batched BLAS matrix product, and their gradients are two more products and a
+col2im scatter (Numba); pooling runs on the pooling kernels of
+:mod:`v1sim.pooling`; everything else is a few vectorised numpy passes.
+
+Devices: ``"cpu"`` and ``"parallel"`` select the serial or parallel Numba
+kernels. With ``"cuda"`` the convolution forward pass and pooling run on the
+CUDA twins, and what has no twin yet (im2col/col2im for the gradients, LRN,
+batch norm) runs on the host: full CUDA training is a later step.
+
+References
+----------
+.. [1] Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, "Gradient-based learning
+   applied to document recognition", Proc. IEEE 86(11), 1998.
+.. [2] A. Krizhevsky, I. Sutskever, G. Hinton, "ImageNet classification with
+   deep convolutional neural networks", NIPS 2012 (LRN, grouped convolutions,
+   dropout).
+.. [3] S. Ioffe, C. Szegedy, "Batch normalization", ICML 2015.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import kernels
+from .._validate import (
+    as_float_array,
+    check_finite_float,
+    check_in_range,
+    check_int_pair,
+    check_positive_int,
+    check_rng,
+    float_dtype,
+)
+from ..backend import resolve_device
+from ..pooling import pool2d, pool2d_backward
+
+__all__ = [
+    "conv2d_forward", "conv2d_backward",
+    "locally_connected2d_forward", "locally_connected2d_backward",
+    "linear_forward", "linear_backward",
+    "relu_forward", "relu_backward", "tanh_forward", "tanh_backward", "sigmoid_forward", "sigmoid_backward",
+    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "global_avg_pool2d_forward", "global_avg_pool2d_backward",
+    "local_response_norm_forward", "local_response_norm_backward",
+    "batch_norm_forward", "batch_norm_backward",
+    "dropout_forward", "dropout_backward",
+    "softmax", "log_softmax", "cross_entropy_forward", "cross_entropy_backward",
+]  # fmt: skip
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def _array(x, name, ndim) -> np.ndarray:
+    """C-contiguous float32/float64 array of ``ndim`` dimensions (float arrays are not re-checked for NaN)."""
+    if isinstance(x, np.ndarray) and x.dtype in _FLOATS:
+        if x.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
+            as_float_array(x, name, ndim=ndim, allow_nonfinite=True)  # raises the shared message
+        return np.ascontiguousarray(x)
+    return as_float_array(x, name, ndim=ndim)
+
+
+def _grad(grad_out, shape, dtype) -> np.ndarray:
+    g = _array(grad_out, "grad_out", len(shape))
+    if g.shape != tuple(shape):
+        raise ValueError(f"grad_out must have the forward output's shape {tuple(shape)}, got {g.shape}")
+    return g.astype(dtype, copy=False)
+
+
+def _out_len(n, f, s, p, axis) -> int:
+    """``(n - f + 2p) // s + 1``, or a ValueError if the filter does not fit the padded input."""
+    if f > n + 2 * p:
+        raise ValueError(f"kernel {axis} {f} is larger than the padded input {axis} {n} + 2*{p}")
+    return (n - f + 2 * p) // s + 1
+
+
+def _pad_hw(x, py, px) -> np.ndarray:
+    """Zero-pad the two spatial axes of (N, C, H, W) (cheaper than np.pad)."""
+    if not (py or px):
+        return x
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h + 2 * py, w + 2 * px), dtype=x.dtype)
+    out[:, :, py : py + h, px : px + w] = x
+    return out
+
+
+def _crop_hw(xp, py, px, shape) -> np.ndarray:
+    if not (py or px):
+        return xp
+    return np.ascontiguousarray(xp[:, :, py : py + shape[2], px : px + shape[3]])
+
+
+def _host(device) -> str:
+    """The CPU backend that stands in for kernels without a CUDA twin."""
+    return "parallel" if device == "cuda" else device
+
+
+def _im2col(xp, kh, kw, stride, ho, wo, device) -> np.ndarray:
+    """(N, C*kh*kw, Ho*Wo) patches of padded ``xp``; a free reshape for 1x1 kernels at stride 1."""
+    n, c = xp.shape[:2]
+    if kh == kw == 1 and stride == (1, 1):
+        return xp.reshape(n, c, ho * wo)
+    cols = np.empty((n, c * kh * kw, ho * wo), dtype=xp.dtype)
+    kernels.get("im2col", _host(device))(xp, kh, kw, stride[0], stride[1], cols)
+    return cols
+
+
+def _col2im(dcols, xp_shape, kh, kw, stride, device) -> np.ndarray:
+    """Adjoint of :func:`_im2col`: scatter-add patches back into a zero (N, C, Hp, Wp) array."""
+    if kh == kw == 1 and stride == (1, 1):
+        return dcols.reshape(xp_shape)
+    dxp = np.zeros(xp_shape, dtype=dcols.dtype)
+    kernels.get("col2im", _host(device))(np.ascontiguousarray(dcols), kh, kw, stride[0], stride[1], dxp)
+    return dxp
+
+
+def _bias(bias, n_out, dtype, shape_name="(K,)"):
+    if bias is None:
+        return None
+    b = _array(bias, "bias", 1 if isinstance(n_out, int) else len(n_out))
+    want = (n_out,) if isinstance(n_out, int) else tuple(n_out)
+    if b.shape != want:
+        raise ValueError(f"bias must have shape {want} {shape_name}, got {b.shape}")
+    return b.astype(dtype, copy=False)
+
+
+# --------------------------------------------------------------------------
+# convolution (cross-correlation), locally connected, linear
+# --------------------------------------------------------------------------
+
+
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, device="auto"):
+    """2-D convolution layer: cross-correlation with zero padding, stride and groups.
+
+    ``out[n, k] = bias[k] + sum_{c in group(k)} correlate(xpad[n, c], weight[k, c])``,
+    with no kernel flip (as PyTorch). Computed as im2col followed by one
+    batched GEMM: ``out = W (K, C/G*kh*kw) @ cols (C/G*kh*kw, Ho*Wo)`` per
+    image and group.
+
+    Parameters
+    ----------
+    x : (N, C, H, W) ndarray
+    weight : (K, C/groups, kh, kw) ndarray
+    bias : (K,) ndarray, optional
+    stride, padding : int or (int, int)
+        S and P; ``H2 = (H - kh + 2P) // S + 1`` and likewise for W.
+    groups : int
+        Channels are split into ``groups`` towers that do not see each
+        other (AlexNet's two GPUs [2]_); C and K must both be divisible.
+    device : {"auto", "cpu", "parallel", "cuda"}
+
+    Returns
+    -------
+    out : (N, K, H2, W2) ndarray
+        float64 if x or weight is float64, else float32.
+    cache : tuple
+        For :func:`conv2d_backward`.
+
+    See Also
+    --------
+    v1sim.correlate_batch : the same forward pass, choosing among direct, GEMM and FFT.
+    """
+    x, w = _array(x, "x", 4), _array(weight, "weight", 4)
+    sy, sx = stride = check_int_pair(stride, "stride", minimum=1)
+    py, px = padding = check_int_pair(padding, "padding", minimum=0)
+    groups = check_positive_int(groups, "groups")
+    device = resolve_device(device)
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    if c % groups or k % groups:
+        raise ValueError(f"groups={groups} must divide both the input channels ({c}) and the filters ({k})")
+    if cg * groups != c:
+        raise ValueError(
+            f"weight of shape {w.shape} with groups={groups} expects {cg * groups} input channels, x has {c} (shape {x.shape})"
+        )
+    ho, wo = _out_len(h, kh, sy, py, "height"), _out_len(wd, kw, sx, px, "width")
+    dtype = float_dtype(x, w)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    b = _bias(bias, k, dtype)
+    xp = _pad_hw(x, py, px)
+    if device == "cuda":  # forward on the direct CUDA kernel; patches for the gradient are made on demand
+        out, cols = np.empty((n, k, ho, wo), dtype=dtype), None
+        kg, corr = k // groups, kernels.get("correlate_valid", "cuda")
+        for g in range(groups):
+            part = np.empty((n, kg, ho, wo), dtype=dtype)
+            corr(np.ascontiguousarray(xp[:, g * cg : (g + 1) * cg]), w[g * kg : (g + 1) * kg], sy, sx, part)
+            out[:, g * kg : (g + 1) * kg] = part
+    else:
+        cols = _im2col(xp, kh, kw, stride, ho, wo, device)
+        out = np.matmul(w.reshape(groups, k // groups, -1), cols.reshape(n, groups, -1, ho * wo))
+        out = out.reshape(n, k, ho, wo)
+    if b is not None:
+        out += b[:, None, None]
+    cache = (x.shape, xp if cols is None else xp.shape, cols, w, stride, padding, groups, device, b is not None)
+    return out, cache
+
+
+def conv2d_backward(grad_out, cache):
+    """Gradients of :func:`conv2d_forward`.
+
+    ``dW = grad_out @ colsᵀ`` (summed over the batch), ``db = sum grad_out``
+    and ``dx = col2im(Wᵀ @ grad_out)`` (cropped to undo the padding).
+
+    Parameters
+    ----------
+    grad_out : (N, K, H2, W2) ndarray
+    cache : tuple from :func:`conv2d_forward`
+
+    Returns
+    -------
+    dx : (N, C, H, W) ndarray
+    dw : (K, C/groups, kh, kw) ndarray
+    db : (K,) ndarray or None (no bias)
+    """
+    x_shape, xp, cols, w, stride, padding, groups, device, has_bias = cache
+    n, k, kh, kw = x_shape[0], w.shape[0], w.shape[2], w.shape[3]
+    xp_shape = xp if cols is not None else xp.shape
+    ho = (xp_shape[2] - kh) // stride[0] + 1
+    wo = (xp_shape[3] - kw) // stride[1] + 1
+    g = _grad(grad_out, (n, k, ho, wo), w.dtype)
+    if cols is None:
+        cols = _im2col(xp, kh, kw, stride, ho, wo, device)
+    go = g.reshape(n, groups, k // groups, ho * wo)
+    cols = cols.reshape(n, groups, -1, ho * wo)
+    dw = np.matmul(go, cols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
+    dcols = np.matmul(w.reshape(groups, k // groups, -1).swapaxes(-1, -2), go)  # (N, G, C/G*kh*kw, L)
+    dxp = _col2im(dcols.reshape(n, -1, ho * wo), xp_shape, kh, kw, stride, device)
+    dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
+    db = g.sum(axis=(0, 2, 3)) if has_bias else None
+    return dx, dw, db
+
+
+def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, device="auto"):
+    """Locally connected layer: a convolution whose filters differ at every output position.
+
+    ``out[n, k, i, j] = bias[k, i, j] + sum_{c,u,v} weight[i, j, k, c, u, v] xpad[n, c, i*S+u, j*S+v]``
+    (cross-correlation, unshared weights, as in DeepFace and the
+    unshared-weight S-layers of the Neocognitron). Computed as im2col and
+    one GEMM per output position, batched.
+
+    Parameters
+    ----------
+    x : (N, C, H, W) ndarray
+    weight : (H2, W2, K, C, kh, kw) ndarray
+        One (K, C, kh, kw) bank per output position.
+    bias : (K, H2, W2) ndarray, optional
+    stride, padding : int or (int, int)
+    device : {"auto", "cpu", "parallel", "cuda"}
+        ("cuda" computes on the host.)
+
+    Returns
+    -------
+    out : (N, K, H2, W2) ndarray
+    cache : tuple
+    """
+    x, w = _array(x, "x", 4), _array(weight, "weight", 6)
+    sy, sx = stride = check_int_pair(stride, "stride", minimum=1)
+    py, px = padding = check_int_pair(padding, "padding", minimum=0)
+    device = resolve_device(device)
+    n, c, h, wd = x.shape
+    ho, wo, k, cw, kh, kw = w.shape
+    if cw != c:
+        raise ValueError(f"weight of shape {w.shape} expects {cw} input channels, x has {c} (shape {x.shape})")
+    want = (_out_len(h, kh, sy, py, "height"), _out_len(wd, kw, sx, px, "width"))
+    if want != (ho, wo):
+        raise ValueError(
+            f"weight of shape {w.shape} holds filters for a {ho}x{wo} output, but x of shape {x.shape} gives {want[0]}x{want[1]}"
+        )
+    dtype = float_dtype(x, w)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    b = _bias(bias, (k, ho, wo), dtype, "(K, H2, W2)")
+    xp = _pad_hw(x, py, px)
+    cols_t = np.ascontiguousarray(_im2col(xp, kh, kw, stride, ho, wo, device).transpose(2, 1, 0))  # (L, R, N)
+    out_t = np.matmul(w.reshape(ho * wo, k, -1), cols_t)  # (L, K, N)
+    out = np.ascontiguousarray(out_t.transpose(2, 1, 0)).reshape(n, k, ho, wo)
+    if b is not None:
+        out += b
+    return out, (x.shape, xp.shape, cols_t, w, stride, padding, device, b is not None)
+
+
+def locally_connected2d_backward(grad_out, cache):
+    """Gradients of :func:`locally_connected2d_forward`: ``(dx, dw, db)``, db None without bias."""
+    x_shape, xp_shape, cols_t, w, stride, padding, device, has_bias = cache
+    ho, wo, k, _, kh, kw = w.shape
+    n = x_shape[0]
+    g = _grad(grad_out, (n, k, ho, wo), w.dtype)
+    go_t = np.ascontiguousarray(g.reshape(n, k, ho * wo).transpose(2, 1, 0))  # (L, K, N)
+    dw = np.matmul(go_t, cols_t.swapaxes(1, 2)).reshape(w.shape)
+    dcols_t = np.matmul(w.reshape(ho * wo, k, -1).swapaxes(1, 2), go_t)  # (L, R, N)
+    dxp = _col2im(dcols_t.transpose(2, 1, 0), xp_shape, kh, kw, stride, device)
+    dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
+    return dx, dw, (g.sum(axis=0) if has_bias else None)
+
+
+def linear_forward(x, weight, bias=None):
+    """Fully connected layer ``out = x @ weight.T + bias``.
+
+    Shape: x (N, F_in), weight (F_out, F_in), bias (F_out,) -> out (N, F_out).
+    """
+    x, w = _array(x, "x", 2), _array(weight, "weight", 2)
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"weight of shape {w.shape} expects {w.shape[1]} input features, x has {x.shape[1]} (shape {x.shape})")
+    dtype = float_dtype(x, w)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    b = _bias(bias, w.shape[0], dtype, "(F_out,)")
+    out = x @ w.T
+    if b is not None:
+        out += b
+    return out, (x, w, b is not None)
+
+
+def linear_backward(grad_out, cache):
+    """Gradients of :func:`linear_forward`: ``dx = g W``, ``dW = gᵀ x``, ``db = sum g``."""
+    x, w, has_bias = cache
+    g = _grad(grad_out, (x.shape[0], w.shape[0]), w.dtype)
+    return g @ w, g.T @ x, (g.sum(axis=0) if has_bias else None)
+
+
+# --------------------------------------------------------------------------
+# element-wise non-linearities
+# --------------------------------------------------------------------------
+
+
+def relu_forward(x):
+    """``max(x, 0)``; the gradient at exactly 0 is taken as 0."""
+    x = _array(x, "x", range(1, 7))
+    out = np.maximum(x, 0)
+    return out, out
+
+
+def relu_backward(grad_out, cache):
+    return _grad(grad_out, cache.shape, cache.dtype) * (cache > 0)
+
+
+def tanh_forward(x):
+    out = np.tanh(_array(x, "x", range(1, 7)))
+    return out, out
+
+
+def tanh_backward(grad_out, cache):
+    return _grad(grad_out, cache.shape, cache.dtype) * (1 - cache * cache)
+
+
+def sigmoid_forward(x):
+    """Logistic ``1 / (1 + exp(-x))``, computed as ``(1 + tanh(x/2)) / 2`` (no overflow)."""
+    x = _array(x, "x", range(1, 7))
+    out = 0.5 * (1 + np.tanh(0.5 * x))
+    return out, out
+
+
+def sigmoid_backward(grad_out, cache):
+    return _grad(grad_out, cache.shape, cache.dtype) * cache * (1 - cache)
+
+
+# --------------------------------------------------------------------------
+# pooling
+# --------------------------------------------------------------------------
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto"):
+    """Max pooling of (N, C, H, W) on the pooling kernels; remembers each window's argmax.
+
+    ``H2 = (H + 2P - F) // S + 1``; ``stride`` defaults to ``kernel_size``;
+    padding counts as -inf. Ties go to the first maximum.
+    """
+    x = _array(x, "x", 4)
+    device = resolve_device(device)
+    out, idx = pool2d(x, kernel_size, stride, padding, kind="max", return_indices=True, device=device)
+    return out, (x.shape, x.dtype, idx, kernel_size, stride, padding, device)
+
+
+def max_pool2d_backward(grad_out, cache):
+    x_shape, dtype, idx, size, stride, padding, device = cache
+    g = _grad(grad_out, idx.shape, dtype)
+    return pool2d_backward(g, x_shape, size, stride, padding, kind="max", indices=idx, device=device)
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto"):
+    """Average pooling (zero padding counts in the divisor F*F, as PyTorch's default)."""
+    x = _array(x, "x", 4)
+    device = resolve_device(device)
+    out = pool2d(x, kernel_size, stride, padding, kind="avg", device=device)
+    return out, (x.shape, out.shape, x.dtype, kernel_size, stride, padding, device)
+
+
+def avg_pool2d_backward(grad_out, cache):
+    x_shape, out_shape, dtype, size, stride, padding, device = cache
+    g = _grad(grad_out, out_shape, dtype)
+    return pool2d_backward(g, x_shape, size, stride, padding, kind="avg", device=device)
+
+
+def global_avg_pool2d_forward(x):
+    """Mean over each whole map: (N, C, H, W) -> (N, C) (Network-in-Network, GoogLeNet, ResNet)."""
+    x = _array(x, "x", 4)
+    return x.mean(axis=(2, 3)), (x.shape, x.dtype)
+
+
+def global_avg_pool2d_backward(grad_out, cache):
+    shape, dtype = cache
+    g = _grad(grad_out, shape[:2], dtype) / (shape[2] * shape[3])
+    return np.ascontiguousarray(np.broadcast_to(g[:, :, None, None], shape))
+
+
+# --------------------------------------------------------------------------
+# normalisation and dropout
+# --------------------------------------------------------------------------
+
+
+def _window_sum(a, before, after):
+    """``s[:, c] = sum_{c'=c-before}^{c+after} a[:, c']`` over the channel axis, clipped at its ends."""
+    s = a.copy()
+    n_ch = a.shape[1]
+    for d in range(1, min(after, n_ch - 1) + 1):
+        s[:, : n_ch - d] += a[:, d:]
+    for d in range(1, min(before, n_ch - 1) + 1):
+        s[:, d:] += a[:, : n_ch - d]
+    return s
+
+
+def local_response_norm_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """Local response normalisation across channels (AlexNet [2]_).
+
+    ``b_c = a_c / (k + alpha/n * sum_{c' near c} a_{c'}^2)^beta`` over the
+    ``n = size`` channels ``c - n//2 .. c + (n-1)//2`` (clipped at the ends);
+    the ``alpha/n`` scaling is PyTorch's (the paper writes ``alpha``, so its
+    ``alpha = 1e-4`` corresponds to ``alpha = 5e-4`` here).
+
+    Shape: (N, C, H, W) -> (N, C, H, W).
+    """
+    x = _array(x, "x", 4)
+    size = check_positive_int(size, "size")
+    scale = k + (alpha / size) * _window_sum(x * x, size // 2, (size - 1) // 2)
+    factor = scale**-beta
+    return x * factor, (x, scale, factor, size, alpha, beta)
+
+
+def local_response_norm_backward(grad_out, cache):
+    x, scale, factor, size, alpha, beta = cache
+    g = _grad(grad_out, x.shape, x.dtype)
+    # channel c' appears in the sums of the channels c with c' in window(c): the transposed window
+    back = _window_sum(g * x * factor / scale, (size - 1) // 2, size // 2)
+    return g * factor - (2 * alpha * beta / size) * x * back
+
+
+def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, training=True, momentum=0.1, eps=1e-5):
+    """Batch normalisation [3]_ per channel of (N, C, H, W) or per feature of (N, C).
+
+    Training: normalise with the batch mean and (biased) variance over N, H,
+    W, and, when running buffers are given, update them **in place**:
+    ``running = (1 - momentum) * running + momentum * batch`` (the running
+    variance takes the unbiased batch variance). Evaluation: normalise with
+    the running statistics. Then scale by ``gamma`` and shift by ``beta``.
+
+    Returns
+    -------
+    out : ndarray, same shape as x
+    cache : tuple
+    """
+    x = _array(x, "x", (2, 4))
+    n_ch = x.shape[1]
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    bshape = (1, n_ch) + (1,) * (x.ndim - 2)
+    gamma, beta = _array(gamma, "gamma", 1), _array(beta, "beta", 1)
+    if gamma.shape != (n_ch,) or beta.shape != (n_ch,):
+        raise ValueError(f"gamma and beta must have shape ({n_ch},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")
+    count = x.size // n_ch
+    if training:
+        if count < 2:
+            raise ValueError(f"batch norm in training mode needs more than one value per channel, got x of shape {x.shape}")
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        if running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += momentum * var * (count / (count - 1))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch norm in evaluation mode needs running_mean and running_var")
+        mean, var = running_mean, running_var
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mean.reshape(bshape)) * invstd.reshape(bshape)
+    out = xhat * gamma.reshape(bshape) + beta.reshape(bshape)
+    return out.astype(x.dtype, copy=False), (xhat.astype(x.dtype, copy=False), gamma, invstd, axes, bshape, training)
+
+
+def batch_norm_backward(grad_out, cache):
+    """Gradients of :func:`batch_norm_forward`: ``(dx, dgamma, dbeta)``.
+
+    In training mode the batch statistics depend on x:
+    ``dx = invstd/M (M dxhat - sum dxhat - xhat sum(dxhat xhat))`` with
+    ``dxhat = grad_out * gamma`` and M values per channel.
+    """
+    xhat, gamma, invstd, axes, bshape, training = cache
+    g = _grad(grad_out, xhat.shape, xhat.dtype)
+    dgamma, dbeta = (g * xhat).sum(axis=axes), g.sum(axis=axes)
+    dxhat = g * gamma.reshape(bshape)
+    scale = invstd.reshape(bshape).astype(xhat.dtype)
+    if not training:
+        return dxhat * scale, dgamma, dbeta
+    mean_d = dxhat.mean(axis=axes).reshape(bshape)
+    mean_dx = (dxhat * xhat).mean(axis=axes).reshape(bshape)
+    return scale * (dxhat - mean_d - xhat * mean_dx), dgamma, dbeta
+
+
+def dropout_forward(x, p, *, training=True, rng=None):
+    """Inverted dropout: zero each unit with probability ``p`` and scale survivors by ``1/(1-p)``.
+
+    The expected activation is unchanged, so evaluation (``training=False``)
+    is the identity. The mask is drawn from ``rng`` (None, seed or Generator).
+    """
+    x = _array(x, "x", range(1, 7))
+    p = check_in_range(p, "p", 0.0, 1.0, inclusive=(True, False))
+    if not training or p == 0:
+        return x, None
+    keep = check_rng(rng).random(x.shape, dtype=x.dtype) >= p
+    mask = keep.astype(x.dtype) / x.dtype.type(1 - p)
+    return x * mask, mask
+
+
+def dropout_backward(grad_out, cache):
+    if cache is None:
+        return grad_out
+    return _grad(grad_out, cache.shape, cache.dtype) * cache
+
+
+# --------------------------------------------------------------------------
+# softmax cross-entropy
+# --------------------------------------------------------------------------
+
+
+def log_softmax(logits, axis=-1):
+    """``z - logsumexp(z)`` along ``axis``, shifted by the maximum (no overflow)."""
+    z = _array(logits, "logits", range(1, 7))
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(logits, axis=-1):
+    """Class probabilities ``exp(z) / sum exp(z)`` along ``axis``."""
+    return np.exp(log_softmax(logits, axis))
+
+
+def _labels(labels, n, n_classes) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"labels must be an integer array of class indices in [0, {n_classes}), got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), one class index per row of logits, got shape {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(
+            f"labels must lie in [0, {n_classes}) for logits with {n_classes} classes, got values in [{y.min()}, {y.max()}]"
+        )
+    return y.astype(np.intp, copy=False)
+
+
+def cross_entropy_forward(logits, labels):
+    """Softmax cross-entropy, averaged over the batch.
+
+    ``loss = mean_n( logsumexp(z_n) - z_n[y_n] )``.
+
+    Parameters
+    ----------
+    logits : (N, K) array_like
+        Unnormalised class scores; must be finite.
+    labels : (N,) integer array_like
+        Class indices in ``[0, K)``.
+
+    Returns
+    -------
+    loss : float
+    cache : tuple
+        For :func:`cross_entropy_backward`.
+
+    Raises
+    ------
+    TypeError
+        Labels that are not integers.
+    ValueError
+        Non-finite logits; labels of the wrong length or out of range.
+    """
+    z = as_float_array(logits, "logits", ndim=2)
+    y = _labels(labels, z.shape[0], z.shape[1])
+    logp = log_softmax(z, axis=1)
+    loss = -float(logp[np.arange(z.shape[0]), y].mean())
+    return loss, (np.exp(logp), y)
+
+
+def cross_entropy_backward(cache, grad=1.0):
+    """``dloss/dlogits = (softmax(z) - onehot(y)) * grad / N``."""
+    probs, y = cache
+    d = probs.copy()
+    d[np.arange(len(y)), y] -= 1
+    d *= check_finite_float(grad, "grad") / len(y)
+    return d

@@ -1,0 +1,411 @@
+"""Layers: the ConvNet building blocks as Modules, with PyTorch's names and arguments.
+
+Each layer wraps a forward/backward pair of :mod:`v1sim.nn.functional`,
+keeps the cache between the two, and adds its parameter gradients into
+``Parameter.grad``. Weighted layers start from He initialisation ("Xavier/2",
+right for ReLU networks; pass ``init="xavier"`` for tanh/sigmoid networks such
+as LeNet) with zero biases, drawn from ``rng``.
+
+Normalisation and dropout live in :mod:`v1sim.nn.normalization`. Shapes in
+the docstrings are per batch, NCHW; ``output_shape`` and ``macs``
+take per-sample shapes ``(C, H, W)`` or ``(F,)``.
+
+References
+----------
+.. [1] Y. LeCun et al., "Gradient-based learning applied to document
+   recognition", Proc. IEEE, 1998 (convolution, subsampling, LeNet-5).
+.. [2] A. Krizhevsky, I. Sutskever, G. Hinton, "ImageNet classification with
+   deep convolutional neural networks", NIPS 2012 (ReLU, grouped convolutions).
+.. [4] Y. Taigman et al., "DeepFace", CVPR 2014 (locally connected layers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validate import (
+    check_int_pair,
+    check_positive_int,
+    check_rng,
+)
+from ..backend import resolve_device
+from . import functional as F
+from .init import init_weight
+from .module import Module, Parameter
+
+__all__ = [
+    "Conv2d", "LocallyConnected2d", "Linear", "ReLU", "Tanh", "Sigmoid", "MaxPool2d", "AvgPool2d",
+    "GlobalAvgPool2d", "Flatten",
+]  # fmt: skip
+
+
+def _spatial(layer: Module, size: int, f: int, s: int, p: int, axis: str) -> int:
+    """Output length ``(size - f + 2p) // s + 1``, or a ValueError naming ``layer``."""
+    if f > size + 2 * p:
+        raise ValueError(
+            f"{layer._name()}: the {axis} {f} of its window does not fit the input {axis} {size} (padding {p} on each side)"
+        )
+    return (size - f + 2 * p) // s + 1
+
+
+def _check_channels(layer: Module, got: int, want: int, shape: tuple, what: str = "input channels") -> None:
+    if got != want:
+        raise ValueError(f"{layer._name()} expects {want} {what}, got {got} (per-sample input shape {shape})")
+
+
+class _Weighted(Module):
+    """Shared plumbing of layers with a weight and an optional bias."""
+
+    def _init_params(self, shape, bias_shape, init, rng, blocks=None):
+        rng = check_rng(rng)
+        w = np.empty(shape, dtype=np.float32)
+        for block in [w] if blocks is None else w.reshape(blocks):  # one fan per filter bank
+            init_weight(block, init, rng)
+        self.weight = Parameter(w)
+        self.bias = Parameter(np.zeros(bias_shape, np.float32)) if bias_shape is not None else None
+
+    def _bias_data(self):
+        return None if self.bias is None else self.bias.data
+
+    def _store_grads(self, dw, db):
+        self.weight.accumulate_grad(dw)
+        if self.bias is not None:
+            self.bias.accumulate_grad(db)
+
+
+class Conv2d(_Weighted):
+    """2-D convolution (cross-correlation, as PyTorch) with stride, zero padding and groups.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C and K.
+    kernel_size : int or (int, int)
+        F (or (kh, kw)).
+    stride, padding : int or (int, int)
+        S and P.
+    groups : int
+        Split channels into independent towers (AlexNet's two GPUs [2]_);
+        must divide ``in_channels`` and ``out_channels``.
+    bias : bool
+    init : {"he", "xavier"}
+        Weight initialisation (:mod:`v1sim.nn.init`); biases start at 0.
+    device : {"auto", "cpu", "parallel", "cuda"}
+        "cuda" runs the forward pass on the CUDA kernel; gradients on the host.
+    rng : None, int or numpy.random.Generator
+
+    Shape
+    -----
+    - Input: (N, C, H, W)
+    - Output: (N, K, H2, W2), ``H2 = (H - kh + 2P) // S + 1``, ``W2`` likewise.
+
+    Attributes
+    ----------
+    weight : Parameter (K, C/groups, kh, kw)
+    bias : Parameter (K,) or None
+
+    Examples
+    --------
+    The lecture's CONV layer: 10 filters of 5x5x3 with stride 1 and padding 2
+    keep a 32x32x3 input at 32x32 and have (5*5*3 + 1) * 10 = 760 parameters.
+
+    >>> from v1sim import nn
+    >>> conv = nn.Conv2d(3, 10, 5, padding=2, rng=0)
+    >>> conv.output_shape((3, 32, 32)), conv.num_parameters()
+    ((10, 32, 32), 760)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, bias=True, *,
+                 init="he", device="auto", rng=None):  # fmt: skip
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = check_int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = check_int_pair(stride, "stride", minimum=1)
+        self.padding = check_int_pair(padding, "padding", minimum=0)
+        self.groups = check_positive_int(groups, "groups")
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(
+                f"groups must divide in_channels and out_channels, got groups={self.groups} "
+                f"for in_channels={self.in_channels}, out_channels={self.out_channels}"
+            )
+        self.device = resolve_device(device)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self._init_params(shape, (self.out_channels,) if bias else None, init, rng)
+
+    def forward(self, x):
+        out, cache = F.conv2d_forward(x, self.weight.data, self._bias_data(), self.stride, self.padding, self.groups,
+                                      device=self.device)  # fmt: skip
+        self._store(cache)
+        return out
+
+    def backward(self, grad_out):
+        dx, dw, db = F.conv2d_backward(grad_out, self._take_cache())
+        self._store_grads(dw, db)
+        return dx
+
+    def output_shape(self, input_shape):
+        c, h, w = self._check_ndim(input_shape, "CHW")
+        _check_channels(self, c, self.in_channels, (c, h, w))
+        (kh, kw), (sy, sx), (py, px) = self.kernel_size, self.stride, self.padding
+        return self.out_channels, _spatial(self, h, kh, sy, py, "height"), _spatial(self, w, kw, sx, px, "width")
+
+    def macs(self, input_shape):
+        k, ho, wo = self.output_shape(input_shape)
+        return k * ho * wo * (self.in_channels // self.groups) * math.prod(self.kernel_size)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        s += f", padding={self.padding}" if any(self.padding) else ""
+        s += f", groups={self.groups}" if self.groups > 1 else ""
+        return s + ("" if self.bias is not None else ", bias=False")
+
+
+class LocallyConnected2d(_Weighted):
+    """A convolution without weight sharing: every output position has its own filters.
+
+    ``out[n, k, i, j] = bias[k, i, j] + sum_{c,u,v} weight[i, j, k, c, u, v] x[n, c, i*S+u, j*S+v]``
+    (cross-correlation after zero padding). DeepFace's L4-L6 layers [4]_;
+    the unshared S-cells of a retinotopic model.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    input_size : int or (int, int)
+        (H, W) of the input, fixed because the weights are per position.
+    kernel_size, stride, padding : int or (int, int)
+    bias : bool
+        Unshared biases, one per output unit (K, H2, W2).
+    init : {"he", "xavier"}
+    device : {"auto", "cpu", "parallel", "cuda"}
+        ("cuda" computes on the host.)
+    rng : None, int or numpy.random.Generator
+
+    Shape
+    -----
+    - Input: (N, C, H, W) with (H, W) = ``input_size``
+    - Output: (N, K, H2, W2) as for :class:`Conv2d`
+
+    Attributes
+    ----------
+    weight : Parameter (H2, W2, K, C, kh, kw)
+    bias : Parameter (K, H2, W2) or None
+    """
+
+    def __init__(self, in_channels, out_channels, input_size, kernel_size, stride=1, padding=0, bias=True, *,
+                 init="he", device="auto", rng=None):  # fmt: skip
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.input_size = check_int_pair(input_size, "input_size", minimum=1)
+        self.kernel_size = check_int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = check_int_pair(stride, "stride", minimum=1)
+        self.padding = check_int_pair(padding, "padding", minimum=0)
+        self.device = resolve_device(device)
+        (h, w), (kh, kw), (sy, sx), (py, px) = self.input_size, self.kernel_size, self.stride, self.padding
+        ho, wo = _spatial(self, h, kh, sy, py, "height"), _spatial(self, w, kw, sx, px, "width")
+        shape = (ho, wo, self.out_channels, self.in_channels, kh, kw)
+        blocks = (ho * wo, self.out_channels, self.in_channels, kh, kw)
+        self._init_params(shape, (self.out_channels, ho, wo) if bias else None, init, rng, blocks)
+
+    def forward(self, x):
+        out, cache = F.locally_connected2d_forward(x, self.weight.data, self._bias_data(), self.stride, self.padding,
+                                                   device=self.device)  # fmt: skip
+        self._store(cache)
+        return out
+
+    def backward(self, grad_out):
+        dx, dw, db = F.locally_connected2d_backward(grad_out, self._take_cache())
+        self._store_grads(dw, db)
+        return dx
+
+    def output_shape(self, input_shape):
+        c, h, w = self._check_ndim(input_shape, "CHW")
+        _check_channels(self, c, self.in_channels, (c, h, w))
+        if (h, w) != self.input_size:
+            raise ValueError(f"{self._name()} expects input maps of size {self.input_size}, got {(h, w)}")
+        return (self.out_channels,) + self.weight.shape[:2]
+
+    def macs(self, input_shape):
+        k, ho, wo = self.output_shape(input_shape)
+        return k * ho * wo * self.in_channels * math.prod(self.kernel_size)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, input_size={self.input_size}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}")  # fmt: skip
+
+
+class Linear(_Weighted):
+    """Fully connected layer ``y = x Wᵀ + b``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    init : {"he", "xavier"}
+    rng : None, int or numpy.random.Generator
+
+    Shape
+    -----
+    - Input: (N, in_features) (put a :class:`Flatten` after conv layers)
+    - Output: (N, out_features)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, *, init="he", rng=None):
+        super().__init__()
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        self._init_params((self.out_features, self.in_features), (self.out_features,) if bias else None, init, rng)
+
+    def forward(self, x):
+        out, cache = F.linear_forward(x, self.weight.data, self._bias_data())
+        self._store(cache)
+        return out
+
+    def backward(self, grad_out):
+        dx, dw, db = F.linear_backward(grad_out, self._take_cache())
+        self._store_grads(dw, db)
+        return dx
+
+    def output_shape(self, input_shape):
+        shape = tuple(int(s) for s in input_shape)
+        if len(shape) != 1:
+            raise ValueError(
+                f"{self._name()} expects per-sample input of shape ({self.in_features},) (batches (N, F)), "
+                f"got per-sample shape {shape}; put a Flatten before it"
+            )
+        _check_channels(self, shape[0], self.in_features, shape, "input features")
+        return (self.out_features,)
+
+    def macs(self, input_shape):
+        self.output_shape(input_shape)
+        return self.in_features * self.out_features
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}" + (
+            "" if self.bias is not None else ", bias=False"
+        )
+
+
+class _Elementwise(Module):
+    """A parameter-free layer applying a functional pair elementwise; any input shape."""
+
+    _pair = None  # (forward, backward) of v1sim.nn.functional
+
+    def forward(self, x):
+        out, cache = type(self)._pair[0](x)
+        self._store(cache)
+        return out
+
+    def backward(self, grad_out):
+        return type(self)._pair[1](grad_out, self._take_cache())
+
+    def output_shape(self, input_shape):
+        return tuple(int(s) for s in input_shape)
+
+
+class ReLU(_Elementwise):
+    """Rectified linear unit ``max(x, 0)`` (Krizhevsky et al. [2]_). Shape: any, unchanged."""
+
+    _pair = (F.relu_forward, F.relu_backward)
+
+
+class Tanh(_Elementwise):
+    """Hyperbolic tangent (LeNet's squashing function [1]_). Shape: any, unchanged."""
+
+    _pair = (F.tanh_forward, F.tanh_backward)
+
+
+class Sigmoid(_Elementwise):
+    """Logistic sigmoid ``1 / (1 + exp(-x))``. Shape: any, unchanged."""
+
+    _pair = (F.sigmoid_forward, F.sigmoid_backward)
+
+
+class _Pool2d(Module):
+    _kind = ""
+
+    def __init__(self, kernel_size, stride=None, padding=0, *, device="auto"):
+        super().__init__()
+        self.kernel_size = check_int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = self.kernel_size if stride is None else check_int_pair(stride, "stride", minimum=1)
+        self.padding = check_int_pair(padding, "padding", minimum=0)
+        if any(p > f // 2 for p, f in zip(self.padding, self.kernel_size)):
+            raise ValueError(f"padding must be at most half of kernel_size, got padding={self.padding} for kernel_size={self.kernel_size}")
+        self.device = resolve_device(device)
+
+    def forward(self, x):
+        fwd = F.max_pool2d_forward if self._kind == "max" else F.avg_pool2d_forward
+        out, cache = fwd(x, self.kernel_size, self.stride, self.padding, device=self.device)
+        self._store(cache)
+        return out
+
+    def backward(self, grad_out):
+        bwd = F.max_pool2d_backward if self._kind == "max" else F.avg_pool2d_backward
+        return bwd(grad_out, self._take_cache())
+
+    def output_shape(self, input_shape):
+        c, h, w = self._check_ndim(input_shape, "CHW")
+        (kh, kw), (sy, sx), (py, px) = self.kernel_size, self.stride, self.padding
+        return c, _spatial(self, h, kh, sy, py, "height"), _spatial(self, w, kw, sx, px, "width")
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """Max pooling over F x F windows at stride S (default F); padding acts as -inf.
+
+    The C-cells of the Neocognitron and HMAX's C1. Gradients go to each
+    window's (first) maximum.
+
+    Shape
+    -----
+    - Input: (N, C, H, W)
+    - Output: (N, C, H2, W2), ``H2 = (H + 2P - F) // S + 1``
+    """
+
+    _kind = "max"
+
+
+class AvgPool2d(_Pool2d):
+    """Average pooling (LeNet's subsampling [1]_, without its trainable coefficient).
+
+    Zero padding counts in the divisor F*F. Shape as :class:`MaxPool2d`.
+    """
+
+    _kind = "avg"
+
+
+class GlobalAvgPool2d(Module):
+    """Average each whole feature map: (N, C, H, W) -> (N, C), ready for a Linear classifier.
+
+    As Network-in-Network, GoogLeNet and ResNet end (no Flatten needed).
+    """
+
+    def forward(self, x):
+        out, cache = F.global_avg_pool2d_forward(x)
+        self._store(cache)
+        return out
+
+    def backward(self, grad_out):
+        return F.global_avg_pool2d_backward(grad_out, self._take_cache())
+
+    def output_shape(self, input_shape):
+        return (self._check_ndim(input_shape, "CHW")[0],)
+
+
+class Flatten(Module):
+    """Flatten every sample to a vector: (N, *) -> (N, prod(*))."""
+
+    def forward(self, x):
+        self._store(x.shape)
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out):
+        return np.asarray(grad_out).reshape(self._take_cache())
+
+    def output_shape(self, input_shape):
+        return (math.prod(int(s) for s in input_shape),)

@@ -1,0 +1,454 @@
+"""Parameter, Module and Sequential: the engine's containers, PyTorch-shaped.
+
+There is no autograd tape. Every module computes its own gradient by hand, as
+the CS231n layers do: ``forward(x)`` keeps what it needs in a cache and
+``backward(grad_out)`` returns the gradient with respect to ``x`` and adds
+the gradients of its parameters into ``Parameter.grad``. Containers chain
+their children's forward passes and run the backward passes in reverse.
+
+Every module also answers, without running anything:
+
+``output_shape(input_shape)``
+    The per-sample output shape, ``(C, H, W)`` or ``(F,)`` (no batch axis);
+    raises a ValueError naming the layer, with the expected and received
+    shapes, when the input does not fit.
+``macs(input_shape)``
+    Multiply-accumulates per sample.
+``num_parameters()``
+    Number of parameter entries.
+
+so that a model summary can walk a network layer by layer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .._validate import as_float_array, check_float_dtype
+from ..backend import resolve_device
+
+__all__ = ["Parameter", "Module", "Sequential", "Identity"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Parameter:
+    """A trainable array with its gradient and how the optimiser treats it.
+
+    Parameters
+    ----------
+    data : array_like, float32 or float64
+        Initial value (copied).
+    requires_grad : bool
+        False freezes the parameter: backward passes store no gradient for
+        it and :class:`v1sim.nn.SGD` leaves it unchanged.
+    lr_mult : float
+        Per-parameter learning-rate multiplier (Caffe's ``lr_mult``): the
+        optimiser uses ``lr * lr_mult``.
+
+    Attributes
+    ----------
+    data : ndarray
+        The value; optimisers update it in place.
+    grad : ndarray or None
+        Accumulated gradient of the loss (same shape and dtype as ``data``),
+        None until a backward pass (and after ``zero_grad``).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "lr_mult")
+
+    def __init__(self, data, *, requires_grad: bool = True, lr_mult: float = 1.0):
+        arr = as_float_array(data, "data", allow_empty=True)
+        self.data = np.array(arr, copy=True)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.lr_mult = float(lr_mult)
+        if not self.lr_mult >= 0:
+            raise ValueError(f"lr_mult must be a non-negative number, got {lr_mult!r}")
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def accumulate_grad(self, grad: np.ndarray) -> None:
+        """Add ``grad`` into ``self.grad`` (nothing happens while frozen)."""
+        if not self.requires_grad:
+            return
+        if self.grad is None:
+            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
+        else:
+            self.grad += grad
+
+    def __repr__(self) -> str:
+        extra = "" if self.requires_grad else ", requires_grad=False"
+        extra += "" if self.lr_mult == 1.0 else f", lr_mult={self.lr_mult:g}"
+        return f"Parameter(shape={self.shape}, dtype={self.dtype}{extra})"
+
+
+def _as_batch(x) -> np.ndarray:
+    """A float32/float64 ndarray (arrays of those dtypes pass through untouched)."""
+    if isinstance(x, np.ndarray) and x.dtype in _FLOATS:
+        return x
+    return as_float_array(x, "x", allow_nonfinite=True)
+
+
+class Module:
+    """Base class of every layer and container.
+
+    Subclasses set parameters, buffers and child modules as attributes
+    (``self.weight = Parameter(...)``, ``self.register_buffer(...)``,
+    ``self.conv1 = Conv2d(...)``); they are registered in assignment order,
+    which fixes the order of :meth:`parameters` and the keys of
+    :meth:`state_dict` (``"conv1.weight"``, ``"bn1.running_mean"``, ...).
+
+    Subclasses implement ``forward(x)``, ``backward(grad_out)`` and
+    ``output_shape(input_shape)``; weighted layers also ``macs``.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_cache", None)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call Module.__init__() before setting attributes")
+        for registry, kind in ((self._parameters, Parameter), (self._modules, Module)):
+            if isinstance(value, kind):
+                registry[name] = value
+            else:
+                registry.pop(name, None)
+        if name in self._buffers:
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"buffer {name!r} must be a numpy array, got {type(value).__name__}")
+            self._buffers[name] = None
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """Register a non-trainable array saved in :meth:`state_dict` (e.g. BN running stats)."""
+        self._buffers[name] = None
+        setattr(self, name, np.array(value, copy=True))
+
+    # -- the computation ------------------------------------------------------
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, x) -> np.ndarray:
+        """Check that ``x`` (N, ...) fits :meth:`output_shape`, then run :meth:`forward`."""
+        x = _as_batch(x)
+        if x.ndim < 2:
+            raise ValueError(f"{self._name()} expects a batch (N, ...) with a leading batch axis, got shape {x.shape}")
+        self.output_shape(x.shape[1:])
+        return self.forward(x)
+
+    def _take_cache(self):
+        """The cache of the last forward pass (freed: backward runs once per forward)."""
+        cache = self._cache
+        if cache is None:
+            raise RuntimeError(f"{self._name()}.backward called without a preceding forward pass")
+        object.__setattr__(self, "_cache", None)
+        return cache
+
+    def _store(self, cache) -> None:
+        object.__setattr__(self, "_cache", cache)
+
+    # -- shapes and sizes -----------------------------------------------------
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """Per-sample output shape for a per-sample ``input_shape`` (no batch axis)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement output_shape")
+
+    def macs(self, input_shape: tuple) -> int:
+        """Multiply-accumulates per sample (0 for element-wise and pooling layers)."""
+        self.output_shape(input_shape)
+        return 0
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """Number of parameter entries (only unfrozen ones with ``trainable_only``)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def _name(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def _check_ndim(self, shape, axes: str) -> tuple:
+        """``shape`` as ints, or a ValueError unless it has one entry per letter of ``axes`` ("CHW", "F")."""
+        shape = tuple(int(s) for s in shape)
+        if len(shape) != len(axes):
+            per = "(" + ", ".join(axes) + ("," if len(axes) == 1 else "") + ")"
+            raise ValueError(
+                f"{self._name()} expects per-sample input of shape {per} (batches (N, {', '.join(axes)})), "
+                f"got per-sample shape {shape} (batch of {len(shape) + 1}-D arrays)"
+            )
+        return shape
+
+    # -- traversal ------------------------------------------------------------
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_modules(self, prefix: str = ""):
+        """Yield (dotted name, module) for this module and all below it, depth first."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def _named(self, registry: str):
+        seen = set()
+        for prefix, module in self.named_modules():
+            for name in getattr(module, registry):
+                value = getattr(module, name)
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{prefix}.{name}" if prefix else name), value
+
+    def named_parameters(self):
+        """Yield (dotted name, Parameter), each shared parameter once."""
+        return self._named("_parameters")
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    def named_buffers(self):
+        return self._named("_buffers")
+
+    # -- modes ----------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode (batch statistics in BN, dropout on); returns self."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode (running statistics in BN, dropout off); returns self."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def freeze(self) -> "Module":
+        """Stop training every parameter below this module; returns self."""
+        for p in self.parameters():
+            p.requires_grad = False
+        return self
+
+    def unfreeze(self) -> "Module":
+        for p in self.parameters():
+            p.requires_grad = True
+        return self
+
+    def to(self, device: str | None = None, dtype=None) -> "Module":
+        """Move every layer to ``device`` and/or cast parameters and buffers to ``dtype``; returns self.
+
+        ``dtype`` float64 is what the gradient checks use.
+        """
+        if device is not None:
+            device = resolve_device(device)
+        if dtype is not None:
+            dtype = check_float_dtype(dtype)
+        for m in self.modules():
+            if device is not None and hasattr(m, "device"):
+                object.__setattr__(m, "device", device)
+            if dtype is not None:
+                for p in m._parameters.values():
+                    p.data = p.data.astype(dtype)
+                    p.grad = None if p.grad is None else p.grad.astype(dtype)
+                for name in m._buffers:
+                    object.__setattr__(m, name, getattr(m, name).astype(dtype))
+        return self
+
+    def double(self) -> "Module":
+        return self.to(dtype=np.float64)
+
+    # -- state ----------------------------------------------------------------
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every parameter and buffer as plain arrays, by dotted name.
+
+        Suitable for ``np.savez`` and ``np.load(..., allow_pickle=False)``.
+        """
+        out = OrderedDict((k, p.data.copy()) for k, p in self.named_parameters())
+        out.update((k, np.array(b, copy=True)) for k, b in self.named_buffers())
+        return out
+
+    def load_state_dict(self, state, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays from ``state`` into the parameters and buffers (in place, keeping dtypes).
+
+        Parameters
+        ----------
+        state : mapping of str to array_like
+            As returned by :meth:`state_dict` (or an ``np.load`` of one).
+        strict : bool
+            Raise on missing or unexpected keys; otherwise load what matches
+            and report the rest.
+
+        Returns
+        -------
+        IncompatibleKeys
+            ``(missing_keys, unexpected_keys)``.
+
+        Raises
+        ------
+        KeyError
+            With ``strict``, for missing or unexpected keys (all listed).
+        ValueError
+            For an entry whose shape differs from the model's, or a
+            non-finite entry.
+        """
+        targets = OrderedDict((k, ("param", p)) for k, p in self.named_parameters())
+        owners = {}
+        for prefix, m in self.named_modules():
+            for name in m._buffers:
+                key = f"{prefix}.{name}" if prefix else name
+                targets.setdefault(key, ("buffer", None))
+                owners[key] = (m, name)
+        keys = list(state.keys())
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in keys if k not in targets]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing key(s): {', '.join(missing)}")
+            if unexpected:
+                parts.append(f"unexpected key(s): {', '.join(map(str, unexpected))}")
+            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
+        values = {}
+        for key in keys:
+            if key not in targets:
+                continue
+            value = np.asarray(state[key])
+            kind, p = targets[key]
+            current = p.data if kind == "param" else getattr(*owners[key])
+            if value.shape != current.shape:
+                raise ValueError(
+                    f"load_state_dict for {type(self).__name__}: {key!r} has shape {value.shape} in the state "
+                    f"but {current.shape} in the model"
+                )
+            if value.dtype.kind not in "iuf" or not np.isfinite(value).all():
+                raise ValueError(f"load_state_dict for {type(self).__name__}: {key!r} must be finite real numbers")
+            values[key] = (current, value)
+        for current, value in values.values():  # all checked first: no half-loaded model
+            current[...] = value
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- printing -------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in self._modules.items():
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        if len(lines) == 1:
+            return lines[0] + ")"
+        return "\n".join(lines) + "\n)"
+
+
+class Identity(Module):
+    """Pass the input through unchanged (identity shortcuts)."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_out):
+        return grad_out
+
+    def output_shape(self, input_shape):
+        return tuple(int(s) for s in input_shape)
+
+
+class Sequential(Module):
+    """Apply modules one after another; backward runs them in reverse.
+
+    Parameters
+    ----------
+    *modules : Module, or one dict of name -> Module
+        The layers; named ``"0"``, ``"1"``, ... unless given as a dict.
+
+    Examples
+    --------
+    >>> from v1sim import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 6, 5, rng=0), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 12 * 12, 10, rng=0))
+    >>> net.output_shape((1, 28, 28))
+    (10,)
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, m in items:
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(m).__name__} for entry {name!r}")
+            setattr(self, name, m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        if isinstance(index, str):
+            return self._modules[index]
+        return list(self._modules.values())[index]
+
+    def append(self, module: Module) -> "Sequential":
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append takes a Module, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def forward(self, x):
+        for m in self:
+            x = m(x)
+        return x
+
+    def backward(self, grad_out):
+        for m in reversed(list(self)):
+            grad_out = m.backward(grad_out)
+        return grad_out
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for name, m in self._modules.items():
+            try:
+                shape = m.output_shape(shape)
+            except ValueError as exc:
+                raise ValueError(f"layer {name!r} of {type(self).__name__}: {exc}") from None
+        return shape
+
+    def macs(self, input_shape):
+        total, shape = 0, tuple(input_shape)
+        for m in self:
+            total += m.macs(shape)
+            shape = m.output_shape(shape)
+        return total

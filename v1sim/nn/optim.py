@@ -1,0 +1,261 @@
+"""Stochastic gradient descent and learning-rate schedules, PyTorch-shaped.
+
+:class:`SGD` applies, for every unfrozen parameter with a gradient (PyTorch's
+formulation, dampening 0)::
+
+    g = grad + weight_decay * w
+    v = momentum * v + g                  # v = g on the first step
+    g = g + momentum * v  if nesterov else v
+    w = w - lr * lr_mult * g
+
+``lr_mult`` is the parameter's own multiplier (Caffe's per-layer learning
+rates; 0 or ``requires_grad=False`` freezes it). Schedules change
+``optimizer.lr``: :class:`StepLR` every ``step_size`` epochs,
+:class:`ReduceLROnPlateau` when a validation metric stops improving.
+
+Optimisers and schedules have ``state_dict()``/``load_state_dict()`` of plain
+floats and arrays, so training resumes exactly from an ``.npz`` checkpoint.
+
+References
+----------
+.. [1] I. Sutskever, J. Martens, G. Dahl, G. Hinton, "On the importance of
+   initialization and momentum in deep learning", ICML 2013 (Nesterov momentum).
+.. [2] A. Krizhevsky, I. Sutskever, G. Hinton, NIPS 2012 (momentum 0.9, weight
+   decay 5e-4, learning rate divided by 10 when the validation error plateaus).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validate import (
+    check_choice,
+    check_in_range,
+    check_nonnegative_int,
+    check_positive_float,
+    check_positive_int,
+)
+from .module import Parameter
+
+__all__ = ["SGD", "StepLR", "ReduceLROnPlateau"]
+
+
+def _nonnegative(value, name) -> float:
+    return check_in_range(value, name, 0.0, math.inf, inclusive=(True, False))
+
+
+class SGD:
+    """Stochastic gradient descent with momentum, Nesterov momentum and weight decay.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        Usually ``model.parameters()``.
+    lr : float
+        Learning rate (> 0).
+    momentum : float
+        In [0, 1).
+    weight_decay : float
+        L2 penalty coefficient (>= 0), added to the gradient.
+    nesterov : bool
+        Nesterov's accelerated gradient (needs momentum > 0).
+
+    Attributes
+    ----------
+    lr : float
+        Current learning rate (schedules change it).
+    """
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+        self.params = []
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError(f"params must be Parameters (e.g. model.parameters()), got {type(p).__name__}")
+            if all(p is not q for q in self.params):
+                self.params.append(p)
+        if not self.params:
+            raise ValueError("params is empty: the optimiser has nothing to update")
+        self.lr = check_positive_float(lr, "lr")
+        self.momentum = check_in_range(momentum, "momentum", 0.0, 1.0, inclusive=(True, False))
+        self.weight_decay = _nonnegative(weight_decay, "weight_decay")
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        self._velocity: dict[int, np.ndarray] = {}  # index into params -> momentum buffer
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Update every trainable parameter that has a gradient, in place."""
+        for i, p in enumerate(self.params):
+            if not p.requires_grad or p.grad is None or p.lr_mult == 0:
+                continue
+            g = p.grad
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                v = self._velocity.get(i)
+                if v is None:
+                    v = self._velocity[i] = np.array(g, dtype=p.data.dtype, copy=True)
+                else:
+                    v *= self.momentum
+                    v += g
+                g = g + self.momentum * v if self.nesterov else v
+            p.data -= (self.lr * p.lr_mult) * g
+
+    def state_dict(self) -> dict:
+        """Hyperparameters (floats) and momentum buffers (``"velocity.<i>"``, arrays)."""
+        state = {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay,
+                 "nesterov": self.nesterov}  # fmt: skip
+        state.update((f"velocity.{i}", v.copy()) for i, v in sorted(self._velocity.items()))
+        return state
+
+    def load_state_dict(self, state) -> None:
+        """Restore :meth:`state_dict` (values may be 0-d arrays, as from ``np.load``)."""
+        known = {"lr", "momentum", "weight_decay", "nesterov"}
+        missing = sorted(known - set(state))
+        if missing:
+            raise KeyError(f"SGD.load_state_dict: missing key(s): {', '.join(missing)}")
+        velocity = {}
+        for key in state:
+            if key in known:
+                continue
+            index = key[len("velocity."):] if key.startswith("velocity.") else ""
+            if not index.isdigit() or int(index) >= len(self.params):
+                raise KeyError(f"SGD.load_state_dict: unexpected key {key!r} (this optimiser has {len(self.params)} parameters)")
+            v = np.asarray(state[key])
+            p = self.params[int(index)]
+            if v.shape != p.shape:
+                raise ValueError(f"SGD.load_state_dict: {key!r} has shape {v.shape}, its parameter has shape {p.shape}")
+            velocity[int(index)] = np.array(v, dtype=p.dtype, copy=True)
+        self.lr = check_positive_float(float(state["lr"]), "lr")
+        self.momentum = check_in_range(float(state["momentum"]), "momentum", 0.0, 1.0, inclusive=(True, False))
+        self.weight_decay = _nonnegative(float(state["weight_decay"]), "weight_decay")
+        self.nesterov = bool(state["nesterov"])
+        self._velocity = velocity
+
+    def __repr__(self) -> str:
+        return (f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
+                f"nesterov={self.nesterov}, params={len(self.params)})")  # fmt: skip
+
+
+class _Schedule:
+    _fields: tuple = ()
+
+    def __init__(self, optimizer):
+        if not hasattr(optimizer, "lr"):
+            raise TypeError(f"optimizer must have an lr attribute (e.g. SGD), got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+
+    def get_last_lr(self) -> float:
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self._fields}
+
+    def load_state_dict(self, state) -> None:
+        missing = [k for k in self._fields if k not in state]
+        unexpected = [k for k in state if k not in self._fields]
+        if missing or unexpected:
+            raise KeyError(f"{type(self).__name__}.load_state_dict: missing {missing}, unexpected {unexpected}")
+        for name in self._fields:
+            current = getattr(self, name)
+            value = state[name]
+            setattr(self, name, type(current)(value.item() if isinstance(value, np.ndarray) else value))
+
+
+class StepLR(_Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    After ``e`` calls of :meth:`step` (one per epoch),
+    ``lr = base_lr * gamma ** (e // step_size)``.
+
+    Parameters
+    ----------
+    optimizer : SGD
+    step_size : int
+    gamma : float
+    """
+
+    _fields = ("base_lr", "step_size", "gamma", "last_epoch")
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        super().__init__(optimizer)
+        self.step_size = check_positive_int(step_size, "step_size")
+        self.gamma = check_positive_float(gamma, "gamma")
+        self.base_lr = float(optimizer.lr)
+        self.last_epoch = 0
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.optimizer.lr = self.base_lr * self.gamma ** (self.last_epoch // self.step_size)
+
+
+class ReduceLROnPlateau(_Schedule):
+    """Divide the learning rate when a metric has stopped improving (as Krizhevsky et al. did by hand).
+
+    Call :meth:`step` with the validation metric once per epoch. An epoch
+    improves when the metric beats the best so far by more than
+    ``threshold`` (relative: ``best * (1 - threshold)`` in "min" mode;
+    absolute: ``best - threshold``). After more than ``patience`` epochs
+    without improvement the rate becomes ``max(lr * factor, min_lr)``, then
+    ``cooldown`` epochs pass before counting again.
+
+    Parameters
+    ----------
+    optimizer : SGD
+    mode : {"min", "max"}
+        Whether lower (loss, error) or higher (accuracy) is better.
+    factor : float in (0, 1)
+    patience : int >= 0
+    threshold : float >= 0
+    threshold_mode : {"rel", "abs"}
+    cooldown : int >= 0
+    min_lr : float >= 0
+    """
+
+    _fields = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr",
+               "best", "num_bad_epochs", "cooldown_counter", "last_epoch")  # fmt: skip
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0):  # fmt: skip
+        super().__init__(optimizer)
+        self.mode = check_choice(mode, "mode", ("min", "max"))
+        self.factor = check_in_range(factor, "factor", 0.0, 1.0, inclusive=(False, False))
+        self.patience = check_nonnegative_int(patience, "patience")
+        self.threshold = _nonnegative(threshold, "threshold")
+        self.threshold_mode = check_choice(threshold_mode, "threshold_mode", ("rel", "abs"))
+        self.cooldown = check_nonnegative_int(cooldown, "cooldown")
+        self.min_lr = _nonnegative(min_lr, "min_lr")
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def _is_better(self, metric: float) -> bool:
+        if self.threshold_mode == "rel":
+            margin = self.best * (1 - self.threshold) if self.mode == "min" else self.best * (1 + self.threshold)
+        else:
+            margin = self.best - self.threshold if self.mode == "min" else self.best + self.threshold
+        return metric < margin if self.mode == "min" else metric > margin
+
+    def step(self, metric) -> None:
+        """Record one epoch's ``metric`` and lower the rate if it has plateaued."""
+        metric = float(np.asarray(metric))
+        if not math.isfinite(metric):
+            raise ValueError(f"metric must be finite, got {metric}")
+        self.last_epoch += 1
+        if self._is_better(metric):
+            self.best, self.num_bad_epochs = metric, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
