@@ -1,0 +1,137 @@
+"""Training loop: learning, metrics, atomic checkpoints, exact resume after Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from v1sim import nn
+from v1sim._io import CheckpointError, load_checkpoint
+from v1sim.datasets import load_digits
+from v1sim.nn.train import TrainConfig, TrainingError, TrainingInterrupted, fit
+
+
+def small_net(seed=0, dropout=True):
+    layers = [
+        nn.Conv2d(1, 4, 5, rng=seed), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 5, rng=seed + 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+    ]
+    if dropout:
+        layers.append(nn.Dropout(0.25, rng=seed + 2))
+    layers.append(nn.Linear(8 * 4 * 4, 10, rng=seed + 3))
+    return nn.Sequential(*layers)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits("train")
+    xt, yt = load_digits("test")
+    return (x[:512], y[:512]), (xt[:200], yt[:200])
+
+
+def weights(model):
+    return {k: v.copy() for k, v in model.state_dict().items()}
+
+
+def test_training_learns_digits_and_writes_metrics(digits, tmp_path):
+    model = small_net()
+    cfg = TrainConfig(epochs=3, batch_size=32, lr=0.05, momentum=0.9, weight_decay=0.0, seed=1)
+    result = fit(model, *digits, cfg, tmp_path, progress=False, meta={"model": "small"})
+    assert result["test_accuracy"] > 0.5  # chance is 0.1
+    assert result["test_error"] == pytest.approx(1 - result["test_accuracy"])
+    assert result["epochs"] == 3 and result["images_per_second"] > 0
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+    assert json.loads(lines[-1])["train_loss"] < json.loads(lines[0])["train_loss"]
+    arrays, meta = load_checkpoint(tmp_path / "best")
+    assert meta["model"] == "small" and any(k.startswith("model/") for k in arrays)
+    assert not list(tmp_path.glob("*.tmp")), "temporary files left behind"
+
+
+class InterruptAt(nn.Module):
+    """Passes x through and sends this process SIGINT at the k-th training forward."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k, self.calls = k, 0
+
+    def forward(self, x):
+        if self.training:
+            self.calls += 1
+            if self.calls == self.k:
+                os.kill(os.getpid(), signal.SIGINT)
+        return x
+
+    def backward(self, grad_out):
+        return grad_out
+
+    def output_shape(self, input_shape):
+        return input_shape
+
+
+def test_interrupt_then_resume_equals_uninterrupted_run(digits, tmp_path):
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=3)
+    reference = small_net(seed=5)
+    fit(reference, *digits, cfg, tmp_path / "ref", progress=False)
+
+    model = nn.Sequential(InterruptAt(11), small_net(seed=5))  # 8 batches/epoch: stops in epoch 2
+    with pytest.raises(TrainingInterrupted):
+        fit(model, *digits, cfg, tmp_path / "run", progress=False)
+    _, meta = load_checkpoint(tmp_path / "run" / "last")
+    assert meta["progress"]["epoch"] == 1 and meta["progress"]["batch"] == 3
+
+    resumed = nn.Sequential(InterruptAt(0), small_net(seed=99))  # other init: resume must overwrite it
+    fit(resumed, *digits, cfg, tmp_path / "run", resume=True, progress=False)
+    got, want = weights(resumed[1]), weights(reference)
+    assert got.keys() == want.keys()
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    ref_metrics = (tmp_path / "ref" / "metrics.jsonl").read_text().splitlines()
+    run_metrics = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    for a, b in zip(ref_metrics, run_metrics):
+        ra, rb = json.loads(a), json.loads(b)
+        assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-6)
+        assert ra["test_accuracy"] == rb["test_accuracy"]
+
+
+def test_resume_refuses_other_settings_and_corrupt_checkpoints(digits, tmp_path):
+    cfg = TrainConfig(epochs=1, batch_size=64, lr=0.05)
+    fit(small_net(), *digits, cfg, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="other settings"):
+        fit(small_net(), *digits, TrainConfig(epochs=2, batch_size=32, lr=0.05), tmp_path, resume=True, progress=False)
+    npz = tmp_path / "last.npz"
+    npz.write_bytes(npz.read_bytes()[:-10])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        fit(small_net(), *digits, cfg, tmp_path, resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="missing"):
+        fit(small_net(), *digits, cfg, tmp_path / "nothing-here", resume=True, progress=False)
+
+
+def test_divergence_stops_with_a_clear_message(digits, tmp_path):
+    cfg = TrainConfig(epochs=1, batch_size=64, lr=1e30, momentum=0.0, weight_decay=0.0)
+    with pytest.raises(TrainingError, match="lower the learning rate"):
+        fit(small_net(dropout=False), *digits, cfg, tmp_path, progress=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"epochs": 0}, "epochs"), ({"batch_size": -1}, "batch_size"), ({"lr": 0.0}, "lr"),
+     ({"momentum": 1.0}, "momentum"), ({"lr_gamma": 0.0}, "lr_gamma")],
+)  # fmt: skip
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_labels_out_of_range_are_refused(digits, tmp_path):
+    (x, y), test = digits
+    bad = y.copy()
+    bad[0] = 10
+    with pytest.raises(ValueError, match="label"):
+        fit(nn.Sequential(nn.Flatten(), nn.Linear(784, 10, rng=0)), (x, bad), test,
+            TrainConfig(epochs=1), tmp_path, progress=False)  # fmt: skip
