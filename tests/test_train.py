@@ -112,6 +112,7 @@ def test_resume_refuses_other_settings_and_corrupt_checkpoints(digits, tmp_path)
         fit(small_net(), *digits, cfg, tmp_path / "nothing-here", resume=True, progress=False)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to NaN is the point
 def test_divergence_stops_with_a_clear_message(digits, tmp_path):
     cfg = TrainConfig(epochs=1, batch_size=64, lr=1e30, momentum=0.0, weight_decay=0.0)
     with pytest.raises(TrainingError, match="lower the learning rate"):

@@ -43,7 +43,10 @@ _EXPORTS = {
     "resolve_device": "backend",
     "cuda_available": "backend",
 }
-_SUBMODULES = {"filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting", "nn"}
+_SUBMODULES = {
+    "filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting", "nn",
+    "cells", "spikes", "physiology", "tuning",
+}  # fmt: skip
 
 __all__ = sorted(set(_EXPORTS) | _SUBMODULES | {"__version__"})
 

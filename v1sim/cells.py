@@ -1,0 +1,490 @@
+"""Model neurons from retina to V1: ganglion, simple, complex and hypercomplex cells.
+
+Every cell is linear-nonlinear (LN). A stimulus (luminance in [0, 1]) is first
+turned into Weber contrast ``C = (L - background) / background`` (the cell is
+adapted to the mean grey ``background``; the screen beyond the image is at
+``background``, i.e. contrast 0). Linear subunits -- receptive fields
+sampled on the image grid -- give raw drives ``sum_xy k_i(x, y) C(x, y)``;
+a cell-specific combination of them (identity, energy, max, rectified sum,
+centre minus end zones) gives one scalar drive per frame, divided by the
+cell's *unit drive*: the combination's response to its optimal full-contrast
+sine grating (preferred orientation, spatial frequency and phase). A static
+nonlinearity (:class:`Nonlinearity`) maps drive to a firing rate in spikes/s,
+so the optimal grating drives a cell at ``peak`` spikes/s.
+
+Cells (single neurons, any receptive-field centre, sub-pixel allowed):
+
+========================  =====================================================
+:class:`GanglionCell`     ON/OFF centre-surround DoG (retina / LGN)
+:class:`SimpleCell`       Gabor receptive field (Jones & Palmer 1987)
+:class:`HubelWieselCell`  a row of centre-surround units summed: line and edge
+                          detectors built as in Hubel & Wiesel (1962)
+:class:`ComplexCell`      energy model: quadrature pair (Adelson & Bergen 1985)
+:class:`MaxComplexCell`   max over positions of simple cells (Neocognitron C-cell)
+:class:`HypercomplexCell` complex cell minus displaced end-zone complex cells
+========================  =====================================================
+
+Populations over whole images (maps computed through the kernel layer,
+:func:`v1sim.signal.apply_bank` and :func:`v1sim.pooling.pool2d`):
+:func:`ganglion_cells`, :func:`simple_cells`, :func:`complex_cells`,
+:func:`hypercomplex_cells` (defined in ``v1sim._cellmaps``).
+
+Conventions
+-----------
+Positions and sizes in pixels, or in degrees when the cell is given ``ppd``
+(pixels per degree); spatial frequency in cycles/pixel (cycles/degree with
+``ppd``); angles in radians with the house convention (``theta = 0``: the
+carrier varies along x, i.e. the cell prefers vertical bars and gratings;
+``theta`` turns clockwise on screen). ``center=None`` is the image centre
+``((W - 1) / 2, (H - 1) / 2)``, as in :mod:`v1sim.stimuli`. A cell's kernels
+equal :func:`v1sim.filters.gabor_kernel` / :func:`v1sim.filters.dog_kernel`
+(default sizes) when the centre falls on a pixel.
+
+Single cells compute their drives as one matrix product (BLAS) of the
+cropped contrast frames with the stacked subunit kernels: a single neuron is a
+handful of dot products, not a convolution.
+
+References
+----------
+.. [1] Croner LJ, Kaplan E (1995). Receptive fields of P and M ganglion cells
+   across the primate retina. Vision Res 35:7-24.
+.. [2] Hubel DH, Wiesel TN (1962). Receptive fields, binocular interaction and
+   functional architecture in the cat's visual cortex. J Physiol 160:106-154.
+.. [3] Jones JP, Palmer LA (1987). J Neurophysiol 58:1233-1258.
+.. [4] Adelson EH, Bergen JR (1985). Spatiotemporal energy models for the
+   perception of motion. JOSA A 2:284-299.
+.. [5] Fukushima K (1980). Neocognitron. Biol Cybern 36:193-202.
+.. [6] Heeger DJ (1992). Half-squaring in responses of cat striate cells.
+   Visual Neurosci 9:427-443.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _banks
+from ._cellbase import _PHASES, N_STDS, Nonlinearity, _Cell, _dog, _gabor, _LinearRF, _pair_amplitude
+from ._validate import check_choice, check_finite_float, check_in_range, check_positive_float, check_positive_int
+
+__all__ = [
+    "ComplexCell",
+    "GanglionCell",
+    "HubelWieselCell",
+    "HypercomplexCell",
+    "MaxComplexCell",
+    "Nonlinearity",
+    "SimpleCell",
+    "SURROUND_RATIO",
+    "SURROUND_WEIGHT",
+    "complex_cells",
+    "ganglion_cells",
+    "hypercomplex_cells",
+    "simple_cells",
+]
+
+SURROUND_WEIGHT = 0.55  # integrated surround / centre gain, P and M cells (Croner & Kaplan 1995)
+SURROUND_RATIO = 6.0  # surround / centre radius, about that of foveal P cells (Croner & Kaplan 1995)
+
+
+# ------------------------------------------------------------------ retina
+
+
+@dataclass(frozen=True, kw_only=True)
+class GanglionCell(_LinearRF, _Cell):
+    """ON- or OFF-centre retinal ganglion cell with a difference-of-Gaussians field.
+
+    ``k(r) = s [G_c(r) - w G_s(r)]`` with unit-volume Gaussians (unit sum on
+    the sampled +-3 sigma_s square, as :func:`v1sim.filters.dog_kernel`), so ``w`` is
+    the surround's integrated gain relative to the centre's (0.55 for macaque
+    P and M cells, Croner & Kaplan 1995) and ``s = +1`` (ON) or ``-1`` (OFF).
+    Radii follow Croner & Kaplan: the Gaussian falls to ``1/e`` at the radius,
+    ``G(r) ~ exp(-(r / radius)^2)``, i.e. ``sigma = radius / sqrt(2)``.
+
+    Parameters
+    ----------
+    polarity : {"on", "off"}
+    center_radius : float
+        Centre radius in pixels (degrees with ``ppd``); default 2 px.
+    surround_radius : float, optional
+        Surround radius; default ``SURROUND_RATIO = 6`` times the centre's
+        (foveal P cells, e.g. 0.03 and 0.18 deg in Croner & Kaplan's table).
+    surround_weight : float
+        Integrated surround / centre gain, >= 0.
+    center, ppd, background, nonlinearity
+        As for every cell; the default nonlinearity is linear-rectified with
+        spontaneous 20 and peak 100 spikes/s (an assumption of the right
+        order for macaque ganglion cells, which fire tonically at tens of
+        spikes/s; not fitted to data).
+    """
+
+    polarity: str = "on"
+    center_radius: float = 2.0
+    surround_radius: float | None = None
+    surround_weight: float = SURROUND_WEIGHT
+
+    def __post_init__(self):
+        if self.nonlinearity is None:
+            object.__setattr__(self, "nonlinearity", Nonlinearity(peak=100.0, spontaneous=20.0, exponent=1.0))
+        super().__post_init__()
+
+    def _setup(self):
+        self._set(_sign=1.0 if check_choice(self.polarity, "polarity", ("on", "off")) == "on" else -1.0)
+        rc = self._px(self.center_radius, "center_radius")
+        rs = rc * SURROUND_RATIO if self.surround_radius is None else self._px(self.surround_radius, "surround_radius")
+        if rs <= rc:
+            raise ValueError(f"surround_radius must be larger than center_radius, got {rs} <= {rc} pixels")
+        self._set(_w=check_in_range(self.surround_weight, "surround_weight", 0.0, math.inf))
+        self._set(_sc=rc / math.sqrt(2.0), _ss=rs / math.sqrt(2.0))
+        self._set(_half=int(math.ceil(N_STDS * self._ss)))
+
+    @property
+    def sigmas(self) -> tuple[float, float]:
+        """Centre and surround standard deviations in pixels."""
+        return self._sc, self._ss
+
+    def _extent(self):
+        return self._half, self._half
+
+    def _sample(self, x, y):
+        return _dog(x, y, self._sc, self._ss, self._w, self._sign, self._half)[None]
+
+    @property
+    def rf_radius(self) -> float:
+        """Radius (pixels) where the profile changes sign: the edge of the centre.
+
+        It is also where a growing spot's response peaks (area summation):
+        ``R^2 = 2 ln(sigma_s^2 / (w sigma_c^2)) / (1/sigma_c^2 - 1/sigma_s^2)``.
+        """
+        sc2, ss2 = self._sc**2, self._ss**2
+        ratio = ss2 / (self._w * sc2) if self._w > 0 else math.inf
+        if ratio <= 1.0 or not math.isfinite(ratio):
+            return float(N_STDS * self._sc)
+        return math.sqrt(2.0 * math.log(ratio) / (1.0 / sc2 - 1.0 / ss2))
+
+
+# ------------------------------------------------------------------ V1: Gabor-based cells
+
+
+@dataclass(frozen=True, kw_only=True)
+class _GaborCell(_Cell):
+    theta: float = 0.0
+    frequency: float = 0.1
+    phase: float = 0.0
+    bandwidth: float = 1.0
+    sigma_x: float | None = None
+    sigma_y: float | None = None
+
+    _DEFAULT_EXPONENT = 2.0
+
+    def _setup(self):
+        object.__setattr__(self, "theta", check_finite_float(self.theta, "theta"))
+        check_finite_float(self.phase, "phase")
+        self._set(_f=self._cpp(self.frequency, "frequency"))
+        default = _banks.gabor_sigma(self._f, check_positive_float(self.bandwidth, "bandwidth"))
+        self._set(_sx=default if self.sigma_x is None else self._px(self.sigma_x, "sigma_x"))
+        self._set(_sy=default if self.sigma_y is None else self._px(self.sigma_y, "sigma_y"))
+        self._set(_half=int(math.ceil(N_STDS * max(self._sx, self._sy))))
+        self._more_setup()
+
+    def _more_setup(self):
+        pass
+
+    def _extent(self):
+        return self._half, self._half
+
+    def _kernel(self, x, y, phase):
+        return _gabor(x, y, self._f, self.theta, phase, self._sx, self._sy, self._half)
+
+    @property
+    def sigmas(self) -> tuple[float, float]:
+        """Envelope standard deviations (across, along the stripes) in pixels."""
+        return self._sx, self._sy
+
+    @property
+    def rf_radius(self) -> float:
+        return 2.0 * max(self._sx, self._sy)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimpleCell(_LinearRF, _GaborCell):
+    """V1 simple cell: a Gabor receptive field, then half-squaring.
+
+    ``k = envelope * cos(2 pi f x' + phase)``, DC-free, exactly as
+    :func:`v1sim.filters.gabor_kernel`; ``phase=0`` is an even (light-bar)
+    detector, ``pi/2`` an odd (edge) one.
+
+    Parameters
+    ----------
+    theta : float
+        Preferred orientation, radians (0: vertical bars / stripes).
+    frequency : float
+        Carrier frequency, cycles/pixel (cycles/degree with ``ppd``).
+    phase : float
+        Carrier phase at the centre, radians.
+    bandwidth : float
+        Spatial-frequency bandwidth in octaves, sets any sigma not given.
+    sigma_x, sigma_y : float, optional
+        Envelope standard deviations across / along the stripes (pixels, or
+        degrees with ``ppd``); a larger ``sigma_y`` elongates the field and
+        sharpens orientation tuning.
+    center, ppd, background, nonlinearity
+        Default nonlinearity: peak 34, spontaneous 0.8 spikes/s, exponent 2.
+    """
+
+    def _sample(self, x, y):
+        return self._kernel(x, y, self.phase)[None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplexCell(_GaborCell):
+    """V1 complex cell, energy model: a quadrature pair of Gabor subunits.
+
+    ``drive = sqrt(e^2 + o^2)`` (``energy="amplitude"``, the default) or
+    ``e^2 + o^2`` (``"squared"``), where ``e`` and ``o`` are the responses of
+    Gabors of phase ``phase`` and ``phase + pi/2``. With the default
+    exponent-2 nonlinearity the rate is proportional to ``e^2 + o^2`` (plus
+    spontaneous offset): Adelson & Bergen's energy. The response to a
+    drifting grating is nearly constant (F1/F0 << 1).
+
+    Parameters
+    ----------
+    energy : {"amplitude", "squared"}
+    theta, frequency, phase, bandwidth, sigma_x, sigma_y, center, ppd, background, nonlinearity
+        As :class:`SimpleCell`.
+    """
+
+    energy: str = "amplitude"
+
+    def _more_setup(self):
+        check_choice(self.energy, "energy", ("amplitude", "squared"))
+
+    def _sample(self, x, y):
+        return np.stack([self._kernel(x, y, self.phase), self._kernel(x, y, self.phase + math.pi / 2)])
+
+    def _combine(self, raw):
+        e2 = raw[:, 0] ** 2 + raw[:, 1] ** 2
+        return np.sqrt(e2) if self.energy == "amplitude" else e2
+
+    def _grating_drive(self, p):
+        a = _pair_amplitude(p[0], p[1])
+        return a if self.energy == "amplitude" else a * a
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaxComplexCell(_GaborCell):
+    """V1 complex cell as a Neocognitron C-cell: the max over positions of simple cells.
+
+    Simple-cell subunits (Gabors of phases ``phase``, ``phase + pi/2`` and
+    their sign-reversed twins, i.e. ``max(|e|, |o|)``) sit on a square grid of
+    offsets within ``pool_size`` pixels around the centre, ``pool_step``
+    apart; the drive is their maximum (position and phase invariance, as
+    HMAX's C1 and :func:`v1sim.pooling.pool2d` with ``kind="max"``).
+
+    Parameters
+    ----------
+    pool_size : float, optional
+        Side of the pooling window in pixels (degrees with ``ppd``); default
+        one carrier period ``1 / frequency``, which makes the response to a
+        drifting grating nearly constant.
+    pool_step : float
+        Spacing of the subunit grid, pixels (degrees with ``ppd``).
+    theta, frequency, phase, bandwidth, sigma_x, sigma_y, center, ppd, background, nonlinearity
+        As :class:`SimpleCell`.
+    """
+
+    pool_size: float | None = None
+    pool_step: float = 1.0
+
+    def _more_setup(self):
+        size = 1.0 / self._f if self.pool_size is None else self._px(self.pool_size, "pool_size")
+        step = self._px(self.pool_step, "pool_step")
+        n = int(math.floor(size / step + 1e-9)) + 1
+        offs = (np.arange(n) - (n - 1) / 2.0) * step
+        ox, oy = np.meshgrid(offs, offs)
+        self._set(_offsets=np.stack([ox.ravel(), oy.ravel()], axis=1))
+        self._set(_reach=float(offs.max()))
+
+    def _extent(self):
+        return self._half + self._reach, self._half + self._reach
+
+    def _sample(self, x, y):
+        out = []
+        for dx, dy in self._offsets:
+            out.append(self._kernel(x - dx, y - dy, self.phase))
+            out.append(self._kernel(x - dx, y - dy, self.phase + math.pi / 2))
+        return np.stack(out)
+
+    def _combine(self, raw):
+        return np.abs(raw).max(axis=1)
+
+    def _grating_drive(self, p):
+        return np.abs(p).max(axis=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HypercomplexCell(_GaborCell):
+    """End-stopped (hypercomplex) cell: a complex cell minus two end-zone complex cells.
+
+    ``drive = E(c) - end_weight * (E(c + d u) + E(c - d u))`` where ``E`` is
+    the energy-model :class:`ComplexCell` response (amplitude) at a position,
+    ``u = (-sin theta, cos theta)`` the preferred bar's long axis and ``d =
+    end_offset``; the nonlinearity rectifies. The end zones share the centre's
+    orientation and frequency, so a bar that grows past the centre into the end
+    zones is suppressed. With ``end_weight = 0.5`` the inhibition balances the
+    excitation for a long bar or full-field grating (rate -> spontaneous).
+
+    Parameters
+    ----------
+    end_offset : float, optional
+        Distance of each end zone from the centre along the long axis, pixels
+        (degrees with ``ppd``); default ``4 * sigma_y`` (just beyond the centre's
+        +-2 sigma).
+    end_weight : float
+        Inhibitory weight of each end zone, >= 0.
+    energy : {"amplitude", "squared"}
+        Complex-cell combination of each zone.
+    theta, frequency, phase, bandwidth, sigma_x, sigma_y, center, ppd, background, nonlinearity
+        As :class:`SimpleCell` (default exponent 2).
+
+    References
+    ----------
+    .. [1] Dobbins A, Zucker SW, Cynader MS (1987). Endstopped neurons in the
+       visual cortex as a substrate for calculating curvature. Nature 329:438-441.
+    """
+
+    end_offset: float | None = None
+    end_weight: float = 0.5
+    energy: str = "amplitude"
+
+    def _more_setup(self):
+        check_choice(self.energy, "energy", ("amplitude", "squared"))
+        d = 4.0 * self._sy if self.end_offset is None else self._px(self.end_offset, "end_offset")
+        self._set(_w_end=check_in_range(self.end_weight, "end_weight", 0.0, math.inf))
+        self._set(_d=(-d * math.sin(self.theta), d * math.cos(self.theta)))
+
+    def _extent(self):
+        return self._half + abs(self._d[0]), self._half + abs(self._d[1])
+
+    def _sample(self, x, y):
+        out = []
+        for s in (0.0, 1.0, -1.0):
+            dx, dy = s * self._d[0], s * self._d[1]
+            out.append(self._kernel(x - dx, y - dy, self.phase))
+            out.append(self._kernel(x - dx, y - dy, self.phase + math.pi / 2))
+        return np.stack(out)
+
+    def _energy(self, raw):
+        e2 = raw[:, 0] ** 2 + raw[:, 1] ** 2
+        return np.sqrt(e2) if self.energy == "amplitude" else e2
+
+    def _combine(self, raw):
+        ends = self._energy(raw[:, 2:4]) + self._energy(raw[:, 4:6])
+        return self._energy(raw[:, 0:2]) - self._w_end * ends
+
+    def _grating_drive(self, p):  # unit: the centre complex cell's optimal grating
+        a = _pair_amplitude(p[0], p[1])
+        return a if self.energy == "amplitude" else a * a
+
+
+# ------------------------------------------------------------------ V1: Hubel & Wiesel's construction
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubelWieselCell(_Cell):
+    """A simple cell built from centre-surround units, as Hubel & Wiesel (1962) proposed.
+
+    ``n_subunits`` DoG units (:class:`GanglionCell` fields) sit ``spacing``
+    apart on a line through the centre along the long axis ``(-sin theta,
+    cos theta)``; the cell sums their rectified drives (``rectify=True``: LGN
+    relay cells cannot fire below zero) or their linear drives.
+
+    ``kind`` chooses the detector of the lecture's slides:
+
+    * ``"light-line"``: one row of ON-centre units (responds to a light bar);
+    * ``"dark-line"``: one row of OFF-centre units;
+    * ``"dark-to-light"``: an OFF row at ``x' = -offset`` beside an ON row at
+      ``x' = +offset`` (dark on the left, light on the right for theta=0);
+    * ``"light-to-dark"``: the mirror image.
+
+    Parameters
+    ----------
+    theta : float
+        Orientation of the row's normal, radians (0: a vertical row, a
+        vertical-line detector, the same convention as :class:`SimpleCell`).
+    kind : {"light-line", "dark-line", "dark-to-light", "light-to-dark"}
+    n_subunits : int
+        Units per row, >= 1.
+    spacing : float, optional
+        Distance between neighbouring units; default ``center_radius``.
+    offset : float, optional
+        Half the distance between the ON and OFF rows of an edge detector;
+        default ``center_radius``.
+    center_radius, surround_radius, surround_weight
+        The units' DoG, as :class:`GanglionCell` (pixels, degrees with ``ppd``).
+    rectify : bool
+        Sum half-wave rectified unit drives (True) or linear ones.
+    center, ppd, background, nonlinearity
+        Default nonlinearity: peak 34, spontaneous 0.8 spikes/s, exponent 1.
+    """
+
+    theta: float = 0.0
+    kind: str = "light-line"
+    n_subunits: int = 5
+    spacing: float | None = None
+    offset: float | None = None
+    center_radius: float = 2.0
+    surround_radius: float | None = None
+    surround_weight: float = SURROUND_WEIGHT
+    rectify: bool = True
+
+    def _setup(self):
+        object.__setattr__(self, "theta", check_finite_float(self.theta, "theta"))
+        kind = check_choice(self.kind, "kind", ("light-line", "dark-line", "dark-to-light", "light-to-dark"))
+        n = check_positive_int(self.n_subunits, "n_subunits")
+        if not isinstance(self.rectify, (bool, np.bool_)):
+            raise TypeError(f"rectify must be a bool, got {self.rectify!r}")
+        unit = GanglionCell(center_radius=self.center_radius, surround_radius=self.surround_radius,
+                            surround_weight=self.surround_weight, ppd=self.ppd)  # fmt: skip
+        self._set(_unit_cell=unit)
+        rc = self._px(self.center_radius, "center_radius")
+        spacing = rc if self.spacing is None else self._px(self.spacing, "spacing")
+        offset = rc if self.offset is None else self._px(self.offset, "offset")
+        rows = {"light-line": [(0.0, 1.0)], "dark-line": [(0.0, -1.0)],
+                "dark-to-light": [(-offset, -1.0), (offset, 1.0)],
+                "light-to-dark": [(-offset, 1.0), (offset, -1.0)]}[kind]  # fmt: skip
+        c, s = math.cos(self.theta), math.sin(self.theta)
+        along = (np.arange(n) - (n - 1) / 2.0) * spacing
+        self._set(_units=[(xp * c - yp * s, xp * s + yp * c, sign) for xp, sign in rows for yp in along])
+        reach_x = max(abs(u[0]) for u in self._units)
+        reach_y = max(abs(u[1]) for u in self._units)
+        self._set(_ext=(unit._half + reach_x, unit._half + reach_y))
+
+    def _extent(self):
+        return self._ext
+
+    def _sample(self, x, y):
+        u = self._unit_cell
+        return np.stack([_dog(x - dx, y - dy, u._sc, u._ss, u._w, sign, u._half) for dx, dy, sign in self._units])
+
+    def _combine(self, raw):
+        return (np.maximum(raw, 0.0) if self.rectify else raw).sum(axis=1)
+
+    def _grating_drive(self, p):
+        resp = (p[:, :, None] * np.exp(1j * _PHASES)[None, None, :]).real  # (K, F, phases)
+        resp = np.maximum(resp, 0.0) if self.rectify else resp
+        return resp.sum(axis=0).max(axis=1)
+
+    def receptive_field(self, shape) -> np.ndarray:
+        """The linear-equivalent field, the sum of the units' DoGs: (H, W) float64."""
+        return self.subunits(shape).sum(axis=0)
+
+    @property
+    def rf_radius(self) -> float:
+        return float(max(self._ext)) * 2.0 / 3.0
+
+
+# populations over whole images (kernel layer), re-exported here
+from ._cellmaps import complex_cells, ganglion_cells, hypercomplex_cells, simple_cells  # noqa: E402
