@@ -342,3 +342,91 @@ def _deferred_interrupt():
         yield lambda: bool(hits)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# Recipes: the defaults `v1sim train MODEL` uses (flags override them).
+RECIPES = {
+    # LeNet-5 (tanh, average pooling): SGD with momentum and a step schedule.
+    "lenet5": {"epochs": 20, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
+               "lr_step": 8, "lr_gamma": 0.2},
+    # He et al.'s CIFAR recipe, shortened: lr 0.1 with momentum 0.9, weight decay 1e-4.
+    "resnet": {"epochs": 6, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
+               "lr_step": 4, "lr_gamma": 0.1},
+}  # fmt: skip
+
+
+def recipe(model_name: str) -> dict:
+    """Default hyper-parameters for ``model_name`` (see :data:`RECIPES`)."""
+    if model_name.startswith(("resnet", "plain")):
+        return dict(RECIPES["resnet"])
+    return dict(RECIPES["lenet5"])
+
+
+def prepare_images(images, input_shape):
+    """Fit (N, C, 28, 28) digits to a model's (C, H, W) input by centred zero padding.
+
+    Raises
+    ------
+    ValueError
+        If the model wants fewer pixels, or far more (ImageNet-sized models
+        need real images, not upsampled digits).
+    """
+    from ..datasets import pad_to
+
+    c, h, w = input_shape
+    if images.shape[1] != c:
+        raise ValueError(f"the model expects {c} input channel(s), the data has {images.shape[1]}")
+    if (h, w) == images.shape[2:]:
+        return images
+    if h != w or h < images.shape[2] or h > 64:
+        raise ValueError(
+            f"the model expects {h}x{w} inputs; digits are {images.shape[2]}x{images.shape[3]} and are only "
+            "zero-padded up to 64x64 (use lenet5, resnet20..110 or plain20..110 for digits)"
+        )
+    return pad_to(images, h)
+
+
+def train_model(name, *, dataset="digits", data_dir=None, download=False, config=None, device="auto", out="runs",
+                resume=False, progress=True, limit=None) -> dict:  # fmt: skip
+    """Train zoo model ``name`` on digits from a folder: the engine behind ``v1sim train``.
+
+    Parameters
+    ----------
+    name : str
+        A model of :mod:`v1sim.nn.models` whose input fits padded digits.
+    dataset : {"digits", "mnist"}
+        The embedded offline digits, or MNIST (``data_dir`` or ``download``).
+    data_dir, download
+        Where MNIST lies, and whether to download it when absent.
+    config : TrainConfig, optional
+        Defaults to :func:`recipe` for the model.
+    device : {"auto", "cpu", "parallel", "cuda"}
+        Backend of the layers.
+    out : str or Path
+        Run folder (checkpoints, metrics).
+    resume : bool
+        Continue the run in ``out``.
+    progress : bool
+        Progress bars and per-epoch lines on stderr.
+    limit : int, optional
+        Train on the first ``limit`` training images only (quick runs).
+
+    Returns
+    -------
+    dict
+        The result of :func:`fit`, plus ``model``, ``dataset`` and ``parameters``.
+    """
+    from ..datasets import load_dataset
+    from . import models
+
+    config = config or TrainConfig(**recipe(name))
+    input_shape = models.default_input_shape(name, in_channels=1)
+    x, y = load_dataset(dataset, "train", data_dir=data_dir, download=download)
+    xt, yt = load_dataset(dataset, "test", data_dir=data_dir, download=download)
+    if limit is not None:
+        x, y = x[: check_positive_int(limit, "limit")], y[:limit]
+    x, xt = prepare_images(x, input_shape), prepare_images(xt, input_shape)
+    model = models.build(name, num_classes=10, in_channels=1, rng=config.seed, device=device)
+    meta = {"model": name, "dataset": dataset, "input_shape": list(input_shape)}
+    result = fit(model, (x, y), (xt, yt), config, out, resume=resume, progress=progress, meta=meta)
+    return {"model": name, "dataset": dataset, "parameters": model.num_parameters(), **result}

@@ -1,0 +1,136 @@
+"""Benchmark: the ConvNet engine against PyTorch on the CPU, same threads, same run.
+
+Run from the repository root (PyTorch CPU as the peer: ``pip install -e ".[bench]"``)::
+
+    python benchmarks/bench_convnet.py [--quick]
+
+Cases
+-----
+(a) LeNet-5 training (forward, backward, SGD step) in images/s at batch 64 and 256.
+(b) Forward + backward of a VGG-style 3x3 layer, 64 -> 64 channels, 56x56, batch 8.
+(c) Forward + backward of AlexNet's conv1 (96 11x11 filters, stride 4) on 227x227x3, batch 8.
+
+Prints medians and the speed-up (torch time / v1sim time; > 1 means v1sim is faster).
+The first v1sim step (Numba compilation or cache load) is reported apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import numpy as np  # noqa: E402
+from _common import median_time, report, torch_or_none  # noqa: E402
+
+from v1sim import nn  # noqa: E402
+from v1sim.nn import models  # noqa: E402
+
+
+def lenet_case(torch, batch, repeat):
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 1, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    model = models.build("lenet5", rng=0)
+    crit = nn.CrossEntropyLoss()
+    opt = nn.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        loss = crit(model(x), y)
+        model.zero_grad()
+        model.backward(crit.backward())
+        opt.step()
+        return loss
+
+    start = time.perf_counter()
+    step()
+    first = time.perf_counter() - start
+    ours = median_time(step, repeat=repeat)
+    theirs = float("nan")
+    if torch is not None:
+        tm = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 6, 5), torch.nn.Tanh(), torch.nn.AvgPool2d(2),
+            torch.nn.Conv2d(6, 16, 5), torch.nn.Tanh(), torch.nn.AvgPool2d(2),
+            torch.nn.Conv2d(16, 120, 5), torch.nn.Tanh(), torch.nn.Flatten(),
+            torch.nn.Linear(120, 84), torch.nn.Tanh(), torch.nn.Linear(84, 10),
+        )  # fmt: skip
+        topt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def tstep():
+            topt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(tm(tx), ty)
+            loss.backward()
+            topt.step()
+
+        theirs = median_time(tstep, repeat=repeat)
+    return ours, theirs, first
+
+
+def layer_case(torch, x_shape, w_shape, stride, padding, repeat):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    conv = nn.Conv2d(w_shape[1], w_shape[0], w_shape[2], stride=stride, padding=padding, rng=0)
+    g = None
+
+    def fwd_bwd():
+        nonlocal g
+        out = conv(x)
+        if g is None:
+            g = np.ones_like(out)
+        conv.zero_grad()
+        conv.backward(g)
+
+    start = time.perf_counter()
+    fwd_bwd()
+    first = time.perf_counter() - start
+    ours = median_time(fwd_bwd, repeat=repeat)
+    theirs = float("nan")
+    if torch is not None:
+        tconv = torch.nn.Conv2d(w_shape[1], w_shape[0], w_shape[2], stride=stride, padding=padding)
+        tx = torch.from_numpy(x).requires_grad_(True)
+
+        def tfb():
+            tconv.zero_grad()
+            tx.grad = None
+            out = tconv(tx)
+            out.backward(torch.ones_like(out))
+
+        theirs = median_time(tfb, repeat=repeat)
+    return ours, theirs, first
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args(argv)
+    repeat = 5 if args.quick else 15
+    torch = torch_or_none()
+    import numba
+
+    print(f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
+          f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}")
+    rows, firsts = [], []
+    for batch in (64, 256):
+        ours, theirs, first = lenet_case(torch, batch, repeat)
+        rows.append((f"LeNet-5 train step, batch {batch} ({batch / ours:,.0f} img/s)", ours,
+                     f"torch ({batch / theirs:,.0f} img/s)", theirs))  # fmt: skip
+        firsts.append((f"LeNet-5 batch {batch}", first))
+    for label, xs, ws, s, p in [
+        ("VGG 3x3 64->64, 56x56, batch 8, fwd+bwd", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1),
+        ("AlexNet conv1 96x11x11/4, batch 8, fwd+bwd", (8, 3, 227, 227), (96, 3, 11, 11), 4, 0),
+    ]:
+        ours, theirs, first = layer_case(torch, xs, ws, s, p, max(3, repeat // 3))
+        rows.append((label, ours, "torch conv2d fwd+bwd", theirs))
+        firsts.append((label, first))
+    report(rows, "ConvNet engine vs PyTorch (CPU)")
+    print("\nfirst call (compilation or Numba cache load):")
+    for label, first in firsts:
+        print(f"  {label:<48} {first * 1e3:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
