@@ -67,7 +67,8 @@ def test_annulus_area_and_hole():
 def test_bar_area_any_orientation(theta, length, width):
     img = S.bar(72, length, width, theta=theta)
     _check_image(img, (72, 72))
-    assert _excess(img) == pytest.approx(length * width, rel=0.03)
+    # anti-aliased ends of an oblique thin bar add up to about half a pixel of area
+    assert _excess(img) == pytest.approx(length * width, rel=0.03, abs=1.0)
 
 
 def test_bar_orientation_convention():
