@@ -45,7 +45,7 @@ _EXPORTS = {
 }
 _SUBMODULES = {
     "filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting", "nn",
-    "cells", "spikes", "physiology", "tuning",
+    "cells", "spikes", "physiology", "tuning", "retinotopy", "biology", "hierarchy",
 }  # fmt: skip
 
 __all__ = sorted(set(_EXPORTS) | _SUBMODULES | {"__version__"})

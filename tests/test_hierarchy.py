@@ -1,0 +1,334 @@
+"""Neocognitron and HMAX: S-cell equations, C-cell tolerance, learning, training entry point."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+
+from v1sim import hierarchy
+from v1sim._io import CheckpointError, load_checkpoint
+from v1sim.datasets import load_digits
+from v1sim.hierarchy import (
+    HMAX,
+    CLayer,
+    HMAXConfig,
+    Neocognitron,
+    NeocognitronConfig,
+    PrototypeClassifier,
+    RidgeReadout,
+    SLayer,
+    connection_kernel,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits("train")
+    xt, yt = load_digits("test")
+    return (x[:300], y[:300]), (xt[:300], yt[:300])
+
+
+@pytest.fixture(scope="module")
+def net(digits):
+    (x, y), _ = digits
+    return Neocognitron().fit(x, y, rng=0)
+
+
+def shift(images, dx, dy):
+    """Translate images (..., H, W) by (dx, dy) pixels, filling with 0 (background)."""
+    out = np.zeros_like(images)
+    h, w = images.shape[-2:]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
+        ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
+def mean_correlation(a, b):
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return float(np.mean([np.corrcoef(p, q)[0, 1] for p, q in zip(a, b)]))
+
+
+# ----------------------------------------------------------------------------- S-cells
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_excitation_and_vcell_equal_scipy_ndimage(padding):
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 3, 11, 13))
+    templates = rng.random((5, 3, 5, 3)) - 0.3
+    c = connection_kernel((5, 3), 1.5, dtype=np.float64)
+    layer = SLayer(templates, r=1.0, c=c, padding=padding)
+    e, v = layer.excitation(x), layer.inhibition(x)
+    ref_e = np.stack([
+        np.stack([sum(ndi.correlate(x[n, k], layer.a[p, k], mode="constant") for k in range(3)) for p in range(5)])
+        for n in range(2)
+    ])  # fmt: skip
+    ref_v = np.sqrt(np.stack([ndi.correlate((x[n] ** 2).sum(0), c, mode="constant") for n in range(2)]))[:, None]
+    if padding == "valid":  # ndimage centres the kernel at (kh // 2, kw // 2)
+        ref_e, ref_v = ref_e[..., 2:-2, 1:-1], ref_v[..., 2:-2, 1:-1]
+    assert e.dtype == np.float64 and e.shape == ref_e.shape
+    np.testing.assert_allclose(e, ref_e, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(v, ref_v, rtol=1e-10, atol=1e-12)
+    # the weights are the template tapered by c and normalised: b = sqrt(sum a^2 / c) = 1
+    np.testing.assert_allclose(np.sqrt((layer.a**2 / c).sum(axis=(1, 2, 3))), 1.0, rtol=1e-6)
+
+
+def test_shunting_equation_is_fukushimas():
+    rng = np.random.default_rng(1)
+    x = rng.random((1, 2, 5, 5))
+    layer = SLayer(rng.random((3, 2, 5, 5)), r=2.5, c=connection_kernel(5, 2.0), padding="valid")
+    e, v = layer.excitation(x), layer.inhibition(x)
+    theta = 2.5 / 3.5
+    ref = 2.5 * np.maximum((1 + e) / (1 + theta * layer.b[None, :, None, None] * v) - 1, 0)
+    np.testing.assert_allclose(layer(x), ref, rtol=1e-5, atol=1e-7)
+    assert layer.theta == pytest.approx(theta)
+
+
+def test_selectivity_tightens_as_r_grows():
+    rng = np.random.default_rng(2)
+    pattern = rng.random((1, 2, 7, 7)) * (rng.random((1, 2, 7, 7)) < 0.5)
+    deformed = np.clip(pattern + 0.35 * rng.standard_normal(pattern.shape), 0, None)  # noisy version
+    ratios = []
+    for r in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0):
+        layer = SLayer(pattern, r=r, c=connection_kernel(7, 3.0), padding="valid")
+        exact, noisy = float(layer(pattern)[0, 0, 0, 0]), float(layer(deformed)[0, 0, 0, 0])
+        assert exact > 0
+        ratios.append(noisy / exact)
+    assert all(a > b for a, b in zip(ratios, ratios[1:]) if a > 0), ratios
+    assert ratios[0] > 0.3 and ratios[-1] == 0.0, ratios  # tolerant at low r, silent at high r
+
+
+# ----------------------------------------------------------------------------- C-cells
+
+
+def test_c_layers_give_shift_tolerance(net, digits):
+    (x, _), _ = digits
+    images = x[200:240]
+    base = net.forward(images)
+    one = {k: mean_correlation(base[k], v) for k, v in net.forward(shift(images, 1, 0)).items()}
+    two = {k: mean_correlation(base[k], v) for k, v in net.forward(shift(images, 2, 0)).items()}
+    for level in (1, 2, 3):  # every C-stage is more tolerant than the S-stage below it
+        assert one[f"UC{level}"] > one[f"US{level}"] + 0.03, one
+    assert one["UC3"] >= 0.9 and one["US1"] < 0.8, one
+    assert two["UC3"] >= 0.8 and two["US1"] < 0.5, two
+    # one C-layer alone, a 7x7 blur with subsampling, on the S1 maps
+    c = CLayer(7, 2, 3, kind="avg", saturation=0.5)
+    s1, s1_shifted = base["US1"], net.forward(shift(images, 1, 0), upto="US1")["US1"]
+    assert mean_correlation(c(s1), c(s1_shifted)) >= 0.9 > mean_correlation(s1, s1_shifted) + 0.2
+
+
+def test_clayer_pools_and_saturates():
+    x = np.arange(2 * 4 * 6 * 6, dtype=np.float32).reshape(2, 4, 6, 6)
+    out = CLayer(2, kind="max", n_scales=2, scale_pool=2)(x)
+    ref = np.maximum(x[:, :2], x[:, 2:]).reshape(2, 2, 3, 2, 3, 2).max(axis=(3, 5))
+    np.testing.assert_array_equal(out, ref)
+    sat = CLayer(None, kind="avg", saturation=2.0)(x)
+    mean = x.mean(axis=(2, 3), keepdims=True)
+    np.testing.assert_allclose(sat, mean / (2.0 + mean), rtol=1e-6)
+    assert sat.shape == (2, 4, 1, 1) and (sat < 1).all()
+
+
+# ----------------------------------------------------------------------------- the models
+
+
+def test_forward_returns_every_stage_in_order(net, digits):
+    (x, _), _ = digits
+    maps = net.forward(x[:3])
+    assert list(maps) == ["U0", "UG", "US1", "UC1", "US2", "UC2", "US3", "UC3", "US4", "UC4"]
+    for name, shape in net._shapes.items():
+        assert maps[name].shape == (3,) + shape, name
+    assert maps["UC4"].shape == (3, 10, 1, 1)
+    assert all(m.dtype == np.float32 and (m >= 0).all() for m in maps.values())
+    assert list(net.forward(x[0, 0], upto="UC1")) == ["U0", "UG", "US1", "UC1"]
+    untrained = Neocognitron().forward(x[:1])
+    assert list(untrained) == ["U0", "UG", "US1", "UC1"]
+
+
+def test_learning_is_deterministic_under_a_seed(digits):
+    (x, y), _ = digits
+    cfg = NeocognitronConfig(n_unsupervised=120)
+    a = Neocognitron(cfg).fit(x[:150], y[:150], rng=7).state_dict()
+    b = Neocognitron(cfg).fit(x[:150], y[:150], rng=7).state_dict()
+    c = Neocognitron(cfg).fit(x[:150], y[:150], rng=8).state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert not np.array_equal(a["S2/templates"], c["S2/templates"])
+
+
+def test_add_if_silent_creates_a_plane_per_novel_feature():
+    from v1sim._neocognitron_learning import competitive_learning
+
+    maps = np.zeros((3, 2, 11, 11), np.float32)
+    maps[0, 0, 5, 2:9] = 1.0  # a horizontal bar in plane 0
+    maps[1, 0, 3, 1:8] = 1.0  # the same bar elsewhere: nothing new
+    maps[2, 1, 6:9, 6:9] = 1.0  # a blob in plane 1: new
+    kw = dict(size=3, max_planes=10, r=2.0, c=connection_kernel(3, 1.5), min_input=0.9, batch_size=1)
+    planes = [competitive_learning(maps[:n], **kw) for n in (1, 2, 3)]
+    k = [len(p["counts"]) for p in planes]
+    assert k[0] >= 1 and k[1] == k[0] and k[2] > k[1], k
+    assert planes[1]["counts"].sum() > planes[0]["counts"].sum()  # the bar plane was reinforced
+    np.testing.assert_allclose(planes[0]["templates"][0, 0, 1], 1.0)  # born from the bar's centre patch
+    assert len(competitive_learning(maps, **{**kw, "max_planes": 1})["counts"]) == 1
+
+
+def test_learned_network_uses_its_planes(net):
+    assert len(net.counts["S2"]) == net.config.s2_planes  # digits need more than 24 planes at theta 0.67
+    assert net.counts["S2"].sum() > 2 * net.config.s2_planes  # and the planes were reinforced
+    assert set(net.classifier.labels.tolist()) == set(range(10))
+    assert not net.features(np.zeros((1, 1, 28, 28), np.float32), "UC3").any()  # a blank image stays silent
+
+
+def test_learn_stage_resumes_exactly_after_a_stop(digits):
+    (x, y), _ = digits
+    cfg = NeocognitronConfig(n_unsupervised=192, batch_size=64)
+    whole = Neocognitron(cfg)
+    whole.learn_stage("S2", x, y, seed=3)
+    part = Neocognitron(cfg)
+    calls = []
+    state = part.learn_stage("S2", x, y, seed=3, should_stop=lambda: calls.append(1) or True)
+    assert state is not None and int(state["position"]) == 64
+    assert part.learn_stage("S2", x, y, seed=3, state=state) is None
+    np.testing.assert_array_equal(part.layers["US2"].templates, whole.layers["US2"].templates)
+
+
+def test_short_training_beats_chance_and_writes_checkpoints(digits, tmp_path):
+    start = time.perf_counter()
+    result = hierarchy.train("neocognitron", *digits, out_dir=tmp_path, seed=0, progress=False)
+    assert time.perf_counter() - start < 30
+    assert result["test_accuracy"] > 0.8  # chance is 0.1 (measured about 0.9 with 300 digits)
+    assert result["test_error"] == pytest.approx(1 - result["test_accuracy"])
+    assert result["epochs"] == 1 and result["images_per_second"] > 0 and result["out"] == str(tmp_path)
+    assert set(result["accuracies"]) == {"intvec", "nearest", "ridge"} and min(result["accuracies"].values()) > 0.6
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in records] == ["S2", "S3", "S4", "readout", "test"]
+    arrays, meta = load_checkpoint(tmp_path / "best")
+    assert meta["model"] == "neocognitron" and "S4/labels" in arrays and "readout/weights" in arrays
+    model = hierarchy.load_model(tmp_path / "best")
+    np.testing.assert_array_equal(model.predict(digits[1][0][:50]),
+                                  model.predict_features(model.features(digits[1][0][:50])))  # fmt: skip
+    # resuming a finished run re-tests it; another seed is refused
+    again = hierarchy.train("neocognitron", *digits, out_dir=tmp_path, seed=0, progress=False, resume=True)
+    assert again["test_accuracy"] == result["test_accuracy"]
+    with pytest.raises(CheckpointError, match="seed"):
+        hierarchy.train("neocognitron", *digits, out_dir=tmp_path, seed=1, progress=False, resume=True)
+
+
+def test_interrupted_training_resumes_to_the_same_model(digits, tmp_path, monkeypatch):
+    from v1sim.nn import train as nn_train
+
+    (x, y), test = digits
+    kwargs = dict(out_dir=tmp_path, seed=0, progress=False, n_train=200, n_unsupervised=128, batch_size=32)
+    reference = hierarchy.train("neocognitron", (x, y), test, **{**kwargs, "out_dir": tmp_path / "ref"})
+    checks = []
+
+    @contextlib.contextmanager
+    def stop_soon():  # Ctrl-C during S3: checked after each batch
+        yield lambda: checks.append(1) or len(checks) > 5
+
+    monkeypatch.setattr(nn_train, "_deferred_interrupt", stop_soon)
+    with pytest.raises(nn_train.TrainingInterrupted, match="S3"):
+        hierarchy.train("neocognitron", (x, y), test, **kwargs)
+    assert json.loads((tmp_path / "last.json").read_text())["partial_stage"] == "S3"
+    monkeypatch.undo()
+    resumed = hierarchy.train("neocognitron", (x, y), test, resume=True, **kwargs)
+    assert resumed["test_accuracy"] == reference["test_accuracy"]
+    a, _ = load_checkpoint(tmp_path / "best")
+    b, _ = load_checkpoint(tmp_path / "ref" / "best")
+    for k in ("S3/templates", "S4/templates"):
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_hmax_is_a_configuration_of_the_same_layers(digits, tmp_path):
+    (x, y), (xt, yt) = digits
+    cfg = HMAXConfig(s2_prototypes=100, n_imprint=200)
+    model = HMAX(cfg).fit(x, y, rng=0)
+    maps = model.forward(xt[:2])
+    assert list(maps) == ["U0", "US1", "UC1", "US2", "UC2"]
+    assert isinstance(model.layers["US1"], SLayer) and isinstance(model.layers["UC2"], CLayer)
+    assert maps["US1"].shape == (2, 16, 28, 28) and maps["UC1"].shape == (2, 8, 14, 14)
+    assert maps["UC2"].shape == (2, 100, 1, 1) and (maps["US2"] <= 1).all()
+    np.testing.assert_allclose(maps["UC2"][:, :, 0, 0], maps["US2"].max(axis=(2, 3)))
+    assert (model.predict(xt) == yt).mean() > 0.7
+    result = hierarchy.train("hmax", (x, y), (xt, yt), out_dir=tmp_path, progress=False, s2_prototypes=100)
+    assert result["test_accuracy"] > 0.7 and result["classifier"] == "ridge"
+
+
+# ----------------------------------------------------------------------------- classifiers
+
+
+def test_intvec_prefers_the_segment_between_two_prototypes():
+    # class 0: two prototypes 80 degrees apart; class 1: one prototype 30 degrees from the input
+    ang = np.deg2rad
+    vecs = np.array([[np.cos(ang(-40)), np.sin(ang(-40)), 0], [np.cos(ang(40)), np.sin(ang(40)), 0],
+                     [np.cos(ang(30)), 0, np.sin(ang(30))]])  # fmt: skip
+    clf = PrototypeClassifier(vecs[:, :, None, None], [0, 0, 1], c_taper=1.0)
+    test = np.array([1.0, 0.0, 0.0])[None, :, None, None]
+    assert clf.predict(test, method="nearest")[0] == 1
+    assert clf.predict(test, method="intvec")[0] == 0
+    np.testing.assert_allclose(clf.intvec_scores(clf.similarity(test))[0], [1.0, np.cos(ang(30))], rtol=1e-6)
+
+
+def test_ridge_readout_separates_separable_classes():
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((3, 20)) * 4
+    labels = np.repeat(np.arange(3), 30)
+    feats = centres[labels] + rng.standard_normal((90, 20))
+    readout = RidgeReadout(1.0).fit(feats, labels)
+    assert (readout.predict(feats) == labels).all()
+    clone = RidgeReadout.from_state(readout.state_dict())
+    np.testing.assert_array_equal(clone.predict(feats), labels)
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"c3_size": 30}, "c3_size"),
+        ({"c1_size": 31, "c1_padding": 1}, "c1_size"),
+        ({"s2_planes": 0}, "s2_planes"),
+        ({"s3_r": -1.0}, "s3_r"),
+        ({"s2_r_learn": float("inf")}, "s2_r_learn"),
+        ({"s1_size": 4}, "s1_size"),
+        ({"classifier": "svm"}, "classifier"),
+    ],
+)
+def test_bad_neocognitron_configurations_name_the_field(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        Neocognitron(NeocognitronConfig(**overrides))
+
+
+def test_bad_layers_and_inputs_get_clear_errors(net):
+    with pytest.raises(ValueError, match="at least one cell plane"):
+        SLayer(np.zeros((0, 2, 3, 3)), r=1.0)
+    for bad in (0.0, -2.0, float("inf")):
+        with pytest.raises(ValueError, match=r"^r must"):
+            SLayer(np.ones((1, 2, 3, 3)), r=bad)
+    with pytest.raises(ValueError, match="r .* is required"):
+        SLayer(np.ones((1, 2, 3, 3)))
+    with pytest.raises(ValueError, match="all zero"):
+        SLayer(np.zeros((2, 2, 3, 3)), r=1.0)
+    with pytest.raises(ValueError, match="expects 2 input planes"):
+        SLayer(np.ones((1, 2, 3, 3)), r=1.0)(np.ones((1, 3, 8, 8)))
+    with pytest.raises(ValueError, match="size 9 .* larger than its input height 8"):
+        CLayer(9)(np.ones((1, 1, 8, 8)))
+    with pytest.raises(ValueError, match="scale_pool"):
+        CLayer(2, n_scales=3, scale_pool=2)
+    with pytest.raises(ValueError, match="28x28"):
+        net.forward(np.zeros((1, 1, 20, 20)))
+    with pytest.raises(ValueError, match="c1_size"):
+        HMAX(HMAXConfig(c1_size=40))
+    with pytest.raises(TypeError, match="unknown NeocognitronConfig field"):
+        hierarchy.make_model("neocognitron", s9_planes=3)
+    with pytest.raises(ValueError, match="model_name"):
+        hierarchy.make_model("lenet")
+    with pytest.raises(RuntimeError, match="before S3"):
+        Neocognitron().learn_stage("S3", np.zeros((2, 28, 28)), [0, 1], seed=0)

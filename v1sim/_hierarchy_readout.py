@@ -1,0 +1,219 @@
+"""Top layers of the hierarchies: labelled S4 prototypes (nearest / IntVec) and a ridge readout.
+
+Public via :mod:`v1sim.hierarchy`. Also the small input helpers the models share.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._hierarchy_layers import SLayer, connection_kernel
+from ._validate import as_float_array, check_choice, check_positive_float, check_positive_int
+
+__all__ = ["PrototypeClassifier", "RidgeReadout"]
+
+
+def as_images(images, name: str, size: int | None = None) -> np.ndarray:
+    """(H, W), (N, H, W) or (N, 1, H, W) -> C-contiguous float32 (N, 1, H, W); checks the side."""
+    x = as_float_array(images, name, ndim=(2, 3, 4))
+    if x.ndim == 2:
+        x = x[None, None]
+    elif x.ndim == 3:
+        x = x[:, None]
+    if x.shape[1] != 1:
+        raise ValueError(f"{name} must be grey images (N, 1, H, W), got {x.shape[1]} channels (shape {x.shape})")
+    if size is not None and x.shape[2:] != (size, size):
+        raise ValueError(f"{name} must be {size}x{size} (config image_size), got {x.shape[2]}x{x.shape[3]}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def check_labels(labels, n: int, name: str = "labels") -> np.ndarray:
+    """Integer class labels of shape (n,), >= 0, as int64."""
+    y = np.asarray(labels)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integers, got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match the images, got {y.shape}")
+    if n and y.min() < 0:
+        raise ValueError(f"{name} must be >= 0, got {y.min()}")
+    return y.astype(np.int64)
+
+
+def batched(n: int, batch_size: int, *, progress=False, desc="", start=0):
+    """Start indices 0, B, 2B, ... below n, with a tqdm bar on stderr when ``progress``."""
+    from tqdm.auto import tqdm
+
+    starts = range(start, n, batch_size)
+    return tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False)
+
+
+class PrototypeClassifier:
+    """Labelled S4 cells: nearest-prototype and interpolating-vector (IntVec) classification.
+
+    Each prototype is an S-cell plane whose connection area is the whole
+    UC3 map (the ``US4`` :class:`SLayer`, valid correlation, 1x1 output).
+    Similarity is the c-weighted cosine ``s_k = e_k / (b_k v)`` between the
+    UC3 vector ``x`` and prototype ``X_k``: the S4 cell with the largest
+    output, whatever its threshold.
+
+    Parameters
+    ----------
+    templates : (K, C, h, w) array_like
+        Prototype sums (any positive scale).
+    labels : (K,) array_like of int
+        Class of each prototype.
+    r : float
+        Selectivity of the US4 cells (for the maps; classification uses ``s``).
+    c_taper : float
+        Connection weights: Gaussian of sigma ``c_taper * h``.
+
+    References
+    ----------
+    .. [1] Fukushima K (2003). Neocognitron for handwritten digit recognition.
+       Neurocomputing 51:161-180 (supervised competitive learning of US4).
+    .. [2] Fukushima K (2007). Interpolating vectors for robust pattern
+       recognition. Neural Networks 20(8):904-916.
+    .. [3] Fukushima K (2010). Neocognitron trained with winner-kill-loser
+       rule. Neural Networks 23(7):926-938.
+    """
+
+    def __init__(self, templates, labels, *, r=1.0, c_taper=0.5, device="auto"):
+        t = as_float_array(templates, "templates", ndim=4)
+        self.labels = check_labels(labels, t.shape[0])
+        h, w = t.shape[2:]
+        c = connection_kernel((h, w), c_taper * max(h, w))
+        self.layer = SLayer(t, r=r, c=c, padding="valid", device=device, name="US4")
+        wv = (self.layer.a / np.sqrt(c)).reshape(len(t), -1).astype(np.float64)  # unit vectors, c-weighted space
+        self.gram = wv @ wv.T
+        self.n_classes = int(self.labels.max()) + 1
+
+    @property
+    def templates(self):
+        return self.layer.templates
+
+    def similarity(self, c3) -> np.ndarray:
+        """Cosines (N, K) between UC3 maps (N, C, h, w) and every prototype (0 for a blank input)."""
+        e = self.layer.excitation(c3)[:, :, 0, 0]
+        v = self.layer.inhibition(c3)[:, :, 0, 0]
+        return e / np.maximum(v, 1e-12)
+
+    def class_maxima(self, us4) -> np.ndarray:
+        """UC4: per class, the largest US4 response among its prototypes, (N, classes, 1, 1)."""
+        out = np.zeros((len(us4), self.n_classes) + us4.shape[2:], dtype=us4.dtype)
+        for k in range(self.n_classes):
+            sel = self.labels == k
+            if sel.any():
+                out[:, k] = us4[:, sel].max(axis=1)
+        return out
+
+    def predict(self, c3, *, method="intvec", candidates=4, similarity=None) -> np.ndarray:
+        """Labels (N,) by the most similar prototype ("nearest") or line segment ("intvec").
+
+        ``similarity`` (N, K) from :meth:`similarity` may be passed to skip computing it.
+        """
+        check_choice(method, "method", ("intvec", "nearest"))
+        candidates = check_positive_int(candidates, "candidates")
+        s = (self.similarity(c3) if similarity is None else np.asarray(similarity)).astype(np.float64)
+        if method == "nearest":
+            return self.labels[s.argmax(axis=1)]
+        return self.intvec_scores(s, candidates).argmax(axis=1)
+
+    def intvec_scores(self, s, candidates=4) -> np.ndarray:
+        """Per-class IntVec similarity (N, classes) from prototype cosines ``s`` (N, K).
+
+        For prototypes ``X_i``, ``X_j`` of one class, the interpolating vectors
+        ``(1 - l) X_i + l X_j`` (0 <= l <= 1) span a cone; the best cosine with
+        the unit input over it is the length of the input's projection onto
+        span(X_i, X_j) when both projection coefficients are positive, else
+        ``max(s_i, s_j)``. A class scores its best segment (or single
+        prototype). Only the ``candidates`` most similar prototypes of each
+        class are paired (an efficiency restriction of ours).
+        """
+        n = s.shape[0]
+        scores = np.full((n, self.n_classes), -np.inf)
+        for k in range(self.n_classes):
+            idx = np.flatnonzero(self.labels == k)
+            if idx.size == 0:
+                continue
+            sk = s[:, idx]
+            m = min(candidates, idx.size)
+            top = np.argpartition(-sk, m - 1, axis=1)[:, :m] if idx.size > m else np.broadcast_to(np.arange(m), (n, m))
+            st = np.take_along_axis(sk, top, axis=1)  # (N, m)
+            best = st.max(axis=1)
+            if m > 1:
+                gi = idx[top]  # (N, m) global indices
+                g = self.gram[gi[:, :, None], gi[:, None, :]]  # (N, m, m)
+                si, sj = st[:, :, None], st[:, None, :]
+                det = 1.0 - g * g
+                ok = det > 1e-9
+                det = np.where(ok, det, 1.0)
+                alpha = (si - g * sj) / det
+                beta = (sj - g * si) / det
+                inside = ok & (alpha > 0) & (beta > 0)
+                proj = np.sqrt(np.maximum(alpha * si + beta * sj, 0.0))
+                best = np.maximum(best, np.where(inside, proj, -np.inf).max(axis=(1, 2)))
+            scores[:, k] = best
+        return scores
+
+
+class RidgeReadout:
+    """A linear readout: ridge regression onto one-hot targets, on standardised features.
+
+    ``W = argmin ||Z W - T||^2 + alpha ||W||^2`` with ``Z`` the z-scored
+    features and ``T`` one-hot targets centred per class; solved in closed
+    form (primal or dual, whichever system is smaller), float64.
+
+    Parameters
+    ----------
+    alpha : float
+        L2 penalty, > 0.
+    """
+
+    def __init__(self, alpha=1.0):
+        self.alpha = check_positive_float(alpha, "alpha")
+        self.weights = self.bias = self.mean = self.scale = self.classes = None
+
+    def fit(self, features, labels, *, chunk=8192) -> RidgeReadout:
+        """Fit on features (N, D) and integer labels (N,); sums accumulate in float64, ``chunk`` rows at a time."""
+        x = as_float_array(features, "features", ndim=2)
+        y = check_labels(labels, len(x))
+        self.classes = np.unique(y)
+        n, d = x.shape
+        self.mean = x.mean(axis=0, dtype=np.float64)
+        var = sum((((x[i : i + chunk] - self.mean) ** 2).sum(axis=0) for i in range(0, n, chunk)), np.zeros(d))
+        self.scale = np.sqrt(var / n) + 1e-6
+        self.bias = np.bincount(np.searchsorted(self.classes, y), minlength=len(self.classes)) / n
+        if d <= n:  # primal: (Z'Z + alpha I) W = Z'(T - mean T)
+            gram, rhs = self.alpha * np.eye(d), np.zeros((d, len(self.classes)))
+            for i in range(0, n, chunk):
+                z = (x[i : i + chunk] - self.mean) / self.scale
+                gram += z.T @ z
+                rhs += z.T @ ((y[i : i + chunk, None] == self.classes[None, :]) - self.bias)
+            self.weights = np.linalg.solve(gram, rhs)
+        else:  # dual: W = Z' (Z Z' + alpha I)^-1 (T - mean T)
+            z = (x - self.mean) / self.scale
+            t = (y[:, None] == self.classes[None, :]) - self.bias
+            self.weights = z.T @ np.linalg.solve(z @ z.T + self.alpha * np.eye(n), t)
+        return self
+
+    def decision_function(self, features) -> np.ndarray:
+        if self.weights is None:
+            raise RuntimeError("the readout is not fitted yet")
+        x = as_float_array(features, "features", ndim=2, dtype=np.float64)
+        if x.shape[1] != self.weights.shape[0]:
+            raise ValueError(f"features must have {self.weights.shape[0]} columns, got {x.shape[1]}")
+        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+
+    def predict(self, features) -> np.ndarray:
+        return self.classes[self.decision_function(features).argmax(axis=1)]
+
+    def state_dict(self) -> dict:
+        return {"weights": self.weights, "bias": self.bias, "mean": self.mean, "scale": self.scale,
+                "classes": self.classes, "alpha": np.array(self.alpha)}  # fmt: skip
+
+    @classmethod
+    def from_state(cls, state: dict) -> RidgeReadout:
+        out = cls(float(state["alpha"]))
+        for k in ("weights", "bias", "mean", "scale", "classes"):
+            setattr(out, k, np.asarray(state[k]))
+        return out

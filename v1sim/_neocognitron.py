@@ -1,0 +1,389 @@
+"""The Neocognitron (Fukushima 2003) on S/C layers (public via ``v1sim.hierarchy``).
+
+U0 -> UG (ON/OFF contrast) -> US1/UC1 (fixed edge extractors) -> US2/UC2 ->
+US3/UC3 (competitive learning with add-if-silent) -> US4/UC4 (labelled
+prototypes). The equations and learning rules are documented in
+:mod:`v1sim.hierarchy`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import filters
+from ._hierarchy_layers import CLayer, SLayer, connection_kernel
+from ._hierarchy_readout import PrototypeClassifier, RidgeReadout, as_images, batched, check_labels
+from ._validate import check_choice, check_in_range, check_positive_float, check_positive_int
+
+__all__ = ["Neocognitron", "NeocognitronConfig"]
+
+CLASSIFIERS = ("intvec", "nearest", "ridge")
+
+
+@dataclass(frozen=True)
+class NeocognitronConfig:
+    """Sizes and parameters of a Neocognitron; every default is for 28x28 digits.
+
+    Map sizes with the defaults: U0 28x28 -> UG 2@28 -> US1 8@28 -> UC1 8@28
+    -> US2 24@28 -> UC2 24@14 -> US3 48@14 -> UC3 48@7 -> US4 K4@1 -> UC4 10@1
+    (K@S: K cell planes of SxS cells). The S-cell selectivities are given as
+    Fukushima's ``r``; the cosine threshold is ``theta = r / (1 + r)``
+    (r = 0.8 -> 0.44, r = 2 -> 0.67, r = 20 -> 0.95). Tuned on the embedded
+    digits (1000 training images, 1000 test images).
+    """
+
+    image_size: int = 28  # side of the square input layer U0 (pixels)
+    # UG: contrast extraction, ON- and OFF-centre differences of Gaussians
+    ug_sigma: float = 0.8  # centre sigma (pixels); the surround is ug_ratio times wider
+    ug_ratio: float = 2.0
+    ug_size: int = 7  # DoG kernel side (odd)
+    # US1/UC1: fixed edge extractors, Gaussian-derivative templates over ON/OFF
+    s1_orientations: int = 8  # edge directions, evenly over [0, 2 pi): 4 orientations x 2 polarities
+    s1_size: int = 5  # S1 connection area (odd, pixels)
+    s1_sigma: float = 1.0  # across-edge sigma of the template (along the edge: twice that)
+    s1_r: float = 0.8  # S1 selectivity (theta 0.44)
+    c1_size: int = 3  # C1 blur window (at stride 1: a blur without subsampling)
+    c1_stride: int = 1
+    c1_padding: int = 1
+    # US2/UC2: unsupervised competitive learning with add-if-silent
+    s2_size: int = 3  # connection area on UC1 (odd)
+    s2_planes: int = 24  # most cell planes add-if-silent may create
+    s2_r: float = 0.8  # selectivity in recognition (theta 0.44)
+    s2_r_learn: float = 2.0  # higher selectivity while learning (theta 0.67), as Fukushima (2003)
+    c2_size: int = 3
+    c2_stride: int = 2
+    c2_padding: int = 1
+    # US3/UC3: as US2/UC2, one level up
+    s3_size: int = 3
+    s3_planes: int = 48
+    s3_r: float = 0.8
+    s3_r_learn: float = 2.0
+    c3_size: int = 3
+    c3_stride: int = 2
+    c3_padding: int = 1
+    # US4/UC4: supervised; the connection area is the whole UC3 map
+    s4_r: float = 1.0  # selectivity of the labelled S4 cells (theta 0.5), for the US4 maps
+    s4_r_learn: float = 20.0  # a vector joins the winning prototype of its class above theta 0.95, else is one
+    s4_planes: int = 20000  # most labelled prototypes
+    classifier: str = "intvec"  # "intvec" (Fukushima 2007), "nearest" (prototype) or "ridge" (linear on UC3)
+    intvec_candidates: int = 4  # most similar prototypes per class whose pairs IntVec interpolates
+    # shared by every stage
+    c_kind: str = "avg"  # C-cell pooling: "avg" (blur, Fukushima), "max" (HMAX) or "l2"
+    c_saturation: float = 0.5  # alpha of psi[x] = x / (alpha + x) at every C-layer
+    c_taper: float = 0.5  # connection weights c(nu): Gaussian of sigma c_taper * size
+    ais_min_input: float = 0.25  # add-if-silent ignores patches with V-input below this fraction of the image's max
+    n_unsupervised: int = 1000  # training images shown to the unsupervised layers US2, US3
+    batch_size: int = 64  # images whose responses are computed together while learning
+    ridge_alpha: float = 10.0  # L2 penalty of the linear readout
+
+    def __post_init__(self):
+        for name in ("image_size", "ug_size", "s1_orientations", "s1_size", "c1_size", "c1_stride", "s2_size",
+                     "s2_planes", "c2_size", "c2_stride", "s3_size", "s3_planes", "c3_size", "c3_stride",
+                     "s4_planes", "intvec_candidates", "n_unsupervised", "batch_size"):  # fmt: skip
+            check_positive_int(getattr(self, name), name)
+        for name in ("ug_size", "s1_size", "s2_size", "s3_size"):
+            if getattr(self, name) % 2 == 0:
+                raise ValueError(f"{name} must be odd (a connection area has a centre), got {getattr(self, name)}")
+        for name in ("c1_padding", "c2_padding", "c3_padding"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+        for name in ("ug_sigma", "s1_sigma", "c_saturation", "c_taper", "ridge_alpha"):
+            check_positive_float(getattr(self, name), name)
+        if self.ug_ratio <= 1:
+            raise ValueError(f"ug_ratio must be > 1 (surround wider than centre), got {self.ug_ratio}")
+        for name in ("s1_r", "s2_r", "s2_r_learn", "s3_r", "s3_r_learn", "s4_r", "s4_r_learn"):
+            check_in_range(getattr(self, name), name, 0.0, math.inf, inclusive=(False, False))
+        check_in_range(self.ais_min_input, "ais_min_input", 0.0, 1.0)
+        check_choice(self.c_kind, "c_kind", ("avg", "max", "l2"))
+        check_choice(self.classifier, "classifier", CLASSIFIERS)
+
+    def replace(self, **changes) -> NeocognitronConfig:
+        """A copy with ``changes``; unknown names raise a TypeError listing the fields."""
+        return _replace(self, changes)
+
+
+def _replace(cfg, changes):
+    known = {f.name for f in dataclasses.fields(cfg)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise TypeError(
+            f"unknown {type(cfg).__name__} field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return dataclasses.replace(cfg, **changes)
+
+
+def _edge_templates(cfg: NeocognitronConfig) -> np.ndarray:
+    """S1 templates (K1, 2, s, s): a Gaussian-derivative edge split into its ON and OFF lobes."""
+    out = []
+    for k in range(cfg.s1_orientations):
+        g = filters.gaussian_derivative_kernel(cfg.s1_sigma, 2 * cfg.s1_sigma, order=1,
+                                               theta=2 * math.pi * k / cfg.s1_orientations,
+                                               size=cfg.s1_size, dtype=np.float64)  # fmt: skip
+        # -d/dx' G is positive on the +x' side: bright (ON) there, dark (OFF) on the other side
+        out.append(np.stack([np.maximum(-g, 0.0), np.maximum(g, 0.0)]))
+    return np.asarray(out, dtype=np.float32)
+
+
+class Neocognitron:
+    """Fukushima's Neocognitron for digits: S-C sandwich with learned S2/S3 and labelled S4.
+
+    Parameters
+    ----------
+    config : NeocognitronConfig, optional
+    device : {"auto", "cpu", "parallel", "cuda"}
+        Backend of every correlation and pooling.
+
+    Attributes
+    ----------
+    layers : dict of str to SLayer or CLayer
+        The stages built so far ("UG", "US1", "UC1", ...); S2, S3 and S4
+        appear once learned.
+    classifier : PrototypeClassifier or None
+        The labelled S4 prototypes (after learning).
+    readout : RidgeReadout or None
+        The linear readout on UC3 (for comparison).
+
+    Examples
+    --------
+    >>> from v1sim.datasets import load_digits
+    >>> x, y = load_digits("train")
+    >>> net = Neocognitron().fit(x[:300], y[:300], rng=0)  # doctest: +SKIP
+    >>> list(net.forward(x[:1]))                          # doctest: +SKIP
+    ['U0', 'UG', 'US1', 'UC1', 'US2', 'UC2', 'US3', 'UC3', 'US4', 'UC4']
+    >>> net.predict(x[300:305])                           # doctest: +SKIP
+    """
+
+    STAGES = ("U0", "UG", "US1", "UC1", "US2", "UC2", "US3", "UC3", "US4", "UC4")
+    LEARNED = ("S2", "S3", "S4")
+
+    def __init__(self, config: NeocognitronConfig | None = None, *, device="auto"):
+        config = NeocognitronConfig() if config is None else config
+        if not isinstance(config, NeocognitronConfig):
+            raise TypeError(f"config must be a NeocognitronConfig, got {type(config).__name__}")
+        self.config = cfg = config
+        self.device = device
+        on = filters.dog_kernel(cfg.ug_sigma, cfg.ug_ratio * cfg.ug_sigma, size=cfg.ug_size)
+        self.layers: dict = {
+            "UG": SLayer(np.stack([on, -on])[:, None], tuning="linear", device=device, name="UG"),
+            "US1": SLayer(_edge_templates(cfg), r=cfg.s1_r, c=self._c(cfg.s1_size), device=device, name="US1"),
+        }
+        self.layers["UC1"] = self._clayer(1)
+        self.counts: dict[str, np.ndarray] = {}
+        self.classifier: PrototypeClassifier | None = None
+        self.readout: RidgeReadout | None = None
+        self._shapes = self._check_geometry()
+
+    # ------------------------------------------------------------ construction
+    def _c(self, size):
+        return connection_kernel(size, self.config.c_taper * size)
+
+    def _clayer(self, level):
+        cfg = self.config
+        return CLayer(getattr(cfg, f"c{level}_size"), getattr(cfg, f"c{level}_stride"),
+                      getattr(cfg, f"c{level}_padding"), kind=cfg.c_kind, saturation=cfg.c_saturation,
+                      device=self.device, name=f"UC{level}")  # fmt: skip
+
+    def _check_geometry(self) -> dict:
+        """Per-image shapes of every stage with the configured sizes, or a ValueError naming the field."""
+        cfg = self.config
+        shapes = {"U0": (1, cfg.image_size, cfg.image_size)}
+        h = cfg.image_size
+        planes = {1: cfg.s1_orientations, 2: cfg.s2_planes, 3: cfg.s3_planes}
+        for level in (1, 2, 3):
+            size, stride, pad = (getattr(cfg, f"c{level}_{k}") for k in ("size", "stride", "padding"))
+            if pad > size // 2:
+                raise ValueError(f"c{level}_padding={pad} must be at most half of c{level}_size={size}")
+            if size > h + 2 * pad:
+                raise ValueError(f"c{level}_size={size} (pooling window) is larger than its input US{level} "
+                                 f"({h}x{h}, padding {pad})")  # fmt: skip
+            shapes[f"US{level}"] = (planes[level], h, h)
+            h = (h + 2 * pad - size) // stride + 1
+            shapes[f"UC{level}"] = (planes[level], h, h)
+        shapes["UG"] = (2, cfg.image_size, cfg.image_size)
+        return shapes
+
+    # ------------------------------------------------------------ forward
+    @property
+    def learned(self) -> tuple[str, ...]:
+        """Names of the learned S-layers so far ("S2", "S3", "S4")."""
+        return tuple(s for s in self.LEARNED if f"U{s}" in self.layers)
+
+    def forward(self, images, *, upto=None) -> dict:
+        """Every stage's maps for a batch of images.
+
+        Parameters
+        ----------
+        images : (N, 1, H, W), (N, H, W) or (H, W) array_like
+            Grey images in [0, 1] (ink = 1), ``H = W = config.image_size``.
+        upto : str, optional
+            Stop after this stage (e.g. "UC3"); default: the last built one.
+
+        Returns
+        -------
+        dict of str to ndarray
+            "U0", "UG", "US1", "UC1", ... each (N, K, H, W) float32, in order,
+            up to the last learned stage ("UC4" has one plane per class: the
+            largest S4 response among that class's prototypes).
+        """
+        x = as_images(images, "images", self.config.image_size)
+        upto = self._check_stage(upto)
+        maps = {"U0": x}
+        prev = x
+        for name in self.STAGES[1:]:
+            if upto == "U0":
+                break
+            if name == "UC4" and self.classifier is not None:
+                out = self.classifier.class_maxima(prev)
+            elif name in self.layers:
+                out = self.layers[name](prev)
+            else:
+                break
+            maps[name] = prev = out
+            if name == upto:
+                break
+        return maps
+
+    def _check_stage(self, stage):
+        if stage is None:
+            return None
+        if stage not in self.STAGES:
+            raise ValueError(f"stage must be one of {', '.join(self.STAGES)}; got {stage!r}")
+        return stage
+
+    def features(self, images, stage="UC3", *, batch_size=500, progress=False, desc=None) -> np.ndarray:
+        """The maps of one stage for many images, computed in batches (N, K, H, W)."""
+        stage = self._check_stage(stage)
+        x = as_images(images, "images", self.config.image_size)
+        parts = []
+        for start in batched(len(x), batch_size, progress=progress, desc=desc or f"{stage} features"):
+            maps = self.forward(x[start : start + batch_size], upto=stage)
+            if stage not in maps:
+                raise RuntimeError(f"stage {stage} is not built yet (learned so far: {self.learned or 'none'})")
+            parts.append(maps[stage])
+        return np.concatenate(parts)
+
+    # ------------------------------------------------------------ learning
+    def fit(self, images, labels, *, rng=None, progress=False) -> Neocognitron:
+        """Learn S2 and S3 without labels, then S4 and the readout with them.
+
+        The first ``config.n_unsupervised`` images of a seeded permutation
+        train S2 and S3; all images train S4 and the readout. Deterministic
+        for an integer ``rng``.
+        """
+        seed = _seed(rng)
+        cache: dict = {}
+        for stage in self.LEARNED + ("readout",):
+            self.learn_stage(stage, images, labels, seed=seed, progress=progress, cache=cache)
+        return self
+
+    def learn_stage(self, stage, images, labels, *, seed, progress=False, state=None, should_stop=None, cache=None):
+        """Learn one stage ("S2", "S3", "S4" or "readout"), the ones below it learned already.
+
+        Returns None when the stage is learned, or a partial state (plain
+        arrays and the position reached) when ``should_stop()`` turned true
+        between batches; pass it back as ``state`` to continue exactly.
+        """
+        from . import _neocognitron_learning as learning
+
+        return learning.learn_stage(self, stage, images, labels, seed=seed, progress=progress, state=state,
+                                    should_stop=should_stop, cache=cache)  # fmt: skip
+
+    def fit_top(self, c3, labels, *, rng=None, progress=False) -> Neocognitron:
+        """Learn only the supervised top (S4 prototypes and readout) from UC3 maps (N, K3, h, w).
+
+        The unsupervised layers stay as they are: e.g. learn S2/S3 once and
+        train the top with different numbers of labelled images.
+        """
+        from ._neocognitron_learning import supervised_learning
+
+        cfg = self.config
+        c3 = np.asarray(c3, dtype=np.float32)
+        y = check_labels(labels, len(c3))
+        order = np.random.default_rng([_seed(rng), 0]).permutation(len(c3))
+        result = supervised_learning(c3[order], y[order], r=cfg.s4_r_learn, max_planes=cfg.s4_planes,
+                                     c_taper=cfg.c_taper, batch_size=4 * cfg.batch_size, progress=progress)  # fmt: skip
+        self.set_planes("S4", result["templates"], result["counts"], result["labels"])
+        self.readout = RidgeReadout(cfg.ridge_alpha).fit(c3.reshape(len(c3), -1), y)
+        return self
+
+    def predict(self, images, *, classifier=None, batch_size=500, progress=False) -> np.ndarray:
+        """Class labels (N,) int64 by the configured (or given) classifier."""
+        return self.predict_features(self.features(images, "UC3", batch_size=batch_size, progress=progress),
+                                     classifier=classifier)  # fmt: skip
+
+    def predict_features(self, c3, *, classifier=None) -> np.ndarray:
+        """Class labels from UC3 maps (N, K3, h, w)."""
+        kind = check_choice(self.config.classifier if classifier is None else classifier, "classifier", CLASSIFIERS)
+        if kind == "ridge":
+            if self.readout is None:
+                raise RuntimeError("the ridge readout is not trained yet (fit first)")
+            return self.readout.predict(c3.reshape(len(c3), -1))
+        if self.classifier is None:
+            raise RuntimeError("S4 has no prototypes yet (fit first)")
+        return self.classifier.predict(c3, method=kind, candidates=self.config.intvec_candidates)
+
+    def predict_all(self, c3) -> dict:
+        """Labels from UC3 maps by every classifier ("intvec", "nearest", "ridge"), sharing one S4 pass."""
+        s = self.classifier.similarity(c3)
+        out = {m: self.classifier.predict(None, method=m, candidates=self.config.intvec_candidates, similarity=s)
+               for m in ("intvec", "nearest")}  # fmt: skip
+        out["ridge"] = self.predict_features(c3, classifier="ridge")
+        return out
+
+    # ------------------------------------------------------------ state
+    def set_planes(self, stage, templates, counts=None, labels=None):
+        """Install learned templates of "S2", "S3" or "S4" (labels: S4 only)."""
+        cfg = self.config
+        level = int(stage[1])
+        if level in (2, 3):
+            size = getattr(cfg, f"s{level}_size")
+            r = getattr(cfg, f"s{level}_r")
+            self.layers[f"US{level}"] = SLayer(templates, r=r, c=self._c(size), device=self.device, name=f"US{level}")
+            self.layers[f"UC{level}"] = self._clayer(level)
+        else:
+            self.classifier = PrototypeClassifier(templates, labels, r=cfg.s4_r, c_taper=cfg.c_taper,
+                                                  device=self.device)  # fmt: skip
+            self.layers["US4"] = self.classifier.layer
+        self.counts[stage] = np.asarray(counts if counts is not None else np.ones(len(templates)), dtype=np.int64)
+
+    def state_dict(self) -> dict:
+        """Learned arrays by name (templates, counts, S4 labels, readout), for ``save_checkpoint``."""
+        out = {}
+        for stage in self.learned:
+            out[f"{stage}/templates"] = self.layers[f"U{stage}"].templates
+            out[f"{stage}/counts"] = self.counts[stage]
+        if self.classifier is not None:
+            out["S4/labels"] = self.classifier.labels
+        if self.readout is not None:
+            out.update({f"readout/{k}": v for k, v in self.readout.state_dict().items()})
+        return out
+
+    def load_state_dict(self, arrays: dict) -> None:
+        """Restore what :meth:`state_dict` returned (stages missing from it stay unlearned)."""
+        for stage in self.LEARNED:
+            if f"{stage}/templates" in arrays:
+                self.set_planes(stage, arrays[f"{stage}/templates"], arrays.get(f"{stage}/counts"),
+                                arrays.get(f"{stage}/labels"))  # fmt: skip
+        readout = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("readout/")}
+        if readout:
+            self.readout = RidgeReadout.from_state(readout)
+
+    def __repr__(self) -> str:
+        parts = [f"{k}: {getattr(v, 'n_planes', '')}" for k, v in self.layers.items() if isinstance(v, SLayer)]
+        return f"Neocognitron({', '.join(parts)})"
+
+
+def _seed(rng) -> int:
+    if rng is None:
+        return int(np.random.default_rng().integers(2**31))
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**31))
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return int(rng)
+    raise TypeError(f"rng must be None, a non-negative integer seed or a numpy Generator, got {rng!r}")
+
