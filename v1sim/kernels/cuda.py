@@ -62,20 +62,24 @@ def _launch(kernel, out_arrays, *args):
         dev.copy_to_host(host)
 
 
+@cuda.jit(device=True)
+def _nchw(flat, shape):
+    """(n, c, y, x) of the flat index ``flat`` into a C-contiguous (N, C, H, W) array."""
+    x = flat % shape[3]
+    rest = flat // shape[3]
+    y = rest % shape[2]
+    rest //= shape[2]
+    return rest // shape[1], rest % shape[1], y, x
+
+
 @cuda.jit
 def _correlate_valid(x, w, sy, sx, out):
-    n_k, n_ch, kh, kw = w.shape
-    ho, wo = out.shape[2], out.shape[3]
+    n_ch, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     total = out.size
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for flat in range(start, total, step):
-        ox = flat % wo
-        rest = flat // wo
-        oy = rest % ho
-        rest //= ho
-        k = rest % n_k
-        n = rest // n_k
+        n, k, oy, ox = _nchw(flat, out.shape)
         acc = x[0, 0, 0, 0] - x[0, 0, 0, 0]  # a zero of x's dtype (inputs are finite)
         for c in range(n_ch):
             for u in range(kh):
@@ -97,17 +101,11 @@ def correlate_valid_bank(x, wt, sy, sx, out):
 
 @cuda.jit
 def _max_pool(x, ph, pw, sy, sx, py, px, out, idx):
-    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
-    ho, wo = out.shape[2], out.shape[3]
+    h, w = x.shape[2], x.shape[3]
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for flat in range(start, out.size, step):
-        ox = flat % wo
-        rest = flat // wo
-        oy = rest % ho
-        rest //= ho
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, oy, ox = _nchw(flat, out.shape)
         y0 = oy * sy - py
         x0 = ox * sx - px
         ya = max(y0, 0)
@@ -132,17 +130,11 @@ def max_pool(x, ph, pw, sy, sx, py, px, out, idx):
 @cuda.jit
 def _window_pool(x, ph, pw, sy, sx, py, px, square, out):
     # square=0: average (zero padding counted); square=1: L2 energy.
-    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
-    ho, wo = out.shape[2], out.shape[3]
+    h, w = x.shape[2], x.shape[3]
     start = cuda.grid(1)
     step = cuda.gridsize(1)
     for flat in range(start, out.size, step):
-        ox = flat % wo
-        rest = flat // wo
-        oy = rest % ho
-        rest //= ho
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, oy, ox = _nchw(flat, out.shape)
         y0 = oy * sy - py
         x0 = ox * sx - px
         s = x[0, 0, 0, 0] - x[0, 0, 0, 0]  # a zero of x's dtype (inputs are finite)
