@@ -167,3 +167,27 @@ def avg_pool_backward(grad_out, x_shape, size, stride, padding):
                         if 0 <= y < h and 0 <= xq < w:
                             g[n, c, y, xq] += grad_out[n, c, i, j] / (ph * pw)
     return g
+
+
+def assert_grad(analytic, f, array, rng, name="", *, h=1e-6, tol=1e-6, max_entries=60):
+    """Compare ``analytic`` with float64 central differences of scalar ``f()`` w.r.t. ``array``.
+
+    ``array`` is perturbed in place (and restored) at up to ``max_entries``
+    entries drawn by ``rng``; the relative error, scaled by the largest
+    gradient entry, must not exceed ``tol``.
+    """
+    flat = array.reshape(-1)
+    idx = np.arange(flat.size) if flat.size <= max_entries else rng.choice(flat.size, max_entries, replace=False)
+    num = np.empty(len(idx))
+    for j, i in enumerate(idx):
+        orig = flat[i]
+        flat[i] = orig + h
+        fp = f()
+        flat[i] = orig - h
+        fm = f()
+        flat[i] = orig
+        num[j] = (fp - fm) / (2 * h)
+    got = np.asarray(analytic, dtype=np.float64).reshape(-1)[idx]
+    scale = max(np.max(np.abs(num)), np.max(np.abs(got)), 1e-12)
+    err = np.max(np.abs(got - num)) / scale
+    assert err <= tol, f"{name}: relative error {err:.2e} > {tol} (scale {scale:.3g})"

@@ -15,35 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
+from naive import assert_grad
 import v1sim
 from v1sim.nn import functional as F
 
-H = 1e-6
-TOL = 1e-6
-
-
-def numeric_grad(f, array, rng, max_entries=60):
-    """Central differences of scalar ``f()`` w.r.t. ``array`` (perturbed in place) at up to ``max_entries`` entries."""
-    flat = array.reshape(-1)
-    idx = np.arange(flat.size) if flat.size <= max_entries else rng.choice(flat.size, max_entries, replace=False)
-    num = np.empty(len(idx))
-    for j, i in enumerate(idx):
-        orig = flat[i]
-        flat[i] = orig + H
-        fp = f()
-        flat[i] = orig - H
-        fm = f()
-        flat[i] = orig
-        num[j] = (fp - fm) / (2 * H)
-    return idx, num
-
-
-def assert_grad(analytic, f, array, rng, name=""):
-    idx, num = numeric_grad(f, array, rng)
-    got = np.asarray(analytic, dtype=np.float64).reshape(-1)[idx]
-    scale = max(np.max(np.abs(num)), np.max(np.abs(got)), 1e-12)
-    err = np.max(np.abs(got - num)) / scale
-    assert err <= TOL, f"{name}: relative error {err:.2e} > {TOL} (scale {scale:.3g})"
 
 
 def distinct(shape, rng):
