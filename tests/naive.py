@@ -56,22 +56,22 @@ def correlate(x, w, stride=(1, 1), padding=(0, 0), bias=None):
 
 
 def im2col(x, kh, kw, sy, sx):
-    """cols[n, (c*kh + u)*kw + v, i*Wo + j] = x[n, c, i*sy + u, j*sx + v]."""
+    """cols[(c*kh + u)*kw + v, n, i*Wo + j] = x[n, c, i*sy + u, j*sx + v] (channel-major)."""
     n_img, n_ch, h, w = x.shape
     ho, wo = out_len(h, kh, sy), out_len(w, kw, sx)
-    cols = np.zeros((n_img, n_ch * kh * kw, ho * wo), dtype=x.dtype)
+    cols = np.zeros((n_ch * kh * kw, n_img, ho * wo), dtype=x.dtype)
     for n in range(n_img):
         for c in range(n_ch):
             for u in range(kh):
                 for v in range(kw):
                     for i in range(ho):
                         for j in range(wo):
-                            cols[n, (c * kh + u) * kw + v, i * wo + j] = x[n, c, i * sy + u, j * sx + v]
+                            cols[(c * kh + u) * kw + v, n, i * wo + j] = x[n, c, i * sy + u, j * sx + v]
     return cols
 
 
 def col2im(cols, x_shape, kh, kw, sy, sx):
-    """Scatter-add: x[n, c, i*sy + u, j*sx + v] += cols[n, (c*kh + u)*kw + v, i*Wo + j]."""
+    """Scatter-add: x[n, c, i*sy + u, j*sx + v] += cols[(c*kh + u)*kw + v, n, i*Wo + j]."""
     n_img, n_ch, h, w = x_shape
     ho, wo = out_len(h, kh, sy), out_len(w, kw, sx)
     x = np.zeros(x_shape, dtype=np.float64)
@@ -81,7 +81,7 @@ def col2im(cols, x_shape, kh, kw, sy, sx):
                 for v in range(kw):
                     for i in range(ho):
                         for j in range(wo):
-                            x[n, c, i * sy + u, j * sx + v] += cols[n, (c * kh + u) * kw + v, i * wo + j]
+                            x[n, c, i * sy + u, j * sx + v] += cols[(c * kh + u) * kw + v, n, i * wo + j]
     return x
 
 

@@ -110,7 +110,7 @@ def test_im2col_matches_naive(case, dtype, device):
 def test_col2im_matches_naive(case, dtype, device):
     n, c, h, w, _, kh, kw, sy, sx = case
     ho, wo = naive.out_len(h, kh, sy), naive.out_len(w, kw, sx)
-    cols = np.random.default_rng(7).standard_normal((n, c * kh * kw, ho * wo)).astype(dtype)
+    cols = np.random.default_rng(7).standard_normal((c * kh * kw, n, ho * wo)).astype(dtype)
     ref = naive.col2im(cols, (n, c, h, w), kh, kw, sy, sx)
     x = np.zeros((n, c, h, w), dtype)
     kernels.get("col2im", device)(cols, kh, kw, sy, sx, x)
@@ -124,7 +124,7 @@ def test_col2im_is_adjoint_of_im2col(case, device):
     rng = np.random.default_rng(3)
     ho, wo = naive.out_len(h, kh, sy), naive.out_len(w, kw, sx)
     x = rng.standard_normal((n, c, h, w))
-    y = rng.standard_normal((n, c * kh * kw, ho * wo))
+    y = rng.standard_normal((c * kh * kw, n, ho * wo))
     ax = np.empty_like(y)
     kernels.get("im2col", device)(x, kh, kw, sy, sx, ax)
     aty = np.zeros_like(x)
@@ -222,6 +222,31 @@ def test_avg_pool_backward_matches_naive(case, dtype, device):
 
 # --------------------------------------------------------------------------
 # Serial == parallel, independent of the thread count
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_swap01_transposes_and_adds_bias(dtype, device, with_bias):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 5, 7)).astype(dtype)
+    bias = rng.standard_normal(3).astype(dtype) if with_bias else np.empty(0, dtype)
+    out = np.full((5, 3, 7), np.nan, dtype)
+    kernels.get("swap01", device)(a, bias, out)
+    want = a.transpose(1, 0, 2) + (bias[None, :, None] if with_bias else 0)
+    assert out.dtype == want.dtype
+    np.testing.assert_array_equal(out, want)  # one addition per element: exact
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_tanh_float32_is_within_4e7_of_tanh(device):
+    x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, -0.0, 1e-30, -1e-30, 1e-6, 50.0, -50.0]]).astype(np.float32)
+    out = np.full_like(x, np.nan)
+    kernels.get("tanh_float32", device)(x, out)
+    exact = np.tanh(x.astype(np.float64))
+    np.testing.assert_allclose(out, exact, rtol=1e-6, atol=4e-7)
+    assert np.all(np.abs(out) <= 1) and np.all(np.sign(out) == np.sign(x))
+    assert np.all(np.diff(out[:200_001]) >= -8e-7)  # monotone up to twice the error bound
+
+
 # --------------------------------------------------------------------------
 
 
@@ -235,9 +260,9 @@ def _random_args(name, dtype):
     if name == "correlate_valid_bank":
         return (x, rng.standard_normal((c, 3, 4, 9)).astype(dtype), 1, 2, np.zeros((n, 9, 11, 4), dtype))
     if name == "im2col":
-        return (x, 3, 2, 2, 3, np.zeros((n, c * 6, 6 * 4), dtype))
+        return (x, 3, 2, 2, 3, np.zeros((c * 6, n, 6 * 4), dtype))
     if name == "col2im":
-        return (rng.standard_normal((n, c * 6, 6 * 4)).astype(dtype), 3, 2, 2, 3, np.zeros_like(x))
+        return (rng.standard_normal((c * 6, n, 6 * 4)).astype(dtype), 3, 2, 2, 3, np.zeros_like(x))
     if name == "spectral_mac":
         cd = np.complex64 if dtype == np.float32 else np.complex128
         spec = (rng.standard_normal((c, 7, 5)) + 1j * rng.standard_normal((c, 7, 5))).astype(cd)
@@ -254,6 +279,10 @@ def _random_args(name, dtype):
         return (x, 3, 3, 2, 2, 1, 1, np.zeros((n, c, 7, 6), dtype))
     if name == "avg_pool_backward":
         return (rng.standard_normal((n, c, 7, 6)).astype(dtype), 3, 3, 2, 2, 1, 1, np.zeros_like(x))
+    if name == "tanh_float32":
+        return ((3 * x).astype(np.float32).reshape(-1), np.zeros(x.size, np.float32))
+    if name == "swap01":
+        return (x.reshape(n, c, h * w), rng.standard_normal(n).astype(dtype), np.zeros((c, n, h * w), dtype))
     raise KeyError(name)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numba.core.errors
 import numpy as np
 import pytest
@@ -207,3 +209,33 @@ def test_validation_happens_before_any_work(monkeypatch):
         v1sim.correlate_batch(np.ones((1, 3, 6, 6)), W)
     with pytest.raises(ValueError, match="in2"):
         v1sim.correlate2d(np.ones((2, 2)), K3, mode="valid")
+
+
+def test_blas_threads_limits_inside_and_restores_after():
+    from threadpoolctl import threadpool_info
+
+    from v1sim.backend import blas_threads
+
+    def counts():
+        return [m["num_threads"] for m in threadpool_info() if m["user_api"] == "blas"]
+
+    before = counts()
+    assert before, "numpy's BLAS should be visible to threadpoolctl"
+    with blas_threads(1):
+        assert counts() == [1] * len(before)
+        np.ones((3, 3)) @ np.ones((3, 3))
+    assert counts() == before
+    with pytest.raises(RuntimeError), blas_threads(1):
+        raise RuntimeError("restored even on errors")
+    assert counts() == before
+
+
+def test_import_sets_a_passive_openmp_wait_policy_unless_chosen():
+    import subprocess
+    import sys
+
+    code = "import os, v1sim; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"

@@ -29,6 +29,11 @@ backend
 from __future__ import annotations
 
 import importlib
+import os
+
+# Before Numba starts its OpenMP pool on the first parallel call, whichever
+# submodule is imported first: see "Threads" in v1sim.backend.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -18,25 +18,34 @@ Every array function of v1sim takes ``device="auto" | "cpu" | "parallel" | "cuda
 
 Threads
 -------
-Numba's OpenMP workers spin after a parallel region and fight a following
-multithreaded BLAS call for the cores (measured many times slower on two
-cores). v1sim therefore asks for a passive OpenMP wait policy before Numba
-starts its thread pool (``OMP_WAIT_POLICY=PASSIVE`` unless the user set it),
-and leaves BLAS its own threads: parallel kernels and BLAS calls alternate,
-never nest.
+Two thread pools share the cores: Numba's (OpenMP) for the kernels and the
+BLAS library's for matrix products. Each spins for a while after its work,
+so alternating them steals cores from the other: on two cores a parallel
+kernel followed by a multithreaded GEMM was measured 5-24x slower than
+either alone, worse on a loaded machine. v1sim picks one owner at a time:
+
+* Numba's workers wait passively (``OMP_WAIT_POLICY=PASSIVE``, set on
+  ``import v1sim`` unless the user chose a policy), so they yield the cores
+  as soon as a kernel ends;
+* GEMMs too small to gain from threads (under :data:`SMALL_GEMM_MACS`
+  multiply-accumulates: every layer of LeNet-5) run with BLAS on one thread
+  (:func:`blas_threads`, through threadpoolctl), so no BLAS worker is left
+  spinning when the next kernel starts; large GEMMs (VGG, AlexNet) keep all
+  BLAS threads, where the spin after the call is amortised.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 
 from ._validate import check_choice
 
-__all__ = ["DEVICES", "resolve_device", "cuda_available", "require_cuda"]
+__all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "resolve_device", "cuda_available", "require_cuda"]
 
-# Must happen before Numba launches its OpenMP pool (first parallel call).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+#: Below this many multiply-accumulates a GEMM runs with BLAS on one thread (see "Threads").
+SMALL_GEMM_MACS = 1e8
 
 DEVICES = ("auto", "cpu", "parallel", "cuda")
 
@@ -100,3 +109,33 @@ def require_cuda() -> None:
         "and driver, or set NUMBA_ENABLE_CUDASIM=1 to run the kernels in Numba's CUDA simulator "
         "(slow; for tests). Use device='parallel' or 'cpu' to stay on the CPU."
     )
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_controllers():
+    """threadpoolctl's controllers of the BLAS libraries loaded now (numpy's at least)."""
+    from threadpoolctl import ThreadpoolController
+
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+@contextlib.contextmanager
+def blas_threads(n: int = 1):
+    """Run the body with BLAS limited to ``n`` threads, then restore the previous counts.
+
+    Costs a few microseconds (a C call per library). Not thread-safe: the
+    limit is process-wide while the body runs.
+
+    >>> import numpy as np
+    >>> with blas_threads(1):
+    ...     _ = np.ones((4, 4)) @ np.ones((4, 4))
+    """
+    libs = _blas_controllers()
+    before = [lib.num_threads for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for lib, k in zip(libs, before):
+            lib.set_num_threads(k)

@@ -91,9 +91,22 @@ def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False,
     if return_indices and kind != "max":
         raise ValueError(f"return_indices is only meaningful for kind='max', got kind={kind!r}")
     size, stride, padding, (ho, wo) = _geometry(arr.shape, size, stride, padding)
-    device = resolve_device(device)
+    out, idx = _pool(arr, size, stride, padding, (ho, wo), kind, return_indices, resolve_device(device))
+    shape = out.shape[4 - ndim :]
+    if return_indices:
+        return out.reshape(shape), idx.reshape(shape)
+    return out.reshape(shape)
+
+
+def _pool(arr, size, stride, padding, out_hw, kind, return_indices, device):
+    """:func:`pool2d` on checked arguments: C-contiguous float (N, C, H, W), pairs, a resolved device.
+
+    The ConvNet layers call this directly: their inputs come from other
+    layers, so the public edge's checks (a finiteness pass over the whole
+    batch) would only add memory traffic to the training step.
+    """
     n, c = arr.shape[:2]
-    out = np.empty((n, c, ho, wo), dtype=arr.dtype)
+    out = np.empty((n, c) + tuple(out_hw), dtype=arr.dtype)
     idx = None
     if kind == "max":
         if (
@@ -105,14 +118,11 @@ def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False,
         ):
             kernels.get("max_pool_2x2", device)(arr, out)
         else:
-            idx = np.empty((n, c, ho, wo), dtype=np.int32)
+            idx = np.empty(out.shape, dtype=np.int32)
             kernels.get("max_pool", device)(arr, *size, *stride, *padding, out, idx)
     else:
         kernels.get(f"{kind}_pool", device)(arr, *size, *stride, *padding, out)
-    shape = out.shape[4 - ndim :]
-    if return_indices:
-        return out.reshape(shape), idx.reshape(shape)
-    return out.reshape(shape)
+    return out, idx
 
 
 def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="max", indices=None, device="auto"):
@@ -152,7 +162,6 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
     if g.shape != (x_shape[0], x_shape[1], ho, wo):
         raise ValueError(f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}")
     device = resolve_device(device)
-    grad_in = np.zeros(x_shape, dtype=g.dtype)
     if kind == "max":
         if indices is None:
             raise ValueError("indices are required for kind='max' (pool2d(..., return_indices=True))")
@@ -167,8 +176,15 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
             raise ValueError(
                 f"indices must be flat in-map positions y*W + x in [0, {n_pix}), got values in [{idx.min()}, {idx.max()}]"
             )
-        idx = np.ascontiguousarray(idx, dtype=np.int32)
-        kernels.get("max_pool_backward", device)(g, idx, grad_in)
+        indices = np.ascontiguousarray(idx, dtype=np.int32)
+    return _pool_backward(g, x_shape, size, stride, padding, kind, indices, device)
+
+
+def _pool_backward(g, x_shape, size, stride, padding, kind, indices, device):
+    """:func:`pool2d_backward` on checked arguments (int32 ``indices`` known to be in range)."""
+    grad_in = np.zeros(x_shape, dtype=g.dtype)
+    if kind == "max":
+        kernels.get("max_pool_backward", device)(g, indices, grad_in)
     else:
         kernels.get("avg_pool_backward", device)(g, *size, *stride, *padding, grad_in)
     return grad_in

@@ -20,7 +20,7 @@ four methods the cost model expects to be fastest:
 ``"direct"``
     Numba loops; row-vectorised for few filters, filter-vectorised for many.
 ``"gemm"``
-    im2col (Numba) then one BLAS matrix product per image.
+    im2col (Numba) then one BLAS matrix product for the whole batch.
 ``"fft"``
     One real FFT per image channel shared by the whole bank; the bank's
     spectra are cached on a :class:`v1sim.filters.FilterBank` and reused
@@ -146,9 +146,13 @@ def _correlate_gemm(x, w, stride, out, device):
     n, c, hp, wp = x.shape
     k, _, kh, kw = w.shape
     ho, wo = out.shape[2], out.shape[3]
-    cols = np.empty((n, c * kh * kw, ho * wo), dtype=x.dtype)
+    cols = np.empty((c * kh * kw, n, ho * wo), dtype=x.dtype)  # channel-major: one GEMM for the batch
     kernels.get("im2col", device)(x, kh, kw, stride[0], stride[1], cols)
-    np.matmul(w.reshape(k, -1), cols, out=out.reshape(n, k, ho * wo))
+    if n == 1:  # (K, 1, L) and (1, K, L) share a memory layout
+        np.matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, ho * wo), out=out.reshape(k, ho * wo))
+        return
+    out_t = w.reshape(k, -1) @ cols.reshape(c * kh * kw, n * ho * wo)
+    kernels.get("swap01", device)(out_t.reshape(k, n, ho * wo), np.empty(0, x.dtype), out.reshape(n, k, ho * wo))
 
 
 def _correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:

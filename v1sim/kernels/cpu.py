@@ -67,17 +67,23 @@ def correlate_valid(x, w, sy, sx, out):
                     row = x[n, c, oy * sy + u]
                     for v in range(kw):
                         wv = w[k, c, u, v]
-                        for ox in range(wo):
-                            acc[ox] += wv * row[ox * sx + v]
+                        if sx == 1:  # unit stride known to the compiler: vectorised
+                            for ox in range(wo):
+                                acc[ox] += wv * row[ox + v]
+                        else:
+                            for ox in range(wo):
+                                acc[ox] += wv * row[ox * sx + v]
             out[n, k, oy, :] = acc
 
 
 @_twin
 def im2col(x, kh, kw, sy, sx, cols):
-    """Unfold patches: cols[n, (c,u,v), i*Wo+j] = x[n, c, i*sy+u, j*sx+v].
+    """Unfold patches, channel-major: cols[(c,u,v), n, i*Wo+j] = x[n, c, i*sy+u, j*sx+v].
 
-    x (N, C, Hp, Wp) already padded; cols (N, C*kh*kw, Ho*Wo). A GEMM with
-    the (K, C*kh*kw) weight matrix then gives the correlation (BLAS-shaped).
+    x (N, C, Hp, Wp) already padded; cols (C*kh*kw, N, Ho*Wo). Viewed as a
+    (C*kh*kw, N*Ho*Wo) matrix, one GEMM with the (K, C*kh*kw) weights gives
+    the correlation of the whole batch: one large BLAS call instead of N
+    small ones, which matters for the small layers of LeNet-sized nets.
     """
     n_img, n_ch = x.shape[0], x.shape[1]
     wo = (x.shape[3] - kw) // sx + 1
@@ -87,17 +93,21 @@ def im2col(x, kh, kw, sy, sx, cols):
         c = t - n * n_ch
         for u in range(kh):
             for v in range(kw):
-                r = (c * kh + u) * kw + v
+                dst = cols[(c * kh + u) * kw + v, n]
                 for oy in range(ho):
                     src = x[n, c, oy * sy + u]
                     base = oy * wo
-                    for ox in range(wo):
-                        cols[n, r, base + ox] = src[ox * sx + v]
+                    if sx == 1:  # unit stride known to the compiler: a vectorised copy
+                        for ox in range(wo):
+                            dst[base + ox] = src[v + ox]
+                    else:
+                        for ox in range(wo):
+                            dst[base + ox] = src[ox * sx + v]
 
 
 @_twin
 def col2im(cols, kh, kw, sy, sx, x):
-    """Adjoint of :func:`im2col`: scatter-add cols (N, C*kh*kw, Ho*Wo) into x (N, C, Hp, Wp).
+    """Adjoint of :func:`im2col`: scatter-add cols (C*kh*kw, N, Ho*Wo) into x (N, C, Hp, Wp).
 
     x must be zeroed by the caller. Used for input gradients of convolutions.
     """
@@ -109,12 +119,40 @@ def col2im(cols, kh, kw, sy, sx, x):
         c = t - n * n_ch
         for u in range(kh):
             for v in range(kw):
-                r = (c * kh + u) * kw + v
+                src = cols[(c * kh + u) * kw + v, n]
                 for oy in range(ho):
                     dst = x[n, c, oy * sy + u]
                     base = oy * wo
-                    for ox in range(wo):
-                        dst[ox * sx + v] += cols[n, r, base + ox]
+                    if sx == 1:  # unit stride known to the compiler: a vectorised add
+                        for ox in range(wo):
+                            dst[v + ox] += src[base + ox]
+                    else:
+                        for ox in range(wo):
+                            dst[ox * sx + v] += src[base + ox]
+
+
+@_twin
+def swap01(a, bias, out):
+    """out[j, i, :] = a[i, j, :] + bias[i]: swap the two leading axes of a (I, J, L) array.
+
+    Turns the channel-major (K, N, L) result of a batched GEMM into NCHW
+    (N, K, L), adding the per-channel bias in the same pass, and back
+    (gradients, with an empty ``bias``).
+    """
+    n_i, n_j, n_l = a.shape
+    has_bias = bias.shape[0] > 0
+    for t in prange(n_j * n_i):
+        j = t // n_i
+        i = t - j * n_i
+        src = a[i, j]
+        dst = out[j, i]
+        if has_bias:  # two loops rather than "+ 0.0", which would promote float32 to float64
+            b = bias[i]
+            for l in range(n_l):
+                dst[l] = src[l] + b
+        else:
+            for l in range(n_l):
+                dst[l] = src[l]
 
 
 @_twin
@@ -160,6 +198,37 @@ def spectral_mac(image_spec, bank_spec, out):
                 for c in range(1, n_ch):
                     s += image_spec[c, i, j] * bank_spec[k, c, i, j]
                 out[k, i, j] = s
+
+
+# --------------------------------------------------------------------------
+# Activations
+# --------------------------------------------------------------------------
+
+
+@_twin
+def tanh_float32(x, out):
+    """out = tanh(x) for float32 (flat arrays), within 4e-7 absolute of the exact value.
+
+    A rational approximation ``x P(x^2) / Q(x^2)`` (degrees 13/6, argument
+    clamped to |x| <= 7.9053, beyond which tanh rounds to +-1 in float32)
+    with the coefficients of Eigen's ``generic_fast_tanh_float``. Unlike a
+    libm call it has no branches and vectorises: about 4x faster than
+    ``np.tanh`` on LeNet's activations. float64 callers use ``np.tanh``.
+    """
+    lim = np.float32(7.90531110763549805)
+    for i in prange(x.size):
+        v = min(max(x[i], -lim), lim)
+        z = v * v
+        p = z * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
+        p = z * p + np.float32(-8.60467152213735e-11)
+        p = z * p + np.float32(5.12229709037114e-08)
+        p = z * p + np.float32(1.48572235717979e-05)
+        p = z * p + np.float32(6.37261928875436e-04)
+        p = z * p + np.float32(4.89352455891786e-03)
+        q = z * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
+        q = z * q + np.float32(2.26843463243900e-03)
+        q = z * q + np.float32(4.89352518554385e-03)
+        out[i] = v * p / q
 
 
 # --------------------------------------------------------------------------
@@ -238,41 +307,75 @@ def max_pool_backward(grad_out, idx, grad_in):
 
 @_twin
 def avg_pool(x, ph, pw, sy, sx, py, px, out):
-    """Average pooling; zero padding counts in the window (divisor ph*pw)."""
+    """Average pooling; zero padding counts in the window (divisor ph*pw).
+
+    Row-vectorised like :func:`correlate_valid`: for each window offset u a
+    whole output row is accumulated, in the arrays' own dtype, the output
+    columns clipped to the ones whose input column lies inside the image
+    (so padding needs no padded copy and no per-element bounds test).
+    """
     n_img, n_ch, h, w = x.shape
     ho, wo = out.shape[2], out.shape[3]
-    scale = 1.0 / (ph * pw)
+    inv = np.empty(1, out.dtype)
+    inv[0] = 1.0 / (ph * pw)
+    scale = inv[0]  # in the output dtype: float32 stays float32
+    quad = ph == 2 and pw == 2 and sy == 2 and sx == 2 and py == 0 and px == 0  # LeNet's subsampling
     for t in prange(n_img * n_ch):
         n = t // n_ch
         c = t - n * n_ch
+        if quad:  # stream two rows per output row, no window bookkeeping (as max_pool_2x2)
+            for oy in range(ho):
+                r0, r1, o = x[n, c, 2 * oy], x[n, c, 2 * oy + 1], out[n, c, oy]
+                for ox in range(wo):
+                    o[ox] = ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1])) * scale
+            continue
         for oy in range(ho):
+            o = out[n, c, oy]
+            o[:] = 0
             y0 = oy * sy - py
+            for yy in range(max(y0, 0), min(y0 + ph, h)):
+                row = x[n, c, yy]
+                for u in range(pw):
+                    lo = (px - u + sx - 1) // sx if px > u else 0  # first ox with ox*sx - px + u >= 0
+                    hi = min(wo, (w - 1 + px - u) // sx + 1)  # past the last ox inside the row
+                    for ox in range(lo, hi):
+                        o[ox] += row[ox * sx - px + u]
             for ox in range(wo):
-                x0 = ox * sx - px
-                s = 0.0
-                for yy in range(max(y0, 0), min(y0 + ph, h)):
-                    for xx in range(max(x0, 0), min(x0 + pw, w)):
-                        s += x[n, c, yy, xx]
-                out[n, c, oy, ox] = s * scale
+                o[ox] *= scale
 
 
 @_twin
 def avg_pool_backward(grad_out, ph, pw, sy, sx, py, px, grad_in):
-    """Spread each output gradient evenly over its window; grad_in zeroed."""
+    """Spread each output gradient evenly over its window; grad_in zeroed (adjoint of :func:`avg_pool`)."""
     n_img, n_ch, h, w = grad_in.shape
     ho, wo = grad_out.shape[2], grad_out.shape[3]
-    scale = 1.0 / (ph * pw)
+    inv = np.empty(1, grad_in.dtype)
+    inv[0] = 1.0 / (ph * pw)
+    scale = inv[0]
+    quad = ph == 2 and pw == 2 and sy == 2 and sx == 2 and py == 0 and px == 0
     for t in prange(n_img * n_ch):
         n = t // n_ch
         c = t - n * n_ch
+        if quad:
+            for oy in range(ho):
+                g, r0, r1 = grad_out[n, c, oy], grad_in[n, c, 2 * oy], grad_in[n, c, 2 * oy + 1]
+                for ox in range(wo):
+                    v = g[ox] * scale
+                    r0[2 * ox] += v
+                    r0[2 * ox + 1] += v
+                    r1[2 * ox] += v
+                    r1[2 * ox + 1] += v
+            continue
         for oy in range(ho):
+            g = grad_out[n, c, oy]
             y0 = oy * sy - py
-            for ox in range(wo):
-                x0 = ox * sx - px
-                g = grad_out[n, c, oy, ox] * scale
-                for yy in range(max(y0, 0), min(y0 + ph, h)):
-                    for xx in range(max(x0, 0), min(x0 + pw, w)):
-                        grad_in[n, c, yy, xx] += g
+            for yy in range(max(y0, 0), min(y0 + ph, h)):
+                row = grad_in[n, c, yy]
+                for u in range(pw):
+                    lo = (px - u + sx - 1) // sx if px > u else 0
+                    hi = min(wo, (w - 1 + px - u) // sx + 1)
+                    for ox in range(lo, hi):
+                        row[ox * sx - px + u] += g[ox] * scale
 
 
 @_twin

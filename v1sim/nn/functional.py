@@ -12,9 +12,11 @@ arguments. Arrays are NCHW, float32 by default; float64 is kept throughout (the
 gradient checks use it). Inputs are never modified (except the running
 statistics that :func:`batch_norm_forward` updates in place, as PyTorch does).
 
-Where the time goes: convolutions are im2col (a Numba kernel) followed by one
-batched BLAS matrix product, and their gradients are two more products and a
-col2im scatter (Numba); pooling runs on the pooling kernels of
+Where the time goes: convolutions are im2col (a Numba kernel) into a
+channel-major (C*kh*kw, N*Ho*Wo) matrix followed by one BLAS matrix product
+for the whole batch (one large GEMM runs near BLAS peak where N small ones
+per image do not), and their gradients are two more products and a col2im
+scatter (Numba); pooling runs on the pooling kernels of
 :mod:`v1sim.pooling`; everything else is a few vectorised numpy passes.
 
 Devices: ``"cpu"`` and ``"parallel"`` select the serial or parallel Numba
@@ -34,6 +36,8 @@ References
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .. import kernels
@@ -46,8 +50,9 @@ from .._validate import (
     check_rng,
     float_dtype,
 )
-from ..backend import resolve_device
-from ..pooling import pool2d, pool2d_backward
+from ..backend import SMALL_GEMM_MACS, blas_threads, resolve_device
+from ..pooling import _geometry as _pool_geometry
+from ..pooling import _pool, _pool_backward
 
 __all__ = [
     "conv2d_forward", "conv2d_backward",
@@ -114,20 +119,33 @@ def _host(device) -> str:
     return "parallel" if device == "cuda" else device
 
 
+def _blas_for(macs):
+    """BLAS on one thread for small GEMMs (see "Threads" in :mod:`v1sim.backend`)."""
+    return blas_threads(1) if macs < SMALL_GEMM_MACS else contextlib.nullcontext()
+
+
+def _swap01(a, device, bias=None) -> np.ndarray:
+    """``a`` (I, J, L) -> (J, I, L), adding ``bias[i]`` on the way (one Numba pass)."""
+    out = np.empty((a.shape[1], a.shape[0]) + a.shape[2:], dtype=a.dtype)
+    b = np.empty(0, a.dtype) if bias is None else bias
+    kernels.get("swap01", _host(device))(np.ascontiguousarray(a), b, out)
+    return out
+
+
 def _im2col(xp, kh, kw, stride, ho, wo, device) -> np.ndarray:
-    """(N, C*kh*kw, Ho*Wo) patches of padded ``xp``; a free reshape for 1x1 kernels at stride 1."""
+    """(C*kh*kw, N, Ho*Wo) channel-major patches of padded ``xp`` (a transpose for 1x1 kernels at stride 1)."""
     n, c = xp.shape[:2]
     if kh == kw == 1 and stride == (1, 1):
-        return xp.reshape(n, c, ho * wo)
-    cols = np.empty((n, c * kh * kw, ho * wo), dtype=xp.dtype)
+        return _swap01(xp.reshape(n, c, ho * wo), device)
+    cols = np.empty((c * kh * kw, n, ho * wo), dtype=xp.dtype)
     kernels.get("im2col", _host(device))(xp, kh, kw, stride[0], stride[1], cols)
     return cols
 
 
 def _col2im(dcols, xp_shape, kh, kw, stride, device) -> np.ndarray:
-    """Adjoint of :func:`_im2col`: scatter-add patches back into a zero (N, C, Hp, Wp) array."""
+    """Adjoint of :func:`_im2col`: scatter-add (C*kh*kw, N, Ho*Wo) patches into a zero (N, C, Hp, Wp) array."""
     if kh == kw == 1 and stride == (1, 1):
-        return dcols.reshape(xp_shape)
+        return _swap01(dcols, device).reshape(xp_shape)
     dxp = np.zeros(xp_shape, dtype=dcols.dtype)
     kernels.get("col2im", _host(device))(np.ascontiguousarray(dcols), kh, kw, stride[0], stride[1], dxp)
     return dxp
@@ -153,8 +171,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
 
     ``out[n, k] = bias[k] + sum_{c in group(k)} correlate(xpad[n, c], weight[k, c])``,
     with no kernel flip (as PyTorch). Computed as im2col followed by one
-    batched GEMM: ``out = W (K, C/G*kh*kw) @ cols (C/G*kh*kw, Ho*Wo)`` per
-    image and group.
+    GEMM per group for the whole batch:
+    ``out = W (K/G, C/G*kh*kw) @ cols (C/G*kh*kw, N*Ho*Wo)``.
 
     Parameters
     ----------
@@ -197,19 +215,24 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, k, dtype)
     xp = _pad_hw(x, py, px)
+    kg = k // groups
     if device == "cuda":  # forward on the direct CUDA kernel; patches for the gradient are made on demand
         out, cols = np.empty((n, k, ho, wo), dtype=dtype), None
-        kg, corr = k // groups, kernels.get("correlate_valid", "cuda")
+        corr = kernels.get("correlate_valid", "cuda")
         for g in range(groups):
             part = np.empty((n, kg, ho, wo), dtype=dtype)
             corr(np.ascontiguousarray(xp[:, g * cg : (g + 1) * cg]), w[g * kg : (g + 1) * kg], sy, sx, part)
             out[:, g * kg : (g + 1) * kg] = part
+        if b is not None:
+            out += b[:, None, None]
     else:
-        cols = _im2col(xp, kh, kw, stride, ho, wo, device)
-        out = np.matmul(w.reshape(groups, k // groups, -1), cols.reshape(n, groups, -1, ho * wo))
-        out = out.reshape(n, k, ho, wo)
-    if b is not None:
-        out += b[:, None, None]
+        cols = _im2col(xp, kh, kw, stride, ho, wo, device)  # (R, N, L), R = C*kh*kw
+        rg, cols_m, w_m = cols.shape[0] // groups, cols.reshape(cols.shape[0], -1), w.reshape(k, -1)
+        out_t = np.empty((k, n * ho * wo), dtype=dtype)
+        with _blas_for(k * rg * n * ho * wo):
+            for g in range(groups):
+                np.matmul(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out=out_t[g * kg : (g + 1) * kg])
+        out = _swap01(out_t.reshape(k, n, ho * wo), device, b).reshape(n, k, ho, wo)
     cache = (x.shape, xp if cols is None else xp.shape, cols, w, stride, padding, groups, device, b is not None)
     return out, cache
 
@@ -217,8 +240,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
 def conv2d_backward(grad_out, cache):
     """Gradients of :func:`conv2d_forward`.
 
-    ``dW = grad_out @ colsᵀ`` (summed over the batch), ``db = sum grad_out``
-    and ``dx = col2im(Wᵀ @ grad_out)`` (cropped to undo the padding).
+    With ``G`` the output gradient as a channel-major (K, N*Ho*Wo) matrix:
+    ``dW = G @ colsᵀ`` (the batch sum is inside the product), ``db = sum G``
+    and ``dx = col2im(Wᵀ @ G)`` (cropped to undo the padding).
 
     Parameters
     ----------
@@ -239,14 +263,19 @@ def conv2d_backward(grad_out, cache):
     g = _grad(grad_out, (n, k, ho, wo), w.dtype)
     if cols is None:
         cols = _im2col(xp, kh, kw, stride, ho, wo, device)
-    go = g.reshape(n, groups, k // groups, ho * wo)
-    cols = cols.reshape(n, groups, -1, ho * wo)
-    dw = np.matmul(go, cols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
-    dcols = np.matmul(w.reshape(groups, k // groups, -1).swapaxes(-1, -2), go)  # (N, G, C/G*kh*kw, L)
-    dxp = _col2im(dcols.reshape(n, -1, ho * wo), xp_shape, kh, kw, stride, device)
+    go = _swap01(g.reshape(n, k, ho * wo), device).reshape(k, n * ho * wo)  # channel-major
+    r, kg = cols.shape[0], k // groups
+    rg, cols_m, w_m = r // groups, cols.reshape(r, -1), w.reshape(k, -1)
+    dw, dcols = np.empty_like(w_m), np.empty((r, n * ho * wo), dtype=w.dtype)
+    with _blas_for(k * rg * n * ho * wo):
+        for i in range(groups):
+            gk, gr = slice(i * kg, (i + 1) * kg), slice(i * rg, (i + 1) * rg)
+            np.matmul(go[gk], cols_m[gr].T, out=dw[gk])
+            np.matmul(w_m[gk].T, go[gk], out=dcols[gr])
+    dxp = _col2im(dcols.reshape(r, n, ho * wo), xp_shape, kh, kw, stride, device)
     dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
-    db = g.sum(axis=(0, 2, 3)) if has_bias else None
-    return dx, dw, db
+    db = go.sum(axis=1) if has_bias else None
+    return dx, dw.reshape(w.shape), db
 
 
 def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, device="auto"):
@@ -289,7 +318,7 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, (k, ho, wo), dtype, "(K, H2, W2)")
     xp = _pad_hw(x, py, px)
-    cols_t = np.ascontiguousarray(_im2col(xp, kh, kw, stride, ho, wo, device).transpose(2, 1, 0))  # (L, R, N)
+    cols_t = np.ascontiguousarray(_im2col(xp, kh, kw, stride, ho, wo, device).transpose(2, 0, 1))  # (L, R, N)
     out_t = np.matmul(w.reshape(ho * wo, k, -1), cols_t)  # (L, K, N)
     out = np.ascontiguousarray(out_t.transpose(2, 1, 0)).reshape(n, k, ho, wo)
     if b is not None:
@@ -306,7 +335,7 @@ def locally_connected2d_backward(grad_out, cache):
     go_t = np.ascontiguousarray(g.reshape(n, k, ho * wo).transpose(2, 1, 0))  # (L, K, N)
     dw = np.matmul(go_t, cols_t.swapaxes(1, 2)).reshape(w.shape)
     dcols_t = np.matmul(w.reshape(ho * wo, k, -1).swapaxes(1, 2), go_t)  # (L, R, N)
-    dxp = _col2im(dcols_t.transpose(2, 1, 0), xp_shape, kh, kw, stride, device)
+    dxp = _col2im(dcols_t.transpose(1, 2, 0), xp_shape, kh, kw, stride, device)
     dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
     return dx, dw, (g.sum(axis=0) if has_bias else None)
 
@@ -351,8 +380,15 @@ def relu_backward(grad_out, cache):
     return _grad(grad_out, cache.shape, cache.dtype) * (cache > 0)
 
 
-def tanh_forward(x):
-    out = np.tanh(_array(x, "x", range(1, 7)))
+def tanh_forward(x, *, device="auto"):
+    """``tanh(x)``; float32 on the CPU runs a vectorised Numba kernel (within 4e-7 of ``np.tanh``)."""
+    x = _array(x, "x", range(1, 7))
+    host = _host(resolve_device(device))
+    if x.dtype != np.float32:
+        out = np.tanh(x)
+    else:
+        out = np.empty_like(x)
+        kernels.get("tanh_float32", host)(x.reshape(-1), out.reshape(-1))
     return out, out
 
 
@@ -376,36 +412,40 @@ def sigmoid_backward(grad_out, cache):
 # --------------------------------------------------------------------------
 
 
+def _pool_forward(x, kernel_size, stride, padding, kind, device):
+    x = _array(x, "x", 4)
+    size, stride, padding, out_hw = _pool_geometry(x.shape, kernel_size, stride, padding)
+    device = resolve_device(device)
+    out, idx = _pool(x, size, stride, padding, out_hw, kind, kind == "max", device)
+    return out, (x.shape, out.shape, x.dtype, idx, size, stride, padding, kind, device)
+
+
+def _pool_backward_from_cache(grad_out, cache):
+    x_shape, out_shape, dtype, idx, size, stride, padding, kind, device = cache
+    g = _grad(grad_out, out_shape, dtype)
+    return _pool_backward(g, x_shape, size, stride, padding, kind, idx, device)
+
+
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto"):
     """Max pooling of (N, C, H, W) on the pooling kernels; remembers each window's argmax.
 
     ``H2 = (H + 2P - F) // S + 1``; ``stride`` defaults to ``kernel_size``;
     padding counts as -inf. Ties go to the first maximum.
     """
-    x = _array(x, "x", 4)
-    device = resolve_device(device)
-    out, idx = pool2d(x, kernel_size, stride, padding, kind="max", return_indices=True, device=device)
-    return out, (x.shape, x.dtype, idx, kernel_size, stride, padding, device)
+    return _pool_forward(x, kernel_size, stride, padding, "max", device)
 
 
 def max_pool2d_backward(grad_out, cache):
-    x_shape, dtype, idx, size, stride, padding, device = cache
-    g = _grad(grad_out, idx.shape, dtype)
-    return pool2d_backward(g, x_shape, size, stride, padding, kind="max", indices=idx, device=device)
+    return _pool_backward_from_cache(grad_out, cache)
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto"):
     """Average pooling (zero padding counts in the divisor F*F, as PyTorch's default)."""
-    x = _array(x, "x", 4)
-    device = resolve_device(device)
-    out = pool2d(x, kernel_size, stride, padding, kind="avg", device=device)
-    return out, (x.shape, out.shape, x.dtype, kernel_size, stride, padding, device)
+    return _pool_forward(x, kernel_size, stride, padding, "avg", device)
 
 
 def avg_pool2d_backward(grad_out, cache):
-    x_shape, out_shape, dtype, size, stride, padding, device = cache
-    g = _grad(grad_out, out_shape, dtype)
-    return pool2d_backward(g, x_shape, size, stride, padding, kind="avg", device=device)
+    return _pool_backward_from_cache(grad_out, cache)
 
 
 def global_avg_pool2d_forward(x):
