@@ -49,6 +49,7 @@ from __future__ import annotations
 from . import functional, init, optim
 from .blocks import BasicBlock, Bottleneck, Concat, Inception, Residual, ZeroPadShortcut
 from .layers import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, LocallyConnected2d, MaxPool2d, ReLU, Sigmoid, Tanh
+from .layers import shape_only
 from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LocalResponseNorm
 from .loss import CrossEntropyLoss
 from .module import Identity, Module, Parameter, Sequential
@@ -60,5 +61,5 @@ __all__ = [
     "Conv2d", "LocallyConnected2d", "Linear", "ReLU", "Tanh", "Sigmoid", "MaxPool2d", "AvgPool2d",
     "GlobalAvgPool2d", "Flatten", "LocalResponseNorm", "BatchNorm2d", "BatchNorm1d", "Dropout",
     "Residual", "Concat", "ZeroPadShortcut", "BasicBlock", "Bottleneck", "Inception",
-    "CrossEntropyLoss", "SGD", "StepLR", "ReduceLROnPlateau",
+    "CrossEntropyLoss", "SGD", "StepLR", "ReduceLROnPlateau", "shape_only",
 ]  # fmt: skip

@@ -22,21 +22,24 @@ References
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
 from .._validate import (
+    check_choice,
     check_int_pair,
     check_positive_int,
     check_rng,
 )
 from ..backend import resolve_device
 from . import functional as F
-from .init import init_weight
+from .init import INITS, init_weight
 from .module import Module, Parameter
 
 __all__ = [
-    "Conv2d", "LocallyConnected2d", "Linear", "ReLU", "Tanh", "Sigmoid", "MaxPool2d", "AvgPool2d",
+    "shape_only", "Conv2d", "LocallyConnected2d", "Linear", "ReLU", "Tanh", "Sigmoid", "MaxPool2d", "AvgPool2d",
     "GlobalAvgPool2d", "Flatten",
 ]  # fmt: skip
 
@@ -55,10 +58,46 @@ def _check_channels(layer: Module, got: int, want: int, shape: tuple, what: str 
         raise ValueError(f"{layer._name()} expects {want} {what}, got {got} (per-sample input shape {shape})")
 
 
+_build = threading.local()
+
+
+@contextmanager
+def shape_only():
+    """Build models without their weights: for summaries of networks too big to allocate.
+
+    Inside the block (in this thread), weighted layers get read-only
+    zero-stride placeholder parameters of the right shapes (4 bytes each), so
+    ``output_shape``, ``macs`` and parameter counts work and VGG-16 costs no
+    550 MB. Such a model cannot be trained or run.
+
+    >>> with shape_only():
+    ...     fc = Linear(25088, 4096)
+    >>> fc.weight.data.shape, fc.weight.data.strides
+    ((4096, 25088), (0, 0))
+    """
+    before = getattr(_build, "shape_only", False)
+    _build.shape_only = True
+    try:
+        yield
+    finally:
+        _build.shape_only = before
+
+
+def _placeholder(shape) -> Parameter:
+    p = Parameter(np.zeros(1, np.float32))
+    p.data = np.broadcast_to(np.float32(0), tuple(int(s) for s in shape))  # read-only, 4 bytes
+    return p
+
+
 class _Weighted(Module):
     """Shared plumbing of layers with a weight and an optional bias."""
 
     def _init_params(self, shape, bias_shape, init, rng, blocks=None):
+        if getattr(_build, "shape_only", False):
+            check_choice(init, "init", tuple(INITS))
+            self.weight = _placeholder(shape)
+            self.bias = None if bias_shape is None else _placeholder(bias_shape)
+            return
         rng = check_rng(rng)
         w = np.empty(shape, dtype=np.float32)
         for block in [w] if blocks is None else w.reshape(blocks):  # one fan per filter bank

@@ -49,9 +49,7 @@ References
 from __future__ import annotations
 
 import inspect
-import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -59,9 +57,7 @@ import numpy as np
 
 from .._validate import check_choice, check_positive_int, check_rng
 from .blocks import BasicBlock, Bottleneck, Inception
-from .init import INITS
-from .layers import _Weighted  # the one weight-allocation hook, see _shape_only()
-from .layers import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, LocallyConnected2d, MaxPool2d, ReLU, Tanh
+from .layers import AvgPool2d, Conv2d, shape_only, Flatten, GlobalAvgPool2d, Linear, LocallyConnected2d, MaxPool2d, ReLU, Tanh
 from .module import Module, Parameter, Sequential
 from .normalization import BatchNorm2d, Dropout, LocalResponseNorm
 
@@ -72,56 +68,6 @@ __all__ = [
 ]  # fmt: skip
 
 _MATERIALIZE_LIMIT_BYTES = 4 * 2**30
-
-
-# --------------------------------------------------------------------------
-# shape-only construction
-# --------------------------------------------------------------------------
-
-_local = threading.local()
-_patch_lock = threading.Lock()
-_patch_users = 0
-_original_init_params = _Weighted._init_params
-
-
-def _meta_parameter(shape) -> Parameter:
-    p = Parameter(np.zeros(1, np.float32))
-    p.data = np.broadcast_to(np.float32(0), tuple(int(s) for s in shape))  # read-only, 4 bytes
-    return p
-
-
-def _init_params_maybe_meta(self, shape, bias_shape, init, rng, blocks=None):
-    if not getattr(_local, "shape_only", False):
-        return _original_init_params(self, shape, bias_shape, init, rng, blocks)
-    check_choice(init, "init", tuple(INITS))
-    self.weight = _meta_parameter(shape)
-    self.bias = None if bias_shape is None else _meta_parameter(bias_shape)
-
-
-@contextmanager
-def _shape_only():
-    """Within this block (this thread only), weighted layers get zero-stride placeholder parameters.
-
-    The nn core allocates and initialises weights in ``_Weighted._init_params``
-    and offers no shape-only mode, so this wraps that one method while any
-    thread is inside the block; the wrapper consults a thread-local flag, so
-    other threads keep building real models meanwhile.
-    """
-    global _patch_users
-    with _patch_lock:
-        if _patch_users == 0:
-            _Weighted._init_params = _init_params_maybe_meta
-        _patch_users += 1
-    before = getattr(_local, "shape_only", False)
-    _local.shape_only = True
-    try:
-        yield
-    finally:
-        _local.shape_only = before
-        with _patch_lock:
-            _patch_users -= 1
-            if _patch_users == 0:
-                _Weighted._init_params = _original_init_params
 
 
 # --------------------------------------------------------------------------
@@ -621,7 +567,7 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
     if unknown:
         known = [k for k in params if k not in ("rng", "device")]
         raise ValueError(f"model {name!r} takes no option {', '.join(unknown)}; its options: {', '.join(known)}")
-    with _shape_only():
+    with shape_only():
         model = info.builder(rng=None, device=device, **options)
     if not materialize:
         return model
