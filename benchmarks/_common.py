@@ -27,6 +27,25 @@ def median_time(fn, *, repeat=5, warmup=1) -> float:
     return statistics.median(times)
 
 
+def paired_medians(fn, peer, *, repeat=5, warmup=1) -> tuple[float, float]:
+    """Medians of ``fn()`` and ``peer()`` timed alternately, so load drifting
+    on a shared machine hits both alike (``peer`` may be None: then NaN)."""
+    for _ in range(warmup):
+        fn()
+        if peer is not None:
+            peer()
+    ours, theirs = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        ours.append(time.perf_counter() - start)
+        if peer is not None:
+            start = time.perf_counter()
+            peer()
+            theirs.append(time.perf_counter() - start)
+    return statistics.median(ours), (statistics.median(theirs) if theirs else float("nan"))
+
+
 def report(rows, title):
     """Print a table of (case, v1sim_s, peer_name, peer_s) with the peer/v1sim speed-up."""
     print(f"\n## {title}")

@@ -10,7 +10,8 @@ Cases
 (b) Forward + backward of a VGG-style 3x3 layer, 64 -> 64 channels, 56x56, batch 8.
 (c) Forward + backward of AlexNet's conv1 (96 11x11 filters, stride 4) on 227x227x3, batch 8.
 
-Prints medians and the speed-up (torch time / v1sim time; > 1 means v1sim is faster).
+Prints medians and the speed-up (torch time / v1sim time; > 1 means v1sim is faster);
+v1sim and torch steps alternate, so load drifting on a shared machine hits both alike.
 The first v1sim step (Numba compilation or cache load) is reported apart.
 """
 
@@ -24,7 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
-from _common import median_time, report, torch_or_none  # noqa: E402
+from _common import paired_medians, report, torch_or_none  # noqa: E402
 
 from v1sim import nn  # noqa: E402
 from v1sim.nn import models  # noqa: E402
@@ -48,8 +49,7 @@ def lenet_case(torch, batch, repeat):
     start = time.perf_counter()
     step()
     first = time.perf_counter() - start
-    ours = median_time(step, repeat=repeat)
-    theirs = float("nan")
+    tstep = None
     if torch is not None:
         tm = torch.nn.Sequential(
             torch.nn.Conv2d(1, 6, 5), torch.nn.Tanh(), torch.nn.AvgPool2d(2),
@@ -66,7 +66,7 @@ def lenet_case(torch, batch, repeat):
             loss.backward()
             topt.step()
 
-        theirs = median_time(tstep, repeat=repeat)
+    ours, theirs = paired_medians(step, tstep, repeat=repeat)
     return ours, theirs, first
 
 
@@ -87,8 +87,7 @@ def layer_case(torch, x_shape, w_shape, stride, padding, repeat):
     start = time.perf_counter()
     fwd_bwd()
     first = time.perf_counter() - start
-    ours = median_time(fwd_bwd, repeat=repeat)
-    theirs = float("nan")
+    tfb = None
     if torch is not None:
         tconv = torch.nn.Conv2d(w_shape[1], w_shape[0], w_shape[2], stride=stride, padding=padding)
         tx = torch.from_numpy(x).requires_grad_(True)
@@ -99,7 +98,7 @@ def layer_case(torch, x_shape, w_shape, stride, padding, repeat):
             out = tconv(tx)
             out.backward(torch.ones_like(out))
 
-        theirs = median_time(tfb, repeat=repeat)
+    ours, theirs = paired_medians(fwd_bwd, tfb, repeat=repeat)
     return ours, theirs, first
 
 
@@ -111,8 +110,15 @@ def main(argv=None):
     torch = torch_or_none()
     import numba
 
+    from threadpoolctl import threadpool_info
+
+    from v1sim.backend import SMALL_GEMM_MACS
+
+    blas = ", ".join(f"{m['internal_api']} {m['num_threads']} threads" for m in threadpool_info() if m["user_api"] == "blas")
     print(f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
           f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}")
+    print(f"threads: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, BLAS {blas}, "
+          f"one BLAS thread below {SMALL_GEMM_MACS:.0e} MACs per GEMM (v1sim.backend)")
     rows, firsts = [], []
     for batch in (64, 256):
         ours, theirs, first = lenet_case(torch, batch, repeat)
