@@ -1,10 +1,21 @@
-"""`v1sim train` from the command line: offline default data, JSON result, errors, resume."""
+"""`v1sim train` from the command line: offline default data, JSON result, errors, resume.
+
+ConvNets (lenet5) and the S/C hierarchies (neocognitron, hmax) share the flags, the run folder and
+the exit codes; the hierarchies refuse the SGD flags.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
+import pytest
+
 from v1sim.cli import main
+
+#: what every `v1sim train --json` prints, ConvNet or S/C hierarchy
+RESULT_KEYS = {"test_accuracy", "test_error", "epochs", "train_seconds", "images_per_second", "out"}
 
 
 def test_train_lenet5_offline_json(tmp_path, capsys):
@@ -12,8 +23,7 @@ def test_train_lenet5_offline_json(tmp_path, capsys):
                  "--out", str(tmp_path), "--json", "--quiet"])  # fmt: skip
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    for key in ("test_accuracy", "test_error", "epochs", "train_seconds", "images_per_second"):
-        assert key in result
+    assert RESULT_KEYS <= result.keys()
     assert result["epochs"] == 1 and 0.0 <= result["test_error"] <= 1.0
     assert (tmp_path / "last.npz").is_file() and (tmp_path / "metrics.jsonl").is_file()
 
@@ -33,3 +43,108 @@ def test_train_errors_are_usage_errors(tmp_path, capsys):
     assert "epochs" in capsys.readouterr().err
     assert main(["train", "lenet5", "--resume", "--out", str(tmp_path / "empty"), "--quiet"]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- S/C hierarchies
+
+HIERARCHY_ARGS = ["--limit", "200", "--json", "--quiet"]  # 200 digits: a few seconds; all 1,000 test digits
+
+
+def _run(*argv):
+    """(exit code, last stdout line as JSON or None, stderr) of ``v1sim ARGV``."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    lines = out.getvalue().strip().splitlines()
+    return code, json.loads(lines[-1]) if lines else None, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def neocognitron_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("neocognitron")
+    code, result, err = _run("train", "neocognitron", "--out", str(out), *HIERARCHY_ARGS)
+    assert code == 0, err
+    return out, result
+
+
+def test_train_neocognitron_json(neocognitron_run):
+    out, result = neocognitron_run
+    assert RESULT_KEYS <= result.keys()
+    assert result["model"] == "neocognitron" and result["dataset"] == "digits" and result["n_train"] == 200
+    assert result["epochs"] == 1 and result["classifier"] == "intvec"
+    assert result["test_accuracy"] > 0.8  # chance is 0.1
+    assert result["test_error"] == pytest.approx(1 - result["test_accuracy"])
+    assert set(result["accuracies"]) == {"intvec", "nearest", "ridge"}
+    for name in ("metrics.jsonl", "last.npz", "last.json", "best.npz", "best.json"):
+        assert (out / name).is_file(), name
+
+
+def test_train_neocognitron_resume_after_a_finished_run_retests_it(neocognitron_run):
+    out, result = neocognitron_run
+    code, again, _ = _run("train", "neocognitron", "--out", str(out), "--resume", *HIERARCHY_ARGS)
+    assert code == 0
+    assert again["test_accuracy"] == result["test_accuracy"]
+    assert again["train_seconds"] == result["train_seconds"]  # nothing learned again
+    # a different run cannot be resumed from it
+    code, _, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--seed", "1", *HIERARCHY_ARGS)
+    assert code == 2 and "seed: 0 in the checkpoint, 1 now" in err
+
+
+def test_train_neocognitron_interrupted_then_resumed(neocognitron_run, tmp_path, monkeypatch):
+    from v1sim.nn import train as nn_train
+
+    checks = []
+
+    @contextlib.contextmanager
+    def ctrl_c_soon():  # Ctrl-C a few batches into the learning
+        yield lambda: checks.append(1) or len(checks) > 5
+
+    monkeypatch.setattr(nn_train, "_deferred_interrupt", ctrl_c_soon)
+    code, result, err = _run("train", "neocognitron", "--out", str(tmp_path), *HIERARCHY_ARGS)
+    assert code == 130 and result is None
+    assert "interrupted" in err and "checkpoint" in err
+    last = json.loads((tmp_path / "last.json").read_text())
+    assert "readout" not in last["done"] and not (tmp_path / "best.json").exists()
+    monkeypatch.undo()
+    code, resumed, _ = _run("train", "neocognitron", "--out", str(tmp_path), "--resume", *HIERARCHY_ARGS)
+    assert code == 0
+    assert resumed["test_accuracy"] == neocognitron_run[1]["test_accuracy"]  # the same model as without Ctrl-C
+
+
+def test_train_hmax_json(tmp_path):
+    code, result, err = _run("train", "hmax", "--epochs", "1", "--classifier", "ridge", "--out", str(tmp_path),
+                             *HIERARCHY_ARGS)  # fmt: skip
+    assert code == 0, err
+    assert RESULT_KEYS <= result.keys()
+    assert result["model"] == "hmax" and result["classifier"] == "ridge" and result["epochs"] == 1
+    assert result["test_accuracy"] > 0.6  # chance is 0.1
+
+
+@pytest.mark.parametrize(
+    "model, flags, named",
+    [
+        ("neocognitron", ["--lr", "0.1"], "--lr"),
+        ("hmax", ["--momentum", "0.9"], "--momentum"),
+        ("neocognitron", ["--batch-size", "32"], "--batch-size"),
+        ("hmax", ["--weight-decay", "0"], "--weight-decay"),
+        ("neocognitron", ["--lr-step", "2", "--lr-gamma", "0.5"], "--lr-step, --lr-gamma"),
+        ("hmax", ["--epochs", "3"], "--epochs"),
+        ("hmax", ["--classifier", "intvec"], "--classifier"),
+        ("lenet5", ["--classifier", "ridge"], "--classifier"),
+        ("neocognitron", ["--limit", "0"], "--limit"),
+    ],
+)
+def test_train_flags_that_do_not_apply_are_usage_errors(tmp_path, model, flags, named):
+    code, result, err = _run("train", model, *flags, "--out", str(tmp_path / "run"), "--quiet")
+    assert code == 2 and result is None
+    assert named in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_help_tells_convnets_from_hierarchies(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for word in ("ConvNets", "S/C hierarchies", "lenet5", "resnet20", "neocognitron", "hmax", "--classifier"):
+        assert word in text

@@ -4,7 +4,7 @@ Subcommands
 -----------
 figures   regenerate the figure gallery (the main job)
 summary   a model's layers: output shapes, parameters, activation memory, MACs
-train     train a ConvNet of the model zoo on digits (checkpoints, resume)
+train     train a ConvNet, the Neocognitron or HMAX on digits (checkpoints, resume)
 record    virtual electrophysiology on a model cell: rasters, tuning curves, metrics
 info      versions, threads, Numba threading layer, CUDA availability
 warmup    compile every kernel ahead of use and report first-call times
@@ -163,50 +163,74 @@ def _warmup(args) -> int:
 
 
 _EPILOG_TRAIN = """\
-models: lenet5 (default recipe: 20 epochs, SGD lr 0.05, momentum 0.9, step decay), resnet20..110,
-plain20..110 (digits zero-padded to 32x32). The embedded digits (5,000 train / 1,000 test MNIST
-images) need no download; --dataset mnist reads --data-dir or downloads with --download.
+models:
+  ConvNets, minibatch SGD on softmax cross-entropy (--epochs --batch-size --lr --momentum
+  --weight-decay --lr-step --lr-gamma override the model's recipe):
+    lenet5          LeCun et al. 1998 (recipe: 20 epochs, SGD lr 0.05, momentum 0.9, step decay)
+    resnet20..110   He et al. 2016, CIFAR-style; plain20..110 the same without shortcuts
+                    (digits zero-padded to 32x32)
+  S/C hierarchies, one learning pass without SGD (the SGD flags above are refused):
+    neocognitron    Fukushima 2003: fixed edge cells, US2/US3 competitive learning, US4 labelled
+                    prototypes; --classifier intvec (Fukushima 2007, default), nearest or ridge
+    hmax            Riesenhuber & Poggio 1999, Serre et al. 2007: S1 Gabor, C1 max, S2 prototypes
+                    imprinted from training images, C2 global max; a ridge readout
 
-The run folder gets metrics.jsonl, last.npz/json and best.npz/json (atomic). Ctrl-C finishes the
-current step, writes last.* and exits 130; --resume continues exactly where it stopped.
+The embedded digits (5,000 train / 1,000 test MNIST images) need no download; --dataset mnist
+reads --data-dir or downloads with --download.
+
+The run folder gets metrics.jsonl, last.npz/json and best.npz/json (atomic); ConvNets write last.*
+after every epoch, hierarchies after every learned stage. Ctrl-C finishes the current step (a
+hierarchy: the current batch), writes last.* and exits 130; --resume continues exactly where it
+stopped.
 
 examples:
   v1sim train lenet5                                   offline, a minute or two on 2 cores
   v1sim train lenet5 --dataset mnist --data-dir ~/mnist --out runs/lenet5-mnist
   v1sim train resnet20 --epochs 3 --out runs/r20 --json
   v1sim train lenet5 --out runs/lenet5 --resume        continue an interrupted run
+  v1sim train neocognitron --limit 1000                the Neocognitron on 1,000 digits
+  v1sim train hmax --json
 """
+
+#: argparse dests of the flags that override a ConvNet recipe; the S/C hierarchies refuse them
+_SGD_FLAGS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step", "lr_gamma")
 
 
 def _train(args) -> int:
+    from . import hierarchy
     from ._io import CheckpointError
+    from .datasets import DownloadError
     from .nn import models, train
 
-    if args.model not in models.MODELS:
-        print(f"v1sim train: unknown model {args.model!r}; known: {', '.join(models.names())}", file=sys.stderr)
+    if args.model in hierarchy.MODELS:
+        run = _train_hierarchy
+    elif args.model in models.MODELS:
+        run = _train_convnet
+    else:
+        known = f"ConvNets {', '.join(models.names())}; S/C hierarchies {', '.join(hierarchy.MODELS)}"
+        print(f"v1sim train: unknown model {args.model!r}; known: {known}", file=sys.stderr)
         return 2
-    settings = train.recipe(args.model)
-    for key in ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step", "lr_gamma", "seed"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
     try:
-        config = train.TrainConfig(**settings)
-        result = train.train_model(
-            args.model, dataset=args.dataset, data_dir=args.data_dir, download=args.download, config=config,
-            device=args.device, out=args.out or f"runs/{args.model}", resume=args.resume,
-            progress=not args.quiet, limit=args.limit,
-        )  # fmt: skip
+        result = run(args)
     except train.TrainingInterrupted as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 130
     except (CheckpointError, FileNotFoundError, ValueError, TypeError) as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 2
-    except train.TrainingError as exc:
+    except (train.TrainingError, DownloadError) as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(result))
+    elif args.model in hierarchy.MODELS:
+        chosen = result["classifier"]
+        others = "".join(f", {k} {100 * (1 - v):.2f}%" for k, v in result["accuracies"].items() if k != chosen)
+        print(
+            f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% ({chosen}{others}) after "
+            f"one pass over {result['n_train']} images ({result['train_seconds']:.0f} s, "
+            f"{result['images_per_second']:.0f} images/s); run in {result['out']}"
+        )
     else:
         print(
             f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% after {result['epochs']} "
@@ -215,35 +239,67 @@ def _train(args) -> int:
     return 0
 
 
-_RECORD_CELLS = {
-    "on-center": "ON-centre ganglion cell: DoG, centre radius 1.5 px, surround 9 px",
-    "off-center": "OFF-centre ganglion cell (gets dark bars and spots where there is a choice)",
-    "simple": "V1 simple cell: Gabor field, then half-squaring (Jones & Palmer 1987)",
-    "complex": "V1 complex cell: energy of a quadrature Gabor pair (Adelson & Bergen 1985)",
-    "hypercomplex": "end-stopped: a complex cell minus two end zones (gets short bars, patches)",
-}
-_RECORD_PROTOCOLS = {
-    "spot-annulus": "flashed centre spot, surround spot, annulus, full field: rasters and PSTHs",
-    "sweep": "a bar swept across the field: rate vs position",
-    "orientation": "drifting gratings, 16 orientations: preferred, bandwidth, CV, F1/F0",
-    "spatial-frequency": "drifting gratings over spatial frequency: preferred frequency",
-    "drifting-grating": "the optimal drifting grating: raster, PSTH, F1/F0 (simple > 1 > complex)",
-    "area": "spots (ganglion) or grating patches (V1), growing radius: suppression index",
-    "length": "bars of growing length: end-stopping index, optimal length",
-    "reverse-correlation": "white noise (--frames, 32x32 px): spike-triggered average vs the true field",
-}
+def _train_convnet(args) -> dict:
+    from .nn import train
+
+    if args.classifier is not None:
+        raise ValueError(f"--classifier applies to the S/C hierarchies (neocognitron, hmax), not to {args.model}")
+    settings = train.recipe(args.model)
+    for key in (*_SGD_FLAGS, "seed"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    return train.train_model(
+        args.model, dataset=args.dataset, data_dir=args.data_dir, download=args.download,
+        config=train.TrainConfig(**settings), device=args.device, out=args.out or f"runs/{args.model}",
+        resume=args.resume, progress=not args.quiet, limit=args.limit,
+    )  # fmt: skip
 
 
-def _listing(items) -> str:
-    return "\n".join(f"  {name:<21}{text}" for name, text in items.items())
+def _train_hierarchy(args) -> dict:
+    """Neocognitron or HMAX: one learning pass (:func:`v1sim.hierarchy.train`), no SGD flags."""
+    import dataclasses
+
+    from . import hierarchy
+    from ._validate import check_positive_int
+    from .datasets import load_dataset
+
+    given = [k for k in _SGD_FLAGS if getattr(args, k) is not None and not (k == "epochs" and args.epochs == 1)]
+    refused = ["--" + k.replace("_", "-") for k in given]
+    if refused:
+        raise ValueError(
+            f"{', '.join(refused)} {'does' if len(refused) == 1 else 'do'} not apply to {args.model}: an S/C "
+            "hierarchy learns in one pass, without SGD (see 'v1sim train --help')"
+        )
+    overrides = {}
+    if args.classifier is not None:
+        offered = hierarchy.CLASSIFIERS[args.model]
+        if args.classifier not in offered:
+            raise ValueError(
+                f"--classifier {args.classifier} does not apply to {args.model} (it offers {', '.join(offered)})"
+            )
+        if "classifier" in {f.name for f in dataclasses.fields(hierarchy.MODELS[args.model][1])}:
+            overrides["classifier"] = args.classifier
+    x, y = load_dataset(args.dataset, "train", data_dir=args.data_dir, download=args.download)
+    test = load_dataset(args.dataset, "test", data_dir=args.data_dir, download=args.download)
+    if args.limit is not None:
+        n = check_positive_int(args.limit, "--limit")
+        x, y = x[:n], y[:n]
+    result = hierarchy.train(
+        args.model, (x, y), test, out_dir=args.out or f"runs/{args.model}", seed=0 if args.seed is None else args.seed,
+        progress=not args.quiet, resume=args.resume, device=args.device, **overrides,
+    )  # fmt: skip
+    return {"model": args.model, "dataset": args.dataset, **result}
 
 
-_EPILOG_RECORD = f"""\
+def _record_epilog() -> str:
+    from ._recording import CELLS, PROTOCOLS, listing
+
+    return f"""\
 cells (pixel units, receptive field at the centre of a --size x --size screen):
-{_listing(_RECORD_CELLS)}
+{listing(CELLS)}
 
 protocols:
-{_listing(_RECORD_PROTOCOLS)}
+{listing(PROTOCOLS)}
 
 examples:
   v1sim record on-center --protocol spot-annulus        the lecture's ON-cell recordings
@@ -261,288 +317,27 @@ no preferred value for a flat curve) and its curve under "data".
 """
 
 
-def _record_cell(name, theta_deg, frequency):
-    import math
-
-    from . import cells
-
-    if name in ("on-center", "off-center"):
-        return cells.GanglionCell(polarity=name.split("-")[0], center_radius=1.5)
-    kind = {"simple": cells.SimpleCell, "complex": cells.ComplexCell, "hypercomplex": cells.HypercomplexCell}[name]
-    return kind(theta=math.radians(theta_deg), frequency=frequency)
-
-
-def _tuned(rates):
-    """False for a flat curve (modulation below 5% of its peak): no preferred value is reported."""
-    return bool(rates.max() - rates.min() > 0.05 * rates.max())
-
-
-def _record_measure(name, cell, protocol, size, args, rng):
-    """(metrics, data, result, extra) of one protocol run; rates in spikes/s, sizes in pixels.
-
-    OFF cells get dark bars and spots where a protocol has a polarity (sweep,
-    area, length); hypercomplex cells, silent to long bars and full-field
-    gratings, get bars two RF radii long (sweep, orientation) and a grating
-    patch of one RF radius (drifting-grating).
-    """
-    import numpy as np
-
-    from . import physiology as P
-    from . import spikes
-
-    shape, extra = (size, size), {}
-    dark = name == "off-center"
-    short = 2.0 * cell.rf_radius if name == "hypercomplex" else None
-    if protocol == "spot-annulus":
-        res = P.center_surround(cell, shape, n_trials=args.trials, rng=rng)
-        metrics = {f"rate_{c.replace(' ', '_')}": float(r) for c, r in zip(res.conditions, res.rates)}
-        data = {"conditions": list(res.conditions), "rates": res.rates}
-    elif protocol == "sweep":
-        width = cell.rf_radius if name.endswith("center") else None  # a bar as wide as the ganglion centre
-        res = P.sweep(cell, shape, stimulus="dark bar" if dark else "light bar", length=short, width=width)
-        i = int(np.argmax(res.rates))
-        metrics = {"peak_rate": float(res.rates[i]), "peak_position_px": float(res.positions[i])}
-        data = {"positions_px": res.positions, "rates": res.rates}
-    elif protocol == "orientation":
-        res = P.orientation_tuning(cell, shape, stimulus="bar" if short else "grating", length=short)
-        i, tuned = int(np.argmax(res.rates)), _tuned(res.rates)
-        metrics = {"preferred_orientation_deg": res.preferred_deg if tuned else None,
-                   "bandwidth_deg": res.bandwidth_deg if tuned else None,
-                   "circular_variance": res.circular_variance, "peak_rate": float(res.rates[i]),
-                   "f1_f0": float(res.f1[i] / res.rates[i]) if res.stimulus == "grating" and res.rates[i] > 0 else None,
-                   "stimulus": res.stimulus}  # fmt: skip
-        data = {"orientations_deg": res.orientations_deg, "rates": res.rates, "f1": res.f1}
-    elif protocol == "spatial-frequency":
-        res = P.spatial_frequency_tuning(cell, shape)
-        metrics = {"preferred_frequency_cpp": res.preferred if _tuned(res.rates) else None,
-                   "peak_rate": float(res.rates.max())}  # fmt: skip
-        data = {"frequencies_cpp": res.frequencies, "rates": res.rates, "f1": res.f1}
-    elif protocol == "drifting-grating":
-        patch = {"mask": "circle", "mask_radius": cell.rf_radius} if short else {}
-        res = P.grating_response(cell, shape, duration=1.0, dt=0.005, **patch)
-        extra["counts"] = spikes.poisson_counts(res.rates, 0.005, n_trials=args.trials, rng=rng)
-        metrics = {"f0": res.f0, "f1": res.f1, "f1_f0": res.f1_f0, "frequency_cpp": res.frequency,
-                   "temporal_frequency_hz": res.temporal_frequency}  # fmt: skip
-        data = {"time_s": res.time, "rates": res.rates}
-    elif protocol == "area":
-        kw = {"stimulus": "spot", "polarity": "dark" if dark else "light"} if name.endswith("center") else {
-            "stimulus": "grating"}  # fmt: skip
-        res = P.area_summation(cell, shape, **kw)
-        metrics = {"suppression_index": res.suppression_index, "optimal_radius_px": res.optimal_radius,
-                   "stimulus": res.stimulus}  # fmt: skip
-        data = {"radii_px": res.radii, "rates": res.rates}
-    elif protocol == "length":
-        res = P.length_tuning(cell, shape, polarity="dark" if dark else "light")
-        metrics = {"end_stopping_index": res.end_stopping_index, "optimal_length_px": res.optimal_length}
-        data = {"lengths_px": res.lengths, "rates": res.rates}
-    else:  # reverse-correlation
-        res = P.reverse_correlation(cell, (32, 32), n_frames=args.frames, rng=rng)
-        metrics = {"sta_correlation": res.correlation, "n_spikes": res.n_spikes, "n_frames": res.n_frames}
-        data = {}
-    metrics["spontaneous_rate"] = float(cell.spontaneous_rate)
-    return metrics, data, res, extra
-
-
-def _rf_map(cell, shape):
-    """A signed map of the cell's field: the linear RF, or the subunits' energy envelopes."""
-    import numpy as np
-
-    if hasattr(cell, "receptive_field"):
-        return cell.receptive_field(shape), "receptive field"
-    k = cell.subunits(shape)
-    env = [np.hypot(k[i], k[i + 1]) for i in range(0, k.shape[0], 2)]
-    if len(env) == 3:
-        return env[0] - cell.end_weight * (env[1] + env[2]), "energy map: centre − end zones"
-    return env[0], "energy envelope of the quadrature pair"
-
-
-def _record_figure(cell, name, protocol, res, extra, size, path):
-    import matplotlib.colors
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-    import numpy as np
-
-    from .plotting import paper_style, save_figure, set_frame, show_image
-
-    rf_shape = (32, 32) if protocol == "reverse-correlation" else (size, size)
-    with paper_style():
-        if protocol == "spot-annulus":
-            fig = plt.figure(figsize=(10.5, 4.6))  # fixed margins: constrained layout costs seconds here
-            grid = fig.add_gridspec(3, 5, height_ratios=[1.0, 1.1, 0.9], left=0.02, right=0.99, bottom=0.1, top=0.86,
-                                    wspace=0.3, hspace=0.25)  # fmt: skip
-        else:
-            fig = plt.figure(figsize=(5.6 if protocol == "reverse-correlation" else 8.4, 3.3), constrained_layout=True)
-            ratios = [1, 1, 0.01] if protocol == "reverse-correlation" else [1, 1.4, 0.05]
-            grid = fig.add_gridspec(1, 3, width_ratios=ratios)
-        ax = fig.add_subplot(grid[:, 0] if protocol == "spot-annulus" else grid[0, 0])
-        rf, what = _rf_map(cell, rf_shape)
-        ys, xs = np.nonzero(np.abs(rf) > 0.002 * np.abs(rf).max())  # crop to the field, square, centred
-        half = int(max(np.abs(xs - (rf_shape[1] - 1) / 2).max(), np.abs(ys - (rf_shape[0] - 1) / 2).max())) + 2
-        half = max(rf_shape) if protocol == "reverse-correlation" else half  # the STA's frame
-        cy, cx = rf_shape[0] // 2, rf_shape[1] // 2
-        crop = rf[max(cy - half, 0): cy + half + 1, max(cx - half, 0): cx + half + 1]
-        lo, hi = float(crop.min()), float(crop.max())
-        norm = matplotlib.colors.TwoSlopeNorm(0.0, lo, hi) if lo < 0 < hi else None  # weak surrounds visible
-        show_image(ax, crop, symmetric=norm is None, cmap="RdBu_r", norm=norm, title=f"{name} cell\n{what}")
-        set_frame(ax)
-        ax.set_xlabel(f"{'central ' if crop.shape != rf.shape else ''}{crop.shape[1]} × {crop.shape[0]} px"
-                      "\n(red +, blue −, each to its peak)" if norm else "\n(red +, blue −)")  # fmt: skip
-        if protocol == "spot-annulus":
-            t, dt, width = res.time, res.time[1] - res.time[0], 0.02
-            k = max(int(round(width / dt)), 1)
-            n = t.size // k
-            psth = res.counts[:, :, : n * k].reshape(4, res.counts.shape[1], n, k).sum(3).mean(1) / (k * dt)
-            for j, cond in enumerate(res.conditions):
-                a = fig.add_subplot(grid[0, j + 1])
-                show_image(a, res.stimuli[j], vmin=0, vmax=1, title=f"{cond}\n{res.rates[j]:.0f} spikes/s")
-                set_frame(a)
-                a = fig.add_subplot(grid[1, j + 1])
-                _raster(a, t, res.counts[j])
-                a.axvspan(0.1, 0.4, color="gold", alpha=0.3, lw=0, zorder=0)
-                a.set_xlim(0, t[-1] + dt)
-                a.set_xticklabels([])
-                a.set_ylabel("trial" if j == 0 else "")
-                a = fig.add_subplot(grid[2, j + 1])
-                a.axvspan(0.1, 0.4, color="gold", alpha=0.3, lw=0, zorder=0)
-                a.bar((np.arange(n) + 0.5) * k * dt, psth[j], width=k * dt, color="0.25", zorder=2)
-                a.set_xlim(0, t[-1] + dt)
-                a.set_ylim(0, 1.1 * max(psth.max(), 1.0))
-                a.set_xlabel("time (s)")
-                a.set_ylabel("rate (spikes/s)" if j == 0 else "")
-            fig.suptitle(f"{name} cell, flashed stimuli (gold: stimulus on), {res.counts.shape[1]} Poisson trials")
-            return save_figure(fig, path)
-        if protocol == "reverse-correlation":
-            a = fig.add_subplot(grid[0, 1])
-            r = f"r = {res.correlation:.2f} with the field" if np.isfinite(res.correlation) else "no linear field"
-            show_image(a, res.sta, symmetric=True, title=f"spike-triggered average, {r}\n{res.n_spikes} spikes, "
-                       f"{res.n_frames} noise frames")  # fmt: skip
-            set_frame(a)
-            a.set_xlabel(f"{res.sta.shape[1]} × {res.sta.shape[0]} px")
-            return save_figure(fig, path)
-        if protocol == "orientation":
-            a = fig.add_subplot(grid[0, 1], projection="polar")
-            th = np.concatenate([res.orientations, res.orientations + np.pi, res.orientations[:1]])
-            r = np.concatenate([res.rates, res.rates, res.rates[:1]])
-            a.plot(th, r, "k.-", lw=1.2, ms=4)
-            a.plot(np.linspace(0, 2 * np.pi, 100), np.full(100, res.spontaneous), color="0.6", ls=":", lw=0.8)
-            a.set_theta_direction(-1)  # theta turns clockwise on screen, as the stimuli
-            a.set_rlabel_position(112.5)
-            bw = f"{res.bandwidth_deg:.0f}°" if np.isfinite(res.bandwidth_deg) else "n/a"
-            what = "bar orientation θ" if res.stimulus == "bar" else "grating θ (0°: vertical, drifting right)"
-            a.set_title(f"F0 (spikes/s) vs {what}\npreferred {res.preferred_deg:.0f}°, half-width {bw}, "
-                        f"CV {res.circular_variance:.2f}", pad=10)  # fmt: skip
-            return save_figure(fig, path)
-        a = fig.add_subplot(grid[0, 1:])
-        if protocol == "drifting-grating":
-            a.remove()
-            sub = grid[0, 1:].subgridspec(2, 1, height_ratios=[1, 1])
-            a = fig.add_subplot(sub[0])
-            counts, t = extra["counts"], res.time
-            _raster(a, t, counts)
-            a.set_ylabel("trial")
-            a.set_xlim(0, t[-1] + t[1])
-            a.set_xticklabels([])
-            patch = " (patch of one RF radius)" if name == "hypercomplex" else ""
-            a.set_title(f"optimal grating{patch} drifting at {res.temporal_frequency:g} Hz:\nF0 {res.f0:.1f}, "
-                        f"F1 {res.f1:.1f} spikes/s, F1/F0 = {res.f1_f0:.2f}")  # fmt: skip
-            a = fig.add_subplot(sub[1])
-            k = 5  # 25 ms PSTH bins
-            n = t.size // k
-            psth = counts[:, : n * k].reshape(counts.shape[0], n, k).sum(2).mean(0) / (k * (t[1] - t[0]))
-            a.stairs(psth, np.arange(n + 1) * k * (t[1] - t[0]), color="0.45", fill=True, alpha=0.5,
-                     label=f"PSTH, {counts.shape[0]} trials (25 ms bins)")  # fmt: skip
-            a.plot(t, res.rates, color="tab:red", lw=1.2, label="model rate")
-            a.set_xlim(0, t[-1] + t[1])
-            a.set_xlabel("time (s)")
-            a.set_ylabel("rate (spikes/s)")
-            a.set_ylim(0, 1.35 * max(psth.max(), res.rates.max(), 1.0))
-            a.legend(frameon=False, loc="upper center", ncol=2, fontsize=7)
-            return save_figure(fig, path)
-        if protocol == "sweep":
-            x, xlabel = res.positions, "bar position across the field (px)"
-            title = f"{res.stimulus} swept across the field"
-        elif protocol == "spatial-frequency":
-            x, xlabel = res.frequencies, "spatial frequency (cycles/pixel)"
-            title = f"drifting gratings: preferred {res.preferred:.3f} cycles/pixel"
-        elif protocol == "area":
-            x, xlabel = res.radii, f"{res.stimulus} radius (px)"
-            title = f"area summation: suppression index {res.suppression_index:.2f}"
-        else:
-            x, xlabel = res.lengths, "bar length (px)"
-            title = f"length tuning: end-stopping index {res.end_stopping_index:.2f}"
-        a.plot(x, res.rates, "k.-", lw=1.2, ms=4, label="mean rate (F0)")
-        if protocol == "spatial-frequency":
-            a.plot(x, res.f1, color="tab:red", lw=1, label="F1")
-            a.set_xscale("log")
-            a.set_xticks([t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if x.min() <= t <= x.max()])
-            a.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-            a.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-            a.legend(frameon=False, fontsize=7)
-        a.axhline(res.spontaneous, color="0.6", ls=":", lw=0.8)
-        a.set_xlabel(xlabel)
-        a.set_ylabel("rate (spikes/s)")
-        a.set_title(title)
-        a.set_ylim(bottom=0)
-        return save_figure(fig, path)
-
-
-def _raster(ax, t, counts):
-    """Spike rasters: a tick per bin with a spike, one row per trial (trial 1 at the bottom)."""
-    import numpy as np
-
-    ax.eventplot([t[row > 0] for row in counts], lineoffsets=np.arange(1, counts.shape[0] + 1), linelengths=0.8,
-                 colors="k", linewidths=0.7)  # fmt: skip
-    ax.set_ylim(0.4, counts.shape[0] + 0.6)
-    ax.set_yticks([1, counts.shape[0]])
-
-
-def _json_safe(value):
-    import math
-
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_json_safe(v) for v in np.asarray(value).tolist()] if isinstance(value, np.ndarray) else [
-            _json_safe(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+_RECORD_FLAGS = {"seed": "--seed", "theta_deg": "--theta", "frequency": "--frequency", "size": "--size",
+                 "trials": "--trials", "frames": "--frames"}  # fmt: skip
 
 
 def _record(args) -> int:
-    if args.cell not in _RECORD_CELLS:
-        print(f"v1sim record: unknown cell {args.cell!r}; known:\n{_listing(_RECORD_CELLS)}", file=sys.stderr)
-        return 2
-    if args.protocol not in _RECORD_PROTOCOLS:
-        print(f"v1sim record: unknown protocol {args.protocol!r}; known:\n{_listing(_RECORD_PROTOCOLS)}",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    import numpy as np
+    from ._recording import record
 
     try:
-        cell = _record_cell(args.cell, args.theta, args.frequency)
-        if args.size < 16 or args.trials < 1 or args.frames < 1:
-            raise ValueError("--size must be >= 16 and --trials, --frames >= 1")
-        rng = np.random.default_rng(args.seed)
-        metrics, data, res, extra = _record_measure(args.cell, cell, args.protocol, args.size, args, rng)
-    except ValueError as exc:
-        print(f"v1sim record: {exc}", file=sys.stderr)
+        result = record(args.cell, args.protocol, out_dir=args.out, seed=args.seed, theta_deg=args.theta,
+                        frequency=args.frequency, size=args.size, trials=args.trials, frames=args.frames)  # fmt: skip
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        name = message.split(" ", 1)[0]  # record()'s argument -> the flag that sets it
+        print(f"v1sim record: {_RECORD_FLAGS.get(name, name)}{message[len(name):]}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{args.cell}_{args.protocol}.png"
-    path = _record_figure(cell, args.cell, args.protocol, res, extra, args.size, path)
-    record = {"cell": args.cell, "protocol": args.protocol, "seed": args.seed, "size_px": args.size,
-              "figure": str(path), **metrics}  # fmt: skip
     if args.json:
-        print(json.dumps(_json_safe({**record, "data": data})))
+        print(json.dumps(result))
     else:
-        for key, value in _json_safe(record).items():
-            print(f"{key:<26} {value:.4g}" if isinstance(value, float) else f"{key:<26} {value}")
+        for key, value in result.items():
+            if key != "data":
+                print(f"{key:<26} {value:.4g}" if isinstance(value, float) else f"{key:<26} {value}")
     return 0
 
 
@@ -598,24 +393,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train",
-        help="train a ConvNet of the model zoo on handwritten digits",
-        description="Train a model with minibatch SGD and softmax cross-entropy; flags override the model's recipe.",
+        help="train a ConvNet or an S/C hierarchy (Neocognitron, HMAX) on handwritten digits",
+        description=(
+            "Train a model on handwritten digits and test it: a ConvNet of the model zoo with minibatch SGD\n"
+            "(flags override the model's recipe), or an S/C hierarchy (neocognitron, hmax) in one learning pass."
+        ),
         epilog=_EPILOG_TRAIN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", help="model name, e.g. lenet5, resnet20, plain20")
+    p.add_argument("model", help="ConvNet (lenet5, resnet20..110, plain20..110) or S/C hierarchy (neocognitron, hmax)")
     p.add_argument("--dataset", choices=["digits", "mnist"], default="digits",
                    help="embedded offline digits (default) or MNIST")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST IDX files (gz or raw)")
     p.add_argument("--download", action="store_true", help="download MNIST (checksum-verified) if absent")
-    p.add_argument("--epochs", type=int, help="passes over the training set")
+    p.add_argument("--epochs", type=int, help="passes over the training set (S/C hierarchies: 1 only)")
     p.add_argument("--batch-size", type=int, help="images per SGD step")
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--momentum", type=float, help="SGD momentum")
     p.add_argument("--weight-decay", type=float, help="L2 weight decay")
     p.add_argument("--lr-step", type=int, help="divide the learning rate every N epochs (0: never)")
     p.add_argument("--lr-gamma", type=float, help="factor applied every --lr-step epochs")
-    p.add_argument("--seed", type=int, help="seed of weights, batch order and dropout (default 0)")
+    p.add_argument("--seed", type=int,
+                   help="seed of weights, batch order and dropout; hierarchies: presentation order (default 0)")
+    p.add_argument("--classifier", choices=["intvec", "nearest", "ridge"],
+                   help="S/C hierarchies: the readout reported (neocognitron: intvec, nearest or ridge; hmax: ridge)")
     p.add_argument("--device", choices=["auto", "cpu", "parallel", "cuda"], default="auto")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -631,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Run a virtual electrophysiology experiment on a model neuron, as in the lecture's recording\n"
             "slides: write a raster/PSTH or tuning-curve figure and print the metrics."
         ),
-        epilog=_EPILOG_RECORD,
+        epilog=_record_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("cell", metavar="CELL", help="on-center, off-center, simple, complex or hypercomplex")

@@ -221,9 +221,15 @@ def train(model_name, train_data, test_data, *, out_dir, seed=0, n_train=None, p
     done, history, seconds, partial, partial_stage = [], [], 0.0, None, None
     if resume:
         arrays, info = load_checkpoint(out / "last")
-        mismatched = [k for k, v in meta.items() if info.get(k) != v]
+
+        def difference(key, saved, now):  # the checkpoint's value and the requested one; a config's changed fields
+            if isinstance(saved, dict) and isinstance(now, dict):
+                return f"{key}: {', '.join(sorted(f for f in {*saved, *now} if saved.get(f) != now.get(f)))} changed"
+            return f"{key}: {saved!r} in the checkpoint, {now!r} now"
+
+        mismatched = [difference(k, info.get(k), v) for k, v in meta.items() if info.get(k) != v]
         if mismatched:
-            raise CheckpointError(f"cannot resume {out}: it was trained with other settings ({', '.join(mismatched)})")
+            raise CheckpointError(f"cannot resume {out}: it was trained with other settings ({'; '.join(mismatched)})")
         model.load_state_dict({k: v for k, v in arrays.items() if not k.startswith("partial/")})
         done, history, seconds = list(info["done"]), list(info["history"]), float(info["train_seconds"])
         partial_stage = info.get("partial_stage")

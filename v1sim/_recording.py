@@ -1,0 +1,422 @@
+"""Virtual electrophysiology on one model cell: the science behind ``v1sim record``.
+
+:func:`record` builds a model neuron (:mod:`v1sim.cells`), runs one of the
+lecture's recording protocols on it (:mod:`v1sim.physiology`), writes a
+figure (the cell's field next to rasters, PSTHs or a tuning curve) and
+returns the protocol's classic metrics. The command line only parses flags
+and prints what this module returns.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._validate import check_finite_float, check_nonnegative_int, check_positive_int
+
+__all__ = ["CELLS", "PROTOCOLS", "json_safe", "listing", "make_cell", "record"]
+
+#: cell name -> one-line description (pixel units; the field sits at the centre of the screen)
+CELLS = {
+    "on-center": "ON-centre ganglion cell: DoG, centre radius 1.5 px, surround 9 px",
+    "off-center": "OFF-centre ganglion cell (gets dark bars and spots where there is a choice)",
+    "simple": "V1 simple cell: Gabor field, then half-squaring (Jones & Palmer 1987)",
+    "complex": "V1 complex cell: energy of a quadrature Gabor pair (Adelson & Bergen 1985)",
+    "hypercomplex": "end-stopped: a complex cell minus two end zones (gets short bars, patches)",
+}
+#: protocol name -> one-line description
+PROTOCOLS = {
+    "spot-annulus": "flashed centre spot, surround spot, annulus, full field: rasters and PSTHs",
+    "sweep": "a bar swept across the field: rate vs position",
+    "orientation": "drifting gratings, 16 orientations: preferred, bandwidth, CV, F1/F0",
+    "spatial-frequency": "drifting gratings over spatial frequency: preferred frequency",
+    "drifting-grating": "the optimal drifting grating: raster, PSTH, F1/F0 (simple > 1 > complex)",
+    "area": "spots (ganglion) or grating patches (V1), growing radius: suppression index",
+    "length": "bars of growing length: end-stopping index, optimal length",
+    "reverse-correlation": "white noise (--frames, 32x32 px): spike-triggered average vs the true field",
+}
+
+_MIN_SIZE = 16  # pixels: the smallest screen the protocols' stimuli fit on
+_STA_SHAPE = (32, 32)  # pixels: reverse correlation's noise frames (the STA's cost grows with their area)
+
+
+def listing(items) -> str:
+    """``name  description`` lines, indented, for help texts and error messages."""
+    return "\n".join(f"  {name:<21}{text}" for name, text in items.items())
+
+
+def _check_name(value, name, known):
+    if value not in known:
+        raise ValueError(f"unknown {name} {value!r}; known:\n{listing(known)}")
+    return value
+
+
+def make_cell(name, theta_deg=0.0, frequency=0.125):
+    """The model neuron called ``name`` in :data:`CELLS`.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CELLS`.
+    theta_deg : float
+        Preferred orientation of V1 cells, degrees clockwise from vertical
+        (ignored by ganglion cells).
+    frequency : float
+        Carrier frequency of V1 cells, cycles/pixel (ignored by ganglion cells).
+
+    Returns
+    -------
+    v1sim.cells.GanglionCell, SimpleCell, ComplexCell or HypercomplexCell
+    """
+    from . import cells
+
+    _check_name(name, "cell", CELLS)
+    if name in ("on-center", "off-center"):
+        return cells.GanglionCell(polarity=name.split("-")[0], center_radius=1.5)
+    kind = {"simple": cells.SimpleCell, "complex": cells.ComplexCell, "hypercomplex": cells.HypercomplexCell}[name]
+    return kind(theta=math.radians(check_finite_float(theta_deg, "theta_deg")), frequency=frequency)
+
+
+def record(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequency=0.125, size=64, trials=10,
+           frames=20000) -> dict:  # fmt: skip
+    """Record from a model cell with one protocol: write its figure and return its metrics.
+
+    Rates are the linear-nonlinear model's expected rates (spikes/s); rasters
+    draw Poisson spikes. OFF cells get dark bars and spots where a protocol
+    has a polarity (sweep, area, length); hypercomplex cells, silent to long
+    bars and full-field gratings, get bars two RF radii long (sweep,
+    orientation) and a grating patch of one RF radius (drifting-grating).
+
+    Parameters
+    ----------
+    cell : str
+        A key of :data:`CELLS`: "on-center", "off-center", "simple",
+        "complex" or "hypercomplex".
+    protocol : str
+        A key of :data:`PROTOCOLS`, e.g. "orientation" or "drifting-grating".
+    out_dir : str or Path
+        Folder for the figure ``CELL_PROTOCOL.png`` (created if absent).
+    seed : int
+        Seeds the Poisson spikes and the white noise.
+    theta_deg : float
+        V1 cells' preferred orientation, degrees clockwise from vertical.
+    frequency : float
+        V1 cells' carrier frequency, cycles/pixel.
+    size : int
+        Side of the square screen in pixels (>= 16); the field is at its centre.
+    trials : int
+        Spike-train repeats drawn for rasters (>= 1).
+    frames : int
+        White-noise frames of reverse correlation (>= 1; 32x32 pixels each).
+
+    Returns
+    -------
+    dict
+        JSON-ready (plain floats, lists; ``None`` where a value is undefined,
+        e.g. no preferred orientation for a flat curve): ``cell``,
+        ``protocol``, ``seed``, ``size_px``, ``figure`` (the PNG's path), the
+        metrics the protocol measures (``preferred_orientation_deg``,
+        ``bandwidth_deg``, ``circular_variance``, ``f1_f0``,
+        ``suppression_index``, ``end_stopping_index``, ``sta_correlation``,
+        ..., and ``spontaneous_rate``), and the measured curve under ``data``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``cell`` or ``protocol`` (the message lists the known
+        ones) or an out-of-range number; nothing is written then.
+
+    Examples
+    --------
+    A complex cell's rate does not follow the drifting grating's phase:
+
+    >>> r = record("complex", "drifting-grating", out_dir="/tmp/rec")  # doctest: +SKIP
+    >>> r["f1_f0"] < 1, r["figure"]  # doctest: +SKIP
+    (True, '/tmp/rec/complex_drifting-grating.png')
+    """
+    _check_name(cell, "cell", CELLS)
+    _check_name(protocol, "protocol", PROTOCOLS)
+    size = check_positive_int(size, "size")
+    if size < _MIN_SIZE:
+        raise ValueError(f"size must be >= {_MIN_SIZE} pixels, got {size}")
+    trials = check_positive_int(trials, "trials")
+    frames = check_positive_int(frames, "frames")
+    seed = check_nonnegative_int(seed, "seed")
+    model = make_cell(cell, theta_deg, frequency)
+    rng = np.random.default_rng(seed)
+    metrics, data, res, extra = _measure(cell, model, protocol, size, trials, frames, rng)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = _figure(model, cell, protocol, res, extra, size, out / f"{cell}_{protocol}.png")
+    return json_safe({"cell": cell, "protocol": protocol, "seed": seed, "size_px": size, "figure": str(path),
+                      **metrics, "data": data})  # fmt: skip
+
+
+def json_safe(value):
+    """``value`` with arrays as lists, NumPy scalars as Python numbers and NaN/inf as ``None`` (standard JSON)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def _tuned(rates):
+    """False for a flat curve (modulation below 5% of its peak): no preferred value is reported."""
+    return bool(rates.max() - rates.min() > 0.05 * rates.max())
+
+
+def _measure(name, cell, protocol, size, trials, frames, rng):
+    """(metrics, data, result, extra) of one protocol run; rates in spikes/s, sizes in pixels."""
+    from . import physiology as P
+    from . import spikes
+
+    shape, extra = (size, size), {}
+    dark = name == "off-center"
+    short = 2.0 * cell.rf_radius if name == "hypercomplex" else None
+    if protocol == "spot-annulus":
+        res = P.center_surround(cell, shape, n_trials=trials, rng=rng)
+        metrics = {f"rate_{c.replace(' ', '_')}": float(r) for c, r in zip(res.conditions, res.rates)}
+        data = {"conditions": list(res.conditions), "rates": res.rates}
+    elif protocol == "sweep":
+        width = cell.rf_radius if name.endswith("center") else None  # a bar as wide as the ganglion centre
+        res = P.sweep(cell, shape, stimulus="dark bar" if dark else "light bar", length=short, width=width)
+        i = int(np.argmax(res.rates))
+        metrics = {"peak_rate": float(res.rates[i]), "peak_position_px": float(res.positions[i])}
+        data = {"positions_px": res.positions, "rates": res.rates}
+    elif protocol == "orientation":
+        res = P.orientation_tuning(cell, shape, stimulus="bar" if short else "grating", length=short)
+        i, tuned = int(np.argmax(res.rates)), _tuned(res.rates)
+        metrics = {"preferred_orientation_deg": res.preferred_deg if tuned else None,
+                   "bandwidth_deg": res.bandwidth_deg if tuned else None,
+                   "circular_variance": res.circular_variance, "peak_rate": float(res.rates[i]),
+                   "f1_f0": float(res.f1[i] / res.rates[i]) if res.stimulus == "grating" and res.rates[i] > 0 else None,
+                   "stimulus": res.stimulus}  # fmt: skip
+        data = {"orientations_deg": res.orientations_deg, "rates": res.rates, "f1": res.f1}
+    elif protocol == "spatial-frequency":
+        res = P.spatial_frequency_tuning(cell, shape)
+        metrics = {"preferred_frequency_cpp": res.preferred if _tuned(res.rates) else None,
+                   "peak_rate": float(res.rates.max())}  # fmt: skip
+        data = {"frequencies_cpp": res.frequencies, "rates": res.rates, "f1": res.f1}
+    elif protocol == "drifting-grating":
+        patch = {"mask": "circle", "mask_radius": cell.rf_radius} if short else {}
+        res = P.grating_response(cell, shape, duration=1.0, dt=0.005, **patch)
+        extra["counts"] = spikes.poisson_counts(res.rates, 0.005, n_trials=trials, rng=rng)
+        metrics = {"f0": res.f0, "f1": res.f1, "f1_f0": res.f1_f0, "frequency_cpp": res.frequency,
+                   "temporal_frequency_hz": res.temporal_frequency}  # fmt: skip
+        data = {"time_s": res.time, "rates": res.rates}
+    elif protocol == "area":
+        kw = {"stimulus": "spot", "polarity": "dark" if dark else "light"} if name.endswith("center") else {
+            "stimulus": "grating"}  # fmt: skip
+        res = P.area_summation(cell, shape, **kw)
+        metrics = {"suppression_index": res.suppression_index, "optimal_radius_px": res.optimal_radius,
+                   "stimulus": res.stimulus}  # fmt: skip
+        data = {"radii_px": res.radii, "rates": res.rates}
+    elif protocol == "length":
+        res = P.length_tuning(cell, shape, polarity="dark" if dark else "light")
+        metrics = {"end_stopping_index": res.end_stopping_index, "optimal_length_px": res.optimal_length}
+        data = {"lengths_px": res.lengths, "rates": res.rates}
+    else:  # reverse-correlation
+        res = P.reverse_correlation(cell, _STA_SHAPE, n_frames=frames, rng=rng)
+        metrics = {"sta_correlation": res.correlation, "n_spikes": res.n_spikes, "n_frames": res.n_frames}
+        data = {}
+    metrics["spontaneous_rate"] = float(cell.spontaneous_rate)
+    return metrics, data, res, extra
+
+
+# ----------------------------------------------------------------------------- the figure
+
+
+def _rf_map(cell, shape):
+    """A signed map of the cell's field: the linear RF, or the subunits' energy envelopes."""
+    if hasattr(cell, "receptive_field"):
+        return cell.receptive_field(shape), "receptive field"
+    k = cell.subunits(shape)
+    env = [np.hypot(k[i], k[i + 1]) for i in range(0, k.shape[0], 2)]
+    if len(env) == 3:
+        return env[0] - cell.end_weight * (env[1] + env[2]), "energy map: centre − end zones"
+    return env[0], "energy envelope of the quadrature pair"
+
+
+def _raster(ax, t, counts):
+    """Spike rasters: a tick per bin with a spike, one row per trial (trial 1 at the bottom)."""
+    ax.eventplot([t[row > 0] for row in counts], lineoffsets=np.arange(1, counts.shape[0] + 1), linelengths=0.8,
+                 colors="k", linewidths=0.7)  # fmt: skip
+    ax.set_ylim(0.4, counts.shape[0] + 0.6)
+    ax.set_yticks([1, counts.shape[0]])
+
+
+def _psth(counts, dt, k):
+    """Trial-averaged rate (spikes/s) in bins of ``k`` time steps; counts (..., trials, T) -> (..., T // k)."""
+    n = counts.shape[-1] // k
+    return counts[..., : n * k].reshape(*counts.shape[:-1], n, k).sum(-1).mean(-2) / (k * dt)
+
+
+def _figure(cell, name, protocol, res, extra, size, path):
+    """Draw the cell's field (left) and the protocol's recordings or tuning curve (right); save to ``path``."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import paper_style, save_figure
+
+    with paper_style():
+        if protocol == "spot-annulus":
+            fig = plt.figure(figsize=(10.5, 4.6))  # fixed margins: constrained layout costs seconds here
+            grid = fig.add_gridspec(3, 5, height_ratios=[1.0, 1.1, 0.9], left=0.02, right=0.99, bottom=0.1, top=0.86,
+                                    wspace=0.3, hspace=0.25)  # fmt: skip
+        else:
+            fig = plt.figure(figsize=(5.6 if protocol == "reverse-correlation" else 8.4, 3.3), constrained_layout=True)
+            ratios = [1, 1, 0.01] if protocol == "reverse-correlation" else [1, 1.4, 0.05]
+            grid = fig.add_gridspec(1, 3, width_ratios=ratios)
+        ax = fig.add_subplot(grid[:, 0] if protocol == "spot-annulus" else grid[0, 0])
+        _field_panel(ax, cell, name, _STA_SHAPE if protocol == "reverse-correlation" else (size, size),
+                     whole=protocol == "reverse-correlation")  # fmt: skip
+        if protocol == "spot-annulus":
+            _spot_annulus_panels(fig, grid, name, res)
+        elif protocol == "reverse-correlation":
+            _sta_panel(fig.add_subplot(grid[0, 1]), res)
+        elif protocol == "orientation":
+            _polar_panel(fig.add_subplot(grid[0, 1], projection="polar"), res)
+        elif protocol == "drifting-grating":
+            _grating_panels(fig, grid[0, 1:], name, res, extra["counts"])
+        else:
+            _curve_panel(fig.add_subplot(grid[0, 1:]), protocol, res)
+        return save_figure(fig, path)
+
+
+def _field_panel(ax, cell, name, rf_shape, whole):
+    """The field, cropped to where it is non-zero (``whole``: the full frame, the STA's)."""
+    import matplotlib.colors
+
+    from .plotting import set_frame, show_image
+
+    rf, what = _rf_map(cell, rf_shape)
+    ys, xs = np.nonzero(np.abs(rf) > 0.002 * np.abs(rf).max())  # crop to the field, square, centred
+    half = int(max(np.abs(xs - (rf_shape[1] - 1) / 2).max(), np.abs(ys - (rf_shape[0] - 1) / 2).max())) + 2
+    half = max(rf_shape) if whole else half
+    cy, cx = rf_shape[0] // 2, rf_shape[1] // 2
+    crop = rf[max(cy - half, 0) : cy + half + 1, max(cx - half, 0) : cx + half + 1]
+    lo, hi = float(crop.min()), float(crop.max())
+    norm = matplotlib.colors.TwoSlopeNorm(0.0, lo, hi) if lo < 0 < hi else None  # weak surrounds visible
+    show_image(ax, crop, symmetric=norm is None, cmap="RdBu_r", norm=norm, title=f"{name} cell\n{what}")
+    set_frame(ax)
+    ax.set_xlabel(f"{'central ' if crop.shape != rf.shape else ''}{crop.shape[1]} × {crop.shape[0]} px"
+                  "\n(red +, blue −, each to its peak)" if norm else "\n(red +, blue −)")  # fmt: skip
+
+
+def _spot_annulus_panels(fig, grid, name, res):
+    """Per condition: the stimulus, the rasters and the PSTH (20 ms bins), stimulus on in gold."""
+    from .plotting import set_frame, show_image
+
+    t, dt, width = res.time, res.time[1] - res.time[0], 0.02
+    k = max(int(round(width / dt)), 1)
+    psth = _psth(res.counts, dt, k)
+    n = psth.shape[-1]
+    for j, cond in enumerate(res.conditions):
+        a = fig.add_subplot(grid[0, j + 1])
+        show_image(a, res.stimuli[j], vmin=0, vmax=1, title=f"{cond}\n{res.rates[j]:.0f} spikes/s")
+        set_frame(a)
+        a = fig.add_subplot(grid[1, j + 1])
+        _raster(a, t, res.counts[j])
+        a.axvspan(0.1, 0.4, color="gold", alpha=0.3, lw=0, zorder=0)
+        a.set_xlim(0, t[-1] + dt)
+        a.set_xticklabels([])
+        a.set_ylabel("trial" if j == 0 else "")
+        a = fig.add_subplot(grid[2, j + 1])
+        a.axvspan(0.1, 0.4, color="gold", alpha=0.3, lw=0, zorder=0)
+        a.bar((np.arange(n) + 0.5) * k * dt, psth[j], width=k * dt, color="0.25", zorder=2)
+        a.set_xlim(0, t[-1] + dt)
+        a.set_ylim(0, 1.1 * max(psth.max(), 1.0))
+        a.set_xlabel("time (s)")
+        a.set_ylabel("rate (spikes/s)" if j == 0 else "")
+    fig.suptitle(f"{name} cell, flashed stimuli (gold: stimulus on), {res.counts.shape[1]} Poisson trials")
+
+
+def _sta_panel(a, res):
+    from .plotting import set_frame, show_image
+
+    r = f"r = {res.correlation:.2f} with the field" if np.isfinite(res.correlation) else "no linear field"
+    show_image(a, res.sta, symmetric=True, title=f"spike-triggered average, {r}\n{res.n_spikes} spikes, "
+               f"{res.n_frames} noise frames")  # fmt: skip
+    set_frame(a)
+    a.set_xlabel(f"{res.sta.shape[1]} × {res.sta.shape[0]} px")
+
+
+def _polar_panel(a, res):
+    """Orientation tuning on a polar plot (both directions of each axis), the spontaneous rate dotted."""
+    th = np.concatenate([res.orientations, res.orientations + np.pi, res.orientations[:1]])
+    r = np.concatenate([res.rates, res.rates, res.rates[:1]])
+    a.plot(th, r, "k.-", lw=1.2, ms=4)
+    a.plot(np.linspace(0, 2 * np.pi, 100), np.full(100, res.spontaneous), color="0.6", ls=":", lw=0.8)
+    a.set_theta_direction(-1)  # theta turns clockwise on screen, as the stimuli
+    a.set_rlabel_position(112.5)
+    bw = f"{res.bandwidth_deg:.0f}°" if np.isfinite(res.bandwidth_deg) else "n/a"
+    what = "bar orientation θ" if res.stimulus == "bar" else "grating θ (0°: vertical, drifting right)"
+    a.set_title(f"F0 (spikes/s) vs {what}\npreferred {res.preferred_deg:.0f}°, half-width {bw}, "
+                f"CV {res.circular_variance:.2f}", pad=10)  # fmt: skip
+
+
+def _grating_panels(fig, spec, name, res, counts):
+    """Raster over the PSTH (25 ms bins) and the model rate of the optimal drifting grating."""
+    sub = spec.subgridspec(2, 1, height_ratios=[1, 1])
+    a = fig.add_subplot(sub[0])
+    t, dt = res.time, res.time[1] - res.time[0]
+    _raster(a, t, counts)
+    a.set_ylabel("trial")
+    a.set_xlim(0, t[-1] + t[1])
+    a.set_xticklabels([])
+    patch = " (patch of one RF radius)" if name == "hypercomplex" else ""
+    a.set_title(f"optimal grating{patch} drifting at {res.temporal_frequency:g} Hz:\nF0 {res.f0:.1f}, "
+                f"F1 {res.f1:.1f} spikes/s, F1/F0 = {res.f1_f0:.2f}")  # fmt: skip
+    a = fig.add_subplot(sub[1])
+    k = 5  # 25 ms PSTH bins
+    psth = _psth(counts, dt, k)
+    a.stairs(psth, np.arange(psth.size + 1) * k * dt, color="0.45", fill=True, alpha=0.5,
+             label=f"PSTH, {counts.shape[0]} trials (25 ms bins)")  # fmt: skip
+    a.plot(t, res.rates, color="tab:red", lw=1.2, label="model rate")
+    a.set_xlim(0, t[-1] + t[1])
+    a.set_xlabel("time (s)")
+    a.set_ylabel("rate (spikes/s)")
+    a.set_ylim(0, 1.35 * max(psth.max(), res.rates.max(), 1.0))
+    a.legend(frameon=False, loc="upper center", ncol=2, fontsize=7)
+
+
+def _curve_panel(a, protocol, res):
+    """Rate (F0) against the swept parameter: bar position, spatial frequency, radius or length."""
+    import matplotlib.ticker
+
+    if protocol == "sweep":
+        x, xlabel = res.positions, "bar position across the field (px)"
+        title = f"{res.stimulus} swept across the field"
+    elif protocol == "spatial-frequency":
+        x, xlabel = res.frequencies, "spatial frequency (cycles/pixel)"
+        title = f"drifting gratings: preferred {res.preferred:.3f} cycles/pixel"
+    elif protocol == "area":
+        x, xlabel = res.radii, f"{res.stimulus} radius (px)"
+        title = f"area summation: suppression index {res.suppression_index:.2f}"
+    else:
+        x, xlabel = res.lengths, "bar length (px)"
+        title = f"length tuning: end-stopping index {res.end_stopping_index:.2f}"
+    a.plot(x, res.rates, "k.-", lw=1.2, ms=4, label="mean rate (F0)")
+    if protocol == "spatial-frequency":
+        a.plot(x, res.f1, color="tab:red", lw=1, label="F1")
+        a.set_xscale("log")
+        a.set_xticks([t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if x.min() <= t <= x.max()])
+        a.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        a.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        a.legend(frameon=False, fontsize=7)
+    a.axhline(res.spontaneous, color="0.6", ls=":", lw=0.8)
+    a.set_xlabel(xlabel)
+    a.set_ylabel("rate (spikes/s)")
+    a.set_title(title)
+    a.set_ylim(bottom=0)
