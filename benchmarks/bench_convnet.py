@@ -42,7 +42,7 @@ def lenet_case(torch, batch, repeat):
     def step():
         loss = crit(model(x), y)
         model.zero_grad()
-        model.backward(crit.backward())
+        model.backward(crit.backward(), input_grad=False)  # as torch: no gradient w.r.t. the images
         opt.step()
         return loss
 

@@ -433,3 +433,34 @@ def test_functional_and_module_agree():
     x = rng.standard_normal((2, 2, 7, 7)).astype(np.float32)
     want, _ = F.conv2d_forward(x, conv.weight.data, conv.bias.data, 2, 0, device="cpu")
     np.testing.assert_allclose(conv(x), want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Conv2d(2, 3, 3, padding=1, rng=0),
+    lambda: nn.Conv2d(2, 4, 3, stride=2, groups=2, rng=0),
+    lambda: nn.LocallyConnected2d(2, 3, (5, 5), 3, rng=0),
+    lambda: nn.Linear(50, 4, rng=0),
+])  # fmt: skip
+def test_input_grad_false_skips_dx_and_keeps_parameter_gradients(make):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 2, 5, 5)).astype(np.float32)
+    layers = [make(), make()]
+    if isinstance(layers[0], nn.Linear):
+        x = x.reshape(3, -1)
+    outs = [m(x) for m in layers]
+    g = rng.standard_normal(outs[0].shape).astype(np.float32)
+    dx = layers[0].backward(g)
+    assert dx is not None and dx.shape == x.shape
+    assert layers[1].backward(g, input_grad=False) is None
+    for a, b in zip(layers[0].parameters(), layers[1].parameters()):
+        np.testing.assert_array_equal(a.grad, b.grad)
+
+
+def test_sequential_passes_input_grad_false_to_its_first_module_only():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.ReLU(), nn.Conv2d(2, 2, 3, rng=1))
+    x = np.random.default_rng(1).standard_normal((2, 1, 7, 7)).astype(np.float32)
+    out = model(x)
+    assert model.backward(np.ones_like(out), input_grad=False) is None
+    assert all(p.grad is not None for p in model.parameters())
+    out = model(x)
+    assert model.backward(np.ones_like(out)).shape == x.shape

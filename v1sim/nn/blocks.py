@@ -56,7 +56,7 @@ class Residual(Module):
     def forward(self, x):
         return self.relu(self.body(x) + self.shortcut(x))
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         g = self.relu.backward(grad_out)
         return self.body.backward(g) + self.shortcut.backward(g)
 
@@ -93,7 +93,7 @@ class Concat(Module):
         self._store(np.cumsum([o.shape[1] for o in outs])[:-1])
         return np.concatenate(outs, axis=1)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         parts = np.split(np.asarray(grad_out), self._take_cache(), axis=1)
         grads = [b.backward(np.ascontiguousarray(g)) for b, g in zip(self.children(), parts)]
         return sum(grads[1:], grads[0])
@@ -134,7 +134,7 @@ class ZeroPadShortcut(Module):
         self._store(x.shape)
         return out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         shape = self._take_cache()
         dx = np.zeros(shape, dtype=grad_out.dtype)
         dx[:, :, :: self.stride[0], :: self.stride[1]] = grad_out[:, self.before : self.before + self.in_channels]

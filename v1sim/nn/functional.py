@@ -237,7 +237,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     return out, cache
 
 
-def conv2d_backward(grad_out, cache):
+def conv2d_backward(grad_out, cache, *, input_grad=True):
     """Gradients of :func:`conv2d_forward`.
 
     With ``G`` the output gradient as a channel-major (K, N*Ho*Wo) matrix:
@@ -248,10 +248,13 @@ def conv2d_backward(grad_out, cache):
     ----------
     grad_out : (N, K, H2, W2) ndarray
     cache : tuple from :func:`conv2d_forward`
+    input_grad : bool
+        False skips ``dx`` (a network's first layer): one GEMM and the
+        col2im scatter less.
 
     Returns
     -------
-    dx : (N, C, H, W) ndarray
+    dx : (N, C, H, W) ndarray, or None if not ``input_grad``
     dw : (K, C/groups, kh, kw) ndarray
     db : (K,) ndarray or None (no bias)
     """
@@ -266,14 +269,17 @@ def conv2d_backward(grad_out, cache):
     go = _swap01(g.reshape(n, k, ho * wo), device).reshape(k, n * ho * wo)  # channel-major
     r, kg = cols.shape[0], k // groups
     rg, cols_m, w_m = r // groups, cols.reshape(r, -1), w.reshape(k, -1)
-    dw, dcols = np.empty_like(w_m), np.empty((r, n * ho * wo), dtype=w.dtype)
+    dw, dcols = np.empty_like(w_m), (np.empty((r, n * ho * wo), dtype=w.dtype) if input_grad else None)
     with _blas_for(k * rg * n * ho * wo):
         for i in range(groups):
             gk, gr = slice(i * kg, (i + 1) * kg), slice(i * rg, (i + 1) * rg)
             np.matmul(go[gk], cols_m[gr].T, out=dw[gk])
-            np.matmul(w_m[gk].T, go[gk], out=dcols[gr])
-    dxp = _col2im(dcols.reshape(r, n, ho * wo), xp_shape, kh, kw, stride, device)
-    dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
+            if input_grad:
+                np.matmul(w_m[gk].T, go[gk], out=dcols[gr])
+    dx = None
+    if input_grad:
+        dxp = _col2im(dcols.reshape(r, n, ho * wo), xp_shape, kh, kw, stride, device)
+        dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
     db = go.sum(axis=1) if has_bias else None
     return dx, dw.reshape(w.shape), db
 
@@ -326,17 +332,19 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     return out, (x.shape, xp.shape, cols_t, w, stride, padding, device, b is not None)
 
 
-def locally_connected2d_backward(grad_out, cache):
-    """Gradients of :func:`locally_connected2d_forward`: ``(dx, dw, db)``, db None without bias."""
+def locally_connected2d_backward(grad_out, cache, *, input_grad=True):
+    """Gradients of :func:`locally_connected2d_forward`: ``(dx, dw, db)``, db None without bias, dx None if not ``input_grad``."""
     x_shape, xp_shape, cols_t, w, stride, padding, device, has_bias = cache
     ho, wo, k, _, kh, kw = w.shape
     n = x_shape[0]
     g = _grad(grad_out, (n, k, ho, wo), w.dtype)
     go_t = np.ascontiguousarray(g.reshape(n, k, ho * wo).transpose(2, 1, 0))  # (L, K, N)
     dw = np.matmul(go_t, cols_t.swapaxes(1, 2)).reshape(w.shape)
-    dcols_t = np.matmul(w.reshape(ho * wo, k, -1).swapaxes(1, 2), go_t)  # (L, R, N)
-    dxp = _col2im(dcols_t.transpose(1, 2, 0), xp_shape, kh, kw, stride, device)
-    dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
+    dx = None
+    if input_grad:
+        dcols_t = np.matmul(w.reshape(ho * wo, k, -1).swapaxes(1, 2), go_t)  # (L, R, N)
+        dxp = _col2im(dcols_t.transpose(1, 2, 0), xp_shape, kh, kw, stride, device)
+        dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
     return dx, dw, (g.sum(axis=0) if has_bias else None)
 
 
@@ -357,11 +365,11 @@ def linear_forward(x, weight, bias=None):
     return out, (x, w, b is not None)
 
 
-def linear_backward(grad_out, cache):
-    """Gradients of :func:`linear_forward`: ``dx = g W``, ``dW = gᵀ x``, ``db = sum g``."""
+def linear_backward(grad_out, cache, *, input_grad=True):
+    """Gradients of :func:`linear_forward`: ``dx = g W`` (None if not ``input_grad``), ``dW = gᵀ x``, ``db = sum g``."""
     x, w, has_bias = cache
     g = _grad(grad_out, (x.shape[0], w.shape[0]), w.dtype)
-    return g @ w, g.T @ x, (g.sum(axis=0) if has_bias else None)
+    return (g @ w if input_grad else None), g.T @ x, (g.sum(axis=0) if has_bias else None)
 
 
 # --------------------------------------------------------------------------

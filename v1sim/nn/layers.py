@@ -180,8 +180,8 @@ class Conv2d(_Weighted):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
-        dx, dw, db = F.conv2d_backward(grad_out, self._take_cache())
+    def backward(self, grad_out, *, input_grad=True):
+        dx, dw, db = F.conv2d_backward(grad_out, self._take_cache(), input_grad=input_grad)
         self._store_grads(dw, db)
         return dx
 
@@ -255,8 +255,8 @@ class LocallyConnected2d(_Weighted):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
-        dx, dw, db = F.locally_connected2d_backward(grad_out, self._take_cache())
+    def backward(self, grad_out, *, input_grad=True):
+        dx, dw, db = F.locally_connected2d_backward(grad_out, self._take_cache(), input_grad=input_grad)
         self._store_grads(dw, db)
         return dx
 
@@ -303,8 +303,8 @@ class Linear(_Weighted):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
-        dx, dw, db = F.linear_backward(grad_out, self._take_cache())
+    def backward(self, grad_out, *, input_grad=True):
+        dx, dw, db = F.linear_backward(grad_out, self._take_cache(), input_grad=input_grad)
         self._store_grads(dw, db)
         return dx
 
@@ -338,7 +338,7 @@ class _Elementwise(Module):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         return type(self)._pair[1](grad_out, self._take_cache())
 
     def output_shape(self, input_shape):
@@ -381,7 +381,7 @@ class _Pool2d(Module):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         bwd = F.max_pool2d_backward if self._kind == "max" else F.avg_pool2d_backward
         return bwd(grad_out, self._take_cache())
 
@@ -429,7 +429,7 @@ class GlobalAvgPool2d(Module):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         return F.global_avg_pool2d_backward(grad_out, self._take_cache())
 
     def output_shape(self, input_shape):
@@ -443,7 +443,7 @@ class Flatten(Module):
         self._store(x.shape)
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         return np.asarray(grad_out).reshape(self._take_cache())
 
     def output_shape(self, input_shape):

@@ -96,7 +96,7 @@ class PositionBias(Module):
         self._store(x.dtype)
         return x + self.bias.data.astype(x.dtype, copy=False)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         self._take_cache()
         grad_out = np.asarray(grad_out)
         self.bias.accumulate_grad(grad_out.sum(axis=0))

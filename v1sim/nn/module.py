@@ -22,6 +22,7 @@ so that a model summary can walk a network layer by layer.
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -114,8 +115,22 @@ class Module:
     :meth:`state_dict` (``"conv1.weight"``, ``"bn1.running_mean"``, ...).
 
     Subclasses implement ``forward(x)``, ``backward(grad_out)`` and
-    ``output_shape(input_shape)``; weighted layers also ``macs``.
+    ``output_shape(input_shape)``; weighted layers also ``macs``. A
+    ``backward`` may take the keyword ``input_grad`` (see :meth:`backward`);
+    one written without it still works everywhere.
     """
+
+    _takes_input_grad = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._takes_input_grad = "input_grad" in inspect.signature(cls.backward).parameters
+
+    def backward_without_input_grad(self, grad_out):
+        """``backward(grad_out, input_grad=False)`` where supported, else a plain ``backward(grad_out)``."""
+        if self._takes_input_grad:
+            return self.backward(grad_out, input_grad=False)
+        return self.backward(grad_out)
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -148,7 +163,13 @@ class Module:
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Add parameter gradients from ``grad_out`` (dL/d output) and return dL/d input.
+
+        ``input_grad=False`` says nobody needs dL/d input (the first layer of
+        a network being trained): weighted layers then skip that product
+        and may return None. Training loops pass it to the whole model.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def __call__(self, x) -> np.ndarray:
@@ -374,7 +395,7 @@ class Identity(Module):
     def forward(self, x):
         return x
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         return grad_out
 
     def output_shape(self, input_shape):
@@ -432,10 +453,14 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def backward(self, grad_out):
-        for m in reversed(list(self)):
+    def backward(self, grad_out, *, input_grad=True):
+        modules = list(self)
+        if not modules:
+            return grad_out
+        for m in reversed(modules[1:]):
             grad_out = m.backward(grad_out)
-        return grad_out
+        first = modules[0]  # only the first module's input may go without a gradient
+        return first.backward(grad_out) if input_grad else first.backward_without_input_grad(grad_out)
 
     def output_shape(self, input_shape):
         shape = tuple(input_shape)

@@ -50,7 +50,7 @@ class LocalResponseNorm(Module):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         return F.local_response_norm_backward(grad_out, self._take_cache())
 
     def output_shape(self, input_shape):
@@ -79,7 +79,7 @@ class _BatchNorm(Module):
         self._store(cache)
         return out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         dx, dgamma, dbeta = F.batch_norm_backward(grad_out, self._take_cache())
         self.weight.accumulate_grad(dgamma)
         self.bias.accumulate_grad(dbeta)
@@ -139,7 +139,7 @@ class Dropout(Module):
         self._store((mask,))  # mask is None in evaluation mode
         return out
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         (mask,) = self._take_cache()
         return F.dropout_backward(grad_out, mask)
 

@@ -255,7 +255,7 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
                         f"lower the learning rate (--lr, now {optimizer.lr:g})"
                     ) from cause
                 model.zero_grad()
-                model.backward(criterion.backward())
+                model.backward_without_input_grad(criterion.backward())  # no gradient w.r.t. the images
                 optimizer.step()
                 progress_state["batch"] = batch + 1
                 progress_state["loss_sum"] += loss * len(y)
