@@ -136,3 +136,19 @@ def test_labels_out_of_range_are_refused(digits, tmp_path):
     with pytest.raises(ValueError, match="label"):
         fit(nn.Sequential(nn.Flatten(), nn.Linear(784, 10, rng=0)), (x, bad), test,
             TrainConfig(epochs=1), tmp_path, progress=False)  # fmt: skip
+
+
+def test_lenet5_overfits_256_digits(digits, tmp_path):
+    """The engine can drive LeNet-5's training loss to ~0 on a small set (a capacity and gradient sanity check)."""
+    from v1sim.nn import models
+    from v1sim.nn.train import prepare_images
+
+    (x, y), _ = digits
+    x = prepare_images(x[:256], (1, 32, 32))
+    y = y[:256]
+    model = models.build("lenet5", rng=0)
+    cfg = TrainConfig(epochs=25, batch_size=32, lr=0.05, momentum=0.9, weight_decay=0.0, seed=0)
+    result = fit(model, (x, y), (x, y), cfg, tmp_path, progress=False)
+    losses = [json.loads(line)["train_loss"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert result["test_accuracy"] == 1.0  # every training image right: memorised
+    assert losses[-1] < 0.02 < losses[0] / 50
