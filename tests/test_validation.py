@@ -239,3 +239,18 @@ def test_import_sets_a_passive_openmp_wait_policy_unless_chosen():
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (300, 500, 400), (7, 400, 20000), (20000, 300, 9)])
+def test_matmul_equals_numpy_small_and_split(shape, monkeypatch):
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    monkeypatch.setattr(backend, "SMALL_GEMM_MACS", 1e5)  # force the threaded split on the larger ones
+    np.testing.assert_allclose(backend.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+    out = np.zeros((m + 2, n), np.float32)
+    backend.matmul(a.T.copy().T, b, out=out[1:-1])  # strided operand, view output
+    np.testing.assert_allclose(out[1:-1], a @ b, rtol=1e-5, atol=1e-4)
+    assert not out[0].any() and not out[-1].any()
+    stacked = rng.standard_normal((2, m % 5 + 1, k)).astype(np.float32)
+    np.testing.assert_allclose(backend.matmul(stacked, b), stacked @ b, rtol=1e-5, atol=1e-4)

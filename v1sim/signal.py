@@ -42,7 +42,7 @@ import scipy.fft
 
 from . import kernels
 from ._validate import as_float_array, check_choice, check_finite_float, check_int_pair, float_dtype
-from .backend import resolve_device
+from .backend import matmul, resolve_device
 
 __all__ = ["apply_bank", "convolve2d", "correlate2d", "correlate_batch", "output_size"]
 
@@ -149,9 +149,9 @@ def _correlate_gemm(x, w, stride, out, device):
     cols = np.empty((c * kh * kw, n, ho * wo), dtype=x.dtype)  # channel-major: one GEMM for the batch
     kernels.get("im2col", device)(x, kh, kw, stride[0], stride[1], cols)
     if n == 1:  # (K, 1, L) and (1, K, L) share a memory layout
-        np.matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, ho * wo), out=out.reshape(k, ho * wo))
+        matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, ho * wo), out=out.reshape(k, ho * wo))
         return
-    out_t = w.reshape(k, -1) @ cols.reshape(c * kh * kw, n * ho * wo)
+    out_t = matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, n * ho * wo))
     kernels.get("swap01", device)(out_t.reshape(k, n, ho * wo), np.empty(0, x.dtype), out.reshape(n, k, ho * wo))
 
 

@@ -36,8 +36,6 @@ References
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from .. import kernels
@@ -50,7 +48,7 @@ from .._validate import (
     check_rng,
     float_dtype,
 )
-from ..backend import SMALL_GEMM_MACS, blas_threads, resolve_device
+from ..backend import matmul, resolve_device
 from ..pooling import _geometry as _pool_geometry
 from ..pooling import _pool, _pool_backward
 
@@ -117,11 +115,6 @@ def _crop_hw(xp, py, px, shape) -> np.ndarray:
 def _host(device) -> str:
     """The CPU backend that stands in for kernels without a CUDA twin."""
     return "parallel" if device == "cuda" else device
-
-
-def _blas_for(macs):
-    """BLAS on one thread for small GEMMs (see "Threads" in :mod:`v1sim.backend`)."""
-    return blas_threads(1) if macs < SMALL_GEMM_MACS else contextlib.nullcontext()
 
 
 def _swap01(a, device, bias=None) -> np.ndarray:
@@ -229,9 +222,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
         cols = _im2col(xp, kh, kw, stride, ho, wo, device)  # (R, N, L), R = C*kh*kw
         rg, cols_m, w_m = cols.shape[0] // groups, cols.reshape(cols.shape[0], -1), w.reshape(k, -1)
         out_t = np.empty((k, n * ho * wo), dtype=dtype)
-        with _blas_for(k * rg * n * ho * wo):
-            for g in range(groups):
-                np.matmul(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out=out_t[g * kg : (g + 1) * kg])
+        for g in range(groups):
+            matmul(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out=out_t[g * kg : (g + 1) * kg])
         out = _swap01(out_t.reshape(k, n, ho * wo), device, b).reshape(n, k, ho, wo)
     cache = (x.shape, xp if cols is None else xp.shape, cols, w, stride, padding, groups, device, b is not None)
     return out, cache
@@ -270,12 +262,11 @@ def conv2d_backward(grad_out, cache, *, input_grad=True):
     r, kg = cols.shape[0], k // groups
     rg, cols_m, w_m = r // groups, cols.reshape(r, -1), w.reshape(k, -1)
     dw, dcols = np.empty_like(w_m), (np.empty((r, n * ho * wo), dtype=w.dtype) if input_grad else None)
-    with _blas_for(k * rg * n * ho * wo):
-        for i in range(groups):
-            gk, gr = slice(i * kg, (i + 1) * kg), slice(i * rg, (i + 1) * rg)
-            np.matmul(go[gk], cols_m[gr].T, out=dw[gk])
-            if input_grad:
-                np.matmul(w_m[gk].T, go[gk], out=dcols[gr])
+    for i in range(groups):
+        gk, gr = slice(i * kg, (i + 1) * kg), slice(i * rg, (i + 1) * rg)
+        matmul(go[gk], cols_m[gr].T, out=dw[gk])
+        if input_grad:
+            matmul(w_m[gk].T, go[gk], out=dcols[gr])
     dx = None
     if input_grad:
         dxp = _col2im(dcols.reshape(r, n, ho * wo), xp_shape, kh, kw, stride, device)
@@ -325,7 +316,7 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     b = _bias(bias, (k, ho, wo), dtype, "(K, H2, W2)")
     xp = _pad_hw(x, py, px)
     cols_t = np.ascontiguousarray(_im2col(xp, kh, kw, stride, ho, wo, device).transpose(2, 0, 1))  # (L, R, N)
-    out_t = np.matmul(w.reshape(ho * wo, k, -1), cols_t)  # (L, K, N)
+    out_t = matmul(w.reshape(ho * wo, k, -1), cols_t)  # (L, K, N)
     out = np.ascontiguousarray(out_t.transpose(2, 1, 0)).reshape(n, k, ho, wo)
     if b is not None:
         out += b
@@ -339,10 +330,10 @@ def locally_connected2d_backward(grad_out, cache, *, input_grad=True):
     n = x_shape[0]
     g = _grad(grad_out, (n, k, ho, wo), w.dtype)
     go_t = np.ascontiguousarray(g.reshape(n, k, ho * wo).transpose(2, 1, 0))  # (L, K, N)
-    dw = np.matmul(go_t, cols_t.swapaxes(1, 2)).reshape(w.shape)
+    dw = matmul(go_t, cols_t.swapaxes(1, 2)).reshape(w.shape)
     dx = None
     if input_grad:
-        dcols_t = np.matmul(w.reshape(ho * wo, k, -1).swapaxes(1, 2), go_t)  # (L, R, N)
+        dcols_t = matmul(w.reshape(ho * wo, k, -1).swapaxes(1, 2), go_t)  # (L, R, N)
         dxp = _col2im(dcols_t.transpose(1, 2, 0), xp_shape, kh, kw, stride, device)
         dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
     return dx, dw, (g.sum(axis=0) if has_bias else None)
@@ -359,7 +350,7 @@ def linear_forward(x, weight, bias=None):
     dtype = float_dtype(x, w)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, w.shape[0], dtype, "(F_out,)")
-    out = x @ w.T
+    out = matmul(x, w.T)
     if b is not None:
         out += b
     return out, (x, w, b is not None)
@@ -369,7 +360,7 @@ def linear_backward(grad_out, cache, *, input_grad=True):
     """Gradients of :func:`linear_forward`: ``dx = g W`` (None if not ``input_grad``), ``dW = gᵀ x``, ``db = sum g``."""
     x, w, has_bias = cache
     g = _grad(grad_out, (x.shape[0], w.shape[0]), w.dtype)
-    return (g @ w if input_grad else None), g.T @ x, (g.sum(axis=0) if has_bias else None)
+    return (matmul(g, w) if input_grad else None), matmul(g.T, x), (g.sum(axis=0) if has_bias else None)
 
 
 # --------------------------------------------------------------------------
