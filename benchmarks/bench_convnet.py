@@ -112,7 +112,9 @@ def main(argv=None):
 
     from threadpoolctl import threadpool_info
 
-    from v1sim.backend import SMALL_GEMM_MACS
+    from v1sim.backend import SMALL_GEMM_MACS, retain_freed_memory
+
+    retain_freed_memory()  # as the v1sim command does
 
     blas = ", ".join(f"{m['internal_api']} {m['num_threads']} threads" for m in threadpool_info() if m["user_api"] == "blas")
     print(f"numba {numba.__version__} ({numba.get_num_threads()} threads); "

@@ -254,3 +254,23 @@ def test_matmul_equals_numpy_small_and_split(shape, monkeypatch):
     assert not out[0].any() and not out[-1].any()
     stacked = rng.standard_normal((2, m % 5 + 1, k)).astype(np.float32)
     np.testing.assert_allclose(backend.matmul(stacked, b), stacked @ b, rtol=1e-5, atol=1e-4)
+
+
+def test_retain_freed_memory_stops_page_faults_of_repeated_large_arrays():
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys, numpy as np\n"
+        "from v1sim.backend import retain_freed_memory\n"
+        "if sys.argv[1] == '1': assert retain_freed_memory()\n"
+        "np.ones(40_000_000 // 8)\n"
+        "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(5): np.ones(40_000_000 // 8).sum()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)\n"
+    )
+    faults = [int(subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True, check=True).stdout)
+              for flag in ("0", "1")]  # fmt: skip
+    if faults[0] < 1000:
+        pytest.skip(f"this C library reuses 40 MB blocks by itself ({faults[0]} faults)")
+    assert faults[1] < faults[0] / 10

@@ -35,6 +35,13 @@ either alone, worse on a loaded machine. v1sim picks one owner at a time:
   blocks computed by v1sim's own worker threads, one single-threaded BLAS
   call each, which sleep when idle.
 
+Memory: training allocates the same large arrays every step, and glibc
+hands arrays above its mmap threshold back to the system when freed, so each
+step pays page faults again (22 ms of system time per LeNet-5 step at batch
+256). :func:`retain_freed_memory` raises glibc's thresholds; it is an
+application's choice, made by the ``v1sim`` command and the benchmarks,
+never on import.
+
 Measured on two busy cores (LeNet-5 training step, batch 64): 113-144 ms
 with BLAS's own threads, 13-18 ms with one BLAS thread.
 """
@@ -47,7 +54,7 @@ import os
 
 from ._validate import check_choice
 
-__all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "matmul", "resolve_device", "cuda_available", "require_cuda"]
+__all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "matmul", "retain_freed_memory", "resolve_device", "cuda_available", "require_cuda"]
 
 #: From this many multiply-accumulates on, :func:`matmul` splits a product over threads (see "Threads").
 SMALL_GEMM_MACS = 5e7
@@ -199,3 +206,29 @@ def matmul(a, b, out=None):
         for job in jobs:
             job.result()
     return out
+
+
+def retain_freed_memory(limit_bytes: int = 1 << 30) -> bool:
+    """Let glibc keep freed blocks up to ``limit_bytes`` for reuse instead of unmapping them.
+
+    Sets ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` with ``mallopt``, so
+    the arrays a training step frees are reused by the next step without
+    page faults. Process-wide, and the memory is not returned to the system
+    while the process runs, so this is for applications (the ``v1sim``
+    command calls it), not for library code.
+
+    Returns
+    -------
+    bool
+        False where the C library is not glibc (nothing changed).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    return bool(mallopt(m_mmap_threshold, int(limit_bytes)) and mallopt(m_trim_threshold, int(limit_bytes)))

@@ -481,6 +481,9 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from .backend import retain_freed_memory
+
+    retain_freed_memory()  # steps reuse freed arrays without page faults (see v1sim.backend)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
