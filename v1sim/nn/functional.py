@@ -39,18 +39,23 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from .._validate import (
-    as_float_array,
-    check_finite_float,
-    check_in_range,
-    check_int_pair,
-    check_positive_int,
-    check_rng,
-    float_dtype,
-)
+from .._validate import check_int_pair, check_positive_int, float_dtype
 from ..backend import matmul, resolve_device
 from ..pooling import _geometry as _pool_geometry
 from ..pooling import _pool, _pool_backward
+from ._fn_common import _array, _grad
+from ._fn_norm_loss import (
+    batch_norm_backward,
+    batch_norm_forward,
+    cross_entropy_backward,
+    cross_entropy_forward,
+    dropout_backward,
+    dropout_forward,
+    local_response_norm_backward,
+    local_response_norm_forward,
+    log_softmax,
+    softmax,
+)
 
 __all__ = [
     "conv2d_forward", "conv2d_backward",
@@ -65,28 +70,9 @@ __all__ = [
     "softmax", "log_softmax", "cross_entropy_forward", "cross_entropy_backward",
 ]  # fmt: skip
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def _array(x, name, ndim) -> np.ndarray:
-    """C-contiguous float32/float64 array of ``ndim`` dimensions (float arrays are not re-checked for NaN)."""
-    if isinstance(x, np.ndarray) and x.dtype in _FLOATS:
-        if x.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
-            as_float_array(x, name, ndim=ndim, allow_nonfinite=True)  # raises the shared message
-        return np.ascontiguousarray(x)
-    return as_float_array(x, name, ndim=ndim)
-
-
-def _grad(grad_out, shape, dtype) -> np.ndarray:
-    g = _array(grad_out, "grad_out", len(shape))
-    if g.shape != tuple(shape):
-        raise ValueError(f"grad_out must have the forward output's shape {tuple(shape)}, got {g.shape}")
-    return g.astype(dtype, copy=False)
 
 
 def _out_len(n, f, s, p, axis) -> int:
@@ -457,196 +443,3 @@ def global_avg_pool2d_backward(grad_out, cache):
     shape, dtype = cache
     g = _grad(grad_out, shape[:2], dtype) / (shape[2] * shape[3])
     return np.ascontiguousarray(np.broadcast_to(g[:, :, None, None], shape))
-
-
-# --------------------------------------------------------------------------
-# normalisation and dropout
-# --------------------------------------------------------------------------
-
-
-def _window_sum(a, before, after):
-    """``s[:, c] = sum_{c'=c-before}^{c+after} a[:, c']`` over the channel axis, clipped at its ends."""
-    s = a.copy()
-    n_ch = a.shape[1]
-    for d in range(1, min(after, n_ch - 1) + 1):
-        s[:, : n_ch - d] += a[:, d:]
-    for d in range(1, min(before, n_ch - 1) + 1):
-        s[:, d:] += a[:, : n_ch - d]
-    return s
-
-
-def local_response_norm_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
-    """Local response normalisation across channels (AlexNet [2]_).
-
-    ``b_c = a_c / (k + alpha/n * sum_{c' near c} a_{c'}^2)^beta`` over the
-    ``n = size`` channels ``c - n//2 .. c + (n-1)//2`` (clipped at the ends);
-    the ``alpha/n`` scaling is PyTorch's (the paper writes ``alpha``, so its
-    ``alpha = 1e-4`` corresponds to ``alpha = 5e-4`` here).
-
-    Shape: (N, C, H, W) -> (N, C, H, W).
-    """
-    x = _array(x, "x", 4)
-    size = check_positive_int(size, "size")
-    scale = k + (alpha / size) * _window_sum(x * x, size // 2, (size - 1) // 2)
-    factor = scale**-beta
-    return x * factor, (x, scale, factor, size, alpha, beta)
-
-
-def local_response_norm_backward(grad_out, cache):
-    x, scale, factor, size, alpha, beta = cache
-    g = _grad(grad_out, x.shape, x.dtype)
-    # channel c' appears in the sums of the channels c with c' in window(c): the transposed window
-    back = _window_sum(g * x * factor / scale, (size - 1) // 2, size // 2)
-    return g * factor - (2 * alpha * beta / size) * x * back
-
-
-def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, training=True, momentum=0.1, eps=1e-5):
-    """Batch normalisation [3]_ per channel of (N, C, H, W) or per feature of (N, C).
-
-    Training: normalise with the batch mean and (biased) variance over N, H,
-    W, and, when running buffers are given, update them **in place**:
-    ``running = (1 - momentum) * running + momentum * batch`` (the running
-    variance takes the unbiased batch variance). Evaluation: normalise with
-    the running statistics. Then scale by ``gamma`` and shift by ``beta``.
-
-    Returns
-    -------
-    out : ndarray, same shape as x
-    cache : tuple
-    """
-    x = _array(x, "x", (2, 4))
-    n_ch = x.shape[1]
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
-    bshape = (1, n_ch) + (1,) * (x.ndim - 2)
-    gamma, beta = _array(gamma, "gamma", 1), _array(beta, "beta", 1)
-    if gamma.shape != (n_ch,) or beta.shape != (n_ch,):
-        raise ValueError(f"gamma and beta must have shape ({n_ch},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")
-    count = x.size // n_ch
-    if training:
-        if count < 2:
-            raise ValueError(f"batch norm in training mode needs more than one value per channel, got x of shape {x.shape}")
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean
-            running_var *= 1 - momentum
-            running_var += momentum * var * (count / (count - 1))
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch norm in evaluation mode needs running_mean and running_var")
-        mean, var = running_mean, running_var
-    invstd = 1.0 / np.sqrt(var + eps)
-    xhat = (x - mean.reshape(bshape)) * invstd.reshape(bshape)
-    out = xhat * gamma.reshape(bshape) + beta.reshape(bshape)
-    return out.astype(x.dtype, copy=False), (xhat.astype(x.dtype, copy=False), gamma, invstd, axes, bshape, training)
-
-
-def batch_norm_backward(grad_out, cache):
-    """Gradients of :func:`batch_norm_forward`: ``(dx, dgamma, dbeta)``.
-
-    In training mode the batch statistics depend on x:
-    ``dx = invstd/M (M dxhat - sum dxhat - xhat sum(dxhat xhat))`` with
-    ``dxhat = grad_out * gamma`` and M values per channel.
-    """
-    xhat, gamma, invstd, axes, bshape, training = cache
-    g = _grad(grad_out, xhat.shape, xhat.dtype)
-    dgamma, dbeta = (g * xhat).sum(axis=axes), g.sum(axis=axes)
-    dxhat = g * gamma.reshape(bshape)
-    scale = invstd.reshape(bshape).astype(xhat.dtype)
-    if not training:
-        return dxhat * scale, dgamma, dbeta
-    mean_d = dxhat.mean(axis=axes).reshape(bshape)
-    mean_dx = (dxhat * xhat).mean(axis=axes).reshape(bshape)
-    return scale * (dxhat - mean_d - xhat * mean_dx), dgamma, dbeta
-
-
-def dropout_forward(x, p, *, training=True, rng=None):
-    """Inverted dropout: zero each unit with probability ``p`` and scale survivors by ``1/(1-p)``.
-
-    The expected activation is unchanged, so evaluation (``training=False``)
-    is the identity. The mask is drawn from ``rng`` (None, seed or Generator).
-    """
-    x = _array(x, "x", range(1, 7))
-    p = check_in_range(p, "p", 0.0, 1.0, inclusive=(True, False))
-    if not training or p == 0:
-        return x, None
-    keep = check_rng(rng).random(x.shape, dtype=x.dtype) >= p
-    mask = keep.astype(x.dtype) / x.dtype.type(1 - p)
-    return x * mask, mask
-
-
-def dropout_backward(grad_out, cache):
-    if cache is None:
-        return grad_out
-    return _grad(grad_out, cache.shape, cache.dtype) * cache
-
-
-# --------------------------------------------------------------------------
-# softmax cross-entropy
-# --------------------------------------------------------------------------
-
-
-def log_softmax(logits, axis=-1):
-    """``z - logsumexp(z)`` along ``axis``, shifted by the maximum (no overflow)."""
-    z = _array(logits, "logits", range(1, 7))
-    shifted = z - z.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def softmax(logits, axis=-1):
-    """Class probabilities ``exp(z) / sum exp(z)`` along ``axis``."""
-    return np.exp(log_softmax(logits, axis))
-
-
-def _labels(labels, n, n_classes) -> np.ndarray:
-    y = np.asarray(labels)
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"labels must be an integer array of class indices in [0, {n_classes}), got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},), one class index per row of logits, got shape {y.shape}")
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(
-            f"labels must lie in [0, {n_classes}) for logits with {n_classes} classes, got values in [{y.min()}, {y.max()}]"
-        )
-    return y.astype(np.intp, copy=False)
-
-
-def cross_entropy_forward(logits, labels):
-    """Softmax cross-entropy, averaged over the batch.
-
-    ``loss = mean_n( logsumexp(z_n) - z_n[y_n] )``.
-
-    Parameters
-    ----------
-    logits : (N, K) array_like
-        Unnormalised class scores; must be finite.
-    labels : (N,) integer array_like
-        Class indices in ``[0, K)``.
-
-    Returns
-    -------
-    loss : float
-    cache : tuple
-        For :func:`cross_entropy_backward`.
-
-    Raises
-    ------
-    TypeError
-        Labels that are not integers.
-    ValueError
-        Non-finite logits; labels of the wrong length or out of range.
-    """
-    z = as_float_array(logits, "logits", ndim=2)
-    y = _labels(labels, z.shape[0], z.shape[1])
-    logp = log_softmax(z, axis=1)
-    loss = -float(logp[np.arange(z.shape[0]), y].mean())
-    return loss, (np.exp(logp), y)
-
-
-def cross_entropy_backward(cache, grad=1.0):
-    """``dloss/dlogits = (softmax(z) - onehot(y)) * grad / N``."""
-    probs, y = cache
-    d = probs.copy()
-    d[np.arange(len(y)), y] -= 1
-    d *= check_finite_float(grad, "grad") / len(y)
-    return d
