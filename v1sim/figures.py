@@ -9,6 +9,7 @@ folder given explicitly, and runs them in name order with a progress bar.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,12 @@ def discover(scripts_dir=None) -> list[FigureScript]:
 def _load(script: FigureScript):
     spec = importlib.util.spec_from_file_location(f"v1sim_fig_{script.name}", script.path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[spec.name] = module  # dataclasses and pickling look their module up there
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
     if not callable(getattr(module, "main", None)):
         raise AttributeError(f"{script.path} has no main(out_dir, quick=False) function")
     return module

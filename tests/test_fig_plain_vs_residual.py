@@ -1,0 +1,115 @@
+"""scripts/fig_plain_vs_residual.py: both sources of curves (run folders, a short training run), fast."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from v1sim._io import write_jsonl
+from v1sim.figures import default_scripts_dir
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def fig():
+    path = default_scripts_dir() / "fig_plain_vs_residual.py"
+    spec = importlib.util.spec_from_file_location("fig_plain_vs_residual_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _metrics(final_train_error, final_test_error, epochs=3):
+    """Synthetic metrics.jsonl records in the format fit() writes, errors falling to the given finals."""
+    records = []
+    for e in range(1, epochs + 1):
+        f = e / epochs
+        train_err = 0.5 + (final_train_error - 0.5) * f
+        test_err = 0.5 + (final_test_error - 0.5) * f
+        records.append({
+            "epoch": e, "lr": 0.1, "train_loss": 2.0 * train_err + 0.05, "train_accuracy": 1.0 - train_err,
+            "test_loss": 2.0 * test_err + 0.1, "test_accuracy": 1.0 - test_err, "test_error": test_err,
+            "seconds": 10.0, "images_per_second": 100.0,
+        })  # fmt: skip
+    return records
+
+
+def _make_runs(root, finals):
+    for name, (train_err, test_err) in finals.items():
+        write_jsonl(root / name / "metrics.jsonl", _metrics(train_err, test_err))
+        (root / name / "last.json").write_text(json.dumps({"dataset": "mnist", "model": name}))
+    # folders that must be ignored: not a CIFAR depth, another model, no metrics
+    write_jsonl(root / "resnet50" / "metrics.jsonl", _metrics(0.9, 0.9))
+    write_jsonl(root / "lenet5" / "metrics.jsonl", _metrics(0.9, 0.9))
+    (root / "plain32").mkdir()
+
+
+LECTURE = {"plain20": (0.04, 0.05), "plain56": (0.08, 0.09), "resnet20": (0.04, 0.05), "resnet56": (0.02, 0.03)}
+
+
+def test_reads_run_folders(fig, tmp_path):
+    _make_runs(tmp_path, LECTURE)
+    curves = fig.read_runs(tmp_path)
+    assert sorted((c["kind"], c["depth"]) for c in curves) == [("plain", 20), ("plain", 56), ("resnet", 20),
+                                                                ("resnet", 56)]  # fmt: skip
+    p56 = next(c for c in curves if c["kind"] == "plain" and c["depth"] == 56)
+    np.testing.assert_allclose(p56["x_train"], [1, 2, 3])
+    np.testing.assert_allclose(p56["train_error"][-1], 0.08)
+    np.testing.assert_allclose(p56["test_error"][-1], 0.09)
+    assert p56["dataset"] == "mnist" and p56["unit"] == "epoch"
+    assert fig.verdict(curves).startswith("as in the lecture")
+
+
+def test_verdict_says_when_the_effect_is_absent(fig, tmp_path):
+    _make_runs(tmp_path, {"plain20": (0.08, 0.09), "plain56": (0.04, 0.05), "resnet20": (0.04, 0.05),
+                          "resnet56": (0.08, 0.09)})  # fmt: skip
+    text = fig.verdict(fig.read_runs(tmp_path))
+    assert "not" in text and "NOT train worse" in text and "ALSO trains worse" in text
+
+
+def test_plots_run_folders_without_training(fig, tmp_path, monkeypatch):
+    runs = tmp_path / "elsewhere"
+    _make_runs(runs, LECTURE)
+    monkeypatch.setenv("V1SIM_RUNS", str(runs))
+    monkeypatch.setattr(fig, "train_curves", lambda quick=False: pytest.fail("trained despite run folders"))
+    path = fig.main(tmp_path / "out", quick=True)
+    assert path == tmp_path / "out" / "plain_vs_residual.png"
+    assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+
+
+def test_default_runs_folder_is_relative_to_cwd(fig, tmp_path, monkeypatch):
+    monkeypatch.delenv("V1SIM_RUNS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert fig.runs_dir().resolve() == (tmp_path / "runs").resolve()
+    _make_runs(tmp_path / "runs", {"plain20": (0.04, 0.05), "resnet20": (0.04, 0.05)})
+    assert len(fig.read_runs(fig.runs_dir())) == 2
+
+
+def test_quick_mode_trains_and_writes_png(fig, tmp_path, monkeypatch):
+    monkeypatch.setenv("V1SIM_RUNS", str(tmp_path / "no-runs-here"))
+    path = fig.main(tmp_path, quick=True)
+    assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+
+
+def test_training_is_deterministic_and_records_every_step(fig):
+    x, y = fig.digits_32()
+    assert x.shape == (5000, 1, 32, 32)
+    data = (x[:64], y[:64])
+    a = fig.train_curve("resnet", 8, data, iterations=3, batch_size=4, lr=0.05)
+    b = fig.train_curve("resnet", 8, data, iterations=3, batch_size=4, lr=0.05)
+    assert a["train_loss"].shape == (3,) and np.isfinite(a["train_loss"]).all()
+    np.testing.assert_array_equal(a["train_loss"], b["train_loss"])
+    np.testing.assert_array_equal(a["train_error"], b["train_error"])
+    with pytest.raises(ValueError, match="training digits"):
+        fig.train_curve("plain", 8, data, iterations=20, batch_size=4, lr=0.05)
+
+
+def test_a_foreign_metrics_file_is_skipped_with_a_warning(fig, tmp_path):
+    _make_runs(tmp_path, {"plain20": (0.04, 0.05)})
+    (tmp_path / "resnet20").mkdir()
+    (tmp_path / "resnet20" / "metrics.jsonl").write_text('{"step": 1, "loss": 2.3}\n')
+    with pytest.warns(UserWarning, match="resnet20"):
+        curves = fig.read_runs(tmp_path)
+    assert [(c["kind"], c["depth"]) for c in curves] == [("plain", 20)]
