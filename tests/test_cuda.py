@@ -103,6 +103,28 @@ for size, stride, padding in ((2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0)))
            pool2d_backward(g, xi.shape, *geom, kind="avg", device="cuda"),
            pool2d_backward(g, xi.shape, *geom, kind="avg", device="cpu"))
 
+from v1sim import nn
+
+
+def small_net(device):
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3, device=device, rng=1), nn.Tanh(), nn.AvgPool2d(2, device=device),
+        nn.Conv2d(3, 4, 3, padding=1, groups=1, device=device, rng=2), nn.ReLU(), nn.MaxPool2d(2, device=device),
+        nn.Flatten(), nn.Linear(4 * 2 * 2, 5, rng=3),
+    )
+
+
+xs = rng.standard_normal((2, 1, 10, 10)).astype(np.float32)
+ys = np.array([1, 3])
+grads = {}
+for device in ("cuda", "cpu"):
+    net, crit = small_net(device), nn.CrossEntropyLoss()
+    loss = crit(net(xs), ys)
+    dx = net.backward(crit.backward())
+    grads[device] = [np.float32(loss), dx] + [p.grad for p in net.parameters()]
+for i, (got, want) in enumerate(zip(grads["cuda"], grads["cpu"])):
+    record(f"nn training step {i}", got, want)
+
 print(json.dumps(results))
 """.replace("SKIP_EXIT", str(SKIP_EXIT))
 
@@ -113,6 +135,7 @@ NAMES = (
     + ["correlate2d same", "kernel correlate_valid_bank"]
     + [f"pool2d {what} {g}" for g in GEOMS for what in ("max", "max indices", "max no indices", "avg", "l2")]
     + [f"pool2d_backward {kind} {g}" for g in GEOMS for kind in ("max", "avg")]
+    + [f"nn training step {i}" for i in range(2 + 6)]  # loss, dx, then the 6 parameter gradients
 )
 
 
