@@ -9,7 +9,10 @@ Run from the repository root::
     default Neocognitron's US1, US2 and US3 on a batch of digits: v1sim's
     ``SLayer`` (one ``correlate_batch`` per sum) against the same equations
     written with ``scipy.ndimage.correlate``, one call per image, cell plane
-    and input plane. Outputs are checked to agree before timing.
+    and input plane. Outputs are checked to agree before timing. Also US4,
+    the labelled prototypes: the cosines of UC3 maps with every prototype as
+    one matrix product (``PrototypeClassifier.similarity``) against the same
+    S4 cells as an ``SLayer`` valid correlation (``e / v``).
 (b) Training throughput (digits/s) of one pass: Neocognitron (S2, S3
     competitive learning, S4 prototypes, readout) and HMAX (imprinting,
     readout); inference throughput (digits/s) from pixels to class.
@@ -75,6 +78,15 @@ def main(argv=None) -> int:
         k, c, kh, kw = layer.templates.shape
         rows.append((f"{name}: {n_batch} digits, {c}->{k} planes {kh}x{kw} @{inp.shape[2]}", t_ours,
                      "scipy.ndimage.correlate per plane", t_ref))  # fmt: skip
+    c3, clf = maps["UC3"], net.classifier
+    ours = clf.similarity(c3)
+    ref = clf.layer.excitation(c3)[:, :, 0, 0] / np.maximum(clf.layer.inhibition(c3)[:, :, 0, 0], 1e-12)
+    assert np.abs(ours - ref).max() < 1e-4, "US4: GEMM cosines and SLayer correlation disagree"
+    t_ours = median_time(lambda: clf.similarity(c3), repeat=repeat)
+    t_ref = median_time(lambda: clf.layer.excitation(c3) / np.maximum(clf.layer.inhibition(c3), 1e-12), repeat=repeat)
+    k, c, kh, kw = clf.templates.shape
+    rows.append((f"US4 cosines: {n_batch} digits, {k} prototypes {c}@{kh}x{kw}", t_ours,
+                 "SLayer valid correlation (e / v)", t_ref))  # fmt: skip
     report(rows, "S-layer (excitation + V-cell + shunting output), v1sim SLayer vs scipy.ndimage")
 
     n_test = 300 if args.quick else 1000

@@ -1,17 +1,22 @@
-"""Neocognitron: test error against the number of labelled training digits, and its confusion matrix.
+"""Neocognitron: test error against the number of labelled training digits, beside LeNet-5, and its confusion matrix.
 
 Left: test error on embedded MNIST test digits as the number N of labelled
 training digits grows (log axes). The Neocognitron's S2 and S3 are learned
 once, without labels, from the first 500 training digits; for each N only the
 labelled top is trained: S4 prototypes classified by interpolating vectors
 (IntVec, Fukushima 2007) or by the nearest prototype, and, for comparison, a
-ridge-regression readout of UC3. Beside it: HMAX (Serre et al. 2007: Gabor
-S1, max C1, 400 S2 prototypes imprinted from the same 500 digits, global-max
-C2, ridge readout) and the nearest training digit in pixel space (cosine
-similarity). LeNet-5 is left out here (minutes of training per point on two
-cores); ``lenet_errors`` is the hook to add it. Right: the confusion matrix
-of the IntVec Neocognitron at the largest N (rows: true class; cells:
-counts; the diagonal holds the correct answers).
+ridge-regression readout of UC3. Beside it: LeNet-5 (LeCun et al. 1998;
+``v1sim.nn``, backpropagation from random weights on the same N digits,
+zero-padded to 32x32, with its ``v1sim train`` recipe: SGD, batch 64,
+learning rate 0.05, momentum 0.9, weight decay 5e-4, the rate divided by 5
+for the last quarter of the steps; a short schedule of 8 epochs, at least
+100 and at most 250 steps, to keep the figure fast, so its large-N errors are
+above what longer training gives); HMAX (Serre et al. 2007: Gabor S1, max
+C1, 400 S2 prototypes imprinted from the same 500 digits, global-max C2,
+ridge readout) and the nearest training digit in pixel space (cosine
+similarity). Right: the confusion matrix of the IntVec Neocognitron at the
+largest N (rows: true class; cells: counts; the diagonal holds the correct
+answers).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import numpy as np
 
 from v1sim.datasets import load_digits
 from v1sim.hierarchy import HMAX, HMAXConfig, Neocognitron, NeocognitronConfig
+from v1sim.nn import SGD, CrossEntropyLoss, models
+from v1sim.nn.train import RECIPES, prepare_images
 from v1sim.plotting import paper_style, save_figure
 
 SIZES = (20, 50, 100, 200, 500, 1000, 2000)  # labelled training digits
@@ -31,13 +38,52 @@ N_UNSUPERVISED = 500  # unlabelled digits for S2/S3 (and HMAX's imprinting)
 N_TEST = 500
 
 
-def lenet_errors(sizes, train, test):
-    """Hook: LeNet-5 test errors for ``sizes`` (return None to leave it out of the figure).
+def train_lenet5(x, y, *, steps, seed=0):
+    """LeNet-5 trained with SGD for ``steps`` minibatches on digits x (N, 1, 28, 28), labels y (N,).
 
-    To add it, train ``v1sim.nn`` LeNet-5 (``v1sim.nn.train.fit``) on the
-    first N images of ``train`` for each N and return the test errors.
+    The ``v1sim train lenet5`` recipe (batch 64 or N if fewer, learning rate
+    0.05, momentum 0.9, weight decay 5e-4), the rate divided by 5 after three
+    quarters of the steps; the minibatches walk through seeded permutations.
     """
-    return None
+    recipe = RECIPES["lenet5"]
+    model = models.build("lenet5", rng=seed)
+    x = prepare_images(x, models.default_input_shape("lenet5"))
+    opt = SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"], weight_decay=recipe["weight_decay"])
+    criterion = CrossEntropyLoss()
+    rng = np.random.default_rng(seed)
+    batch = min(recipe["batch_size"], len(x))
+    order = np.zeros(0, dtype=np.int64)
+    model.train()
+    for step in range(steps):
+        if step == (3 * steps) // 4:
+            opt.lr *= recipe["lr_gamma"]
+        if len(order) < batch:
+            order = np.concatenate([order, rng.permutation(len(x))])
+        idx, order = order[:batch], order[batch:]
+        criterion(model(x[idx]), y[idx])
+        model.zero_grad()
+        model.backward(criterion.backward())
+        opt.step()
+    model.eval()
+    return model
+
+
+def lenet_predict(model, images):
+    """Class labels (N,) of LeNet-5 for digits (N, 1, 28, 28)."""
+    x = prepare_images(images, models.default_input_shape("lenet5"))
+    return np.concatenate([model(x[i : i + 500]).argmax(axis=1) for i in range(0, len(x), 500)])
+
+
+def lenet_steps(n, quick=False):
+    """SGD steps for N training digits: 8 epochs of 64, at least 100 and at most 250 (quick: 10)."""
+    return 10 if quick else int(np.clip(round(8 * n / 64), 100, 250))
+
+
+def lenet_errors(sizes, train, test, quick=False):
+    """LeNet-5 test errors for each training set size (the first N digits of ``train``)."""
+    (x, y), (xt, yt) = train, test
+    return [float(np.mean(lenet_predict(train_lenet5(x[:n], y[:n], steps=lenet_steps(n, quick)), xt) != yt))
+            for n in sizes]  # fmt: skip
 
 
 def _pixel_nn_error(x, y, xt, yt):
@@ -75,7 +121,7 @@ def main(out_dir, quick=False) -> Path:
     pred = net.predict_features(f_test, classifier="intvec")  # the model of the largest N
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (yt, pred), 1)
-    lenet = lenet_errors(sizes, (x, y), (xt, yt))
+    curves["lenet"] = lenet_errors(sizes, (x, y), (xt, yt), quick=quick)
 
     styles = {
         "intvec": ("Neocognitron, IntVec", "tab:red", "o", "-"),
@@ -83,6 +129,7 @@ def main(out_dir, quick=False) -> Path:
         "ridge": ("Neocognitron UC3, ridge readout", "tab:purple", "^", "--"),
         "hmax": ("HMAX C2, ridge readout", "tab:blue", "D", "--"),
         "pixels": ("nearest training digit (pixels)", "0.45", "v", ":"),
+        "lenet": ("LeNet-5 (backpropagation)", "k", "x", "-"),
     }
     with paper_style():
         fig, (ax, axc) = plt.subplots(1, 2, figsize=(11.2, 4.6), gridspec_kw={"width_ratios": [1.25, 1]},
@@ -90,8 +137,6 @@ def main(out_dir, quick=False) -> Path:
         for kind, errs in curves.items():
             label, colour, marker, ls = styles[kind]
             ax.plot(sizes, 100 * np.asarray(errs), marker=marker, ls=ls, color=colour, ms=4, lw=1.2, label=label)
-        if lenet is not None:
-            ax.plot(sizes, 100 * np.asarray(lenet), marker="x", color="k", lw=1.2, label="LeNet-5")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(sizes)
@@ -108,7 +153,7 @@ def main(out_dir, quick=False) -> Path:
         ax.set_ylabel(f"test error ({n_test} test digits)")
         ax.set_title(f"Error against training set size (S2, S3, HMAX S2: {n_unsup} unlabelled digits)")
         ax.legend(frameon=False, loc="lower left")
-        for kind in ("intvec", "pixels"):
+        for kind in ("intvec", "lenet", "pixels"):
             ax.annotate(f"{100 * curves[kind][-1]:.1f}%", (sizes[-1], 100 * curves[kind][-1]), xytext=(5, 0),
                         textcoords="offset points", va="center", fontsize=7, color=styles[kind][1])  # fmt: skip
         im = axc.imshow(confusion, cmap="Blues", vmin=0)

@@ -115,14 +115,25 @@ def test_c_layers_give_shift_tolerance(net, digits):
     two = {k: mean_correlation(base[k], v) for k, v in net.forward(shift(images, 2, 0)).items()}
     for level in (1, 2, 3):  # every C-stage is more tolerant than the S-stage below it
         assert one[f"UC{level}"] > one[f"US{level}"] + 0.03, one
-    assert one["UC3"] >= 0.9 and one["US1"] < 0.8, one
-    assert two["UC3"] >= 0.8 and two["US1"] < 0.5, two
+        assert two[f"UC{level}"] > two[f"US{level}"] + 0.05, two
+    assert one["UC2"] >= 0.88 and one["UC3"] >= 0.93 and one["US1"] < 0.7, one  # measured 0.90, 0.96, 0.63
+    assert two["UC3"] >= 0.8 and two["US3"] < 0.7 and two["US1"] < 0.35, two  # measured 0.84, 0.59, 0.25
     # one C-layer alone, a 7x7 blur with subsampling, on the S1 maps
     c = CLayer(7, 2, 3, kind="avg", saturation=0.5)
     s1, s1_shifted = base["US1"], net.forward(shift(images, 1, 0), upto="US1")["US1"]
     assert mean_correlation(c(s1), c(s1_shifted)) >= 0.9 > mean_correlation(s1, s1_shifted) + 0.2
 
 
+def test_wider_c3_window_tolerates_two_pixel_shifts(net, digits):
+    # The default 3x3 UC3 window gives a 2-pixel shift a correlation of about 0.84; a 5x5 window over
+    # the same learned S-cells gives >= 0.9 (at an accuracy cost, see NeocognitronConfig.c3_size).
+    (x, _), _ = digits
+    images = x[200:240]
+    wide = Neocognitron(net.config.replace(c3_size=5, c3_padding=2))
+    wide.load_state_dict(net.state_dict())
+    base, moved = wide.forward(images, upto="UC3"), wide.forward(shift(images, 2, 0), upto="UC3")
+    corr = {k: mean_correlation(base[k], moved[k]) for k in ("US1", "US3", "UC3")}
+    assert corr["UC3"] >= 0.9 and corr["US3"] < 0.7 and corr["US1"] < 0.35, corr  # measured 0.91, 0.59, 0.25
 def test_clayer_pools_and_saturates():
     x = np.arange(2 * 4 * 6 * 6, dtype=np.float32).reshape(2, 4, 6, 6)
     out = CLayer(2, kind="max", n_scales=2, scale_pool=2)(x)
@@ -201,7 +212,7 @@ def test_learn_stage_resumes_exactly_after_a_stop(digits):
 def test_short_training_beats_chance_and_writes_checkpoints(digits, tmp_path):
     start = time.perf_counter()
     result = hierarchy.train("neocognitron", *digits, out_dir=tmp_path, seed=0, progress=False)
-    assert time.perf_counter() - start < 30
+    assert time.perf_counter() - start < 20  # measured 3-6 s on two busy cores
     assert result["test_accuracy"] > 0.8  # chance is 0.1 (measured about 0.9 with 300 digits)
     assert result["test_error"] == pytest.approx(1 - result["test_accuracy"])
     assert result["epochs"] == 1 and result["images_per_second"] > 0 and result["out"] == str(tmp_path)
@@ -275,6 +286,62 @@ def test_intvec_prefers_the_segment_between_two_prototypes():
     np.testing.assert_allclose(clf.intvec_scores(clf.similarity(test))[0], [1.0, np.cos(ang(30))], rtol=1e-6)
 
 
+def test_prototype_similarity_is_the_us4_cells_cosine():
+    rng = np.random.default_rng(3)
+    templates = rng.random((9, 4, 5, 5)) * (rng.random((9, 4, 5, 5)) < 0.6)
+    clf = PrototypeClassifier(templates, np.arange(9) % 3, c_taper=0.5)
+    x = (rng.random((6, 4, 5, 5)) * (rng.random((6, 4, 5, 5)) < 0.6)).astype(np.float32)
+    x[0] = 0.0  # a blank input: similarity 0
+    e = clf.layer.excitation(x)[:, :, 0, 0]
+    v = clf.layer.inhibition(x)[:, :, 0, 0]
+    np.testing.assert_allclose(clf.similarity(x), e / np.maximum(v, 1e-12), rtol=1e-5, atol=1e-6)
+    assert not clf.similarity(x)[0].any()
+
+
+def test_intvec_scores_equal_a_dense_search_over_all_segments():
+    # Fukushima (2007): interpolating vectors densely placed on every segment between two prototypes
+    # of one class; with candidates >= the class sizes the closed form must match the dense search.
+    rng = np.random.default_rng(4)
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 0, 1])
+    templates = rng.random((9, 2, 3, 3))
+    clf = PrototypeClassifier(templates, labels, c_taper=0.5)
+    x = rng.random((5, 2, 3, 3)).astype(np.float32)
+    w = np.sqrt(connection_kernel(3, 1.5, dtype=np.float64)).ravel()
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    protos = unit((templates.reshape(9, 2, 9) * w).reshape(9, -1))  # c-weighted unit vectors
+    inputs = unit((x.reshape(5, 2, 9) * w).reshape(5, -1))
+    lam = np.linspace(0, 1, 2001)[:, None]
+    dense = np.full((5, 3), -np.inf)
+    for k in range(3):
+        members = np.flatnonzero(labels == k)
+        for i in members:
+            for j in members:
+                segment = unit((1 - lam) * protos[i] + lam * protos[j])
+                dense[:, k] = np.maximum(dense[:, k], (inputs @ segment.T).max(axis=1))
+    scores = clf.intvec_scores(clf.similarity(x), candidates=9)
+    np.testing.assert_allclose(scores, dense, atol=2e-4)
+    single = clf.intvec_scores(clf.similarity(x), candidates=1)  # the best prototype of each class
+    assert (single <= scores + 1e-9).all() and (scores > single + 1e-3).any()  # segments add something
+
+
+def test_supervised_learning_resumes_exactly_and_grows_past_its_buffers():
+    from v1sim._neocognitron_learning import supervised_learning
+
+    rng = np.random.default_rng(5)
+    feats = rng.random((1300, 2, 3, 3)).astype(np.float32)  # random vectors: most become prototypes
+    labels = rng.integers(0, 10, 1300)
+    kw = dict(r=20.0, max_planes=5000, c_taper=0.5, batch_size=100)
+    whole = supervised_learning(feats, labels, **kw)
+    assert 1024 < len(whole["labels"]) <= 1300 and whole["counts"].sum() == 1300
+    part = supervised_learning(feats, labels, **kw, should_stop=lambda: True)
+    assert int(part["position"]) == 100
+    rest = supervised_learning(feats, labels, **kw, state=part)
+    for k in ("templates", "labels", "counts"):
+        np.testing.assert_array_equal(rest[k], whole[k], err_msg=k)
+    capped = supervised_learning(feats, labels, **{**kw, "max_planes": 50})
+    assert len(capped["labels"]) == 50
+
+
 def test_ridge_readout_separates_separable_classes():
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((3, 20)) * 4
@@ -292,11 +359,20 @@ def test_ridge_readout_separates_separable_classes():
 @pytest.mark.parametrize(
     "overrides, match",
     [
-        ({"c3_size": 30}, "c3_size"),
+        ({"c3_size": 30}, "c3_size"),  # pooling windows larger than their input
         ({"c1_size": 31, "c1_padding": 1}, "c1_size"),
-        ({"s2_planes": 0}, "s2_planes"),
-        ({"s3_r": -1.0}, "s3_r"),
+        ({"c2_size": 31, "c2_padding": 1}, "c2_size"),
+        ({"s2_planes": 0}, "s2_planes"),  # zero planes
+        ({"s3_planes": 0}, "s3_planes"),
+        ({"s1_orientations": 0}, "s1_orientations"),
+        ({"s4_planes": -5}, "s4_planes"),
+        ({"s3_r": -1.0}, "s3_r"),  # selectivities out of (0, inf)
+        ({"s1_r": 0.0}, "s1_r"),
         ({"s2_r_learn": float("inf")}, "s2_r_learn"),
+        ({"s4_r_learn": float("nan")}, "s4_r_learn"),
+        ({"ais_min_input": 1.5}, "ais_min_input"),
+        ({"intvec_candidates": 0}, "intvec_candidates"),
+        ({"c2_padding": 2}, "c2_padding"),
         ({"s1_size": 4}, "s1_size"),
         ({"classifier": "svm"}, "classifier"),
     ],

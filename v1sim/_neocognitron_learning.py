@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._hierarchy_layers import SLayer, connection_kernel, vcell
 from ._hierarchy_readout import RidgeReadout, as_images, batched, check_labels
+from .backend import matmul
 
 __all__ = ["learn_stage"]
 
@@ -171,6 +172,13 @@ def competitive_learning(maps, *, size, max_planes, r, c, min_input, batch_size=
     return {"templates": templates.reshape(-1, ch, size, size).astype(np.float32), "counts": counts}
 
 
+def _unit_rows(rows, wvec):
+    """Rows (M, D) in the c-weighted space (times ``wvec``), scaled to unit length (0 stays 0), float32."""
+    u = np.asarray(rows, dtype=np.float64) * wvec
+    u /= np.maximum(np.sqrt((u * u).sum(axis=1, keepdims=True)), 1e-12)
+    return u.astype(np.float32)
+
+
 def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=256, progress=False,
                         state=None, should_stop=None) -> dict:  # fmt: skip
     """Supervised competitive learning of the labelled S4 planes (Fukushima 2003, US4).
@@ -180,6 +188,11 @@ def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=
     a cosine above ``theta = r / (1 + r)``, it is reinforced (``X += x``);
     otherwise a new prototype with that label is born from the vector. At
     most ``max_planes`` prototypes (later misfits are then dropped).
+
+    The cosines with the prototypes that exist at the start of a batch are
+    one matrix product (float32 unit vectors in the c-weighted space, BLAS
+    through :func:`v1sim.backend.matmul`); the sums ``X`` accumulate in
+    float64 and only the prototypes reinforced in a batch are renormalised.
 
     Returns
     -------
@@ -192,61 +205,67 @@ def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=
     c = connection_kernel((h, w), c_taper * max(h, w))
     wvec = np.sqrt(np.broadcast_to(c, (ch, h, w))).reshape(-1).astype(np.float64)
     theta = r / (1.0 + r)
-    templates, protos = np.zeros((0, d)), np.zeros((0, d))  # raw sums, and their weighted unit vectors
+    start = 0
+    templates = np.zeros((0, d))  # raw sums (float64)
     labs = np.zeros(0, dtype=np.int64)
     counts = np.zeros(0, dtype=np.int64)
-    start = 0
     if state is not None:
         templates = np.asarray(state["templates"], dtype=np.float64).reshape(-1, d)
         labs = np.asarray(state["labels"], dtype=np.int64)
         counts = np.asarray(state["counts"], dtype=np.int64)
         start = int(state["position"])
+    k0 = len(templates)
+    # buffers grown by doubling (appending to arrays of K x D each batch would copy them every time)
+    cap = max(2 * k0, 1024)
+    sums, units = np.zeros((cap, d)), np.zeros((cap, d), dtype=np.float32)
+    labs, counts = _grow(labs, cap), _grow(counts, cap)
+    sums[:k0], units[:k0] = templates, _unit_rows(templates, wvec)
     bar = batched(n, batch_size, progress=progress, desc="learning US4", start=start)
     for b0 in bar:
-        fb = features[b0 : b0 + batch_size].reshape(-1, d).astype(np.float64)
-        fw = fb * wvec
-        fw /= np.maximum(np.linalg.norm(fw, axis=1, keepdims=True), 1e-12)
-        k0 = len(templates)
-        protos = templates * wvec
-        protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
-        sims = fw @ protos.T if k0 else np.zeros((len(fb), 0))
-        # prototypes born in this batch: raw sums, weighted unit vectors, labels, counts
-        new_raw = np.zeros((len(fb), d))
-        new_unit = np.zeros((len(fb), d))
-        new_labels = np.zeros(len(fb), dtype=np.int64)
-        new_counts = np.zeros(len(fb), dtype=np.int64)
-        kn = 0
+        fb = features[b0 : b0 + batch_size].reshape(-1, d)
+        fw = _unit_rows(fb, wvec)
+        sims = matmul(fw, units[:k0].T) if k0 else np.zeros((len(fb), 0), dtype=np.float32)
+        kn = 0  # prototypes born in this batch: rows k0 .. k0 + kn of the buffers
+        if k0 + len(fb) > cap:
+            cap = max(2 * cap, k0 + len(fb))
+            sums, units = _grow(sums, cap), _grow(units, cap)
+            labs, counts = _grow(labs, cap), _grow(counts, cap)
+        reinforced = set()
         for i in range(len(fb)):
             if not fw[i].any():  # a silent UC3 map teaches nothing
                 continue
-            s = np.concatenate([sims[i], new_unit[:kn] @ fw[i]]) if kn else sims[i]
+            s = np.concatenate([sims[i], units[k0 : k0 + kn] @ fw[i]]) if kn else sims[i]
             k = int(s.argmax()) if s.size else -1
             label = labels[b0 + i]
-            lab_k = -1 if k < 0 else (labs[k] if k < k0 else new_labels[k - k0])
-            if k >= 0 and lab_k == label and s[k] > theta:
+            if k >= 0 and labs[k] == label and s[k] > theta:
+                sums[k] += fb[i]
+                counts[k] += 1
                 if k < k0:
-                    templates[k] += fb[i]
-                    counts[k] += 1
+                    reinforced.add(k)  # renormalised at the end of the batch
                 else:
-                    j = k - k0
-                    new_raw[j] += fb[i]
-                    new_counts[j] += 1
-                    u = new_raw[j] * wvec
-                    new_unit[j] = u / np.linalg.norm(u)
+                    units[k] = _unit_rows(sums[k : k + 1], wvec)[0]
             elif k0 + kn < max_planes:
-                new_raw[kn] = fb[i]
-                new_unit[kn] = fw[i]
-                new_labels[kn] = label
-                new_counts[kn] = 1
+                j = k0 + kn
+                sums[j] = fb[i]
+                units[j] = fw[i]
+                labs[j] = label
+                counts[j] = 1
                 kn += 1
-        if kn:
-            templates = np.vstack([templates, new_raw[:kn]])
-            labs = np.concatenate([labs, new_labels[:kn]])
-            counts = np.concatenate([counts, new_counts[:kn]])
-        bar.set_postfix(prototypes=len(templates))
+        if reinforced:
+            rows = np.fromiter(sorted(reinforced), dtype=np.int64)
+            units[rows] = _unit_rows(sums[rows], wvec)
+        k0 += kn
+        bar.set_postfix(prototypes=k0)
         if should_stop is not None and should_stop() and b0 + batch_size < n:
             bar.close()
-            return {"templates": templates.reshape(-1, ch, h, w), "labels": labs, "counts": counts,
-                    "position": np.int64(b0 + batch_size)}  # fmt: skip
+            return {"templates": sums[:k0].reshape(-1, ch, h, w).copy(), "labels": labs[:k0].copy(),
+                    "counts": counts[:k0].copy(), "position": np.int64(b0 + batch_size)}  # fmt: skip
     bar.close()
-    return {"templates": templates.reshape(-1, ch, h, w).astype(np.float32), "labels": labs, "counts": counts}
+    return {"templates": sums[:k0].reshape(-1, ch, h, w).astype(np.float32), "labels": labs[:k0].copy(),
+            "counts": counts[:k0].copy()}  # fmt: skip
+
+
+def _grow(a, cap):
+    out = np.zeros((cap,) + a.shape[1:], dtype=a.dtype)
+    out[: len(a)] = a
+    return out
