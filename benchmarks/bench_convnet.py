@@ -120,7 +120,7 @@ def main(argv=None):
     print(f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
           f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}")
     print(f"threads: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, BLAS {blas}, "
-          f"one BLAS thread below {SMALL_GEMM_MACS:.0e} MACs per GEMM (v1sim.backend)")
+          f"v1sim GEMMs: one BLAS thread each, split over v1sim's worker threads from {SMALL_GEMM_MACS:.0e} MACs (v1sim.backend)")
     rows, firsts = [], []
     for batch in (64, 256):
         ours, theirs, first = lenet_case(torch, batch, repeat)

@@ -281,6 +281,8 @@ def _random_args(name, dtype):
         return (rng.standard_normal((n, c, 7, 6)).astype(dtype), 3, 3, 2, 2, 1, 1, np.zeros_like(x))
     if name == "tanh_float32":
         return ((3 * x).astype(np.float32).reshape(-1), np.zeros(x.size, np.float32))
+    if name == "tanh_backward":
+        return (x.reshape(-1), np.tanh(x).reshape(-1), np.zeros(x.size, dtype))
     if name == "swap01":
         return (x.reshape(n, c, h * w), rng.standard_normal(n).astype(dtype), np.zeros((c, n, h * w), dtype))
     raise KeyError(name)

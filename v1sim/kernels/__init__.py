@@ -57,6 +57,8 @@ def _example_args(name: str, dtype):
         return (np.ones((18, 1, 16), dtype), 3, 3, 1, 1, np.zeros_like(x))
     if name == "tanh_float32":
         return (np.zeros(4, np.float32), np.empty(4, np.float32))
+    if name == "tanh_backward":
+        return (np.ones(4, dtype), np.zeros(4, dtype), np.empty(4, dtype))
     if name == "swap01":
         return (np.ones((2, 3, 4), dtype), np.ones(2, dtype), np.empty((3, 2, 4), dtype))
     if name == "spectral_mac":

@@ -231,6 +231,14 @@ def tanh_float32(x, out):
         out[i] = v * p / q
 
 
+@_twin
+def tanh_backward(grad_out, y, grad_in):
+    """grad_in = grad_out * (1 - y^2), y = tanh(x) from the forward pass (flat arrays, one pass)."""
+    for i in prange(y.size):
+        v = y[i]
+        grad_in[i] = grad_out[i] * (1 - v * v)
+
+
 # --------------------------------------------------------------------------
 # Pooling (x (N, C, H, W) viewed as N*C planes; windows clipped at the
 # zero/-inf padding, so no padded copy is made)
