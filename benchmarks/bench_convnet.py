@@ -112,9 +112,7 @@ def main(argv=None):
 
     from threadpoolctl import threadpool_info
 
-    from v1sim.backend import SMALL_GEMM_MACS, retain_freed_memory
-
-    retain_freed_memory()  # as the v1sim command does
+    from v1sim.backend import SMALL_GEMM_MACS
 
     blas = ", ".join(f"{m['internal_api']} {m['num_threads']} threads" for m in threadpool_info() if m["user_api"] == "blas")
     print(f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
