@@ -29,8 +29,8 @@ import numpy as np
 
 from v1sim.datasets import load_digits
 from v1sim.hierarchy import HMAX, HMAXConfig, Neocognitron, NeocognitronConfig
-from v1sim.nn import SGD, CrossEntropyLoss, models
-from v1sim.nn.train import RECIPES, prepare_images
+from v1sim.nn import models
+from v1sim.nn.train import predict_labels, train_steps
 from v1sim.plotting import paper_style, save_figure
 
 SIZES = (20, 50, 100, 200, 500, 1000, 2000)  # labelled training digits
@@ -39,39 +39,13 @@ N_TEST = 500
 
 
 def train_lenet5(x, y, *, steps, seed=0):
-    """LeNet-5 trained with SGD for ``steps`` minibatches on digits x (N, 1, 28, 28), labels y (N,).
-
-    The ``v1sim train lenet5`` recipe (batch 64 or N if fewer, learning rate
-    0.05, momentum 0.9, weight decay 5e-4), the rate divided by 5 after three
-    quarters of the steps; the minibatches walk through seeded permutations.
-    """
-    recipe = RECIPES["lenet5"]
-    model = models.build("lenet5", rng=seed)
-    x = prepare_images(x, models.default_input_shape("lenet5"))
-    opt = SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"], weight_decay=recipe["weight_decay"])
-    criterion = CrossEntropyLoss()
-    rng = np.random.default_rng(seed)
-    batch = min(recipe["batch_size"], len(x))
-    order = np.zeros(0, dtype=np.int64)
-    model.train()
-    for step in range(steps):
-        if step == (3 * steps) // 4:
-            opt.lr *= recipe["lr_gamma"]
-        if len(order) < batch:
-            order = np.concatenate([order, rng.permutation(len(x))])
-        idx, order = order[:batch], order[batch:]
-        criterion(model(x[idx]), y[idx])
-        model.zero_grad()
-        model.backward(criterion.backward())
-        opt.step()
-    model.eval()
-    return model
+    """LeNet-5 after ``steps`` SGD steps of the ``v1sim train lenet5`` recipe (:func:`v1sim.nn.train.train_steps`)."""
+    return train_steps("lenet5", x, y, steps=steps, seed=seed)
 
 
 def lenet_predict(model, images):
     """Class labels (N,) of LeNet-5 for digits (N, 1, 28, 28)."""
-    x = prepare_images(images, models.default_input_shape("lenet5"))
-    return np.concatenate([model(x[i : i + 500]).argmax(axis=1) for i in range(0, len(x), 500)])
+    return predict_labels(model, images, models.default_input_shape("lenet5"))
 
 
 def lenet_steps(n, quick=False):

@@ -152,3 +152,18 @@ def test_lenet5_overfits_256_digits(digits, tmp_path):
     losses = [json.loads(line)["train_loss"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert result["test_accuracy"] == 1.0  # every training image right: memorised
     assert losses[-1] < 0.02 < losses[0] / 50
+
+
+def test_train_steps_is_deterministic_and_learns(digits):
+    from v1sim.nn.train import predict_labels, train_steps
+
+    (x, y), (xt, yt) = digits
+    a = train_steps("lenet5", x[:256], y[:256], steps=30, seed=3)
+    b = train_steps("lenet5", x[:256], y[:256], steps=30, seed=3)
+    for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        np.testing.assert_array_equal(va, vb, err_msg=k)
+    pred = predict_labels(a, xt, (1, 32, 32))
+    assert pred.shape == yt.shape and np.mean(pred == yt) > 0.5  # chance is 0.1
+    assert not a.training
+    with pytest.raises(ValueError, match="steps"):
+        train_steps("lenet5", x[:8], y[:8], steps=0)

@@ -38,7 +38,7 @@ from .._validate import check_in_range, check_nonnegative_int, check_positive_fl
 from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR
 
-__all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit"]
+__all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "train_steps", "predict_labels"]
 
 
 class TrainingError(RuntimeError):
@@ -384,6 +384,62 @@ def prepare_images(images, input_shape):
             "zero-padded up to 64x64 (use lenet5, resnet20..110 or plain20..110 for digits)"
         )
     return pad_to(images, h)
+
+
+def train_steps(name, images, labels, *, steps, seed=0):
+    """Zoo model ``name`` trained for a fixed number of SGD steps, in memory: for figures and quick experiments.
+
+    Uses the :func:`recipe` of ``name`` (batch size, learning rate, momentum,
+    weight decay), with the rate multiplied by ``lr_gamma`` once, after three
+    quarters of the steps; minibatches walk through seeded permutations. No
+    checkpoints, metrics or test passes (use :func:`fit` for those).
+
+    Parameters
+    ----------
+    name : str
+        A model of :mod:`v1sim.nn.models` whose input fits padded digits.
+    images : (N, 1, 28, 28) ndarray
+        Digits in [0, 1], padded to the model's input by :func:`prepare_images`.
+    labels : (N,) int ndarray
+    steps : int
+        SGD steps (minibatches).
+    seed : int
+        Seeds the weights and the batch order.
+
+    Returns
+    -------
+    Module
+        The trained model, in eval mode.
+    """
+    from . import models
+
+    steps = check_positive_int(steps, "steps")
+    x, y = _check_data(prepare_images(images, models.default_input_shape(name)), labels, "images")
+    settings = recipe(name)
+    model = models.build(name, rng=seed)
+    opt = SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["weight_decay"])
+    criterion = CrossEntropyLoss()
+    rng = np.random.default_rng(seed)
+    batch = min(settings["batch_size"], len(x))
+    order = np.zeros(0, dtype=np.int64)
+    model.train()
+    for step in range(steps):
+        if step == (3 * steps) // 4:
+            opt.lr *= settings["lr_gamma"]
+        if len(order) < batch:
+            order = np.concatenate([order, rng.permutation(len(x))])
+        idx, order = order[:batch], order[batch:]
+        criterion(model(x[idx]), y[idx])
+        model.zero_grad()
+        model.backward_without_input_grad(criterion.backward())
+        opt.step()
+    return model.eval()
+
+
+def predict_labels(model, images, input_shape, *, batch_size=500):
+    """Class labels (N,) of a trained model for digits (N, 1, 28, 28), padded to ``input_shape`` (C, H, W)."""
+    x = prepare_images(images, input_shape)
+    return np.concatenate([model(x[i : i + batch_size]).argmax(axis=1) for i in range(0, len(x), batch_size)])
 
 
 def train_model(name, *, dataset="digits", data_dir=None, download=False, config=None, device="auto", out="runs",
