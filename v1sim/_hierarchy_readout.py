@@ -48,6 +48,22 @@ def batched(n: int, batch_size: int, *, progress=False, desc="", start=0):
     return tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False)
 
 
+def stage_features(model, images, stage, *, batch_size=500, progress=False, desc=None) -> np.ndarray:
+    """The maps of ``stage`` of a hierarchy ``model`` for many images, computed in batches (N, K, H, W).
+
+    ``model`` has ``config.image_size``, ``forward(x, upto=stage)`` and
+    ``learned`` (the Neocognitron and HMAX).
+    """
+    x = as_images(images, "images", model.config.image_size)
+    parts = []
+    for start in batched(len(x), batch_size, progress=progress, desc=desc or f"{stage} features"):
+        maps = model.forward(x[start : start + batch_size], upto=stage)
+        if stage not in maps:
+            raise RuntimeError(f"stage {stage} is not built yet (learned so far: {model.learned or 'none'})")
+        parts.append(maps[stage])
+    return np.concatenate(parts)
+
+
 class PrototypeClassifier:
     """Labelled S4 cells: nearest-prototype and interpolating-vector (IntVec) classification.
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import filters
 from ._hierarchy_layers import CLayer, SLayer
-from ._hierarchy_readout import RidgeReadout, as_images, batched, check_labels
+from ._hierarchy_readout import RidgeReadout, as_images, check_labels, stage_features
 from ._validate import check_choice, check_in_range, check_positive_float, check_positive_int
 
 __all__ = ["HMAX", "HMAXConfig"]
@@ -138,14 +138,7 @@ class HMAX:
 
     def features(self, images, stage="UC2", *, batch_size=500, progress=False, desc=None) -> np.ndarray:
         """One stage's maps for many images, in batches (N, K, H, W)."""
-        x = as_images(images, "images", self.config.image_size)
-        parts = []
-        for start in batched(len(x), batch_size, progress=progress, desc=desc or f"{stage} features"):
-            maps = self.forward(x[start : start + batch_size], upto=stage)
-            if stage not in maps:
-                raise RuntimeError(f"stage {stage} is not built yet (learned so far: {self.learned or 'none'})")
-            parts.append(maps[stage])
-        return np.concatenate(parts)
+        return stage_features(self, images, stage, batch_size=batch_size, progress=progress, desc=desc)
 
     def fit(self, images, labels, *, rng=None, progress=False) -> HMAX:
         """Imprint the S2 prototypes, then fit the readout on C2. Deterministic for an integer ``rng``."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import filters
 from ._hierarchy_layers import CLayer, SLayer, connection_kernel
-from ._hierarchy_readout import PrototypeClassifier, RidgeReadout, as_images, batched, check_labels
+from ._hierarchy_readout import PrototypeClassifier, RidgeReadout, as_images, check_labels, stage_features
 from ._validate import check_choice, check_in_range, check_positive_float, check_positive_int
 
 __all__ = ["Neocognitron", "NeocognitronConfig"]
@@ -271,14 +271,7 @@ class Neocognitron:
     def features(self, images, stage="UC3", *, batch_size=500, progress=False, desc=None) -> np.ndarray:
         """The maps of one stage for many images, computed in batches (N, K, H, W)."""
         stage = self._check_stage(stage)
-        x = as_images(images, "images", self.config.image_size)
-        parts = []
-        for start in batched(len(x), batch_size, progress=progress, desc=desc or f"{stage} features"):
-            maps = self.forward(x[start : start + batch_size], upto=stage)
-            if stage not in maps:
-                raise RuntimeError(f"stage {stage} is not built yet (learned so far: {self.learned or 'none'})")
-            parts.append(maps[stage])
-        return np.concatenate(parts)
+        return stage_features(self, images, stage, batch_size=batch_size, progress=progress, desc=desc)
 
     # ------------------------------------------------------------ learning
     def fit(self, images, labels, *, rng=None, progress=False) -> Neocognitron:
