@@ -186,9 +186,12 @@ def _pad(x: np.ndarray, pads: tuple[int, int, int, int], mode: str, cval: float 
     """Pad the last two axes by (top, bottom, left, right) with a numpy pad mode."""
     if not any(pads):
         return x
+    if mode == "constant":  # one fill and one copy (np.pad's generality costs ~0.1 ms per call)
+        top, bottom, left, right = pads
+        out = np.full(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right), cval, dtype=x.dtype)
+        out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
+        return out
     width = [(0, 0)] * (x.ndim - 2) + [(pads[0], pads[1]), (pads[2], pads[3])]
-    if mode == "constant":
-        return np.pad(x, width, mode="constant", constant_values=cval)
     return np.pad(x, width, mode=mode)
 
 
