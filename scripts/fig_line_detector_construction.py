@@ -32,15 +32,6 @@ def _cell(n):
     return cells.HubelWieselCell(kind="light-line", center_radius=RADIUS, surround_radius=SURROUND, n_subunits=n)
 
 
-def _unit_centres(cell, shape):
-    """(dx, dy, sign) of each centre-surround unit, relative to the image centre: the peak of its kernel."""
-    out = []
-    for k in cell.subunits(shape):
-        y, x = np.unravel_index(np.argmax(np.abs(k)), k.shape)
-        out.append((x - (shape[1] - 1) / 2, y - (shape[0] - 1) / 2, float(np.sign(k[y, x]))))
-    return out
-
-
 def main(out_dir, quick=False) -> Path:
     size = 49 if quick else 65
     shape = (size, size)
@@ -51,7 +42,7 @@ def main(out_dir, quick=False) -> Path:
     cell = _cell(7)
     units = cell.subunits(shape) * cell.unit_drive  # (7, H, W) unit DoGs
     rf = cell.receptive_field(shape)
-    centres = _unit_centres(cell, shape)
+    centres = cell.subunit_centres(shape)
     tuning = {n: physiology.orientation_tuning(_cell(n), shape, stimulus="bar", orientations=orientations,
                                                length=LENGTH, width=WIDTH) for n in counts}  # fmt: skip
     shown = np.radians([0.0, 15.0, 30.0, 45.0, 90.0])

@@ -45,15 +45,6 @@ STYLE = {"light bar": ("tab:orange", "-"), "dark bar": ("k", "-"), "dark-to-ligh
 RADIUS = 2.0  # centre radius of each unit, pixels
 
 
-def _unit_centres(cell, shape):
-    """(dx, dy, sign) of each centre-surround unit, relative to the image centre: the peak of its kernel."""
-    out = []
-    for k in cell.subunits(shape):
-        y, x = np.unravel_index(np.argmax(np.abs(k)), k.shape)
-        out.append((x - (shape[1] - 1) / 2, y - (shape[0] - 1) / 2, float(np.sign(k[y, x]))))
-    return out
-
-
 def main(out_dir, quick=False) -> Path:
     size = 48 if quick else 64
     shape = (size, size)
@@ -76,7 +67,7 @@ def main(out_dir, quick=False) -> Path:
             ax = axes[0, col]
             show_image(ax, rf, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, rf.min(), rf.max()),
                        extent=(-half - 0.5, half + 0.5, half + 0.5, -half - 0.5))  # fmt: skip
-            for dx, dy, sign in _unit_centres(cell, shape):
+            for dx, dy, sign in cell.subunit_centres(shape):
                 ax.plot(dx, dy, "+" if sign > 0 else "_", color="k", ms=4, mew=0.8)
             set_frame(ax)
             units = {"light-line": "7 ON", "dark-line": "7 OFF"}.get(cell.kind, "7 OFF + 7 ON")

@@ -266,3 +266,15 @@ def test_bad_inputs_raise_clear_errors():
         cells.complex_cells(IMAGE, model="mean")
     with pytest.raises(ValueError, match="images"):
         cells.simple_cells(np.zeros((1, 2, 8, 8)))
+
+
+def test_subunit_centres_lie_on_the_line_through_the_centre():
+    cell = cells.HubelWieselCell(theta=0.0, center_radius=1.5, surround_radius=5.0, n_subunits=5)
+    centres = cell.subunit_centres((41, 41))
+    assert len(centres) == 5
+    dx, dy, sign = np.array(centres).T
+    assert np.all(sign == 1)  # light-line: ON-centre units
+    assert np.ptp(dy) > 4 * np.ptp(dx) or np.ptp(dx) > 4 * np.ptp(dy)  # collinear along one axis
+    assert abs(np.mean(dx)) <= 0.5 and abs(np.mean(dy)) <= 0.5  # the row is centred
+    off = cells.HubelWieselCell(kind="dark-line", center_radius=1.5, surround_radius=5.0, n_subunits=3)
+    assert {s for _, _, s in off.subunit_centres((41, 41))} == {-1.0}

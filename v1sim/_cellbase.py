@@ -341,6 +341,18 @@ class _Cell:
             out[(slice(None),) + where[1]] = k[(slice(None),) + where[0]]
         return out / self.unit_drive
 
+    def subunit_centres(self, shape) -> list[tuple[float, float, float]]:
+        """``(dx, dy, sign)`` per subunit: the peak of its kernel relative to the image centre, and its sign.
+
+        For drawing constructions (Hubel & Wiesel's row of centre-surround units).
+        """
+        shape = check_int_pair(shape, "shape")
+        out = []
+        for k in self.subunits(shape):
+            y, x = np.unravel_index(np.argmax(np.abs(k)), k.shape)
+            out.append((x - (shape[1] - 1) / 2, y - (shape[0] - 1) / 2, float(np.sign(k[y, x]))))
+        return out
+
 
 class _LinearRF:
     """Mixin for cells with one linear kernel: the receptive field is that kernel."""
