@@ -31,7 +31,7 @@ from v1sim.datasets import load_digits
 from v1sim.hierarchy import HMAX, HMAXConfig, Neocognitron, NeocognitronConfig
 from v1sim.nn import models
 from v1sim.nn.train import predict_labels, train_steps
-from v1sim.plotting import paper_style, save_figure
+from v1sim.plotting import MODEL_STYLES, paper_style, save_figure
 
 SIZES = (20, 50, 100, 200, 500, 1000, 2000)  # labelled training digits
 N_UNSUPERVISED = 500  # unlabelled digits for S2/S3 (and HMAX's imprinting)
@@ -97,14 +97,7 @@ def main(out_dir, quick=False) -> Path:
     np.add.at(confusion, (yt, pred), 1)
     curves["lenet"] = lenet_errors(sizes, (x, y), (xt, yt), quick=quick)
 
-    styles = {
-        "intvec": ("Neocognitron, IntVec", "tab:red", "o", "-"),
-        "nearest": ("Neocognitron, nearest S4 prototype", "tab:orange", "s", "-"),
-        "ridge": ("Neocognitron UC3, ridge readout", "tab:purple", "^", "--"),
-        "hmax": ("HMAX C2, ridge readout", "tab:blue", "D", "--"),
-        "pixels": ("nearest training digit (pixels)", "0.45", "v", ":"),
-        "lenet": ("LeNet-5 (backpropagation)", "k", "x", "-"),
-    }
+    styles = MODEL_STYLES
     with paper_style():
         fig, (ax, axc) = plt.subplots(1, 2, figsize=(11.2, 4.6), gridspec_kw={"width_ratios": [1.25, 1]},
                                       constrained_layout=True)  # fmt: skip

@@ -34,7 +34,7 @@ from v1sim.datasets import load_digits
 from v1sim.hierarchy import HMAX, HMAXConfig, Neocognitron, NeocognitronConfig
 from v1sim.nn import models
 from v1sim.nn.train import predict_labels, train_steps
-from v1sim.plotting import paper_style, save_figure
+from v1sim.plotting import MODEL_STYLES, paper_style, save_figure
 
 SHIFTS = (0, 1, 2, 3, 4)  # pixels
 DISTORTIONS = (0.0, 0.75, 1.5, 2.25, 3.0)  # root-mean-square displacement, pixels
@@ -115,13 +115,7 @@ def main(out_dir, quick=False) -> Path:
         sets = [make(xt, level, rng) for level in levels]
         panels.append((title, levels, unit, [accuracies(s) for s in sets], [s[0, 0] for s in sets]))
 
-    styles = {
-        "intvec": ("Neocognitron, IntVec", "tab:red", "o", "-"),
-        "ridge": ("Neocognitron UC3, ridge readout", "tab:purple", "^", "--"),
-        "lenet": ("LeNet-5 (backpropagation)", "k", "x", "-"),
-        "hmax": ("HMAX C2, ridge readout", "tab:blue", "D", "--"),
-        "pixels": ("nearest training digit (pixels)", "0.45", "v", ":"),
-    }
+    styles = {k: MODEL_STYLES[k] for k in ("intvec", "ridge", "lenet", "hmax", "pixels")}  # legend order
     with paper_style():
         fig = plt.figure(figsize=(10.4, 5.6), constrained_layout=True)
         grid = fig.add_gridspec(2, 2, height_ratios=[3.2, 1])

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 from ._io import atomic_write  # noqa: E402
 
 __all__ = [
+    "MODEL_STYLES",
     "kernel_mosaic",
     "paper_style",
     "save_figure",
@@ -46,6 +47,17 @@ _STYLE = {
     "axes.spines.right": False,
     "image.interpolation": "nearest",
     "image.cmap": "gray",
+}
+
+
+#: One look per digit classifier across figures: (label, colour, marker, line style).
+MODEL_STYLES = {
+    "intvec": ("Neocognitron, IntVec", "tab:red", "o", "-"),
+    "nearest": ("Neocognitron, nearest S4 prototype", "tab:orange", "s", "-"),
+    "ridge": ("Neocognitron UC3, ridge readout", "tab:purple", "^", "--"),
+    "hmax": ("HMAX C2, ridge readout", "tab:blue", "D", "--"),
+    "pixels": ("nearest training digit (pixels)", "0.45", "v", ":"),
+    "lenet": ("LeNet-5 (backpropagation)", "k", "x", "-"),
 }
 
 
