@@ -9,7 +9,10 @@ Run from the repository root::
     default Neocognitron's US1, US2 and US3 on a batch of digits: v1sim's
     ``SLayer`` (one ``correlate_batch`` per sum) against the same equations
     written with ``scipy.ndimage.correlate``, one call per image, cell plane
-    and input plane. Outputs are checked to agree before timing. Also US4,
+    and input plane, timed alternately (ratio of medians). US1 is small
+    enough (2 -> 8 planes) that ``SLayer`` computes it with the fused
+    ``s_cells`` kernel; US2 and US3 by GEMM. Outputs are checked to agree
+    before timing. Also US4,
     the labelled prototypes: the cosines of UC3 maps with every prototype as
     one matrix product (``PrototypeClassifier.similarity``) against the same
     S4 cells as an ``SLayer`` valid correlation (``e / v``).
@@ -29,7 +32,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
-from _common import median_time, report  # noqa: E402
+from _common import paired_medians, report  # noqa: E402
 
 from v1sim.datasets import load_digits  # noqa: E402
 from v1sim.hierarchy import HMAX, Neocognitron, NeocognitronConfig  # noqa: E402
@@ -55,7 +58,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats")
     args = parser.parse_args(argv)
-    repeat = 3 if args.quick else 5
+    repeat = 5 if args.quick else 9
     n_train = 300 if args.quick else 1000
     n_batch = 16 if args.quick else 64
     x, y = load_digits("train")
@@ -73,8 +76,7 @@ def main(argv=None) -> int:
         ours, ref = layer(inp), scipy_slayer(layer, inp)
         err = float(np.abs(ours - ref).max() / max(np.abs(ref).max(), 1e-12))
         assert err < 1e-4, f"{name}: v1sim and scipy disagree (relative error {err:.1e})"
-        t_ours = median_time(lambda: layer(inp), repeat=repeat)
-        t_ref = median_time(lambda: scipy_slayer(layer, inp), repeat=max(1, repeat // 2))
+        t_ours, t_ref = paired_medians(lambda: layer(inp), lambda: scipy_slayer(layer, inp), repeat=repeat)
         k, c, kh, kw = layer.templates.shape
         rows.append((f"{name}: {n_batch} digits, {c}->{k} planes {kh}x{kw} @{inp.shape[2]}", t_ours,
                      "scipy.ndimage.correlate per plane", t_ref))  # fmt: skip
@@ -82,8 +84,9 @@ def main(argv=None) -> int:
     ours = clf.similarity(c3)
     ref = clf.layer.excitation(c3)[:, :, 0, 0] / np.maximum(clf.layer.inhibition(c3)[:, :, 0, 0], 1e-12)
     assert np.abs(ours - ref).max() < 1e-4, "US4: GEMM cosines and SLayer correlation disagree"
-    t_ours = median_time(lambda: clf.similarity(c3), repeat=repeat)
-    t_ref = median_time(lambda: clf.layer.excitation(c3) / np.maximum(clf.layer.inhibition(c3), 1e-12), repeat=repeat)
+    t_ours, t_ref = paired_medians(lambda: clf.similarity(c3),
+                                   lambda: clf.layer.excitation(c3) / np.maximum(clf.layer.inhibition(c3), 1e-12),
+                                   repeat=repeat)  # fmt: skip
     k, c, kh, kw = clf.templates.shape
     rows.append((f"US4 cosines: {n_batch} digits, {k} prototypes {c}@{kh}x{kw}", t_ours,
                  "SLayer valid correlation (e / v)", t_ref))  # fmt: skip

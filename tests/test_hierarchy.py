@@ -382,6 +382,41 @@ def test_bad_neocognitron_configurations_name_the_field(overrides, match):
         Neocognitron(NeocognitronConfig(**overrides))
 
 
+@pytest.mark.parametrize("tuning", ["shunting", "ndp"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding", ["same", "valid", 1])
+def test_fused_s_cells_equal_the_separate_equations(tuning, dtype, padding):
+    """The fused kernel (e, v and output in one pass) against correlations and numpy's output step."""
+    rng = np.random.default_rng(7)
+    templates = rng.random((5, 3, 5, 3)).astype(dtype)  # positive, like the inputs: cosines near theta
+    c = connection_kernel((5, 3), 1.5).astype(dtype)
+    x = rng.random((3, 3, 13, 11)).astype(dtype)  # odd sizes: 9 or 11 columns, padded to 16 inside
+    kw = dict(tuning=tuning, r=(2.0 if tuning == "shunting" else None), c=c, padding=padding)
+    fused, direct = SLayer(templates, method="fused", **kw), SLayer(templates, method="direct", **kw)
+    assert fused._fused and not direct._fused
+    got, want = fused(x), direct(x)
+    assert got.dtype == want.dtype == dtype and got.shape == want.shape
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    serial = SLayer(templates, method="fused", device="cpu", **kw)(x)  # the serial twin: same sums, same order
+    np.testing.assert_array_equal(serial, got)
+    if tuning == "shunting":  # the learning phase's higher selectivity reaches the kernel too
+        assert got.std() > 0
+        np.testing.assert_allclose(fused(x, r=8.0), direct(x, r=8.0), rtol=tol, atol=tol * np.abs(want).max())
+        assert np.count_nonzero(fused(x, r=8.0)) < np.count_nonzero(got)
+    # float32 input into float64 weights computes in float64, as correlate_batch does
+    assert SLayer(templates.astype(np.float64), method="fused", **kw)(x.astype(np.float32)).dtype == np.float64
+
+
+def test_auto_method_fuses_small_banks_only():
+    small = SLayer(np.ones((8, 2, 5, 5)), r=1.0)  # the Neocognitron's US1: 400 weights
+    big = SLayer(np.ones((48, 24, 3, 3)), r=1.0)  # its US3
+    assert small._fused and not big._fused
+    assert not SLayer(np.ones((2, 1, 3, 3)), tuning="linear")._fused  # the fused kernel has no linear mode
+    with pytest.raises(ValueError, match="method='fused'.*'rbf'"):
+        SLayer(np.ones((2, 1, 3, 3)), tuning="rbf", method="fused")
+
+
 def test_bad_layers_and_inputs_get_clear_errors(net):
     with pytest.raises(ValueError, match="at least one cell plane"):
         SLayer(np.zeros((0, 2, 3, 3)), r=1.0)

@@ -51,6 +51,8 @@ def _example_args(name: str, dtype):
         return (x, np.ones((3, 2, 3, 3), dtype), 1, 1, np.empty((1, 3, 4, 4), dtype))
     if name == "correlate_valid_bank":
         return (x, np.ones((2, 3, 3, 3), dtype), 1, 1, np.empty((1, 3, 4, 4), dtype))
+    if name == "s_cells":
+        return (x, np.ones((3, 2, 3, 3), dtype), np.ones((3, 3), dtype), 0, 1.0, 0.5, np.empty((1, 3, 4, 4), dtype))
     if name == "im2col":
         return (x, 3, 3, 1, 1, np.empty((18, 1, 16), dtype))
     if name == "col2im":
