@@ -12,7 +12,7 @@ import pytest
 from v1sim import nn
 from v1sim._io import CheckpointError, load_checkpoint
 from v1sim.datasets import load_digits
-from v1sim.nn.train import TrainConfig, TrainingError, TrainingInterrupted, fit
+from v1sim.nn.train import TrainConfig, TrainingError, TrainingInterrupted, fit, load_run
 
 
 def small_net(seed=0, dropout=True):
@@ -75,7 +75,8 @@ class InterruptAt(nn.Module):
 
 
 def test_interrupt_then_resume_equals_uninterrupted_run(digits, tmp_path):
-    cfg = TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=3)
+    # warm-up and the 3-step log window both straddle the interruption (step 11 of 16)
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=3, warmup_steps=12, log_every=3)
     reference = small_net(seed=5)
     fit(reference, *digits, cfg, tmp_path / "ref", progress=False)
 
@@ -97,6 +98,30 @@ def test_interrupt_then_resume_equals_uninterrupted_run(digits, tmp_path):
         ra, rb = json.loads(a), json.loads(b)
         assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-6)
         assert ra["test_accuracy"] == rb["test_accuracy"]
+    ref_steps = [json.loads(line) for line in (tmp_path / "ref" / "steps.jsonl").read_text().splitlines()]
+    run_steps = [json.loads(line) for line in (tmp_path / "run" / "steps.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in run_steps] == [r["step"] for r in ref_steps] == [3, 6, 9, 12, 15]
+    for ra, rb in zip(ref_steps, run_steps):
+        assert ra["lr"] == rb["lr"] and ra["train_error"] == rb["train_error"]
+        assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-6)
+
+
+def test_warmup_and_step_log(digits, tmp_path):
+    cfg = TrainConfig(epochs=1, batch_size=32, lr=0.1, weight_decay=0.0, warmup_steps=10, log_every=4)
+    assert [cfg.lr_factor(s) for s in (0, 5, 10, 50)] == pytest.approx([0.1, 0.55, 1.0, 1.0])
+    fit(small_net(dropout=False), *digits, cfg, tmp_path, progress=False)
+    steps = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in steps] == [4, 8, 12, 16]  # 512 images / 32 = 16 steps
+    assert [r["lr"] for r in steps] == pytest.approx([0.1 * cfg.lr_factor(s - 1) for s in (4, 8, 12, 16)])
+    assert steps[-1]["epoch"] == pytest.approx(1.0)
+    logs = load_run(tmp_path)  # the logs read back, as plotting code does
+    assert logs["steps"] == steps and [r["epoch"] for r in logs["epochs"]] == [1]
+    assert logs["run"]["config"]["warmup_steps"] == 10 and logs["run"]["n_train"] == 512
+    assert all(0 <= r["train_error"] <= 1 and r["train_loss"] > 0 for r in steps)
+    # the per-step log averages to the epoch's training loss in metrics.jsonl
+    epoch = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[0])
+    assert np.mean([r["train_loss"] for r in steps]) == pytest.approx(epoch["train_loss"], rel=1e-6)
+    assert np.mean([r["train_error"] for r in steps]) == pytest.approx(1 - epoch["train_accuracy"], rel=1e-6)
 
 
 def test_resume_refuses_other_settings_and_corrupt_checkpoints(digits, tmp_path):
@@ -119,10 +144,19 @@ def test_divergence_stops_with_a_clear_message(digits, tmp_path):
         fit(small_net(dropout=False), *digits, cfg, tmp_path, progress=False)
 
 
+def test_load_run_needs_a_metrics_log(tmp_path):
+    with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
+        load_run(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text("{not json\n")
+    with pytest.raises(ValueError, match="JSON-lines"):
+        load_run(tmp_path)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"epochs": 0}, "epochs"), ({"batch_size": -1}, "batch_size"), ({"lr": 0.0}, "lr"),
-     ({"momentum": 1.0}, "momentum"), ({"lr_gamma": 0.0}, "lr_gamma")],
+     ({"momentum": 1.0}, "momentum"), ({"lr_gamma": 0.0}, "lr_gamma"), ({"warmup_steps": -1}, "warmup_steps"),
+     ({"log_every": -5}, "log_every")],
 )  # fmt: skip
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):

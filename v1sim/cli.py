@@ -165,10 +165,11 @@ def _warmup(args) -> int:
 _EPILOG_TRAIN = """\
 models:
   ConvNets, minibatch SGD on softmax cross-entropy (--epochs --batch-size --lr --momentum
-  --weight-decay --lr-step --lr-gamma override the model's recipe):
+  --weight-decay --lr-step --lr-gamma --warmup-steps --log-every override the model's recipe):
     lenet5          LeCun et al. 1998 (recipe: 20 epochs, SGD lr 0.05, momentum 0.9, step decay)
     resnet20..110   He et al. 2016, CIFAR-style; plain20..110 the same without shortcuts
-                    (digits zero-padded to 32x32)
+                    (digits zero-padded to 32x32; recipe: 6 epochs, batch 128, lr 0.1, step decay;
+                    depth 110 warms up over 400 steps as He et al. did)
   S/C hierarchies, one learning pass without SGD (the SGD flags above are refused):
     neocognitron    Fukushima 2003: fixed edge cells, US2/US3 competitive learning, US4 labelled
                     prototypes; --classifier intvec (Fukushima 2007, default), nearest or ridge
@@ -178,7 +179,8 @@ models:
 The embedded digits (5,000 train / 1,000 test MNIST images) need no download; --dataset mnist
 reads --data-dir or downloads with --download.
 
-The run folder gets metrics.jsonl, last.npz/json and best.npz/json (atomic); ConvNets write last.*
+The run folder gets metrics.jsonl, last.npz/json and best.npz/json (atomic); ConvNets also log
+steps.jsonl (training loss and error every --log-every steps, default 50) and write last.*
 after every epoch, hierarchies after every learned stage. Ctrl-C finishes the current step (a
 hierarchy: the current batch), writes last.* and exits 130; --resume continues exactly where it
 stopped.
@@ -193,7 +195,8 @@ examples:
 """
 
 #: argparse dests of the flags that override a ConvNet recipe; the S/C hierarchies refuse them
-_SGD_FLAGS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step", "lr_gamma")
+_SGD_FLAGS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step", "lr_gamma", "warmup_steps",
+              "log_every")
 
 
 def _train(args) -> int:
@@ -413,6 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, help="L2 weight decay")
     p.add_argument("--lr-step", type=int, help="divide the learning rate every N epochs (0: never)")
     p.add_argument("--lr-gamma", type=float, help="factor applied every --lr-step epochs")
+    p.add_argument("--warmup-steps", type=int, metavar="N",
+                   help="raise the learning rate linearly from lr/10 over the first N steps (0: none)")
+    p.add_argument("--log-every", type=int, metavar="N",
+                   help="write the mean training loss and error of every N steps to steps.jsonl (0: off)")
     p.add_argument("--seed", type=int,
                    help="seed of weights, batch order and dropout; hierarchies: presentation order (default 0)")
     p.add_argument("--classifier", choices=["intvec", "nearest", "ridge"],

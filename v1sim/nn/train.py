@@ -6,6 +6,13 @@ writes into an output folder:
 ``metrics.jsonl``
     One JSON object per finished epoch (losses, accuracies, learning rate,
     seconds), rewritten atomically after every epoch.
+``run.json``
+    How the run was made: the configuration, the model and dataset names,
+    the numbers of training and test images (written when it starts).
+``steps.jsonl``
+    The training curve at a finer grain (He et al.'s plots are per
+    iteration): every ``log_every`` SGD steps, the mean training loss and
+    error of those steps, measured on each minibatch before its update.
 ``last.npz`` / ``last.json``
     Everything needed to continue: weights and buffers, optimiser momentum,
     schedule, the random generators of dropout layers, the epoch and the
@@ -14,6 +21,10 @@ writes into an output folder:
 ``best.npz`` / ``best.json``
     The weights of the epoch with the lowest test error (there is no
     separate validation split; the test set is what LeNet-5's paper reports).
+
+:func:`load_run` reads the logs back (a folder holding only ``run.json``
+and the two ``.jsonl`` files is enough, e.g. to plot a run without its
+checkpoints).
 
 Resume is exact: the minibatch order of epoch ``e`` is drawn from a generator
 seeded with ``(seed, e)``, so a resumed run replays the same batches from
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import signal
 import sys
@@ -33,12 +45,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import CheckpointError, load_checkpoint, save_checkpoint, write_jsonl
+from .._io import CheckpointError, atomic_write, load_checkpoint, save_checkpoint, write_jsonl
 from .._validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
+from ._device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR
 
-__all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "train_steps", "predict_labels"]
+__all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "load_run", "train_steps",
+           "predict_labels"]
 
 
 class TrainingError(RuntimeError):
@@ -74,6 +88,13 @@ class TrainConfig:
         Factor of the step schedule.
     seed : int
         Seeds the batch order and dropout (weights are seeded by the caller).
+    warmup_steps : int
+        Raise the learning rate linearly from ``lr / 10`` to ``lr`` over the
+        first ``warmup_steps`` SGD steps (0: no warm-up). He et al. start
+        ResNet-110 at a tenth of the rate until training gets going.
+    log_every : int
+        Append the mean training loss and error of every ``log_every`` SGD
+        steps to ``steps.jsonl`` (0: no step log).
     """
 
     epochs: int = 10
@@ -85,6 +106,8 @@ class TrainConfig:
     lr_step: int = 0
     lr_gamma: float = 0.1
     seed: int = 0
+    warmup_steps: int = 0
+    log_every: int = 50
 
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
@@ -95,6 +118,14 @@ class TrainConfig:
         check_nonnegative_int(self.lr_step, "lr_step")
         check_in_range(self.lr_gamma, "lr_gamma", 0.0, 1.0, inclusive=(False, True))
         check_nonnegative_int(self.seed, "seed")
+        check_nonnegative_int(self.warmup_steps, "warmup_steps")
+        check_nonnegative_int(self.log_every, "log_every")
+
+    def lr_factor(self, step: int) -> float:
+        """Warm-up factor of the learning rate at (0-based) SGD step ``step``: 0.1 -> 1 linearly, then 1."""
+        if step >= self.warmup_steps:
+            return 1.0
+        return 0.1 + 0.9 * step / self.warmup_steps
 
 
 def _check_data(images, labels, name):
@@ -120,7 +151,7 @@ def evaluate(model, images, labels, *, batch_size=256) -> tuple[float, float]:
             x, y = images[start : start + batch_size], labels[start : start + batch_size]
             logits = model(x)
             loss_sum += criterion(logits, y) * len(y)
-            correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+            correct += int(np.count_nonzero(to_host(logits).argmax(axis=1) == y))  # device logits: one copy
     finally:
         model.train(was_training)
     return loss_sum / len(images), correct / len(images)
@@ -131,7 +162,7 @@ def _generators(model):
     return {name: m.rng for name, m in model.named_modules() if isinstance(getattr(m, "rng", None), np.random.Generator)}
 
 
-def _state(model, optimizer, schedule, progress, history, config, meta):
+def _state(model, optimizer, schedule, progress, history, steps_log, config, meta):
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     for k, v in optimizer.state_dict().items():
         if isinstance(v, np.ndarray):
@@ -144,6 +175,7 @@ def _state(model, optimizer, schedule, progress, history, config, meta):
         "generators": {k: g.bit_generator.state for k, g in _generators(model).items()},
         "progress": progress,
         "history": history,
+        "steps": steps_log,
         **meta,
     }
     return arrays, info
@@ -213,19 +245,27 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
     schedule = StepLR(optimizer, config.lr_step, config.lr_gamma) if config.lr_step else None
     criterion = CrossEntropyLoss()
     history: list[dict] = []
+    steps_log: list[dict] = []
+    window = {"loss_sum": 0.0, "wrong": 0, "seen": 0, "steps": 0}  # the steps since the last steps.jsonl record
     progress_state = {"epoch": 0, "batch": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
 
     if resume:
         arrays, info = load_checkpoint(out / "last")
         saved = dict(info["config"])
-        mismatched = [k for k, v in dataclasses.asdict(config).items() if k != "epochs" and saved.get(k) != v]
+        defaults = dataclasses.asdict(TrainConfig())  # fields added later than the checkpoint take their defaults
+        mismatched = [k for k, v in dataclasses.asdict(config).items()
+                      if k != "epochs" and saved.get(k, defaults[k]) != v]  # fmt: skip
         mismatched += [k for k, v in meta.items() if info.get(k) != v]
         if mismatched:
             raise CheckpointError(f"cannot resume {out}: it was trained with other settings ({', '.join(mismatched)})")
         _restore(model, optimizer, schedule, arrays, info)
         history = list(info["history"])
+        steps_log = list(info.get("steps", []))
         progress_state = dict(info["progress"])
+        window = dict(progress_state.pop("window", window))
 
+    run = {"config": dataclasses.asdict(config), **meta, "n_train": len(x_train), "n_test": len(x_test)}
+    atomic_write(out / "run.json", (json.dumps(run, indent=1, sort_keys=True) + "\n").encode())
     n = len(x_train)
     steps = math.ceil(n / config.batch_size)
     model.train()
@@ -256,19 +296,38 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
                     ) from cause
                 model.zero_grad()
                 model.backward_without_input_grad(criterion.backward())  # no gradient w.r.t. the images
+                scheduled, step = optimizer.lr, epoch * steps + batch
+                optimizer.lr = scheduled * config.lr_factor(step)
                 optimizer.step()
+                optimizer.lr = scheduled
+                right = int(np.count_nonzero(to_host(logits).argmax(axis=1) == y))  # device logits: one copy
                 progress_state["batch"] = batch + 1
                 progress_state["loss_sum"] += loss * len(y)
-                progress_state["correct"] += int(np.count_nonzero(logits.argmax(axis=1) == y))
+                progress_state["correct"] += right
                 progress_state["seen"] += len(y)
+                if config.log_every:
+                    window["loss_sum"] += loss * len(y)
+                    window["wrong"] += len(y) - right
+                    window["seen"] += len(y)
+                    window["steps"] += 1
+                    if window["steps"] == config.log_every:
+                        steps_log.append({
+                            "step": step + 1, "epoch": epoch + (batch + 1) / steps,
+                            "lr": scheduled * config.lr_factor(step), "steps": window["steps"],
+                            "train_loss": window["loss_sum"] / window["seen"],
+                            "train_error": window["wrong"] / window["seen"],
+                        })  # fmt: skip
+                        window = {"loss_sum": 0.0, "wrong": 0, "seen": 0, "steps": 0}
+                        write_jsonl(out / "steps.jsonl", steps_log)
                 if batch % 10 == 0:
                     bar.set_postfix(loss=f"{loss:.3f}", acc=f"{progress_state['correct'] / progress_state['seen']:.3f}")
                 if interrupted():
                     bar.close()
                     progress_state["epoch"] = epoch
                     progress_state["seconds"] += time.perf_counter() - start
+                    progress_state["window"] = window
                     save_checkpoint(out / "last", *_state(model, optimizer, schedule, progress_state, history,
-                                                          config, meta))  # fmt: skip
+                                                          steps_log, config, meta))  # fmt: skip
                     raise TrainingInterrupted(f"interrupted; checkpoint written to {out / 'last.json'}")
         bar.close()
         seconds = progress_state["seconds"] + time.perf_counter() - start
@@ -288,7 +347,8 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
         if schedule is not None:
             schedule.step()
         progress_state = {"epoch": epoch + 1, "batch": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-        state = _state(model, optimizer, schedule, progress_state, history, config, meta)
+        state = _state(model, optimizer, schedule, dict(progress_state, window=window), history, steps_log,
+                       config, meta)  # fmt: skip
         if record["test_error"] <= min(h["test_error"] for h in history):
             save_checkpoint(out / "best", *state)
         save_checkpoint(out / "last", *state)
@@ -314,6 +374,51 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
         "best_epoch": best["epoch"],
         "best_test_error": best["test_error"],
         "out": str(out),
+    }
+
+
+def load_run(folder) -> dict:
+    """The logs of a :func:`fit` run folder: how it was made, per-epoch metrics and the step log.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A run folder (``v1sim train ... --out DIR``); the checkpoints are not
+        needed.
+
+    Returns
+    -------
+    dict
+        ``run`` (the contents of ``run.json``: ``config``, ``model``,
+        ``dataset``, ``n_train``, ...; empty if absent), ``epochs`` (the
+        ``metrics.jsonl`` records, by epoch) and ``steps`` (the
+        ``steps.jsonl`` records, by step; empty if absent).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` has no ``metrics.jsonl`` (no epoch finished yet).
+    ValueError
+        If a log is not valid JSON lines.
+    """
+    folder = Path(folder)
+    metrics = folder / "metrics.jsonl"
+    if not metrics.is_file():
+        raise FileNotFoundError(f"{folder} holds no metrics.jsonl (not a v1sim train run, or no epoch finished)")
+
+    def lines(path):
+        try:
+            return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a JSON-lines log: {exc}") from None
+
+    run_json = folder / "run.json"
+    run = json.loads(run_json.read_text(encoding="utf-8")) if run_json.is_file() else {}
+    steps = folder / "steps.jsonl"
+    return {
+        "run": run,
+        "epochs": sorted(lines(metrics), key=lambda r: r["epoch"]),
+        "steps": sorted(lines(steps), key=lambda r: r["step"]) if steps.is_file() else [],
     }
 
 
@@ -358,7 +463,10 @@ RECIPES = {
 def recipe(model_name: str) -> dict:
     """Default hyper-parameters for ``model_name`` (see :data:`RECIPES`)."""
     if model_name.startswith(("resnet", "plain")):
-        return dict(RECIPES["resnet"])
+        settings = dict(RECIPES["resnet"])
+        if model_name in ("resnet110", "plain110"):  # He et al. warm ResNet-110 up at lr 0.01 for ~400 steps
+            settings["warmup_steps"] = 400
+        return settings
     return dict(RECIPES["lenet5"])
 
 
@@ -439,7 +547,7 @@ def train_steps(name, images, labels, *, steps, seed=0):
 def predict_labels(model, images, input_shape, *, batch_size=500):
     """Class labels (N,) of a trained model for digits (N, 1, 28, 28), padded to ``input_shape`` (C, H, W)."""
     x = prepare_images(images, input_shape)
-    return np.concatenate([model(x[i : i + batch_size]).argmax(axis=1) for i in range(0, len(x), batch_size)])
+    return np.concatenate([to_host(model(x[i : i + batch_size])).argmax(axis=1) for i in range(0, len(x), batch_size)])
 
 
 def train_model(name, *, dataset="digits", data_dir=None, download=False, config=None, device="auto", out="runs",
