@@ -259,6 +259,10 @@ def _random_args(name, dtype):
         return (x, rng.standard_normal((5, c, 3, 4)).astype(dtype), 2, 1, np.zeros((n, 5, 6, 8), dtype))
     if name == "correlate_valid_bank":
         return (x, rng.standard_normal((c, 3, 4, 9)).astype(dtype), 1, 2, np.zeros((n, 9, 11, 4), dtype))
+    if name == "s_cells":  # rows computed 16 wide, 9 kept
+        a = rng.standard_normal((5, c, 5, 3)).astype(dtype)
+        return (np.abs(np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 7)))), a, rng.random((5, 3)).astype(dtype) + 0.1, 0,
+                1.5, 0.6, np.zeros((n, 5, 9, 9), dtype))  # fmt: skip
     if name == "im2col":
         return (x, 3, 2, 2, 3, np.zeros((c * 6, n, 6 * 4), dtype))
     if name == "col2im":
