@@ -116,24 +116,28 @@ def test_c_layers_give_shift_tolerance(net, digits):
     for level in (1, 2, 3):  # every C-stage is more tolerant than the S-stage below it
         assert one[f"UC{level}"] > one[f"US{level}"] + 0.03, one
         assert two[f"UC{level}"] > two[f"US{level}"] + 0.05, two
-    assert one["UC2"] >= 0.88 and one["UC3"] >= 0.93 and one["US1"] < 0.7, one  # measured 0.90, 0.96, 0.63
-    assert two["UC3"] >= 0.8 and two["US3"] < 0.7 and two["US1"] < 0.35, two  # measured 0.84, 0.59, 0.25
+    assert one["UC2"] >= 0.88 and one["UC3"] >= 0.95 and one["US1"] < 0.7, one  # measured 0.90, 0.975, 0.63
+    assert two["UC3"] >= 0.9 and two["US3"] < 0.7 and two["US1"] < 0.35, two  # measured 0.91, 0.59, 0.25
     # one C-layer alone, a 7x7 blur with subsampling, on the S1 maps
     c = CLayer(7, 2, 3, kind="avg", saturation=0.5)
     s1, s1_shifted = base["US1"], net.forward(shift(images, 1, 0), upto="US1")["US1"]
     assert mean_correlation(c(s1), c(s1_shifted)) >= 0.9 > mean_correlation(s1, s1_shifted) + 0.2
 
 
-def test_wider_c3_window_tolerates_two_pixel_shifts(net, digits):
-    # The default 3x3 UC3 window gives a 2-pixel shift a correlation of about 0.84; a 5x5 window over
-    # the same learned S-cells gives >= 0.9 (at an accuracy cost, see NeocognitronConfig.c3_size).
+def test_narrower_c3_window_tolerates_less(net, digits):
+    # The trade-off documented at NeocognitronConfig.c3_size: over the same learned S-cells, a 3x3 UC3
+    # window (finer prototypes, 1.17% on MNIST against 1.28%) keeps less of a 2-pixel shift.
     (x, _), _ = digits
     images = x[200:240]
-    wide = Neocognitron(net.config.replace(c3_size=5, c3_padding=2))
-    wide.load_state_dict(net.state_dict())
-    base, moved = wide.forward(images, upto="UC3"), wide.forward(shift(images, 2, 0), upto="UC3")
-    corr = {k: mean_correlation(base[k], moved[k]) for k in ("US1", "US3", "UC3")}
-    assert corr["UC3"] >= 0.9 and corr["US3"] < 0.7 and corr["US1"] < 0.35, corr  # measured 0.91, 0.59, 0.25
+    narrow = Neocognitron(net.config.replace(c3_size=3, c3_padding=1))
+    narrow.load_state_dict(net.state_dict())
+    corr = {}
+    for name, model in (("narrow", narrow), ("default", net)):
+        base, moved = model.forward(images, upto="UC3")["UC3"], model.forward(shift(images, 2, 0), upto="UC3")["UC3"]
+        corr[name] = mean_correlation(base, moved)
+    assert corr["default"] >= 0.9 > corr["narrow"] + 0.04, corr  # measured 0.91 and 0.84
+
+
 def test_clayer_pools_and_saturates():
     x = np.arange(2 * 4 * 6 * 6, dtype=np.float32).reshape(2, 4, 6, 6)
     out = CLayer(2, kind="max", n_scales=2, scale_pool=2)(x)
