@@ -66,7 +66,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFo
 from v1sim.datasets import load_digits
 from v1sim.nn import SGD, CrossEntropyLoss
 from v1sim.nn.models import MODELS, cifar_resnet
-from v1sim.nn.train import prepare_images
+from v1sim.nn.train import load_run, prepare_images
 from v1sim.plotting import paper_style, save_figure
 
 RUNS_ENV = "V1SIM_RUNS"  # folder holding the run folders (default ./runs)
@@ -94,12 +94,14 @@ def runs_dir() -> Path:
 
 
 def read_runs(folder) -> list[dict]:
-    """Per-epoch curves of the ``plainN`` / ``resnetN`` run folders under ``folder``.
+    """Curves of the ``plainN`` / ``resnetN`` run folders under ``folder`` (see :func:`v1sim.nn.train.load_run`).
 
     Only the CIFAR networks of the model zoo (``plain20..110``,
     ``resnet20..110``; not the ImageNet ``resnet18..152``) with a non-empty
-    ``metrics.jsonl`` count; the dataset is read from ``last.json`` when
-    present.
+    ``metrics.jsonl`` count. With a step log (``steps.jsonl``) the training
+    curves are per step (each point the mean of ``log_every`` minibatches)
+    and the test points sit at the ends of the epochs; otherwise both are
+    per epoch.
     """
     folder = Path(folder)
     curves = []
@@ -107,36 +109,43 @@ def read_runs(folder) -> list[dict]:
         return curves
     for run in sorted(folder.iterdir()):
         match = _RUN_NAME.fullmatch(run.name)
-        metrics = run / "metrics.jsonl"
-        if not (run.is_dir() and match and metrics.is_file()):
+        if not (run.is_dir() and match and (run / "metrics.jsonl").is_file()):
             continue
         if run.name not in MODELS or MODELS[run.name].input_shape[1:] != (32, 32):
             continue  # e.g. runs/resnet50: the ImageNet ResNet-50, not a CIFAR net
-        depth = int(match.group(2))
-        lines = [ln for ln in metrics.read_text(encoding="utf-8").splitlines() if ln.strip()]
         try:
-            records = sorted((json.loads(ln) for ln in lines), key=lambda r: r["epoch"])
-            columns = {k: np.array([r[k] for r in records], dtype=float) for k in
-                       ("epoch", "train_loss", "train_accuracy", "test_loss", "test_error")}  # fmt: skip
+            logs = load_run(run)
+            epochs, steps = logs["epochs"], logs["steps"]
+            ep = {k: np.array([r[k] for r in epochs], dtype=float) for k in
+                  ("epoch", "train_loss", "train_accuracy", "test_loss", "test_error")}  # fmt: skip
+            st = {k: np.array([r[k] for r in steps], dtype=float) for k in ("step", "epoch", "train_loss", "train_error")}
         except (ValueError, KeyError, TypeError) as exc:
-            warnings.warn(f"skipping {metrics}: not a v1sim train metrics file ({exc!r})", stacklevel=2)
+            warnings.warn(f"skipping {run}: not a v1sim train run folder ({exc!r})", stacklevel=2)
             continue
-        if not records:
+        if not epochs:
             continue
-        dataset = None
-        with_meta = run / "last.json"
-        if with_meta.is_file():
+        info = logs["run"]
+        if not info and (run / "last.json").is_file():  # runs from before run.json: the checkpoint's metadata
             try:
-                dataset = json.loads(with_meta.read_text(encoding="utf-8")).get("dataset")
+                info = json.loads((run / "last.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                pass
-        curves.append({
-            "kind": match.group(1), "depth": depth, "unit": "epoch", "dataset": dataset,
-            "x_train": columns["epoch"], "train_loss": columns["train_loss"],
-            "train_error": 1.0 - columns["train_accuracy"], "x_test": columns["epoch"],
-            "test_loss": columns["test_loss"], "test_error": columns["test_error"],
-            "seconds": float(sum(r.get("seconds", 0.0) for r in records)),
-        })  # fmt: skip
+                info = {}
+        config = info.get("config") or {}
+        curve = {"kind": match.group(1), "depth": int(match.group(2)), "dataset": info.get("dataset"),
+                 "n_train": info.get("n_train"), "batch_size": config.get("batch_size"), "lr": config.get("lr"),
+                 "momentum": config.get("momentum"), "weight_decay": config.get("weight_decay"),
+                 "warmup": config.get("warmup_steps", 0), "log_every": config.get("log_every"),
+                 "test_loss": ep["test_loss"], "test_error": ep["test_error"],
+                 "seconds": float(sum(r.get("seconds", 0.0) for r in epochs))}  # fmt: skip
+        if len(steps):  # per step; epoch e ends at step e * (steps per epoch)
+            per_epoch = st["step"][-1] / st["epoch"][-1]
+            curve.update(unit="iteration", x_train=st["step"], train_loss=st["train_loss"],
+                         train_error=st["train_error"], x_test=np.round(ep["epoch"] * per_epoch))  # fmt: skip
+        else:
+            curve.update(unit="epoch", x_train=ep["epoch"], train_loss=ep["train_loss"],
+                         train_error=1.0 - ep["train_accuracy"], x_test=ep["epoch"])  # fmt: skip
+        curve["source"] = "runs"
+        curves.append(curve)
     return curves
 
 
@@ -184,7 +193,7 @@ def train_curve(kind, depth, data, *, iterations, batch_size, lr, warmup=0, seed
             "lr": lr, "warmup": warmup,
             "x_train": np.arange(1, iterations + 1, dtype=float), "train_loss": losses, "train_error": errors,
             "x_test": np.empty(0), "test_loss": np.empty(0), "test_error": np.empty(0),
-            "seconds": time.perf_counter() - start}  # fmt: skip
+            "seconds": time.perf_counter() - start, "source": "digits"}  # fmt: skip
 
 
 def train_curves(quick=False) -> list[dict]:
@@ -295,7 +304,16 @@ def plot(curves, out_path, *, source) -> Path:
                             handles.append(Line2D([], [], color="0.3", lw=2.6, marker="o", ms=4, label="bold: test"))
                         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
                                   title=final, title_fontsize=8)  # fmt: skip
-        if per_iteration:
+        if per_iteration and curves[0]["source"] == "runs":
+            c = curves[0]
+            datasets = ", ".join(sorted({c["dataset"] or "?" for c in curves}))
+            n_train = {c["n_train"] for c in curves}
+            images = f"{n_train.pop():,} training images" if len(n_train) == 1 and None not in n_train else "training set"
+            what = (f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32; batch {c['batch_size']}, "
+                    f"lr {c['lr']:g}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g}); faint: mean of every "
+                    f"{c['log_every']} minibatches before their updates, thin: moving average;\nbold dots: the test "
+                    "set after each epoch (eval mode); dotted: chance")  # fmt: skip
+        elif per_iteration:
             c = curves[0]
             n, batch, lr, warmup = len(c["x_train"]), c["batch_size"], c["lr"], c["warmup"]
             rate = f"lr {lr / 10:g} to {lr:g} over {warmup} steps, then {lr:g}" if warmup else f"lr {lr:g}"

@@ -113,3 +113,25 @@ def test_a_foreign_metrics_file_is_skipped_with_a_warning(fig, tmp_path):
     with pytest.warns(UserWarning, match="resnet20"):
         curves = fig.read_runs(tmp_path)
     assert [(c["kind"], c["depth"]) for c in curves] == [("plain", 20)]
+
+
+def test_step_logs_give_per_step_curves_with_test_points_at_epoch_ends(fig, tmp_path, monkeypatch):
+    # 2 epochs of 12 steps, logged every 4 steps, as fit() writes them
+    for name, final in (("plain20", 0.3), ("plain56", 0.6), ("resnet20", 0.3), ("resnet56", 0.2)):
+        run = tmp_path / name
+        write_jsonl(run / "metrics.jsonl", _metrics(final, final + 0.01, epochs=2))
+        steps = [{"step": s, "epoch": s / 12, "lr": 0.1, "steps": 4, "train_loss": 2.3 - (2.3 - final) * s / 24,
+                  "train_error": 0.9 - (0.9 - final / 3) * s / 24} for s in range(4, 25, 4)]  # fmt: skip
+        write_jsonl(run / "steps.jsonl", steps)
+        config = {"batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "log_every": 4}
+        (run / "run.json").write_text(json.dumps({"config": config, "dataset": "mnist", "n_train": 1536}))
+    curves = fig.read_runs(tmp_path)
+    p56 = next(c for c in curves if (c["kind"], c["depth"]) == ("plain", 56))
+    assert p56["unit"] == "iteration" and p56["n_train"] == 1536 and p56["log_every"] == 4
+    np.testing.assert_allclose(p56["x_train"], [4, 8, 12, 16, 20, 24])
+    np.testing.assert_allclose(p56["x_test"], [12, 24])  # the test set is seen at the end of each epoch
+    np.testing.assert_allclose(p56["train_loss"][-1], 0.6)
+    assert fig.verdict(curves).startswith("as in the lecture")
+    monkeypatch.setenv("V1SIM_RUNS", str(tmp_path))
+    path = fig.main(tmp_path / "out")
+    assert path.read_bytes()[:8] == PNG
