@@ -1,8 +1,15 @@
 """numba-cuda twins of the CPU kernels, with the same signatures.
 
-Each public launcher takes host (numpy) or device arrays exactly as its CPU
-twin in :mod:`v1sim.kernels.cpu` does, writes into the given output, and
-copies results back when the output is a host array. One thread computes one
+:data:`KERNELS` (the registry behind :func:`v1sim.kernels.get`) holds the
+twins of CPU kernels: each takes host (numpy) or device arrays exactly as its
+CPU twin in :mod:`v1sim.kernels.cpu` does, writes into the given output, and
+copies results back when the output is a host array (device arrays stay on
+the device). The ConvNet engine's device-only launchers live in small
+modules re-exported here: :func:`gemm` (tiled shared-memory GEMM,
+``_cuda_gemm``), :mod:`elementwise` (activations, sums, dropout, fused SGD),
+:mod:`layout` (im2col/col2im, axis swaps, channel concat/split, pooling
+gradients) and :mod:`norm` (reductions, batch norm, LRN, softmax
+cross-entropy). One thread computes one
 output element; grid-stride loops cover any size, so odd shapes exercise
 partial tail blocks. float32 constants are typed so float32 work stays in
 float32.
@@ -24,28 +31,22 @@ import math
 import numpy as np
 from numba import cuda
 
-_THREADS = 128
+from . import _cuda_elementwise as elementwise
+from . import _cuda_gemm as gemm_module
+from . import _cuda_layout as layout
+from . import _cuda_norm as norm
+from ._cuda_common import THREADS as _THREADS, blocks as _blocks, empty, is_device, to_device as _to_device
+
+gemm = gemm_module.gemm
+
+__all__ = ["KERNELS", "gemm", "elementwise", "layout", "norm", "empty", "is_device"]
 
 
-def _blocks(n: int) -> int:
-    return max(1, min(math.ceil(n / _THREADS), 4096))
+def _launch(kernel, out_arrays, *args, n=None):
+    """Move host arrays to the device, launch over ``n`` (default out_arrays[0].size) items, copy host outputs back.
 
-
-def _to_device(a: np.ndarray):
-    """Copy a C-contiguous host array to the device.
-
-    Views made with ``x[None]`` carry a zero stride on the new axis, which
-    numba-cuda takes for a broadcast and copies element by element (measured
-    30 s instead of 8 ms for 50 MB); restating the strides avoids that.
+    Device arrays pass through untouched (and results stay on the device).
     """
-    if a.flags.c_contiguous and 0 in a.strides and a.size > 1:
-        strides = np.cumprod((1,) + a.shape[:0:-1])[::-1] * a.itemsize
-        a = np.lib.stride_tricks.as_strided(a, a.shape, tuple(int(s) for s in strides))
-    return cuda.to_device(a)
-
-
-def _launch(kernel, out_arrays, *args):
-    """Move host arrays to the device, launch over out_arrays[0].size, copy outputs back."""
     dev_args = []
     host_outs = []
     for a in args:
@@ -56,7 +57,7 @@ def _launch(kernel, out_arrays, *args):
                 host_outs.append((a, d))
         else:
             dev_args.append(a)
-    n = out_arrays[0].size
+    n = out_arrays[0].size if n is None else n
     kernel[_blocks(n), _THREADS](*dev_args)
     for host, dev in host_outs:
         dev.copy_to_host(host)
@@ -176,9 +177,7 @@ def _max_pool_backward(grad_out, idx, grad_in):
 
 def max_pool_backward(grad_out, idx, grad_in):
     """CUDA twin of :func:`v1sim.kernels.cpu.max_pool_backward`."""
-    dg, di, dgi = _to_device(grad_out), _to_device(idx), _to_device(grad_in)
-    _max_pool_backward[_blocks(grad_out.shape[0] * grad_out.shape[1]), _THREADS](dg, di, dgi)
-    dgi.copy_to_host(grad_in)
+    _launch(_max_pool_backward, (grad_in,), grad_out, idx, grad_in, n=grad_out.shape[0] * grad_out.shape[1])
 
 
 @cuda.jit
@@ -204,9 +203,47 @@ def _avg_pool_backward(grad_out, ph, pw, sy, sx, py, px, grad_in):
 
 def avg_pool_backward(grad_out, ph, pw, sy, sx, py, px, grad_in):
     """CUDA twin of :func:`v1sim.kernels.cpu.avg_pool_backward`."""
-    dg, dgi = _to_device(grad_out), _to_device(grad_in)
-    _avg_pool_backward[_blocks(grad_out.shape[0] * grad_out.shape[1]), _THREADS](dg, ph, pw, sy, sx, py, px, dgi)
-    dgi.copy_to_host(grad_in)
+    _launch(_avg_pool_backward, (grad_in,), grad_out, ph, pw, sy, sx, py, px, grad_in,
+            n=grad_out.shape[0] * grad_out.shape[1])
+
+
+# --------------------------------------------------------------------------
+# twins of the CPU's ConvNet kernels (host or device arrays, CPU signatures)
+# --------------------------------------------------------------------------
+
+
+def _host_call(fn, outs, *args):
+    """Run the device launcher ``fn`` on ``args``, moving host arrays in and host outputs back."""
+    dev = [_to_device(a) if isinstance(a, np.ndarray) else a for a in args]
+    fn(*dev)
+    for a, d in zip(args, dev):
+        if any(a is o for o in outs) and d is not a:
+            d.copy_to_host(a)
+
+
+def im2col(x, kh, kw, sy, sx, cols):
+    """CUDA twin of :func:`v1sim.kernels.cpu.im2col` (x already padded)."""
+    _host_call(lambda x, cols: layout.im2col(x, kh, kw, sy, sx, 0, 0, cols), (cols,), x, cols)
+
+
+def col2im(cols, kh, kw, sy, sx, x):
+    """CUDA twin of :func:`v1sim.kernels.cpu.col2im` (adds into the zeroed, padded x)."""
+    _host_call(lambda cols, x: layout.col2im(cols, kh, kw, sy, sx, 0, 0, x, accumulate=True), (x,), cols, x)
+
+
+def swap01(a, bias, out):
+    """CUDA twin of :func:`v1sim.kernels.cpu.swap01`."""
+    _host_call(layout.swap01, (out,), a, bias, out)
+
+
+def tanh_float32(x, out):
+    """CUDA twin of :func:`v1sim.kernels.cpu.tanh_float32` (flat arrays; CUDA's tanhf, within 4e-7 of it)."""
+    _host_call(elementwise.tanh, (out,), x, out)
+
+
+def tanh_backward(grad_out, y, grad_in):
+    """CUDA twin of :func:`v1sim.kernels.cpu.tanh_backward` (flat arrays)."""
+    _host_call(elementwise.tanh_backward, (grad_in,), grad_out, y, grad_in)
 
 
 KERNELS = {
@@ -217,4 +254,9 @@ KERNELS = {
     "avg_pool": avg_pool,
     "l2_pool": l2_pool,
     "max_pool_backward": max_pool_backward,
+    "im2col": im2col,
+    "col2im": col2im,
+    "swap01": swap01,
+    "tanh_float32": tanh_float32,
+    "tanh_backward": tanh_backward,
 }

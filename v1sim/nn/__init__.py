@@ -40,8 +40,11 @@ optim
 Importing this package imports numpy and the kernel registry only (Numba
 compiles or loads kernels on first use; ``numba.cuda`` only for
 ``device="cuda"``). Devices: layers take ``device="auto" | "cpu" |
-"parallel" | "cuda"``; on "cuda" only the convolution forward pass and
-pooling run on the GPU for now, the rest on the host.
+"parallel" | "cuda"``; on "cuda" (``models.build(..., device="cuda")`` or
+``model.to("cuda")``) parameters, activations, caches, gradients and SGD
+state live in GPU memory and every layer's forward and backward pass runs
+there; only the input batch, the labels and the per-row losses cross to
+and from the host, and ``state_dict()`` returns host copies.
 """
 
 from __future__ import annotations

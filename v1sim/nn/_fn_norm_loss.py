@@ -1,6 +1,8 @@
 """Normalisation, dropout and softmax cross-entropy as forward/backward pairs.
 
 Part of :mod:`v1sim.nn.functional` (re-exported there; import them from there).
+Each pair runs on the GPU (:mod:`v1sim.nn._fn_cuda_norm`) when its input is
+a device array; the backward pass follows its forward pass.
 """
 
 from __future__ import annotations
@@ -8,7 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_float_array, check_finite_float, check_in_range, check_positive_int, check_rng
+from . import _device as _dev
+from ._device import DeviceCache
 from ._fn_common import _array, _grad
+
+
+def _cuda():
+    """:mod:`v1sim.nn._fn_cuda_norm` (imports numba.cuda on first use)."""
+    import importlib
+
+    return importlib.import_module("v1sim.nn._fn_cuda_norm")
 
 # --------------------------------------------------------------------------
 # normalisation and dropout
@@ -36,14 +47,18 @@ def local_response_norm_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
 
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
-    x = _array(x, "x", 4)
     size = check_positive_int(size, "size")
+    if _dev.is_device(x):
+        return _cuda().local_response_norm_forward(x, size, alpha, beta, k)
+    x = _array(x, "x", 4)
     scale = k + (alpha / size) * _window_sum(x * x, size // 2, (size - 1) // 2)
     factor = scale**-beta
     return x * factor, (x, scale, factor, size, alpha, beta)
 
 
 def local_response_norm_backward(grad_out, cache):
+    if type(cache) is DeviceCache:
+        return _cuda().local_response_norm_backward(grad_out, cache)
     x, scale, factor, size, alpha, beta = cache
     g = _grad(grad_out, x.shape, x.dtype)
     # channel c' appears in the sums of the channels c with c' in window(c): the transposed window
@@ -65,6 +80,8 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     out : ndarray, same shape as x
     cache : tuple
     """
+    if _dev.any_device(x, gamma, running_mean):
+        return _cuda().batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)
     x = _array(x, "x", (2, 4))
     n_ch = x.shape[1]
     axes = (0,) if x.ndim == 2 else (0, 2, 3)
@@ -99,6 +116,8 @@ def batch_norm_backward(grad_out, cache):
     ``dx = invstd/M (M dxhat - sum dxhat - xhat sum(dxhat xhat))`` with
     ``dxhat = grad_out * gamma`` and M values per channel.
     """
+    if type(cache) is DeviceCache:
+        return _cuda().batch_norm_backward(grad_out, cache)
     xhat, gamma, invstd, axes, bshape, training = cache
     g = _grad(grad_out, xhat.shape, xhat.dtype)
     dgamma, dbeta = (g * xhat).sum(axis=axes), g.sum(axis=axes)
@@ -115,13 +134,17 @@ def dropout_forward(x, p, *, training=True, rng=None):
     """Inverted dropout: zero each unit with probability ``p`` and scale survivors by ``1/(1-p)``.
 
     The expected activation is unchanged, so evaluation (``training=False``)
-    is the identity. The mask is drawn from ``rng`` (None, seed or Generator).
+    is the identity. The mask is drawn from ``rng`` (None, seed or Generator),
+    on the host for device arrays too (the same masks as on the CPU).
     """
-    x = _array(x, "x", range(1, 7))
+    on_device = _dev.is_device(x)
+    x = x if on_device else _array(x, "x", range(1, 7))
     p = check_in_range(p, "p", 0.0, 1.0, inclusive=(True, False))
     if not training or p == 0:
         return x, None
-    keep = check_rng(rng).random(x.shape, dtype=x.dtype) >= p
+    keep = check_rng(rng).random(tuple(x.shape), dtype=np.dtype(x.dtype)) >= p
+    if on_device:
+        return _cuda().dropout_forward(x, p, keep)
     mask = keep.astype(x.dtype) / x.dtype.type(1 - p)
     return x * mask, mask
 
@@ -129,6 +152,8 @@ def dropout_forward(x, p, *, training=True, rng=None):
 def dropout_backward(grad_out, cache):
     if cache is None:
         return grad_out
+    if type(cache) is DeviceCache:
+        return _cuda().dropout_backward(grad_out, cache)
     return _grad(grad_out, cache.shape, cache.dtype) * cache
 
 
@@ -186,7 +211,14 @@ def cross_entropy_forward(logits, labels):
         Labels that are not integers.
     ValueError
         Non-finite logits; labels of the wrong length or out of range.
+
+    Device-array logits are handled on the GPU; only the N per-row losses
+    come back to the host.
     """
+    if _dev.is_device(logits):
+        if logits.ndim != 2:
+            raise ValueError(f"logits must have 2 dimensions (N, K), got shape {tuple(logits.shape)}")
+        return _cuda().cross_entropy_forward(logits, _labels(labels, logits.shape[0], logits.shape[1]))
     z = as_float_array(logits, "logits", ndim=2)
     y = _labels(labels, z.shape[0], z.shape[1])
     logp = log_softmax(z, axis=1)
@@ -196,6 +228,8 @@ def cross_entropy_forward(logits, labels):
 
 def cross_entropy_backward(cache, grad=1.0):
     """``dloss/dlogits = (softmax(z) - onehot(y)) * grad / N``."""
+    if type(cache) is DeviceCache:
+        return _cuda().cross_entropy_backward(cache, check_finite_float(grad, "grad"))
     probs, y = cache
     d = probs.copy()
     d[np.arange(len(y)), y] -= 1

@@ -26,6 +26,8 @@ from collections import OrderedDict
 import numpy as np
 
 from .._validate import check_choice, check_int_pair, check_positive_int, check_rng
+from ..backend import resolve_device
+from . import _device
 from .layers import Conv2d, MaxPool2d, ReLU
 from .normalization import BatchNorm2d
 from .module import Identity, Module, Sequential
@@ -54,11 +56,11 @@ class Residual(Module):
         self.relu = ReLU()
 
     def forward(self, x):
-        return self.relu(self.body(x) + self.shortcut(x))
+        return self.relu(_device.add(self.body(x), self.shortcut(x)))
 
     def backward(self, grad_out, *, input_grad=True):
         g = self.relu.backward(grad_out)
-        return self.body.backward(g) + self.shortcut.backward(g)
+        return _device.add(self.body.backward(g), self.shortcut.backward(g))
 
     def output_shape(self, input_shape):
         main = self.body.output_shape(input_shape)
@@ -90,13 +92,16 @@ class Concat(Module):
 
     def forward(self, x):
         outs = [b(x) for b in self.children()]
-        self._store(np.cumsum([o.shape[1] for o in outs])[:-1])
-        return np.concatenate(outs, axis=1)
+        self._store([o.shape[1] for o in outs])
+        return _device.concat_channels(outs)
 
     def backward(self, grad_out, *, input_grad=True):
-        parts = np.split(np.asarray(grad_out), self._take_cache(), axis=1)
-        grads = [b.backward(np.ascontiguousarray(g)) for b, g in zip(self.children(), parts)]
-        return sum(grads[1:], grads[0])
+        parts = _device.split_channels(grad_out, self._take_cache())
+        grads = [b.backward(g) for b, g in zip(self.children(), parts)]
+        total = grads[0]
+        for g in grads[1:]:
+            total = _device.add(total, g)
+        return total
 
     def output_shape(self, input_shape):
         shapes = [b.output_shape(input_shape) for b in self.children()]
@@ -127,15 +132,19 @@ class ZeroPadShortcut(Module):
         self.before = (self.out_channels - self.in_channels) // 2
 
     def forward(self, x):
+        self._store(tuple(x.shape))
+        if _device.is_device(x):
+            return _device.fn().zero_pad_shortcut(x, self.out_channels, self.stride, self.before)
         (sy, sx), n = self.stride, x.shape[0]
         sub = x[:, :, ::sy, ::sx]
         out = np.zeros((n, self.out_channels) + sub.shape[2:], dtype=x.dtype)
         out[:, self.before : self.before + self.in_channels] = sub
-        self._store(x.shape)
         return out
 
     def backward(self, grad_out, *, input_grad=True):
         shape = self._take_cache()
+        if _device.is_device(grad_out):
+            return _device.fn().zero_pad_shortcut_backward(grad_out, shape, self.stride, self.before)
         dx = np.zeros(shape, dtype=grad_out.dtype)
         dx[:, :, :: self.stride[0], :: self.stride[1]] = grad_out[:, self.before : self.before + self.in_channels]
         return dx
@@ -148,6 +157,12 @@ class ZeroPadShortcut(Module):
 
     def extra_repr(self):
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+
+
+def _place(block, device):
+    """Move a block built for ``device="cuda"`` to the GPU whole (its BatchNorms have no device argument)."""
+    if resolve_device(device) == "cuda":
+        block.to("cuda")
 
 
 def _shortcut(kind, in_channels, out_channels, stride, device, rng):
@@ -193,6 +208,7 @@ class BasicBlock(Residual):
             bn2=BatchNorm2d(out_channels),
         ))  # fmt: skip
         super().__init__(body, _shortcut(shortcut, in_channels, out_channels, stride, device, rng))
+        _place(self, device)
 
 
 class Bottleneck(Residual):
@@ -235,6 +251,7 @@ class Bottleneck(Residual):
             bn3=BatchNorm2d(out_channels),
         ))  # fmt: skip
         super().__init__(body, _shortcut(shortcut, in_channels, out_channels, stride, device, rng))
+        _place(self, device)
 
 
 class Inception(Concat):
@@ -266,3 +283,4 @@ class Inception(Concat):
             Sequential(*conv(in_channels, ch5x5red, 1), *conv(ch5x5red, ch5x5, 5)),
             Sequential(MaxPool2d(3, 1, 1, device=device), *conv(in_channels, pool_proj, 1)),
         ])  # fmt: skip
+        _place(self, device)

@@ -20,9 +20,11 @@ scatter (Numba); pooling runs on the pooling kernels of
 :mod:`v1sim.pooling`; everything else is a few vectorised numpy passes.
 
 Devices: ``"cpu"`` and ``"parallel"`` select the serial or parallel Numba
-kernels. With ``"cuda"`` the convolution forward pass and pooling run on the
-CUDA twins, and what has no twin yet (im2col/col2im for the gradients, LRN,
-batch norm) runs on the host: full CUDA training is a later step.
+kernels. ``"cuda"`` (or any numba device array among the inputs) runs the
+pair on the GPU (:mod:`v1sim.nn._fn_cuda`, the same im2col + GEMM scheme on
+numba-cuda kernels): outputs, caches and gradients are then device arrays,
+and host inputs are copied to the device once. Backward passes run where
+their forward pass ran (the cache says which).
 
 References
 ----------
@@ -43,6 +45,8 @@ from .._validate import check_int_pair, check_positive_int, float_dtype
 from ..backend import matmul, resolve_device
 from ..pooling import _geometry as _pool_geometry
 from ..pooling import _pool, _pool_backward
+from . import _device as _dev
+from ._device import DeviceCache
 from ._fn_common import _array, _grad
 from ._fn_norm_loss import (
     batch_norm_backward,
@@ -130,6 +134,12 @@ def _col2im(dcols, xp_shape, kh, kw, stride, device) -> np.ndarray:
     return dxp
 
 
+def _check_bias_shape(b, want, shape_name):
+    """The shape check of :func:`_bias` for arrays already on the device (or None)."""
+    if b is not None and tuple(b.shape) != tuple(want):
+        raise ValueError(f"bias must have shape {tuple(want)} {shape_name}, got {tuple(b.shape)}")
+
+
 def _bias(bias, n_out, dtype, shape_name="(K,)"):
     if bias is None:
         return None
@@ -176,42 +186,37 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     --------
     v1sim.correlate_batch : the same forward pass, choosing among direct, GEMM and FFT.
     """
-    x, w = _array(x, "x", 4), _array(weight, "weight", 4)
+    device = resolve_device(device)
+    on_cuda = device == "cuda" or _dev.any_device(x, weight, bias)
+    x, w = (_dev.fn().dev if on_cuda else _array)(x, "x", 4), (_dev.fn().dev if on_cuda else _array)(weight, "weight", 4)
     sy, sx = stride = check_int_pair(stride, "stride", minimum=1)
     py, px = padding = check_int_pair(padding, "padding", minimum=0)
     groups = check_positive_int(groups, "groups")
-    device = resolve_device(device)
     n, c, h, wd = x.shape
     k, cg, kh, kw = w.shape
     if c % groups or k % groups:
         raise ValueError(f"groups={groups} must divide both the input channels ({c}) and the filters ({k})")
     if cg * groups != c:
         raise ValueError(
-            f"weight of shape {w.shape} with groups={groups} expects {cg * groups} input channels, x has {c} (shape {x.shape})"
+            f"weight of shape {tuple(w.shape)} with groups={groups} expects {cg * groups} input channels, x has {c} (shape {tuple(x.shape)})"
         )
     ho, wo = _out_len(h, kh, sy, py, "height"), _out_len(wd, kw, sx, px, "width")
+    if on_cuda:
+        b = _bias(bias, k, x.dtype) if bias is not None and not _dev.is_device(bias) else bias
+        _check_bias_shape(b, (k,), "(K,)")
+        return _dev.fn().conv2d_forward(x, w, b, stride, padding, groups, ho, wo)
     dtype = float_dtype(x, w)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, k, dtype)
     xp = _pad_hw(x, py, px)
     kg = k // groups
-    if device == "cuda":  # forward on the direct CUDA kernel; patches for the gradient are made on demand
-        out, cols = np.empty((n, k, ho, wo), dtype=dtype), None
-        corr = kernels.get("correlate_valid", "cuda")
-        for g in range(groups):
-            part = np.empty((n, kg, ho, wo), dtype=dtype)
-            corr(np.ascontiguousarray(xp[:, g * cg : (g + 1) * cg]), w[g * kg : (g + 1) * kg], sy, sx, part)
-            out[:, g * kg : (g + 1) * kg] = part
-        if b is not None:
-            out += b[:, None, None]
-    else:
-        cols = _im2col(xp, kh, kw, stride, ho, wo, device)  # (R, N, L), R = C*kh*kw
-        rg, cols_m, w_m = cols.shape[0] // groups, cols.reshape(cols.shape[0], -1), w.reshape(k, -1)
-        out_t = np.empty((k, n * ho * wo), dtype=dtype)
-        for g in range(groups):
-            matmul(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out=out_t[g * kg : (g + 1) * kg])
-        out = _swap01(out_t.reshape(k, n, ho * wo), device, b).reshape(n, k, ho, wo)
-    cache = (x.shape, xp if cols is None else xp.shape, cols, w, stride, padding, groups, device, b is not None)
+    cols = _im2col(xp, kh, kw, stride, ho, wo, device)  # (R, N, L), R = C*kh*kw
+    rg, cols_m, w_m = cols.shape[0] // groups, cols.reshape(cols.shape[0], -1), w.reshape(k, -1)
+    out_t = np.empty((k, n * ho * wo), dtype=dtype)
+    for g in range(groups):
+        matmul(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out=out_t[g * kg : (g + 1) * kg])
+    out = _swap01(out_t.reshape(k, n, ho * wo), device, b).reshape(n, k, ho, wo)
+    cache = (x.shape, xp.shape, cols, w, stride, padding, groups, device, b is not None)
     return out, cache
 
 
@@ -236,14 +241,13 @@ def conv2d_backward(grad_out, cache, *, input_grad=True):
     dw : (K, C/groups, kh, kw) ndarray
     db : (K,) ndarray or None (no bias)
     """
-    x_shape, xp, cols, w, stride, padding, groups, device, has_bias = cache
+    if type(cache) is DeviceCache:
+        return _dev.fn().conv2d_backward(grad_out, cache, input_grad)
+    x_shape, xp_shape, cols, w, stride, padding, groups, device, has_bias = cache
     n, k, kh, kw = x_shape[0], w.shape[0], w.shape[2], w.shape[3]
-    xp_shape = xp if cols is not None else xp.shape
     ho = (xp_shape[2] - kh) // stride[0] + 1
     wo = (xp_shape[3] - kw) // stride[1] + 1
     g = _grad(grad_out, (n, k, ho, wo), w.dtype)
-    if cols is None:
-        cols = _im2col(xp, kh, kw, stride, ho, wo, device)
     go = _swap01(g.reshape(n, k, ho * wo), device).reshape(k, n * ho * wo)  # channel-major
     r, kg = cols.shape[0], k // groups
     rg, cols_m, w_m = r // groups, cols.reshape(r, -1), w.reshape(k, -1)
@@ -277,26 +281,30 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     bias : (K, H2, W2) ndarray, optional
     stride, padding : int or (int, int)
     device : {"auto", "cpu", "parallel", "cuda"}
-        ("cuda" computes on the host.)
 
     Returns
     -------
     out : (N, K, H2, W2) ndarray
     cache : tuple
     """
-    x, w = _array(x, "x", 4), _array(weight, "weight", 6)
+    device = resolve_device(device)
+    on_cuda = device == "cuda" or _dev.any_device(x, weight, bias)
+    x, w = (_dev.fn().dev if on_cuda else _array)(x, "x", 4), (_dev.fn().dev if on_cuda else _array)(weight, "weight", 6)
     sy, sx = stride = check_int_pair(stride, "stride", minimum=1)
     py, px = padding = check_int_pair(padding, "padding", minimum=0)
-    device = resolve_device(device)
     n, c, h, wd = x.shape
     ho, wo, k, cw, kh, kw = w.shape
     if cw != c:
-        raise ValueError(f"weight of shape {w.shape} expects {cw} input channels, x has {c} (shape {x.shape})")
+        raise ValueError(f"weight of shape {tuple(w.shape)} expects {cw} input channels, x has {c} (shape {tuple(x.shape)})")
     want = (_out_len(h, kh, sy, py, "height"), _out_len(wd, kw, sx, px, "width"))
     if want != (ho, wo):
         raise ValueError(
-            f"weight of shape {w.shape} holds filters for a {ho}x{wo} output, but x of shape {x.shape} gives {want[0]}x{want[1]}"
+            f"weight of shape {tuple(w.shape)} holds filters for a {ho}x{wo} output, but x of shape {tuple(x.shape)} gives {want[0]}x{want[1]}"
         )
+    if on_cuda:
+        b = _bias(bias, (k, ho, wo), x.dtype, "(K, H2, W2)") if bias is not None and not _dev.is_device(bias) else bias
+        _check_bias_shape(b, (k, ho, wo), "(K, H2, W2)")
+        return _dev.fn().locally_connected2d_forward(x, w, b, stride, padding)
     dtype = float_dtype(x, w)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, (k, ho, wo), dtype, "(K, H2, W2)")
@@ -311,6 +319,8 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
 
 def locally_connected2d_backward(grad_out, cache, *, input_grad=True):
     """Gradients of :func:`locally_connected2d_forward`: ``(dx, dw, db)``, db None without bias, dx None if not ``input_grad``."""
+    if type(cache) is DeviceCache:
+        return _dev.fn().locally_connected2d_backward(grad_out, cache, input_grad)
     x_shape, xp_shape, cols_t, w, stride, padding, device, has_bias = cache
     ho, wo, k, _, kh, kw = w.shape
     n = x_shape[0]
@@ -329,7 +339,10 @@ def linear_forward(x, weight, bias=None):
     """Fully connected layer ``out = x @ weight.T + bias``.
 
     Shape: x (N, F_in), weight (F_out, F_in), bias (F_out,) -> out (N, F_out).
+    Runs on the GPU when x or weight is a device array.
     """
+    if _dev.any_device(x, weight, bias):
+        return _dev.fn().linear_forward(x, weight, bias)
     x, w = _array(x, "x", 2), _array(weight, "weight", 2)
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"weight of shape {w.shape} expects {w.shape[1]} input features, x has {x.shape[1]} (shape {x.shape})")
@@ -344,6 +357,8 @@ def linear_forward(x, weight, bias=None):
 
 def linear_backward(grad_out, cache, *, input_grad=True):
     """Gradients of :func:`linear_forward`: ``dx = g W`` (None if not ``input_grad``), ``dW = gᵀ x``, ``db = sum g``."""
+    if type(cache) is DeviceCache:
+        return _dev.fn().linear_backward(grad_out, cache, input_grad)
     x, w, has_bias = cache
     g = _grad(grad_out, (x.shape[0], w.shape[0]), w.dtype)
     return (matmul(g, w) if input_grad else None), matmul(g.T, x), (g.sum(axis=0) if has_bias else None)
@@ -355,20 +370,27 @@ def linear_backward(grad_out, cache, *, input_grad=True):
 
 
 def relu_forward(x):
-    """``max(x, 0)``; the gradient at exactly 0 is taken as 0."""
+    """``max(x, 0)``; the gradient at exactly 0 is taken as 0. (GPU for device arrays, as all the element-wise pairs.)"""
+    if _dev.is_device(x):
+        return _dev.fn().relu_forward(x)
     x = _array(x, "x", range(1, 7))
     out = np.maximum(x, 0)
     return out, out
 
 
 def relu_backward(grad_out, cache):
+    if type(cache) is DeviceCache:
+        return _dev.fn().relu_backward(grad_out, cache)
     return _grad(grad_out, cache.shape, cache.dtype) * (cache > 0)
 
 
 def tanh_forward(x, *, device="auto"):
     """``tanh(x)``; float32 on the CPU runs a vectorised Numba kernel (within 4e-7 of ``np.tanh``)."""
+    device = resolve_device(device)
+    if device == "cuda" or _dev.is_device(x):
+        return _dev.fn().tanh_forward(x)
     x = _array(x, "x", range(1, 7))
-    host = _host(resolve_device(device))
+    host = _host(device)
     if x.dtype != np.float32:
         out = np.tanh(x)
     else:
@@ -378,6 +400,8 @@ def tanh_forward(x, *, device="auto"):
 
 
 def tanh_backward(grad_out, cache):
+    if type(cache) is DeviceCache:
+        return _dev.fn().tanh_backward(grad_out, cache)
     g = _grad(grad_out, cache.shape, cache.dtype)
     out = np.empty_like(cache)
     kernels.get("tanh_backward", _host(resolve_device("auto")))(g.reshape(-1), cache.reshape(-1), out.reshape(-1))
@@ -386,12 +410,16 @@ def tanh_backward(grad_out, cache):
 
 def sigmoid_forward(x):
     """Logistic ``1 / (1 + exp(-x))``, computed as ``(1 + tanh(x/2)) / 2`` (no overflow)."""
+    if _dev.is_device(x):
+        return _dev.fn().sigmoid_forward(x)
     x = _array(x, "x", range(1, 7))
     out = 0.5 * (1 + np.tanh(0.5 * x))
     return out, out
 
 
 def sigmoid_backward(grad_out, cache):
+    if type(cache) is DeviceCache:
+        return _dev.fn().sigmoid_backward(grad_out, cache)
     return _grad(grad_out, cache.shape, cache.dtype) * cache * (1 - cache)
 
 
@@ -401,14 +429,20 @@ def sigmoid_backward(grad_out, cache):
 
 
 def _pool_forward(x, kernel_size, stride, padding, kind, device):
+    device = resolve_device(device)
+    if device == "cuda" or _dev.is_device(x):
+        x = _dev.fn().dev(x, "x", 4)
+        size, stride, padding, out_hw = _pool_geometry(tuple(x.shape), kernel_size, stride, padding)
+        return _dev.fn().pool_forward(x, size, stride, padding, out_hw, kind)
     x = _array(x, "x", 4)
     size, stride, padding, out_hw = _pool_geometry(x.shape, kernel_size, stride, padding)
-    device = resolve_device(device)
     out, idx = _pool(x, size, stride, padding, out_hw, kind, kind == "max", device)
     return out, (x.shape, out.shape, x.dtype, idx, size, stride, padding, kind, device)
 
 
 def _pool_backward_from_cache(grad_out, cache):
+    if type(cache) is DeviceCache:
+        return _dev.fn().pool_backward(grad_out, cache)
     x_shape, out_shape, dtype, idx, size, stride, padding, kind, device = cache
     g = _grad(grad_out, out_shape, dtype)
     return _pool_backward(g, x_shape, size, stride, padding, kind, idx, device)
@@ -438,11 +472,15 @@ def avg_pool2d_backward(grad_out, cache):
 
 def global_avg_pool2d_forward(x):
     """Mean over each whole map: (N, C, H, W) -> (N, C) (Network-in-Network, GoogLeNet, ResNet)."""
+    if _dev.is_device(x):
+        return _dev.fn().global_avg_pool2d_forward(x)
     x = _array(x, "x", 4)
     return x.mean(axis=(2, 3)), (x.shape, x.dtype)
 
 
 def global_avg_pool2d_backward(grad_out, cache):
+    if type(cache) is DeviceCache:
+        return _dev.fn().global_avg_pool2d_backward(grad_out, cache)
     shape, dtype = cache
     g = _grad(grad_out, shape[:2], dtype) / (shape[2] * shape[3])
     return np.ascontiguousarray(np.broadcast_to(g[:, :, None, None], shape))

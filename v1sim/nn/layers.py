@@ -34,6 +34,7 @@ from .._validate import (
     check_rng,
 )
 from ..backend import resolve_device
+from . import _device
 from . import functional as F
 from .init import INITS, init_weight
 from .module import Module, Parameter
@@ -104,6 +105,8 @@ class _Weighted(Module):
             init_weight(block, init, rng)
         self.weight = Parameter(w)
         self.bias = Parameter(np.zeros(bias_shape, np.float32)) if bias_shape is not None else None
+        if getattr(self, "device", None) == "cuda":  # drawn on the host (same weights as on the CPU), then moved
+            self.to("cuda")
 
     def _bias_data(self):
         return None if self.bias is None else self.bias.data
@@ -132,7 +135,8 @@ class Conv2d(_Weighted):
     init : {"he", "xavier"}
         Weight initialisation (:mod:`v1sim.nn.init`); biases start at 0.
     device : {"auto", "cpu", "parallel", "cuda"}
-        "cuda" runs the forward pass on the CUDA kernel; gradients on the host.
+        "cuda" keeps the parameters in GPU memory and runs the forward and
+        backward passes there (so does a device-array input).
     rng : None, int or numpy.random.Generator
 
     Shape
@@ -219,7 +223,7 @@ class LocallyConnected2d(_Weighted):
         Unshared biases, one per output unit (K, H2, W2).
     init : {"he", "xavier"}
     device : {"auto", "cpu", "parallel", "cuda"}
-        ("cuda" computes on the host.)
+        As for :class:`Conv2d`.
     rng : None, int or numpy.random.Generator
 
     Shape
@@ -284,6 +288,9 @@ class Linear(_Weighted):
     in_features, out_features : int
     bias : bool
     init : {"he", "xavier"}
+    device : {"auto", "cpu", "parallel", "cuda"}
+        "cuda" keeps the parameters in GPU memory and computes there (so
+        does a device-array input).
     rng : None, int or numpy.random.Generator
 
     Shape
@@ -292,10 +299,11 @@ class Linear(_Weighted):
     - Output: (N, out_features)
     """
 
-    def __init__(self, in_features, out_features, bias=True, *, init="he", rng=None):
+    def __init__(self, in_features, out_features, bias=True, *, init="he", device="auto", rng=None):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
+        self.device = resolve_device(device)
         self._init_params((self.out_features, self.in_features), (self.out_features,) if bias else None, init, rng)
 
     def forward(self, x):
@@ -440,11 +448,11 @@ class Flatten(Module):
     """Flatten every sample to a vector: (N, *) -> (N, prod(*))."""
 
     def forward(self, x):
-        self._store(x.shape)
-        return x.reshape(x.shape[0], -1)
+        self._store(tuple(x.shape))
+        return _device.reshape(x, (x.shape[0], -1))
 
     def backward(self, grad_out, *, input_grad=True):
-        return np.asarray(grad_out).reshape(self._take_cache())
+        return _device.reshape(grad_out, self._take_cache())
 
     def output_shape(self, input_shape):
         return (math.prod(int(s) for s in input_shape),)

@@ -56,6 +56,8 @@ from functools import partial
 import numpy as np
 
 from .._validate import check_choice, check_positive_int, check_rng
+from ..backend import resolve_device
+from . import _device
 from .blocks import BasicBlock, Bottleneck, Inception
 from .layers import AvgPool2d, Conv2d, shape_only, Flatten, GlobalAvgPool2d, Linear, LocallyConnected2d, MaxPool2d, ReLU, Tanh
 from .module import Module, Parameter, Sequential
@@ -94,12 +96,13 @@ class PositionBias(Module):
 
     def forward(self, x):
         self._store(x.dtype)
-        return x + self.bias.data.astype(x.dtype, copy=False)
+        return _device.add_bias(x, self.bias.data)
 
     def backward(self, grad_out, *, input_grad=True):
         self._take_cache()
-        grad_out = np.asarray(grad_out)
-        self.bias.accumulate_grad(grad_out.sum(axis=0))
+        if not _device.is_device(grad_out):
+            grad_out = np.asarray(grad_out)
+        self.bias.accumulate_grad(_device.sum_batch(grad_out))
         return grad_out
 
     def output_shape(self, input_shape):
@@ -537,7 +540,10 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
     rng : None, int or numpy.random.Generator
         Source of the initial weights (one generator threads through all layers).
     device : {"auto", "cpu", "parallel", "cuda"}
-        Passed to every layer that takes one.
+        Passed to every layer that takes one; "cuda" then moves the whole
+        model (BatchNorm and Linear layers included) into GPU memory, where
+        it trains (weights are drawn on the host first: the same on every
+        device for one ``rng``).
     materialize : bool
         False builds a shape-only model (see the module docstring): exact
         shapes, sizes and MACs, no weight memory, cheap for VGG-19 or the
@@ -578,4 +584,7 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
             f"{_MATERIALIZE_LIMIT_BYTES / 2**30:.0f} GiB build() materialises; use materialize=False for its "
             "shapes and sizes"
         )
-    return info.builder(rng=rng, device=device, **options)
+    model = info.builder(rng=rng, device=device, **options)
+    if resolve_device(device) == "cuda":
+        model.to("cuda")
+    return model

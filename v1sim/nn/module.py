@@ -29,6 +29,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_float_dtype
 from ..backend import resolve_device
+from . import _device
 
 __all__ = ["Parameter", "Module", "Sequential", "Identity"]
 
@@ -53,11 +54,13 @@ class Parameter:
 
     Attributes
     ----------
-    data : ndarray
-        The value; optimisers update it in place.
-    grad : ndarray or None
-        Accumulated gradient of the loss (same shape and dtype as ``data``),
-        None until a backward pass (and after ``zero_grad``).
+    data : ndarray or numba device array
+        The value; optimisers update it in place. A device array once the
+        owning module is on ``"cuda"`` (:meth:`Module.to`).
+    grad : ndarray, device array or None
+        Accumulated gradient of the loss (same shape and dtype as ``data``,
+        and stored where ``data`` lives), None until a backward pass (and
+        after ``zero_grad``).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "lr_mult")
@@ -87,6 +90,12 @@ class Parameter:
         """Add ``grad`` into ``self.grad`` (nothing happens while frozen)."""
         if not self.requires_grad:
             return
+        if _device.is_device(self.data) or _device.is_device(grad):
+            grad = _device.like(grad, self.data)  # a gradient lives where its parameter lives
+            if _device.is_device(grad):
+                # backward passes hand over fresh arrays: keep the first, add the others on the device
+                self.grad = grad if self.grad is None else _device.add(self.grad, grad)
+                return
         if self.grad is None:
             self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
         else:
@@ -99,8 +108,8 @@ class Parameter:
 
 
 def _as_batch(x) -> np.ndarray:
-    """A float32/float64 ndarray (arrays of those dtypes pass through untouched)."""
-    if isinstance(x, np.ndarray) and x.dtype in _FLOATS:
+    """A float32/float64 ndarray (arrays of those dtypes, and device arrays, pass through untouched)."""
+    if isinstance(x, np.ndarray) and x.dtype in _FLOATS or _device.is_device(x):
         return x
     return as_float_array(x, "x", allow_nonfinite=True)
 
@@ -148,8 +157,8 @@ class Module:
             else:
                 registry.pop(name, None)
         if name in self._buffers:
-            if not isinstance(value, np.ndarray):
-                raise TypeError(f"buffer {name!r} must be a numpy array, got {type(value).__name__}")
+            if not isinstance(value, np.ndarray) and not _device.is_device(value):
+                raise TypeError(f"buffer {name!r} must be a numpy (or device) array, got {type(value).__name__}")
             self._buffers[name] = None
         object.__setattr__(self, name, value)
 
@@ -283,21 +292,37 @@ class Module:
     def to(self, device: str | None = None, dtype=None) -> "Module":
         """Move every layer to ``device`` and/or cast parameters and buffers to ``dtype``; returns self.
 
-        ``dtype`` float64 is what the gradient checks use.
+        ``"cuda"`` moves parameters, gradients and buffers into GPU memory
+        (numba device arrays), where training then keeps them; ``"cpu"`` or
+        ``"parallel"`` brings them back. ``dtype`` float64 is what the
+        gradient checks use.
         """
         if device is not None:
             device = resolve_device(device)
         if dtype is not None:
             dtype = check_float_dtype(dtype)
+
+        def place(a):
+            if dtype is not None:
+                a = np.asarray(_device.to_host(a)).astype(dtype)
+            if device == "cuda":
+                return _device.to_device(a)
+            return _device.to_host(a) if device is not None else a
+
         for m in self.modules():
             if device is not None and hasattr(m, "device"):
                 object.__setattr__(m, "device", device)
-            if dtype is not None:
-                for p in m._parameters.values():
-                    p.data = p.data.astype(dtype)
-                    p.grad = None if p.grad is None else p.grad.astype(dtype)
-                for name in m._buffers:
-                    object.__setattr__(m, name, getattr(m, name).astype(dtype))
+            if dtype is None and device is None:
+                continue
+            for p in m._parameters.values():
+                if p is None:
+                    continue
+                if device == "cuda" and isinstance(p.data, np.ndarray) and p.data.size > 1 and 0 in p.data.strides:
+                    continue  # a shape-only placeholder (v1sim.nn.shape_only) stays a 4-byte view
+                p.data = place(p.data)
+                p.grad = None if p.grad is None else place(p.grad)
+            for name in m._buffers:
+                object.__setattr__(m, name, place(getattr(m, name)))
         return self
 
     def double(self) -> "Module":
@@ -308,10 +333,11 @@ class Module:
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Copies of every parameter and buffer as plain arrays, by dotted name.
 
-        Suitable for ``np.savez`` and ``np.load(..., allow_pickle=False)``.
+        Suitable for ``np.savez`` and ``np.load(..., allow_pickle=False)``;
+        host (numpy) copies also for a model on ``"cuda"``.
         """
-        out = OrderedDict((k, p.data.copy()) for k, p in self.named_parameters())
-        out.update((k, np.array(b, copy=True)) for k, b in self.named_buffers())
+        out = OrderedDict((k, _device.host_copy(p.data)) for k, p in self.named_parameters())
+        out.update((k, _device.host_copy(b)) for k, b in self.named_buffers())
         return out
 
     def load_state_dict(self, state, strict: bool = True) -> IncompatibleKeys:
@@ -371,7 +397,10 @@ class Module:
                 raise ValueError(f"load_state_dict for {type(self).__name__}: {key!r} must be finite real numbers")
             values[key] = (current, value)
         for current, value in values.values():  # all checked first: no half-loaded model
-            current[...] = value
+            if _device.is_device(current):
+                current.copy_to_device(np.ascontiguousarray(value, dtype=current.dtype))
+            else:
+                current[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # -- printing -------------------------------------------------------------

@@ -9,7 +9,9 @@ formulation, dampening 0)::
     w = w - lr * lr_mult * g
 
 ``lr_mult`` is the parameter's own multiplier (Caffe's per-layer learning
-rates; 0 or ``requires_grad=False`` freezes it). Schedules change
+rates; 0 or ``requires_grad=False`` freezes it). Parameters in GPU memory
+are updated there by one fused kernel per parameter, their momentum buffers
+kept on the device. Schedules change
 ``optimizer.lr``: :class:`StepLR` every ``step_size`` epochs,
 :class:`ReduceLROnPlateau` when a validation metric stops improving.
 
@@ -37,6 +39,7 @@ from .._validate import (
     check_positive_float,
     check_positive_int,
 )
+from . import _device
 from .module import Parameter
 
 __all__ = ["SGD", "StepLR", "ReduceLROnPlateau"]
@@ -94,11 +97,16 @@ class SGD:
         for i, p in enumerate(self.params):
             if not p.requires_grad or p.grad is None or p.lr_mult == 0:
                 continue
+            v = self._velocity.get(i)
+            if _device.is_device(p.data):
+                self._device_step(i, p, v)
+                continue
+            if v is not None and _device.is_device(v):  # the model came back from the GPU
+                v = self._velocity[i] = _device.to_host(v)
             g = p.grad
             if self.weight_decay:
                 g = g + self.weight_decay * p.data
             if self.momentum:
-                v = self._velocity.get(i)
                 if v is None:
                     v = self._velocity[i] = np.array(g, dtype=p.data.dtype, copy=True)
                 else:
@@ -107,11 +115,20 @@ class SGD:
                 g = g + self.momentum * v if self.nesterov else v
             p.data -= (self.lr * p.lr_mult) * g
 
+    def _device_step(self, i, p, v) -> None:
+        """The update of a parameter in GPU memory, in one fused kernel (velocity kept on the device)."""
+        first = v is None
+        if self.momentum:
+            v = self._velocity[i] = _device.kernels().empty(p.shape, p.dtype) if first else _device.to_device(v)
+        grad = _device.to_device(p.grad)
+        _device.kernels().elementwise.sgd_step(p.data, grad, grad if v is None else v, self.lr * p.lr_mult,
+                                               self.weight_decay, self.momentum, self.nesterov, first)  # fmt: skip
+
     def state_dict(self) -> dict:
-        """Hyperparameters (floats) and momentum buffers (``"velocity.<i>"``, arrays)."""
+        """Hyperparameters (floats) and momentum buffers (``"velocity.<i>"``, host arrays)."""
         state = {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay,
                  "nesterov": self.nesterov}  # fmt: skip
-        state.update((f"velocity.{i}", v.copy()) for i, v in sorted(self._velocity.items()))
+        state.update((f"velocity.{i}", _device.host_copy(v)) for i, v in sorted(self._velocity.items()))
         return state
 
     def load_state_dict(self, state) -> None:

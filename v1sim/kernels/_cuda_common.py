@@ -1,0 +1,99 @@
+"""Launch plumbing shared by the numba-cuda kernel modules (private).
+
+Every kernel walks its index space with a grid-stride loop, so any grid
+covers any size; :func:`blocks` picks the grid. Under Numba's simulator
+(``NUMBA_ENABLE_CUDASIM=1``) every simulated thread is a Python thread, so
+grids there are kept tiny (the grid-stride loops still visit every element
+and the bounds guards still end partial blocks).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import config, cuda
+
+SIMULATOR = bool(config.ENABLE_CUDASIM)
+THREADS = 8 if SIMULATOR else 128
+_MAX_BLOCKS = 2 if SIMULATOR else 4096
+
+
+def blocks(n: int) -> int:
+    """Number of blocks of :data:`THREADS` threads for ``n`` independent work items."""
+    return max(1, min(math.ceil(n / THREADS), _MAX_BLOCKS))
+
+
+def to_device(a: np.ndarray):
+    """Copy a host array to the device (C-contiguous first).
+
+    Views made with ``x[None]`` carry a zero stride on the new axis, which
+    numba-cuda takes for a broadcast and copies element by element (measured
+    30 s instead of 8 ms for 50 MB); restating the strides avoids that.
+    """
+    a = np.ascontiguousarray(a)
+    if 0 in a.strides and a.size > 1:
+        strides = np.cumprod((1,) + a.shape[:0:-1])[::-1] * a.itemsize
+        a = np.lib.stride_tricks.as_strided(a, a.shape, tuple(int(s) for s in strides))
+    return cuda.to_device(a)
+
+
+def is_device(a) -> bool:
+    """True for a numba device array (real or simulated), False for host arrays and scalars."""
+    return not isinstance(a, np.ndarray) and hasattr(a, "copy_to_host")
+
+
+def empty(shape, dtype):
+    """An uninitialised device array."""
+    return cuda.device_array(tuple(int(s) for s in shape), dtype=np.dtype(dtype))
+
+
+def flat(a):
+    """1-D view of a C-contiguous device array."""
+    return a.reshape(a.size) if a.ndim != 1 else a
+
+
+def launch(kernel, n, *args):
+    """Launch ``kernel`` over ``n`` work items with device (or scalar) arguments."""
+    kernel[blocks(n), THREADS](*args)
+
+
+def _guard_simulator_shared_arrays():
+    """Make the simulator's ``cuda.shared.array`` allocation thread-safe.
+
+    numba-cuda's simulator (0.30) looks up a block's shared array by source
+    line and creates it when missing, without a lock: two simulated threads
+    that get there at once can each create their own "shared" array, and
+    the block then computes garbage (seen as wrong GEMMs under a short
+    ``sys.setswitchinterval``). Same lookup, under a lock.
+    """
+    import sys
+    import threading
+    import traceback
+
+    from numba.core import types
+    from numba.np import numpy_support
+    from numba.cuda.simulator import kernelapi
+
+    original = kernelapi.FakeCUDAShared.array
+    if getattr(original, "_v1sim_guarded", False):
+        return
+    lock = threading.Lock()
+
+    def array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:
+            return original(self, shape, dtype, alignment)
+        caller = tuple(traceback.extract_stack(sys._getframe(1), limit=1)[-1][0:2])
+        with lock:
+            res = self._allocations.get(caller)
+            if res is None:
+                dt = numpy_support.as_dtype(dtype) if isinstance(dtype, types.Type) else dtype
+                res = self._allocations[caller] = np.empty(shape, dt)
+        return res
+
+    array._v1sim_guarded = True
+    kernelapi.FakeCUDAShared.array = array
+
+
+if SIMULATOR:
+    _guard_simulator_shared_arrays()
