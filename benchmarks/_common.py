@@ -34,9 +34,15 @@ def median_time(fn, *, repeat=5, warmup=1) -> float:
     return statistics.median(times)
 
 
-def paired_medians(fn, peer, *, repeat=5, warmup=1) -> tuple[float, float]:
+def paired_medians(fn, peer, *, repeat=5, warmup=1, block=1) -> tuple[float, float]:
     """Medians of ``fn()`` and ``peer()`` timed alternately, so load drifting
-    on a shared machine hits both alike (``peer`` may be None: then NaN)."""
+    on a shared machine hits both alike (``peer`` may be None: then NaN).
+
+    Each sample is the mean time of ``block`` consecutive calls. With
+    ``block > 1`` a sub-millisecond parallel kernel is timed in steady state
+    rather than each time after the peer has let its worker threads fall
+    asleep (waking an idle virtual CPU costs about 0.4 ms on these machines).
+    """
     for _ in range(warmup):
         fn()
         if peer is not None:
@@ -44,12 +50,14 @@ def paired_medians(fn, peer, *, repeat=5, warmup=1) -> tuple[float, float]:
     ours, theirs = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()
-        ours.append(time.perf_counter() - start)
+        for _ in range(block):
+            fn()
+        ours.append((time.perf_counter() - start) / block)
         if peer is not None:
             start = time.perf_counter()
-            peer()
-            theirs.append(time.perf_counter() - start)
+            for _ in range(block):
+                peer()
+            theirs.append((time.perf_counter() - start) / block)
     return statistics.median(ours), (statistics.median(theirs) if theirs else float("nan"))
 
 

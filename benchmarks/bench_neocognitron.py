@@ -9,7 +9,8 @@ Run from the repository root::
     default Neocognitron's US1, US2 and US3 on a batch of digits: v1sim's
     ``SLayer`` (one ``correlate_batch`` per sum) against the same equations
     written with ``scipy.ndimage.correlate``, one call per image, cell plane
-    and input plane, timed alternately (ratio of medians). US1 is small
+    and input plane, timed alternately in blocks of five calls (ratio of
+    medians of the block means; see ``_common.paired_medians``). US1 is small
     enough (2 -> 8 planes) that ``SLayer`` computes it with the fused
     ``s_cells`` kernel; US2 and US3 by GEMM. Outputs are checked to agree
     before timing. Also US4,
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
         ours, ref = layer(inp), scipy_slayer(layer, inp)
         err = float(np.abs(ours - ref).max() / max(np.abs(ref).max(), 1e-12))
         assert err < 1e-4, f"{name}: v1sim and scipy disagree (relative error {err:.1e})"
-        t_ours, t_ref = paired_medians(lambda: layer(inp), lambda: scipy_slayer(layer, inp), repeat=repeat)
+        t_ours, t_ref = paired_medians(lambda: layer(inp), lambda: scipy_slayer(layer, inp), repeat=repeat, block=5)
         k, c, kh, kw = layer.templates.shape
         rows.append((f"{name}: {n_batch} digits, {c}->{k} planes {kh}x{kw} @{inp.shape[2]}", t_ours,
                      "scipy.ndimage.correlate per plane", t_ref))  # fmt: skip
