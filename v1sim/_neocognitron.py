@@ -85,8 +85,9 @@ class NeocognitronConfig:
     classifier: str = "intvec"  # "intvec" (Fukushima 2007), "nearest" (prototype) or "ridge" (linear on UC3)
     # Fukushima (2007) interpolates between *all* pairs of same-label prototypes; we pair only the m
     # most similar prototypes of each class (an efficiency restriction). m = 4 was too tight: on full
-    # MNIST (60k/10k; 3x3 UC3 and s4_r_learn 20: ~20k prototypes) the IntVec error is 1.51% (m 4), 1.27% (8), 1.17% (16),
-    # 1.15% (32), 1.20% (64); 16 costs about as much as 4 (one (N, m, m) Gram lookup per class).
+    # MNIST (60k/10k; measured with a 3x3 UC3 and s4_r_learn 20: ~20k prototypes) the IntVec error
+    # is 1.51% (m 4), 1.27% (8), 1.17% (16), 1.15% (32), 1.20% (64); 16 costs about as much as 4
+    # (one (N, m, m) Gram lookup per class).
     intvec_candidates: int = 16  # most similar prototypes per class whose pairs IntVec interpolates
     # shared by every stage
     c_kind: str = "avg"  # C-cell pooling: "avg" (blur, Fukushima), "max" (HMAX) or "l2"
