@@ -23,3 +23,8 @@ def _grad(grad_out, shape, dtype) -> np.ndarray:
     if g.shape != tuple(shape):
         raise ValueError(f"grad_out must have the forward output's shape {tuple(shape)}, got {g.shape}")
     return g.astype(dtype, copy=False)
+
+
+def _host(device) -> str:
+    """The CPU backend that stands in for kernels without a CUDA twin."""
+    return "parallel" if device == "cuda" else device

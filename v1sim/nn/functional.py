@@ -43,11 +43,23 @@ import numpy as np
 from .. import kernels
 from .._validate import check_int_pair, check_positive_int, float_dtype
 from ..backend import matmul, resolve_device
-from ..pooling import _geometry as _pool_geometry
-from ..pooling import _pool, _pool_backward
 from . import _device as _dev
 from ._device import DeviceCache
-from ._fn_common import _array, _grad
+from ._fn_act_pool import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    global_avg_pool2d_backward,
+    global_avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from ._fn_common import _array, _grad, _host
 from ._fn_norm_loss import (
     batch_norm_backward,
     batch_norm_forward,
@@ -100,11 +112,6 @@ def _crop_hw(xp, py, px, shape) -> np.ndarray:
     if not (py or px):
         return xp
     return np.ascontiguousarray(xp[:, :, py : py + shape[2], px : px + shape[3]])
-
-
-def _host(device) -> str:
-    """The CPU backend that stands in for kernels without a CUDA twin."""
-    return "parallel" if device == "cuda" else device
 
 
 def _swap01(a, device, bias=None) -> np.ndarray:
@@ -362,125 +369,3 @@ def linear_backward(grad_out, cache, *, input_grad=True):
     x, w, has_bias = cache
     g = _grad(grad_out, (x.shape[0], w.shape[0]), w.dtype)
     return (matmul(g, w) if input_grad else None), matmul(g.T, x), (g.sum(axis=0) if has_bias else None)
-
-
-# --------------------------------------------------------------------------
-# element-wise non-linearities
-# --------------------------------------------------------------------------
-
-
-def relu_forward(x):
-    """``max(x, 0)``; the gradient at exactly 0 is taken as 0. (GPU for device arrays, as all the element-wise pairs.)"""
-    if _dev.is_device(x):
-        return _dev.fn().relu_forward(x)
-    x = _array(x, "x", range(1, 7))
-    out = np.maximum(x, 0)
-    return out, out
-
-
-def relu_backward(grad_out, cache):
-    if type(cache) is DeviceCache:
-        return _dev.fn().relu_backward(grad_out, cache)
-    return _grad(grad_out, cache.shape, cache.dtype) * (cache > 0)
-
-
-def tanh_forward(x, *, device="auto"):
-    """``tanh(x)``; float32 on the CPU runs a vectorised Numba kernel (within 4e-7 of ``np.tanh``)."""
-    device = resolve_device(device)
-    if device == "cuda" or _dev.is_device(x):
-        return _dev.fn().tanh_forward(x)
-    x = _array(x, "x", range(1, 7))
-    host = _host(device)
-    if x.dtype != np.float32:
-        out = np.tanh(x)
-    else:
-        out = np.empty_like(x)
-        kernels.get("tanh_float32", host)(x.reshape(-1), out.reshape(-1))
-    return out, out
-
-
-def tanh_backward(grad_out, cache):
-    if type(cache) is DeviceCache:
-        return _dev.fn().tanh_backward(grad_out, cache)
-    g = _grad(grad_out, cache.shape, cache.dtype)
-    out = np.empty_like(cache)
-    kernels.get("tanh_backward", _host(resolve_device("auto")))(g.reshape(-1), cache.reshape(-1), out.reshape(-1))
-    return out
-
-
-def sigmoid_forward(x):
-    """Logistic ``1 / (1 + exp(-x))``, computed as ``(1 + tanh(x/2)) / 2`` (no overflow)."""
-    if _dev.is_device(x):
-        return _dev.fn().sigmoid_forward(x)
-    x = _array(x, "x", range(1, 7))
-    out = 0.5 * (1 + np.tanh(0.5 * x))
-    return out, out
-
-
-def sigmoid_backward(grad_out, cache):
-    if type(cache) is DeviceCache:
-        return _dev.fn().sigmoid_backward(grad_out, cache)
-    return _grad(grad_out, cache.shape, cache.dtype) * cache * (1 - cache)
-
-
-# --------------------------------------------------------------------------
-# pooling
-# --------------------------------------------------------------------------
-
-
-def _pool_forward(x, kernel_size, stride, padding, kind, device):
-    device = resolve_device(device)
-    if device == "cuda" or _dev.is_device(x):
-        x = _dev.fn().dev(x, "x", 4)
-        size, stride, padding, out_hw = _pool_geometry(tuple(x.shape), kernel_size, stride, padding)
-        return _dev.fn().pool_forward(x, size, stride, padding, out_hw, kind)
-    x = _array(x, "x", 4)
-    size, stride, padding, out_hw = _pool_geometry(x.shape, kernel_size, stride, padding)
-    out, idx = _pool(x, size, stride, padding, out_hw, kind, kind == "max", device)
-    return out, (x.shape, out.shape, x.dtype, idx, size, stride, padding, kind, device)
-
-
-def _pool_backward_from_cache(grad_out, cache):
-    if type(cache) is DeviceCache:
-        return _dev.fn().pool_backward(grad_out, cache)
-    x_shape, out_shape, dtype, idx, size, stride, padding, kind, device = cache
-    g = _grad(grad_out, out_shape, dtype)
-    return _pool_backward(g, x_shape, size, stride, padding, kind, idx, device)
-
-
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto"):
-    """Max pooling of (N, C, H, W) on the pooling kernels; remembers each window's argmax.
-
-    ``H2 = (H + 2P - F) // S + 1``; ``stride`` defaults to ``kernel_size``;
-    padding counts as -inf. Ties go to the first maximum.
-    """
-    return _pool_forward(x, kernel_size, stride, padding, "max", device)
-
-
-def max_pool2d_backward(grad_out, cache):
-    return _pool_backward_from_cache(grad_out, cache)
-
-
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto"):
-    """Average pooling (zero padding counts in the divisor F*F, as PyTorch's default)."""
-    return _pool_forward(x, kernel_size, stride, padding, "avg", device)
-
-
-def avg_pool2d_backward(grad_out, cache):
-    return _pool_backward_from_cache(grad_out, cache)
-
-
-def global_avg_pool2d_forward(x):
-    """Mean over each whole map: (N, C, H, W) -> (N, C) (Network-in-Network, GoogLeNet, ResNet)."""
-    if _dev.is_device(x):
-        return _dev.fn().global_avg_pool2d_forward(x)
-    x = _array(x, "x", 4)
-    return x.mean(axis=(2, 3)), (x.shape, x.dtype)
-
-
-def global_avg_pool2d_backward(grad_out, cache):
-    if type(cache) is DeviceCache:
-        return _dev.fn().global_avg_pool2d_backward(grad_out, cache)
-    shape, dtype = cache
-    g = _grad(grad_out, shape[:2], dtype) / (shape[2] * shape[3])
-    return np.ascontiguousarray(np.broadcast_to(g[:, :, None, None], shape))
