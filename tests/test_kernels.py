@@ -263,6 +263,16 @@ def _random_args(name, dtype):
         a = rng.standard_normal((5, c, 5, 3)).astype(dtype)
         return (np.abs(np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 7)))), a, rng.random((5, 3)).astype(dtype) + 0.1, 0,
                 1.5, 0.6, np.zeros((n, 5, 9, 9), dtype))  # fmt: skip
+    if name.startswith("bn_"):
+        x3, g3 = x.reshape(n, c, h * w), rng.standard_normal((n, c, h * w)).astype(dtype)
+        mean, invstd = rng.standard_normal(c), rng.random(c) + 0.5
+        if name == "bn_stats":
+            return (x3, np.zeros(c), np.zeros(c))
+        if name == "bn_affine":
+            return (x3, invstd, mean, np.zeros_like(x3))
+        if name == "bn_backward_sums":
+            return (g3, x3, mean, invstd, np.zeros(c), np.zeros(c))
+        return (g3, x3, mean, invstd, rng.random(c), rng.standard_normal((2, c)), np.zeros_like(x3))
     if name == "im2col":
         return (x, 3, 2, 2, 3, np.zeros((c * 6, n, 6 * 4), dtype))
     if name == "col2im":
@@ -293,7 +303,8 @@ def _random_args(name, dtype):
 
 
 def _outputs(name, args):
-    return [a for a in args[-2:] if isinstance(a, np.ndarray)] if name == "max_pool" else [args[-1]]
+    two = ("max_pool", "bn_stats", "bn_backward_sums")  # kernels with two outputs
+    return [a for a in args[-2:] if isinstance(a, np.ndarray)] if name in two else [args[-1]]
 
 
 @pytest.fixture

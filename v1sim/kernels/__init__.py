@@ -53,6 +53,15 @@ def _example_args(name: str, dtype):
         return (x, np.ones((2, 3, 3, 3), dtype), 1, 1, np.empty((1, 3, 4, 4), dtype))
     if name == "s_cells":
         return (x, np.ones((3, 2, 3, 3), dtype), np.ones((3, 3), dtype), 0, 1.0, 0.5, np.empty((1, 3, 4, 4), dtype))
+    if name == "bn_stats":
+        return (x.reshape(1, 2, 36), np.empty(2), np.empty(2))
+    if name == "bn_affine":
+        return (x.reshape(1, 2, 36), np.ones(2), np.zeros(2), np.empty((1, 2, 36), dtype))
+    if name == "bn_backward_sums":
+        return (x.reshape(1, 2, 36), x.reshape(1, 2, 36), np.zeros(2), np.ones(2), np.empty(2), np.empty(2))
+    if name == "bn_backward_dx":
+        return (x.reshape(1, 2, 36), x.reshape(1, 2, 36), np.zeros(2), np.ones(2), np.ones(2), np.zeros((2, 2)),
+                np.empty((1, 2, 36), dtype))  # fmt: skip
     if name == "im2col":
         return (x, 3, 3, 1, 1, np.empty((18, 1, 16), dtype))
     if name == "col2im":

@@ -248,6 +248,79 @@ def correlate_valid_bank(x, wt, sy, sx, out):
                 out[n, k, oy, ox] = acc[ox, k]
 
 
+# --------------------------------------------------------------------------
+# Batch normalisation (x viewed as (N, C, L); per-channel statistics)
+# --------------------------------------------------------------------------
+
+
+@_twin
+def bn_stats(x, mean, var):
+    """Per-channel mean and biased variance of x (N, C, L), summed in float64.
+
+    Partial sums are kept per position l (a vector the compiler can keep in
+    SIMD registers) and added up at the end, instead of one sequential sum.
+    """
+    n_img, n_ch, length = x.shape
+    count = n_img * length
+    for c in prange(n_ch):
+        s = np.zeros(length, dtype=np.float64)
+        s2 = np.zeros(length, dtype=np.float64)
+        for n in range(n_img):
+            row = x[n, c]
+            for i in range(length):
+                v = np.float64(row[i])
+                s[i] += v
+                s2[i] += v * v
+        m = s.sum() / count
+        mean[c] = m
+        var[c] = max(s2.sum() / count - m * m, 0.0)
+
+
+@_twin
+def bn_affine(x, scale, shift, out):
+    """``out[n, c, l] = x[n, c, l] * scale[c] + shift[c]`` (normalisation folded into one affine map)."""
+    n_img, n_ch, length = x.shape
+    for t in prange(n_img * n_ch):
+        n = t // n_ch
+        c = t - n * n_ch
+        a, b = out.dtype.type(scale[c]), out.dtype.type(shift[c])
+        row, res = x[n, c], out[n, c]
+        for i in range(length):
+            res[i] = row[i] * a + b
+
+
+@_twin
+def bn_backward_sums(g, x, mean, invstd, sum_g, sum_gxhat):
+    """Per channel ``sum g`` and ``sum g * xhat`` with ``xhat = (x - mean) * invstd`` (float64 sums)."""
+    n_img, n_ch, length = x.shape
+    for c in prange(n_ch):
+        s = np.zeros(length, dtype=np.float64)
+        sx = np.zeros(length, dtype=np.float64)
+        m, k = mean[c], invstd[c]
+        for n in range(n_img):
+            grow, xrow = g[n, c], x[n, c]
+            for i in range(length):
+                gv = np.float64(grow[i])
+                s[i] += gv
+                sx[i] += gv * (np.float64(xrow[i]) - m) * k
+        sum_g[c] = s.sum()
+        sum_gxhat[c] = sx.sum()
+
+
+@_twin
+def bn_backward_dx(g, x, mean, invstd, a, b, out):
+    """``dx = a[c] * (g - b0[c] - xhat * b1[c])`` with ``b = (b0, b1)`` per channel, b of shape (2, C)."""
+    n_img, n_ch, length = x.shape
+    for t in prange(n_img * n_ch):
+        n = t // n_ch
+        c = t - n * n_ch
+        dt = out.dtype.type
+        ac, b0, b1, m, k = dt(a[c]), dt(b[0, c]), dt(b[1, c]), dt(mean[c]), dt(invstd[c])
+        grow, xrow, res = g[n, c], x[n, c], out[n, c]
+        for i in range(length):
+            res[i] = ac * (grow[i] - b0 - (xrow[i] - m) * k * b1)
+
+
 @_twin
 def spectral_mac(image_spec, bank_spec, out):
     """out[k] = sum_c image_spec[c] * bank_spec[k, c] (complex spectra, one image)."""

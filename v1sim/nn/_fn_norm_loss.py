@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .._validate import as_float_array, check_finite_float, check_in_range, check_positive_int, check_rng
+from ..backend import resolve_device
 from . import _device as _dev
 from ._device import DeviceCache
-from ._fn_common import _array, _grad
+from ._fn_common import _array, _grad, _host
 
 
 def _cuda():
@@ -84,16 +86,17 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
         return _cuda().batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)
     x = _array(x, "x", (2, 4))
     n_ch = x.shape[1]
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
-    bshape = (1, n_ch) + (1,) * (x.ndim - 2)
     gamma, beta = _array(gamma, "gamma", 1), _array(beta, "beta", 1)
     if gamma.shape != (n_ch,) or beta.shape != (n_ch,):
         raise ValueError(f"gamma and beta must have shape ({n_ch},) for x of shape {x.shape}, got {gamma.shape} and {beta.shape}")
     count = x.size // n_ch
+    host = _host(resolve_device("auto"))
+    x3 = x.reshape(x.shape[0], n_ch, -1)  # (N, C, L): the kernels' view of both layouts
     if training:
         if count < 2:
             raise ValueError(f"batch norm in training mode needs more than one value per channel, got x of shape {x.shape}")
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        mean, var = np.empty(n_ch), np.empty(n_ch)
+        kernels.get("bn_stats", host)(x3, mean, var)
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
@@ -102,11 +105,12 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch norm in evaluation mode needs running_mean and running_var")
-        mean, var = running_mean, running_var
+        mean, var = np.asarray(running_mean, np.float64), np.asarray(running_var, np.float64)
     invstd = 1.0 / np.sqrt(var + eps)
-    xhat = (x - mean.reshape(bshape)) * invstd.reshape(bshape)
-    out = xhat * gamma.reshape(bshape) + beta.reshape(bshape)
-    return out.astype(x.dtype, copy=False), (xhat.astype(x.dtype, copy=False), gamma, invstd, axes, bshape, training)
+    scale = gamma * invstd  # out = xhat * gamma + beta = x * scale + shift
+    out = np.empty_like(x)
+    kernels.get("bn_affine", host)(x3, scale, beta - mean * scale, out.reshape(x3.shape))
+    return out, (x, gamma, mean, invstd, training, host)
 
 
 def batch_norm_backward(grad_out, cache):
@@ -118,16 +122,17 @@ def batch_norm_backward(grad_out, cache):
     """
     if type(cache) is DeviceCache:
         return _cuda().batch_norm_backward(grad_out, cache)
-    xhat, gamma, invstd, axes, bshape, training = cache
-    g = _grad(grad_out, xhat.shape, xhat.dtype)
-    dgamma, dbeta = (g * xhat).sum(axis=axes), g.sum(axis=axes)
-    dxhat = g * gamma.reshape(bshape)
-    scale = invstd.reshape(bshape).astype(xhat.dtype)
-    if not training:
-        return dxhat * scale, dgamma, dbeta
-    mean_d = dxhat.mean(axis=axes).reshape(bshape)
-    mean_dx = (dxhat * xhat).mean(axis=axes).reshape(bshape)
-    return scale * (dxhat - mean_d - xhat * mean_dx), dgamma, dbeta
+    x, gamma, mean, invstd, training, host = cache
+    g = _grad(grad_out, x.shape, x.dtype)
+    n_ch = x.shape[1]
+    x3, g3 = x.reshape(x.shape[0], n_ch, -1), g.reshape(x.shape[0], n_ch, -1)
+    sum_g, sum_gxhat = np.empty(n_ch), np.empty(n_ch)
+    kernels.get("bn_backward_sums", host)(g3, x3, mean, invstd, sum_g, sum_gxhat)
+    count = x.size // n_ch
+    means = np.stack([sum_g, sum_gxhat]) / count if training else np.zeros((2, n_ch))  # eval: constant statistics
+    dx = np.empty_like(x)
+    kernels.get("bn_backward_dx", host)(g3, x3, mean, invstd, gamma * invstd, means, dx.reshape(x3.shape))
+    return dx, sum_gxhat.astype(x.dtype), sum_g.astype(x.dtype)
 
 
 def dropout_forward(x, p, *, training=True, rng=None):
