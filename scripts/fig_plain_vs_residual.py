@@ -255,7 +255,8 @@ def plot(curves, out_path, *, source) -> Path:
     colors = _colors({c["depth"] for c in curves})
     per_iteration = any(c["unit"] == "iteration" for c in curves)
     if per_iteration:
-        final = f"final values (training: mean of the last {max(1, len(curves[0]['x_train']) // 4)} steps)"
+        last, every = max(1, len(curves[0]["x_train"]) // 4), curves[0].get("log_every") or 1
+        final = f"final values (training: mean of the last {last * every} steps)"
     else:
         final = "final values (last epoch)"
     with paper_style():
@@ -310,9 +311,9 @@ def plot(curves, out_path, *, source) -> Path:
             n_train = {c["n_train"] for c in curves}
             images = f"{n_train.pop():,} training images" if len(n_train) == 1 and None not in n_train else "training set"
             what = (f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32; batch {c['batch_size']}, "
-                    f"lr {c['lr']:g}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g}); faint: mean of every "
-                    f"{c['log_every']} minibatches before their updates, thin: moving average;\nbold dots: the test "
-                    "set after each epoch (eval mode); dotted: chance")  # fmt: skip
+                    f"lr {c['lr']:g}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g});\nfaint: mean of "
+                    f"every {c['log_every']} minibatches before their updates, thin: moving average; bold dots: the "
+                    "test set after each epoch (eval mode); dotted: chance")  # fmt: skip
         elif per_iteration:
             c = curves[0]
             n, batch, lr, warmup = len(c["x_train"]), c["batch_size"], c["lr"], c["warmup"]

@@ -129,6 +129,7 @@ def test_train_hmax_json(tmp_path):
         ("hmax", ["--weight-decay", "0"], "--weight-decay"),
         ("neocognitron", ["--lr-step", "2", "--lr-gamma", "0.5"], "--lr-step, --lr-gamma"),
         ("hmax", ["--epochs", "3"], "--epochs"),
+        ("neocognitron", ["--warmup-steps", "10", "--log-every", "5"], "--warmup-steps, --log-every"),
         ("hmax", ["--classifier", "intvec"], "--classifier"),
         ("lenet5", ["--classifier", "ridge"], "--classifier"),
         ("neocognitron", ["--limit", "0"], "--limit"),
