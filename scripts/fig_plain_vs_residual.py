@@ -240,6 +240,11 @@ def verdict(curves) -> str:
     if plain_worse and resnet_ok:
         return (f"as in the lecture: plain-{dd} trains worse than plain-{ds}; "
                 f"ResNet-{rd['depth']} trains as well as or better than ResNet-{rs['depth']}")  # fmt: skip
+    gap_plain, gap_res = final_train(pd) - final_train(ps), final_train(rd) - final_train(rs)
+    if plain_worse and gap_res < gap_plain / 4:  # depth still costs the ResNet, but far less
+        return (f"half as in the lecture: plain-{dd} trains far worse than plain-{ds} ({gap_plain:+.2f} nats); "
+                f"shortcuts almost close the gap (ResNet-{rd['depth']} {gap_res:+.2f} nats from "
+                f"ResNet-{rs['depth']}) but do not yet reverse it")  # fmt: skip
     parts = [f"plain-{dd} {'trains worse than' if plain_worse else 'does NOT train worse than'} plain-{ds}",
              f"ResNet-{rd['depth']} {'does not degrade' if resnet_ok else 'ALSO trains worse'}"]  # fmt: skip
     return "the lecture's effect is not (fully) visible at this budget: " + "; ".join(parts)
@@ -310,8 +315,9 @@ def plot(curves, out_path, *, source) -> Path:
             datasets = ", ".join(sorted({c["dataset"] or "?" for c in curves}))
             n_train = {c["n_train"] for c in curves}
             images = f"{n_train.pop():,} training images" if len(n_train) == 1 and None not in n_train else "training set"
+            warm = f" after a warm-up from {c['lr'] / 10:g} over {c['warmup']} steps" if c["warmup"] else ""
             what = (f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32; batch {c['batch_size']}, "
-                    f"lr {c['lr']:g}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g});\nfaint: mean of "
+                    f"lr {c['lr']:g}{warm}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g});\nfaint: mean of "
                     f"every {c['log_every']} minibatches before their updates, thin: moving average; bold dots: the "
                     "test set after each epoch (eval mode); dotted: chance")  # fmt: skip
         elif per_iteration:

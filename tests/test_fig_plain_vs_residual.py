@@ -69,6 +69,14 @@ def test_verdict_says_when_the_effect_is_absent(fig, tmp_path):
     assert "not" in text and "NOT train worse" in text and "ALSO trains worse" in text
 
 
+def test_verdict_names_a_narrowed_gap(fig, tmp_path):
+    # deeper plain net far worse, deeper ResNet only slightly worse: half of He et al.'s result
+    _make_runs(tmp_path, {"plain20": (0.05, 0.06), "plain56": (0.40, 0.45), "resnet20": (0.05, 0.06),
+                          "resnet56": (0.09, 0.10)})  # fmt: skip
+    text = fig.verdict(fig.read_runs(tmp_path))
+    assert text.startswith("half as in the lecture") and "+0.70 nats" in text and "+0.08 nats" in text
+
+
 def test_plots_run_folders_without_training(fig, tmp_path, monkeypatch):
     runs = tmp_path / "elsewhere"
     _make_runs(runs, LECTURE)
