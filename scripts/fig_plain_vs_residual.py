@@ -316,8 +316,8 @@ def plot(curves, out_path, *, source) -> Path:
             n_train = {c["n_train"] for c in curves}
             images = f"{n_train.pop():,} training images" if len(n_train) == 1 and None not in n_train else "training set"
             warm = f" after a warm-up from {c['lr'] / 10:g} over {c['warmup']} steps" if c["warmup"] else ""
-            what = (f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32; batch {c['batch_size']}, "
-                    f"lr {c['lr']:g}{warm}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g});\nfaint: mean of "
+            what = (f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32)\nbatch {c['batch_size']}, "
+                    f"lr {c['lr']:g}{warm}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g}\nfaint: mean of "
                     f"every {c['log_every']} minibatches before their updates, thin: moving average; bold dots: the "
                     "test set after each epoch (eval mode); dotted: chance")  # fmt: skip
         elif per_iteration:
