@@ -109,9 +109,9 @@ class PrototypeClassifier:
         # (sum_k K_k^2 entries instead of K^2), indexed by the prototype's rank within its class.
         self._members = [np.flatnonzero(self.labels == k) for k in range(self.n_classes)]
         self._gram = []
-        for i in self._members:
+        for i in self._members:  # computed in float64, kept in float32 (full MNIST: 0.7 GB instead of 1.4)
             u = self._units[i].astype(np.float64)
-            self._gram.append(matmul(u, u.T))
+            self._gram.append(matmul(u, u.T).astype(np.float32))
 
     @property
     def templates(self):

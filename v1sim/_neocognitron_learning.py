@@ -206,18 +206,20 @@ def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=
     wvec = np.sqrt(np.broadcast_to(c, (ch, h, w))).reshape(-1).astype(np.float64)
     theta = r / (1.0 + r)
     start = 0
-    templates = np.zeros((0, d))  # raw sums (float64)
+    templates = np.zeros((0, d), dtype=np.float32)  # raw sums
     labs = np.zeros(0, dtype=np.int64)
     counts = np.zeros(0, dtype=np.int64)
     if state is not None:
-        templates = np.asarray(state["templates"], dtype=np.float64).reshape(-1, d)
+        templates = np.asarray(state["templates"], dtype=np.float32).reshape(-1, d)
         labs = np.asarray(state["labels"], dtype=np.int64)
         counts = np.asarray(state["counts"], dtype=np.int64)
         start = int(state["position"])
     k0 = len(templates)
-    # buffers grown by doubling (appending to arrays of K x D each batch would copy them every time)
-    cap = max(2 * k0, 1024)
-    sums, units = np.zeros((cap, d)), np.zeros((cap, d), dtype=np.float32)
+    # Buffers grown by doubling, never past max_planes (appending to arrays of K x D each batch would
+    # copy them every time). The sums are float32 like the features they add up: on full MNIST the
+    # buffers hold up to 60,000 x 2,352 values, 1.1 GB in float64.
+    cap = min(max(2 * k0, 1024), max(max_planes, k0))
+    sums, units = np.zeros((cap, d), dtype=np.float32), np.zeros((cap, d), dtype=np.float32)
     labs, counts = _grow(labs, cap), _grow(counts, cap)
     sums[:k0], units[:k0] = templates, _unit_rows(templates, wvec)
     bar = batched(n, batch_size, progress=progress, desc="learning US4", start=start)
@@ -226,8 +228,8 @@ def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=
         fw = _unit_rows(fb, wvec)
         sims = matmul(fw, units[:k0].T) if k0 else np.zeros((len(fb), 0), dtype=np.float32)
         kn = 0  # prototypes born in this batch: rows k0 .. k0 + kn of the buffers
-        if k0 + len(fb) > cap:
-            cap = max(2 * cap, k0 + len(fb))
+        if k0 + len(fb) > cap and cap < max_planes:
+            cap = min(max(2 * cap, k0 + len(fb)), max_planes)
             sums, units = _grow(sums, cap), _grow(units, cap)
             labs, counts = _grow(labs, cap), _grow(counts, cap)
         reinforced = set()
@@ -261,7 +263,7 @@ def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=
             return {"templates": sums[:k0].reshape(-1, ch, h, w).copy(), "labels": labs[:k0].copy(),
                     "counts": counts[:k0].copy(), "position": np.int64(b0 + batch_size)}  # fmt: skip
     bar.close()
-    return {"templates": sums[:k0].reshape(-1, ch, h, w).astype(np.float32), "labels": labs[:k0].copy(),
+    return {"templates": sums[:k0].reshape(-1, ch, h, w).copy(), "labels": labs[:k0].copy(),
             "counts": counts[:k0].copy()}  # fmt: skip
 
 
