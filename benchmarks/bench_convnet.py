@@ -9,6 +9,8 @@ Cases
 (a) LeNet-5 training (forward, backward, SGD step) in images/s at batch 64 and 256.
 (b) Forward + backward of a VGG-style 3x3 layer, 64 -> 64 channels, 56x56, batch 8.
 (c) Forward + backward of AlexNet's conv1 (96 11x11 filters, stride 4) on 227x227x3, batch 8.
+(d) ResNet-20 (He et al.'s CIFAR network: batch norm, option-A shortcuts) training step on
+    1x32x32 digits at batch 64, as ``v1sim train resnet20`` runs it.
 
 Prints medians and the speed-up (torch time / v1sim time; > 1 means v1sim is faster);
 v1sim and torch steps alternate, so load drifting on a shared machine hits both alike.
@@ -64,6 +66,63 @@ def lenet_case(torch, batch, repeat):
             topt.zero_grad()
             loss = torch.nn.functional.cross_entropy(tm(tx), ty)
             loss.backward()
+            topt.step()
+
+    ours, theirs = paired_medians(step, tstep, repeat=repeat)
+    return ours, theirs, first
+
+
+def _torch_resnet20(torch):
+    """He et al.'s CIFAR ResNet-20 in PyTorch, as v1sim's ``cifar_resnet(20)``: 16/32/64 filters, option-A
+    shortcuts (subsample by 2, zero-pad the new channels), batch norm, global average pooling."""
+    tnn, F = torch.nn, torch.nn.functional
+
+    class Block(tnn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1, self.b1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False), tnn.BatchNorm2d(cout)
+            self.c2, self.b2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False), tnn.BatchNorm2d(cout)
+            self.pad = cout - cin
+
+        def forward(self, x):
+            out = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
+            short = x if not self.pad else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 0, self.pad))
+            return F.relu(out + short)
+
+    layers, cin = [tnn.Conv2d(1, 16, 3, 1, 1, bias=False), tnn.BatchNorm2d(16), tnn.ReLU()], 16
+    for cout, stride in ((16, 1), (32, 2), (64, 2)):
+        for i in range(3):
+            layers.append(Block(cin, cout, stride if i == 0 else 1))
+            cin = cout
+    return tnn.Sequential(*layers, tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(64, 10))
+
+
+def resnet20_case(torch, batch, repeat):
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 1, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    model = models.build("resnet20", in_channels=1, num_classes=10, rng=0)
+    crit = nn.CrossEntropyLoss()
+    opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+    def step():
+        crit(model(x), y)
+        model.zero_grad()
+        model.backward(crit.backward(), input_grad=False)
+        opt.step()
+
+    start = time.perf_counter()
+    step()
+    first = time.perf_counter() - start
+    tstep = None
+    if torch is not None:
+        tm = _torch_resnet20(torch)
+        topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def tstep():
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(tm(tx), ty).backward()
             topt.step()
 
     ours, theirs = paired_medians(step, tstep, repeat=repeat)
@@ -132,6 +191,10 @@ def main(argv=None):
         ours, theirs, first = layer_case(torch, xs, ws, s, p, max(3, repeat // 3))
         rows.append((label, ours, "torch conv2d fwd+bwd", theirs))
         firsts.append((label, first))
+    ours, theirs, first = resnet20_case(torch, 64, max(3, repeat // 3))
+    rows.append((f"ResNet-20 train step, batch 64 ({64 / ours:,.0f} img/s)", ours, f"torch ({64 / theirs:,.0f} img/s)",
+                 theirs))  # fmt: skip
+    firsts.append(("ResNet-20 batch 64", first))
     report(rows, "ConvNet engine vs PyTorch (CPU)")
     print("\nfirst call (compilation or Numba cache load):")
     for label, first in firsts:
