@@ -142,6 +142,16 @@ def test_train_flags_that_do_not_apply_are_usage_errors(tmp_path, model, flags, 
     assert not (tmp_path / "run").exists()
 
 
+def test_cuda_without_a_gpu_is_a_clear_error_not_a_traceback(tmp_path):
+    from v1sim.backend import cuda_available
+
+    if cuda_available():
+        pytest.skip("a GPU (or the simulator) is usable here")
+    code, result, err = _run("train", "lenet5", "--device", "cuda", "--limit", "64", "--out", str(tmp_path / "run"))
+    assert code == 1 and result is None
+    assert "numba-cuda" in err and "NUMBA_ENABLE_CUDASIM" in err and "Traceback" not in err
+
+
 def test_train_help_tells_convnets_from_hierarchies(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["train", "--help"])

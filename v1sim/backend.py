@@ -54,7 +54,8 @@ import os
 
 from ._validate import check_choice
 
-__all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "matmul", "retain_freed_memory", "resolve_device", "cuda_available", "require_cuda"]
+__all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "matmul", "retain_freed_memory", "resolve_device",
+           "cuda_available", "require_cuda", "CudaUnavailableError"]
 
 #: From this many multiply-accumulates on, :func:`matmul` splits a product over threads (see "Threads").
 SMALL_GEMM_MACS = 5e7
@@ -111,11 +112,15 @@ def cuda_available() -> bool:
         return False
 
 
+class CudaUnavailableError(RuntimeError):
+    """``device="cuda"`` was asked for on a machine where numba-cuda finds no GPU (nor the simulator)."""
+
+
 def require_cuda() -> None:
-    """Raise a RuntimeError that explains how to get CUDA, unless it is usable."""
+    """Raise :class:`CudaUnavailableError`, explaining how to get CUDA, unless it is usable."""
     if cuda_available():
         return
-    raise RuntimeError(
+    raise CudaUnavailableError(
         "device='cuda' was requested but no CUDA GPU is usable. Install the CUDA target with "
         "`pip install numba-cuda` (extra: `pip install v1sim[cuda]`) on a machine with an NVIDIA GPU "
         "and driver, or set NUMBA_ENABLE_CUDASIM=1 to run the kernels in Numba's CUDA simulator "

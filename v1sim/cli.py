@@ -202,6 +202,7 @@ _SGD_FLAGS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step
 def _train(args) -> int:
     from . import hierarchy
     from ._io import CheckpointError
+    from .backend import CudaUnavailableError
     from .datasets import DownloadError
     from .nn import models, train
 
@@ -221,7 +222,7 @@ def _train(args) -> int:
     except (CheckpointError, FileNotFoundError, ValueError, TypeError) as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 2
-    except (train.TrainingError, DownloadError) as exc:
+    except (train.TrainingError, DownloadError, CudaUnavailableError) as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 1
     if args.json:
