@@ -19,6 +19,23 @@ THREADS = 8 if SIMULATOR else 128
 _MAX_BLOCKS = 2 if SIMULATOR else 4096
 
 
+@cuda.jit(device=True)
+def nchw(flat, shape):
+    """(n, c, y, x) of the flat index ``flat`` into a C-contiguous (N, C, H, W) array."""
+    x = flat % shape[3]
+    rest = flat // shape[3]
+    y = rest % shape[2]
+    rest //= shape[2]
+    return rest // shape[1], rest % shape[1], y, x
+
+
+@cuda.jit(device=True)
+def ncl(flat, n_ch, n_l):
+    """(n, c, l) of the flat index ``flat`` into a C-contiguous (N, C, L) array."""
+    rest = flat // n_l
+    return rest // n_ch, rest % n_ch, flat % n_l
+
+
 def blocks(n: int) -> int:
     """Number of blocks of :data:`THREADS` threads for ``n`` independent work items."""
     return max(1, min(math.ceil(n / THREADS), _MAX_BLOCKS))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from numba import cuda
 
-from ._cuda_common import SIMULATOR, launch
+from ._cuda_common import SIMULATOR, launch, ncl, nchw
 
 _jit = cuda.jit(cache=not SIMULATOR)
 
@@ -41,14 +41,8 @@ def _im2col(x, kh, kw, sy, sx, py, px, wo, cols):
 
 @_jit
 def _col2im(cols, kh, kw, sy, sx, py, px, ho, wo, accumulate, x):
-    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
     for t in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        xx = t % w
-        rest = t // w
-        y = rest % h
-        rest //= h
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, y, xx = nchw(t, x.shape)
         acc = cols[0, 0, 0] * 0  # a zero of the patches' dtype
         for u in range(kh):
             ty = y + py - u
@@ -98,10 +92,7 @@ def _copy_channels(src, dst, offset, split):
     part = dst if split else src
     n_ch, n_l = part.shape[1], part.shape[2]
     for t in range(cuda.grid(1), part.size, cuda.gridsize(1)):
-        l = t % n_l
-        rest = t // n_l
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, l = ncl(t, n_ch, n_l)
         if split:
             dst[n, c, l] = src[n, offset + c, l]
         else:
@@ -111,14 +102,8 @@ def _copy_channels(src, dst, offset, split):
 @_jit
 def _zero_pad_shortcut(x, sy, sx, before, out):
     # out[n, before + c, i, j] = x[n, c, i*sy, j*sx], other channels 0
-    n_out, ho, wo = out.shape[1], out.shape[2], out.shape[3]
     for t in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        j = t % wo
-        rest = t // wo
-        i = rest % ho
-        rest //= ho
-        k = rest % n_out
-        n = rest // n_out
+        n, k, i, j = nchw(t, out.shape)
         c = k - before
         if 0 <= c < x.shape[1]:
             out[n, k, i, j] = x[n, c, i * sy, j * sx]
@@ -128,14 +113,8 @@ def _zero_pad_shortcut(x, sy, sx, before, out):
 
 @_jit
 def _zero_pad_shortcut_backward(g, sy, sx, before, dx):
-    n_ch, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
     for t in range(cuda.grid(1), dx.size, cuda.gridsize(1)):
-        xx = t % w
-        rest = t // w
-        y = rest % h
-        rest //= h
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, y, xx = nchw(t, dx.shape)
         if y % sy == 0 and xx % sx == 0:
             dx[n, c, y, xx] = g[n, before + c, y // sy, xx // sx]
         else:
@@ -162,15 +141,10 @@ def _global_avg_pool_backward(g, scale, dx):
 @_jit
 def _pool_backward(g, idx, kind, ph, pw, sy, sx, py, px, dx):
     # kind 0: max (route to the recorded argmax idx), 1: average (share over the window)
-    n_ch, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    w = dx.shape[3]
     ho, wo = g.shape[2], g.shape[3]
     for t in range(cuda.grid(1), dx.size, cuda.gridsize(1)):
-        xx = t % w
-        rest = t // w
-        y = rest % h
-        rest //= h
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, y, xx = nchw(t, dx.shape)
         # windows oy*sy - py .. + ph - 1 that contain y
         oy0 = max(0, (y + py - ph + sy) // sy)
         ox0 = max(0, (xx + px - pw + sx) // sx)

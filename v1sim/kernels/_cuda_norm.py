@@ -18,7 +18,7 @@ import math
 
 from numba import cuda, float32, float64
 
-from ._cuda_common import SIMULATOR, THREADS, launch
+from ._cuda_common import SIMULATOR, THREADS, launch, ncl
 
 _jit = cuda.jit(cache=not SIMULATOR)
 _RT = 2 if SIMULATOR else THREADS  # threads per reduction block (a power of two; few in the simulator, where syncthreads is slow)
@@ -96,10 +96,7 @@ def bn_stats(total, deviation, count, training, momentum, eps, running_mean, run
 def _bn_forward(x, mean, invstd, gamma, beta, xhat, out):
     n_ch, n_l = x.shape[1], x.shape[2]
     for t in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        l = t % n_l
-        rest = t // n_l
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, l = ncl(t, n_ch, n_l)
         h = (x[n, c, l] - mean[c]) * invstd[c]
         xhat[n, c, l] = h
         out[n, c, l] = h * gamma[c] + beta[c]
@@ -114,10 +111,7 @@ def bn_forward(x3, mean, invstd, gamma, beta, xhat, out):
 def _bn_backward(g, xhat, gamma, invstd, dgamma, dbeta, inv_count, training, dx):
     n_ch, n_l = g.shape[1], g.shape[2]
     for t in range(cuda.grid(1), g.size, cuda.gridsize(1)):
-        l = t % n_l
-        rest = t // n_l
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, l = ncl(t, n_ch, n_l)
         d = g[n, c, l]
         if training:  # the batch statistics depend on x
             d = d - dbeta[c] * inv_count - xhat[n, c, l] * dgamma[c] * inv_count
@@ -135,10 +129,7 @@ def _lrn_forward(x, size, alpha_n, beta, k, scale, factor, out):
     n_ch, n_l = x.shape[1], x.shape[2]
     lo, hi = size // 2, (size - 1) // 2
     for t in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        l = t % n_l
-        rest = t // n_l
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, l = ncl(t, n_ch, n_l)
         s = x[n, c, l] * 0
         for cc in range(max(0, c - lo), min(n_ch, c + hi + 1)):
             v = x[n, cc, l]
@@ -162,10 +153,7 @@ def _lrn_backward(g, x, scale, factor, size, coef, dx):
     n_ch, n_l = x.shape[1], x.shape[2]
     lo, hi = (size - 1) // 2, size // 2
     for t in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        l = t % n_l
-        rest = t // n_l
-        c = rest % n_ch
-        n = rest // n_ch
+        n, c, l = ncl(t, n_ch, n_l)
         back = x[n, c, l] * 0
         for cc in range(max(0, c - lo), min(n_ch, c + hi + 1)):
             back += g[n, cc, l] * x[n, cc, l] * factor[n, cc, l] / scale[n, cc, l]

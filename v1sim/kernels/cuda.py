@@ -35,7 +35,7 @@ from . import _cuda_elementwise as elementwise
 from . import _cuda_gemm as gemm_module
 from . import _cuda_layout as layout
 from . import _cuda_norm as norm
-from ._cuda_common import THREADS as _THREADS, blocks as _blocks, empty, is_device, to_device as _to_device
+from ._cuda_common import THREADS as _THREADS, blocks as _blocks, empty, is_device, nchw as _nchw, to_device as _to_device
 
 gemm = gemm_module.gemm
 
@@ -61,16 +61,6 @@ def _launch(kernel, out_arrays, *args, n=None):
     kernel[_blocks(n), _THREADS](*dev_args)
     for host, dev in host_outs:
         dev.copy_to_host(host)
-
-
-@cuda.jit(device=True)
-def _nchw(flat, shape):
-    """(n, c, y, x) of the flat index ``flat`` into a C-contiguous (N, C, H, W) array."""
-    x = flat % shape[3]
-    rest = flat // shape[3]
-    y = rest % shape[2]
-    rest //= shape[2]
-    return rest // shape[1], rest % shape[1], y, x
 
 
 @cuda.jit
