@@ -207,6 +207,14 @@ def test_activation_values_and_no_overflow():
     np.testing.assert_allclose(F.tanh_forward(x)[0], np.tanh(x))
 
 
+def test_tanh_backward_runs_where_its_forward_ran():
+    x = np.linspace(-3, 3, 40, dtype=np.float32).reshape(4, 10)
+    for device in ("cpu", "parallel"):
+        y, cache = F.tanh_forward(x, device=device)
+        assert cache[1] == device  # the backend is remembered for the backward pass
+        np.testing.assert_allclose(F.tanh_backward(np.ones_like(y), cache), 1 - y * y, rtol=1e-6)
+
+
 @pytest.mark.parametrize("size, stride, padding", [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0))])
 def test_pool_gradients(size, stride, padding):
     rng = np.random.default_rng(6)

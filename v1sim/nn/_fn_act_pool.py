@@ -45,15 +45,16 @@ def tanh_forward(x, *, device="auto"):
     else:
         out = np.empty_like(x)
         kernels.get("tanh_float32", host)(x.reshape(-1), out.reshape(-1))
-    return out, out
+    return out, (out, host)  # the backward pass runs on the forward's backend
 
 
 def tanh_backward(grad_out, cache):
     if type(cache) is DeviceCache:
         return _dev.fn().tanh_backward(grad_out, cache)
-    g = _grad(grad_out, cache.shape, cache.dtype)
-    out = np.empty_like(cache)
-    kernels.get("tanh_backward", _host(resolve_device("auto")))(g.reshape(-1), cache.reshape(-1), out.reshape(-1))
+    y, host = cache
+    g = _grad(grad_out, y.shape, y.dtype)
+    out = np.empty_like(y)
+    kernels.get("tanh_backward", host)(g.reshape(-1), y.reshape(-1), out.reshape(-1))
     return out
 
 
