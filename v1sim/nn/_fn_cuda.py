@@ -18,14 +18,13 @@ import numpy as np
 
 from ..kernels import cuda as kc
 from ._device import DeviceCache, is_device
-from ._fn_common import _array
+from ._fn_common import _FLOATS, _array
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _NO_BIAS = {}
 
 
 def _none(dtype):
-    """An empty device vector (the swap01 kernel's "no bias")."""
+    """An empty device vector (the kernels' "no bias" / "no buffer"), one per dtype."""
     dtype = np.dtype(dtype)
     if dtype not in _NO_BIAS:
         _NO_BIAS[dtype] = kc.empty((0,), dtype)

@@ -12,15 +12,7 @@ import numpy as np
 from ..kernels import cuda as kc
 from ._device import DeviceCache, is_device, to_device
 from ._fn_cuda import _grad, dev
-
-_EMPTY = {}
-
-
-def _empty_vector(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in _EMPTY:
-        _EMPTY[dtype] = kc.empty((0,), dtype)
-    return _EMPTY[dtype]
+from ._fn_cuda import _none as _empty_vector
 
 
 def batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum, eps):
