@@ -69,7 +69,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFo
 from v1sim.datasets import load_digits
 from v1sim.nn import SGD, CrossEntropyLoss
 from v1sim.nn.models import MODELS, cifar_resnet
-from v1sim.nn.train import load_run, prepare_images
+from v1sim.nn.train import load_run, prepare_images, warmup_factor
 from v1sim.plotting import paper_style, save_figure
 
 RUNS_ENV = "V1SIM_RUNS"  # folder holding the run folders (default ./runs)
@@ -185,7 +185,7 @@ def train_curve(kind, depth, data, *, iterations, batch_size, lr, warmup=0, seed
     model.train()
     for it in range(iterations):
         idx = order[it * batch_size : (it + 1) * batch_size]
-        opt.lr = lr * min(1.0, 0.1 + 0.9 * it / warmup) if warmup else lr
+        opt.lr = lr * warmup_factor(it, warmup)
         logits = model(x[idx])
         losses[it] = criterion(logits, y[idx])
         errors[it] = np.mean(logits.argmax(axis=1) != y[idx])

@@ -52,7 +52,7 @@ from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR
 
 __all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "load_run", "train_steps",
-           "predict_labels"]
+           "predict_labels", "warmup_factor"]
 
 
 class TrainingError(RuntimeError):
@@ -122,10 +122,15 @@ class TrainConfig:
         check_nonnegative_int(self.log_every, "log_every")
 
     def lr_factor(self, step: int) -> float:
-        """Warm-up factor of the learning rate at (0-based) SGD step ``step``: 0.1 -> 1 linearly, then 1."""
-        if step >= self.warmup_steps:
-            return 1.0
-        return 0.1 + 0.9 * step / self.warmup_steps
+        """Warm-up factor of the learning rate at (0-based) SGD step ``step`` (see :func:`warmup_factor`)."""
+        return warmup_factor(step, self.warmup_steps)
+
+
+def warmup_factor(step: int, warmup_steps: int) -> float:
+    """Linear warm-up: the learning rate's factor at (0-based) step ``step``, 0.1 -> 1 over ``warmup_steps``, then 1."""
+    if step >= warmup_steps:
+        return 1.0
+    return 0.1 + 0.9 * step / warmup_steps
 
 
 def _check_data(images, labels, name):
