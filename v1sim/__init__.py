@@ -50,7 +50,7 @@ _EXPORTS = {
 }
 _SUBMODULES = {
     "filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting", "nn",
-    "cells", "spikes", "physiology", "tuning", "retinotopy", "biology", "hierarchy",
+    "cells", "spikes", "physiology", "tuning", "retinotopy", "biology", "hierarchy", "efficient_coding",
 }  # fmt: skip
 
 __all__ = sorted(set(_EXPORTS) | _SUBMODULES | {"__version__"})

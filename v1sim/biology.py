@@ -6,6 +6,16 @@ Data
     The modulation ratio F1/F0 of 308 macaque V1 neurons (Ringach, Shapley &
     Hawken 2002): simple cells above 1, complex cells below, with a dip
     between them (Skottun et al. 1991).
+:func:`ringach2002_nxny`
+    The shapes of 79 simple-cell receptive fields (Ringach 2002, J
+    Neurophysiol): the Gabor envelope's width ``nx`` and length ``ny`` in
+    carrier periods, as a 5 x 5 histogram.
+
+Receptive fields
+----------------
+:func:`fit_gabor`
+    Fit Ringach's Gabor to receptive fields or learned filters, giving the
+    same ``nx``, ``ny``, orientation and frequency that describe V1 cells.
 
 Statistics
 ----------
@@ -17,6 +27,13 @@ Statistics
 
 Provenance
 ----------
+``v1sim/data/ringach2002_nxny.npz`` (under 1 KB) holds the 5 x 5 counts and the
+log10 bin edges of ``vonenet_ringach2002_nx_ny_joint_hist.csv`` (SHA-256 in
+:data:`RINGACH2002_NXNY`): Ringach's (2002) nx/ny joint histogram as
+tabulated in VOneNet (GitHub ``dicarlolab/vonenet``, ``vonenet/params.py``,
+``n_joint_dist``; Dapello, Marques et al. 2020). The per-cell values were
+never published.
+
 ``v1sim/data/ringach2002_f1f0.npz`` (about 7 KB, arrays loadable with
 ``allow_pickle=False``) holds four columns of
 ``ringach2002_jneurosci_orientation_db.csv`` as distributed in the project's
@@ -44,6 +61,12 @@ References
    rectifying nonlinearity).
 .. [4] Sarle WS, as given by SAS Institute (1990); see Pfister R et al. (2013)
    Good things peak in pairs. Front Psychol 4:700 (bimodality coefficient).
+.. [5] Ringach DL (2002). Spatial structure and symmetry of simple-cell
+   receptive fields in macaque primary visual cortex. J Neurophysiol
+   88:455-463.
+.. [6] Dapello J, Marques T, Schrimpf M, Geiger F, Cox DD, DiCarlo JJ (2020).
+   Simulating a primary visual cortex at the front of CNNs improves
+   robustness to image perturbations. NeurIPS 33 (VOneNet).
 """
 
 from __future__ import annotations
@@ -55,9 +78,13 @@ from importlib import resources
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._gabor_fit import GaborFit, fit_many, gabor_model
+from ._validate import as_float_array, check_positive_int, check_rng
 
-__all__ = ["RINGACH2002", "RingachF1F0", "bimodality_coefficient", "ks_distance", "ringach2002_f1f0"]
+__all__ = [
+    "RINGACH2002", "RINGACH2002_NXNY", "GaborFit", "RingachF1F0", "RingachNxNy", "bimodality_coefficient",
+    "fit_gabor", "gabor_model", "ks_distance", "ringach2002_f1f0", "ringach2002_nxny",
+]  # fmt: skip
 
 RINGACH2002 = {
     "citation": (
@@ -181,3 +208,162 @@ def ks_distance(a, b) -> float:
     cdf_a = np.searchsorted(xa, grid, side="right") / xa.size
     cdf_b = np.searchsorted(xb, grid, side="right") / xb.size
     return float(np.abs(cdf_a - cdf_b).max())
+
+
+RINGACH2002_NXNY = {
+    "citation": (
+        "Ringach DL (2002). Spatial structure and symmetry of simple-cell receptive fields in macaque primary "
+        "visual cortex. J Neurophysiol 88:455-463."
+    ),
+    "file": "v1sim/data/ringach2002_nxny.npz",
+    "source": "shared/data/v1/vonenet_ringach2002_nx_ny_joint_hist.csv (VOneNet params.py n_joint_dist)",
+    "source_sha256": "64294e107ba6d2f19d7f53626c708a32292e6e8deb721247ba130b2e7603e1b5",
+    "origin": "GitHub dicarlolab/vonenet, vonenet/params.py at commit 3c3a0b24a4996dc9339e384bad7b97545c570cbb",
+    "n_cells": 79,
+    "license": "numbers from a GPL-3.0 repository's data table (no code); reproduced with attribution",
+}
+
+
+@dataclass(frozen=True)
+class RingachNxNy:
+    """Joint histogram of simple-cell receptive-field shapes in macaque V1 (Ringach 2002).
+
+    Attributes
+    ----------
+    edges : (6,) ndarray of float64
+        Bin edges shared by nx and ny, equal steps in log10 from 0.1 to 10^0.2 ~ 1.58.
+    counts : (5, 5) ndarray of int64
+        ``counts[i, j]``: cells with nx in bin ``i`` and ny in bin ``j``.
+    """
+
+    edges: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    def histogram(self, nx, ny) -> np.ndarray:
+        """Count model cells into the data's bins: (5, 5) int64, nx along rows.
+
+        Values outside [0.1, 1.58] are counted in the outermost bins, so every
+        cell counts (a filter with nx = 2 is "many subregions", as in the last bin).
+        """
+        x = as_float_array(nx, "nx", ndim=1, dtype=np.float64)
+        y = as_float_array(ny, "ny", ndim=1, dtype=np.float64)
+        if x.shape != y.shape:
+            raise ValueError(f"nx and ny must have the same length, got {x.size} and {y.size}")
+        if np.any(x <= 0) or np.any(y <= 0):
+            raise ValueError("nx and ny must be > 0 (envelope SD times carrier frequency)")
+        inner = self.edges[1:-1]
+        i, j = np.searchsorted(inner, x, side="right"), np.searchsorted(inner, y, side="right")
+        out = np.zeros_like(self.counts)
+        np.add.at(out, (i, j), 1)
+        return out
+
+    def distance(self, nx, ny) -> float:
+        """Total-variation distance between the model's and the data's joint histograms, in [0, 1].
+
+        Half the summed absolute difference of the two normalised histograms:
+        0 when the model fills the bins in the data's proportions, 1 when they share no bin.
+        """
+        model = self.histogram(nx, ny).astype(np.float64)
+        if model.sum() == 0:
+            raise ValueError("nx and ny must hold at least one cell")
+        return float(0.5 * np.abs(model / model.sum() - self.counts / self.counts.sum()).sum())
+
+    def sample(self, n, *, rng=None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n`` (nx, ny) pairs: a bin by its count, then log-uniformly inside it (as VOneNet does)."""
+        n = check_positive_int(n, "n")
+        rng = check_rng(rng)
+        p = (self.counts / self.counts.sum()).ravel()
+        flat = rng.choice(p.size, size=n, p=p)
+        i, j = np.divmod(flat, self.counts.shape[1])
+        log_edges = np.log10(self.edges)
+        width = np.diff(log_edges)
+        nx = 10.0 ** (log_edges[i] + width[i] * rng.random(n))
+        ny = 10.0 ** (log_edges[j] + width[j] * rng.random(n))
+        return nx, ny
+
+
+@lru_cache(maxsize=1)
+def _nxny_arrays():
+    with resources.files(__package__).joinpath("data/ringach2002_nxny.npz").open("rb") as fh:
+        with np.load(fh, allow_pickle=False) as npz:
+            counts, log_edges, sha = npz["counts"], npz["log10_edges"], str(npz["source_sha256"])
+    if sha != RINGACH2002_NXNY["source_sha256"] or counts.sum() != RINGACH2002_NXNY["n_cells"]:
+        raise RuntimeError(f"{RINGACH2002_NXNY['file']} does not match its recorded source; reinstall v1sim")
+    return counts.astype(np.int64), 10.0**log_edges
+
+
+def ringach2002_nxny() -> RingachNxNy:
+    """Simple-cell receptive-field shapes in macaque V1: Ringach's (2002) nx/ny joint histogram.
+
+    ``nx = sigma_x f`` and ``ny = sigma_y f`` are the Gabor envelope's SDs across
+    and along the subregions, in carrier periods (see :func:`fit_gabor`). Most
+    of the 79 cells lie near the diagonal with nx < 0.5: few subregions, and
+    a fifth are blob-like (both below 0.3), which a bank of one-octave Gabors
+    (nx = 0.56) does not produce.
+
+    Returns
+    -------
+    RingachNxNy
+        Fresh arrays; ``.histogram(nx, ny)`` and ``.distance(nx, ny)`` compare a model.
+
+    See Also
+    --------
+    RINGACH2002_NXNY : citation and provenance.
+    """
+    counts, edges = _nxny_arrays()
+    return RingachNxNy(edges.copy(), counts.copy())
+
+
+def fit_gabor(fields) -> GaborFit:
+    """Fit Ringach's (2002) Gabor to receptive fields or filters by least squares.
+
+    ``h(x, y) = A exp(-x'^2/(2 sigma_x^2) - y'^2/(2 sigma_y^2)) cos(2 pi f x' + phi)``
+    with ``x'`` across the subregions (along ``theta``) and ``y'`` along them,
+    centred at ``(x0, y0)``: the model of the V1 data in :func:`ringach2002_nxny`,
+    so ``fit.nx`` and ``fit.ny`` of a learned filter bank fall on the same plane.
+    Starts from the spectral peak (carrier) and the energy's moments (envelope),
+    tries four carrier frequencies and keeps the best fit (scipy's
+    ``least_squares``, bounded: ``f`` in [0, 0.5] cycles/pixel, SDs in
+    [0.25, 2 x size] pixels, centre inside the field). About 60 ms per 17 x 17 field.
+
+    Parameters
+    ----------
+    fields : (H, W) or (N, H, W) or (N, C, H, W) array_like
+        Receptive fields (e.g. spike-triggered averages) or filters; for
+        ``C`` channels (a conv layer's weights ``(C_out, C_in, kh, kw)``) the
+        channel mean is fitted, the luminance field of an RGB filter.
+        At least 3 x 3 pixels; finite; no field may be all zero.
+
+    Returns
+    -------
+    GaborFit
+        (N,) arrays (N = 1 for one field): parameters, ``r2`` (variance
+        explained) and the properties ``nx``, ``ny``. Low ``r2`` (< 0.5 or so)
+        means the field is not Gabor-like and its nx, ny say little.
+
+    See Also
+    --------
+    gabor_model : evaluate a fit, ``gabor_model(fit.params(i), shape)``.
+    v1sim.filters.gabor_kernel : Gabor filters for building cells.
+
+    References
+    ----------
+    .. [1] Ringach DL (2002). J Neurophysiol 88:455-463.
+    .. [2] Jones JP, Palmer LA (1987). The two-dimensional spatial structure of
+       simple receptive fields in cat striate cortex. J Neurophysiol 58:1187-1211.
+    """
+    a = as_float_array(fields, "fields", ndim=(2, 3, 4), dtype=np.float64)
+    if a.ndim == 4:
+        a = a.mean(axis=1)
+    elif a.ndim == 2:
+        a = a[None]
+    if a.shape[-1] < 3 or a.shape[-2] < 3:
+        raise ValueError(f"fields must be at least 3 x 3 pixels, got {a.shape[-2]} x {a.shape[-1]}")
+    flat = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
+    if np.any(flat == 0):
+        raise ValueError(f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are")
+    return fit_many(a)

@@ -1,0 +1,140 @@
+"""v1sim.biology.fit_gabor and the Ringach (2002) nx/ny data: recover known Gabors, compare populations."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from v1sim import biology as B
+from v1sim import filters, physiology, cells
+
+SHARED_V1 = Path(__file__).resolve().parents[2] / "shared/data/v1"
+NXNY_SOURCE = SHARED_V1 / "vonenet_ringach2002_nx_ny_joint_hist.csv"
+
+
+def _random_gabors(rng, n, shape=(17, 17)):
+    """Gabors of random shape in Ringach's range (nx, ny log-uniform in 0.15-1), returned with their params."""
+    fields, params = [], []
+    for _ in range(n):
+        f = rng.uniform(0.07, 0.3)
+        sx, sy = (np.exp(rng.uniform(np.log(0.15), np.log(1.0), 2)) / f).clip(0.8, 5.0)
+        p = np.array([rng.uniform(0.5, 2), rng.uniform(7, 9), rng.uniform(7, 9), rng.uniform(0, np.pi), f,
+                      rng.uniform(-np.pi, np.pi), sx, sy])  # fmt: skip
+        fields.append(B.gabor_model(p, shape))
+        params.append(p)
+    return np.array(fields), np.array(params)
+
+
+def test_fit_recovers_the_parameters_of_noisy_gabors():
+    rng = np.random.default_rng(7)
+    fields, true = _random_gabors(rng, 12)
+    noisy = fields + 0.01 * rng.standard_normal(fields.shape)
+    fit = B.fit_gabor(noisy)
+    assert len(fit) == 12 and np.all(fit.r2 > 0.9)
+    true_nx, true_ny = true[:, 6] * true[:, 4], true[:, 7] * true[:, 4]
+    np.testing.assert_allclose(fit.nx, true_nx, rtol=0.08)
+    np.testing.assert_allclose(fit.ny, true_ny, rtol=0.08)
+    np.testing.assert_allclose(fit.frequency, true[:, 4], rtol=0.05)
+    np.testing.assert_allclose(fit.x0, true[:, 1], atol=0.2)
+    # theta is an axis (period pi); compare on the doubled circle
+    assert np.all(np.abs(np.angle(np.exp(2j * (fit.theta - true[:, 3])))) < 0.1)
+    for i in range(12):  # the rendered fit explains the field
+        resid = noisy[i] - B.gabor_model(fit.params(i), noisy.shape[1:])
+        assert np.sum(resid**2) < 0.1 * np.sum((noisy[i] - noisy[i].mean()) ** 2)
+
+
+def test_fit_is_canonical_and_reproduces_the_field_exactly():
+    p = np.array([-1.3, 8.2, 7.6, 4.0, 0.15, 2.5, 3.0, 4.5])  # negative amplitude, theta > pi
+    field = B.gabor_model(p, (17, 17))
+    fit = B.fit_gabor(field)
+    assert fit.amplitude[0] > 0 and 0 <= fit.theta[0] < np.pi and -np.pi < fit.phase[0] <= np.pi
+    np.testing.assert_allclose(B.gabor_model(fit.params(0), (17, 17)), field, atol=1e-6)
+    assert fit.r2[0] > 1 - 1e-9
+
+
+def test_fit_measures_v1sim_gabor_kernels_by_their_bandwidth():
+    # sigma_x = sqrt(ln2 / 2) / (pi f) (2^b + 1) / (2^b - 1), so nx = sigma_x f depends only on the bandwidth b
+    for b in (1.0, 1.5, 2.0):
+        k = filters.gabor_kernel(0.1, bandwidth=b, theta=0.7, phase=np.pi / 2, size=41, dtype=np.float64)
+        expected = np.sqrt(np.log(2) / 2) / np.pi * (2**b + 1) / (2**b - 1)
+        fit = B.fit_gabor(k)
+        np.testing.assert_allclose([fit.nx[0], fit.ny[0]], [expected, expected], rtol=0.02)
+        assert abs(np.angle(np.exp(2j * (fit.theta[0] - 0.7)))) < 0.02
+
+
+def test_fit_of_a_reverse_correlation_map_finds_the_cell():
+    cell = cells.SimpleCell(theta=0.5, frequency=0.15, phase=0.0, bandwidth=1.5)
+    rc = physiology.reverse_correlation(cell, (16, 16), n_frames=10000, rng=3)
+    fit, truth = B.fit_gabor(rc.sta), B.fit_gabor(rc.receptive_field)
+    assert fit.r2[0] > 0.6 and truth.r2[0] > 0.99  # the map is noisy, the cell's own field is a Gabor
+    assert abs(np.angle(np.exp(2j * (fit.theta[0] - 0.5)))) < 0.1
+    assert abs(fit.frequency[0] - 0.15) < 0.02
+    np.testing.assert_allclose([fit.nx[0], fit.ny[0]], [truth.nx[0], truth.ny[0]], rtol=0.15)
+
+
+def test_fit_accepts_conv_weights_and_averages_channels():
+    rng = np.random.default_rng(1)
+    fields, _ = _random_gabors(rng, 3, shape=(11, 11))
+    weights = np.repeat(fields[:, None], 3, axis=1)  # (C_out, C_in, kh, kw), same field in every channel
+    weights[:, 0] += 0.3  # a luminance offset that cancels ...
+    weights[:, 2] -= 0.3  # ... in the channel mean
+    a, b = B.fit_gabor(weights), B.fit_gabor(fields)
+    np.testing.assert_allclose(a.nx, b.nx, rtol=1e-6)
+    selected = a.select(np.array([True, False, True]))
+    assert len(selected) == 2 and selected.nx[1] == a.nx[2]
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [(np.zeros((2, 2)), "at least 3 x 3"), (np.zeros((2, 5, 5)), "all zero"), (np.ones(5), "fields"),
+     (np.full((5, 5), np.nan), "fields")],
+)  # fmt: skip
+def test_fit_rejects_bad_fields(fields, match):
+    with pytest.raises(ValueError, match=match):
+        B.fit_gabor(fields)
+
+
+def test_nxny_data_is_ringachs_histogram():
+    d = B.ringach2002_nxny()
+    assert d.n == B.RINGACH2002_NXNY["n_cells"] == 79 and d.counts.shape == (5, 5)
+    np.testing.assert_allclose(np.diff(np.log10(d.edges)), 0.24, rtol=1e-9)
+    assert d.edges[0] == pytest.approx(0.1)
+    # most cells have at most two subregions, and a fair share are blob-like
+    assert d.counts[:3].sum() / d.n > 0.8 and d.counts[:2, :2].sum() >= 15
+    d.counts[:] = 0  # fresh arrays
+    assert B.ringach2002_nxny().n == 79
+
+
+@pytest.mark.skipif(not NXNY_SOURCE.exists(), reason=f"shared data not present at {SHARED_V1}")
+def test_nxny_data_equals_the_source_file():
+    assert hashlib.sha256(NXNY_SOURCE.read_bytes()).hexdigest() == B.RINGACH2002_NXNY["source_sha256"]
+    d = B.ringach2002_nxny()
+    with open(NXNY_SOURCE, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            i, j = int(row["nx_bin"]), int(row["ny_bin"])
+            assert d.counts[i, j] == int(row["count"])
+            assert d.edges[i] == pytest.approx(float(row["nx_lo"]), rel=1e-4)
+            assert d.edges[j + 1] == pytest.approx(float(row["ny_hi"]), rel=1e-4)
+
+
+def test_histogram_distance_and_sampling_agree():
+    d = B.ringach2002_nxny()
+    nx, ny = d.sample(20000, rng=0)
+    assert np.all((nx >= d.edges[0]) & (nx <= d.edges[-1]))
+    model = d.histogram(nx, ny)
+    assert model.sum() == 20000
+    np.testing.assert_allclose(model / 20000, d.counts / d.n, atol=0.01)
+    assert d.distance(nx, ny) < 0.03
+    # a population of one-octave Gabors (nx = ny = 0.56) shares only one bin with the data
+    one = np.full(10, 0.5625)
+    assert d.distance(one, one) == pytest.approx(1 - d.counts[3, 3] / d.n)
+    # values beyond the bins count in the outermost ones
+    assert d.histogram([0.01, 5.0], [0.01, 5.0])[[0, 4], [0, 4]].tolist() == [1, 1]
+    with pytest.raises(ValueError, match="same length"):
+        d.histogram([0.5], [0.5, 0.6])
+    with pytest.raises(ValueError, match="> 0"):
+        d.distance([0.0], [0.5])

@@ -1,0 +1,177 @@
+"""Fitting Ringach's (2002) Gabor to receptive fields and filters (implementation of ``biology.fit_gabor``).
+
+The model is the one Ringach fitted to 93 macaque simple cells, so that a
+learned filter and a V1 neuron are described by the same numbers::
+
+    h(x, y) = A exp(-x'^2 / (2 sigma_x^2) - y'^2 / (2 sigma_y^2)) cos(2 pi f x' + phi)
+    x' =  (x - x0) cos(theta) + (y - y0) sin(theta)      (across the subregions)
+    y' = -(x - x0) sin(theta) + (y - y0) cos(theta)      (along them)
+
+It is not :func:`v1sim.filters.gabor_kernel`: that one builds DC-free filters of
+unit volume at the centre of a square; a fit needs the raw product with a free
+amplitude and centre. ``nx = sigma_x f`` and ``ny = sigma_y f`` measure the
+envelope in carrier periods: nx ~ how many subregions, ny ~ how long they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+_N_PARAMS = 8  # A, x0, y0, theta, f, phi, sigma_x, sigma_y
+_FFT_SIZE = 64  # zero-padded spectrum for the starting carrier (1/64 cycle/px resolution)
+
+
+def gabor_model(params, shape) -> np.ndarray:
+    """Evaluate Ringach's Gabor with ``params = (A, x0, y0, theta, f, phi, sigma_x, sigma_y)`` on ``shape``.
+
+    Pixel ``(row, col)`` sits at ``(x, y) = (col, row)``; float64 result.
+    """
+    a, x0, y0, theta, f, phi, sx, sy = (float(p) for p in params)
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    c, s = np.cos(theta), np.sin(theta)
+    xp = (x - x0) * c + (y - y0) * s
+    yp = -(x - x0) * s + (y - y0) * c
+    return a * np.exp(-0.5 * (xp / sx) ** 2 - 0.5 * (yp / sy) ** 2) * np.cos(2.0 * np.pi * f * xp + phi)
+
+
+def _residuals(params, x, y, target):
+    a, x0, y0, theta, f, phi, sx, sy = params
+    c, s = np.cos(theta), np.sin(theta)
+    xp = (x - x0) * c + (y - y0) * s
+    yp = -(x - x0) * s + (y - y0) * c
+    return a * np.exp(-0.5 * (xp / sx) ** 2 - 0.5 * (yp / sy) ** 2) * np.cos(2.0 * np.pi * f * xp + phi) - target
+
+
+def _starts(k: np.ndarray):
+    """Starting points: the carrier at the spectral peak, the envelope from the energy's moments.
+
+    Amplitude and phase come from a linear least-squares fit of ``a cos + b sin`` under that
+    envelope, so only the carrier frequency is tried at several values.
+    """
+    h, w = k.shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    energy = k * k
+    total = energy.sum()
+    x0, y0 = (energy * x).sum() / total, (energy * y).sum() / total
+    n = max(_FFT_SIZE, 2 * max(h, w))
+    spectrum = np.abs(np.fft.rfft2(k, s=(n, n)))
+    row, col = np.unravel_index(np.argmax(spectrum), spectrum.shape)
+    fy = (row if row <= n // 2 else row - n) / n
+    fx = col / n
+    f_peak, theta = float(np.hypot(fx, fy)), float(np.arctan2(fy, fx))
+    c, s = np.cos(theta), np.sin(theta)
+    xp = (x - x0) * c + (y - y0) * s
+    yp = -(x - x0) * s + (y - y0) * c
+    # energy of a Gaussian envelope of SD sigma has SD sigma / sqrt(2)
+    sx = max(np.sqrt(2.0 * (energy * xp * xp).sum() / total), 0.5)
+    sy = max(np.sqrt(2.0 * (energy * yp * yp).sum() / total), 0.5)
+    env = np.exp(-0.5 * (xp / sx) ** 2 - 0.5 * (yp / sy) ** 2).ravel()
+    for f in dict.fromkeys((f_peak, 0.7 * f_peak, 1.4 * f_peak, 0.5 / max(sx, 1.0))):
+        f = float(np.clip(f, 1e-3, 0.5))
+        design = np.stack([env * np.cos(2 * np.pi * f * xp.ravel()), env * np.sin(2 * np.pi * f * xp.ravel())], 1)
+        (ca, cb), *_ = np.linalg.lstsq(design, k.ravel(), rcond=None)
+        # a cos + b sin = A cos(. + phi) with A = hypot(a, b), phi = atan2(-b, a)
+        yield np.array([np.hypot(ca, cb), x0, y0, theta, f, np.arctan2(-cb, ca), sx, sy])
+
+
+def _canonical(p: np.ndarray) -> np.ndarray:
+    """One representative per Gabor: A > 0, theta in [0, pi), phi in (-pi, pi]."""
+    a, x0, y0, theta, f, phi, sx, sy = p
+    if a < 0:
+        a, phi = -a, phi + np.pi
+    turns = np.floor(theta / np.pi)  # theta + pi flips x', which cos(2 pi f x' + phi) absorbs as -phi
+    theta -= turns * np.pi
+    if int(turns) % 2:
+        phi = -phi
+    phi = np.pi - np.mod(np.pi - phi, 2 * np.pi)
+    return np.array([a, x0, y0, theta, f, phi, abs(sx), abs(sy)])
+
+
+def fit_one(k: np.ndarray) -> tuple[np.ndarray, float]:
+    """Best of the least-squares fits from :func:`_starts`; returns canonical params and R^2."""
+    from scipy.optimize import least_squares
+
+    h, w = k.shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    x, y, target = x.ravel(), y.ravel(), k.ravel()
+    size = float(max(h, w))
+    lower = [0.0, -0.5, -0.5, -np.inf, 0.0, -np.inf, 0.25, 0.25]
+    upper = [np.inf, w - 0.5, h - 0.5, np.inf, 0.5, np.inf, 2 * size, 2 * size]
+    best, best_cost = None, np.inf
+    for start in _starts(k):
+        start = np.clip(start, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
+        result = least_squares(_residuals, start, bounds=(lower, upper), args=(x, y, target), x_scale="jac",
+                               max_nfev=400)  # fmt: skip
+        if result.cost < best_cost:
+            best, best_cost = result.x, result.cost
+    ss_total = float(((target - target.mean()) ** 2).sum())
+    r2 = 1.0 - 2.0 * best_cost / ss_total if ss_total > 0 else 0.0
+    return _canonical(best), r2
+
+
+@dataclass(frozen=True)
+class GaborFit:
+    """Ringach's Gabor fitted to each of ``n`` receptive fields; every attribute is an (n,) float64 array.
+
+    Attributes
+    ----------
+    amplitude : ndarray
+        ``A`` (> 0, in the field's units).
+    x0, y0 : ndarray
+        Envelope centre in pixels (``x`` = column, ``y`` = row).
+    theta : ndarray
+        Carrier direction in radians, [0, pi); 0: the field varies along x (vertical subregions).
+    frequency : ndarray
+        Carrier frequency ``f`` in cycles/pixel, [0, 0.5].
+    phase : ndarray
+        ``phi`` in radians, (-pi, pi]: 0 even (an ON-centre line), +-pi/2 odd (an edge).
+    sigma_x, sigma_y : ndarray
+        Envelope SDs in pixels across (``x'``) and along (``y'``) the subregions.
+    r2 : ndarray
+        Fraction of the field's variance the fit explains.
+    """
+
+    amplitude: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    theta: np.ndarray
+    frequency: np.ndarray
+    phase: np.ndarray
+    sigma_x: np.ndarray
+    sigma_y: np.ndarray
+    r2: np.ndarray
+
+    @property
+    def nx(self) -> np.ndarray:
+        """``sigma_x f``: envelope width across the subregions in carrier periods (Ringach 2002)."""
+        return self.sigma_x * self.frequency
+
+    @property
+    def ny(self) -> np.ndarray:
+        """``sigma_y f``: envelope length along the subregions in carrier periods (Ringach 2002)."""
+        return self.sigma_y * self.frequency
+
+    def __len__(self) -> int:
+        return int(self.r2.size)
+
+    def params(self, i: int) -> np.ndarray:
+        """The 8 parameters of fit ``i`` in :func:`gabor_model`'s order."""
+        return np.array([getattr(self, name)[i] for name in
+                         ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")])  # fmt: skip
+
+    def select(self, mask) -> GaborFit:
+        """The fits where boolean ``mask`` (n,) is true, e.g. ``fits.select(fits.r2 > 0.8)``."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.r2.shape:
+            raise ValueError(f"mask must have shape {self.r2.shape}, got {mask.shape}")
+        return GaborFit(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
+
+def fit_many(kernels: np.ndarray) -> GaborFit:
+    rows = [fit_one(k) for k in kernels]
+    params = np.array([p for p, _ in rows]).reshape(len(rows), _N_PARAMS)
+    names = ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")
+    return GaborFit(**{name: params[:, i].copy() for i, name in enumerate(names)},
+                    r2=np.array([r for _, r in rows], dtype=np.float64))  # fmt: skip
