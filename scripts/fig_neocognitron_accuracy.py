@@ -30,7 +30,7 @@ import numpy as np
 from v1sim.datasets import load_digits
 from v1sim.hierarchy import HMAX, HMAXConfig, Neocognitron, NeocognitronConfig
 from v1sim.nn import models
-from v1sim.nn.train import predict_labels, train_steps
+from v1sim.nn.recipes import predict_labels, train_steps
 from v1sim.plotting import MODEL_STYLES, paper_style, save_figure
 
 SIZES = (20, 50, 100, 200, 500, 1000, 2000)  # labelled training digits
@@ -39,7 +39,7 @@ N_TEST = 500
 
 
 def train_lenet5(x, y, *, steps, seed=0):
-    """LeNet-5 after ``steps`` SGD steps of the ``v1sim train lenet5`` recipe (:func:`v1sim.nn.train.train_steps`)."""
+    """LeNet-5 after ``steps`` SGD steps of the ``v1sim train lenet5`` recipe (:func:`v1sim.nn.recipes.train_steps`)."""
     return train_steps("lenet5", x, y, steps=steps, seed=seed)
 
 

@@ -33,7 +33,7 @@ from scipy import ndimage
 from v1sim.datasets import load_digits
 from v1sim.hierarchy import HMAX, HMAXConfig, Neocognitron, NeocognitronConfig
 from v1sim.nn import models
-from v1sim.nn.train import predict_labels, train_steps
+from v1sim.nn.recipes import predict_labels, train_steps
 from v1sim.plotting import MODEL_STYLES, paper_style, save_figure
 
 SHIFTS = (0, 1, 2, 3, 4)  # pixels
@@ -43,7 +43,7 @@ LENET_STEPS = 250  # SGD steps of 64 digits (16 epochs of the 1000)
 
 
 def train_lenet5(x, y, *, steps, seed=0):
-    """LeNet-5 after ``steps`` SGD steps of the ``v1sim train lenet5`` recipe (:func:`v1sim.nn.train.train_steps`)."""
+    """LeNet-5 after ``steps`` SGD steps of the ``v1sim train lenet5`` recipe (:func:`v1sim.nn.recipes.train_steps`)."""
     return train_steps("lenet5", x, y, steps=steps, seed=seed)
 
 

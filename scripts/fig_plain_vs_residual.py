@@ -69,7 +69,8 @@ from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFo
 from v1sim.datasets import load_digits
 from v1sim.nn import SGD, CrossEntropyLoss
 from v1sim.nn.models import MODELS, cifar_resnet
-from v1sim.nn.train import load_run, prepare_images, warmup_factor
+from v1sim.nn.recipes import prepare_images
+from v1sim.nn.train import load_run, warmup_factor
 from v1sim.plotting import paper_style, save_figure
 
 RUNS_ENV = "V1SIM_RUNS"  # folder holding the run folders (default ./runs)

@@ -175,7 +175,7 @@ def test_labels_out_of_range_are_refused(digits, tmp_path):
 def test_lenet5_overfits_256_digits(digits, tmp_path):
     """The engine can drive LeNet-5's training loss to ~0 on a small set (a capacity and gradient sanity check)."""
     from v1sim.nn import models
-    from v1sim.nn.train import prepare_images
+    from v1sim.nn.recipes import prepare_images
 
     (x, y), _ = digits
     x = prepare_images(x[:256], (1, 32, 32))
@@ -189,7 +189,7 @@ def test_lenet5_overfits_256_digits(digits, tmp_path):
 
 
 def test_train_steps_is_deterministic_and_learns(digits):
-    from v1sim.nn.train import predict_labels, train_steps
+    from v1sim.nn.recipes import predict_labels, train_steps
 
     (x, y), (xt, yt) = digits
     a = train_steps("lenet5", x[:256], y[:256], steps=30, seed=3)

@@ -244,15 +244,15 @@ def _train(args) -> int:
 
 
 def _train_convnet(args) -> dict:
-    from .nn import train
+    from .nn import recipes, train
 
     if args.classifier is not None:
         raise ValueError(f"--classifier applies to the S/C hierarchies (neocognitron, hmax), not to {args.model}")
-    settings = train.recipe(args.model)
+    settings = recipes.recipe(args.model)
     for key in (*_SGD_FLAGS, "seed"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    return train.train_model(
+    return recipes.train_model(
         args.model, dataset=args.dataset, data_dir=args.data_dir, download=args.download,
         config=train.TrainConfig(**settings), device=args.device, out=args.out or f"runs/{args.model}",
         resume=args.resume, progress=not args.quiet, limit=args.limit,

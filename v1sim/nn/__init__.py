@@ -36,6 +36,14 @@ init
 optim
     SGD (momentum, Nesterov, weight decay, per-parameter ``lr_mult``),
     StepLR, ReduceLROnPlateau.
+models, summary
+    The model zoo (LeNet-5 to ResNet-152) and per-layer architecture tables.
+train
+    ``fit``: the training loop with metrics, atomic checkpoints and exact
+    resume; ``load_run`` reads a run folder's logs.
+recipes
+    Default hyper-parameters per model, digits padded to a model's input,
+    ``train_model`` (the engine of ``v1sim train``) and ``train_steps``.
 
 Importing this package imports numpy and the kernel registry only (Numba
 compiles or loads kernels on first use; ``numba.cuda`` only for
