@@ -19,6 +19,8 @@ import json
 import sys
 from pathlib import Path
 
+from ._train_cli import add_train_parser
+
 __all__ = ["main", "build_parser"]
 
 _EPILOG_FIGURES = """\
@@ -162,139 +164,6 @@ def _warmup(args) -> int:
     return 0
 
 
-_EPILOG_TRAIN = """\
-models:
-  ConvNets, minibatch SGD on softmax cross-entropy (--epochs --batch-size --lr --momentum
-  --weight-decay --lr-step --lr-gamma --warmup-steps --log-every override the model's recipe):
-    lenet5          LeCun et al. 1998 (recipe: 20 epochs, SGD lr 0.05, momentum 0.9, step decay)
-    resnet20..110   He et al. 2016, CIFAR-style; plain20..110 the same without shortcuts
-                    (digits zero-padded to 32x32; recipe: 6 epochs, batch 128, lr 0.1, step decay;
-                    depth 110 warms up over 400 steps as He et al. did)
-  S/C hierarchies, one learning pass without SGD (the SGD flags above are refused):
-    neocognitron    Fukushima 2003: fixed edge cells, US2/US3 competitive learning, US4 labelled
-                    prototypes; --classifier intvec (Fukushima 2007, default), nearest or ridge
-    hmax            Riesenhuber & Poggio 1999, Serre et al. 2007: S1 Gabor, C1 max, S2 prototypes
-                    imprinted from training images, C2 global max; a ridge readout
-
-The embedded digits (5,000 train / 1,000 test MNIST images) need no download; --dataset mnist
-reads --data-dir or downloads with --download.
-
-The run folder gets metrics.jsonl, last.npz/json and best.npz/json (atomic); ConvNets also log
-steps.jsonl (training loss and error every --log-every steps, default 50) and write last.*
-after every epoch, hierarchies after every learned stage. Ctrl-C finishes the current step (a
-hierarchy: the current batch), writes last.* and exits 130; --resume continues exactly where it
-stopped.
-
-examples:
-  v1sim train lenet5                                   offline, a minute or two on 2 cores
-  v1sim train lenet5 --dataset mnist --data-dir ~/mnist --out runs/lenet5-mnist
-  v1sim train resnet20 --epochs 3 --out runs/r20 --json
-  v1sim train lenet5 --out runs/lenet5 --resume        continue an interrupted run
-  v1sim train neocognitron --limit 1000                the Neocognitron on 1,000 digits
-  v1sim train hmax --json
-"""
-
-#: argparse dests of the flags that override a ConvNet recipe; the S/C hierarchies refuse them
-_SGD_FLAGS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step", "lr_gamma", "warmup_steps",
-              "log_every")
-
-
-def _train(args) -> int:
-    from . import hierarchy
-    from ._io import CheckpointError
-    from .backend import CudaUnavailableError
-    from .datasets import DownloadError
-    from .nn import models, train
-
-    if args.model in hierarchy.MODELS:
-        run = _train_hierarchy
-    elif args.model in models.MODELS:
-        run = _train_convnet
-    else:
-        known = f"ConvNets {', '.join(models.names())}; S/C hierarchies {', '.join(hierarchy.MODELS)}"
-        print(f"v1sim train: unknown model {args.model!r}; known: {known}", file=sys.stderr)
-        return 2
-    try:
-        result = run(args)
-    except train.TrainingInterrupted as exc:
-        print(f"v1sim train: {exc}", file=sys.stderr)
-        return 130
-    except (CheckpointError, FileNotFoundError, ValueError, TypeError) as exc:
-        print(f"v1sim train: {exc}", file=sys.stderr)
-        return 2
-    except (train.TrainingError, DownloadError, CudaUnavailableError) as exc:
-        print(f"v1sim train: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result))
-    elif args.model in hierarchy.MODELS:
-        chosen = result["classifier"]
-        others = "".join(f", {k} {100 * (1 - v):.2f}%" for k, v in result["accuracies"].items() if k != chosen)
-        print(
-            f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% ({chosen}{others}) after "
-            f"one pass over {result['n_train']} images ({result['train_seconds']:.0f} s, "
-            f"{result['images_per_second']:.0f} images/s); run in {result['out']}"
-        )
-    else:
-        print(
-            f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% after {result['epochs']} "
-            f"epochs ({result['train_seconds']:.0f} s, {result['images_per_second']:.0f} images/s); run in {result['out']}"
-        )
-    return 0
-
-
-def _train_convnet(args) -> dict:
-    from .nn import recipes, train
-
-    if args.classifier is not None:
-        raise ValueError(f"--classifier applies to the S/C hierarchies (neocognitron, hmax), not to {args.model}")
-    settings = recipes.recipe(args.model)
-    for key in (*_SGD_FLAGS, "seed"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
-    return recipes.train_model(
-        args.model, dataset=args.dataset, data_dir=args.data_dir, download=args.download,
-        config=train.TrainConfig(**settings), device=args.device, out=args.out or f"runs/{args.model}",
-        resume=args.resume, progress=not args.quiet, limit=args.limit,
-    )  # fmt: skip
-
-
-def _train_hierarchy(args) -> dict:
-    """Neocognitron or HMAX: one learning pass (:func:`v1sim.hierarchy.train`), no SGD flags."""
-    import dataclasses
-
-    from . import hierarchy
-    from ._validate import check_positive_int
-    from .datasets import load_dataset
-
-    given = [k for k in _SGD_FLAGS if getattr(args, k) is not None and not (k == "epochs" and args.epochs == 1)]
-    refused = ["--" + k.replace("_", "-") for k in given]
-    if refused:
-        raise ValueError(
-            f"{', '.join(refused)} {'does' if len(refused) == 1 else 'do'} not apply to {args.model}: an S/C "
-            "hierarchy learns in one pass, without SGD (see 'v1sim train --help')"
-        )
-    overrides = {}
-    if args.classifier is not None:
-        offered = hierarchy.CLASSIFIERS[args.model]
-        if args.classifier not in offered:
-            raise ValueError(
-                f"--classifier {args.classifier} does not apply to {args.model} (it offers {', '.join(offered)})"
-            )
-        if "classifier" in {f.name for f in dataclasses.fields(hierarchy.MODELS[args.model][1])}:
-            overrides["classifier"] = args.classifier
-    x, y = load_dataset(args.dataset, "train", data_dir=args.data_dir, download=args.download)
-    test = load_dataset(args.dataset, "test", data_dir=args.data_dir, download=args.download)
-    if args.limit is not None:
-        n = check_positive_int(args.limit, "--limit")
-        x, y = x[:n], y[:n]
-    result = hierarchy.train(
-        args.model, (x, y), test, out_dir=args.out or f"runs/{args.model}", seed=0 if args.seed is None else args.seed,
-        progress=not args.quiet, resume=args.resume, device=args.device, **overrides,
-    )  # fmt: skip
-    return {"model": args.model, "dataset": args.dataset, **result}
-
-
 def _record_epilog() -> str:
     from ._recording import CELLS, PROTOCOLS, listing
 
@@ -395,43 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object (totals and layers)")
     p.set_defaults(func=_summary)
 
-    p = sub.add_parser(
-        "train",
-        help="train a ConvNet or an S/C hierarchy (Neocognitron, HMAX) on handwritten digits",
-        description=(
-            "Train a model on handwritten digits and test it: a ConvNet of the model zoo with minibatch SGD\n"
-            "(flags override the model's recipe), or an S/C hierarchy (neocognitron, hmax) in one learning pass."
-        ),
-        epilog=_EPILOG_TRAIN,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("model", help="ConvNet (lenet5, resnet20..110, plain20..110) or S/C hierarchy (neocognitron, hmax)")
-    p.add_argument("--dataset", choices=["digits", "mnist"], default="digits",
-                   help="embedded offline digits (default) or MNIST")
-    p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST IDX files (gz or raw)")
-    p.add_argument("--download", action="store_true", help="download MNIST (checksum-verified) if absent")
-    p.add_argument("--epochs", type=int, help="passes over the training set (S/C hierarchies: 1 only)")
-    p.add_argument("--batch-size", type=int, help="images per SGD step")
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--momentum", type=float, help="SGD momentum")
-    p.add_argument("--weight-decay", type=float, help="L2 weight decay")
-    p.add_argument("--lr-step", type=int, help="divide the learning rate every N epochs (0: never)")
-    p.add_argument("--lr-gamma", type=float, help="factor applied every --lr-step epochs")
-    p.add_argument("--warmup-steps", type=int, metavar="N",
-                   help="raise the learning rate linearly from lr/10 over the first N steps (0: none)")
-    p.add_argument("--log-every", type=int, metavar="N",
-                   help="write the mean training loss and error of every N steps to steps.jsonl (0: off)")
-    p.add_argument("--seed", type=int,
-                   help="seed of weights, batch order and dropout; hierarchies: presentation order (default 0)")
-    p.add_argument("--classifier", choices=["intvec", "nearest", "ridge"],
-                   help="S/C hierarchies: the readout reported (neocognitron: intvec, nearest or ridge; hmax: ridge)")
-    p.add_argument("--device", choices=["auto", "cpu", "parallel", "cuda"], default="auto")
-    p.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--json", action="store_true", help="print the final result as one JSON line")
-    p.set_defaults(func=_train)
+    add_train_parser(sub)
 
     p = sub.add_parser(
         "record",
