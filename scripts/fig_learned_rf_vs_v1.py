@@ -17,21 +17,26 @@ Only fits explaining at least 70% of a filter's variance, with the envelope
 centred at least 2 pixels inside the patch, are kept (ICA also learns
 fragments cut by the patch border, which no recorded field resembles).
 
-Left: sixteen of the filters (spanning the range of nx) above their fitted
-Gabors. Middle: the nx-ny plane, the 79 macaque cells as a grey histogram
+First panel: sixteen of the filters (spanning the range of nx) above their
+fitted Gabors. Second: the nx-ny plane, the 79 macaque cells as a grey histogram
 (counts in the bins; VOneNet's tabulation of Ringach's Fig. 4) and the
 learned filters as dots; the crosses are v1sim's own Gabor simple cells
 (``filters.gabor_kernel`` at 1 and 2 octaves bandwidth, aspect 1), fitted
-the same way. Right: the nx marginals. The comparison reproduces Ringach's
-finding rather than asserting it: the learned filters sit at larger nx
-(more subregions) and none are blob-like, while a quarter of V1's simple
-cells have nx and ny below 0.3. The title's numbers and verdict are
-computed from the fits.
+the same way. Third: the nx marginals. Fourth: preferred orientations,
+cardinal (bins centred on 0 and 90 degrees) against oblique (45 and 135),
+beside 246 macaque cells (De Valois, Yund & Hepler 1982). The comparison
+reproduces Ringach's finding rather than asserting it: the learned filters
+sit at larger nx (more subregions) and none are blob-like, while a quarter
+of V1's simple cells have nx and ny below 0.3; their orientations, though,
+lean to the cardinal axes as V1's do (the oblique effect, inherited from
+the images). The titles' numbers and the verdict are computed from the fits.
 
 References: D. L. Ringach, "Spatial structure and symmetry of simple-cell
 receptive fields in macaque primary visual cortex", J Neurophysiol 88
 (2002) 455-463; A. J. Bell, T. J. Sejnowski, "The 'independent components'
-of natural scenes are edge filters", Vision Res 37 (1997) 3327-3338.
+of natural scenes are edge filters", Vision Res 37 (1997) 3327-3338;
+R. L. De Valois, E. W. Yund, N. Hepler, "The orientation and direction
+selectivity of cells in macaque visual cortex", Vision Res 22 (1982) 531-544.
 """
 
 from __future__ import annotations
@@ -89,8 +94,8 @@ def main(out_dir, quick=False) -> Path:
     distance = data.distance(good.nx, good.ny)
 
     with paper_style():
-        fig, axes = plt.subplots(1, 3, figsize=(13.0, 4.4), gridspec_kw={"width_ratios": [1.25, 1, 1]})
-        fig.subplots_adjust(left=0.03, right=0.985, bottom=0.13, top=0.78, wspace=0.3)
+        fig, axes = plt.subplots(1, 4, figsize=(16.5, 4.4), gridspec_kw={"width_ratios": [1.25, 1, 1, 0.55]})
+        fig.subplots_adjust(left=0.025, right=0.99, bottom=0.13, top=0.78, wspace=0.3)
 
         ax = axes[0]
         picks = _picks(good.nx, 16)
@@ -140,9 +145,26 @@ def main(out_dir, quick=False) -> Path:
         ax.set_title(f"nx marginals\ntotal-variation distance of the joint histograms {distance:.2f}")
         ax.legend(frameon=False, loc="upper left")
 
+        ax = axes[3]
+        oris = biology.devalois1982_orientation()
+        ica_counts = oris.histogram(good.theta)
+        ica_cardinal = float((ica_counts[0] + ica_counts[2]) / ica_counts.sum())
+        x = np.arange(2)
+        ax.bar(x - 0.2, [oris.cardinal_fraction, 1 - oris.cardinal_fraction], 0.4, color="0.45",
+               label=f"macaque V1 (n = {oris.n})")  # fmt: skip
+        ax.bar(x + 0.2, [ica_cardinal, 1 - ica_cardinal], 0.4, color="tab:orange", label=f"ICA filters (n = {len(good)})")
+        ax.axhline(0.5, color="k", ls=":", lw=0.8)
+        ax.set_xticks(x, ["cardinal\n(0, 90 deg)", "oblique\n(45, 135 deg)"])
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("fraction")
+        ax.set_title(f"preferred orientation\ncardinal: V1 {oris.cardinal_fraction:.0%}, ICA {ica_cardinal:.0%}")
+        ax.legend(frameon=False, loc="upper right", fontsize=7)
+
         verdict = ("the learned filters have more subregions than V1 simple cells, as Ringach (2002) found"
                    if ica_median_nx > v1_median_nx and ica_blob < v1_share else
                    "the learned filters do not differ from V1 as Ringach (2002) reported")  # fmt: skip
+        if (ica_cardinal > 0.5) == (oris.cardinal_fraction > 0.5):
+            verdict += "; both lean to the cardinal orientations"
         fig.suptitle("Receptive fields learned from natural images (independent components) beside macaque V1, "
                      f"both fitted with Ringach's Gabor\n{verdict}")  # fmt: skip
         return save_figure(fig, Path(out_dir) / "learned_rf_vs_v1.png")

@@ -138,3 +138,26 @@ def test_histogram_distance_and_sampling_agree():
         d.histogram([0.5], [0.5, 0.6])
     with pytest.raises(ValueError, match="> 0"):
         d.distance([0.0], [0.5])
+
+
+def test_devalois_orientation_counts_and_binning():
+    d = B.devalois1982_orientation()
+    assert d.n == B.DEVALOIS1982["n_cells"] == 246
+    np.testing.assert_array_equal(d.centres_deg, [0, 45, 90, 135])
+    assert 0.55 < d.cardinal_fraction < 0.6  # the oblique effect
+    # bins are 45 degrees wide and centred on the centres; theta has period pi
+    theta = np.radians([0.0, 22.4, 22.6, 90.0, 112.4, 135.0, 179.0, -10.0, 180.0 + 45.0])
+    np.testing.assert_array_equal(d.histogram(theta), [4, 2, 2, 1])
+    d.counts[:] = 0
+    assert B.devalois1982_orientation().n == 246
+
+
+@pytest.mark.skipif(not (SHARED_V1 / "vonenet_devalois1982a_orientation_hist.csv").exists(), reason="no shared data")
+def test_devalois_data_equals_the_source_file():
+    source = SHARED_V1 / "vonenet_devalois1982a_orientation_hist.csv"
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == B.DEVALOIS1982["source_sha256"]
+    with open(source, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    d = B.devalois1982_orientation()
+    np.testing.assert_array_equal(d.counts, [int(r["count"]) for r in rows])
+    np.testing.assert_array_equal(d.centres_deg, [float(r["bin_center_deg"]) for r in rows])
