@@ -26,18 +26,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
-from v1sim import cells, physiology
-from v1sim.plotting import paper_style, save_figure, set_frame, show_image
+from v1sim import cells, physiology, spikes
+from v1sim.plotting import paper_style, save_figure, set_frame, show_image, spike_raster
 
 PPD = 20.0  # pixels per degree
 ONSET, OFFSET = 0.1, 0.4  # s
-
-
-def _psth(counts, dt, width):
-    k = max(int(round(width / dt)), 1)
-    n = counts.shape[-1] // k
-    rate = counts[..., : n * k].reshape(counts.shape[:-1] + (n, k)).sum(-1).mean(-2) / (k * dt)
-    return np.arange(n + 1) * k * dt, rate
 
 
 def main(out_dir, quick=False) -> Path:
@@ -50,7 +43,7 @@ def main(out_dir, quick=False) -> Path:
             ("OFF-centre", cells.GanglionCell(polarity="off", **kw))]  # fmt: skip
     results = [physiology.center_surround(c, shape, n_trials=n_trials, duration=0.5, onset=ONSET, offset=OFFSET,
                                           dt=0.002, rng=i) for i, (_, c) in enumerate(rows)]  # fmt: skip
-    edges_psth = [_psth(r.counts, 0.002, 0.025) for r in results]
+    edges_psth = [spikes.count_psth(r.counts, 0.002, 0.025) for r in results]
     rmax = 1.1 * max(p[1].max() for p in edges_psth)
     labels = ["light spot\non the centre", "small spot\non the surround", "light annulus",
               "diffuse light\n(full field)"]  # fmt: skip
@@ -93,11 +86,8 @@ def main(out_dir, quick=False) -> Path:
                 a.set_title(f"{labels[j]}\n{res.rates[j]:.0f} spikes/s (rest {res.spontaneous:.0f})", fontsize=8)
                 a = fig.add_subplot(g[1, j + 1])
                 a.axvspan(ONSET, OFFSET, color="gold", alpha=0.3, lw=0, zorder=0)
-                a.eventplot([res.time[row > 0] for row in res.counts[j]], lineoffsets=np.arange(1, n_trials + 1),
-                            linelengths=0.8, colors="k", linewidths=0.6)  # fmt: skip
+                spike_raster(a, res.time, res.counts[j], linewidth=0.6)
                 a.set_xlim(0, 0.5)
-                a.set_ylim(0.4, n_trials + 0.6)
-                a.set_yticks([1, n_trials])
                 a.set_xticklabels([])
                 if j == 0:
                     a.set_ylabel("trial")

@@ -99,3 +99,18 @@ def test_bad_inputs_raise_clear_errors():
         S.psth(np.zeros((2, 10), bool), 1.0, 0.1)
     with pytest.raises(ValueError, match="raster must be 2-D"):
         S.spike_times(np.zeros(5, bool), 0.01)
+
+
+def test_count_psth_averages_trials_in_whole_bins():
+    counts = np.zeros((2, 3, 10), dtype=np.int64)  # (conditions, trials, steps)
+    counts[0, :, 0] = 1  # every trial spikes in step 0
+    counts[1, 0, 4] = 3  # one trial, three spikes in step 4
+    counts[1, :, 9] = 1  # step 9 lies after the last whole bin of 3 steps: dropped
+    edges, rate = S.count_psth(counts, 0.01, 0.03)
+    np.testing.assert_allclose(edges, [0.0, 0.03, 0.06, 0.09])
+    np.testing.assert_allclose(rate[0], [1 / 0.03, 0, 0])
+    np.testing.assert_allclose(rate[1], [0, 1 / 0.03, 0])  # 3 spikes / 3 trials per 30 ms
+    with pytest.raises(ValueError, match="longer than the recording"):
+        S.count_psth(counts, 0.01, 0.2)
+    with pytest.raises(ValueError, match="trials, T"):
+        S.count_psth(np.zeros(5), 0.01, 0.02)

@@ -249,20 +249,6 @@ def _rf_map(cell, shape):
     return env[0], "energy envelope of the quadrature pair"
 
 
-def _raster(ax, t, counts):
-    """Spike rasters: a tick per bin with a spike, one row per trial (trial 1 at the bottom)."""
-    ax.eventplot([t[row > 0] for row in counts], lineoffsets=np.arange(1, counts.shape[0] + 1), linelengths=0.8,
-                 colors="k", linewidths=0.7)  # fmt: skip
-    ax.set_ylim(0.4, counts.shape[0] + 0.6)
-    ax.set_yticks([1, counts.shape[0]])
-
-
-def _psth(counts, dt, k):
-    """Trial-averaged rate (spikes/s) in bins of ``k`` time steps; counts (..., trials, T) -> (..., T // k)."""
-    n = counts.shape[-1] // k
-    return counts[..., : n * k].reshape(*counts.shape[:-1], n, k).sum(-1).mean(-2) / (k * dt)
-
-
 def _figure(cell, name, protocol, res, extra, size, path):
     """Draw the cell's field (left) and the protocol's recordings or tuning curve (right); save to ``path``."""
     import matplotlib.pyplot as plt
@@ -316,25 +302,24 @@ def _field_panel(ax, cell, name, rf_shape, whole):
 
 def _spot_annulus_panels(fig, grid, name, res):
     """Per condition: the stimulus, the rasters and the PSTH (20 ms bins), stimulus on in gold."""
-    from .plotting import set_frame, show_image
+    from .plotting import set_frame, show_image, spike_raster
+    from .spikes import count_psth
 
-    t, dt, width = res.time, res.time[1] - res.time[0], 0.02
-    k = max(int(round(width / dt)), 1)
-    psth = _psth(res.counts, dt, k)
-    n = psth.shape[-1]
+    t, dt = res.time, res.time[1] - res.time[0]
+    edges, psth = count_psth(res.counts, dt, 0.02)
     for j, cond in enumerate(res.conditions):
         a = fig.add_subplot(grid[0, j + 1])
         show_image(a, res.stimuli[j], vmin=0, vmax=1, title=f"{cond}\n{res.rates[j]:.0f} spikes/s")
         set_frame(a)
         a = fig.add_subplot(grid[1, j + 1])
-        _raster(a, t, res.counts[j])
+        spike_raster(a, t, res.counts[j])
         a.axvspan(0.1, 0.4, color="gold", alpha=0.3, lw=0, zorder=0)
         a.set_xlim(0, t[-1] + dt)
         a.set_xticklabels([])
         a.set_ylabel("trial" if j == 0 else "")
         a = fig.add_subplot(grid[2, j + 1])
         a.axvspan(0.1, 0.4, color="gold", alpha=0.3, lw=0, zorder=0)
-        a.bar((np.arange(n) + 0.5) * k * dt, psth[j], width=k * dt, color="0.25", zorder=2)
+        a.stairs(psth[j], edges, fill=True, color="0.25", zorder=2)
         a.set_xlim(0, t[-1] + dt)
         a.set_ylim(0, 1.1 * max(psth.max(), 1.0))
         a.set_xlabel("time (s)")
@@ -368,10 +353,13 @@ def _polar_panel(a, res):
 
 def _grating_panels(fig, spec, name, res, counts):
     """Raster over the PSTH (25 ms bins) and the model rate of the optimal drifting grating."""
+    from .plotting import spike_raster
+    from .spikes import count_psth
+
     sub = spec.subgridspec(2, 1, height_ratios=[1, 1])
     a = fig.add_subplot(sub[0])
     t, dt = res.time, res.time[1] - res.time[0]
-    _raster(a, t, counts)
+    spike_raster(a, t, counts)
     a.set_ylabel("trial")
     a.set_xlim(0, t[-1] + t[1])
     a.set_xticklabels([])
@@ -379,9 +367,8 @@ def _grating_panels(fig, spec, name, res, counts):
     a.set_title(f"optimal grating{patch} drifting at {res.temporal_frequency:g} Hz:\nF0 {res.f0:.1f}, "
                 f"F1 {res.f1:.1f} spikes/s, F1/F0 = {res.f1_f0:.2f}")  # fmt: skip
     a = fig.add_subplot(sub[1])
-    k = 5  # 25 ms PSTH bins
-    psth = _psth(counts, dt, k)
-    a.stairs(psth, np.arange(psth.size + 1) * k * dt, color="0.45", fill=True, alpha=0.5,
+    edges, psth = count_psth(counts, dt, 0.025)
+    a.stairs(psth, edges, color="0.45", fill=True, alpha=0.5,
              label=f"PSTH, {counts.shape[0]} trials (25 ms bins)")  # fmt: skip
     a.plot(t, res.rates, color="tab:red", lw=1.2, label="model rate")
     a.set_xlim(0, t[-1] + t[1])

@@ -131,13 +131,8 @@ class Recording(_Result):
 
     def psth(self, bin_width):
         """(centres, rate) of the peri-stimulus time histogram, bin_width seconds (a multiple of dt)."""
-        width = check_positive_float(bin_width, "bin_width")
-        k = max(int(round(width / self.dt)), 1)
-        n = self.counts.shape[1] // k
-        if n < 1:
-            raise ValueError(f"bin_width ({width} s) is longer than the recording ({self.time.size * self.dt} s)")
-        binned = self.counts[:, : n * k].reshape(self.counts.shape[0], n, k).sum(axis=2)
-        return (np.arange(n) + 0.5) * k * self.dt, binned.mean(axis=0) / (k * self.dt)
+        edges, rate = _spikes.count_psth(self.counts, self.dt, bin_width)
+        return 0.5 * (edges[:-1] + edges[1:]), rate
 
 
 def record(cell, stimulus, dt, *, n_trials=10, spike_model="poisson", order=2.0, refractory=0.002, rng=None):

@@ -30,6 +30,7 @@ __all__ = [
     "set_frame",
     "show_image",
     "show_kernels",
+    "spike_raster",
     "value_grid",
 ]
 
@@ -125,6 +126,30 @@ def show_kernels(axes, kernels, *, titles=None, symmetric=True):
             continue
         title = titles[i] if titles is not None else None
         artists.append(show_image(ax, kernels[i], title=title, symmetric=symmetric))
+    return artists
+
+
+def spike_raster(ax, time, counts, *, linewidth=0.7):
+    """Spike rasters: a tick per time step holding a spike, one row per trial (trial 1 at the bottom).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    time : (T,) array_like
+        Seconds, the start of each step.
+    counts : (trials, T) array_like
+        Spikes per step (e.g. ``Recording.counts``).
+    linewidth : float
+
+    Returns
+    -------
+    list of matplotlib.collections.EventCollection
+    """
+    t, c = np.asarray(time), np.asarray(counts)
+    artists = ax.eventplot([t[row > 0] for row in c], lineoffsets=np.arange(1, c.shape[0] + 1), linelengths=0.8,
+                           colors="k", linewidths=linewidth)  # fmt: skip
+    ax.set_ylim(0.4, c.shape[0] + 0.6)
+    ax.set_yticks([1, c.shape[0]])
     return artists
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "PEAK_RATE",
     "SPONTANEOUS_RATE",
     "bin_counts",
+    "count_psth",
     "gamma_spikes",
     "mean_rate",
     "poisson_counts",
@@ -281,6 +282,38 @@ def bin_counts(spikes, duration, bin_width) -> np.ndarray:
         idx = idx[(idx >= 0) & (idx < n)]
         out[i] = np.bincount(idx, minlength=n)
     return out
+
+
+def count_psth(counts, dt, bin_width):
+    """Peri-stimulus time histogram of binned spike counts, averaged over trials.
+
+    Parameters
+    ----------
+    counts : (..., trials, T) array_like
+        Spikes per time step, e.g. ``Recording.counts``.
+    dt : float
+        Seconds per time step.
+    bin_width : float
+        Seconds per PSTH bin, rounded to a whole number of steps (at least one);
+        steps after the last whole bin are dropped.
+
+    Returns
+    -------
+    edges : (n_bins + 1,) ndarray
+        Bin edges in seconds (for ``Axes.stairs``).
+    rate : (..., n_bins) ndarray of float64
+        Spikes per trial per bin divided by the bin's width, spikes/s.
+    """
+    c = np.asarray(counts)
+    if c.ndim < 2:
+        raise ValueError(f"counts must have shape (..., trials, T), got {c.shape}")
+    dt = check_positive_float(dt, "dt")
+    k = max(int(round(check_positive_float(bin_width, "bin_width") / dt)), 1)
+    n = c.shape[-1] // k
+    if n < 1:
+        raise ValueError(f"bin_width ({bin_width} s) is longer than the recording ({c.shape[-1] * dt} s)")
+    rate = c[..., : n * k].reshape(*c.shape[:-1], n, k).sum(-1).mean(-2) / (k * dt)
+    return np.arange(n + 1) * k * dt, rate
 
 
 def raster(spikes, duration, dt) -> np.ndarray:
