@@ -20,6 +20,23 @@ signal
     (images x filter bank, direct or FFT) and batched NCHW correlation.
 pooling
     Max, average and L2 (energy) pooling with argmax for backward passes.
+cells, spikes, physiology, tuning
+    Ganglion, simple, complex and hypercomplex model cells; spike trains;
+    virtual experiments (rasters, tuning curves, reverse correlation) and
+    their metrics.
+retinotopy
+    The retina-to-V1 map (Schwartz's log-polar model), magnification, RF size.
+biology
+    Macaque V1 reference data (Ringach 2002 F1/F0 and RF shapes, De Valois
+    1982 orientations) and Gabor fits that put model fields beside them.
+efficient_coding
+    Receptive fields learned from natural images (ICA of image patches).
+hierarchy
+    S/C hierarchies: the Neocognitron and HMAX.
+nn
+    The ConvNet engine: layers, optimisers, model zoo, summaries, training.
+datasets, plotting
+    MNIST and the embedded digits; figure helpers.
 kernels
     The Numba kernel layer (CPU serial/parallel and numba-cuda twins).
 backend
