@@ -297,7 +297,7 @@ def _field_panel(ax, cell, name, rf_shape, whole):
     show_image(ax, crop, symmetric=norm is None, cmap="RdBu_r", norm=norm, title=f"{name} cell\n{what}")
     set_frame(ax)
     ax.set_xlabel(f"{'central ' if crop.shape != rf.shape else ''}{crop.shape[1]} × {crop.shape[0]} px"
-                  "\n(red +, blue −, each to its peak)" if norm else "\n(red +, blue −)")  # fmt: skip
+                  "\n(red +, blue −,\neach to its peak)" if norm else "\n(red +, blue −)")  # fmt: skip
 
 
 def _spot_annulus_panels(fig, grid, name, res):
