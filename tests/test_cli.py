@@ -58,3 +58,10 @@ def test_module_entry_point(argv):
     res = subprocess.run([sys.executable, "-m", "v1sim", *argv], capture_output=True, text=True)
     assert res.returncode == 0
     assert "v1sim" in res.stdout
+
+
+def test_help_starts_without_numpy():
+    # the parser (help texts included) must not pull in numpy, numba or the science modules
+    code = "import sys; from v1sim.cli import build_parser; build_parser(); print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -14,37 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ._record_catalog import CELLS, PROTOCOLS, listing
 from ._validate import check_finite_float, check_nonnegative_int, check_positive_int
 
 __all__ = ["CELLS", "PROTOCOLS", "json_safe", "listing", "make_cell", "record"]
 
-#: cell name -> one-line description (pixel units; the field sits at the centre of the screen)
-CELLS = {
-    "on-center": "ON-centre ganglion cell: DoG, centre radius 1.5 px, surround 9 px",
-    "off-center": "OFF-centre ganglion cell (gets dark bars and spots where there is a choice)",
-    "simple": "V1 simple cell: Gabor field, then half-squaring (Jones & Palmer 1987)",
-    "complex": "V1 complex cell: energy of a quadrature Gabor pair (Adelson & Bergen 1985)",
-    "hypercomplex": "end-stopped: a complex cell minus two end zones (gets short bars, patches)",
-}
-#: protocol name -> one-line description
-PROTOCOLS = {
-    "spot-annulus": "flashed centre spot, surround spot, annulus, full field: rasters and PSTHs",
-    "sweep": "a bar swept across the field: rate vs position",
-    "orientation": "drifting gratings, 16 orientations: preferred, bandwidth, CV, F1/F0",
-    "spatial-frequency": "drifting gratings over spatial frequency: preferred frequency",
-    "drifting-grating": "the optimal drifting grating: raster, PSTH, F1/F0 (simple > 1 > complex)",
-    "area": "spots (ganglion) or grating patches (V1), growing radius: suppression index",
-    "length": "bars of growing length: end-stopping index, optimal length",
-    "reverse-correlation": "white noise (--frames, 32x32 px): spike-triggered average vs the true field",
-}
-
 _MIN_SIZE = 16  # pixels: the smallest screen the protocols' stimuli fit on
 _STA_SHAPE = (32, 32)  # pixels: reverse correlation's noise frames (the STA's cost grows with their area)
-
-
-def listing(items) -> str:
-    """``name  description`` lines, indented, for help texts and error messages."""
-    return "\n".join(f"  {name:<21}{text}" for name, text in items.items())
 
 
 def _check_name(value, name, known):

@@ -165,7 +165,7 @@ def _warmup(args) -> int:
 
 
 def _record_epilog() -> str:
-    from ._recording import CELLS, PROTOCOLS, listing
+    from ._record_catalog import CELLS, PROTOCOLS, listing
 
     return f"""\
 cells (pixel units, receptive field at the centre of a --size x --size screen):
