@@ -41,6 +41,12 @@ def test_ica_of_natural_images_learns_gabor_like_filters():
     fits = biology.fit_gabor(result.filters)
     assert np.median(fits.r2) > 0.6  # localised, oriented, band-pass: a Gabor explains most of each
     assert np.median(fits.frequency) > 0.1
+    # Ringach (2002): such filters have more subregions than V1 simple cells and are never blob-like
+    good = fits.select(fits.r2 > 0.7)
+    v1 = biology.ringach2002_nxny()
+    v1_below = v1.counts[:3].sum() / v1.n  # share of V1 cells with nx < 0.52
+    assert np.mean(good.nx < v1.edges[3]) < v1_below - 0.3
+    assert not np.any((good.nx < 0.3) & (good.ny < 0.3))
 
 
 @pytest.mark.parametrize(
