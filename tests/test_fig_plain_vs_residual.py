@@ -143,3 +143,12 @@ def test_step_logs_give_per_step_curves_with_test_points_at_epoch_ends(fig, tmp_
     monkeypatch.setenv("V1SIM_RUNS", str(tmp_path))
     path = fig.main(tmp_path / "out")
     assert path.read_bytes()[:8] == PNG
+
+
+def test_recorded_mnist_runs_show_the_lecture_pattern(fig):
+    # the four v1sim train logs kept in scripts/data (3 epochs of 20,000 MNIST digits each)
+    curves = fig.read_runs(default_scripts_dir() / "data" / "plain_vs_residual_mnist")
+    assert sorted((c["kind"], c["depth"]) for c in curves) == [("plain", 20), ("plain", 56), ("resnet", 20),
+                                                                ("resnet", 56)]  # fmt: skip
+    assert all(c["unit"] == "iteration" and len(c["x_train"]) > 90 for c in curves)
+    assert fig.verdict(curves).startswith("as in the lecture")
