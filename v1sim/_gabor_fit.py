@@ -23,25 +23,25 @@ _N_PARAMS = 8  # A, x0, y0, theta, f, phi, sigma_x, sigma_y
 _FFT_SIZE = 64  # zero-padded spectrum for the starting carrier (1/64 cycle/px resolution)
 
 
-def gabor_model(params, shape) -> np.ndarray:
-    """Evaluate Ringach's Gabor with ``params = (A, x0, y0, theta, f, phi, sigma_x, sigma_y)`` on ``shape``.
-
-    Pixel ``(row, col)`` sits at ``(x, y) = (col, row)``; float64 result.
-    """
-    a, x0, y0, theta, f, phi, sx, sy = (float(p) for p in params)
-    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+def _gabor(params, x, y):
+    a, x0, y0, theta, f, phi, sx, sy = params
     c, s = np.cos(theta), np.sin(theta)
     xp = (x - x0) * c + (y - y0) * s
     yp = -(x - x0) * s + (y - y0) * c
     return a * np.exp(-0.5 * (xp / sx) ** 2 - 0.5 * (yp / sy) ** 2) * np.cos(2.0 * np.pi * f * xp + phi)
 
 
+def gabor_model(params, shape) -> np.ndarray:
+    """Evaluate Ringach's Gabor with ``params = (A, x0, y0, theta, f, phi, sigma_x, sigma_y)`` on ``shape``.
+
+    Pixel ``(row, col)`` sits at ``(x, y) = (col, row)``; float64 result.
+    """
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    return _gabor([float(p) for p in params], x, y)
+
+
 def _residuals(params, x, y, target):
-    a, x0, y0, theta, f, phi, sx, sy = params
-    c, s = np.cos(theta), np.sin(theta)
-    xp = (x - x0) * c + (y - y0) * s
-    yp = -(x - x0) * s + (y - y0) * c
-    return a * np.exp(-0.5 * (xp / sx) ** 2 - 0.5 * (yp / sy) ** 2) * np.cos(2.0 * np.pi * f * xp + phi) - target
+    return _gabor(params, x, y) - target
 
 
 def _starts(k: np.ndarray):
