@@ -150,11 +150,14 @@ class RingachF1F0:
         return float(np.mean(self.ratio > 1.0))
 
 
-@lru_cache(maxsize=1)
-def _ringach_arrays():
-    with resources.files(__package__).joinpath("data/ringach2002_f1f0.npz").open("rb") as fh:
+@lru_cache(maxsize=None)
+def _shipped(file: str, sha256: str) -> dict:
+    """The read-only arrays of ``v1sim/data/<file>``, after checking the source SHA-256 recorded inside it."""
+    with resources.files(__package__).joinpath(f"data/{file}").open("rb") as fh:
         with np.load(fh, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in ("neuron", "spont", "maxdc", "maxfirst", "source_sha256")}
+            arrays = {name: npz[name] for name in npz.files}
+    if str(arrays.pop("source_sha256")) != sha256:
+        raise RuntimeError(f"v1sim/data/{file} does not match its recorded source; reinstall v1sim")
     for value in arrays.values():
         value.setflags(write=False)
     return arrays
@@ -178,7 +181,7 @@ def ringach2002_f1f0(*, min_evoked=None) -> RingachF1F0:
     --------
     RINGACH2002 : citation and provenance.
     """
-    d = _ringach_arrays()
+    d = _shipped("ringach2002_f1f0.npz", RINGACH2002["source_sha256"])
     keep = np.ones(d["neuron"].size, bool)
     if min_evoked is not None:
         thr = float(min_evoked)
@@ -297,14 +300,6 @@ class RingachNxNy:
         return nx, ny
 
 
-@lru_cache(maxsize=1)
-def _nxny_arrays():
-    with resources.files(__package__).joinpath("data/ringach2002_nxny.npz").open("rb") as fh:
-        with np.load(fh, allow_pickle=False) as npz:
-            counts, log_edges, sha = npz["counts"], npz["log10_edges"], str(npz["source_sha256"])
-    if sha != RINGACH2002_NXNY["source_sha256"] or counts.sum() != RINGACH2002_NXNY["n_cells"]:
-        raise RuntimeError(f"{RINGACH2002_NXNY['file']} does not match its recorded source; reinstall v1sim")
-    return counts.astype(np.int64), 10.0**log_edges
 
 
 def ringach2002_nxny() -> RingachNxNy:
@@ -325,8 +320,8 @@ def ringach2002_nxny() -> RingachNxNy:
     --------
     RINGACH2002_NXNY : citation and provenance.
     """
-    counts, edges = _nxny_arrays()
-    return RingachNxNy(edges.copy(), counts.copy())
+    d = _shipped("ringach2002_nxny.npz", RINGACH2002_NXNY["source_sha256"])
+    return RingachNxNy(10.0 ** d["log10_edges"], d["counts"].astype(np.int64))
 
 
 def fit_gabor(fields) -> GaborFit:
@@ -440,15 +435,5 @@ def devalois1982_orientation() -> OrientationCounts:
     --------
     DEVALOIS1982 : citation and provenance.
     """
-    centres, counts = _devalois_arrays()
-    return OrientationCounts(centres.copy(), counts.copy())
-
-
-@lru_cache(maxsize=1)
-def _devalois_arrays():
-    with resources.files(__package__).joinpath("data/devalois1982_orientation.npz").open("rb") as fh:
-        with np.load(fh, allow_pickle=False) as npz:
-            centres, counts, sha = npz["centres_deg"], npz["counts"], str(npz["source_sha256"])
-    if sha != DEVALOIS1982["source_sha256"] or counts.sum() != DEVALOIS1982["n_cells"]:
-        raise RuntimeError(f"{DEVALOIS1982['file']} does not match its recorded source; reinstall v1sim")
-    return centres.astype(np.float64), counts.astype(np.int64)
+    d = _shipped("devalois1982_orientation.npz", DEVALOIS1982["source_sha256"])
+    return OrientationCounts(d["centres_deg"].astype(np.float64), d["counts"].astype(np.int64))
