@@ -161,3 +161,18 @@ def test_devalois_data_equals_the_source_file():
     d = B.devalois1982_orientation()
     np.testing.assert_array_equal(d.counts, [int(r["count"]) for r in rows])
     np.testing.assert_array_equal(d.centres_deg, [float(r["bin_center_deg"]) for r in rows])
+
+
+def test_fit_jacobian_matches_central_differences():
+    from v1sim._gabor_fit import _jacobian, _residuals
+
+    rng = np.random.default_rng(4)
+    y, x = (a.ravel() for a in np.mgrid[0:9, 0:11].astype(np.float64))
+    target = rng.standard_normal(x.size)
+    for _ in range(5):
+        p = np.array([rng.uniform(0.5, 2), rng.uniform(3, 7), rng.uniform(3, 6), rng.uniform(0, np.pi),
+                      rng.uniform(0.05, 0.3), rng.uniform(-np.pi, np.pi), rng.uniform(1, 4), rng.uniform(1, 4)])  # fmt: skip
+        h = 1e-6
+        numeric = np.stack([(_residuals(p + h * e, x, y, target) - _residuals(p - h * e, x, y, target)) / (2 * h)
+                            for e in np.eye(8)], axis=1)  # fmt: skip
+        np.testing.assert_allclose(_jacobian(p, x, y, target), numeric, rtol=1e-6, atol=1e-7)
