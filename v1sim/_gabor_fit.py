@@ -19,7 +19,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-_N_PARAMS = 8  # A, x0, y0, theta, f, phi, sigma_x, sigma_y
+# GaborFit's attributes in gabor_model's parameter order (A, x0, y0, theta, f, phi, sigma_x, sigma_y)
+_NAMES = ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")
 _FFT_SIZE = 64  # zero-padded spectrum for the starting carrier (1/64 cycle/px resolution)
 
 
@@ -181,8 +182,7 @@ class GaborFit:
 
     def params(self, i: int) -> np.ndarray:
         """The 8 parameters of fit ``i`` in :func:`gabor_model`'s order."""
-        return np.array([getattr(self, name)[i] for name in
-                         ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")])  # fmt: skip
+        return np.array([getattr(self, name)[i] for name in _NAMES])
 
     def select(self, mask) -> GaborFit:
         """The fits where boolean ``mask`` (n,) is true, e.g. ``fits.select(fits.r2 > 0.8)``."""
@@ -194,7 +194,6 @@ class GaborFit:
 
 def fit_many(kernels: np.ndarray) -> GaborFit:
     rows = [fit_one(k) for k in kernels]
-    params = np.array([p for p, _ in rows]).reshape(len(rows), _N_PARAMS)
-    names = ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")
-    return GaborFit(**{name: params[:, i].copy() for i, name in enumerate(names)},
+    params = np.array([p for p, _ in rows]).reshape(len(rows), len(_NAMES))
+    return GaborFit(**{name: params[:, i].copy() for i, name in enumerate(_NAMES)},
                     r2=np.array([r for _, r in rows], dtype=np.float64))  # fmt: skip
