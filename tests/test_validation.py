@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import v1sim
+from v1sim.errors import InputError, InputTypeError
 from v1sim import backend
 from v1sim.pooling import pool2d_backward
 
@@ -133,7 +134,10 @@ def test_bad_input_raises_clear_error(call, exc, match, monkeypatch):
     monkeypatch.delenv("V1SIM_DEVICE", raising=False)
     with pytest.raises(exc, match=match) as info:
         call()
-    assert type(info.value) in (ValueError, TypeError)  # exactly the documented types
+    assert isinstance(info.value, exc)
+    if isinstance(info.value, InputError):  # v1sim.errors' types carry the argument the message names
+        assert info.value.argument and info.value.argument in str(info.value)
+        assert isinstance(info.value, InputTypeError) == (exc is TypeError)
     assert not isinstance(info.value, numba.core.errors.NumbaError)
     assert "numba" not in type(info.value).__module__
 

@@ -20,13 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import CheckpointError
+
 __all__ = ["CheckpointError", "atomic_write", "load_checkpoint", "save_checkpoint", "write_json", "write_jsonl"]
 
 FORMAT = "v1sim-checkpoint/1"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupt, or does not belong to this run."""
 
 
 def atomic_write(path, data: bytes) -> Path:

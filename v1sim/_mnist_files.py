@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DownloadError
+
 #: Standard MNIST file stems per split: (images, labels). Looked up with the
 #: suffixes ``.gz`` and none, and in the dotted spelling (``train-images.idx3-ubyte``).
 MNIST_FILES = types.MappingProxyType(
@@ -54,8 +56,6 @@ _CHUNK = 1 << 20
 _DOWNLOAD_TIMEOUT_S = 30.0
 
 
-class DownloadError(OSError):
-    """No mirror delivered a file with the expected SHA-256 (network failure or checksum mismatch)."""
 
 
 # --------------------------------------------------------------------------------------------

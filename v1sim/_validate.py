@@ -5,8 +5,10 @@ that kernels below can assume well-formed, contiguous arrays and no raw Numba
 typing error ever reaches a user. Messages name the argument and show what was
 expected against what was received.
 
-Conventions: ``ValueError`` for shape, range and non-finite values;
-``TypeError`` for dtypes and Python types.
+Conventions (:mod:`v1sim.errors`): :class:`~v1sim.errors.InputError` (a
+``ValueError``) for shape, range and size, :class:`~v1sim.errors.NonFiniteError`
+for NaN and infinity, :class:`~v1sim.errors.InputTypeError` (a ``TypeError``)
+for dtypes and Python types; each carries the offending ``argument``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numbers
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from .errors import InputError, InputTypeError, NonFiniteError
 
 __all__ = [
     "as_float_array",
@@ -93,21 +97,22 @@ def as_float_array(
         For a wrong number of dimensions, empty arrays, or non-finite values.
     """
     if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a real-valued array, got {_describe(value)}")
+        raise InputTypeError(f"{name} must be a real-valued array, got {_describe(value)}", argument=name)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be a real-valued array, got {_describe(value)}: {exc}") from None
+        raise InputTypeError(f"{name} must be a real-valued array, got {_describe(value)}: {exc}", argument=name) from None
     kind = arr.dtype.kind
     if kind not in "iuf":
         what = {"b": "boolean", "c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(kind, str(arr.dtype))
-        raise TypeError(
-            f"{name} must have a real integer or floating dtype (float32 recommended), got {what} dtype {arr.dtype}"
+        raise InputTypeError(
+            f"{name} must have a real integer or floating dtype (float32 recommended), got {what} dtype {arr.dtype}",
+            argument=name,
         )
     if ndim is not None:
         check_ndim(arr, name, ndim)
     if arr.size == 0 and not allow_empty:
-        raise ValueError(f"{name} must not be empty, got an array of shape {arr.shape}")
+        raise InputError(f"{name} must not be empty, got an array of shape {arr.shape}", argument=name)
     if dtype is not None:
         target = np.dtype(dtype)
     elif arr.dtype in _FLOAT_DTYPES:
@@ -117,7 +122,7 @@ def as_float_array(
     arr = np.ascontiguousarray(arr, dtype=target)
     if not allow_nonfinite and arr.size and not np.isfinite(arr).all():
         n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} must be finite, got {n_bad} NaN or infinite value(s)")
+        raise NonFiniteError(f"{name} must be finite, got {n_bad} NaN or infinite value(s)", argument=name)
     return arr
 
 
@@ -126,12 +131,12 @@ def check_ndim(arr: np.ndarray, name: str, ndim: int | Sequence[int]) -> None:
     allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
     if arr.ndim not in allowed:
         want = " or ".join(f"{d}-D" for d in allowed)
-        raise ValueError(f"{name} must be {want}, got a {arr.ndim}-D array of shape {arr.shape}")
+        raise InputError(f"{name} must be {want}, got a {arr.ndim}-D array of shape {arr.shape}", argument=name)
 
 
 def _check_int(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+        raise InputTypeError(f"{name} must be an integer, got {_describe(value)}", argument=name)
     return int(value)
 
 
@@ -139,7 +144,7 @@ def check_positive_int(value, name: str) -> int:
     """Return ``value`` as int, or raise unless it is an integer >= 1."""
     v = _check_int(value, name)
     if v < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {v}")
+        raise InputError(f"{name} must be a positive integer (>= 1), got {v}", argument=name)
     return v
 
 
@@ -147,7 +152,7 @@ def check_nonnegative_int(value, name: str) -> int:
     """Return ``value`` as int, or raise unless it is an integer >= 0."""
     v = _check_int(value, name)
     if v < 0:
-        raise ValueError(f"{name} must be a non-negative integer (>= 0), got {v}")
+        raise InputError(f"{name} must be a non-negative integer (>= 0), got {v}", argument=name)
     return v
 
 
@@ -156,21 +161,21 @@ def check_int_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
     if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
         items = tuple(value)
         if len(items) != 2:
-            raise ValueError(f"{name} must be an integer or a pair of integers, got {_describe(value)}")
+            raise InputError(f"{name} must be an integer or a pair of integers, got {_describe(value)}", argument=name)
     else:
         items = (value, value)
     out = tuple(_check_int(v, name) for v in items)
     if min(out) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+        raise InputError(f"{name} must be >= {minimum}, got {value!r}", argument=name)
     return out  # type: ignore[return-value]
 
 
 def _check_real(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        raise InputTypeError(f"{name} must be a real number, got {_describe(value)}", argument=name)
     v = float(value)
     if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
+        raise NonFiniteError(f"{name} must be finite, got {v}", argument=name)
     return v
 
 
@@ -183,7 +188,7 @@ def check_positive_float(value, name: str) -> float:
     """Return ``value`` as a float > 0, or raise."""
     v = _check_real(value, name)
     if v <= 0:
-        raise ValueError(f"{name} must be positive (> 0), got {v}")
+        raise InputError(f"{name} must be positive (> 0), got {v}", argument=name)
     return v
 
 
@@ -195,16 +200,16 @@ def check_in_range(value, name: str, low: float, high: float, *, inclusive: tupl
     if not (lo_ok and hi_ok):
         left = "[" if inclusive[0] else "("
         right = "]" if inclusive[1] else ")"
-        raise ValueError(f"{name} must lie in {left}{low}, {high}{right}, got {v}")
+        raise InputError(f"{name} must lie in {left}{low}, {high}{right}, got {v}", argument=name)
     return v
 
 
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices`` (strings), or raise."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_describe(value)}")
+        raise InputTypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_describe(value)}", argument=name)
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}", argument=name)
     return value
 
 
@@ -214,14 +219,16 @@ def check_rng(rng) -> np.random.Generator:
         return rng
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an integer seed or a numpy.random.Generator, got {_describe(rng)}")
+    raise InputTypeError(
+        f"rng must be None, an integer seed or a numpy.random.Generator, got {_describe(rng)}", argument="rng"
+    )
 
 
 def check_odd_int(value, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as int, or raise unless it is an odd integer >= ``minimum`` (kernel sizes)."""
     v = _check_int(value, name)
     if v < minimum or v % 2 == 0:
-        raise ValueError(f"{name} must be an odd integer >= {minimum}, got {v}")
+        raise InputError(f"{name} must be an odd integer >= {minimum}, got {v}", argument=name)
     return v
 
 
@@ -234,5 +241,5 @@ def check_float_dtype(value, name: str = "dtype") -> np.dtype:
         except TypeError:
             pass
     if dt is None or not any(dt == ok for ok in _FLOAT_DTYPES):
-        raise TypeError(f"{name} must be float32 or float64, got {_describe(value)}")
+        raise InputTypeError(f"{name} must be float32 or float64, got {_describe(value)}", argument=name)
     return dt

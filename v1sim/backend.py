@@ -53,6 +53,7 @@ import functools
 import os
 
 from ._validate import check_choice
+from .errors import CudaUnavailableError
 
 __all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "matmul", "retain_freed_memory", "resolve_device",
            "cuda_available", "require_cuda", "CudaUnavailableError"]
@@ -110,10 +111,6 @@ def cuda_available() -> bool:
         return bool(cuda.is_available())
     except Exception:
         return False
-
-
-class CudaUnavailableError(RuntimeError):
-    """``device="cuda"`` was asked for on a machine where numba-cuda finds no GPU (nor the simulator)."""
 
 
 def require_cuda() -> None:

@@ -45,21 +45,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import CheckpointError, atomic_write, load_checkpoint, save_checkpoint, write_jsonl
+from ..errors import CheckpointError, TrainingError, TrainingInterrupted
+from .._io import atomic_write, load_checkpoint, save_checkpoint, write_jsonl
 from .._validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
 from ._device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR
 
 __all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "load_run", "warmup_factor"]
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss stopped being finite)."""
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Raised after Ctrl-C, once the ``last`` checkpoint is safely written."""
 
 
 @dataclass(frozen=True)
