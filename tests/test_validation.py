@@ -135,9 +135,10 @@ def test_bad_input_raises_clear_error(call, exc, match, monkeypatch):
     with pytest.raises(exc, match=match) as info:
         call()
     assert isinstance(info.value, exc)
-    if isinstance(info.value, InputError):  # v1sim.errors' types carry the argument the message names
-        assert info.value.argument and info.value.argument in str(info.value)
-        assert isinstance(info.value, InputTypeError) == (exc is TypeError)
+    # every bad argument raises one of v1sim.errors' types, carrying the argument its message names
+    assert isinstance(info.value, InputError), f"{type(info.value).__name__} is not a v1sim.errors.InputError"
+    assert info.value.argument and info.value.argument in str(info.value)
+    assert isinstance(info.value, InputTypeError) == (exc is TypeError)
     assert not isinstance(info.value, numba.core.errors.NumbaError)
     assert "numba" not in type(info.value).__module__
 

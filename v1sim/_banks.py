@@ -36,13 +36,16 @@ import numpy as np
 
 from ._validate import (
     as_float_array,
+    check_allocation,
     check_choice,
     check_finite_float,
     check_in_range,
     check_odd_int,
     check_positive_float,
     check_positive_int,
+    check_support,
 )
+from .errors import InputError, InputTypeError
 
 # Leung-Malik basic scales (VGG texclass page; makeLMfilters.m ships the LML set).
 LM_SCALES = {
@@ -60,16 +63,52 @@ SCHMID_PAIRS = (
 )  # fmt: skip
 
 
+#: float64 grids of one kernel's size alive at once while it is sampled (x, y, x', y', envelope, carrier, ...)
+SAMPLE_COPIES = 8
+_RECORD_BYTES = 1024  # a bank's per-filter parameter dict and list slots, with margin (sys.getsizeof: ~0.5 kB)
+
+
 def odd_size(size) -> int | None:
     """Validate an optional kernel ``size`` (odd int >= 1)."""
     return None if size is None else check_odd_int(size, "size")
 
 
-def half_size(size: int | None, sigma_max: float, n_stds: float) -> int:
-    """Half-width of a kernel: ``size // 2``, or ``ceil(n_stds * sigma_max)``."""
+def half_size(size: int | None, sigma_max: float, n_stds: float, name: str = "sigma", *, value=None,
+              count: int = 1) -> int:
+    """Half-width of a kernel: ``size // 2``, or ``ceil(n_stds * sigma_max)``; refused if it cannot fit in memory.
+
+    Parameters
+    ----------
+    size : int or None
+        A validated odd size (it wins over the sigma).
+    sigma_max, n_stds : float
+        The largest standard deviation (pixels) and the half-width in standard deviations.
+    name : str
+        The user's argument that set ``sigma_max`` (``"sigma"``, ``"frequency"``, ...), blamed when
+        the support is too large; ``size`` is blamed when it was given.
+    value : float, optional
+        That argument's value, for the message (default ``sigma_max``).
+    count : int
+        Kernels of this size built together (a bank), all held at once.
+
+    Raises
+    ------
+    InputError
+        If the kernels and their sampling grids would need more memory than the machine has,
+        or the half-width overflows to infinity (a huge sigma); ``.argument`` is ``size`` or ``name``.
+    """
     if size is not None:
-        return size // 2
-    return int(math.ceil(n_stds * sigma_max))
+        half, arg, why = size // 2, "size", f"size={size} asks for"
+    else:
+        shown = f"{name}={sigma_max if value is None else value:g}"
+        half = check_support(n_stds * sigma_max, name, what=f"{shown} (sigma {sigma_max:.4g} px x {n_stds:g})")
+        arg, why = name, f"{shown} (half-width {n_stds:g} x {sigma_max:.4g} px) asks for"
+    side = 2 * half + 1
+    kernels = f"{count} kernels" if count > 1 else "a kernel"
+    # Python ints: side * side cannot overflow here, whatever sigma was
+    check_allocation((side, side), np.float64, arg, copies=2 * count + SAMPLE_COPIES,
+                     what=f"{why} {kernels} of {side} x {side} pixels")  # fmt: skip
+    return half
 
 
 def grid(half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,11 +283,11 @@ class FilterBank:
         if not params:
             params = tuple({} for _ in range(n))
         if len(params) != n:
-            raise ValueError(f"params must hold one record per kernel ({n}), got {len(params)}")
+            raise InputError(f"params must hold one record per kernel ({n}), got {len(params)}", argument="params")
         if not all(isinstance(p, Mapping) for p in params):
-            raise TypeError("params must be a sequence of dicts (one per kernel)")
+            raise InputTypeError("params must be a sequence of dicts (one per kernel)", argument="params")
         if not isinstance(self.name, str):
-            raise TypeError(f"name must be a str, got {type(self.name).__name__}")
+            raise InputTypeError(f"name must be a str, got {type(self.name).__name__}", argument="name")
         object.__setattr__(self, "kernels", kernels)
         object.__setattr__(self, "params", tuple(dict(p) for p in params))
 
@@ -266,7 +305,8 @@ class FilterBank:
         elif isinstance(index, (Sequence, np.ndarray)) and not isinstance(index, str):
             picks = self._picks(np.asarray(index))
         else:
-            raise TypeError(f"FilterBank indices must be int, slice or a sequence of int, got {index!r}")
+            raise InputTypeError(f"FilterBank indices must be int, slice or a sequence of int, got {index!r}",
+                                 argument="index")  # fmt: skip
         picks = list(picks)
         if not picks:
             raise IndexError(f"index {index!r} selects no filter of this bank of {len(self)}")
@@ -306,7 +346,8 @@ class FilterBank:
                 raise IndexError(f"boolean index must have shape ({len(self)},), got {index.shape}")
             return np.flatnonzero(index).tolist()
         if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
-            raise TypeError(f"FilterBank indices must be int, slice or a sequence of int, got {index!r}")
+            raise InputTypeError(f"FilterBank indices must be int, slice or a sequence of int, got {index!r}",
+                                 argument="index")  # fmt: skip
         return [range(len(self))[int(i)] for i in index]
 
     def __eq__(self, other):
@@ -361,7 +402,7 @@ def _bank(built, name: str, size: int) -> FilterBank:
     kernels, params = built
     for k, p in zip(kernels, params):
         if k is None:
-            raise ValueError(f"size={size} is too small for the {name} filter {p}: the kernel vanishes")
+            raise InputError(f"size={size} is too small for the {name} filter {p}: the kernel vanishes", argument="size")
     return FilterBank(np.stack(kernels), tuple(params), name)
 
 
@@ -400,6 +441,7 @@ def leung_malik(size=49, variant="LMS") -> FilterBank:
     """
     size = check_odd_int(size, "size")
     variant = check_choice(variant, "variant", ("LMS", "LML"))
+    half_size(size, 0.0, 0.0, count=48)  # refuse a size beyond memory before sampling
     return _bank(lm_set(variant, size // 2), variant, size)
 
 
@@ -426,6 +468,7 @@ def schmid(size=49) -> FilterBank:
        CVPR 2:39-45.
     """
     size = check_odd_int(size, "size")
+    half_size(size, 0.0, 0.0, count=len(SCHMID_PAIRS))
     return _bank(schmid_set(size // 2), "Schmid", size)
 
 
@@ -453,6 +496,7 @@ def mr8(size=49) -> FilterBank:
     .. [1] Varma M, Zisserman A (2005). IJCV 62(1-2):61-81.
     """
     size = check_odd_int(size, "size")
+    half_size(size, 0.0, 0.0, count=38)
     return _bank(rfs_set(size // 2), "MR8", size)
 
 
@@ -475,9 +519,9 @@ def mr8_responses(responses, *, absolute=False) -> np.ndarray:
     """
     r = as_float_array(responses, "responses")
     if r.ndim < 3 or r.shape[-3] != 38:
-        raise ValueError(f"responses must have shape (..., 38, H, W), got {r.shape}")
+        raise InputError(f"responses must have shape (..., 38, H, W), got {r.shape}", argument="responses")
     if not isinstance(absolute, (bool, np.bool_)):
-        raise TypeError(f"absolute must be a bool, got {absolute!r}")
+        raise InputTypeError(f"absolute must be a bool, got {absolute!r}", argument="absolute")
     return mr8_max(r, bool(absolute))
 
 
@@ -533,7 +577,10 @@ def gabor_bank(
     bandwidth = check_positive_float(bandwidth, "bandwidth")
     n_stds = check_positive_float(n_stds, "n_stds")
     sigmas = [gabor_sigma(f, bandwidth) for f in freqs]
-    half = half_size(odd_size(size), max(sigmas), n_stds)
+    count = len(freqs) * n_orientations * len(phs)
+    check_allocation(count * _RECORD_BYTES, np.uint8, "n_orientations",
+                     what=f"a bank of {count} filters (about 1 kB of parameters each)")  # fmt: skip
+    half = half_size(odd_size(size), max(sigmas), n_stds, "frequencies", value=min(freqs), count=count)
     kernels, params = [], []
     for f, sigma in zip(freqs, sigmas):
         for k in range(n_orientations):
@@ -573,14 +620,15 @@ def dog_bank(
     centers = _float_list(sigma_centers, "sigma_centers", check_positive_float)
     ratio = check_positive_float(surround_ratio, "surround_ratio")
     if ratio <= 1.0:
-        raise ValueError(f"surround_ratio must be > 1 (surround wider than centre), got {ratio}")
+        raise InputError(f"surround_ratio must be > 1 (surround wider than centre), got {ratio}",
+                         argument="surround_ratio")  # fmt: skip
     if isinstance(polarities, str) or not isinstance(polarities, Sequence) or not polarities:
-        raise ValueError(f"polarities must be a non-empty sequence of 'on'/'off', got {polarities!r}")
+        raise InputError(f"polarities must be a non-empty sequence of 'on'/'off', got {polarities!r}",
+                         argument="polarities")  # fmt: skip
     pols = [check_choice(p, "polarities", ("on", "off")) for p in polarities]
     weight = check_in_range(surround_weight, "surround_weight", 0.0, math.inf)
-    size = odd_size(size)
-    if size is None:
-        size = 2 * half_size(None, ratio * max(centers), 3.0) + 1
+    size = 2 * half_size(odd_size(size), ratio * max(centers), 3.0, "sigma_centers", value=max(centers),
+                         count=len(centers) * len(pols)) + 1  # fmt: skip
     kernels, params = [], []
     for s in centers:
         for pol in pols:

@@ -47,6 +47,7 @@ from ._validate import (
     check_positive_float,
     check_positive_int,
 )
+from .errors import InputError, InputTypeError
 
 __all__ = [
     "FilterBank",
@@ -76,11 +77,43 @@ def _finish(kernel: np.ndarray, dtype) -> np.ndarray:
     return np.ascontiguousarray(kernel, dtype=dtype)
 
 
-def _normalised(kernel: np.ndarray, hint: str) -> np.ndarray:
+def _sampled(sampler, *args):
+    """``sampler(*args)`` with NumPy's warnings off: an underflowing sigma is refused by :func:`_usable` next."""
+    with np.errstate(all="ignore"):
+        return sampler(*args)
+
+
+def _usable(kernel: np.ndarray, sigma_name: str, sigma: float, size: int | None) -> np.ndarray:
+    """``kernel``, or an InputError if sampling left NaN/inf (sigma underflowed) or nothing at all.
+
+    One check for every single-kernel constructor: a tiny sigma underflows
+    (``sigma**2`` or ``sigma**4`` to 0, then 0/0) and a size-1 zero-mean
+    kernel is exactly 0; both would otherwise be returned as silent garbage.
+    The all-zero case blames ``size`` when the caller gave one, else the sigma.
+    """
+    side = kernel.shape[0]
+    if not np.isfinite(kernel).all():
+        raise InputError(
+            f"{sigma_name}={sigma:g} is too small to sample: the {side} x {side} kernel underflows to NaN or "
+            f"infinity (its square or fourth power vanishes in float64); use a larger {sigma_name} (one much below "
+            "a pixel samples to a single point anyway)",
+            argument=sigma_name,
+        )
+    if not kernel.any():
+        arg, why = ("size", f"size={size}") if size is not None else (sigma_name, f"{sigma_name}={sigma:g}")
+        raise InputError(
+            f"{why}: the sampled {side} x {side} kernel is all zeros (a zero-mean kernel needs more than one "
+            f"pixel, and the grid must hold its lobes); increase size or {sigma_name}",
+            argument=arg,
+        )
+    return kernel
+
+
+def _normalised(kernel: np.ndarray, sigma_name: str, sigma: float, size: int | None) -> np.ndarray:
+    """Zero-mean, L1-normalised ``kernel``; refused by :func:`_usable` if nothing is left."""
+    _usable(kernel, sigma_name, sigma, size)
     out = _banks.zero_mean_l1(kernel)
-    if out is None:
-        raise ValueError(f"{hint}: the sampled kernel is zero after removing its mean; increase size or sigma")
-    return out
+    return _usable(np.zeros_like(kernel) if out is None else out, sigma_name, sigma, size)
 
 
 # ------------------------------------------------------------------ isotropic kernels
@@ -105,8 +138,9 @@ def gaussian_kernel(sigma, size=None, *, dtype=np.float32) -> np.ndarray:
     """
     sigma = check_positive_float(sigma, "sigma")
     dtype = check_float_dtype(dtype)
-    half = _banks.half_size(_banks.odd_size(size), sigma, 3.0)
-    return _finish(_banks.gaussian(sigma, half), dtype)
+    size = _banks.odd_size(size)
+    half = _banks.half_size(size, sigma, 3.0)
+    return _finish(_usable(_sampled(_banks.gaussian, sigma, half), "sigma", sigma, size), dtype)
 
 
 def dog_kernel(
@@ -145,15 +179,18 @@ def dog_kernel(
     sigma_center = check_positive_float(sigma_center, "sigma_center")
     sigma_surround = check_positive_float(sigma_surround, "sigma_surround")
     if sigma_surround <= sigma_center:
-        raise ValueError(
-            f"sigma_surround must be larger than sigma_center ({sigma_center}), got {sigma_surround}"
+        raise InputError(
+            f"sigma_surround must be larger than sigma_center ({sigma_center}), got {sigma_surround}",
+            argument="sigma_surround",
         )
     weight = check_in_range(surround_weight, "surround_weight", 0.0, math.inf)
     sign = 1.0 if check_choice(polarity, "polarity", ("on", "off")) == "on" else -1.0
     dtype = check_float_dtype(dtype)
-    half = _banks.half_size(_banks.odd_size(size), sigma_surround, 3.0)
-    k = _banks.gaussian(sigma_center, half) - weight * _banks.gaussian(sigma_surround, half)
-    return _finish(sign * k, dtype)
+    size = _banks.odd_size(size)
+    half = _banks.half_size(size, sigma_surround, 3.0, "sigma_surround")
+    center = _usable(_sampled(_banks.gaussian, sigma_center, half), "sigma_center", sigma_center, size)
+    k = center - weight * _sampled(_banks.gaussian, sigma_surround, half)
+    return _finish(_usable(sign * k, "sigma_center", sigma_center, size), dtype)
 
 
 def log_kernel(sigma, size=None, *, n_stds=4.0, dtype=np.float32) -> np.ndarray:
@@ -188,8 +225,9 @@ def log_kernel(sigma, size=None, *, n_stds=4.0, dtype=np.float32) -> np.ndarray:
     sigma = check_positive_float(sigma, "sigma")
     n_stds = check_positive_float(n_stds, "n_stds")
     dtype = check_float_dtype(dtype)
-    half = _banks.half_size(_banks.odd_size(size), sigma, n_stds)
-    return _finish(_banks.laplacian_of_gaussian(sigma, half), dtype)
+    size = _banks.odd_size(size)
+    half = _banks.half_size(size, sigma, n_stds)
+    return _finish(_usable(_sampled(_banks.laplacian_of_gaussian, sigma, half), "sigma", sigma, size), dtype)
 
 
 # ------------------------------------------------------------------ oriented kernels
@@ -239,13 +277,16 @@ def gaussian_derivative_kernel(
     sigma_y = check_positive_float(sigma_y, "sigma_y")
     order = check_positive_int(order, "order")
     if order > 2:
-        raise ValueError(f"order must be 1 (edge) or 2 (bar), got {order}")
+        raise InputError(f"order must be 1 (edge) or 2 (bar), got {order}", argument="order")
     theta = check_finite_float(theta, "theta")
     n_stds = check_positive_float(n_stds, "n_stds")
     dtype = check_float_dtype(dtype)
-    half = _banks.half_size(_banks.odd_size(size), max(sigma_x, sigma_y), n_stds)
-    k = _banks.gaussian_derivative(sigma_x, sigma_y, order, theta, half)
-    return _finish(_normalised(k, f"sigma_x={sigma_x} with size={2 * half + 1}"), dtype)
+    size = _banks.odd_size(size)
+    name = "sigma_x" if sigma_x >= sigma_y else "sigma_y"
+    half = _banks.half_size(size, max(sigma_x, sigma_y), n_stds, name)
+    k = _sampled(_banks.gaussian_derivative, sigma_x, sigma_y, order, theta, half)
+    small = ("sigma_x", sigma_x) if sigma_x <= sigma_y else ("sigma_y", sigma_y)
+    return _finish(_normalised(k, *small, size), dtype)
 
 
 def gabor_kernel(
@@ -313,8 +354,15 @@ def gabor_kernel(
     sx, sy = _gabor_sigmas(frequency, bandwidth, sigma_x, sigma_y)
     n_stds = check_positive_float(n_stds, "n_stds")
     dtype = check_float_dtype(dtype)
-    half = _banks.half_size(_banks.odd_size(size), max(sx, sy), n_stds)
-    return _finish(_banks.gabor(frequency, theta, phase, sx, sy, half), dtype)
+    size = _banks.odd_size(size)
+    # blame the argument that set the envelope: a given sigma, else the frequency (sigma ~ 1 / frequency)
+    wide = "sigma_x" if sx >= sy else "sigma_y"
+    name, value = (wide, max(sx, sy)) if {"sigma_x": sigma_x, "sigma_y": sigma_y}[wide] is not None else (
+        "frequency", frequency)  # fmt: skip
+    half = _banks.half_size(size, max(sx, sy), n_stds, name, value=value)
+    k = _sampled(_banks.gabor, frequency, theta, phase, sx, sy, half)
+    small = ("sigma_x", sx) if sx <= sy else ("sigma_y", sy)
+    return _finish(_usable(k, *small, size), dtype)
 
 
 def _gabor_sigmas(frequency: float, bandwidth: float, sigma_x, sigma_y) -> tuple[float, float]:
@@ -335,6 +383,7 @@ def box_kernel(size=3, *, dtype=np.float32) -> np.ndarray:
     kernel : (size, size) ndarray of ``dtype``
     """
     size = check_odd_int(size, "size")
+    _banks.half_size(size, 0.0, 0.0)  # refuse a size beyond memory before allocating
     return np.full((size, size), 1.0 / (size * size), dtype=check_float_dtype(dtype))
 
 
@@ -371,14 +420,15 @@ def shift_kernel(dx, dy, size=3, *, dtype=np.float32) -> np.ndarray:
     kernel : (size, size) ndarray of ``dtype``
     """
     size = check_odd_int(size, "size")
+    _banks.half_size(size, 0.0, 0.0)
     dtype = check_float_dtype(dtype)
     half = size // 2
     offsets = []
     for value, name in ((dx, "dx"), (dy, "dy")):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an integer, got {value!r}")
+            raise InputTypeError(f"{name} must be an integer, got {value!r}", argument=name)
         if abs(int(value)) > half:
-            raise ValueError(f"{name} must lie in [-{half}, {half}] for size={size}, got {value}")
+            raise InputError(f"{name} must lie in [-{half}, {half}] for size={size}, got {value}", argument=name)
         offsets.append(int(value))
     k = np.zeros((size, size), dtype=dtype)
     k[half + offsets[1], half + offsets[0]] = 1.0
@@ -402,6 +452,7 @@ def sharpen_kernel(size=3, alpha=1.0, *, dtype=np.float32) -> np.ndarray:
         Sums to 1 (uniform regions are unchanged).
     """
     size = check_odd_int(size, "size")
+    _banks.half_size(size, 0.0, 0.0)
     alpha = check_in_range(alpha, "alpha", 0.0, math.inf)
     dtype = check_float_dtype(dtype)
     ident = identity_kernel(size, dtype=np.float64)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from ._validate import as_float_array, check_choice, check_int_pair, check_positive_int
+from ._validate import as_float_array, check_allocation, check_choice, check_int_pair, check_positive_int
+from .errors import InputError, InputTypeError
 from .backend import resolve_device
 
 __all__ = ["pool2d", "pool2d_backward", "POOL_KINDS"]
@@ -36,14 +37,16 @@ def _geometry(shape, size, stride, padding):
     padding = check_int_pair(padding, "padding", minimum=0)
     for axis, name in ((0, "height"), (1, "width")):
         if padding[axis] > size[axis] // 2:
-            raise ValueError(
+            raise InputError(
                 f"padding must be at most half the window size, got padding {padding[axis]} for a window "
-                f"{name} of {size[axis]}"
+                f"{name} of {size[axis]}",
+                argument="padding",
             )
         extent = shape[2 + axis] + 2 * padding[axis]
         if size[axis] > extent:
-            raise ValueError(
-                f"size {size[axis]} (pooling window {name}) is larger than the (padded) input {name} {extent}"
+            raise InputError(
+                f"size {size[axis]} (pooling window {name}) is larger than the (padded) input {name} {extent}",
+                argument="size",
             )
     ho = (shape[2] + 2 * padding[0] - size[0]) // stride[0] + 1
     wo = (shape[3] + 2 * padding[1] - size[1]) // stride[1] + 1
@@ -81,6 +84,16 @@ def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False,
     indices : ndarray of int32
         Only with ``return_indices=True`` (max pooling).
 
+    Raises
+    ------
+    InputError
+        For an empty or wrongly shaped ``x``, a window larger than the padded
+        input, padding over half the window, or an unknown ``kind``.
+    InputTypeError
+        For non-real ``x`` or non-integer ``size``/``stride``/``padding``.
+    NonFiniteError
+        For NaN or infinity in ``x``.
+
     See Also
     --------
     pool2d_backward : the gradient with respect to ``x``.
@@ -89,7 +102,8 @@ def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False,
     arr, ndim = _promote(x, "x")
     check_choice(kind, "kind", POOL_KINDS)
     if return_indices and kind != "max":
-        raise ValueError(f"return_indices is only meaningful for kind='max', got kind={kind!r}")
+        raise InputError(f"return_indices is only meaningful for kind='max', got kind={kind!r}",
+                         argument="return_indices")  # fmt: skip
     size, stride, padding, (ho, wo) = _geometry(arr.shape, size, stride, padding)
     out, idx = _pool(arr, size, stride, padding, (ho, wo), kind, return_indices, resolve_device(device))
     shape = out.shape[4 - ndim :]
@@ -148,33 +162,50 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
     (N, C, H, W) ndarray
         Max pooling routes each gradient to its argmax (ties: the first
         maximum); average pooling spreads it evenly over the window.
+
+    Raises
+    ------
+    InputError
+        For a ``grad_out`` or ``indices`` that does not match ``x_shape``,
+        out-of-range ``indices``, or an ``x_shape`` beyond memory.
+    InputTypeError
+        For a non-integer ``x_shape`` or ``indices``.
     """
     g = as_float_array(grad_out, "grad_out", ndim=4)
     check_choice(kind, "kind", ("max", "avg"))
     try:
         shape = tuple(check_positive_int(s, "x_shape") for s in x_shape)
     except TypeError:
-        raise TypeError(f"x_shape must be a tuple of 4 positive integers (N, C, H, W), got {x_shape!r}") from None
+        raise InputTypeError(f"x_shape must be a tuple of 4 positive integers (N, C, H, W), got {x_shape!r}",
+                             argument="x_shape") from None  # fmt: skip
     if len(shape) != 4:
-        raise ValueError(f"x_shape must have 4 entries (N, C, H, W), got {x_shape!r}")
+        raise InputError(f"x_shape must have 4 entries (N, C, H, W), got {x_shape!r}", argument="x_shape")
     x_shape = shape
     size, stride, padding, (ho, wo) = _geometry(x_shape, size, stride, padding)
     if g.shape != (x_shape[0], x_shape[1], ho, wo):
-        raise ValueError(f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}")
+        raise InputError(f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}",
+                         argument="grad_out")  # fmt: skip
+    # a huge stride maps a small grad_out to an input of any size: bound the gradient it allocates
+    check_allocation(x_shape, g.dtype, "x_shape", what=f"a gradient of shape {x_shape}")
     device = resolve_device(device)
     if kind == "max":
         if indices is None:
-            raise ValueError("indices are required for kind='max' (pool2d(..., return_indices=True))")
+            raise InputError("indices are required for kind='max' (pool2d(..., return_indices=True))",
+                             argument="indices")  # fmt: skip
         idx = np.asarray(indices)
         if idx.dtype.kind not in "iu":
-            raise TypeError(f"indices must be an integer array (from pool2d(..., return_indices=True)), got dtype {idx.dtype}")
+            raise InputTypeError(
+                f"indices must be an integer array (from pool2d(..., return_indices=True)), got dtype {idx.dtype}",
+                argument="indices",
+            )
         if idx.shape != g.shape:
-            raise ValueError(f"indices must have shape {g.shape}, got {idx.shape}")
+            raise InputError(f"indices must have shape {g.shape}, got {idx.shape}", argument="indices")
         # the kernel writes grad_in[a // W, a % W] unchecked: an out-of-range index would write out of bounds
         n_pix = x_shape[2] * x_shape[3]
         if idx.size and (idx.min() < 0 or idx.max() >= n_pix):
-            raise ValueError(
-                f"indices must be flat in-map positions y*W + x in [0, {n_pix}), got values in [{idx.min()}, {idx.max()}]"
+            raise InputError(
+                f"indices must be flat in-map positions y*W + x in [0, {n_pix}), got values in [{idx.min()}, {idx.max()}]",
+                argument="indices",
             )
         indices = np.ascontiguousarray(idx, dtype=np.int32)
     return _pool_backward(g, x_shape, size, stride, padding, kind, indices, device)

@@ -41,7 +41,16 @@ import numpy as np
 import scipy.fft
 
 from . import kernels
-from ._validate import as_float_array, check_choice, check_finite_float, check_int_pair, float_dtype
+from ._validate import (
+    as_float_array,
+    check_allocation,
+    check_choice,
+    check_finite_float,
+    check_int_pair,
+    float_dtype,
+    memory_limit,
+)
+from .errors import InputError
 from .backend import matmul, resolve_device
 
 __all__ = ["apply_bank", "convolve2d", "correlate2d", "correlate_batch", "output_size"]
@@ -76,11 +85,11 @@ def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
 
     Raises
     ------
-    ValueError
-        If the filter does not fit the padded input.
+    InputError
+        If the filter does not fit the padded input (``.argument`` is ``"f"``).
     """
     if f > n + 2 * padding:
-        raise ValueError(f"filter of size {f} does not fit an input of size {n} with padding {padding}")
+        raise InputError(f"filter of size f={f} does not fit an input of size {n} with padding {padding}", argument="f")
     return (n - f + 2 * padding) // stride + 1
 
 
@@ -103,7 +112,20 @@ def _bank_loops(k: int, wo: int) -> bool:
     return k >= 8 and (wo < 24 or k >= 32)
 
 
-def _choose_method(x_shape, w_shape, stride, cached_spectra: bool) -> str:
+def _work_bytes(method: str, x_shape, w_shape, stride, itemsize: int) -> int:
+    """Memory a method needs beyond its input and output: im2col's matrix, or the FFT spectra."""
+    n, c, hp, wp = x_shape
+    k, _, kh, kw = w_shape
+    ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
+    if method == "gemm":  # the column matrix, and the (K, N*L) product before its transpose
+        return (c * kh * kw * n * ho * wo + (k * n * ho * wo if n > 1 else 0)) * itemsize
+    if method == "fft":  # complex spectra of the bank, one image and the product; one real inverse
+        p, q = _fft_shape(hp, wp)
+        return (k * c + c + k) * p * (q // 2 + 1) * 2 * itemsize + k * p * q * itemsize
+    return k * c * kh * kw * itemsize  # direct: at most a transposed copy of the bank
+
+
+def _choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int = 4) -> str:
     n, c, hp, wp = x_shape
     k, _, kh, kw = w_shape
     ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
@@ -117,6 +139,10 @@ def _choose_method(x_shape, w_shape, stride, cached_spectra: bool) -> str:
         one = p * q * math.log2(p * q) / _RATE_FFT
         n_fft = n * c + n * k + (0 if cached_spectra else k * c)
         costs["fft"] = n_fft * one + n * k * c * p * q / 2 / 1e9
+    # a faster method is no use if its working memory does not fit (a big kernel's im2col matrix can
+    # be thousands of times the output); the direct loops always fit
+    cap = memory_limit()
+    costs = {m: t for m, t in costs.items() if m == "direct" or _work_bytes(m, x_shape, w_shape, stride, itemsize) <= cap}
     return min(costs, key=costs.get)
 
 
@@ -170,13 +196,16 @@ def _correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:
     k, _, kh, kw = w.shape
     ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
     if method == "fft" and stride != (1, 1):
-        raise ValueError(f"method='fft' needs stride 1, got stride {stride}")
+        raise InputError(f"method='fft' needs stride 1, got stride {stride}", argument="stride")
+    if method in ("gemm", "fft") and device != "cuda":
+        work = _work_bytes(method, x.shape, w.shape, stride, x.dtype.itemsize)
+        check_allocation(work, np.uint8, "method", what=f"method={method!r} on this input and bank")
     out = np.empty((n, k, ho, wo), dtype=x.dtype)
     if device == "cuda":  # one direct CUDA kernel serves every method
         kernels.get("correlate_valid", "cuda")(x, w, stride[0], stride[1], out)
         return out
     if method == "auto":
-        method = _choose_method(x.shape, w.shape, stride, cached_spectra=cache is not None and len(cache) > 0)
+        method = _choose_method(x.shape, w.shape, stride, cache is not None and len(cache) > 0, x.dtype.itemsize)
     if method == "fft":
         _correlate_fft(x, w, out, cache, device)
     elif method == "gemm":
@@ -265,11 +294,16 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, device="
     (h, w), (kh, kw) = image.shape, kern.shape
     if mode == "valid":
         if kh > h or kw > w:
-            raise ValueError(
-                f"in2 must not be larger than in1 in 'valid' mode: in1 has shape {image.shape}, in2 has shape {kern.shape}"
+            raise InputError(
+                f"in2 must not be larger than in1 in 'valid' mode: in1 has shape {image.shape}, in2 has shape {kern.shape}",
+                argument="in2",
             )
         padded = image
     else:
+        # full/same pad by the kernel on every side: a long thin image and a tall thin kernel multiply
+        hp, wp = h + 2 * (kh - 1), w + 2 * (kw - 1)
+        check_allocation((hp, wp), dtype, "in2", copies=2,
+                         what=f"in2 of shape {kern.shape} pads in1 of shape {image.shape} to {hp} x {wp}")  # fmt: skip
         padded = _pad(image, (kh - 1, kh - 1, kw - 1, kw - 1), _SCIPY_BOUNDARY[boundary], fill)
     full = _correlate_valid(padded[None, None], kern[None, None], (1, 1), "auto", device)[0, 0]
     if mode == "same":
@@ -387,6 +421,10 @@ def apply_bank(images, bank, *, mode="reflect", cval=0.0, method="auto", device=
     x = x.astype(dtype, copy=False)[:, None]  # (N, 1, H, W)
     w = w.astype(dtype, copy=False)
     kh, kw = w.shape[1:]
+    n, h, wd = x.shape[0], x.shape[2], x.shape[3]
+    check_allocation((n * (h + kh - 1) * (wd + kw - 1) + n * w.shape[0] * h * wd), dtype, "bank",
+                     what=f"{w.shape[0]} filters of {kh} x {kw} on {n} image(s) of {h} x {wd} (padded input and "
+                          f"(N, K, H, W) output)")  # fmt: skip
     pads = (kh // 2, kh - 1 - kh // 2, kw // 2, kw - 1 - kw // 2)
     padded = _pad(x, pads, _NDIMAGE_TO_NUMPY.get(mode, "constant"), cval)
     out = _correlate_valid(padded, w[:, None], (1, 1), method, device, cache=cache)
@@ -425,8 +463,14 @@ def correlate_batch(x, weight, bias=None, *, stride=1, padding=0, method="auto",
 
     Raises
     ------
-    ValueError
-        If channels disagree or the filter does not fit the padded input.
+    InputError
+        If channels disagree, the filter does not fit the padded input, or
+        the padded input or the output would not fit in memory (``padding``
+        or ``weight`` is named).
+    InputTypeError
+        For non-real dtypes or non-integer stride/padding.
+    NonFiniteError
+        For NaN or infinity in ``x``, ``weight`` or ``bias``.
     """
     xs = as_float_array(x, "x", ndim=4)
     w = as_float_array(weight, "weight", ndim=4)
@@ -435,21 +479,31 @@ def correlate_batch(x, weight, bias=None, *, stride=1, padding=0, method="auto",
     check_choice(method, "method", METHODS)
     device = resolve_device(device)
     if w.shape[1] != xs.shape[1]:
-        raise ValueError(
-            f"weight expects {w.shape[1]} input channels (shape {w.shape}) but x has {xs.shape[1]} (shape {xs.shape})"
+        raise InputError(
+            f"weight expects {w.shape[1]} input channels (shape {w.shape}) but x has {xs.shape[1]} (shape {xs.shape})",
+            argument="weight",
         )
     for axis, name in ((2, "height"), (3, "width")):
         if w.shape[axis] > xs.shape[axis] + 2 * padding[axis - 2]:
-            raise ValueError(
+            raise InputError(
                 f"weight {name} {w.shape[axis]} is larger than the padded input {name} "
-                f"{xs.shape[axis]} + 2*{padding[axis - 2]}"
+                f"{xs.shape[axis]} + 2*{padding[axis - 2]}",
+                argument="weight",
             )
     b = None
     if bias is not None:
         b = as_float_array(bias, "bias", ndim=1)
         if b.shape[0] != w.shape[0]:
-            raise ValueError(f"bias must have shape ({w.shape[0]},) to match weight, got {b.shape}")
+            raise InputError(f"bias must have shape ({w.shape[0]},) to match weight, got {b.shape}", argument="bias")
     dtype = float_dtype(xs, w)
+    (n, c, h, wd), (k, _, kh, kw) = xs.shape, w.shape
+    hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
+    ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
+    if any(padding):  # Python ints: a padding of 10**30 is measured, not wrapped around
+        check_allocation((n, c, hp, wp), dtype, "padding", what=f"padding={padding} makes a padded input of "
+                         f"shape {(n, c, hp, wp)}")  # fmt: skip
+    check_allocation((n, k, ho, wo), dtype, "padding" if any(padding) else "weight",
+                     what=f"an output of shape {(n, k, ho, wo)} ({k} filters of x's {n} images)")
     xs, w = xs.astype(dtype, copy=False), w.astype(dtype, copy=False)
     padded = _pad(xs, (padding[0], padding[0], padding[1], padding[1]), "constant")
     out = _correlate_valid(padded, w, stride, method, device)

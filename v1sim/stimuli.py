@@ -12,7 +12,7 @@ Contrast
     span ``background * (1 ± contrast)``, so their Michelson contrast is
     ``contrast``; a "light" spot/annulus/bar is ``background * (1 + contrast)``
     and a "dark" one ``background * (1 - contrast)`` (Weber contrast
-    ``±contrast``). A stimulus that would leave [0, 1] raises a ValueError
+    ``±contrast``). A stimulus that would leave [0, 1] raises an InputError
     instead of being clipped (only Gaussian noise is clipped, see
     `white_noise`).
 Coordinates
@@ -47,6 +47,7 @@ import numpy as np
 
 from ._validate import (
     as_float_array,
+    check_allocation,
     check_choice,
     check_finite_float,
     check_in_range,
@@ -56,6 +57,7 @@ from ._validate import (
     check_rng,
     float_dtype,
 )
+from .errors import InputError
 
 __all__ = [
     "annulus",
@@ -77,6 +79,7 @@ __all__ = [
 _TEXTURES = ("brick", "grass", "gravel")
 _NATURAL = ("camera", "moon", "coins", "text", "page", "clock", "astronaut", "chelsea", "coffee") + _TEXTURES
 _INF = float("inf")
+_WORK = 6  # float64 (H, W) arrays alive at once while one frame is drawn (x', y', distance, ramps, sum)
 
 
 # ----------------------------------------------------------------------------- units
@@ -121,6 +124,13 @@ def cpd_to_cpp(cpd, ppd):
 
 
 # ----------------------------------------------------------------------------- private helpers
+def _shape(shape, name="shape"):
+    """A validated (H, W) in pixels whose frame and working arrays fit in memory."""
+    h, w = check_int_pair(shape, name)
+    check_allocation((h, w), np.float64, name, copies=_WORK, what=f"{name}={shape!r} asks for a {h} x {w} image")
+    return h, w
+
+
 def _ppd(ppd):
     return None if ppd is None else check_positive_float(ppd, "ppd")
 
@@ -135,7 +145,7 @@ def _center(center, ppd):
         return None
     items = tuple(center) if np.ndim(center) == 1 else ()
     if len(items) != 2:
-        raise ValueError(f"center must be None or a pair (x, y), got {center!r}")
+        raise InputError(f"center must be None or a pair (x, y), got {center!r}", argument="center")
     return tuple(_px(check_finite_float(v, "center"), ppd) for v in items)
 
 
@@ -144,9 +154,10 @@ def _levels(contrast, background, *, light=True):
     c = check_in_range(contrast, "contrast", 0.0, 1.0)
     bg = check_in_range(background, "background", 0.0, 1.0)
     if light and bg * (1.0 + c) > 1.0 + 1e-12:
-        raise ValueError(
+        raise InputError(
             f"contrast={c} on background={bg} would reach luminance {bg * (1 + c):.4g} > 1; "
-            f"use contrast <= {1 / bg - 1:.4g} or a darker background"
+            f"use contrast <= {1 / bg - 1:.4g} or a darker background",
+            argument="contrast",
         )
     return c, bg
 
@@ -190,13 +201,14 @@ def _image(bg, delta):
 
 def _grating_setup(shape, frequency, theta, phase, contrast, waveform, center, mask, mask_radius, background, ppd):
     """Shared validation of the grating family; returns (x', f in cycles/px, envelope, c, bg, waveform)."""
-    shape = check_int_pair(shape, "shape")
+    shape = _shape(shape)
     ppd = _ppd(ppd)
     f = check_positive_float(frequency, "frequency")
     f_px = f if ppd is None else f / ppd
     if f_px > 0.5:
         unit = "" if ppd is None else f" cycles/degree = {f_px:.4g} cycles/pixel at ppd={ppd}"
-        raise ValueError(f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f}{unit}")
+        raise InputError(f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f}{unit}",
+                         argument="frequency")  # fmt: skip
     theta = check_finite_float(theta, "theta")
     check_finite_float(phase, "phase")
     waveform = check_choice(waveform, "waveform", ("sine", "square"))
@@ -213,20 +225,30 @@ def _grating_setup(shape, frequency, theta, phase, contrast, waveform, center, m
         d = np.hypot(xr, yr)
         env = _disc(d, r) if mask == "circle" else np.exp(-(d**2) / (2.0 * r**2))
     elif mask_radius is not None:
-        raise ValueError("mask_radius was given but mask is None; pass mask='circle' or 'gaussian'")
+        raise InputError("mask_radius was given but mask is None; pass mask='circle' or 'gaussian'",
+                         argument="mask_radius")  # fmt: skip
     xr, _ = _coords(shape, center, theta)
     return xr, f_px, env, c, bg, waveform
 
 
-def _times(duration, dt, temporal_frequency):
+def _times(duration, dt, temporal_frequency, frame, dtype=np.float32, copies=1):
+    """Frame times ``k * dt`` of a movie of ``frame`` = (H, W) pixels, refused if the movie cannot fit in memory."""
     duration = check_positive_float(duration, "duration")
     dt = check_positive_float(dt, "dt")
     tf = check_in_range(temporal_frequency, "temporal_frequency", 0.0, _INF)
     if tf * dt >= 0.5:
-        raise ValueError(f"temporal_frequency must be below the Nyquist limit 0.5/dt = {0.5 / dt:.4g} Hz, got {tf}")
-    n = int(round(duration / dt))
+        raise InputError(f"temporal_frequency must be below the Nyquist limit 0.5/dt = {0.5 / dt:.4g} Hz, got {tf}",
+                         argument="temporal_frequency")  # fmt: skip
+    frames = duration / dt  # may overflow to inf (1e300 s at 1e-10 s): bounded before int() sees it
+    if frames >= 2**62:
+        raise InputError(f"duration={duration} s at dt={dt} s is {frames:.3g} frames; a movie that long would need "
+                         f"unbounded memory", argument="duration")  # fmt: skip
+    n = int(round(frames))
     if n < 1:
-        raise ValueError(f"duration must be at least dt/2 = {dt / 2} s to hold one frame, got {duration}")
+        raise InputError(f"duration must be at least dt/2 = {dt / 2} s to hold one frame, got {duration}",
+                         argument="duration")  # fmt: skip
+    check_allocation((n,) + tuple(frame), dtype, "duration", copies=copies,
+                     what=f"duration={duration} s at dt={dt} s gives a movie of {n} frames of {frame[0]} x {frame[1]}")
     return np.arange(n) * dt, tf
 
 
@@ -266,7 +288,7 @@ def spot(shape, radius, *, center=None, contrast=1.0, polarity="light", backgrou
         1-pixel ramp at the rim: the summed area is within 2% of π r² for
         r >= 2.5 px (the lattice error grows for smaller spots).
     """
-    shape, ppd = check_int_pair(shape, "shape"), _ppd(ppd)
+    shape, ppd = _shape(shape), _ppd(ppd)
     radius = check_positive_float(radius, "radius")
     return _ring(shape, 0.0, radius, center, contrast, polarity, background, ppd)
 
@@ -287,11 +309,12 @@ def annulus(shape, inner_radius, outer_radius, *, center=None, contrast=1.0, pol
     ndarray of float32, shape (H, W)
         Exactly ``spot(outer) - spot(inner) + background``.
     """
-    shape, ppd = check_int_pair(shape, "shape"), _ppd(ppd)
+    shape, ppd = _shape(shape), _ppd(ppd)
     inner = check_in_range(inner_radius, "inner_radius", 0.0, _INF)
     outer = check_positive_float(outer_radius, "outer_radius")
     if outer <= inner:
-        raise ValueError(f"outer_radius must be greater than inner_radius, got {outer} <= {inner}")
+        raise InputError(f"outer_radius must be greater than inner_radius, got {outer} <= {inner}",
+                         argument="outer_radius")  # fmt: skip
     return _ring(shape, inner, outer, center, contrast, polarity, background, ppd)
 
 
@@ -316,7 +339,7 @@ def bar(shape, length, width, *, theta=0.0, center=None, polarity="light", contr
     ndarray of float32, shape (H, W)
         Area-sampled (1-pixel ramp) along both axes of the bar.
     """
-    shape = check_int_pair(shape, "shape")
+    shape = _shape(shape)
     ppd = _ppd(ppd)
     length = _px(check_positive_float(length, "length"), ppd)
     width = _px(check_positive_float(width, "width"), ppd)
@@ -351,7 +374,7 @@ def edge(shape, *, theta=0.0, position=0.0, kind="dark-to-light", contrast=1.0, 
     ndarray of float32, shape (H, W)
         Anti-aliased with a 1-pixel ramp across the edge.
     """
-    shape = check_int_pair(shape, "shape")
+    shape = _shape(shape)
     ppd = _ppd(ppd)
     theta = check_finite_float(theta, "theta")
     pos = _px(check_finite_float(position, "position"), ppd)
@@ -430,7 +453,7 @@ def drifting_grating(shape, frequency, temporal_frequency, duration, *, dt=0.01,
     """
     xr, f, env, c, bg, waveform = _grating_setup(shape, frequency, theta, phase, contrast, waveform,
                                                  center, mask, mask_radius, background, ppd)
-    t, tf = _times(duration, dt, temporal_frequency)
+    t, tf = _times(duration, dt, temporal_frequency, xr.shape)
     out = np.empty((t.size,) + xr.shape, np.float32)
     for k, tk in enumerate(t):
         out[k] = _image(bg, c * bg * env * _wave(xr, f, phase - 2.0 * np.pi * tf * tk, waveform))
@@ -459,7 +482,7 @@ def counterphase_grating(shape, frequency, temporal_frequency, duration, *, dt=0
     """
     xr, f, env, c, bg, waveform = _grating_setup(shape, frequency, theta, phase, contrast, waveform,
                                                  center, mask, mask_radius, background, ppd)
-    t, tf = _times(duration, dt, temporal_frequency)
+    t, tf = _times(duration, dt, temporal_frequency, xr.shape, np.float64, copies=3)  # product, clip, cast
     amp = np.cos(2.0 * np.pi * tf * t)[:, None, None]
     return _image(bg, amp * (c * bg * env * _wave(xr, f, phase, waveform)))
 
@@ -514,8 +537,10 @@ def white_noise(shape, *, n_frames=None, contrast=1.0, kind="gaussian", backgrou
     -------
     ndarray of float32, shape (H, W) or (T, H, W)
     """
-    shape = check_int_pair(shape, "shape")
+    shape = _shape(shape)
     size = shape if n_frames is None else (check_positive_int(n_frames, "n_frames"),) + shape
+    check_allocation(size, np.float32, "shape" if n_frames is None else "n_frames", copies=3,
+                     what=f"white noise of shape {size}")  # fmt: skip
     kind = check_choice(kind, "kind", ("gaussian", "binary"))
     c, bg = _levels(contrast, background)
     rng = check_rng(rng)
@@ -544,7 +569,7 @@ def natural_image(name="camera", *, size=None):
         Luminance in [0, 1]; a fresh array on each call.
     """
     name = check_choice(name, "name", _NATURAL)
-    size = None if size is None else check_int_pair(size, "size")
+    size = None if size is None else _shape(size, "size")
     import skimage.color
     import skimage.data
     import skimage.transform
@@ -595,7 +620,7 @@ def present(image, duration, *, onset=0.0, offset=None, dt=0.001, background=0.5
         float32, or float64 if ``image`` is float64.
     """
     image = as_float_array(image, "image", ndim=2)
-    t, _ = _times(duration, dt, 0.0)
+    t, _ = _times(duration, dt, 0.0, image.shape, float_dtype(image))
     onset = check_in_range(onset, "onset", 0.0, float(duration), inclusive=(True, False))
     off = _INF if offset is None else check_in_range(offset, "offset", onset, _INF, inclusive=(False, True))
     bg = check_in_range(background, "background", 0.0, 1.0)
