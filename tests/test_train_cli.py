@@ -75,37 +75,36 @@ def test_train_neocognitron_json(neocognitron_run):
     assert result["test_accuracy"] > 0.8  # chance is 0.1
     assert result["test_error"] == pytest.approx(1 - result["test_accuracy"])
     assert set(result["accuracies"]) == {"intvec", "nearest", "ridge"}
-    for name in ("metrics.jsonl", "last.npz", "last.json", "best.npz", "best.json"):
+    for name in ("run.json", "metrics.jsonl", "last.npz", "previous.npz", "best.npz"):
         assert (out / name).is_file(), name
+    assert sorted(p.name for p in out.glob("*.json*")) == ["metrics.jsonl", "run.json"]  # one file per checkpoint
 
 
-def test_train_neocognitron_resume_after_a_finished_run_retests_it(neocognitron_run):
+def test_train_neocognitron_resume_after_a_finished_run_reports_it(neocognitron_run):
     out, result = neocognitron_run
-    code, again, _ = _run("train", "neocognitron", "--out", str(out), "--resume", *HIERARCHY_ARGS)
-    assert code == 0
-    assert again["test_accuracy"] == result["test_accuracy"]
-    assert again["train_seconds"] == result["train_seconds"]  # nothing learned again
-    # a different run cannot be resumed from it
+    code, again, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--json", "--quiet")
+    assert code == 0 and "already finished" in err
+    assert again == {**result, "already_finished": True}  # nothing learned or tested again; --limit from run.json
+    # flags that contradict the run are refused, naming the flag and both values
     code, _, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--seed", "1", *HIERARCHY_ARGS)
-    assert code == 2 and "seed: 0 in the checkpoint, 1 now" in err
+    assert code == 2 and "--seed: 0 in the saved run, 1 given" in err
+    code, _, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--classifier", "ridge", "--limit",
+                        "100", "--quiet")  # fmt: skip
+    assert code == 2 and "--classifier: 'intvec' in the saved run, 'ridge' given" in err
+    assert "--limit: 200 in the saved run, 100 given" in err and len(err.strip().splitlines()) == 1
 
 
 def test_train_neocognitron_interrupted_then_resumed(neocognitron_run, tmp_path, monkeypatch):
-    from v1sim.nn import train as nn_train
+    from v1sim._core.io import load_checkpoint, reset_kill_points
 
-    checks = []
-
-    @contextlib.contextmanager
-    def ctrl_c_soon():  # Ctrl-C a few batches into the learning
-        yield lambda: checks.append(1) or len(checks) > 5
-
-    monkeypatch.setattr(nn_train, "_deferred_interrupt", ctrl_c_soon)
+    reset_kill_points()
+    monkeypatch.setenv("V1SIM_TEST_KILL_AT", "step:6:INT")  # Ctrl-C a few batches into the learning
     code, result, err = _run("train", "neocognitron", "--out", str(tmp_path), *HIERARCHY_ARGS)
     assert code == 130 and result is None
-    assert "interrupted" in err and "checkpoint" in err
-    last = json.loads((tmp_path / "last.json").read_text())
-    assert "readout" not in last["done"] and not (tmp_path / "best.json").exists()
-    monkeypatch.undo()
+    assert "interrupted" in err and "checkpoint" in err and "Traceback" not in err
+    _, last = load_checkpoint(tmp_path / "last")
+    assert "readout" not in last["done"] and not (tmp_path / "best.npz").exists()
+    monkeypatch.delenv("V1SIM_TEST_KILL_AT")
     code, resumed, _ = _run("train", "neocognitron", "--out", str(tmp_path), "--resume", *HIERARCHY_ARGS)
     assert code == 0
     assert resumed["test_accuracy"] == neocognitron_run[1]["test_accuracy"]  # the same model as without Ctrl-C

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
-__all__ = ["EPILOG", "SGD_FLAGS", "add_train_parser", "run"]
+__all__ = ["EPILOG", "FLAG_NAMES", "RUN_FLAGS", "SGD_FLAGS", "add_train_parser", "run"]
 
 EPILOG = """\
 models:
@@ -25,11 +26,22 @@ models:
 The embedded digits (5,000 train / 1,000 test MNIST images) need no download; --dataset mnist
 reads --data-dir or downloads with --download.
 
-The run folder gets metrics.jsonl, last.npz/json and best.npz/json (atomic); ConvNets also log
-steps.jsonl (training loss and error every --log-every steps, default 50) and write last.*
-after every epoch, hierarchies after every learned stage. Ctrl-C finishes the current step (a
-hierarchy: the current batch), writes last.* and exits 130; --resume continues exactly where it
-stopped.
+The run folder (--out, default runs/MODEL) holds run.json (how the run was started; written once),
+metrics.jsonl, last.npz (the newest checkpoint, one atomic file), previous.npz (the one before) and
+best.npz; ConvNets also log steps.jsonl (training loss and error every --log-every steps, default
+50). ConvNets checkpoint after every epoch, hierarchies after every learned stage. A new run refuses
+a folder that holds one. Ctrl-C at any point finishes the step, test or write in hand, saves last.npz
+and exits 130 (a second Ctrl-C exits at once, keeping the last checkpoint).
+
+--resume continues the run in --out exactly as it was started: settings not given are taken from
+run.json; a flag that contradicts it (--lr, --batch-size, --seed, --limit, --dataset, --classifier,
+...) is refused, naming the saved and the given value. Without --epochs a ConvNet trains to the
+run's target (run.json, or a later --epochs that extended it, recorded in the checkpoints); a larger
+--epochs extends it. It loads last.npz, or previous.npz if last.npz is damaged (saying so). On a
+finished run --resume prints its result, says it is finished and exits 0.
+
+exit codes: 0 done; 1 training failed (diverged, download or device error); 2 usage (bad flag,
+contradicting or corrupt run folder); 130 interrupted (after the checkpoint).
 
 examples:
   v1sim train lenet5                                   offline, a minute or two on 2 cores
@@ -45,13 +57,17 @@ SGD_FLAGS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step"
               "log_every")
 
 
+#: the flags a resumed run takes from its run.json, and their spelling in messages
+RUN_FLAGS = (*SGD_FLAGS, "seed", "limit", "dataset", "classifier")
+FLAG_NAMES = {k: "--" + k.replace("_", "-") for k in RUN_FLAGS}
+
+
 def run(args) -> int:
-    """``v1sim train``: train, print the result, return the exit code."""
+    """``v1sim train``: train, print the result, return the exit code (one line on stderr for every failure)."""
     from . import hierarchy
-    from ._io import CheckpointError
-    from .backend import CudaUnavailableError
-    from .datasets import DownloadError
-    from .nn import models, train
+    from .errors import (CheckpointError, CudaUnavailableError, DownloadError, InputError, TrainingError,
+                         TrainingInterrupted)  # fmt: skip
+    from .nn import models
 
     if args.model in hierarchy.MODELS:
         train_one = _hierarchy
@@ -63,15 +79,24 @@ def run(args) -> int:
         return 2
     try:
         result = train_one(args)
-    except train.TrainingInterrupted as exc:
+    except TrainingInterrupted as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 130
-    except (CheckpointError, FileNotFoundError, ValueError, TypeError) as exc:
+    except KeyboardInterrupt:  # a second Ctrl-C: out at once; the files on disk are whole (atomic writes)
+        print("v1sim train: interrupted; continue from the last checkpoint with --resume", file=sys.stderr)
+        return 130
+    except (InputError, CheckpointError, FileNotFoundError) as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 2
-    except (train.TrainingError, DownloadError, CudaUnavailableError) as exc:
+    except (TrainingError, DownloadError, CudaUnavailableError, OSError) as exc:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 1
+    except (ValueError, TypeError) as exc:  # a model or dataset refusing what the flags asked for
+        print(f"v1sim train: {exc}", file=sys.stderr)
+        return 2
+    if result.get("already_finished"):
+        print(f"v1sim train: the run in {result['out']} is already finished; nothing trained"
+              + ("" if args.model in hierarchy.MODELS else " (a larger --epochs extends it)"), file=sys.stderr)
     if args.json:
         print(json.dumps(result))
     elif args.model in hierarchy.MODELS:
@@ -90,27 +115,64 @@ def run(args) -> int:
     return 0
 
 
+def _continue(args, folder) -> dict:
+    """``run.json`` of the run in ``folder``, once no flag contradicts it; fills ``args`` from it.
+
+    Raises
+    ------
+    CheckpointError
+        If no run was started there, it is another model's, or a flag given
+        differs from the saved value (the message names both).
+    """
+    from ._core.runs import differences
+    from .errors import CheckpointError
+
+    saved = folder.saved_run()
+    if saved.get("model") != args.model:
+        raise CheckpointError(f"cannot resume {folder.path}: it holds a {saved.get('model')} run, not {args.model}",
+                              path=folder.path)  # fmt: skip
+    config = saved.get("config") if isinstance(saved.get("config"), dict) else {}
+    recorded = {**config, **{k: saved[k] for k in ("seed", "dataset", "limit") if k in saved}}
+    given = {k: getattr(args, k) for k in RUN_FLAGS if k != "epochs" and getattr(args, k) is not None}
+    diff = differences(recorded, given, names=FLAG_NAMES)
+    if diff:
+        raise CheckpointError(f"cannot resume {folder.path}: {'; '.join(diff)} (leave a flag out to keep the saved "
+                              "value)", path=folder.path)  # fmt: skip
+    for key in ("seed", "dataset", "limit"):
+        if getattr(args, key) is None and recorded.get(key) is not None:
+            setattr(args, key, recorded[key])
+    return saved
+
+
 def _convnet(args) -> dict:
+    from ._core.runs import RunFolder
     from .nn import recipes, train
 
     if args.classifier is not None:
         raise ValueError(f"--classifier applies to the S/C hierarchies (neocognitron, hmax), not to {args.model}")
+    folder = RunFolder(args.out or f"runs/{args.model}")
     settings = recipes.recipe(args.model)
+    if args.resume:
+        saved = _continue(args, folder)
+        fields = {f.name for f in dataclasses.fields(train.TrainConfig)}
+        settings = {k: v for k, v in saved["config"].items() if k in fields}
+        latest = (folder.peek() or {}).get("config") or {}  # an extended run's target is in its checkpoints
+        settings["epochs"] = max(settings["epochs"], latest.get("epochs", 0))
     for key in (*SGD_FLAGS, "seed"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    args.dataset = args.dataset or "digits"
     return recipes.train_model(
         args.model, dataset=args.dataset, data_dir=args.data_dir, download=args.download,
-        config=train.TrainConfig(**settings), device=args.device, out=args.out or f"runs/{args.model}",
+        config=train.TrainConfig(**settings), device=args.device, out=folder.path,
         resume=args.resume, progress=not args.quiet, limit=args.limit,
     )  # fmt: skip
 
 
 def _hierarchy(args) -> dict:
     """Neocognitron or HMAX: one learning pass (:func:`v1sim.hierarchy.train`), no SGD flags."""
-    import dataclasses
-
     from . import hierarchy
+    from ._core.runs import RunFolder
     from ._validate import check_positive_int
     from .datasets import load_dataset
 
@@ -130,14 +192,21 @@ def _hierarchy(args) -> dict:
             )
         if "classifier" in {f.name for f in dataclasses.fields(hierarchy.MODELS[args.model][1])}:
             overrides["classifier"] = args.classifier
+    if args.limit is not None:
+        check_positive_int(args.limit, "--limit")
+    folder = RunFolder(args.out or f"runs/{args.model}")
+    if args.resume:  # the configuration the run was started with, whole
+        config = _continue(args, folder).get("config") or {}
+        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    args.dataset = args.dataset or "digits"
     x, y = load_dataset(args.dataset, "train", data_dir=args.data_dir, download=args.download)
     test = load_dataset(args.dataset, "test", data_dir=args.data_dir, download=args.download)
     if args.limit is not None:
-        n = check_positive_int(args.limit, "--limit")
-        x, y = x[:n], y[:n]
+        x, y = x[: args.limit], y[: args.limit]
     result = hierarchy.train(
-        args.model, (x, y), test, out_dir=args.out or f"runs/{args.model}", seed=0 if args.seed is None else args.seed,
-        progress=not args.quiet, resume=args.resume, device=args.device, **overrides,
+        args.model, (x, y), test, out_dir=folder.path, seed=0 if args.seed is None else args.seed,
+        progress=not args.quiet, resume=args.resume, device=args.device,
+        meta={"dataset": args.dataset, "limit": args.limit}, **overrides,
     )  # fmt: skip
     return {"model": args.model, "dataset": args.dataset, **result}
 
@@ -155,7 +224,7 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="ConvNet (lenet5, resnet20..110, plain20..110) or S/C hierarchy (neocognitron, hmax)")
-    p.add_argument("--dataset", choices=["digits", "mnist"], default="digits",
+    p.add_argument("--dataset", choices=["digits", "mnist"],
                    help="embedded offline digits (default) or MNIST")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST IDX files (gz or raw)")
     p.add_argument("--download", action="store_true", help="download MNIST (checksum-verified) if absent")

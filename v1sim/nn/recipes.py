@@ -95,7 +95,7 @@ def train_steps(name, images, labels, *, steps, seed=0):
     from . import models
 
     steps = check_positive_int(steps, "steps")
-    x, y = _check_data(prepare_images(images, models.default_input_shape(name)), labels, "images")
+    x, y = _check_data(prepare_images(images, models.default_input_shape(name)), labels, "train")
     settings = recipe(name)
     model = models.build(name, rng=seed)
     opt = SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["weight_decay"])
@@ -164,6 +164,6 @@ def train_model(name, *, dataset="digits", data_dir=None, download=False, config
         x, y = x[: check_positive_int(limit, "limit")], y[:limit]
     x, xt = prepare_images(x, input_shape), prepare_images(xt, input_shape)
     model = models.build(name, num_classes=10, in_channels=1, rng=config.seed, device=device)
-    meta = {"model": name, "dataset": dataset, "input_shape": list(input_shape)}
+    meta = {"model": name, "dataset": dataset, "input_shape": list(input_shape), "limit": limit}
     result = fit(model, (x, y), (xt, yt), config, out, resume=resume, progress=progress, meta=meta)
     return {"model": name, "dataset": dataset, "parameters": model.num_parameters(), **result}

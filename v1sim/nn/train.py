@@ -1,24 +1,27 @@
 """Training loop: minibatch SGD with metrics, atomic checkpoints and exact resume.
 
-:func:`fit` trains a :class:`~v1sim.nn.Module` on (images, labels) arrays and
-writes into an output folder:
+:func:`fit` trains a :class:`~v1sim.nn.Module` on (images, labels) arrays into
+a run folder (:class:`v1sim._core.runs.RunFolder`, the same for every trainer):
 
+``run.json``
+    How the run was started: the configuration, the model and dataset names,
+    the numbers of training and test images. Written once; a resume checks
+    its settings against it and never rewrites it.
 ``metrics.jsonl``
     One JSON object per finished epoch (losses, accuracies, learning rate,
-    seconds), rewritten atomically after every epoch.
-``run.json``
-    How the run was made: the configuration, the model and dataset names,
-    the numbers of training and test images (written when it starts).
+    seconds).
 ``steps.jsonl``
     The training curve at a finer grain (He et al.'s plots are per
     iteration): every ``log_every`` SGD steps, the mean training loss and
     error of those steps, measured on each minibatch before its update.
-``last.npz`` / ``last.json``
-    Everything needed to continue: weights and buffers, optimiser momentum,
-    schedule, the random generators of dropout layers, the epoch and the
-    position inside it, the metrics so far. Written after every epoch and
-    when the run is interrupted (Ctrl-C).
-``best.npz`` / ``best.json``
+``last.npz`` (and ``previous.npz``, the one before it)
+    Everything needed to continue, in one file: weights and buffers,
+    optimiser momentum, schedule, the random generators of dropout layers,
+    the epoch and the position inside it, the metrics so far and the epoch
+    target (``epochs``; a resume with a larger ``epochs`` extends the run and
+    the checkpoints record the new target, ``run.json`` the original one).
+    Written after every epoch and on Ctrl-C.
+``best.npz``
     The weights of the epoch with the lowest test error (there is no
     separate validation split; the test set is what LeNet-5's paper reports).
 
@@ -29,15 +32,21 @@ checkpoints).
 Resume is exact: the minibatch order of epoch ``e`` is drawn from a generator
 seeded with ``(seed, e)``, so a resumed run replays the same batches from
 where it stopped and finishes with the same weights as an uninterrupted one.
+
+Divergence: with ``C`` classes the loss of a uniform guess is ``ln C``. A
+step whose loss exceeds ``DIVERGED_STEP * ln C`` (100 ln C, 230 for digits),
+or an epoch whose mean training loss exceeds ``DIVERGED_EPOCH * ln C``
+(10 ln C), or a NaN/infinite loss or activation, stops the run with a
+:class:`~v1sim.errors.TrainingError` naming the epoch. A network that learns
+never gets there: LeNet-5 starts at ln C and falls; at ``--lr 1`` it reached
+98 after two epochs (stuck at 90% error), at ``--lr 1e4`` 1e7 within one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -45,14 +54,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CheckpointError, TrainingError, TrainingInterrupted
-from .._io import atomic_write, load_checkpoint, save_checkpoint, write_jsonl
+from .._core.io import kill_point
+from .._core.runs import RunFolder, differences, finite_number, require
 from .._validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
+from ..errors import CheckpointError, InputError, InputTypeError, NonFiniteError, TrainingError, TrainingInterrupted
 from ._device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR
 
 __all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "load_run", "warmup_factor"]
+
+DIVERGED_STEP = 100  # a step's loss above this many times ln(classes) stops the run
+DIVERGED_EPOCH = 10  # so does an epoch's mean training loss above this many times ln(classes)
 
 
 @dataclass(frozen=True)
@@ -126,15 +139,22 @@ def warmup_factor(step: int, warmup_steps: int) -> float:
 
 
 def _check_data(images, labels, name):
+    """(N, C, H, W) finite float32 images and (N,) int64 labels, or an InputError naming ``name``."""
     images = np.asarray(images)
     labels = np.asarray(labels)
     if images.ndim != 4:
-        raise ValueError(f"{name} images must be (N, C, H, W), got shape {images.shape}")
+        raise InputError(f"{name} images must be (N, C, H, W), got shape {images.shape}", argument=f"{name} images")
     if labels.shape != (images.shape[0],):
-        raise ValueError(f"{name} labels must have shape ({images.shape[0]},), got {labels.shape}")
+        raise InputError(f"{name} labels must have shape ({images.shape[0]},), got {labels.shape}",
+                         argument=f"{name} labels")  # fmt: skip
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"{name} labels must be integers, got dtype {labels.dtype}")
-    return np.ascontiguousarray(images, dtype=np.float32), labels.astype(np.int64)
+        raise InputTypeError(f"{name} labels must be integers, got dtype {labels.dtype}", argument=f"{name} labels")
+    x = np.ascontiguousarray(images, dtype=np.float32)
+    bad = x.size - int(np.count_nonzero(np.isfinite(x)))
+    if bad:  # found here, not blamed on the learning rate a few steps later
+        raise NonFiniteError(f"{name} images must be finite, got {bad} NaN or infinite value(s) (after conversion "
+                             "to float32)", argument=f"{name} images")  # fmt: skip
+    return x, labels.astype(np.int64)
 
 
 def evaluate(model, images, labels, *, batch_size=256) -> tuple[float, float]:
@@ -159,36 +179,258 @@ def _generators(model):
     return {name: m.rng for name, m in model.named_modules() if isinstance(getattr(m, "rng", None), np.random.Generator)}
 
 
-def _state(model, optimizer, schedule, progress, history, steps_log, config, meta):
-    arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
-    for k, v in optimizer.state_dict().items():
-        if isinstance(v, np.ndarray):
-            arrays[f"optim/{k}"] = v
-    scalars = {k: v for k, v in optimizer.state_dict().items() if not isinstance(v, np.ndarray)}
-    info = {
-        "config": dataclasses.asdict(config),
-        "optimizer": scalars,
-        "schedule": schedule.state_dict() if schedule is not None else None,
-        "generators": {k: g.bit_generator.state for k, g in _generators(model).items()},
-        "progress": progress,
-        "history": history,
-        "steps": steps_log,
-        **meta,
-    }
-    return arrays, info
+def _position(epoch=0):
+    """Where a run stands: the epoch, the batch reached in it, and the sums of that epoch so far."""
+    return {"epoch": epoch, "batch": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
 
 
-def _restore(model, optimizer, schedule, arrays, info):
-    model.load_state_dict({k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")})
-    optim_state = dict(info["optimizer"])
-    optim_state.update({k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")})
-    optimizer.load_state_dict(optim_state)
-    if schedule is not None and info.get("schedule") is not None:
-        schedule.load_state_dict(info["schedule"])
-    generators = _generators(model)
-    for name, state in info.get("generators", {}).items():
-        if name in generators:
-            generators[name].bit_generator.state = state
+def _window():
+    """The sums of the SGD steps since the last ``steps.jsonl`` record."""
+    return {"loss_sum": 0.0, "wrong": 0, "seen": 0, "steps": 0}
+
+
+class _Run:
+    """One :func:`fit` run: its model, optimiser and counters, and the step, epoch and checkpoint that change them."""
+
+    def __init__(self, model, config, train, test, folder, meta, progress):
+        self.model, self.config, self.folder, self.meta, self.progress = model, config, folder, meta, progress
+        (self.x, self.y), (self.x_test, self.y_test) = train, test
+        self.optimizer = SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                             weight_decay=config.weight_decay, nesterov=config.nesterov)  # fmt: skip
+        self.schedule = StepLR(self.optimizer, config.lr_step, config.lr_gamma) if config.lr_step else None
+        self.criterion = CrossEntropyLoss()
+        self.steps_per_epoch = math.ceil(len(self.x) / config.batch_size)
+        self.chance_loss = math.log(max(2, int(max(self.y.max(), self.y_test.max())) + 1))  # ln C: a uniform guess
+        self.history: list[dict] = []
+        self.steps_log: list[dict] = []
+        self.position, self.window = _position(), _window()
+        self.clock = None  # perf_counter() when this process began the current epoch's steps
+
+    # ----------------------------------------------------------------------------- the run folder
+
+    def facts(self) -> dict:
+        """What ``run.json`` records, and a resume must match (``epochs`` apart)."""
+        return {"config": dataclasses.asdict(self.config), **self.meta, "n_train": len(self.x),
+                "n_test": len(self.x_test)}  # fmt: skip
+
+    def open(self, resume: bool) -> None:
+        """Start the run, or restore the newest usable checkpoint and rewrite the logs to match it."""
+        facts = self.facts()
+        if not resume:
+            self.folder.start(facts)
+            return
+        facts["config"].pop("epochs")  # the one setting a resume may change
+        self.folder.check_settings(facts)
+        saved = self.folder.resume(self.check)
+        if saved is None:  # started, but stopped before its first checkpoint: begin again
+            return
+        self.restore(*saved)
+        self.folder.write_metrics(self.history)
+        if self.steps_log:
+            self.folder.write_steps(self.steps_log)
+        done, target = self.position["epoch"], self.config.epochs
+        if done > target or (done == target and self.position["batch"]):
+            raise InputError(f"epochs={target} is fewer than the {done + bool(self.position['batch'])} epoch(s) "
+                             f"{self.folder.path} holds already", argument="epochs")  # fmt: skip
+
+    def state(self) -> tuple[dict, dict]:
+        """The arrays and the JSON metadata of a checkpoint of this run, now."""
+        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
+        optim = self.optimizer.state_dict()
+        arrays.update((f"optim/{k}", v) for k, v in optim.items() if isinstance(v, np.ndarray))
+        info = {
+            "config": dataclasses.asdict(self.config),
+            "optimizer": {k: v for k, v in optim.items() if not isinstance(v, np.ndarray)},
+            "schedule": self.schedule.state_dict() if self.schedule is not None else None,
+            "generators": {k: g.bit_generator.state for k, g in _generators(self.model).items()},
+            "progress": dict(self.position, window=self.window),
+            "history": self.history,
+            "steps": self.steps_log,
+            **self.meta,
+        }
+        return arrays, info
+
+    def check(self, arrays, info, path) -> None:
+        """Refuse (one CheckpointError naming ``path``) a checkpoint that is not a consistent state of this run."""
+
+        def bad(what):
+            return CheckpointError(f"checkpoint {path} is inconsistent: {what}", path=path)
+
+        config = require(path, info, "config", dict, "the run's configuration")
+        progress = require(path, info, "progress", dict, "the position reached")
+        optim = require(path, info, "optimizer", dict, "the optimiser's settings")
+        history = require(path, info, "history", list, "a list of epoch records")
+        require(path, {"steps": [], **info}, "steps", list, "a list of step records")
+        require(path, {"generators": {}, **info}, "generators", dict, "the random generators by module")
+        defaults = dataclasses.asdict(TrainConfig())  # fields added after the checkpoint take their defaults
+        other = differences({**defaults, **config}, {k: v for k, v in dataclasses.asdict(self.config).items()
+                                                     if k != "epochs"})  # fmt: skip
+        if other:
+            raise bad(f"it belongs to another run ({'; '.join(other)})")
+        epochs = require(path, config, "epochs", int, "a positive number of epochs")
+        epoch, batch = (require(path, progress, k, int, "a count") for k in ("epoch", "batch"))
+        correct, seen = (require(path, progress, k, int, "a count") for k in ("correct", "seen"))
+        if not 0 <= epoch <= epochs:
+            raise bad(f"progress epoch {epoch} is outside 0..{epochs} (its configured epochs)")
+        if not 0 <= batch <= self.steps_per_epoch or (epoch == epochs and batch):
+            raise bad(f"progress batch {batch} is beyond the {self.steps_per_epoch} batches of epoch {epoch + 1}")
+        if not 0 <= correct <= seen or not all(finite_number(progress.get(k)) for k in ("loss_sum", "seconds")):
+            raise bad(f"progress sums {json.dumps({k: progress.get(k) for k in ('loss_sum', 'correct', 'seen')})}")
+        if [h.get("epoch") if isinstance(h, dict) else h for h in history] != list(range(1, epoch + 1)):
+            raise bad(f"history does not hold the records of epochs 1..{epoch}")
+        if self.schedule is not None and not isinstance(info.get("schedule"), dict):
+            raise bad("the learning-rate schedule's state is missing")
+        if not all(finite_number(optim.get(k)) for k in ("lr", "momentum", "weight_decay")):
+            raise bad(f"optimizer settings {json.dumps(optim)[:80]} lack a finite lr, momentum or weight_decay")
+        self._check_arrays(arrays, optim, epoch or batch, bad)
+
+    def _check_arrays(self, arrays, optim, trained, bad) -> None:
+        want = {k: v.shape for k, v in self.model.state_dict().items()}
+        got = {k[len("model/") :]: a for k, a in arrays.items() if k.startswith("model/")}
+        missing, unexpected = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        if missing or unexpected:
+            raise bad(f"the model's arrays do not match (missing {missing}, unexpected {unexpected})")
+        for k, shape in want.items():
+            if got[k].shape != shape:
+                raise bad(f"array model/{k} has shape {got[k].shape}, the model's has {shape}")
+        velocity = {k[len("optim/") :]: a for k, a in arrays.items() if k.startswith("optim/")}
+        params = self.optimizer.params
+        for k, a in velocity.items():
+            i = k[len("velocity.") :]
+            if not (k.startswith("velocity.") and i.isdigit() and int(i) < len(params)):
+                raise bad(f"unexpected optimiser array optim/{k}")
+            if a.shape != params[int(i)].shape:
+                raise bad(f"optimiser array optim/{k} has shape {a.shape}, its parameter {params[int(i)].shape}")
+        if trained and optim["momentum"] and not velocity:  # resuming would silently restart momentum from zero
+            raise bad("its momentum buffers (optim/velocity.*) are missing")
+
+    def restore(self, arrays, info) -> None:
+        """Load a checkpoint that passed :meth:`check` into the model, optimiser, schedule and counters."""
+        self.model.load_state_dict({k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")})
+        optim_state = dict(info["optimizer"])
+        optim_state.update({k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")})
+        self.optimizer.load_state_dict(optim_state)
+        if self.schedule is not None:
+            self.schedule.load_state_dict(info["schedule"])
+        generators = _generators(self.model)
+        for name, state in info.get("generators", {}).items():
+            if name in generators:
+                generators[name].bit_generator.state = state
+        self.history, self.steps_log = list(info["history"]), list(info.get("steps", []))
+        self.position = dict(info["progress"])
+        self.window = dict(self.position.pop("window", _window()))
+
+    def interrupt(self, where: str):
+        """Save ``last`` at the current position and raise TrainingInterrupted (Ctrl-C)."""
+        if self.clock is not None:  # in the middle of an epoch: keep its seconds so far
+            self.position["seconds"] += time.perf_counter() - self.clock
+            self.clock = None
+        path = self.folder.save_last(*self.state())
+        raise TrainingInterrupted(f"interrupted {where}; checkpoint {path} written (continue with --resume)")
+
+    # ----------------------------------------------------------------------------- training
+
+    def diverged(self, what, epoch, batch=None, cause=None):
+        where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
+        raise TrainingError(f"{what} at {where}: training diverged; lower the learning rate (--lr, now "
+                            f"{self.optimizer.lr:g})") from cause  # fmt: skip
+
+    def step(self, epoch, batch, order) -> float:
+        """One SGD step on minibatch ``batch`` of epoch ``epoch``; returns its loss (measured before the update)."""
+        cfg, pos, win = self.config, self.position, self.window
+        idx = order[batch * cfg.batch_size : (batch + 1) * cfg.batch_size]
+        x, y = self.x[idx], self.y[idx]
+        try:
+            logits = self.model(x)
+            loss = self.criterion(logits, y)
+        except NonFiniteError as exc:  # layers refuse NaN/inf activations
+            self.diverged("the activations became NaN or infinite", epoch, batch, exc)
+        if not math.isfinite(loss) or loss > DIVERGED_STEP * self.chance_loss:
+            self.diverged(f"the loss reached {loss:.4g} (> {DIVERGED_STEP} ln C = "
+                          f"{DIVERGED_STEP * self.chance_loss:.0f})", epoch, batch)  # fmt: skip
+        self.model.zero_grad()
+        self.model.backward_without_input_grad(self.criterion.backward())  # no gradient w.r.t. the images
+        scheduled, step = self.optimizer.lr, epoch * self.steps_per_epoch + batch
+        self.optimizer.lr = scheduled * cfg.lr_factor(step)
+        self.optimizer.step()
+        self.optimizer.lr = scheduled
+        right = int(np.count_nonzero(to_host(logits).argmax(axis=1) == y))  # device logits: one copy
+        pos["batch"], pos["loss_sum"], pos["correct"] = batch + 1, pos["loss_sum"] + loss * len(y), pos["correct"] + right
+        pos["seen"] += len(y)
+        if cfg.log_every:
+            win["loss_sum"], win["wrong"] = win["loss_sum"] + loss * len(y), win["wrong"] + len(y) - right
+            win["seen"], win["steps"] = win["seen"] + len(y), win["steps"] + 1
+            if win["steps"] == cfg.log_every:
+                self.steps_log.append({
+                    "step": step + 1, "epoch": epoch + (batch + 1) / self.steps_per_epoch,
+                    "lr": scheduled * cfg.lr_factor(step), "steps": win["steps"],
+                    "train_loss": win["loss_sum"] / win["seen"], "train_error": win["wrong"] / win["seen"],
+                })  # fmt: skip
+                self.window = _window()
+                self.folder.write_steps(self.steps_log)
+        return loss
+
+    def train_epoch(self, epoch, interrupted) -> bool:
+        """The remaining steps of ``epoch``; False if Ctrl-C stopped it between two steps."""
+        from tqdm.auto import tqdm
+
+        first, steps = self.position["batch"], self.steps_per_epoch
+        order = np.random.default_rng([self.config.seed, epoch]).permutation(len(self.x))
+        bar = tqdm(range(first, steps), desc=f"epoch {epoch + 1}/{self.config.epochs}", unit="batch",
+                   initial=first, total=steps, disable=not self.progress, leave=False)  # fmt: skip
+        self.clock = time.perf_counter()
+        with bar:
+            for batch in bar:
+                loss = self.step(epoch, batch, order)
+                if batch % 10 == 0:
+                    bar.set_postfix(loss=f"{loss:.3f}", acc=f"{self.position['correct'] / self.position['seen']:.3f}")
+                kill_point("step")
+                if interrupted():
+                    return False
+        return True
+
+    def end_epoch(self, epoch) -> None:
+        """Test, log and checkpoint the epoch just trained (``best`` first, if it is the best so far)."""
+        pos = self.position
+        seconds = pos["seconds"] + time.perf_counter() - self.clock
+        self.clock = None
+        train_loss = pos["loss_sum"] / pos["seen"] if pos["seen"] else math.nan
+        if not train_loss <= DIVERGED_EPOCH * self.chance_loss:
+            self.diverged(f"the mean training loss reached {train_loss:.4g} (> {DIVERGED_EPOCH} ln C = "
+                          f"{DIVERGED_EPOCH * self.chance_loss:.1f})", epoch)  # fmt: skip
+        kill_point("evaluate")
+        test_loss, test_acc = evaluate(self.model, self.x_test, self.y_test)
+        record = {
+            "epoch": epoch + 1, "lr": self.optimizer.lr,
+            "train_loss": train_loss, "train_accuracy": pos["correct"] / pos["seen"],
+            "test_loss": test_loss, "test_accuracy": test_acc, "test_error": 1.0 - test_acc,
+            "seconds": seconds, "images_per_second": pos["seen"] / seconds if seconds > 0 else float("nan"),
+        }  # fmt: skip
+        self.history.append(record)
+        if self.schedule is not None:
+            self.schedule.step()
+        self.position = _position(epoch + 1)
+        state = self.state()
+        if record["test_error"] <= min(h["test_error"] for h in self.history):
+            self.folder.save_best(*state)
+        self.folder.save_last(*state)
+        self.folder.write_metrics(self.history)
+        if self.progress:
+            print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, test error {100 * record['test_error']:.2f}%, "
+                  f"{record['images_per_second']:.0f} images/s", file=sys.stderr, flush=True)  # fmt: skip
+
+    def summary(self, *, already_finished=False) -> dict:
+        """The result :func:`fit` returns, from the history."""
+        final, best = self.history[-1], min(self.history, key=lambda h: h["test_error"])
+        train_seconds = sum(h["seconds"] for h in self.history)
+        images = sum(h["images_per_second"] * h["seconds"] for h in self.history)
+        return {
+            "test_accuracy": final["test_accuracy"], "test_error": final["test_error"], "test_loss": final["test_loss"],
+            "epochs": final["epoch"], "train_seconds": train_seconds,
+            "images_per_second": images / train_seconds if train_seconds > 0 else float("nan"),
+            "best_epoch": best["epoch"], "best_test_error": best["test_error"], "out": str(self.folder.path),
+            "already_finished": already_finished,
+        }  # fmt: skip
 
 
 def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progress=True, meta=None) -> dict:
@@ -199,179 +441,65 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
     model : v1sim.nn.Module
         Network mapping (N, C, H, W) float32 images to (N, classes) logits.
     train, test : tuple of (images, labels)
-        Images (N, C, H, W) float32 and integer labels (N,).
+        Finite images (N, C, H, W) float32 and integer labels (N,).
     config : TrainConfig
         Hyper-parameters.
     out_dir : str or Path
-        Folder for ``metrics.jsonl`` and the ``last``/``best`` checkpoints.
+        The run folder (see the module docstring); a new run refuses a
+        folder that holds one.
     resume : bool
-        Continue from ``out_dir/last`` (weights, optimiser, schedule, random
-        generators, position); the configuration must match, except that
-        ``epochs`` may grow.
+        Continue the run in ``out_dir`` from its newest usable checkpoint
+        (weights, optimiser, schedule, random generators, position; ``last``,
+        else ``previous``); ``config`` and ``meta`` must match ``run.json``,
+        except ``epochs``, the target, which may grow. A run that reached it
+        is reported, not trained (``already_finished`` in the result).
     progress : bool
         Show a progress bar per epoch on stderr.
     meta : dict, optional
-        Extra JSON-able facts stored in the checkpoints (model name, dataset).
+        Extra JSON-able facts stored in ``run.json`` and the checkpoints
+        (model name, dataset).
 
     Returns
     -------
     dict
         ``test_accuracy``, ``test_error``, ``test_loss``, ``epochs``,
-        ``train_seconds``, ``images_per_second``, ``best_epoch``, ``out``.
+        ``train_seconds``, ``images_per_second``, ``best_epoch``,
+        ``best_test_error``, ``out``, ``already_finished``.
 
     Raises
     ------
-    TrainingError
-        If the loss becomes NaN or infinite (lower the learning rate).
-    TrainingInterrupted
-        On Ctrl-C, after writing the ``last`` checkpoint.
-    v1sim._io.CheckpointError
-        If ``resume`` finds no usable checkpoint, or one from another run.
+    v1sim.errors.InputError
+        For malformed or non-finite images (naming ``"train images"`` or
+        ``"test images"``), or an ``epochs`` below what a resumed run holds.
+    v1sim.errors.TrainingError
+        If training diverges (see the module docstring); names the epoch.
+    v1sim.errors.TrainingInterrupted
+        On Ctrl-C (at any point: the step, evaluation or write in hand is
+        finished first), after writing the ``last`` checkpoint.
+    v1sim.errors.CheckpointError
+        If ``resume`` finds no run, settings that contradict it, or no usable
+        checkpoint; or if a new run is asked for in a folder holding one.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    x_train, y_train = _check_data(*train, "train")
-    x_test, y_test = _check_data(*test, "test")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = dict(meta or {})
-    optimizer = SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                    weight_decay=config.weight_decay, nesterov=config.nesterov)  # fmt: skip
-    schedule = StepLR(optimizer, config.lr_step, config.lr_gamma) if config.lr_step else None
-    criterion = CrossEntropyLoss()
-    history: list[dict] = []
-    steps_log: list[dict] = []
-    window = {"loss_sum": 0.0, "wrong": 0, "seen": 0, "steps": 0}  # the steps since the last steps.jsonl record
-    progress_state = {"epoch": 0, "batch": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-
-    if resume:
-        arrays, info = load_checkpoint(out / "last")
-        saved = dict(info["config"])
-        defaults = dataclasses.asdict(TrainConfig())  # fields added later than the checkpoint take their defaults
-        mismatched = [k for k, v in dataclasses.asdict(config).items()
-                      if k != "epochs" and saved.get(k, defaults[k]) != v]  # fmt: skip
-        mismatched += [k for k, v in meta.items() if info.get(k) != v]
-        if mismatched:
-            raise CheckpointError(f"cannot resume {out}: it was trained with other settings ({', '.join(mismatched)})")
-        _restore(model, optimizer, schedule, arrays, info)
-        history = list(info["history"])
-        steps_log = list(info.get("steps", []))
-        progress_state = dict(info["progress"])
-        window = dict(progress_state.pop("window", window))
-
-    run = {"config": dataclasses.asdict(config), **meta, "n_train": len(x_train), "n_test": len(x_test)}
-    atomic_write(out / "run.json", (json.dumps(run, indent=1, sort_keys=True) + "\n").encode())
-    n = len(x_train)
-    steps = math.ceil(n / config.batch_size)
-    model.train()
-    for epoch in range(progress_state["epoch"], config.epochs):
-        order = np.random.default_rng([config.seed, epoch]).permutation(n)
-        first = progress_state["batch"]
-        bar = tqdm(range(first, steps), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
-                   initial=first, total=steps, disable=not progress, leave=False)  # fmt: skip
-        start = time.perf_counter()
-        with _deferred_interrupt() as interrupted:
-            for batch in bar:
-                idx = order[batch * config.batch_size : (batch + 1) * config.batch_size]
-                x, y = x_train[idx], y_train[idx]
-                try:
-                    logits = model(x)
-                    loss = criterion(logits, y)
-                except ValueError as exc:  # layers refuse NaN/inf activations
-                    if "finite" not in str(exc):
-                        raise
-                    loss, cause = float("nan"), exc
-                else:
-                    cause = None
-                if not math.isfinite(loss):
-                    bar.close()
-                    raise TrainingError(
-                        f"the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}: training diverged; "
-                        f"lower the learning rate (--lr, now {optimizer.lr:g})"
-                    ) from cause
-                model.zero_grad()
-                model.backward_without_input_grad(criterion.backward())  # no gradient w.r.t. the images
-                scheduled, step = optimizer.lr, epoch * steps + batch
-                optimizer.lr = scheduled * config.lr_factor(step)
-                optimizer.step()
-                optimizer.lr = scheduled
-                right = int(np.count_nonzero(to_host(logits).argmax(axis=1) == y))  # device logits: one copy
-                progress_state["batch"] = batch + 1
-                progress_state["loss_sum"] += loss * len(y)
-                progress_state["correct"] += right
-                progress_state["seen"] += len(y)
-                if config.log_every:
-                    window["loss_sum"] += loss * len(y)
-                    window["wrong"] += len(y) - right
-                    window["seen"] += len(y)
-                    window["steps"] += 1
-                    if window["steps"] == config.log_every:
-                        steps_log.append({
-                            "step": step + 1, "epoch": epoch + (batch + 1) / steps,
-                            "lr": scheduled * config.lr_factor(step), "steps": window["steps"],
-                            "train_loss": window["loss_sum"] / window["seen"],
-                            "train_error": window["wrong"] / window["seen"],
-                        })  # fmt: skip
-                        window = {"loss_sum": 0.0, "wrong": 0, "seen": 0, "steps": 0}
-                        write_jsonl(out / "steps.jsonl", steps_log)
-                if batch % 10 == 0:
-                    bar.set_postfix(loss=f"{loss:.3f}", acc=f"{progress_state['correct'] / progress_state['seen']:.3f}")
-                if interrupted():
-                    bar.close()
-                    progress_state["epoch"] = epoch
-                    progress_state["seconds"] += time.perf_counter() - start
-                    progress_state["window"] = window
-                    save_checkpoint(out / "last", *_state(model, optimizer, schedule, progress_state, history,
-                                                          steps_log, config, meta))  # fmt: skip
-                    raise TrainingInterrupted(f"interrupted; checkpoint written to {out / 'last.json'}")
-        bar.close()
-        seconds = progress_state["seconds"] + time.perf_counter() - start
-        test_loss, test_acc = evaluate(model, x_test, y_test)
-        record = {
-            "epoch": epoch + 1,
-            "lr": optimizer.lr,
-            "train_loss": progress_state["loss_sum"] / progress_state["seen"],
-            "train_accuracy": progress_state["correct"] / progress_state["seen"],
-            "test_loss": test_loss,
-            "test_accuracy": test_acc,
-            "test_error": 1.0 - test_acc,
-            "seconds": seconds,
-            "images_per_second": progress_state["seen"] / seconds if seconds > 0 else float("nan"),
-        }
-        history.append(record)
-        if schedule is not None:
-            schedule.step()
-        progress_state = {"epoch": epoch + 1, "batch": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-        state = _state(model, optimizer, schedule, dict(progress_state, window=window), history, steps_log,
-                       config, meta)  # fmt: skip
-        if record["test_error"] <= min(h["test_error"] for h in history):
-            save_checkpoint(out / "best", *state)
-        save_checkpoint(out / "last", *state)
-        write_jsonl(out / "metrics.jsonl", history)
-        if progress:
-            print(f"epoch {epoch + 1}: train loss {record['train_loss']:.4f}, test error "
-                  f"{100 * record['test_error']:.2f}%, {record['images_per_second']:.0f} images/s",
-                  file=sys.stderr, flush=True)  # fmt: skip
-
-    if not history:
-        raise TrainingError(f"nothing to do: {out} already holds {progress_state['epoch']} epochs (raise --epochs)")
-    final = history[-1]
-    train_seconds = sum(h["seconds"] for h in history)
-    images = sum(h["images_per_second"] * h["seconds"] for h in history)
-    best = min(history, key=lambda h: h["test_error"])
-    return {
-        "test_accuracy": final["test_accuracy"],
-        "test_error": final["test_error"],
-        "test_loss": final["test_loss"],
-        "epochs": final["epoch"],
-        "train_seconds": train_seconds,
-        "images_per_second": images / train_seconds if train_seconds > 0 else float("nan"),
-        "best_epoch": best["epoch"],
-        "best_test_error": best["test_error"],
-        "out": str(out),
-    }
+    run = _Run(model, config, _check_data(*train, "train"), _check_data(*test, "test"), RunFolder(out_dir),
+               dict(meta or {}), progress)  # fmt: skip
+    with run.folder.interrupts() as interrupted:
+        run.open(resume)
+        if run.position["epoch"] == config.epochs:
+            return run.summary(already_finished=True)
+        model.train()
+        kill_point("start")
+        if interrupted():
+            run.interrupt("before training")
+        for epoch in range(run.position["epoch"], config.epochs):
+            if not run.train_epoch(epoch, interrupted):
+                run.interrupt(f"in epoch {epoch + 1}")
+            run.end_epoch(epoch)
+            if interrupted() and epoch + 1 < config.epochs:
+                raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; checkpoint "
+                                          f"{run.folder.path / 'last.npz'} written (continue with --resume)")  # fmt: skip
+    return run.summary()
 
 
 def load_run(folder) -> dict:
@@ -417,30 +545,3 @@ def load_run(folder) -> dict:
         "epochs": sorted(lines(metrics), key=lambda r: r["epoch"]),
         "steps": sorted(lines(steps), key=lambda r: r["step"]) if steps.is_file() else [],
     }
-
-
-@contextlib.contextmanager
-def _deferred_interrupt():
-    """Turn the first Ctrl-C into a flag checked between SGD steps.
-
-    A step is never cut in half (weights updated for some layers only); the
-    loop notices the flag after the step and checkpoints. A second Ctrl-C
-    interrupts at once. Outside the main thread signals cannot be caught, and
-    Ctrl-C behaves as usual.
-    """
-    hits = []
-
-    def handler(signum, frame):
-        hits.append(signum)
-        if len(hits) > 1:
-            raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread
-        yield lambda: False
-        return
-    try:
-        yield lambda: bool(hits)
-    finally:
-        signal.signal(signal.SIGINT, previous)

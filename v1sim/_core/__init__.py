@@ -1,0 +1,10 @@
+"""Plumbing shared by the science modules and the ConvNet engine (private).
+
+``io``
+    Atomic, pickle-free files: one-file ``.npz`` checkpoints (arrays plus their
+    JSON metadata), JSON and JSON-lines logs, each committed by one rename.
+``runs``
+    The run folder of every trainer (:func:`v1sim.nn.train.fit` and
+    :func:`v1sim.hierarchy.train`): ``run.json``, the logs, the ``last`` /
+    ``previous`` / ``best`` checkpoints, resume checks and the deferred Ctrl-C.
+"""
