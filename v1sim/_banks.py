@@ -402,7 +402,8 @@ def _bank(built, name: str, size: int) -> FilterBank:
     kernels, params = built
     for k, p in zip(kernels, params):
         if k is None:
-            raise InputError(f"size={size} is too small for the {name} filter {p}: the kernel vanishes", argument="size")
+            raise InputError(f"size={size} is too small for the {name} filter {p}: the kernel vanishes",
+                             argument="size")
     return FilterBank(np.stack(kernels), tuple(params), name)
 
 

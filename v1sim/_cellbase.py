@@ -14,12 +14,24 @@ from functools import cached_property
 import numpy as np
 from scipy import optimize
 
-from ._validate import as_float_array, check_finite_float, check_in_range, check_int_pair, check_positive_float
+from ._validate import (
+    as_float_array,
+    check_allocation,
+    check_finite_float,
+    check_in_range,
+    check_int_pair,
+    check_positive_float,
+    check_support,
+)
+from .errors import InputError, InputTypeError
 from .spikes import PEAK_RATE, SPONTANEOUS_RATE
 
 N_STDS = 3.0  # kernel half-width in standard deviations, as v1sim.filters
 _FREQS = np.geomspace(0.002, 0.5, 97)  # cycles/pixel scanned for the unit drive
 _PHASES = np.linspace(0.0, 2.0 * np.pi, 64, endpoint=False)
+# float64 arrays of the field's pixel count alive while the grating tuning is scanned: the complex
+# (pixels, frequencies) exponential, its real argument and the product's temporaries
+_TUNING_COPIES = 6 * _FREQS.size
 
 
 # ------------------------------------------------------------------ nonlinearity
@@ -79,7 +91,8 @@ class Nonlinearity:
             object.__setattr__(self, "_cutoff", -s / (1.0 - s))
         else:
             if self.spontaneous is not None:
-                raise ValueError("give spontaneous or threshold, not both (the one fixes the other)")
+                raise InputError("give spontaneous or threshold, not both (the one fixes the other)",
+                                 argument="threshold")  # fmt: skip
             thr = check_in_range(self.threshold, "threshold", -math.inf, 1.0, inclusive=(True, False))
             object.__setattr__(self, "threshold", thr)
             object.__setattr__(self, "_cutoff", thr)
@@ -170,15 +183,17 @@ class _Cell:
         if self.center is not None:
             items = tuple(self.center) if np.ndim(self.center) == 1 else ()
             if len(items) != 2:
-                raise ValueError(f"center must be None or a pair (x, y), got {self.center!r}")
+                raise InputError(f"center must be None or a pair (x, y), got {self.center!r}", argument="center")
             object.__setattr__(self, "center", tuple(check_finite_float(v, "center") for v in items))
         nl = self.nonlinearity
         if nl is None:
             nl = Nonlinearity(exponent=self._DEFAULT_EXPONENT)
         elif not isinstance(nl, Nonlinearity):
-            raise TypeError(f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nl).__name__}")
+            raise InputTypeError(f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nl).__name__}",
+                                 argument="nonlinearity")  # fmt: skip
         object.__setattr__(self, "nonlinearity", nl)
         self._setup()
+        self._check_extent()
 
     def _set(self, **values):
         for name, value in values.items():
@@ -193,8 +208,32 @@ class _Cell:
         f = check_positive_float(value, name)
         f = f if self.ppd is None else f / self.ppd
         if f > 0.5:
-            raise ValueError(f"{name} must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel")
+            raise InputError(f"{name} must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel",
+                             argument=name)  # fmt: skip
         return f
+
+    # -- sizes: refused at construction, before the first response samples the field
+    def _size_argument(self) -> tuple[str, float]:
+        """The user's argument (name, value) that sets the receptive field's extent, blamed if it is too big."""
+        raise NotImplementedError
+
+    def _n_kernels(self) -> int:
+        """How many subunit kernels :meth:`_sample` returns."""
+        return 4
+
+    def _half_width(self, extent: float) -> int:
+        """``ceil(extent)`` for a support computed in ``_setup``, refused if it overflowed to infinity."""
+        name, value = self._size_argument()
+        return check_support(extent, name, what=f"{type(self).__name__} with {name}={value:g}")
+
+    def _check_extent(self) -> None:
+        """Refuse a cell whose field (a huge sigma, a tiny frequency) would not fit in memory once sampled."""
+        name, value = self._size_argument()
+        rx, ry = (self._half_width(r) for r in self._extent())
+        h, w = 2 * ry + 1, 2 * rx + 1
+        check_allocation((h, w), np.float64, name, copies=_TUNING_COPIES + 2 * self._n_kernels(),
+                         what=f"{type(self).__name__} with {name}={value:g} has a receptive field of "
+                              f"{h} x {w} pixels")  # fmt: skip
 
     def center_in(self, shape) -> tuple[float, float]:
         """The receptive-field centre ``(x, y)`` in pixels for images of ``shape`` (H, W)."""
@@ -210,8 +249,8 @@ class _Cell:
     # -- tuning of the combination to gratings (unit drive, preferred frequency)
     @cached_property
     def _tuning(self) -> tuple[float, float]:
-        rx, ry = self._extent()
-        xs, ys = np.arange(-math.ceil(rx), math.ceil(rx) + 1.0), np.arange(-math.ceil(ry), math.ceil(ry) + 1.0)
+        rx, ry = (math.ceil(r) for r in self._extent())  # finite and bounded: checked at construction
+        xs, ys = np.arange(-rx, rx + 1.0), np.arange(-ry, ry + 1.0)
         x, y = np.meshgrid(xs, ys)
         k = self._sample(x, y).reshape(-1, x.size)
         xr = (x * math.cos(self.theta) + y * math.sin(self.theta)).ravel()
@@ -226,7 +265,8 @@ class _Cell:
                                        options={"xatol": 1e-7})  # fmt: skip
         f_best, unit = (float(res.x), -float(res.fun)) if -res.fun >= grid[i] else (float(_FREQS[i]), float(grid[i]))
         if not unit > 0:
-            raise ValueError(f"{type(self).__name__} does not respond to any grating; check its parameters")
+            raise InputError(f"{type(self).__name__} does not respond to any grating; check its parameters",
+                             argument=type(self).__name__)  # fmt: skip
         return unit, f_best
 
     @property

@@ -22,7 +22,16 @@ import numpy as np
 
 from . import filters, pooling, signal
 from ._cellbase import Nonlinearity, _pair_amplitude
-from ._validate import as_float_array, check_choice, check_in_range, check_odd_int, check_positive_float
+from ._validate import (
+    as_float_array,
+    check_allocation,
+    check_choice,
+    check_in_range,
+    check_odd_int,
+    check_positive_float,
+    check_support,
+)
+from .errors import InputError, InputTypeError
 
 _OUTPUTS = ("rate", "drive")
 
@@ -47,13 +56,15 @@ def _bank(bank, default):
 def _spectra(kernels):
     """Zero-padded 2-D DFT amplitudes' complex values, (K, n, n) with n >= 8x the kernel."""
     n = max(256, 8 * max(kernels.shape[1:]))
+    check_allocation((kernels.shape[0], n, n), np.complex128, "bank", copies=3,
+                     what=f"the spectra of {kernels.shape[0]} kernels of {kernels.shape[1:]} zero-padded to {n} x {n}")
     return np.fft.fft2(kernels, s=(n, n))
 
 
 def _linear_units(kernels):
     units = np.abs(_spectra(kernels)).reshape(kernels.shape[0], -1).max(axis=1)
     if not np.all(units > 0):
-        raise ValueError("bank holds a kernel that responds to no grating (all zeros)")
+        raise InputError("bank holds a kernel that responds to no grating (all zeros)", argument="bank")
     return units
 
 
@@ -68,7 +79,8 @@ def _nonlinearity(nonlinearity, exponent, peak=None, spontaneous=None):
         kw = {} if peak is None else {"peak": peak, "spontaneous": spontaneous}
         return Nonlinearity(exponent=exponent, **kw)
     if not isinstance(nonlinearity, Nonlinearity):
-        raise TypeError(f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nonlinearity).__name__}")
+        raise InputTypeError(f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nonlinearity).__name__}",
+                             argument="nonlinearity")  # fmt: skip
     return nonlinearity
 
 
@@ -154,9 +166,10 @@ def simple_cells(images, bank=None, *, background=0.5, nonlinearity=None, output
 
 def _pairs(kernels, name="bank"):
     if kernels.shape[0] % 2:
-        raise ValueError(
+        raise InputError(
             f"{name} must hold quadrature pairs (even, odd) next to each other, e.g. "
-            f"gabor_bank(..., phases=(0, pi/2)); got an odd number of kernels ({kernels.shape[0]})"
+            f"gabor_bank(..., phases=(0, pi/2)); got an odd number of kernels ({kernels.shape[0]})",
+            argument=name,
         )
 
 
@@ -214,7 +227,7 @@ def complex_cells(images, bank=None, *, model="energy", energy="amplitude", pool
     if pool_size is None:
         freqs = [p.get("frequency") for p in (params or ()) if "frequency" in p]
         if not freqs:
-            raise ValueError("pool_size is required when the bank has no 'frequency' parameters")
+            raise InputError("pool_size is required when the bank has no 'frequency' parameters", argument="pool_size")
         pool_size = 2 * int(math.ceil(1.0 / min(freqs) / 2.0)) + 1
     pool_size = check_odd_int(pool_size, "pool_size")
     maps = signal.apply_bank(c, obj, mode="constant", method=method, device=device)
@@ -281,17 +294,22 @@ def hypercomplex_cells(images, bank=None, *, end_offset=None, end_weight=0.5, en
     pair_params = list(params[0::2]) if params else [{}] * m
     if thetas is None:
         if not all("theta" in p for p in pair_params):
-            raise ValueError("thetas is required when the bank has no 'theta' parameters")
+            raise InputError("thetas is required when the bank has no 'theta' parameters", argument="thetas")
         thetas = [p["theta"] for p in pair_params]
     thetas = as_float_array(thetas, "thetas", ndim=1, dtype=np.float64)
     if thetas.size != m:
-        raise ValueError(f"thetas must hold one orientation per pair ({m}), got {thetas.size}")
+        raise InputError(f"thetas must hold one orientation per pair ({m}), got {thetas.size}", argument="thetas")
     if end_offset is None:
         if not all("sigma_y" in p for p in pair_params):
-            raise ValueError("end_offset is required when the bank has no 'sigma_y' parameters")
+            raise InputError("end_offset is required when the bank has no 'sigma_y' parameters",
+                             argument="end_offset")  # fmt: skip
         offsets = [4.0 * p["sigma_y"] for p in pair_params]
     else:
         offsets = [check_positive_float(end_offset, "end_offset")] * m
+    # the end zones are a correlation kernel reaching +-end_offset: bound it before the energies are computed
+    half = check_support(max(offsets) + 1.0, "end_offset", what=f"end_offset={max(offsets):g}")
+    check_allocation((2 * half + 1, 2 * half + 1), np.float64, "end_offset", copies=4,
+                     what=f"end_offset={max(offsets):g} asks for a {2 * half + 1} x {2 * half + 1} end-zone kernel")
     e = _energy(c, obj, kernels, energy, method, device)
     single = e.ndim == 3
     e4 = e[None] if single else e

@@ -18,6 +18,7 @@ would need, instead of a ``MemoryError``, a swap storm or a hang.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import os
@@ -113,7 +114,8 @@ def as_float_array(
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise InputTypeError(f"{name} must be a real-valued array, got {_describe(value)}: {exc}", argument=name) from None
+        raise InputTypeError(f"{name} must be a real-valued array, got {_describe(value)}: {exc}",
+                             argument=name) from None
     kind = arr.dtype.kind
     if kind not in "iuf":
         what = {"b": "boolean", "c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(kind, str(arr.dtype))
@@ -219,7 +221,8 @@ def check_in_range(value, name: str, low: float, high: float, *, inclusive: tupl
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices`` (strings), or raise."""
     if not isinstance(value, str):
-        raise InputTypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_describe(value)}", argument=name)
+        raise InputTypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_describe(value)}",
+                             argument=name)
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}", argument=name)
     return value
@@ -325,6 +328,8 @@ def _limit_text(cap: int) -> str:
 
 def format_bytes(n: int | float) -> str:
     """``n`` bytes in decimal units, three significant digits (``"1.2 GB"``, ``"8e+06 PB"``)."""
+    if n >= 10**21:  # exact: a huge int product does not fit a float
+        return f"{decimal.Decimal(int(n)) / 10**15:.3g} PB"
     n = float(n)
     for unit, scale in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
@@ -381,16 +386,22 @@ def check_allocation(shape, dtype, name: str, *, copies: float = 1, what: str | 
 
 
 def check_support(extent: float, name: str, *, what: str) -> int:
-    """``ceil(extent)`` as an int, or an InputError naming ``name`` when ``extent`` is not finite.
+    """``ceil(extent)`` as an int, or an InputError naming ``name`` when ``extent`` is beyond any memory.
 
     A kernel's half-width ``n_stds * sigma`` overflows to infinity for huge
-    sigmas (``math.ceil(inf)`` would raise OverflowError); NaN cannot occur
-    from checked positive inputs but is refused the same way.
+    sigmas (``math.ceil(inf)`` would raise OverflowError); above ``2**62``
+    pixels the (2h+1)^2 support cannot exist anywhere, and refusing it here
+    keeps 300-digit sizes out of messages. NaN is refused the same way.
+
+    Raises
+    ------
+    InputError
+        With ``.argument`` = ``name``.
     """
-    if not math.isfinite(extent):
+    if not extent <= 2.0**62:  # inf, NaN, or so wide that squaring it is beyond any memory
         raise InputError(
-            f"{name}: {what} has a half-width of {extent} pixels; it would need unbounded memory, more than "
-            f"{_limit_text(memory_limit())}",
+            f"{name}: {what} has a half-width of {extent:.3g} pixels; a support that wide would need more memory "
+            f"than any machine has, more than {_limit_text(memory_limit())}",
             argument=name,
         )
     return int(math.ceil(extent))

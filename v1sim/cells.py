@@ -67,7 +67,16 @@ import numpy as np
 
 from . import _banks
 from ._cellbase import _PHASES, N_STDS, Nonlinearity, _Cell, _dog, _gabor, _LinearRF, _pair_amplitude
-from ._validate import check_choice, check_finite_float, check_in_range, check_positive_float, check_positive_int
+from ._validate import (
+    check_allocation,
+    check_choice,
+    check_finite_float,
+    check_in_range,
+    check_positive_float,
+    check_positive_int,
+    check_support,
+)
+from .errors import InputError, InputTypeError
 
 __all__ = [
     "ComplexCell",
@@ -135,10 +144,19 @@ class GanglionCell(_LinearRF, _Cell):
         rc = self._px(self.center_radius, "center_radius")
         rs = rc * SURROUND_RATIO if self.surround_radius is None else self._px(self.surround_radius, "surround_radius")
         if rs <= rc:
-            raise ValueError(f"surround_radius must be larger than center_radius, got {rs} <= {rc} pixels")
+            raise InputError(f"surround_radius must be larger than center_radius, got {rs} <= {rc} pixels",
+                             argument="surround_radius")  # fmt: skip
         self._set(_w=check_in_range(self.surround_weight, "surround_weight", 0.0, math.inf))
         self._set(_sc=rc / math.sqrt(2.0), _ss=rs / math.sqrt(2.0))
-        self._set(_half=int(math.ceil(N_STDS * self._ss)))
+        self._set(_half=self._half_width(N_STDS * self._ss))
+
+    def _size_argument(self):
+        if self.surround_radius is not None:
+            return "surround_radius", self.surround_radius
+        return "center_radius", self.center_radius
+
+    def _n_kernels(self):
+        return 1
 
     @property
     def sigmas(self) -> tuple[float, float]:
@@ -186,8 +204,14 @@ class _GaborCell(_Cell):
         default = _banks.gabor_sigma(self._f, check_positive_float(self.bandwidth, "bandwidth"))
         self._set(_sx=default if self.sigma_x is None else self._px(self.sigma_x, "sigma_x"))
         self._set(_sy=default if self.sigma_y is None else self._px(self.sigma_y, "sigma_y"))
-        self._set(_half=int(math.ceil(N_STDS * max(self._sx, self._sy))))
+        self._set(_half=self._half_width(N_STDS * max(self._sx, self._sy)))
         self._more_setup()
+
+    def _size_argument(self):
+        """The envelope's wider sigma if the user gave it, else the frequency (sigma ~ 1 / frequency)."""
+        wide = "sigma_x" if self._sx >= self._sy else "sigma_y"
+        given = getattr(self, wide)
+        return (wide, given) if given is not None else ("frequency", self.frequency)
 
     def _more_setup(self):
         pass
@@ -301,7 +325,10 @@ class MaxComplexCell(_GaborCell):
     def _more_setup(self):
         size = 1.0 / self._f if self.pool_size is None else self._px(self.pool_size, "pool_size")
         step = self._px(self.pool_step, "pool_step")
+        name = "pool_step" if self.pool_size is None else "pool_size"
+        check_support(size / step, name, what=f"a pool of {size:g} px at steps of {step:g} px")  # finite, or refused
         n = int(math.floor(size / step + 1e-9)) + 1
+        check_allocation((n, n), np.float64, name, copies=8, what=f"a pool of {n} x {n} subunit positions")
         offs = (np.arange(n) - (n - 1) / 2.0) * step
         ox, oy = np.meshgrid(offs, offs)
         self._set(_offsets=np.stack([ox.ravel(), oy.ravel()], axis=1))
@@ -309,6 +336,14 @@ class MaxComplexCell(_GaborCell):
 
     def _extent(self):
         return self._half + self._reach, self._half + self._reach
+
+    def _size_argument(self):
+        if getattr(self, "_reach", 0.0) > getattr(self, "_half", math.inf):  # the pool sets the field
+            return ("pool_size", self.pool_size) if self.pool_size is not None else ("pool_step", self.pool_step)
+        return super()._size_argument()
+
+    def _n_kernels(self):
+        return 2 * len(self._offsets)
 
     def _sample(self, x, y):
         out = []
@@ -367,6 +402,15 @@ class HypercomplexCell(_GaborCell):
 
     def _extent(self):
         return self._half + abs(self._d[0]), self._half + abs(self._d[1])
+
+    def _size_argument(self):
+        reach = max(map(abs, getattr(self, "_d", (0.0,))))  # set after the envelope's half-width
+        if self.end_offset is not None and reach > getattr(self, "_half", math.inf):
+            return "end_offset", self.end_offset
+        return super()._size_argument()
+
+    def _n_kernels(self):
+        return 6
 
     def _sample(self, x, y):
         out = []
@@ -445,7 +489,8 @@ class HubelWieselCell(_Cell):
         kind = check_choice(self.kind, "kind", ("light-line", "dark-line", "dark-to-light", "light-to-dark"))
         n = check_positive_int(self.n_subunits, "n_subunits")
         if not isinstance(self.rectify, (bool, np.bool_)):
-            raise TypeError(f"rectify must be a bool, got {self.rectify!r}")
+            raise InputTypeError(f"rectify must be a bool, got {self.rectify!r}", argument="rectify")
+        check_allocation(n * 1024, np.uint8, "n_subunits", what=f"n_subunits={n} units (about 1 kB of records each)")
         unit = GanglionCell(center_radius=self.center_radius, surround_radius=self.surround_radius,
                             surround_weight=self.surround_weight, ppd=self.ppd)  # fmt: skip
         self._set(_unit_cell=unit)
@@ -464,6 +509,15 @@ class HubelWieselCell(_Cell):
 
     def _extent(self):
         return self._ext
+
+    def _size_argument(self):
+        unit = self._unit_cell
+        if max(self._ext) > 2 * unit._half:  # the row of units, not one unit, sets the field
+            return ("spacing", self.spacing) if self.spacing is not None else ("n_subunits", self.n_subunits)
+        return unit._size_argument()
+
+    def _n_kernels(self):
+        return len(self._units)
 
     def _sample(self, x, y):
         u = self._unit_cell

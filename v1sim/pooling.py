@@ -204,7 +204,8 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
         n_pix = x_shape[2] * x_shape[3]
         if idx.size and (idx.min() < 0 or idx.max() >= n_pix):
             raise InputError(
-                f"indices must be flat in-map positions y*W + x in [0, {n_pix}), got values in [{idx.min()}, {idx.max()}]",
+                f"indices must be flat in-map positions y*W + x in [0, {n_pix}), "
+                f"got values in [{idx.min()}, {idx.max()}]",
                 argument="indices",
             )
         indices = np.ascontiguousarray(idx, dtype=np.int32)

@@ -142,7 +142,8 @@ def _choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int
     # a faster method is no use if its working memory does not fit (a big kernel's im2col matrix can
     # be thousands of times the output); the direct loops always fit
     cap = memory_limit()
-    costs = {m: t for m, t in costs.items() if m == "direct" or _work_bytes(m, x_shape, w_shape, stride, itemsize) <= cap}
+    costs = {m: t for m, t in costs.items()
+             if m == "direct" or _work_bytes(m, x_shape, w_shape, stride, itemsize) <= cap}  # fmt: skip
     return min(costs, key=costs.get)
 
 
@@ -295,7 +296,8 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, device="
     if mode == "valid":
         if kh > h or kw > w:
             raise InputError(
-                f"in2 must not be larger than in1 in 'valid' mode: in1 has shape {image.shape}, in2 has shape {kern.shape}",
+                f"in2 must not be larger than in1 in 'valid' mode: in1 has shape {image.shape}, "
+                f"in2 has shape {kern.shape}",
                 argument="in2",
             )
         padded = image
