@@ -176,3 +176,37 @@ def test_fit_jacobian_matches_central_differences():
         numeric = np.stack([(_residuals(p + h * e, x, y, target) - _residuals(p - h * e, x, y, target)) / (2 * h)
                             for e in np.eye(8)], axis=1)  # fmt: skip
         np.testing.assert_allclose(_jacobian(p, x, y, target), numeric, rtol=1e-6, atol=1e-7)
+
+
+@pytest.fixture(scope="module")
+def noisy_gabor_and_fit():
+    rng = np.random.default_rng(11)
+    field = B.gabor_model([1.3, 8.2, 7.6, 0.7, 0.15, 0.5, 3.0, 4.5], (17, 17)) + 0.05 * rng.standard_normal((17, 17))
+    return field, B.fit_gabor(field)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-100, 1e-12, 1e-9, 1e-6, 1e-3, 7.0, 1e6, 1e12, 1e100, 1e200])
+def test_fit_is_scale_free(noisy_gabor_and_fit, scale):
+    # before the fit normalised the field, 1e-12 gave frequency +5% and r2 -6e5, and 1e+-200 raised LAPACK errors
+    field, ref = noisy_gabor_and_fit
+    fit = B.fit_gabor(field * scale)
+    for name in ("x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y", "nx", "ny", "r2"):
+        np.testing.assert_allclose(getattr(fit, name), getattr(ref, name), rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(fit.amplitude, ref.amplitude * scale, rtol=1e-12)
+
+
+def test_fit_scales_each_field_on_its_own(noisy_gabor_and_fit):
+    field, ref = noisy_gabor_and_fit
+    fit = B.fit_gabor(np.stack([field * 1e-150, field, field * 1e150]))
+    np.testing.assert_allclose(fit.r2, np.repeat(ref.r2, 3), rtol=1e-9)
+    np.testing.assert_allclose(fit.nx, np.repeat(ref.nx, 3), rtol=1e-9)
+    np.testing.assert_allclose(fit.amplitude, ref.amplitude * [1e-150, 1.0, 1e150], rtol=1e-12)
+
+
+def test_all_zero_field_is_an_input_error_naming_the_field():
+    from v1sim.errors import InputError
+
+    fields = np.stack([np.ones((5, 5)), np.zeros((5, 5))])
+    with pytest.raises(InputError, match=r"all zero; field\(s\) \[1\]") as info:
+        B.fit_gabor(fields)
+    assert info.value.argument == "fields"

@@ -114,9 +114,19 @@ def _canonical(p: np.ndarray) -> np.ndarray:
 
 
 def fit_one(k: np.ndarray) -> tuple[np.ndarray, float]:
-    """Best of the least-squares fits from :func:`_starts`; returns canonical params and R^2."""
+    """Best of the least-squares fits from :func:`_starts`; returns canonical params and R^2.
+
+    The fit runs on ``k / max|k|`` and scales the amplitude back, so a field and that field times any
+    factor float64 holds (1e-200 .. 1e200) give the same shape parameters and R^2: unscaled, the
+    squared energy underflows or overflows (LAPACK errors near 1e+-200) and least_squares' absolute
+    tolerances stop early below a peak of about 1e-8. ``k`` must not be all zero (the caller checks).
+    """
     from scipy.optimize import least_squares
 
+    scale = float(np.max(np.abs(k)))
+    if not scale > 0.0 or not np.isfinite(scale):
+        raise ValueError(f"fit_one needs a finite field that is not all zero, got max |k| = {scale}")
+    k = k / scale
     h, w = k.shape
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     x, y, target = x.ravel(), y.ravel(), k.ravel()
@@ -132,7 +142,9 @@ def fit_one(k: np.ndarray) -> tuple[np.ndarray, float]:
             best, best_cost = result.x, result.cost
     ss_total = float(((target - target.mean()) ** 2).sum())
     r2 = 1.0 - 2.0 * best_cost / ss_total if ss_total > 0 else 0.0
-    return _canonical(best), r2
+    best = _canonical(best)
+    best[0] *= scale
+    return best, r2
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ import numpy as np
 
 from ._gabor_fit import GaborFit, fit_many, gabor_model
 from ._validate import as_float_array, check_positive_int, check_rng
+from .errors import InputError
 
 __all__ = [
     "DEVALOIS1982", "RINGACH2002", "RINGACH2002_NXNY", "GaborFit", "OrientationCounts", "RingachF1F0",
@@ -335,7 +336,10 @@ def fit_gabor(fields) -> GaborFit:
     tries four carrier frequencies and keeps the best fit (scipy's
     ``least_squares``, bounded: ``f`` in [0, 0.5] cycles/pixel, SDs in
     [0.25, 2 x size] pixels, centre inside the field), with the analytic Jacobian.
-    About 40 ms per 16 x 16 field.
+    Scale-free: each field is fitted divided by its largest absolute value and
+    the amplitude scaled back, so ``fields * c`` (any ``c`` float64 holds, e.g.
+    1e-200 to 1e200) gives the same shape parameters and ``r2`` and ``c`` times
+    the amplitude. About 40 ms per 16 x 16 field.
 
     Parameters
     ----------
@@ -343,7 +347,8 @@ def fit_gabor(fields) -> GaborFit:
         Receptive fields (e.g. spike-triggered averages) or filters; for
         ``C`` channels (a conv layer's weights ``(C_out, C_in, kh, kw)``) the
         channel mean is fitted, the luminance field of an RGB filter.
-        At least 3 x 3 pixels; finite; no field may be all zero.
+        At least 3 x 3 pixels; finite; no field may be all zero (it has no
+        shape to fit: :class:`~v1sim.errors.InputError`, a ``ValueError``).
 
     Returns
     -------
@@ -372,7 +377,8 @@ def fit_gabor(fields) -> GaborFit:
         raise ValueError(f"fields must be at least 3 x 3 pixels, got {a.shape[-2]} x {a.shape[-1]}")
     flat = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
     if np.any(flat == 0):
-        raise ValueError(f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are")
+        raise InputError(f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are",
+                         argument="fields")
     return fit_many(a)
 
 
