@@ -362,3 +362,27 @@ def test_get_unknown_kernel_raises(device):
 def test_get_refuses_an_unresolved_device():
     with pytest.raises(ValueError, match="device"):
         kernels.get("max_pool", "gpu")
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1.0, 1e20, 1e30])
+@pytest.mark.parametrize("device", ["cpu", "parallel"])
+def test_l2_pool_of_float32_is_scale_free(scale, device):
+    # squares summed in float64: float32 squares flushed windows under 1e-19 to 0 and overflowed over 1.8e19
+    x = np.random.default_rng(3).standard_normal((1, 2, 5, 4))
+    out = np.full((1, 2, 2, 2), np.nan, np.float32)
+    kernels.get("l2_pool", device)((x * scale).astype(np.float32), 2, 2, 2, 2, 0, 0, out)
+    want = np.sqrt((x[:, :, :4, :4] ** 2).reshape(1, 2, 2, 2, 2, 2).sum(axis=(3, 5)))
+    np.testing.assert_allclose(out / np.float64(scale), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4, 1e8])
+@pytest.mark.parametrize("device", ["cpu", "parallel"])
+def test_bn_stats_variance_is_exact_at_large_offsets(offset, device):
+    # two passes (and the Chan-Golub-LeVeque correction): the one-pass E[x^2] - m^2 lost all digits at 1e8
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4, 17)) * 1e-2 + offset
+    mean, var = np.full(4, np.nan), np.full(4, np.nan)
+    kernels.get("bn_stats", device)(x, mean, var)
+    dev = x - x.mean(axis=(0, 2), keepdims=True)
+    np.testing.assert_allclose(var, (dev**2).mean(axis=(0, 2)), rtol=1e-10)
+    np.testing.assert_allclose(mean, x.mean(axis=(0, 2)), rtol=0, atol=4 * np.spacing(offset) + 1e-18)

@@ -207,6 +207,29 @@ def test_activation_values_and_no_overflow():
     np.testing.assert_allclose(F.tanh_forward(x)[0], np.tanh(x))
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_relative_precision_in_its_tails(dtype):
+    # (1 + tanh(x/2)) / 2 rounded to exactly 0 below x = -17 in float32; the lower tail is representable to -103
+    info = np.finfo(dtype)
+    low = -103.0 if dtype == np.float32 else -744.0
+    x = np.linspace(low - 10, 90, 20001).astype(dtype)
+    y, cache = F.sigmoid_forward(x)
+    assert y.dtype == dtype
+    ref = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    normal = ref >= info.tiny
+    np.testing.assert_allclose(y[normal], ref[normal].astype(np.float64), rtol=4 * info.eps)
+    np.testing.assert_allclose(y[~normal], ref[~normal].astype(np.float64), rtol=0, atol=2 * info.smallest_subnormal)
+    assert np.all(y[x > low] > 0) and np.all(y <= 1)
+    # backward y (1 - y): relative in the lower tail; within eps of 1 in absolute terms in the upper (as PyTorch)
+    dy = F.sigmoid_backward(np.ones_like(x), cache)
+    dref = (ref * (1 - ref)).astype(np.float64)
+    lower = normal & (x < 0)
+    np.testing.assert_allclose(dy[lower], dref[lower], rtol=8 * info.eps)
+    np.testing.assert_allclose(dy[x >= 0], dref[x >= 0], rtol=0, atol=2 * info.eps)
+    edges = F.sigmoid_forward(np.array([-np.inf, np.nan, np.inf], dtype))[0]
+    np.testing.assert_array_equal(edges, [0, np.nan, 1])
+
 def test_tanh_backward_runs_where_its_forward_ran():
     x = np.linspace(-3, 3, 40, dtype=np.float32).reshape(4, 10)
     for device in ("cpu", "parallel"):
@@ -282,6 +305,82 @@ def test_batch_norm_statistics():
     np.testing.assert_allclose(out_eval, (x - rm[:, None, None]) / np.sqrt(rv[:, None, None]), rtol=1e-12)
     with pytest.raises(ValueError, match="more than one value"):
         F.batch_norm_forward(x[:1, :, :1, :1], np.ones(3), np.zeros(3), training=True)
+
+
+def two_pass_batch_norm(x, gamma, beta, g, eps):
+    """Batch norm forward and backward by the textbook two passes, with exactly rounded sums (math.fsum)."""
+    import math
+
+    c = x.shape[1]
+    xs = np.moveaxis(x, 1, 0).reshape(c, -1).astype(np.float64)
+    gs = np.moveaxis(g, 1, 0).reshape(c, -1)
+    m = xs.shape[1]
+    mean = np.array([math.fsum(r) / m for r in xs])
+    d = xs - mean[:, None]
+    var = np.array([math.fsum(r) / m for r in d * d])
+    invstd = 1 / np.sqrt(var + eps)
+    xhat = d * invstd[:, None]
+    sum_g = np.array([math.fsum(r) for r in gs])
+    sum_gxhat = np.array([math.fsum(r) for r in gs * xhat])
+    dx = (gamma * invstd / m)[:, None] * (m * gs - sum_g[:, None] - xhat * sum_gxhat[:, None])
+    shape = (c, x.shape[0]) + x.shape[2:]
+
+    def back(a):
+        return np.moveaxis(a.reshape(shape), 0, 1)
+
+    out = back(xhat * gamma[:, None] + beta[:, None])
+    return out, mean, var, back(dx), sum_gxhat, sum_g
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e2, 1e4, 1e6, -1e6])
+@pytest.mark.parametrize("shape", [(5, 3, 7, 6), (40, 4)])
+def test_batch_norm_is_exact_when_the_mean_dwarfs_the_spread(offset, shape):
+    # the one-pass E[x^2] - m^2 this replaces lost log10(offset^2 / var) digits: 8 at 1e4, all of them at 1e8
+    rng = np.random.default_rng(12)
+    spread = 0.5
+    x = rng.standard_normal(shape) * spread + offset
+    c = shape[1]
+    gamma, beta, g = rng.uniform(0.5, 2, c), rng.standard_normal(c), rng.standard_normal(shape)
+    rm, rv = np.full(c, 3.0), np.full(c, 2.0)
+    out, cache = F.batch_norm_forward(x, gamma, beta, rm, rv, training=True, momentum=0.25, eps=1e-5)
+    dx, dgamma, dbeta = F.batch_norm_backward(g, cache)
+    want_out, mean, var, want_dx, want_dgamma, want_dbeta = two_pass_batch_norm(x, gamma, beta, g, 1e-5)
+    m = x.size // c
+    # float64 holds the mean only to its spacing at the offset (1.2e-10 at 1e6): every quantity centred on it
+    # inherits that much, relative to the spread; no more may be lost
+    tol = 1e-13 + 4 * np.spacing(abs(offset)) / spread
+    np.testing.assert_allclose(cache[2], mean, rtol=0, atol=tol * spread)
+    np.testing.assert_allclose(1 / cache[3] ** 2 - 1e-5, var, rtol=1e-12)
+    np.testing.assert_allclose(out, want_out, rtol=0, atol=tol * np.abs(want_out).max())
+    # beyond its statistics the float64 output loses nothing: (x - mean) first, not x * scale + shift at x's magnitude
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    own = (x - cache[2].reshape(per_channel)) * (gamma * cache[3]).reshape(per_channel) + beta.reshape(per_channel)
+    np.testing.assert_allclose(out, own, rtol=0, atol=1e-14 * np.abs(own).max())
+    rm_tol = tol * spread + 4 * np.spacing(np.abs(rm).max())
+    np.testing.assert_allclose(rm, 0.75 * 3.0 + 0.25 * mean, rtol=0, atol=rm_tol)
+    np.testing.assert_allclose(rv, 0.75 * 2.0 + 0.25 * var * m / (m - 1), rtol=1e-12)
+    for got, want in ((dx, want_dx), (dgamma, want_dgamma), (dbeta, want_dbeta)):
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())
+    # evaluation with the running statistics centres on them the same way
+    out_eval, _ = F.batch_norm_forward(x, gamma, beta, rm, rv, training=False, eps=1e-5)
+    want_eval = (x - rm.reshape(per_channel)) * (gamma / np.sqrt(rv + 1e-5)).reshape(per_channel)
+    want_eval += beta.reshape(per_channel)
+    np.testing.assert_allclose(out_eval, want_eval, rtol=0, atol=1e-14 * np.abs(want_eval).max())
+
+
+@pytest.mark.parametrize("offset", [1e2, 1e4])
+def test_batch_norm_statistics_of_float32_are_exact_float64(offset):
+    # float32 values are exact in float64, and the statistics are summed there: the variance is as exact as for float64
+    rng = np.random.default_rng(13)
+    x = (rng.standard_normal((8, 3, 5, 5)) + offset).astype(np.float32)
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    out, cache = F.batch_norm_forward(x, np.ones(3, np.float32), np.zeros(3, np.float32), rm, rv, eps=0.0)
+    want_out, mean, var, *_ = two_pass_batch_norm(x, np.ones(3), np.zeros(3), np.zeros(x.shape), 0.0)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(1 / cache[3] ** 2, var, rtol=1e-12)
+    np.testing.assert_allclose(cache[2], mean, rtol=1e-15)
+    # the output rounds once at x's magnitude, as x itself was (float32's spacing at the offset)
+    np.testing.assert_allclose(out, want_out, rtol=0, atol=4 * np.spacing(np.float32(offset)) / np.sqrt(var).min())
 
 
 def test_dropout():

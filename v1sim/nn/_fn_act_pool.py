@@ -59,15 +59,33 @@ def tanh_backward(grad_out, cache):
 
 
 def sigmoid_forward(x):
-    """Logistic ``1 / (1 + exp(-x))``, computed as ``(1 + tanh(x/2)) / 2`` (no overflow)."""
+    """Logistic ``1 / (1 + exp(-x))``, accurate to a few ulp in both tails and free of overflow.
+
+    Computed as ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` for ``x < 0``
+    with ``e = exp(-|x|)`` in (0, 1]: the lower tail keeps its relative
+    precision down to float32's smallest subnormal (sigmoid(-87) = 1.6e-38,
+    sigmoid(-103) = 1.4e-45), where ``(1 + tanh(x/2)) / 2`` rounded to exact
+    0 below about -17 in float32 (-37 in float64).
+    """
     if _dev.is_device(x):
         return _dev.fn().sigmoid_forward(x)
     x = _array(x, "x", range(1, 7))
-    out = 0.5 * (1 + np.tanh(0.5 * x))
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    out = np.maximum(e, x >= 0, dtype=x.dtype)  # the numerator: 1 where x >= 0 (e <= 1), else e; NaN stays NaN
+    e += 1
+    out /= e  # 2.1 ms for 1M float32, against 1.3 ms for the tanh form (np.where would take 4 ms alone)
     return out, out
 
 
 def sigmoid_backward(grad_out, cache):
+    """``grad_out * y * (1 - y)`` from the forward output y (PyTorch's form).
+
+    Relatively accurate in the lower tail (y tiny, 1 - y = 1); in the upper
+    tail ``1 - y`` is only known to within float32's ulp of 1 (6e-8), so the
+    gradient there is that accurate in absolute terms.
+    """
     if type(cache) is DeviceCache:
         return _dev.fn().sigmoid_backward(grad_out, cache)
     return _grad(grad_out, cache.shape, cache.dtype) * cache * (1 - cache)

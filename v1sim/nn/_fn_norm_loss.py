@@ -76,6 +76,9 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     ``running = (1 - momentum) * running + momentum * batch`` (the running
     variance takes the unbiased batch variance). Evaluation: normalise with
     the running statistics. Then scale by ``gamma`` and shift by ``beta``.
+    The statistics are float64 sums over two passes (mean, then deviations), so
+    they stay exact when the mean dwarfs the spread; float64 outputs are centred
+    before they are scaled, so they lose no more than the mean's own rounding.
 
     Returns
     -------
@@ -109,7 +112,15 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     invstd = 1.0 / np.sqrt(var + eps)
     scale = gamma * invstd  # out = xhat * gamma + beta = x * scale + shift
     out = np.empty_like(x)
-    kernels.get("bn_affine", host)(x3, scale, beta - mean * scale, out.reshape(x3.shape))
+    out3 = out.reshape(x3.shape)
+    affine = kernels.get("bn_affine", host)
+    if x.dtype == np.float64:
+        # two passes, (x - mean) first: the folded x * scale + shift rounds at x's magnitude, ~1e-10 of the
+        # spread at an offset of 1e6 (as PyTorch); float32 keeps one pass, its input is rounded that coarsely anyway
+        affine(x3, np.ones(n_ch), -mean, out3)
+        affine(out3, scale, beta.astype(np.float64), out3)
+    else:
+        affine(x3, scale, beta - mean * scale, out3)
     return out, (x, gamma, mean, invstd, training, host)
 
 
