@@ -209,3 +209,42 @@ def test_reduce_lr_on_plateau_state_and_errors():
         nn.ReduceLROnPlateau(opt, mode="up")
     with pytest.raises(ValueError, match="patience"):
         nn.ReduceLROnPlateau(opt, patience=-1)
+
+
+def test_reduce_lr_on_plateau_skips_reductions_within_eps():
+    # PyTorch: new_lr = max(lr * factor, min_lr) is applied only if lr - new_lr > eps; the counters reset either way
+    opt = nn.SGD(params(np.random.default_rng(9)), lr=1e-6)
+    sched = nn.ReduceLROnPlateau(opt, factor=0.5, patience=0, min_lr=0.0, eps=1e-6)
+    sched.step(1.0)
+    sched.step(1.0)  # a plateau: 1e-6 -> 5e-7 is a change of 5e-7 <= eps, skipped
+    assert opt.lr == 1e-6 and sched.num_bad_epochs == 0
+    opt.lr = 1e-5
+    sched.step(1.0)  # 1e-5 -> 5e-6 changes by 5e-6 > eps
+    assert opt.lr == 5e-6
+    # the default eps (1e-8) only stops changes at rounding level, e.g. once min_lr is reached
+    opt = nn.SGD(params(np.random.default_rng(9)), lr=0.1 + 1e-9)
+    sched = nn.ReduceLROnPlateau(opt, patience=0, min_lr=0.1)
+    assert sched.eps == 1e-8
+    sched.step(1.0)
+    sched.step(1.0)
+    assert opt.lr == 0.1 + 1e-9
+    for bad in (-1e-8, float("nan"), float("inf"), "tiny"):
+        with pytest.raises((ValueError, TypeError), match="eps"):
+            nn.ReduceLROnPlateau(opt, eps=bad)
+
+
+def test_reduce_lr_on_plateau_state_keeps_eps_and_loads_older_states():
+    opt = nn.SGD(params(np.random.default_rng(10)), lr=1.0)
+    sched = nn.ReduceLROnPlateau(opt, patience=1, eps=0.25)
+    sched.step(2.0)
+    state = sched.state_dict()
+    assert state["eps"] == 0.25
+    other = nn.ReduceLROnPlateau(nn.SGD(params(np.random.default_rng(10)), lr=1.0))
+    other.load_state_dict({k: np.asarray(v) for k, v in state.items()})  # as from np.load
+    assert other.eps == 0.25 and isinstance(other.eps, float) and other.best == 2.0
+    older = {k: v for k, v in state.items() if k != "eps"}  # a checkpoint written before eps existed
+    fresh = nn.ReduceLROnPlateau(nn.SGD(params(np.random.default_rng(10)), lr=1.0), eps=1e-3)
+    fresh.load_state_dict(older)
+    assert fresh.eps == 1e-3 and fresh.patience == 1
+    with pytest.raises(KeyError, match="missing"):
+        fresh.load_state_dict({k: v for k, v in state.items() if k != "best"})

@@ -162,6 +162,7 @@ class SGD:
 
 class _Schedule:
     _fields: tuple = ()
+    _added_later: tuple = ()  # fields that older checkpoints lack: a missing one keeps the constructor's value
 
     def __init__(self, optimizer):
         if not hasattr(optimizer, "lr"):
@@ -175,11 +176,11 @@ class _Schedule:
         return {name: getattr(self, name) for name in self._fields}
 
     def load_state_dict(self, state) -> None:
-        missing = [k for k in self._fields if k not in state]
+        missing = [k for k in self._fields if k not in state and k not in self._added_later]
         unexpected = [k for k in state if k not in self._fields]
         if missing or unexpected:
             raise KeyError(f"{type(self).__name__}.load_state_dict: missing {missing}, unexpected {unexpected}")
-        for name in self._fields:
+        for name in (k for k in self._fields if k in state):
             current = getattr(self, name)
             value = state[name]
             setattr(self, name, type(current)(value.item() if isinstance(value, np.ndarray) else value))
@@ -220,7 +221,9 @@ class ReduceLROnPlateau(_Schedule):
     ``threshold`` (relative: ``best * (1 - threshold)`` in "min" mode;
     absolute: ``best - threshold``). After more than ``patience`` epochs
     without improvement the rate becomes ``max(lr * factor, min_lr)``, then
-    ``cooldown`` epochs pass before counting again.
+    ``cooldown`` epochs pass before counting again. A reduction of ``eps`` or
+    less is skipped (the rate stays; the counters still reset), as in PyTorch:
+    near ``min_lr``, rounding must not count as a change.
 
     Parameters
     ----------
@@ -233,13 +236,16 @@ class ReduceLROnPlateau(_Schedule):
     threshold_mode : {"rel", "abs"}
     cooldown : int >= 0
     min_lr : float >= 0
+    eps : float >= 0
+        Smallest change of the rate that is applied (PyTorch's default, 1e-8).
     """
 
-    _fields = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr",
+    _fields = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps",
                "best", "num_bad_epochs", "cooldown_counter", "last_epoch")  # fmt: skip
+    _added_later = ("eps",)
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0.0):  # fmt: skip
+                 cooldown=0, min_lr=0.0, eps=1e-8):  # fmt: skip
         super().__init__(optimizer)
         self.mode = check_choice(mode, "mode", ("min", "max"))
         self.factor = check_in_range(factor, "factor", 0.0, 1.0, inclusive=(False, False))
@@ -248,6 +254,7 @@ class ReduceLROnPlateau(_Schedule):
         self.threshold_mode = check_choice(threshold_mode, "threshold_mode", ("rel", "abs"))
         self.cooldown = check_nonnegative_int(cooldown, "cooldown")
         self.min_lr = _nonnegative(min_lr, "min_lr")
+        self.eps = _nonnegative(eps, "eps")
         self.best = math.inf if self.mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
@@ -274,5 +281,7 @@ class ReduceLROnPlateau(_Schedule):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            new_lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            if self.optimizer.lr - new_lr > self.eps:
+                self.optimizer.lr = new_lr
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
