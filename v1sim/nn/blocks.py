@@ -26,6 +26,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .._validate import check_choice, check_int_pair, check_positive_int, check_rng
+from ..errors import InputError, InputTypeError
 from ..backend import resolve_device
 from . import _device
 from .layers import Conv2d, MaxPool2d, ReLU
@@ -66,8 +67,9 @@ class Residual(Module):
         main = self.body.output_shape(input_shape)
         short = self.shortcut.output_shape(input_shape)
         if main != short:
-            raise ValueError(
-                f"{type(self).__name__}: the residual body gives per-sample shape {main} but the shortcut gives {short}"
+            raise InputError(
+                f"{type(self).__name__}: the residual body gives per-sample shape {main} but the shortcut gives {short}",
+                argument="shortcut",
             )
         return main
 
@@ -87,7 +89,8 @@ class Concat(Module):
         items = branches.items() if isinstance(branches, dict) else ((f"branch{i + 1}", b) for i, b in enumerate(branches))
         for name, b in items:
             if not isinstance(b, Module):
-                raise TypeError(f"{type(self).__name__} branches must be Modules, got {type(b).__name__} for {name!r}")
+                raise InputTypeError(f"{type(self).__name__} branches must be Modules, got {type(b).__name__} "
+                                     f"for {name!r}", argument="branches")  # fmt: skip
             setattr(self, name, b)
 
     def forward(self, x):
@@ -106,7 +109,8 @@ class Concat(Module):
     def output_shape(self, input_shape):
         shapes = [b.output_shape(input_shape) for b in self.children()]
         if len({s[1:] for s in shapes}) != 1:
-            raise ValueError(f"{type(self).__name__}: branches give maps of different sizes {[s[1:] for s in shapes]}")
+            raise InputError(f"{type(self).__name__}: branches give maps of different sizes {[s[1:] for s in shapes]}",
+                             argument="branches")  # fmt: skip
         return (sum(s[0] for s in shapes),) + shapes[0][1:]
 
     def macs(self, input_shape):
@@ -127,7 +131,8 @@ class ZeroPadShortcut(Module):
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.out_channels = check_positive_int(out_channels, "out_channels")
         if self.out_channels < self.in_channels:
-            raise ValueError(f"out_channels ({self.out_channels}) must be at least in_channels ({self.in_channels})")
+            raise InputError(f"out_channels ({self.out_channels}) must be at least in_channels ({self.in_channels})",
+                             argument="out_channels")  # fmt: skip
         self.stride = check_int_pair(stride, "stride", minimum=1)
         self.before = (self.out_channels - self.in_channels) // 2
 
@@ -152,7 +157,7 @@ class ZeroPadShortcut(Module):
     def output_shape(self, input_shape):
         c, h, w = self._check_ndim(input_shape, "CHW")
         if c != self.in_channels:
-            raise ValueError(f"{self._name()} expects {self.in_channels} input channels, got {c}")
+            raise InputError(f"{self._name()} expects {self.in_channels} input channels, got {c} in x", argument="x")
         return self.out_channels, -(-h // self.stride[0]), -(-w // self.stride[1])
 
     def extra_repr(self):

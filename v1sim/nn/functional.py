@@ -41,7 +41,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from .._validate import check_int_pair, check_positive_int, float_dtype
+from .._validate import check_allocation, check_int_pair, check_positive_int, float_dtype
+from ..errors import InputError
 from ..backend import matmul, resolve_device
 from . import _device as _dev
 from ._device import DeviceCache
@@ -92,10 +93,25 @@ __all__ = [
 
 
 def _out_len(n, f, s, p, axis) -> int:
-    """``(n - f + 2p) // s + 1``, or a ValueError if the filter does not fit the padded input."""
+    """``(n - f + 2p) // s + 1``, or an InputError naming ``weight`` if the filter does not fit the padded input."""
     if f > n + 2 * p:
-        raise ValueError(f"kernel {axis} {f} is larger than the padded input {axis} {n} + 2*{p}")
+        raise InputError(f"weight's kernel {axis} {f} is larger than the padded input {axis} {n} + 2*{p}",
+                         argument="weight")  # fmt: skip
     return (n - f + 2 * p) // s + 1
+
+
+def _check_conv_memory(x_shape, padding, cols_rows, ho, wo, k, dtype) -> None:
+    """Refuse a convolution whose padded input, im2col matrix and output would not fit in memory.
+
+    Blames ``padding`` when it is what inflates the input, else ``x`` (the batch: use fewer images).
+    """
+    n, c, h, w = x_shape
+    hp, wp = h + 2 * padding[0], w + 2 * padding[1]
+    count = (n * c * hp * wp if any(padding) else 0) + cols_rows * n * ho * wo + 2 * n * k * ho * wo
+    name = "padding" if hp * wp > 2 * h * w else "x"
+    check_allocation(count, dtype, name, what=f"x of shape {tuple(x_shape)} with padding {tuple(padding)} gives a "
+                     f"padded input, an im2col matrix of {cols_rows} x {n * ho * wo} and an output of "
+                     f"{(n, k, ho, wo)}")  # fmt: skip
 
 
 def _pad_hw(x, py, px) -> np.ndarray:
@@ -144,7 +160,7 @@ def _col2im(dcols, xp_shape, kh, kw, stride, device) -> np.ndarray:
 def _check_bias_shape(b, want, shape_name):
     """The shape check of :func:`_bias` for arrays already on the device (or None)."""
     if b is not None and tuple(b.shape) != tuple(want):
-        raise ValueError(f"bias must have shape {tuple(want)} {shape_name}, got {tuple(b.shape)}")
+        raise InputError(f"bias must have shape {tuple(want)} {shape_name}, got {tuple(b.shape)}", argument="bias")
 
 
 def _bias(bias, n_out, dtype, shape_name="(K,)"):
@@ -153,7 +169,7 @@ def _bias(bias, n_out, dtype, shape_name="(K,)"):
     b = _array(bias, "bias", 1 if isinstance(n_out, int) else len(n_out))
     want = (n_out,) if isinstance(n_out, int) else tuple(n_out)
     if b.shape != want:
-        raise ValueError(f"bias must have shape {want} {shape_name}, got {b.shape}")
+        raise InputError(f"bias must have shape {want} {shape_name}, got {b.shape}", argument="bias")
     return b.astype(dtype, copy=False)
 
 
@@ -202,10 +218,13 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     n, c, h, wd = x.shape
     k, cg, kh, kw = w.shape
     if c % groups or k % groups:
-        raise ValueError(f"groups={groups} must divide both the input channels ({c}) and the filters ({k})")
+        raise InputError(f"groups={groups} must divide both the input channels ({c}) and the filters ({k})",
+                         argument="groups")  # fmt: skip
     if cg * groups != c:
-        raise ValueError(
-            f"weight of shape {tuple(w.shape)} with groups={groups} expects {cg * groups} input channels, x has {c} (shape {tuple(x.shape)})"
+        raise InputError(
+            f"weight of shape {tuple(w.shape)} with groups={groups} expects {cg * groups} input channels, "
+            f"x has {c} (shape {tuple(x.shape)})",
+            argument="weight",
         )
     ho, wo = _out_len(h, kh, sy, py, "height"), _out_len(wd, kw, sx, px, "width")
     if on_cuda:
@@ -213,6 +232,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
         _check_bias_shape(b, (k,), "(K,)")
         return _dev.fn().conv2d_forward(x, w, b, stride, padding, groups, ho, wo)
     dtype = float_dtype(x, w)
+    _check_conv_memory(x.shape, padding, c * kh * kw, ho, wo, k, dtype)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, k, dtype)
     xp = _pad_hw(x, py, px)
@@ -302,17 +322,23 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     n, c, h, wd = x.shape
     ho, wo, k, cw, kh, kw = w.shape
     if cw != c:
-        raise ValueError(f"weight of shape {tuple(w.shape)} expects {cw} input channels, x has {c} (shape {tuple(x.shape)})")
+        raise InputError(
+            f"weight of shape {tuple(w.shape)} expects {cw} input channels, x has {c} (shape {tuple(x.shape)})",
+            argument="weight",
+        )
     want = (_out_len(h, kh, sy, py, "height"), _out_len(wd, kw, sx, px, "width"))
     if want != (ho, wo):
-        raise ValueError(
-            f"weight of shape {tuple(w.shape)} holds filters for a {ho}x{wo} output, but x of shape {tuple(x.shape)} gives {want[0]}x{want[1]}"
+        raise InputError(
+            f"weight of shape {tuple(w.shape)} holds filters for a {ho}x{wo} output, but x of shape "
+            f"{tuple(x.shape)} gives {want[0]}x{want[1]}",
+            argument="weight",
         )
     if on_cuda:
         b = _bias(bias, (k, ho, wo), x.dtype, "(K, H2, W2)") if bias is not None and not _dev.is_device(bias) else bias
         _check_bias_shape(b, (k, ho, wo), "(K, H2, W2)")
         return _dev.fn().locally_connected2d_forward(x, w, b, stride, padding)
     dtype = float_dtype(x, w)
+    _check_conv_memory(x.shape, padding, c * kh * kw, ho, wo, k, dtype)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, (k, ho, wo), dtype, "(K, H2, W2)")
     xp = _pad_hw(x, py, px)
@@ -352,7 +378,10 @@ def linear_forward(x, weight, bias=None):
         return _dev.fn().linear_forward(x, weight, bias)
     x, w = _array(x, "x", 2), _array(weight, "weight", 2)
     if x.shape[1] != w.shape[1]:
-        raise ValueError(f"weight of shape {w.shape} expects {w.shape[1]} input features, x has {x.shape[1]} (shape {x.shape})")
+        raise InputError(
+            f"weight of shape {w.shape} expects {w.shape[1]} input features, x has {x.shape[1]} (shape {x.shape})",
+            argument="weight",
+        )
     dtype = float_dtype(x, w)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = _bias(bias, w.shape[0], dtype, "(F_out,)")

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from .._validate import check_choice, check_positive_float, check_rng
+from ..errors import InputError
 
 __all__ = ["calculate_fans", "kaiming_normal_", "he", "xavier_uniform_", "xavier", "zeros_", "ones_"]
 
@@ -33,7 +34,8 @@ def calculate_fans(shape) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight array of ``shape`` (at least 2-D)."""
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2:
-        raise ValueError(f"fans need a weight of at least 2 dimensions (out, in, ...), got shape {shape}")
+        raise InputError(f"fans need a weight of at least 2 dimensions (out, in, ...), got shape {shape}",
+                         argument="shape")  # fmt: skip
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 

@@ -28,11 +28,13 @@ from contextlib import contextmanager
 import numpy as np
 
 from .._validate import (
+    check_allocation,
     check_choice,
     check_int_pair,
     check_positive_int,
     check_rng,
 )
+from ..errors import InputError
 from ..backend import resolve_device
 from . import _device
 from . import functional as F
@@ -46,17 +48,20 @@ __all__ = [
 
 
 def _spatial(layer: Module, size: int, f: int, s: int, p: int, axis: str) -> int:
-    """Output length ``(size - f + 2p) // s + 1``, or a ValueError naming ``layer``."""
+    """Output length ``(size - f + 2p) // s + 1``, or an InputError naming ``layer`` (the input ``x`` is blamed)."""
     if f > size + 2 * p:
-        raise ValueError(
-            f"{layer._name()}: the {axis} {f} of its window does not fit the input {axis} {size} (padding {p} on each side)"
+        raise InputError(
+            f"{layer._name()}: the {axis} {f} of its window does not fit the input {axis} {size} of x "
+            f"(padding {p} on each side)",
+            argument="x",
         )
     return (size - f + 2 * p) // s + 1
 
 
 def _check_channels(layer: Module, got: int, want: int, shape: tuple, what: str = "input channels") -> None:
     if got != want:
-        raise ValueError(f"{layer._name()} expects {want} {what}, got {got} (per-sample input shape {shape})")
+        raise InputError(f"{layer._name()} expects {want} {what}, got {got} in x (per-sample shape {shape})",
+                         argument="x")  # fmt: skip
 
 
 _build = threading.local()
@@ -93,13 +98,18 @@ def _placeholder(shape) -> Parameter:
 class _Weighted(Module):
     """Shared plumbing of layers with a weight and an optional bias."""
 
-    def _init_params(self, shape, bias_shape, init, rng, blocks=None):
+    def _init_params(self, shape, bias_shape, init, rng, blocks=None, names=()):
+        """Draw the weight (and zero the bias); ``names`` are the arguments behind each axis of ``shape``."""
         if getattr(_build, "shape_only", False):
             check_choice(init, "init", tuple(INITS))
             self.weight = _placeholder(shape)
             self.bias = None if bias_shape is None else _placeholder(bias_shape)
             return
         rng = check_rng(rng)
+        # a weight, its gradient and the optimiser's momentum: blame the argument behind the largest axis
+        name = names[int(np.argmax(shape))] if names else "weight"
+        check_allocation(shape, np.float32, name, copies=3,
+                         what=f"{type(self).__name__} with a weight of shape {tuple(shape)}")  # fmt: skip
         w = np.empty(shape, dtype=np.float32)
         for block in [w] if blocks is None else w.reshape(blocks):  # one fan per filter bank
             init_weight(block, init, rng)
@@ -170,13 +180,15 @@ class Conv2d(_Weighted):
         self.padding = check_int_pair(padding, "padding", minimum=0)
         self.groups = check_positive_int(groups, "groups")
         if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(
+            raise InputError(
                 f"groups must divide in_channels and out_channels, got groups={self.groups} "
-                f"for in_channels={self.in_channels}, out_channels={self.out_channels}"
+                f"for in_channels={self.in_channels}, out_channels={self.out_channels}",
+                argument="groups",
             )
         self.device = resolve_device(device)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self._init_params(shape, (self.out_channels,) if bias else None, init, rng)
+        self._init_params(shape, (self.out_channels,) if bias else None, init, rng,
+                          names=("out_channels", "in_channels", "kernel_size", "kernel_size"))  # fmt: skip
 
     def forward(self, x):
         out, cache = F.conv2d_forward(x, self.weight.data, self._bias_data(), self.stride, self.padding, self.groups,
@@ -198,6 +210,11 @@ class Conv2d(_Weighted):
     def macs(self, input_shape):
         k, ho, wo = self.output_shape(input_shape)
         return k * ho * wo * (self.in_channels // self.groups) * math.prod(self.kernel_size)
+
+    def _size_argument(self, input_shape):
+        h, w = input_shape[-2:]
+        (py, px) = self.padding
+        return "padding" if (h + 2 * py) * (w + 2 * px) > 2 * h * w else "x"
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -251,7 +268,9 @@ class LocallyConnected2d(_Weighted):
         ho, wo = _spatial(self, h, kh, sy, py, "height"), _spatial(self, w, kw, sx, px, "width")
         shape = (ho, wo, self.out_channels, self.in_channels, kh, kw)
         blocks = (ho * wo, self.out_channels, self.in_channels, kh, kw)
-        self._init_params(shape, (self.out_channels, ho, wo) if bias else None, init, rng, blocks)
+        self._init_params(shape, (self.out_channels, ho, wo) if bias else None, init, rng, blocks,
+                          names=("input_size", "input_size", "out_channels", "in_channels", "kernel_size",
+                                 "kernel_size"))  # fmt: skip
 
     def forward(self, x):
         out, cache = F.locally_connected2d_forward(x, self.weight.data, self._bias_data(), self.stride, self.padding,
@@ -268,7 +287,8 @@ class LocallyConnected2d(_Weighted):
         c, h, w = self._check_ndim(input_shape, "CHW")
         _check_channels(self, c, self.in_channels, (c, h, w))
         if (h, w) != self.input_size:
-            raise ValueError(f"{self._name()} expects input maps of size {self.input_size}, got {(h, w)}")
+            raise InputError(f"{self._name()} expects input maps of size {self.input_size}, got {(h, w)} in x",
+                             argument="x")  # fmt: skip
         return (self.out_channels,) + self.weight.shape[:2]
 
     def macs(self, input_shape):
@@ -304,7 +324,8 @@ class Linear(_Weighted):
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         self.device = resolve_device(device)
-        self._init_params((self.out_features, self.in_features), (self.out_features,) if bias else None, init, rng)
+        self._init_params((self.out_features, self.in_features), (self.out_features,) if bias else None, init, rng,
+                          names=("out_features", "in_features"))  # fmt: skip
 
     def forward(self, x):
         out, cache = F.linear_forward(x, self.weight.data, self._bias_data())
@@ -319,9 +340,10 @@ class Linear(_Weighted):
     def output_shape(self, input_shape):
         shape = tuple(int(s) for s in input_shape)
         if len(shape) != 1:
-            raise ValueError(
+            raise InputError(
                 f"{self._name()} expects per-sample input of shape ({self.in_features},) (batches (N, F)), "
-                f"got per-sample shape {shape}; put a Flatten before it"
+                f"got x with per-sample shape {shape}; put a Flatten before it",
+                argument="x",
             )
         _check_channels(self, shape[0], self.in_features, shape, "input features")
         return (self.out_features,)
@@ -380,7 +402,8 @@ class _Pool2d(Module):
         self.stride = self.kernel_size if stride is None else check_int_pair(stride, "stride", minimum=1)
         self.padding = check_int_pair(padding, "padding", minimum=0)
         if any(p > f // 2 for p, f in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"padding must be at most half of kernel_size, got padding={self.padding} for kernel_size={self.kernel_size}")
+            raise InputError(f"padding must be at most half of kernel_size, got padding={self.padding} for "
+                             f"kernel_size={self.kernel_size}", argument="padding")  # fmt: skip
         self.device = resolve_device(device)
 
     def forward(self, x):
@@ -449,7 +472,8 @@ class Flatten(Module):
 
     def forward(self, x):
         self._store(tuple(x.shape))
-        return _device.reshape(x, (x.shape[0], -1))
+        # the explicit width, not -1: numpy cannot infer -1 for an empty batch (N = 0)
+        return _device.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
 
     def backward(self, grad_out, *, input_grad=True):
         return _device.reshape(grad_out, self._take_cache())

@@ -56,6 +56,7 @@ from functools import partial
 import numpy as np
 
 from .._validate import check_choice, check_positive_int, check_rng
+from ..errors import InputError
 from ..backend import resolve_device
 from . import _device
 from .blocks import BasicBlock, Bottleneck, Inception
@@ -91,7 +92,7 @@ class PositionBias(Module):
         super().__init__()
         self.shape = tuple(check_positive_int(s, "shape") for s in shape)
         if len(self.shape) != 3:
-            raise ValueError(f"shape must be (C, H, W), got {shape!r}")
+            raise InputError(f"shape must be (C, H, W), got {shape!r}", argument="shape")
         self.bias = Parameter(np.zeros(self.shape, np.float32))
 
     def forward(self, x):
@@ -108,7 +109,8 @@ class PositionBias(Module):
     def output_shape(self, input_shape):
         shape = self._check_ndim(input_shape, "CHW")
         if shape != self.shape:
-            raise ValueError(f"{self._name()} expects per-sample input of shape {self.shape}, got {shape}")
+            raise InputError(f"{self._name()} expects per-sample input of shape {self.shape}, got x with {shape}",
+                             argument="x")  # fmt: skip
         return shape
 
     def extra_repr(self):
@@ -125,6 +127,11 @@ def _lrn():
     return LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0)
 
 
+def _classes(num_classes) -> int:
+    """``num_classes`` checked under its own name (else the error would name the last Linear's ``out_features``)."""
+    return check_positive_int(num_classes, "num_classes")
+
+
 def _classifier(in_features, hidden, num_classes, p, rng, names=("fc6", "fc7", "fc8")):
     """Flatten, then (Linear, ReLU, Dropout) per hidden width, then the class scores."""
     layers, width = [("flatten", Flatten())], in_features
@@ -132,7 +139,7 @@ def _classifier(in_features, hidden, num_classes, p, rng, names=("fc6", "fc7", "
         i = name[2:]
         layers += [(name, Linear(width, h, rng=rng)), (f"relu{i}", ReLU()), (f"drop{i}", Dropout(p, rng=rng))]
         width = h
-    return layers + [(names[len(hidden)], Linear(width, num_classes, rng=rng))]
+    return layers + [(names[len(hidden)], Linear(width, _classes(num_classes), rng=rng))]
 
 
 # --------------------------------------------------------------------------
@@ -161,7 +168,7 @@ def lenet5(num_classes=10, in_channels=1, *, rng=None, device="auto") -> Sequent
         c3=conv(6, 16, 5), tanh3=Tanh(), s4=AvgPool2d(2, device=device),
         c5=conv(16, 120, 5), tanh5=Tanh(), flatten=Flatten(),
         f6=Linear(120, 84, init="xavier", rng=rng), tanh6=Tanh(),
-        output=Linear(84, num_classes, init="xavier", rng=rng),
+        output=Linear(84, _classes(num_classes), init="xavier", rng=rng),
     ))  # fmt: skip
 
 
@@ -185,7 +192,8 @@ def alexnet(num_classes=1000, in_channels=3, *, towers=1, rng=None, device="auto
     """
     towers = check_positive_int(towers, "towers")
     if towers not in (1, 2):
-        raise ValueError(f"towers must be 1 (the lecture's table) or 2 (the paper's two GPUs), got {towers}")
+        raise InputError(f"towers must be 1 (the lecture's table) or 2 (the paper's two GPUs), got {towers}",
+                         argument="towers")  # fmt: skip
     rng = check_rng(rng)
     conv = partial(Conv2d, device=device, rng=rng)
     pool = partial(MaxPool2d, 3, 2, device=device)
@@ -299,7 +307,7 @@ def googlenet(num_classes=1000, in_channels=3, *, rng=None, device="auto") -> Se
             c = spec[0] + spec[2] + spec[4] + spec[5]
     layers += [
         ("pool5", AvgPool2d(7, 1, device=device)), ("flatten", Flatten()), ("dropout", Dropout(0.4, rng=rng)),
-        ("fc", Linear(c, num_classes, rng=rng)),
+        ("fc", Linear(c, _classes(num_classes), rng=rng)),
     ]  # fmt: skip
     return Sequential(OrderedDict(layers))
 
@@ -342,7 +350,7 @@ def resnet(depth=50, num_classes=1000, in_channels=3, *, stride_on_3x3=False, rn
     ``stride_on_3x3=True`` gives torchvision's "v1.5" placement instead.
     """
     if depth not in RESNET_DEPTHS:
-        raise ValueError(f"depth must be one of {', '.join(map(str, RESNET_DEPTHS))}, got {depth!r}")
+        raise InputError(f"depth must be one of {', '.join(map(str, RESNET_DEPTHS))}, got {depth!r}", argument="depth")
     kind, counts = RESNET_DEPTHS[depth]
     rng = check_rng(rng)
     layers = [
@@ -364,7 +372,7 @@ def resnet(depth=50, num_classes=1000, in_channels=3, *, stride_on_3x3=False, rn
                 c = width * Bottleneck.expansion
             blocks.append(block)
         layers.append((f"conv{stage + 2}_x", Sequential(*blocks)))
-    layers += [("avgpool", GlobalAvgPool2d()), ("fc", Linear(c, num_classes, rng=rng))]
+    layers += [("avgpool", GlobalAvgPool2d()), ("fc", Linear(c, _classes(num_classes), rng=rng))]
     return Sequential(OrderedDict(layers))
 
 
@@ -388,7 +396,7 @@ def cifar_resnet(depth=20, num_classes=10, in_channels=3, *, shortcuts=True, rng
     """
     depth = check_positive_int(depth, "depth")
     if (depth - 2) % 6 or depth < 8:
-        raise ValueError(f"depth must be 6n+2 (20, 32, 44, 56, 110, ...), got {depth}")
+        raise InputError(f"depth must be 6n+2 (20, 32, 44, 56, 110, ...), got {depth}", argument="depth")
     n, rng = (depth - 2) // 6, check_rng(rng)
     layers = [
         ("conv1", Conv2d(in_channels, 16, 3, 1, 1, bias=False, device=device, rng=rng)),
@@ -405,7 +413,7 @@ def cifar_resnet(depth=20, num_classes=10, in_channels=3, *, shortcuts=True, rng
                 blocks.append(_plain_block(c, width, stride, device, rng))
             c = width
         layers.append((f"stage{stage + 1}", Sequential(*blocks)))
-    layers += [("avgpool", GlobalAvgPool2d()), ("fc", Linear(c, num_classes, rng=rng))]
+    layers += [("avgpool", GlobalAvgPool2d()), ("fc", Linear(c, _classes(num_classes), rng=rng))]
     return Sequential(OrderedDict(layers))
 
 
@@ -517,7 +525,7 @@ def names() -> list:
 
 def _info(name) -> ModelInfo:
     if not isinstance(name, str) or name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+        raise InputError(f"unknown model {name!r}; name must be one of: {', '.join(MODELS)}", argument="name")
     return MODELS[name]
 
 
@@ -567,22 +575,24 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
     info = _info(name)
     params = inspect.signature(info.builder).parameters
     for key, value in (("num_classes", num_classes), ("in_channels", in_channels)):
-        if value is not None:
-            options[key] = value
+        if value is not None:  # checked here, so the error names the caller's argument, not a layer's
+            options[key] = check_positive_int(value, key)
     unknown = [k for k in options if k not in params]
     if unknown:
         known = [k for k in params if k not in ("rng", "device")]
-        raise ValueError(f"model {name!r} takes no option {', '.join(unknown)}; its options: {', '.join(known)}")
+        raise InputError(f"model {name!r} takes no option {', '.join(unknown)}; its options: {', '.join(known)}",
+                         argument=unknown[0])  # fmt: skip
     with shape_only():
         model = info.builder(rng=None, device=device, **options)
     if not materialize:
         return model
     size = 4 * model.num_parameters()
     if size > _MATERIALIZE_LIMIT_BYTES:
-        raise ValueError(
+        raise InputError(
             f"model {name!r} has {size // 4:,} parameters ({size / 1e9:.1f} GB as float32), more than the "
             f"{_MATERIALIZE_LIMIT_BYTES / 2**30:.0f} GiB build() materialises; use materialize=False for its "
-            "shapes and sizes"
+            "shapes and sizes",
+            argument="materialize",
         )
     model = info.builder(rng=rng, device=device, **options)
     if resolve_device(device) == "cuda":

@@ -27,7 +27,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._validate import as_float_array, check_float_dtype
+from .._validate import as_float_array, check_allocation, check_float_dtype
+from ..errors import InputError, InputTypeError
 from ..backend import resolve_device
 from . import _device
 
@@ -72,7 +73,7 @@ class Parameter:
         self.requires_grad = bool(requires_grad)
         self.lr_mult = float(lr_mult)
         if not self.lr_mult >= 0:
-            raise ValueError(f"lr_mult must be a non-negative number, got {lr_mult!r}")
+            raise InputError(f"lr_mult must be a non-negative number, got {lr_mult!r}", argument="lr_mult")
 
     @property
     def shape(self) -> tuple:
@@ -158,7 +159,8 @@ class Module:
                 registry.pop(name, None)
         if name in self._buffers:
             if not isinstance(value, np.ndarray) and not _device.is_device(value):
-                raise TypeError(f"buffer {name!r} must be a numpy (or device) array, got {type(value).__name__}")
+                raise InputTypeError(f"buffer {name!r} must be a numpy (or device) array, got {type(value).__name__}",
+                                     argument=name)  # fmt: skip
             self._buffers[name] = None
         object.__setattr__(self, name, value)
 
@@ -182,12 +184,29 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def __call__(self, x) -> np.ndarray:
-        """Check that ``x`` (N, ...) fits :meth:`output_shape`, then run :meth:`forward`."""
+        """Check that ``x`` (N, ...) fits :meth:`output_shape` and memory, then run :meth:`forward`.
+
+        An empty batch (N = 0) gives an empty output of the right shape, as in PyTorch.
+
+        Raises
+        ------
+        InputError
+            If ``x`` has no batch axis, does not fit the layer, or its output would not fit in memory.
+        """
         x = _as_batch(x)
         if x.ndim < 2:
-            raise ValueError(f"{self._name()} expects a batch (N, ...) with a leading batch axis, got shape {x.shape}")
-        self.output_shape(x.shape[1:])
+            raise InputError(f"{self._name()} expects a batch x of shape (N, ...) with a leading batch axis, "
+                             f"got shape {x.shape}", argument="x")  # fmt: skip
+        out = self.output_shape(x.shape[1:])
+        # the output (and, for a training step, its gradient): a batch too large for memory is refused, not swapped
+        check_allocation((x.shape[0],) + tuple(out), x.dtype, self._size_argument(x.shape[1:]), copies=2,
+                         what=f"a batch of {x.shape[0]} through {self._name()} gives an output of per-sample shape "
+                              f"{tuple(out)}")  # fmt: skip
         return self.forward(x)
+
+    def _size_argument(self, input_shape) -> str:
+        """The argument blamed when this layer's output for ``input_shape`` is too big: the batch ``x``."""
+        return "x"
 
     def _take_cache(self):
         """The cache of the last forward pass (freed: backward runs once per forward)."""
@@ -223,9 +242,10 @@ class Module:
         shape = tuple(int(s) for s in shape)
         if len(shape) != len(axes):
             per = "(" + ", ".join(axes) + ("," if len(axes) == 1 else "") + ")"
-            raise ValueError(
+            raise InputError(
                 f"{self._name()} expects per-sample input of shape {per} (batches (N, {', '.join(axes)})), "
-                f"got per-sample shape {shape} (batch of {len(shape) + 1}-D arrays)"
+                f"got x with per-sample shape {shape} (batch of {len(shape) + 1}-D arrays)",
+                argument="x",
             )
         return shape
 
@@ -389,12 +409,14 @@ class Module:
             kind, p = targets[key]
             current = p.data if kind == "param" else getattr(*owners[key])
             if value.shape != current.shape:
-                raise ValueError(
+                raise InputError(
                     f"load_state_dict for {type(self).__name__}: {key!r} has shape {value.shape} in the state "
-                    f"but {current.shape} in the model"
+                    f"but {current.shape} in the model",
+                    argument="state",
                 )
             if value.dtype.kind not in "iuf" or not np.isfinite(value).all():
-                raise ValueError(f"load_state_dict for {type(self).__name__}: {key!r} must be finite real numbers")
+                raise InputError(f"load_state_dict for {type(self).__name__}: {key!r} of the state must be finite "
+                                 f"real numbers", argument="state")  # fmt: skip
             values[key] = (current, value)
         for current, value in values.values():  # all checked first: no half-loaded model
             if _device.is_device(current):
@@ -455,7 +477,8 @@ class Sequential(Module):
             items = [(str(i), m) for i, m in enumerate(modules)]
         for name, m in items:
             if not isinstance(m, Module):
-                raise TypeError(f"Sequential takes Modules, got {type(m).__name__} for entry {name!r}")
+                raise InputTypeError(f"Sequential takes Modules, got {type(m).__name__} for entry {name!r}",
+                                     argument="modules")  # fmt: skip
             setattr(self, name, m)
 
     def __len__(self):
@@ -473,7 +496,7 @@ class Sequential(Module):
 
     def append(self, module: Module) -> "Sequential":
         if not isinstance(module, Module):
-            raise TypeError(f"Sequential.append takes a Module, got {type(module).__name__}")
+            raise InputTypeError(f"Sequential.append takes a Module, got {type(module).__name__}", argument="module")
         setattr(self, str(len(self)), module)
         return self
 
@@ -496,8 +519,9 @@ class Sequential(Module):
         for name, m in self._modules.items():
             try:
                 shape = m.output_shape(shape)
-            except ValueError as exc:
-                raise ValueError(f"layer {name!r} of {type(self).__name__}: {exc}") from None
+            except ValueError as exc:  # re-raised with the layer's name; a shape mismatch blames the input x
+                kind, argument = (type(exc), exc.argument) if isinstance(exc, InputError) else (InputError, "x")
+                raise kind(f"layer {name!r} of {type(self).__name__}: {exc}", argument=argument) from None
         return shape
 
     def macs(self, input_shape):
