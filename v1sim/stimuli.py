@@ -242,7 +242,7 @@ def _times(duration, dt, temporal_frequency, frame, dtype=np.float32, copies=1):
     frames = duration / dt  # may overflow to inf (1e300 s at 1e-10 s): bounded before int() sees it
     if frames >= 2**62:
         raise InputError(f"duration={duration} s at dt={dt} s is {frames:.3g} frames; a movie that long would need "
-                         f"unbounded memory", argument="duration")  # fmt: skip
+                         f"more memory than any machine has", argument="duration")  # fmt: skip
     n = int(round(frames))
     if n < 1:
         raise InputError(f"duration must be at least dt/2 = {dt / 2} s to hold one frame, got {duration}",
