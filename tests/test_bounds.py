@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import v1sim
-from v1sim import cells, filters, nn, stimuli
+from v1sim import cells, datasets, efficient_coding, filters, nn, retinotopy, spikes, stimuli
 from v1sim._validate import MEMORY_ENV, check_allocation, memory_limit
 from v1sim.errors import InputError, InputTypeError
 from v1sim.nn import models
@@ -67,6 +67,14 @@ TOO_BIG = [
     ("Conv2d-padding-forward", lambda: nn.Conv2d(1, 4, 3, padding=10**6, rng=0)(np.ones((1, 1, 5, 5), np.float32)),
      "padding"),  # fmt: skip
     ("conv2d_forward-padding", lambda: nn.functional.conv2d_forward(X, W, padding=10**6), "padding"),
+    ("to_cortex-mm_per_pixel", lambda: retinotopy.to_cortex(np.ones((8, 8)), 10.0, mm_per_pixel=1e-9), "mm_per_pixel"),
+    ("from_cortex-shape", lambda: retinotopy.from_cortex(np.ones((4, 4)), (0, 1, -1, 1), 10.0, 10**6), "shape"),
+    ("poisson_counts-trials", lambda: spikes.poisson_counts(np.ones(1000), 0.001, n_trials=10**12), "n_trials"),
+    ("gamma_spikes-trials", lambda: spikes.gamma_spikes(np.ones(10), 0.001, n_trials=10**12), "n_trials"),
+    ("bin_counts-duration", lambda: spikes.bin_counts([np.zeros(1)], 1e9, 1e-6), "duration"),
+    ("psth-overflow", lambda: spikes.psth([np.zeros(1)], 1e300, 1e-10), "duration"),
+    ("natural_patches-n", lambda: efficient_coding.natural_patches(10**12, 16), "n"),
+    ("pad_to-size", lambda: datasets.pad_to(np.ones((2, 8, 8)), 10**6), "size"),
     ("Linear-batch-output", lambda: nn.Linear(1, 10**6, rng=0)(np.ones((10**7, 1), np.float32)[:, :]), "x"),
 ]
 
@@ -185,7 +193,8 @@ def test_tiny_but_representable_sigma_is_a_delta():
     assert np.isfinite(k).all() and k[1, 1] == 1.0 and k.sum() == 1.0
 
 
-@pytest.mark.parametrize("value,kind", [(0, InputError), (-3, InputError), (2.5, InputTypeError), (True, InputTypeError)])
+@pytest.mark.parametrize("value,kind",
+                         [(0, InputError), (-3, InputError), (2.5, InputTypeError), (True, InputTypeError)])
 @pytest.mark.parametrize("how", ["build", "build-shape-only", "builder"])
 def test_num_classes_is_named(value, kind, how):
     call = {

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import v1sim
+from v1sim import cells, datasets, efficient_coding, filters, nn, retinotopy, spikes, stimuli
 from v1sim.errors import InputError, InputTypeError
+from v1sim.nn import models
 from v1sim import backend
 from v1sim.pooling import pool2d_backward
 
@@ -118,6 +120,81 @@ CASES = [
     ("bwd-indices-float", lambda: pool2d_backward(G, X.shape, 2, indices=IDX.astype(float)), TypeError, "indices"),
     ("bwd-size-0", lambda: pool2d_backward(G, X.shape, 0, kind="avg"), ValueError, "size"),
     ("bwd-padding-over-half", lambda: pool2d_backward(G, X.shape, 2, 2, 2, kind="avg"), ValueError, "padding"),
+    # filters and banks
+    ("dog-surround-small", lambda: filters.dog_kernel(2.0, 1.0), ValueError, "sigma_surround"),
+    ("gd-order-3", lambda: filters.gaussian_derivative_kernel(1.0, 3.0, order=3), ValueError, "order"),
+    ("shift-dx-float", lambda: filters.shift_kernel(0.5, 0), TypeError, "dx"),
+    ("shift-dy-range", lambda: filters.shift_kernel(0, 2, 3), ValueError, "dy"),
+    ("log-size-1", lambda: filters.log_kernel(1.0, size=1), ValueError, "size"),
+    ("gaussian-sigma-underflow", lambda: filters.gaussian_kernel(1e-300), ValueError, "sigma"),
+    ("bank-params-count", lambda: filters.FilterBank(np.ones((2, 3, 3)), ({},)), ValueError, "params"),
+    ("bank-params-type", lambda: filters.FilterBank(np.ones((1, 3, 3)), (1,)), TypeError, "params"),
+    ("bank-name-type", lambda: filters.FilterBank(np.ones((1, 3, 3)), name=3), TypeError, "name"),
+    ("bank-index-type", lambda: filters.FilterBank(np.ones((2, 3, 3)))[1.5], TypeError, "index"),
+    ("mr8-responses-shape", lambda: filters.mr8_responses(np.ones((37, 4, 4))), ValueError, "responses"),
+    ("mr8-absolute", lambda: filters.mr8_responses(np.ones((38, 4, 4)), absolute=1), TypeError, "absolute"),
+    ("dog-bank-ratio", lambda: filters.dog_bank(surround_ratio=0.5), ValueError, "surround_ratio"),
+    ("dog-bank-polarities", lambda: filters.dog_bank(polarities="on"), ValueError, "polarities"),
+    ("lm-size-small", lambda: filters.leung_malik(1), ValueError, "size"),
+    # stimuli
+    ("spot-center", lambda: stimuli.spot(16, 2.0, center=(1.0,)), ValueError, "center"),
+    ("spot-contrast-bright", lambda: stimuli.spot(16, 2.0, background=0.8), ValueError, "contrast"),
+    ("grating-nyquist", lambda: stimuli.grating(16, 0.7), ValueError, "frequency"),
+    ("grating-mask-radius", lambda: stimuli.grating(16, 0.1, mask_radius=3.0), ValueError, "mask_radius"),
+    ("annulus-radii", lambda: stimuli.annulus(16, 4.0, 3.0), ValueError, "outer_radius"),
+    ("drifting-tf-nyquist", lambda: stimuli.drifting_grating(16, 0.1, 60.0, 1.0, dt=0.01), ValueError,
+     "temporal_frequency"),  # fmt: skip
+    ("present-too-short", lambda: stimuli.present(np.zeros((4, 4)), 0.001, dt=0.01), ValueError, "duration"),
+    ("spot-shape-huge", lambda: stimuli.spot(10**6, 2.0), ValueError, "shape"),
+    # cells
+    ("ganglion-radii", lambda: cells.GanglionCell(center_radius=2.0, surround_radius=1.0), ValueError,
+     "surround_radius"),  # fmt: skip
+    ("simple-nyquist", lambda: cells.SimpleCell(frequency=0.8), ValueError, "frequency"),
+    ("simple-nonlinearity", lambda: cells.SimpleCell(nonlinearity=lambda g: g), TypeError, "nonlinearity"),
+    ("simple-center", lambda: cells.SimpleCell(center=(1.0, 2.0, 3.0)), ValueError, "center"),
+    ("nonlinearity-both", lambda: cells.Nonlinearity(spontaneous=1.0, threshold=0.1), ValueError, "threshold"),
+    ("hubel-wiesel-rectify", lambda: cells.HubelWieselCell(rectify="yes"), TypeError, "rectify"),
+    ("complex-cells-odd", lambda: cells.complex_cells(np.ones((16, 16)), np.ones((3, 5, 5))), ValueError, "bank"),
+    ("simple-frequency-tiny", lambda: cells.SimpleCell(frequency=1e-7), ValueError, "frequency"),
+    # spikes, retinotopy, efficient coding, datasets
+    ("poisson-negative", lambda: spikes.poisson_counts(np.array([1.0, -1.0]), 0.01), ValueError, "rates"),
+    ("bin-counts-not-list", lambda: spikes.bin_counts(np.zeros(3), 1.0, 0.1), TypeError, "spikes"),
+    ("bin-counts-no-trials", lambda: spikes.bin_counts([], 1.0, 0.1), ValueError, "spikes"),
+    ("count-psth-1d", lambda: spikes.count_psth(np.ones(10), 0.01, 0.05), ValueError, "counts"),
+    ("spike-times-float", lambda: spikes.spike_times(np.ones((2, 3)), 0.01), TypeError, "raster"),
+    ("retinotopy-complex-str", lambda: retinotopy.visual_to_cortex(np.array(["a"])), TypeError, "z"),
+    ("retinotopy-nan", lambda: retinotopy.visual_to_cortex(np.array([np.nan])), ValueError, "z"),
+    ("retinotopy-ecc-negative", lambda: retinotopy.cortical_distance(-1.0), ValueError, "eccentricity"),
+    ("to-cortex-order", lambda: retinotopy.to_cortex(np.ones((8, 8)), 10.0, order=7), ValueError, "order"),
+    ("to-cortex-extent", lambda: retinotopy.to_cortex(np.ones((8, 8)), 10.0, extent=(1, 0, 0, 1)), ValueError,
+     "extent"),  # fmt: skip
+    ("patches-size-1", lambda: efficient_coding.natural_patches(10, 1), ValueError, "size"),
+    ("patches-images-empty", lambda: efficient_coding.natural_patches(10, 4, images=[]), ValueError, "images"),
+    ("pad-to-small", lambda: datasets.pad_to(np.ones((8, 8)), 4), ValueError, "size"),
+    ("batches-labels-float", lambda: next(datasets.batches(np.ones((4, 2, 2)), np.ones(4), 2)), TypeError, "labels"),
+    ("batches-labels-count", lambda: next(datasets.batches(np.ones((4, 2, 2)), np.ones(3, int), 2)), ValueError,
+     "labels"),  # fmt: skip
+    ("load-dataset-digits-dir", lambda: datasets.load_dataset("digits", data_dir="/tmp"), ValueError, "data_dir"),
+    # nn
+    ("build-num-classes-0", lambda: models.build("lenet5", num_classes=0, materialize=False), ValueError,
+     "num_classes"),  # fmt: skip
+    ("build-num-classes-float", lambda: models.build("lenet5", num_classes=2.5), TypeError, "num_classes"),
+    ("build-unknown", lambda: models.build("lenet6"), ValueError, "name"),
+    ("build-option", lambda: models.build("lenet5", depth=3, materialize=False), ValueError, "depth"),
+    ("resnet-depth", lambda: models.resnet(depth=51), ValueError, "depth"),
+    ("conv-groups", lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError, "groups"),
+    ("conv-input-channels", lambda: nn.Conv2d(3, 4, 3, rng=0)(np.ones((1, 2, 8, 8), np.float32)), ValueError, "x"),
+    ("linear-features", lambda: nn.Linear(4, 2, rng=0)(np.ones((1, 5), np.float32)), ValueError, "x"),
+    ("linear-no-batch", lambda: nn.Linear(4, 2, rng=0)(np.ones(4, np.float32)), ValueError, "x"),
+    ("pool-padding", lambda: nn.MaxPool2d(2, padding=2), ValueError, "padding"),
+    ("sequential-entry", lambda: nn.Sequential(nn.ReLU(), 3), TypeError, "modules"),
+    ("parameter-lr-mult", lambda: nn.Parameter(np.ones(2), lr_mult=-1.0), ValueError, "lr_mult"),
+    ("zero-pad-shortcut", lambda: nn.ZeroPadShortcut(8, 4), ValueError, "out_channels"),
+    ("fans-1d", lambda: nn.init.calculate_fans((3,)), ValueError, "shape"),
+    ("conv2d-forward-weight", lambda: nn.functional.conv2d_forward(X, W[:, :1], groups=1), ValueError, "weight"),
+    ("conv2d-forward-bias", lambda: nn.functional.conv2d_forward(X, W, np.ones(2)), ValueError, "bias"),
+    ("linear-forward-weight", lambda: nn.functional.linear_forward(np.ones((2, 3)), np.ones((4, 5))), ValueError,
+     "weight"),  # fmt: skip
     # resolve_device
     ("device-unknown", lambda: backend.resolve_device("gpu"), ValueError, "device"),
     ("device-none", lambda: backend.resolve_device(None), TypeError, "device"),
@@ -126,7 +203,7 @@ CASES = [
 
 
 def test_enough_cases():
-    assert len(CASES) >= 30
+    assert len(CASES) >= 140
 
 
 @pytest.mark.parametrize("call,exc,match", [c[1:] for c in CASES], ids=[c[0] for c in CASES])

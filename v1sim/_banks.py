@@ -305,7 +305,7 @@ class FilterBank:
         elif isinstance(index, (Sequence, np.ndarray)) and not isinstance(index, str):
             picks = self._picks(np.asarray(index))
         else:
-            raise InputTypeError(f"FilterBank indices must be int, slice or a sequence of int, got {index!r}",
+            raise InputTypeError(f"FilterBank index must be an int, a slice or a sequence of int, got {index!r}",
                                  argument="index")  # fmt: skip
         picks = list(picks)
         if not picks:
@@ -346,7 +346,7 @@ class FilterBank:
                 raise IndexError(f"boolean index must have shape ({len(self)},), got {index.shape}")
             return np.flatnonzero(index).tolist()
         if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
-            raise InputTypeError(f"FilterBank indices must be int, slice or a sequence of int, got {index!r}",
+            raise InputTypeError(f"FilterBank index must be an int, a slice or a sequence of int, got {index!r}",
                                  argument="index")  # fmt: skip
         return [range(len(self))[int(i)] for i in index]
 

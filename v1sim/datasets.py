@@ -48,6 +48,7 @@ import numpy as np
 
 from ._validate import (
     as_float_array,
+    check_allocation,
     check_choice,
     check_int_pair,
     check_ndim,
@@ -55,7 +56,7 @@ from ._validate import (
     check_positive_int,
     check_rng,
 )
-
+from .errors import InputError, InputTypeError
 from ._mnist_files import (
     MNIST_FILES,
     MNIST_MIRRORS,
@@ -268,7 +269,8 @@ def _build_embedded(
             name = f"{stem}.gz"
             digest = _sha256(src / name)
             if digest != MNIST_SHA256[name]:
-                raise ValueError(f"{src / name}: SHA-256 {digest} differs from the published {MNIST_SHA256[name]}")
+                raise InputError(f"src_dir: {src / name} has SHA-256 {digest}, not the published "
+                                 f"{MNIST_SHA256[name]}", argument="src_dir")  # fmt: skip
             names.append(name)
             digests.append(digest)
     rng = np.random.default_rng(seed)
@@ -337,9 +339,10 @@ def load_dataset(name: str = "digits", split: str = "train", data_dir=None, down
     if name == "digits":
         given = [k for k, v in (("data_dir", data_dir), ("download", download), ("cache_dir", cache_dir)) if v]
         if given:
-            raise ValueError(
+            raise InputError(
                 f"{', '.join(given)} only apply to name='mnist'; the bundled 'digits' need no files "
-                f"(got name='digits' with {', '.join(given)})"
+                f"(got name='digits' with {', '.join(given)})",
+                argument=given[0],
             )
         return load_digits(split)
     return load_mnist(data_dir, download=download, cache_dir=cache_dir, split=split)
@@ -372,7 +375,8 @@ def pad_to(images, size) -> np.ndarray:
     rows, cols = check_int_pair(size, "size", minimum=1)
     h, w = x.shape[-2:]
     if rows < h or cols < w:
-        raise ValueError(f"size must be at least the image size ({h}, {w}); got {(rows, cols)}")
+        raise InputError(f"size must be at least the image size ({h}, {w}); got {(rows, cols)}", argument="size")
+    check_allocation(x.shape[:-2] + (rows, cols), x.dtype, "size", what=f"padding to size={(rows, cols)}")
     top, left = (rows - h) // 2, (cols - w) // 2
     out = np.zeros(x.shape[:-2] + (rows, cols), dtype=x.dtype)
     out[..., top : top + h, left : left + w] = x
@@ -419,10 +423,10 @@ def batches(images, labels, batch_size: int, *, shuffle: bool = False, rng=None,
     x = as_float_array(images, "images", ndim=(1, 2, 3, 4, 5), allow_empty=True)
     y = np.asarray(labels)
     if y.dtype.kind not in "iu":
-        raise TypeError(f"labels must be an integer array, got dtype {y.dtype}")
+        raise InputTypeError(f"labels must be an integer array, got dtype {y.dtype}", argument="labels")
     check_ndim(y, "labels", 1)
     if len(y) != len(x):
-        raise ValueError(f"labels must have one entry per image: expected {len(x)}, got {len(y)}")
+        raise InputError(f"labels must have one entry per image: expected {len(x)}, got {len(y)}", argument="labels")
     batch_size = check_positive_int(batch_size, "batch_size")
     rng = check_rng(rng)
     order = rng.permutation(len(x)) if shuffle else None

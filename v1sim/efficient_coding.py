@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_float, check_positive_int, check_rng
+from ._validate import as_float_array, check_allocation, check_positive_float, check_positive_int, check_rng
+from .errors import InputError
 
 __all__ = ["IcaFilters", "NATURAL_IMAGES", "ica_filters", "natural_patches"]
 
@@ -74,15 +75,18 @@ def natural_patches(n, size, *, images=NATURAL_IMAGES, log=True, rng=None) -> np
     n = check_positive_int(n, "n")
     size = check_positive_int(size, "size")
     if size < 2:
-        raise ValueError(f"size must be at least 2 pixels, got {size}")
+        raise InputError(f"size must be at least 2 pixels, got {size}", argument="size")
+    check_allocation((n, size, size), np.float64, "n" if n > size * size else "size", copies=2,
+                     what=f"{n} patches of {size} x {size} pixels")  # fmt: skip
     if isinstance(images, (str, np.ndarray)) or len(images) == 0:
-        raise ValueError("images must be a non-empty sequence of image names or 2-D arrays")
+        raise InputError("images must be a non-empty sequence of image names or 2-D arrays", argument="images")
     rng = check_rng(rng)
     grey = []
     for i, image in enumerate(images):
         img = natural_image(image) if isinstance(image, str) else as_float_array(image, f"images[{i}]", ndim=2)
         if min(img.shape) <= size:
-            raise ValueError(f"images[{i}] must be larger than size={size} pixels, got shape {img.shape}")
+            raise InputError(f"images[{i}] must be larger than size={size} pixels, got shape {img.shape}",
+                             argument=f"images[{i}]")  # fmt: skip
         img = img.astype(np.float64)
         grey.append(np.log1p(255.0 * np.clip(img, 0.0, None)) if log else img)
     out = np.empty((n, size, size))
@@ -159,9 +163,9 @@ def ica_filters(patches, n_components, *, max_iter=200, tol=1e-4, rng=None) -> I
     d = h * w
     k = check_positive_int(n_components, "n_components")
     if k > d:
-        raise ValueError(f"n_components must be at most size**2 = {d}, got {k}")
+        raise InputError(f"n_components must be at most size**2 = {d}, got {k}", argument="n_components")
     if n <= d:
-        raise ValueError(f"patches must hold more patches than pixels per patch ({d}), got {n}")
+        raise InputError(f"patches must hold more patches than pixels per patch ({d}), got {n}", argument="patches")
     max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_positive_float(tol, "tol")
     rng = check_rng(rng)
@@ -170,7 +174,8 @@ def ica_filters(patches, n_components, *, max_iter=200, tol=1e-4, rng=None) -> I
     eigval, eigvec = np.linalg.eigh(flat.T @ flat / n)
     top = np.argsort(eigval)[::-1][:k]
     if eigval[top[-1]] <= 1e-12 * eigval[top[0]]:
-        raise ValueError(f"patches span fewer than n_components={k} dimensions (are they all alike?)")
+        raise InputError(f"patches span fewer than n_components={k} dimensions (are they all alike?)",
+                         argument="patches")  # fmt: skip
     whiten = (eigvec[:, top] / np.sqrt(eigval[top])).T  # (k, d)
     dewhiten = eigvec[:, top] * np.sqrt(eigval[top])  # (d, k)
     z = (flat @ whiten.T).astype(np.float32)  # float32: the (n, k) products dominate the time

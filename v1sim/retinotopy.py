@@ -65,7 +65,16 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ._validate import as_float_array, check_in_range, check_int_pair, check_nonnegative_int, check_positive_float
+from ._validate import (
+    as_float_array,
+    check_allocation,
+    check_in_range,
+    check_int_pair,
+    check_nonnegative_int,
+    check_positive_float,
+    check_support,
+)
+from .errors import InputError, InputTypeError, NonFiniteError
 
 __all__ = [
     "A_MACAQUE",
@@ -97,10 +106,10 @@ def _params(k, a):
 def _complex(value, name):
     arr = np.asarray(value)
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"{name} must be numbers (complex positions), got dtype {arr.dtype}")
+        raise InputTypeError(f"{name} must be numbers (complex positions), got dtype {arr.dtype}", argument=name)
     arr = arr.astype(np.complex128)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
+        raise NonFiniteError(f"{name} must be finite", argument=name)
     return arr
 
 
@@ -215,7 +224,7 @@ def cortical_distance(eccentricity, *, k=K_MACAQUE, a=A_MACAQUE):
 def _eccentricity(eccentricity):
     e = as_float_array(eccentricity, "eccentricity", dtype=np.float64).reshape(np.shape(eccentricity))
     if np.any(e < 0):
-        raise ValueError(f"eccentricity must be >= 0 degrees, got a minimum of {e.min():.4g}")
+        raise InputError(f"eccentricity must be >= 0 degrees, got a minimum of {e.min():.4g}", argument="eccentricity")
     return e
 
 
@@ -294,8 +303,12 @@ def cortical_extent(shape, ppd, *, k=K_MACAQUE, a=A_MACAQUE):
 def _grid(extent, mm_per_pixel):
     """Cortical pixel centres (complex, (n_v, n_u), row 0 at v_max) and the exact extent of the grid."""
     u0, u1, v0, v1 = extent
-    nu = max(int(math.ceil((u1 - u0) / mm_per_pixel - 1e-9)), 1)
-    nv = max(int(math.ceil((v1 - v0) / mm_per_pixel - 1e-9)), 1)
+    # a tiny mm_per_pixel sets the output size: bounded (and overflow-safe) before the grid exists
+    spans = [check_support((hi - lo) / mm_per_pixel - 1e-9, "mm_per_pixel", what=f"mm_per_pixel={mm_per_pixel:g}")
+             for lo, hi in ((u0, u1), (v0, v1))]  # fmt: skip
+    nu, nv = (max(n, 1) for n in spans)
+    check_allocation((nv, nu), np.complex128, "mm_per_pixel", copies=8,
+                     what=f"mm_per_pixel={mm_per_pixel:g} gives a cortical image of {nv} x {nu} pixels")
     uc, vc = 0.5 * (u0 + u1), 0.5 * (v0 + v1)
     u0, v0 = uc - nu * mm_per_pixel / 2.0, vc - nv * mm_per_pixel / 2.0
     u = u0 + (np.arange(nu) + 0.5) * mm_per_pixel
@@ -306,8 +319,9 @@ def _grid(extent, mm_per_pixel):
 def _check_extent(extent):
     ext = as_float_array(extent, "extent", ndim=1, dtype=np.float64)
     if ext.size != 4 or not (ext[1] > ext[0] and ext[3] > ext[2]):
-        raise ValueError(
-            f"extent must be (u_min, u_max, v_min, v_max) with u_min < u_max and v_min < v_max, got {extent!r}"
+        raise InputError(
+            f"extent must be (u_min, u_max, v_min, v_max) with u_min < u_max and v_min < v_max, got {extent!r}",
+            argument="extent",
         )
     return tuple(float(e) for e in ext)
 
@@ -367,7 +381,7 @@ def to_cortex(image, ppd, *, k=K_MACAQUE, a=A_MACAQUE, mm_per_pixel=None, extent
     k, a = _params(k, a)
     order = check_nonnegative_int(order, "order")
     if order > 5:
-        raise ValueError(f"order must be in 0..5 (spline order), got {order}")
+        raise InputError(f"order must be in 0..5 (spline order), got {order}", argument="order")
     ext = cortical_extent(img.shape, ppd, k=k, a=a) if extent is None else _check_extent(extent)
     if mm_per_pixel is None:
         mmpp = (ext[1] - ext[0]) / max(img.shape)
@@ -437,10 +451,11 @@ def from_cortex(cortex, extent, ppd, shape, *, k=K_MACAQUE, a=A_MACAQUE, order=1
     u0, u1, v0, v1 = _check_extent(extent)
     ppd = check_positive_float(ppd, "ppd")
     shape = check_int_pair(shape, "shape")
+    check_allocation(shape, np.complex128, "shape", copies=8, what=f"an image of shape {shape}")
     k, a = _params(k, a)
     order = check_nonnegative_int(order, "order")
     if order > 5:
-        raise ValueError(f"order must be in 0..5 (spline order), got {order}")
+        raise InputError(f"order must be in 0..5 (spline order), got {order}", argument="order")
     w = visual_to_cortex(_field_coords(shape, ppd), k=k, a=a)
     du, dv = (u1 - u0) / c.shape[1], (v1 - v0) / c.shape[0]
     cols = (w.real - u0) / du - 0.5

@@ -48,7 +48,15 @@ import math
 
 import numpy as np
 
-from ._validate import as_float_array, check_in_range, check_positive_float, check_positive_int, check_rng
+from ._validate import (
+    as_float_array,
+    check_allocation,
+    check_in_range,
+    check_positive_float,
+    check_positive_int,
+    check_rng,
+)
+from .errors import InputError, InputTypeError
 
 __all__ = [
     "PEAK_RATE",
@@ -72,7 +80,7 @@ def _rates(rates, dt):
     """Validate a (T,) or (N, T) rate array (spikes/s, >= 0) and dt; returns float64 rates, dt."""
     r = as_float_array(rates, "rates", ndim=(1, 2), dtype=np.float64)
     if r.min() < 0:
-        raise ValueError(f"rates must be non-negative (spikes/s), got a minimum of {r.min():.4g}")
+        raise InputError(f"rates must be non-negative (spikes/s), got a minimum of {r.min():.4g}", argument="rates")
     return r, check_positive_float(dt, "dt")
 
 
@@ -98,6 +106,7 @@ def poisson_counts(rates, dt, *, n_trials=1, rng=None) -> np.ndarray:
     """
     r, dt = _rates(rates, dt)
     n_trials = check_positive_int(n_trials, "n_trials")
+    check_allocation(r.size * n_trials, np.int64, "n_trials", what=f"{n_trials} trials of rates of shape {r.shape}")
     rng = check_rng(rng)
     lam = r * dt
     if r.ndim == 1:
@@ -187,10 +196,13 @@ def gamma_spikes(rates, dt, *, order=2.0, refractory=0.002, n_trials=1, rng=None
     order = check_positive_float(order, "order")
     refractory = check_in_range(refractory, "refractory", 0.0, math.inf)
     n_trials = check_positive_int(n_trials, "n_trials")
+    check_allocation(r.shape[0] * n_trials if r.ndim == 2 else n_trials, np.float64, "n_trials", copies=8,
+                     what=f"{n_trials} trials of spike trains")  # fmt: skip
     rng = check_rng(rng)
     if r.max() * refractory >= 1.0:
-        raise ValueError(
-            f"rates must stay below 1/refractory = {1.0 / refractory:.4g} spikes/s, got a maximum of {r.max():.4g}"
+        raise InputError(
+            f"rates must stay below 1/refractory = {1.0 / refractory:.4g} spikes/s, got a maximum of {r.max():.4g}",
+            argument="rates",
         )
     if r.ndim == 1:
         return _gamma_trains(r, dt, order, refractory, n_trials, rng)
@@ -237,23 +249,30 @@ def _gamma_trains(r, dt, order, tau, n_trials, rng):
 def _as_trials(spikes, name="spikes"):
     """A list of 1-D spike-time arrays (one trial each), validated."""
     if isinstance(spikes, np.ndarray) and spikes.dtype != object:
-        raise TypeError(f"{name} must be a list of spike-time arrays (one per trial); for a raster use spike_times()")
+        raise InputTypeError(f"{name} must be a list of spike-time arrays (one per trial); for a raster use "
+                             f"spike_times()", argument=name)  # fmt: skip
     try:
         trials = [as_float_array(s, f"{name}[{i}]", ndim=1, allow_empty=True, dtype=np.float64)
                   for i, s in enumerate(spikes)]  # fmt: skip
     except TypeError:
-        raise TypeError(f"{name} must be a list of spike-time arrays (one per trial), got {type(spikes).__name__}") from None
+        raise InputTypeError(f"{name} must be a list of spike-time arrays (one per trial), got "
+                             f"{type(spikes).__name__}", argument=name) from None  # fmt: skip
     if not trials:
-        raise ValueError(f"{name} must hold at least one trial")
+        raise InputError(f"{name} must hold at least one trial", argument=name)
     return trials
 
 
 def _n_bins(duration, dt, name="dt"):
     duration = check_positive_float(duration, "duration")
     dt = check_positive_float(dt, name)
-    n = int(round(duration / dt))
+    bins = duration / dt  # inf for 1e300 s in 1e-10 s bins: refused before int() sees it
+    if not bins < 2**62:
+        raise InputError(f"duration ({duration} s) in bins of {name}={dt} s is {bins:.3g} bins; that many would need "
+                         f"more memory than any machine has", argument="duration")  # fmt: skip
+    n = int(round(bins))
     if n < 1:
-        raise ValueError(f"duration ({duration} s) must hold at least one bin of {name}={dt} s")
+        raise InputError(f"duration ({duration} s) must hold at least one bin of {name}={dt} s", argument="duration")
+    check_allocation(n, np.int64, "duration", copies=4, what=f"duration={duration} s in bins of {dt} s ({n} bins)")
     return duration, dt, n
 
 
@@ -306,12 +325,13 @@ def count_psth(counts, dt, bin_width):
     """
     c = np.asarray(counts)
     if c.ndim < 2:
-        raise ValueError(f"counts must have shape (..., trials, T), got {c.shape}")
+        raise InputError(f"counts must have shape (..., trials, T), got {c.shape}", argument="counts")
     dt = check_positive_float(dt, "dt")
     k = max(int(round(check_positive_float(bin_width, "bin_width") / dt)), 1)
     n = c.shape[-1] // k
     if n < 1:
-        raise ValueError(f"bin_width ({bin_width} s) is longer than the recording ({c.shape[-1] * dt} s)")
+        raise InputError(f"bin_width ({bin_width} s) is longer than the recording ({c.shape[-1] * dt} s)",
+                         argument="bin_width")  # fmt: skip
     rate = c[..., : n * k].reshape(*c.shape[:-1], n, k).sum(-1).mean(-2) / (k * dt)
     return np.arange(n + 1) * k * dt, rate
 
@@ -351,11 +371,12 @@ def spike_times(raster_, dt):
     """
     arr = np.asarray(raster_)
     if arr.ndim != 2:
-        raise ValueError(f"raster must be 2-D (trials, T), got a {arr.ndim}-D array of shape {arr.shape}")
+        raise InputError(f"raster must be 2-D (trials, T), got a {arr.ndim}-D array of shape {arr.shape}",
+                         argument="raster")  # fmt: skip
     if arr.dtype.kind not in "biu":
-        raise TypeError(f"raster must be boolean or integer counts, got dtype {arr.dtype}")
+        raise InputTypeError(f"raster must be boolean or integer counts, got dtype {arr.dtype}", argument="raster")
     if arr.dtype.kind != "b" and arr.min() < 0:
-        raise ValueError("raster counts must be non-negative")
+        raise InputError("raster counts must be non-negative", argument="raster")
     dt = check_positive_float(dt, "dt")
     starts = np.arange(arr.shape[1]) * dt
     return [np.repeat(starts, row.astype(np.int64)) for row in arr]

@@ -477,7 +477,7 @@ class Sequential(Module):
             items = [(str(i), m) for i, m in enumerate(modules)]
         for name, m in items:
             if not isinstance(m, Module):
-                raise InputTypeError(f"Sequential takes Modules, got {type(m).__name__} for entry {name!r}",
+                raise InputTypeError(f"Sequential takes Modules, got {type(m).__name__} for entry {name!r} of modules",
                                      argument="modules")  # fmt: skip
             setattr(self, name, m)
 
