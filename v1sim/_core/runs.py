@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError, InputError
-from .io import checkpoint_path, load_checkpoint, remove_stale_temporaries, save_checkpoint, write_json, write_jsonl
+from .io import atomic_write, checkpoint_path, load_checkpoint, remove_stale_temporaries, save_checkpoint, write_jsonl
 
 __all__ = ["RunFolder", "check_finite", "deferred_interrupt", "differences", "finite_number", "require"]
 
@@ -149,7 +149,7 @@ class RunFolder:
         for name in (self.METRICS, self.STEPS, "best.npz", "best.json"):  # orphans of nothing: no run is here
             with contextlib.suppress(FileNotFoundError):
                 (self.path / name).unlink()
-        write_json(self.path / self.RUN, run)
+        atomic_write(self.path / self.RUN, (json.dumps(run, indent=1, sort_keys=True) + "\n").encode(), point="run")
 
     def saved_run(self) -> dict:
         """The contents of ``run.json`` (how the run was started)."""
