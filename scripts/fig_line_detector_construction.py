@@ -90,8 +90,7 @@ def main(out_dir, quick=False) -> Path:
             rate = np.concatenate([res.rates, res.rates[:1]])
             deg = np.where(deg > 90, deg - 180, deg)
             order = np.argsort(deg)
-            tuned = np.isfinite(res.bandwidth_deg) and np.ptp(res.rates) > 0.05 * res.rates.max()
-            bw = f"half-width {res.bandwidth_deg:.0f}°" if tuned else "untuned"
+            bw = "untuned" if res.bandwidth_deg is None else f"half-width {res.bandwidth_deg:.0f}°"
             ax.plot(deg[order], rate[order], "-", color=color, lw=1.4, label=f"{n} unit{'s' if n > 1 else ''} ({bw})")
         ax.axhline(cell.spontaneous_rate, color="0.5", ls=":", lw=0.8)
         ax.set_xlim(-90, 90)

@@ -69,7 +69,7 @@ def main(out_dir, quick=False) -> Path:
             ax.set_rlabel_position(112.5)
             ax.tick_params(labelsize=7)
             ax.set_xticks(np.radians(np.arange(0, 360, 45)))
-            bw = f"{res.bandwidth_deg:.0f}°" if np.isfinite(res.bandwidth_deg) else "—"
+            bw = "—" if res.bandwidth_deg is None else f"{res.bandwidth_deg:.0f}°"  # None: a flat curve
             evoked = tuning.circular_variance(res.orientations, res.rates, spontaneous=res.spontaneous)
             ax.set_title(f"half-width {bw}\nCV {res.circular_variance:.2f} (evoked part: {evoked:.2f})", pad=14,
                          fontsize=9)  # fmt: skip

@@ -58,13 +58,48 @@ def test_record_gives_rasters_and_psth():
 def test_area_summation_peaks_at_the_centre_size_and_falls_beyond():
     cell = cells.GanglionCell(**GANGLION)
     radii = np.linspace(0.5, 20.0, 79)  # 0.25 px steps
-    res = P.area_summation(cell, SHAPE, radii=radii)
+    res = P.area_summation(cell, SHAPE, radii=radii, stimulus="spot")
     # the peak sits where the DoG profile changes sign (d/da of the disc integral = 2 pi a k(a) = 0)
     assert abs(res.optimal_radius - cell.rf_radius) < 0.5
     assert res.rates[-1] < 0.7 * res.rates.max() and res.suppression_index > 0.3
     grating = P.area_summation(cells.ComplexCell(frequency=0.15), SHAPE, stimulus="grating",
                                radii=np.linspace(1, 24, 12))  # fmt: skip
     assert grating.suppression_index < 0.05  # no surround in the energy model
+
+
+def test_area_summation_uses_gratings_by_default_so_gabor_cells_are_not_all_suppressed():
+    # Cavanaugh et al. (2002) grew drifting grating patches; a large uniform spot gives a DC-free Gabor
+    # field no drive at all, so a spot default reported a suppression index of 1.0 for every V1 cell
+    radii = np.linspace(1, 24, 12)
+    spot = P.area_summation(cells.SimpleCell(frequency=0.15), SHAPE, radii=radii, stimulus="spot")
+    assert spot.suppression_index == pytest.approx(1.0, abs=0.02)  # the artefact the default avoids
+    for cell in (cells.SimpleCell(frequency=0.15), cells.ComplexCell(frequency=0.15)):
+        res = P.area_summation(cell, SHAPE, radii=radii)
+        assert res.stimulus == "grating"
+        assert res.suppression_index < 0.2  # a plain Gabor or energy unit has no suppressive surround
+    hyper = P.area_summation(cells.HypercomplexCell(frequency=0.15), SHAPE, radii=radii)
+    assert hyper.suppression_index > 0.5  # its end zones do suppress: the grating default still shows it
+
+
+# ----------------------------------------------------------------- flat curves prefer nothing
+
+
+def test_a_flat_tuning_curve_has_no_preferred_value_or_bandwidth():
+    blank = P.orientation_tuning(cells.SimpleCell(frequency=0.15), SHAPE, contrast=0.0)  # rates = spontaneous
+    assert blank.preferred is None and blank.preferred_deg is None
+    assert blank.bandwidth is None and blank.bandwidth_deg is None
+    round_field = P.orientation_tuning(cells.GanglionCell(**GANGLION), SHAPE)  # a DoG prefers no orientation
+    assert np.ptp(round_field.rates) < 0.05 * round_field.rates.max() and round_field.preferred_deg is None
+    tuned = P.orientation_tuning(cells.SimpleCell(frequency=0.15), SHAPE)
+    assert tuned.preferred_deg == pytest.approx(0.0, abs=1.0) and 5.0 < tuned.bandwidth_deg < 60.0
+    flat_sf = P.spatial_frequency_tuning(cells.ComplexCell(frequency=0.15), SHAPE, contrast=0.0)
+    assert flat_sf.preferred is None
+    buf = io.BytesIO()
+    np.savez(buf, **blank.to_dict())  # None is saved as NaN: the file loads without pickle
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as data:
+        assert np.isnan(data["preferred"]) and np.isnan(data["bandwidth_deg"])
+    assert T.is_tuned([1.0, 2.0, 1.0]) and not T.is_tuned([0.0, 0.0]) and not T.is_tuned([10.0, 10.2])
 
 
 # ----------------------------------------------------------------- simple vs complex: F1/F0

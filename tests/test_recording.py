@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from v1sim._recording import CELLS, PROTOCOLS, json_safe, make_cell, record
+from v1sim.errors import InputError
 
 
 def test_record_returns_standard_json_and_writes_the_figure(tmp_path):
@@ -26,18 +27,32 @@ def test_record_returns_standard_json_and_writes_the_figure(tmp_path):
         ({"cell": "grandmother"}, "cell"),
         ({"protocol": "tickle"}, "protocol"),
         ({"size": 8}, "size"),
+        ({"size": 1_000_000}, "size"),  # refused before anything is allocated
         ({"trials": 0}, "trials"),
         ({"frames": 0}, "frames"),
         ({"seed": -1}, "seed"),
         ({"theta_deg": math.nan}, "theta_deg"),
         ({"frequency": 0.9}, "frequency"),
-    ],
+        ({"frequency": 0.0}, "frequency"),
+        ({"out_dir": "{file}"}, "out_dir"),
+        ({"out_dir": "{file}/below"}, "out_dir"),
+        ({"cell": "on-center", "protocol": "reverse-correlation", "frames": 1}, "frames"),  # no spike: a protocol's
+    ],  # n_frames, reported as record()'s own argument
 )
 def test_bad_arguments_raise_naming_them_and_write_nothing(tmp_path, kwargs, named):
-    args = {"cell": "simple", "protocol": "orientation", **kwargs}
-    with pytest.raises(ValueError, match=named):
-        record(args.pop("cell"), args.pop("protocol"), out_dir=tmp_path / "out", **args)
-    assert not (tmp_path / "out").exists()
+    (tmp_path / "file").write_text("")
+    args = {"cell": "simple", "protocol": "orientation", "out_dir": str(tmp_path / "out"), **kwargs}
+    args["out_dir"] = args["out_dir"].format(file=tmp_path / "file")
+    with pytest.raises(InputError) as exc:
+        record(args.pop("cell"), args.pop("protocol"), **args)
+    assert exc.value.argument == named
+    assert not (tmp_path / "out").exists() and (tmp_path / "file").read_text() == ""
+
+
+def test_a_flat_orientation_curve_reports_none(tmp_path):
+    r = record("on-center", "orientation", out_dir=tmp_path)  # a round field prefers no orientation
+    assert r["preferred_orientation_deg"] is None and r["bandwidth_deg"] is None
+    assert open(r["figure"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"  # the figure says "untuned"
 
 
 def test_every_cell_has_a_model():

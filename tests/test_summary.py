@@ -10,6 +10,7 @@ import tracemalloc
 import pytest
 
 from v1sim import nn
+from v1sim.errors import InputError
 from v1sim.cli import build_parser, main
 from v1sim.nn import models
 from v1sim.nn.summary import Summary, parse_shape, summarize
@@ -152,16 +153,34 @@ def test_summarize_a_module_and_input_errors():
     assert isinstance(s, Summary) and s["0"].params == 760 and s.output_shape == (2,)
     single = summarize(nn.Conv2d(3, 10, 5, rng=0), "3x32x32")
     assert [r.name for r in single.layers] == ["input", "Conv2d"] and single.output_shape == (10, 28, 28)
-    with pytest.raises(ValueError, match="input_shape is required"):
-        summarize(net)
-    with pytest.raises(ValueError, match="layer '0'.*3 input channels"):
-        summarize(net, (1, 32, 32))
-    with pytest.raises(ValueError, match="unknown model"):
-        summarize("resnet51")
+    for call, argument, message in [
+        (lambda: summarize(net), "input_shape", "input_shape is required"),
+        (lambda: summarize(net, (1, 32, 32)), "input_shape", "layer '0'.*3 input channels"),
+        (lambda: summarize("resnet51"), "model_or_name", "unknown model"),
+        (lambda: summarize("lenet5", variant="fc"), "build_options", "takes no option variant"),
+        (lambda: summarize(net, (3, 32, 32), variant="fc"), "build_options", "need a model name"),
+        (lambda: summarize(3.5), "model_or_name", "Module or a model name"),
+    ]:
+        with pytest.raises(InputError, match=message) as exc:
+            call()
+        assert exc.value.argument == argument
     assert summarize("resnet20", "3,64,64")["stage3"].output_shape == (64, 16, 16)
-    for bad in ("3,224", "a,b,c", "3,0,4", (3, -1, 2)):
-        with pytest.raises(ValueError):
+    for bad in ("3,224", "a,b,c", "3,0,4", (3, -1, 2), 7):
+        with pytest.raises(InputError) as exc:
             parse_shape(bad)
+        assert exc.value.argument == "input_shape"
+
+
+def test_depth_cuts_rows_in_text_and_json_and_must_be_nonnegative():
+    s = summarize("resnet20")
+    assert [r["depth"] for r in s.to_dict(depth=1)["layers"]] == [r.depth for r in s.layers if r.depth <= 1]
+    assert s.to_dict(depth=1)["total_params"] == s.total_params
+    assert "stage1 (Sequential)" in s.to_text(depth=1) and "block" not in s.to_text(depth=1)
+    assert "conv1" not in s.to_text(depth=0) and "Total params: 269,722" in s.to_text(depth=0)  # totals only
+    for bad in (-1, 1.5):
+        with pytest.raises(InputError) as exc:
+            s.to_text(depth=bad)
+        assert exc.value.argument == "depth"
 
 
 def test_summary_of_a_big_model_allocates_nothing():
@@ -205,7 +224,7 @@ def test_cli_summary_text_and_options(capsys):
     [
         (["summary", "resnet51"], "unknown model 'resnet51'; known: lenet5"),
         (["summary"], "give a MODEL"),
-        (["summary", "lenet5", "--input", "1,x,32"], "input shape must be integers"),
+        (["summary", "lenet5", "--input", "1,x,32"], "argument --input: input_shape must be integers"),
         (["summary", "lenet5", "--input", "1,8,8"], "does not fit"),
         (["summary", "vgg16", "--variant", "lc"], "takes no option variant"),
     ],

@@ -11,14 +11,19 @@ from . import spikes as _spikes
 from . import stimuli, tuning
 from ._cellbase import _Cell
 from ._validate import as_float_array, check_choice, check_finite_float, check_int_pair, check_positive_float
+from .errors import InputError, InputTypeError
 
 SPIKE_MODELS = ("poisson", "gamma")
 
 
 class _Result:
     def to_dict(self) -> dict:
-        """Fields as plain numpy arrays (for ``np.savez``; load with ``allow_pickle=False``)."""
-        return {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        """Fields as plain numpy arrays (for ``np.savez``; load with ``allow_pickle=False``); ``None`` as NaN."""
+        return {f.name: np.asarray(_nan_if_none(getattr(self, f.name))) for f in fields(self)}
+
+
+def _nan_if_none(value):
+    return np.nan if value is None else value  # an object array would need pickle to load
 
 
 # ------------------------------------------------------------------ helpers
@@ -26,7 +31,10 @@ class _Result:
 
 def _check_cell(cell):
     if not isinstance(cell, _Cell):
-        raise TypeError(f"cell must be a v1sim.cells cell (GanglionCell, SimpleCell, ...), got {type(cell).__name__}")
+        raise InputTypeError(
+            f"cell must be a v1sim.cells cell (GanglionCell, SimpleCell, ...), got {type(cell).__name__}",
+            argument="cell",
+        )
     return cell
 
 
@@ -52,7 +60,7 @@ class _Units:
 def _values(values, name, default, positive=False):
     v = default if values is None else as_float_array(values, name, ndim=(0, 1), dtype=np.float64).ravel()
     if positive and np.any(v <= 0):
-        raise ValueError(f"{name} must all be positive (> 0), got a minimum of {v.min():.4g}")
+        raise InputError(f"{name} must all be positive (> 0), got a minimum of {v.min():.4g}", argument=name)
     return np.asarray(v, np.float64)
 
 
@@ -67,7 +75,8 @@ def _freq(cell, u, frequency):
         return min(cell._tuning[1], 0.5)
     f = float(u.cpp(check_positive_float(frequency, "frequency")))
     if f > 0.5:
-        raise ValueError(f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel")
+        raise InputError(f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel",
+                         argument="frequency")
     return f
 
 
@@ -113,11 +122,13 @@ class OrientationTuning(_Result):
     f1 : (n,) ndarray
         Amplitude at the temporal frequency (zeros for bars).
     spontaneous : float
-    preferred, preferred_deg : float
-        Vector-average preferred orientation.
+    preferred, preferred_deg : float or None
+        Vector-average preferred orientation; None for a flat curve (see
+        :func:`v1sim.tuning.is_tuned`), which prefers nothing.
     circular_variance : float
-    bandwidth, bandwidth_deg : float
-        Half-width at half-height above the curve's minimum (NaN if untuned).
+        1.0 for an all-zero curve.
+    bandwidth, bandwidth_deg : float or None
+        Half-width at half-height above the curve's minimum; None for a flat curve.
     """
 
     stimulus: str
@@ -126,11 +137,11 @@ class OrientationTuning(_Result):
     rates: np.ndarray
     f1: np.ndarray
     spontaneous: float
-    preferred: float
-    preferred_deg: float
+    preferred: float | None
+    preferred_deg: float | None
     circular_variance: float
-    bandwidth: float
-    bandwidth_deg: float
+    bandwidth: float | None
+    bandwidth_deg: float | None
 
 
 def orientation_tuning(cell, shape, *, orientations=None, stimulus="grating", frequency=None,
@@ -175,9 +186,12 @@ def orientation_tuning(cell, shape, *, orientations=None, stimulus="grating", fr
         bars = [stimuli.bar(shape, ln, wd, theta=t, center=center, polarity=polarity, contrast=contrast,
                             background=cell.background) for t in th]  # fmt: skip
         rates = cell.response(np.stack(bars))
+    cv = tuning.circular_variance(th, rates) if rates.sum() > 0 else 1.0
+    if not tuning.is_tuned(rates):  # the vector average of a flat curve is noise, its half-width undefined
+        return OrientationTuning(stimulus, th, np.degrees(th), rates, f1, cell.spontaneous_rate, None, None, cv, None,
+                                 None)  # fmt: skip
     pref = tuning.preferred_orientation(th, rates)
     bw = tuning.orientation_bandwidth(th, rates)
-    cv = tuning.circular_variance(th, rates) if rates.sum() > 0 else 1.0
     return OrientationTuning(stimulus, th, np.degrees(th), rates, f1, cell.spontaneous_rate, pref, math.degrees(pref),
                              cv, bw, math.degrees(bw))  # fmt: skip
 
@@ -185,13 +199,14 @@ def orientation_tuning(cell, shape, *, orientations=None, stimulus="grating", fr
 @dataclass(frozen=True)
 class FrequencyTuning(_Result):
     """Spatial-frequency tuning: ``frequencies`` (cycles/pixel or cycles/degree), mean
-    ``rates`` and ``f1`` (spikes/s), ``spontaneous`` and the ``preferred`` frequency."""
+    ``rates`` and ``f1`` (spikes/s), ``spontaneous`` and the ``preferred`` frequency
+    (None for a flat curve, see :func:`v1sim.tuning.is_tuned`)."""
 
     frequencies: np.ndarray
     rates: np.ndarray
     f1: np.ndarray
     spontaneous: float
-    preferred: float
+    preferred: float | None
 
 
 def spatial_frequency_tuning(cell, shape, *, frequencies=None, theta=None, temporal_frequency=4.0, duration=0.5,
@@ -220,7 +235,12 @@ def spatial_frequency_tuning(cell, shape, *, frequencies=None, theta=None, tempo
     for i, f in enumerate(fs):
         r = _drifting(cell, shape, center, _freq(cell, u, f), th, tf, duration, dt, contrast)
         rates[i], f1[i] = tuning.fourier_components(r, dt, tf)
-    pref = tuning.preferred_frequency(fs, rates) if np.all(np.diff(fs) > 0) else float(fs[np.argmax(rates)])
+    if not tuning.is_tuned(rates):
+        pref = None
+    elif np.all(np.diff(fs) > 0):
+        pref = tuning.preferred_frequency(fs, rates)
+    else:
+        pref = float(fs[np.argmax(rates)])
     return FrequencyTuning(fs, rates, f1, cell.spontaneous_rate, pref)
 
 
@@ -363,26 +383,37 @@ class AreaSummation(_Result):
     optimal_radius: float
 
 
-def area_summation(cell, shape, *, radii=None, stimulus="spot", polarity="light", contrast=1.0, frequency=None,
+def area_summation(cell, shape, *, radii=None, stimulus="grating", polarity="light", contrast=1.0, frequency=None,
                    theta=None, temporal_frequency=4.0, duration=0.25, dt=0.01):
-    """Spots ("spot") or drifting grating patches ("grating") of growing radius.
+    """Drifting grating patches ("grating", as Cavanaugh et al. 2002) or spots ("spot") of growing radius.
+
+    Gratings are the default: a large uniform spot gives any DC-free (Gabor)
+    field no drive at all, so spots would report a suppression index of 1.0
+    for every simple or complex cell, surround or not. Spots suit ganglion
+    cells (Kuffler's centre-surround measurements).
 
     Parameters
     ----------
     radii : (n,) array_like, optional
         Increasing; default 32 from 0.5 px to half the image's smaller side.
-    stimulus : {"spot", "grating"}
-        Spots are stationary (``polarity``); grating patches drift at the
-        preferred orientation and frequency (mean rate over the movie).
+    stimulus : {"grating", "spot"}
+        Grating patches drift at the preferred orientation and frequency
+        (mean rate over the movie); spots are stationary (``polarity``).
     polarity, contrast, frequency, theta, temporal_frequency, duration, dt
         As the other protocols.
 
     Returns
     -------
     AreaSummation
+
+    References
+    ----------
+    .. [1] Cavanaugh JR, Bair W, Movshon JA (2002). Nature and interaction of
+       signals from the receptive field center and surround in macaque V1
+       neurons. J Neurophysiol 88:2530-2546.
     """
     cell, shape, u, center = _setup(cell, shape)
-    stimulus = check_choice(stimulus, "stimulus", ("spot", "grating"))
+    stimulus = check_choice(stimulus, "stimulus", ("grating", "spot"))
     rs = u.px(_values(radii, "radii", u.user(np.linspace(0.5, min(shape) / 2.0, 32)), positive=True))
     tf, duration, dt = _timing(temporal_frequency, duration, dt)
     if stimulus == "spot":

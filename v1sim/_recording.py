@@ -10,22 +10,26 @@ and prints what this module returns.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
 from ._record_catalog import CELLS, PROTOCOLS, listing
-from ._validate import check_finite_float, check_nonnegative_int, check_positive_int
+from ._validate import check_finite_float, check_in_range, check_nonnegative_int, check_positive_int
+from .errors import InputError
 
 __all__ = ["CELLS", "PROTOCOLS", "json_safe", "listing", "make_cell", "record"]
 
 _MIN_SIZE = 16  # pixels: the smallest screen the protocols' stimuli fit on
+_MAX_SIZE = 512  # pixels: spot-annulus holds 1000 frames of the screen, ~1.5 GB here (0.5 GB measured at 256)
+#: a protocol function's argument -> the record() argument that sets it (errors name what the caller wrote)
+_ARGUMENTS = {"shape": "size", "size": "size", "frequency": "frequency", "theta": "theta_deg", "n_frames": "frames",
+              "n_trials": "trials"}  # fmt: skip
 _STA_SHAPE = (32, 32)  # pixels: reverse correlation's noise frames (the STA's cost grows with their area)
 
 
 def _check_name(value, name, known):
     if value not in known:
-        raise ValueError(f"unknown {name} {value!r}; known:\n{listing(known)}")
+        raise InputError(f"unknown {name} {value!r}; known: {', '.join(known)}", argument=name)
     return value
 
 
@@ -79,9 +83,9 @@ def record(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequ
     theta_deg : float
         V1 cells' preferred orientation, degrees clockwise from vertical.
     frequency : float
-        V1 cells' carrier frequency, cycles/pixel.
+        V1 cells' carrier frequency, cycles/pixel, in (0, 0.5].
     size : int
-        Side of the square screen in pixels (>= 16); the field is at its centre.
+        Side of the square screen in pixels, 16 to 512; the field is at its centre.
     trials : int
         Spike-train repeats drawn for rasters (>= 1).
     frames : int
@@ -100,9 +104,11 @@ def record(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequ
 
     Raises
     ------
-    ValueError
+    v1sim.errors.InputError
         For an unknown ``cell`` or ``protocol`` (the message lists the known
-        ones) or an out-of-range number; nothing is written then.
+        ones), an out-of-range number, or an ``out_dir`` that is a file or
+        cannot be written; ``.argument`` names the argument of this function
+        at fault. Nothing is written then.
 
     Examples
     --------
@@ -112,18 +118,26 @@ def record(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequ
     >>> r["f1_f0"] < 1, r["figure"]  # doctest: +SKIP
     (True, '/tmp/rec/complex_drifting-grating.png')
     """
+    from .plotting import check_out_dir
+
     _check_name(cell, "cell", CELLS)
     _check_name(protocol, "protocol", PROTOCOLS)
     size = check_positive_int(size, "size")
-    if size < _MIN_SIZE:
-        raise ValueError(f"size must be >= {_MIN_SIZE} pixels, got {size}")
+    if not _MIN_SIZE <= size <= _MAX_SIZE:
+        raise InputError(f"size must be {_MIN_SIZE} to {_MAX_SIZE} pixels, got {size}", argument="size")
     trials = check_positive_int(trials, "trials")
     frames = check_positive_int(frames, "frames")
     seed = check_nonnegative_int(seed, "seed")
+    frequency = check_in_range(frequency, "frequency", 0.0, 0.5, inclusive=(False, True))  # up to Nyquist
+    out = check_out_dir(out_dir, "out_dir")
     model = make_cell(cell, theta_deg, frequency)
     rng = np.random.default_rng(seed)
-    metrics, data, res, extra = _measure(cell, model, protocol, size, trials, frames, rng)
-    out = Path(out_dir)
+    try:
+        metrics, data, res, extra = _measure(cell, model, protocol, size, trials, frames, rng)
+    except InputError as exc:  # a protocol's own argument name -> the one the caller of record() set
+        if exc.argument not in _ARGUMENTS:
+            raise
+        raise InputError(str(exc), argument=_ARGUMENTS[exc.argument]) from exc
     out.mkdir(parents=True, exist_ok=True)
     path = _figure(model, cell, protocol, res, extra, size, out / f"{cell}_{protocol}.png")
     return json_safe({"cell": cell, "protocol": protocol, "seed": seed, "size_px": size, "figure": str(path),
@@ -148,11 +162,6 @@ def json_safe(value):
 # ----------------------------------------------------------------------------- measuring
 
 
-def _tuned(rates):
-    """False for a flat curve (modulation below 5% of its peak): no preferred value is reported."""
-    return bool(rates.max() - rates.min() > 0.05 * rates.max())
-
-
 def _measure(name, cell, protocol, size, trials, frames, rng):
     """(metrics, data, result, extra) of one protocol run; rates in spikes/s, sizes in pixels."""
     from . import physiology as P
@@ -173,17 +182,15 @@ def _measure(name, cell, protocol, size, trials, frames, rng):
         data = {"positions_px": res.positions, "rates": res.rates}
     elif protocol == "orientation":
         res = P.orientation_tuning(cell, shape, stimulus="bar" if short else "grating", length=short)
-        i, tuned = int(np.argmax(res.rates)), _tuned(res.rates)
-        metrics = {"preferred_orientation_deg": res.preferred_deg if tuned else None,
-                   "bandwidth_deg": res.bandwidth_deg if tuned else None,
+        i = int(np.argmax(res.rates))
+        metrics = {"preferred_orientation_deg": res.preferred_deg, "bandwidth_deg": res.bandwidth_deg,
                    "circular_variance": res.circular_variance, "peak_rate": float(res.rates[i]),
                    "f1_f0": float(res.f1[i] / res.rates[i]) if res.stimulus == "grating" and res.rates[i] > 0 else None,
                    "stimulus": res.stimulus}  # fmt: skip
         data = {"orientations_deg": res.orientations_deg, "rates": res.rates, "f1": res.f1}
     elif protocol == "spatial-frequency":
         res = P.spatial_frequency_tuning(cell, shape)
-        metrics = {"preferred_frequency_cpp": res.preferred if _tuned(res.rates) else None,
-                   "peak_rate": float(res.rates.max())}  # fmt: skip
+        metrics = {"preferred_frequency_cpp": res.preferred, "peak_rate": float(res.rates.max())}
         data = {"frequencies_cpp": res.frequencies, "rates": res.rates, "f1": res.f1}
     elif protocol == "drifting-grating":
         patch = {"mask": "circle", "mask_radius": cell.rf_radius} if short else {}
@@ -321,10 +328,10 @@ def _polar_panel(a, res):
     a.plot(np.linspace(0, 2 * np.pi, 100), np.full(100, res.spontaneous), color="0.6", ls=":", lw=0.8)
     a.set_theta_direction(-1)  # theta turns clockwise on screen, as the stimuli
     a.set_rlabel_position(112.5)
-    bw = f"{res.bandwidth_deg:.0f}°" if np.isfinite(res.bandwidth_deg) else "n/a"
     what = "bar orientation θ" if res.stimulus == "bar" else "grating θ (0°: vertical, drifting right)"
-    a.set_title(f"F0 (spikes/s) vs {what}\npreferred {res.preferred_deg:.0f}°, half-width {bw}, "
-                f"CV {res.circular_variance:.2f}", pad=10)  # fmt: skip
+    tuned = "untuned" if res.preferred_deg is None else (f"preferred {res.preferred_deg:.0f}°, "
+                                                         f"half-width {res.bandwidth_deg:.0f}°")  # fmt: skip
+    a.set_title(f"F0 (spikes/s) vs {what}\n{tuned}, CV {res.circular_variance:.2f}", pad=10)
 
 
 def _grating_panels(fig, spec, name, res, counts):
@@ -363,7 +370,8 @@ def _curve_panel(a, protocol, res):
         title = f"{res.stimulus} swept across the field"
     elif protocol == "spatial-frequency":
         x, xlabel = res.frequencies, "spatial frequency (cycles/pixel)"
-        title = f"drifting gratings: preferred {res.preferred:.3f} cycles/pixel"
+        title = "drifting gratings: " + ("untuned" if res.preferred is None else
+                                         f"preferred {res.preferred:.3f} cycles/pixel")  # fmt: skip
     elif protocol == "area":
         x, xlabel = res.radii, f"{res.stimulus} radius (px)"
         title = f"area summation: suppression index {res.suppression_index:.2f}"

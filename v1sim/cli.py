@@ -9,13 +9,22 @@ record    virtual electrophysiology on a model cell: rasters, tuning curves, met
 info      versions, threads, Numba threading layer, CUDA availability
 warmup    compile every kernel ahead of use and report first-call times
 
-Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
+Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted, 141 stdout
+closed early (``v1sim summary --list | head -1``: 128 + SIGPIPE, what a
+shell reports for ``yes | head -1``, so ``set -o pipefail`` scripts see the
+output was cut short). A user's mistake (a bad flag or value, an unknown
+name, an ``--out`` that is a file) prints one line on stderr naming the flag
+and exits 2, never a traceback: argparse's complaints and any
+:class:`v1sim.errors.InputError` or :class:`~v1sim.errors.CheckpointError`
+a subcommand raises end there. Any other exception is a bug and keeps its
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -50,7 +59,7 @@ in-place ReLU/dropout not again); memory is 4 bytes each (float32).
 
 def _summary(args) -> int:
     from .nn import models
-    from .nn.summary import parse_shape, summarize
+    from .nn.summary import summarize
 
     if args.list:
         for name, info in models.MODELS.items():
@@ -60,21 +69,10 @@ def _summary(args) -> int:
     if args.model is None:
         print("v1sim summary: give a MODEL name (or --list); known: " + ", ".join(models.MODELS), file=sys.stderr)
         return 2
-    if args.model not in models.MODELS:
-        print(f"v1sim summary: unknown model {args.model!r}; known: {', '.join(models.MODELS)}", file=sys.stderr)
-        return 2
     options = {} if args.variant is None else {"variant": args.variant}
-    try:
-        shape = None if args.input is None else parse_shape(args.input)
-        result = summarize(args.model, shape, **options)
-    except ValueError as exc:
-        print(f"v1sim summary: {exc}", file=sys.stderr)
-        return 2
+    result = summarize(args.model, args.input, **options)  # InputErrors name the argument: main maps it to a flag
     if args.json:
-        data = result.to_dict()
-        if args.depth is not None:
-            data["layers"] = [row for row in data["layers"] if row["depth"] <= args.depth]
-        print(json.dumps(data))
+        print(json.dumps(result.to_dict(depth=args.depth)))
     else:
         print(result.to_text(depth=2 if args.depth is None else args.depth))
     return 0
@@ -83,11 +81,7 @@ def _summary(args) -> int:
 def _figures(args) -> int:
     from . import figures
 
-    try:
-        scripts = figures.discover(args.scripts)
-    except FileNotFoundError as exc:
-        print(f"v1sim figures: {exc}", file=sys.stderr)
-        return 2
+    scripts = figures.discover(args.scripts)
     if args.list:
         for s in scripts:
             print(f"{s.name:<22} {s.title}")
@@ -190,21 +184,11 @@ no preferred value for a flat curve) and its curve under "data".
 """
 
 
-_RECORD_FLAGS = {"seed": "--seed", "theta_deg": "--theta", "frequency": "--frequency", "size": "--size",
-                 "trials": "--trials", "frames": "--frames"}  # fmt: skip
-
-
 def _record(args) -> int:
     from ._recording import record
 
-    try:
-        result = record(args.cell, args.protocol, out_dir=args.out, seed=args.seed, theta_deg=args.theta,
-                        frequency=args.frequency, size=args.size, trials=args.trials, frames=args.frames)  # fmt: skip
-    except (ValueError, TypeError) as exc:
-        message = str(exc)
-        name = message.split(" ", 1)[0]  # record()'s argument -> the flag that sets it
-        print(f"v1sim record: {_RECORD_FLAGS.get(name, name)}{message[len(name):]}", file=sys.stderr)
-        return 2
+    result = record(args.cell, args.protocol, out_dir=args.out, seed=args.seed, theta_deg=args.theta,
+                    frequency=args.frequency, size=args.size, trials=args.trials, frames=args.frames)  # fmt: skip
     if args.json:
         print(json.dumps(result))
     else:
@@ -214,9 +198,24 @@ def _record(args) -> int:
     return 0
 
 
+class _UsageError(Exception):
+    """argparse's complaint about the command line, carried to :func:`main` to print as one line."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors reach :func:`main` (one line, exit 2) instead of exiting with the usage."""
+
+    def error(self, message):
+        raise _UsageError(self.prog, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``v1sim`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="v1sim",
         description=(
             "v1sim: the visual system from retina to V1 (filters as simple cells, pooling as complex "
@@ -240,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small, fast versions (for tests and previews)")
     p.add_argument("--scripts", metavar="DIR", help="folder of fig_*.py scripts (default: scripts/ of the checkout)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the written files")
-    p.set_defaults(func=_figures)
+    p.set_defaults(func=_figures, flags={"scripts_dir": "--scripts", "out_dir": "--out"})
 
     p = sub.add_parser(
         "summary",
@@ -257,12 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", metavar="MODEL", help="model name (see --list), e.g. vgg16, resnet50, lenet5")
     p.add_argument("--input", metavar="C,H,W", help="per-sample input shape (default: the model's own, e.g. 3,224,224)")
     p.add_argument("--variant", choices=["fc", "lc", "conv"], help="fc-vs-conv only: which of the three layers")
-    p.add_argument(
-        "--depth", type=int, metavar="N", help="show rows nested at most N deep (default 2 for the table, all in JSON)"
-    )
+    p.add_argument("--depth", type=int, metavar="N",
+                   help="rows nested at most N deep (0: totals only; default 2 in the table, all in JSON)")  # fmt: skip
     p.add_argument("--list", action="store_true", help="list the models and exit")
     p.add_argument("--json", action="store_true", help="print one JSON object (totals and layers)")
-    p.set_defaults(func=_summary)
+    p.set_defaults(func=_summary, flags={"model_or_name": "MODEL", "input_shape": "--input", "depth": "--depth",
+                                         "build_options": "--variant", "variant": "--variant"})  # fmt: skip
 
     add_train_parser(sub)
 
@@ -289,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=20000, metavar="N",
                    help="white-noise frames for reverse-correlation (default 20000)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object (metrics and the curve)")
-    p.set_defaults(func=_record)
+    p.set_defaults(func=_record, flags={"cell": "CELL", "protocol": "--protocol", "out_dir": "--out", "seed": "--seed",
+                                        "theta_deg": "--theta", "frequency": "--frequency", "size": "--size",
+                                        "trials": "--trials", "frames": "--frames"})  # fmt: skip
 
     p = sub.add_parser("info", help="versions, threads and devices", description="Report the runtime environment.")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -315,18 +316,61 @@ def _version() -> str:
     return __version__
 
 
-def main(argv=None) -> int:
-    """Run the command line; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    from .backend import retain_freed_memory
+def _one_line(text) -> str:
+    return " ".join(str(text).split())  # one line on stderr, whatever the message's layout
 
-    retain_freed_memory()  # steps reuse freed arrays without page faults (see v1sim.backend)
+
+def _usage_error(prog, message) -> int:
+    print(f"{prog}: {_one_line(message)}", file=sys.stderr)
+    return 2
+
+
+def _blame(exc, flags) -> str:
+    """An InputError's message headed by the flag that set its ``.argument`` (unchanged without one)."""
+    argument = getattr(exc, "argument", None)
+    flag = flags.get(argument, argument if argument and argument.startswith("-") else None)
+    return str(exc) if flag is None else f"argument {flag}: {exc}"
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so the interpreter's last flush into a closed pipe does not fail again."""
     try:
-        return int(args.func(args) or 0)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output): nothing to flush into a pipe
+        pass
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the process exit code (see the module docstring)."""
+    from .errors import CheckpointError, InputError
+
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except _UsageError as exc:
+            return _usage_error(exc.prog, f"{exc} (see '{exc.prog} --help')")
+        if args.command is None:
+            parser.print_help()
+            return 2
+        from .backend import retain_freed_memory
+
+        retain_freed_memory()  # steps reuse freed arrays without page faults (see v1sim.backend)
+        prog = f"v1sim {args.command}"
+        try:
+            code = int(args.func(args) or 0)
+        except InputError as exc:
+            return _usage_error(prog, _blame(exc, getattr(args, "flags", {})))
+        except CheckpointError as exc:
+            return _usage_error(prog, exc)
+        except _UsageError as exc:  # a subcommand's own parser.error()
+            return _usage_error(exc.prog, exc)
+        sys.stdout.flush()  # a reader that went away shows here, inside the handler below
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `v1sim ... | head`: the reader has what it wanted
+        _silence_stdout()
+        return 141

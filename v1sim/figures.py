@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import InputError
+
 __all__ = ["FigureScript", "default_scripts_dir", "discover", "run"]
 
 
@@ -35,7 +37,12 @@ def default_scripts_dir() -> Path | None:
 def _title(path: Path) -> str:
     import ast
 
-    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"scripts_dir holds an unreadable figure script {str(path)!r} ({exc.strerror})",
+                         argument="scripts_dir") from exc  # fmt: skip
+    doc = ast.get_docstring(ast.parse(text)) or ""
     return doc.strip().splitlines()[0] if doc.strip() else path.stem
 
 
@@ -44,16 +51,23 @@ def discover(scripts_dir=None) -> list[FigureScript]:
 
     Raises
     ------
-    FileNotFoundError
-        If no scripts folder is found.
+    v1sim.errors.InputError
+        With ``argument="scripts_dir"`` if there is no such folder, it holds
+        no ``fig_*.py`` script, or a script cannot be read.
     """
     folder = Path(scripts_dir) if scripts_dir is not None else default_scripts_dir()
     if folder is None or not folder.is_dir():
-        raise FileNotFoundError(
-            "no figure scripts found: run from a v1sim source checkout (pip install -e .) or pass "
-            f"--scripts DIR pointing at its scripts/ folder (looked in {folder})"
+        where = "there is no scripts/ folder next to the package" if folder is None else f"{str(folder)!r} is not one"
+        raise InputError(
+            f"scripts_dir must be a folder of fig_*.py scripts, but {where}: run from a v1sim source checkout "
+            "(pip install -e .) or pass --scripts DIR pointing at its scripts/ folder",
+            argument="scripts_dir",
         )
-    return [FigureScript(p.stem[len("fig_") :], p, _title(p)) for p in sorted(folder.glob("fig_*.py"))]
+    paths = sorted(folder.glob("fig_*.py"))
+    if not paths:
+        raise InputError(f"scripts_dir must hold fig_*.py figure scripts, found none in {str(folder)!r}",
+                         argument="scripts_dir")  # fmt: skip
+    return [FigureScript(p.stem[len("fig_") :], p, _title(p)) for p in paths]
 
 
 def _load(script: FigureScript):
@@ -77,6 +91,7 @@ def run(scripts, out_dir, *, quick=False, progress=True) -> list[dict]:
     ----------
     scripts : list of FigureScript
     out_dir : str or Path
+        Created if absent; checked before any script runs.
     quick : bool
         Ask each script for a fast, smaller version (tests use this).
     progress : bool
@@ -86,16 +101,27 @@ def run(scripts, out_dir, *, quick=False, progress=True) -> list[dict]:
     -------
     list of dict
         One record per script: ``name``, ``path`` (the PNG) and ``seconds``.
+
+    Raises
+    ------
+    v1sim.errors.InputError
+        With ``argument="out_dir"`` if ``out_dir`` is a file, lies under one,
+        or cannot be written.
     """
     from tqdm.auto import tqdm
 
-    out_dir = Path(out_dir)
+    from .plotting import check_out_dir
+
+    out_dir = check_out_dir(out_dir, "out_dir")
     out_dir.mkdir(parents=True, exist_ok=True)
     records = []
     bar = tqdm(scripts, desc="figures", unit="fig", disable=not progress)
     for script in bar:
         bar.set_postfix_str(script.name)
         start = time.perf_counter()
-        path = Path(_load(script).main(out_dir, quick=quick))
+        try:
+            path = Path(_load(script).main(out_dir, quick=quick))
+        except InputError as exc:  # the script's call into v1sim, not the user, is at fault: a bug, with traceback
+            raise RuntimeError(f"figure script {script.path} passed a bad value to v1sim: {exc}") from exc
         records.append({"name": script.name, "path": str(path), "seconds": round(time.perf_counter() - start, 3)})
     return records

@@ -22,7 +22,8 @@ protocol                       what it measures
 :func:`phase_tuning`           stationary gratings over spatial phase
 :func:`grating_response`       one drifting grating: F0, F1, F1/F0
 :func:`length_tuning`          bars of growing length: end-stopping
-:func:`area_summation`         spots or grating patches of growing radius
+:func:`area_summation`         grating patches (default) or spots of growing
+                               radius: surround suppression
 :func:`reverse_correlation`    white noise: spike-triggered average
 =============================  ===========================================
 
@@ -68,6 +69,7 @@ from ._validate import (
     check_positive_int,
     check_rng,
 )
+from .errors import InputError
 
 __all__ = [
     "PROTOCOLS",
@@ -232,7 +234,8 @@ def center_surround(cell, shape, *, polarity="light", contrast=1.0, spot_radius=
     else:
         inner, outer = (float(u.px(v)) for v in annulus)
     if outer <= inner:
-        raise ValueError(f"annulus must satisfy inner < outer, got inner={inner:.4g} px, outer={outer:.4g} px")
+        raise InputError(f"annulus must satisfy inner < outer, got inner={inner:.4g} px, outer={outer:.4g} px",
+                         argument="annulus")
     kw = dict(contrast=contrast, polarity=polarity, background=cell.background)
     sign = 1.0 if polarity == "light" else -1.0
     images = np.stack([
@@ -401,7 +404,7 @@ def reverse_correlation(cell, shape, *, n_frames=10000, dt=0.05, contrast=1.0, k
         n_spikes += int(counts.sum())
         done += m
     if n_spikes == 0:
-        raise ValueError("the cell fired no spike to the noise; raise n_frames, dt or contrast")
+        raise InputError("the cell fired no spike to the noise; raise n_frames, dt or contrast", argument="n_frames")
     sta = (weighted / n_spikes - total_c / n_frames).reshape(shape)
     rf_fn = getattr(cell, "receptive_field", None)
     rf = rf_fn(shape) if rf_fn is not None else np.full(shape, np.nan)
@@ -429,7 +432,7 @@ def run_protocol(protocol, cell, shape, **kwargs):
 
     Raises
     ------
-    ValueError
+    v1sim.errors.InputError
         If ``protocol`` is not one of ``PROTOCOLS`` (the message lists them).
     """
     name = check_choice(protocol, "protocol", tuple(PROTOCOLS))

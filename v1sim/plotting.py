@@ -21,9 +21,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ._io import atomic_write  # noqa: E402
+from .errors import InputError  # noqa: E402
 
 __all__ = [
     "MODEL_STYLES",
+    "check_out_dir",
     "kernel_mosaic",
     "paper_style",
     "save_figure",
@@ -67,6 +69,40 @@ def paper_style():
     """Context manager applying v1sim's print style (small fonts, 200 dpi, no chart junk)."""
     with plt.rc_context(_STYLE):
         yield
+
+
+def check_out_dir(path, name="out_dir") -> Path:
+    """``path`` as a Path if it is a folder, or could be made one, that can be written; creates nothing.
+
+    Checked before any work, so a long run does not end in a FileExistsError
+    because ``path`` (or a folder above it) is a regular file.
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str
+        The argument's name, for the error (``"out_dir"``, ``"--out"``).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    v1sim.errors.InputError
+        If ``path`` or its nearest existing ancestor is not a folder, or that
+        folder cannot be written.
+    """
+    out = Path(path)
+    probe = out
+    while not probe.exists() and probe.parent != probe:  # the nearest existing ancestor decides
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "is a file" if probe == out else f"lies under {str(probe)!r}, which is a file"
+        raise InputError(f"{name} must be a folder, but {str(out)!r} {where}", argument=name)
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"{name} must be a writable folder, but {str(probe)!r} is not writable", argument=name)
+    return out
 
 
 def save_figure(fig, path) -> Path:

@@ -30,12 +30,14 @@ import math
 import numpy as np
 
 from ._validate import as_float_array, check_choice, check_finite_float, check_in_range, check_positive_float
+from .errors import InputError, InputTypeError
 
 __all__ = [
     "circular_variance",
     "end_stopping_index",
     "f1_f0",
     "fourier_components",
+    "is_tuned",
     "optimal_size",
     "orientation_bandwidth",
     "preferred_frequency",
@@ -50,8 +52,32 @@ def _curve(x, y, xname, yname):
     xs = as_float_array(x, xname, ndim=1, dtype=np.float64)
     ys = as_float_array(y, yname, ndim=1, dtype=np.float64)
     if xs.shape != ys.shape:
-        raise ValueError(f"{xname} and {yname} must have the same length, got {xs.size} and {ys.size}")
+        raise InputError(f"{xname} and {yname} must have the same length, got {xs.size} and {ys.size}", argument=yname)
     return xs, ys
+
+
+def is_tuned(rates, *, modulation=0.05) -> bool:
+    """Whether a tuning curve is modulated at all: ``max - min > modulation * max``.
+
+    A flat (or all-zero) curve prefers no stimulus: the physiology results
+    report ``None`` for its preferred value and bandwidth rather than the
+    argmax of noise or an angle of a zero vector.
+
+    Parameters
+    ----------
+    rates : (n,) array_like
+        Responses (spikes/s), >= 0.
+    modulation : float in [0, 1)
+        Smallest peak-to-trough range, as a fraction of the peak, that counts
+        as tuned (default 5%).
+
+    Returns
+    -------
+    bool
+    """
+    r = as_float_array(rates, "rates", ndim=1, dtype=np.float64)
+    m = check_in_range(modulation, "modulation", 0.0, 1.0, inclusive=(True, False))
+    return bool(r.max() - r.min() > m * r.max())
 
 
 def preferred_orientation(orientations, rates, *, method="vector") -> float:
@@ -114,7 +140,7 @@ def circular_variance(orientations, rates, *, spontaneous=None) -> float:
     if spontaneous is not None:
         r = np.maximum(r - check_finite_float(spontaneous, "spontaneous"), 0.0)
     if r.min() < 0 or r.sum() <= 0:
-        raise ValueError("rates must be non-negative and not all zero")
+        raise InputError("rates must be non-negative and not all zero", argument="rates")
     return float(1.0 - np.abs(np.sum(r * np.exp(2j * th))) / r.sum())
 
 
@@ -181,7 +207,7 @@ def preferred_frequency(frequencies, rates) -> float:
     """
     f, r = _curve(frequencies, rates, "frequencies", "rates")
     if f.min() <= 0 or np.any(np.diff(f) <= 0):
-        raise ValueError("frequencies must be positive and increasing")
+        raise InputError("frequencies must be positive and increasing", argument="frequencies")
     return float(math.exp(_parabolic_peak(np.log(f), r)))
 
 
@@ -223,8 +249,9 @@ def fourier_components(rates, dt, temporal_frequency) -> tuple[float, float]:
     per_cycle = 1.0 / (tf * dt)
     n_cycles = int(math.floor(r.size / per_cycle + 1e-6))
     if n_cycles < 1:
-        raise ValueError(
-            f"rates must span at least one stimulus cycle ({per_cycle:.4g} samples at dt={dt}), got {r.size}"
+        raise InputError(
+            f"rates must span at least one stimulus cycle ({per_cycle:.4g} samples at dt={dt}), got {r.size}",
+            argument="rates",
         )
     n = int(round(n_cycles * per_cycle))
     r = r[:n]
@@ -283,7 +310,7 @@ def surround_suppression_index(rates, *, spontaneous=0.0) -> float:
     r = as_float_array(rates, "rates", ndim=1, dtype=np.float64)
     peak = float(r.max()) - check_finite_float(spontaneous, "spontaneous")
     if peak <= 0:
-        raise ValueError("rates must rise above spontaneous somewhere")
+        raise InputError("rates must rise above spontaneous somewhere", argument="rates")
     return float((r.max() - r[-1]) / peak)
 
 
@@ -329,13 +356,14 @@ def spike_triggered_average(stimulus, counts, *, background=0.5) -> np.ndarray:
     s = as_float_array(stimulus, "stimulus", ndim=3)
     n = np.asarray(counts)
     if n.dtype.kind not in "biuf":
-        raise TypeError(f"counts must be numeric, got dtype {n.dtype}")
+        raise InputTypeError(f"counts must be numeric, got dtype {n.dtype}", argument="counts")
     n = n.sum(axis=0) if n.ndim == 2 else n
     if n.ndim != 1 or n.size != s.shape[0]:
-        raise ValueError(f"counts must have shape ({s.shape[0]},) or (trials, {s.shape[0]}), got {np.shape(counts)}")
+        raise InputError(f"counts must have shape ({s.shape[0]},) or (trials, {s.shape[0]}), got {np.shape(counts)}",
+                         argument="counts")
     total = float(n.sum())
     if total <= 0:
-        raise ValueError("counts hold no spikes: the spike-triggered average is undefined")
+        raise InputError("counts hold no spikes: the spike-triggered average is undefined", argument="counts")
     bg = check_in_range(background, "background", 0.0, 1.0, inclusive=(False, True))
     c = (s.reshape(s.shape[0], -1).astype(np.float64) - bg) / bg
     sta = (n.astype(np.float64) @ c) / total - c.mean(axis=0)
@@ -347,7 +375,7 @@ def rf_correlation(a, b) -> float:
     x = as_float_array(a, "a", dtype=np.float64).ravel()
     y = as_float_array(b, "b", dtype=np.float64).ravel()
     if x.size != y.size:
-        raise ValueError(f"a and b must have the same size, got {x.size} and {y.size}")
+        raise InputError(f"a and b must have the same size, got {x.size} and {y.size}", argument="b")
     x, y = x - x.mean(), y - y.mean()
     den = math.sqrt(float(x @ x) * float(y @ y))
     return float(x @ y / den) if den > 0 else float("nan")

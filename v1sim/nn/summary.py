@@ -51,7 +51,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .._validate import check_positive_int
+from .._validate import check_nonnegative_int, check_positive_int
+from ..errors import InputError, InputTypeError
 from .blocks import Concat, Residual
 from .layers import Flatten, ReLU, Sigmoid, Tanh
 from .module import Identity, Module, Sequential
@@ -163,20 +164,33 @@ class Summary:
                 return row
         raise KeyError(f"no layer {name!r} in the summary of {self.model}")
 
-    def to_dict(self) -> dict:
-        """Everything as JSON-ready plain types (shapes as lists)."""
+    def to_dict(self, depth=None) -> dict:
+        """Everything as JSON-ready plain types (shapes as lists); rows nested deeper than ``depth`` left out.
+
+        Parameters
+        ----------
+        depth : int >= 0, optional
+            None: every row. The totals always cover the whole model.
+        """
+        rows = self._rows(depth)
         return {
             "model": self.model, "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
             "total_params": self.total_params, "trainable_params": self.trainable_params,
             "total_macs": self.total_macs, "total_flops": self.total_flops,
             "total_activations": self.total_activations, "total_memory": self.total_memory,
             "params_memory": self.params_memory,
-            "layers": [row.to_dict() for row in self.layers],
+            "layers": [row.to_dict() for row in rows],
         }  # fmt: skip
 
+    def _rows(self, depth):
+        if depth is None:
+            return list(self.layers)
+        depth = check_nonnegative_int(depth, "depth")
+        return [r for r in self.layers if r.depth <= depth]
+
     def to_text(self, depth=None) -> str:
-        """The table, rows nested deeper than ``depth`` left out (None: all)."""
-        rows = [r for r in self.layers if depth is None or r.depth <= depth]
+        """The table, rows nested deeper than ``depth`` (an int >= 0, 0: totals only; None: all) left out."""
+        rows = self._rows(depth)
         head = ("Layer (type)", "Output shape", "Param #", "Activations", "Memory", "MACs")
         cells = []
         for r in rows:
@@ -260,18 +274,23 @@ def _walk(module, name, input_shape, depth, rows):
 
 
 def parse_shape(text) -> tuple:
-    """A per-sample shape from "C,H,W", "CxHxW", "F" or a sequence of ints; ValueError otherwise."""
+    """A per-sample shape from "C,H,W", "CxHxW", "F" or a sequence of ints; InputError (``input_shape``) otherwise."""
     if isinstance(text, str):
         parts = [p.strip() for p in text.replace("x", ",").replace("X", ",").split(",")]
         try:
             values = [int(p) for p in parts]
         except ValueError:
-            raise ValueError(f"input shape must be integers such as 3,224,224 (C,H,W), got {text!r}") from None
+            raise InputError(f"input_shape must be integers such as 3,224,224 (C,H,W), got {text!r}",
+                             argument="input_shape") from None  # fmt: skip
     else:
-        values = list(text)
+        try:
+            values = list(text)
+        except TypeError:
+            raise InputTypeError(f"input_shape must be a sequence of ints or a string such as '3,224,224', got "
+                                 f"{type(text).__name__}", argument="input_shape") from None  # fmt: skip
     if len(values) not in (1, 3):
-        raise ValueError(f"input shape must be (C, H, W) or (F,), got {text!r}")
-    return tuple(check_positive_int(v, "input shape entry") for v in values)
+        raise InputError(f"input_shape must be (C, H, W) or (F,), got {text!r}", argument="input_shape")
+    return tuple(check_positive_int(v, "input_shape") for v in values)
 
 
 def summarize(model_or_name, input_shape=None, **build_options) -> Summary:
@@ -295,33 +314,46 @@ def summarize(model_or_name, input_shape=None, **build_options) -> Summary:
 
     Raises
     ------
-    ValueError
-        For an unknown model name, a malformed ``input_shape``, or one the
-        model cannot take (the message names the layer).
+    v1sim.errors.InputError
+        ``.argument`` names the culprit: ``model_or_name`` (an unknown model
+        name, or not a Module), ``build_options`` (an option the model does
+        not take, or its value), ``input_shape`` (malformed, or one the model
+        cannot take: the message names the layer).
     """
     if isinstance(model_or_name, str):
         from . import models
 
         name = model_or_name
-        model = models.build(name, materialize=False, **build_options)
+        if name not in models.MODELS:
+            raise InputError(f"unknown model {name!r}; known: {', '.join(models.MODELS)}", argument="model_or_name")
+        try:
+            model = models.build(name, materialize=False, **build_options)
+        except ValueError as exc:  # the name is known: what build() refuses is an option
+            raise InputError(str(exc), argument="build_options") from exc
         if input_shape is None:
             input_shape = models.default_input_shape(name, build_options.get("in_channels"))
     elif isinstance(model_or_name, Module):
         if build_options:
-            raise TypeError(f"build options {', '.join(build_options)} need a model name, not a Module")
+            raise InputTypeError(f"build options {', '.join(build_options)} need a model name, not a Module",
+                                 argument="build_options")  # fmt: skip
         model, name = model_or_name, type(model_or_name).__name__
         if input_shape is None:
-            raise ValueError("input_shape is required to summarise a Module, e.g. (3, 224, 224)")
+            raise InputError("input_shape is required to summarise a Module, e.g. (3, 224, 224)",
+                             argument="input_shape")  # fmt: skip
     else:
-        raise TypeError(f"model_or_name must be a Module or a model name, got {type(model_or_name).__name__}")
+        raise InputTypeError(f"model_or_name must be a Module or a model name, got {type(model_or_name).__name__}",
+                             argument="model_or_name")  # fmt: skip
     shape = parse_shape(input_shape)
     rows = [LayerRow("input", "Input", 1, shape, shape, 0, math.prod(shape), 0)]
-    if isinstance(model, (Sequential, Residual, Concat)):
-        below = []
-        out, stored = _walk(model, "", shape, 0, below)
-        rows += below[1:]  # the model's own row (depth 0) is the totals
-    else:
-        out, stored = _walk(model, "", shape, 1, rows)
+    try:
+        if isinstance(model, (Sequential, Residual, Concat)):
+            below = []
+            out, stored = _walk(model, "", shape, 0, below)
+            rows += below[1:]  # the model's own row (depth 0) is the totals
+        else:
+            out, stored = _walk(model, "", shape, 1, rows)
+    except ValueError as exc:  # shape arithmetic only: a refusal means this input does not fit the model
+        raise InputError(str(exc), argument="input_shape") from exc
     return Summary(
         model=name, input_shape=shape, output_shape=out, layers=tuple(rows),
         total_params=model.num_parameters(), trainable_params=model.num_parameters(trainable_only=True),
