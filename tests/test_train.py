@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from v1sim import nn
-from v1sim._io import CheckpointError, load_checkpoint
+from v1sim._core.io import load_checkpoint
+from v1sim.errors import CheckpointError
 from v1sim.datasets import load_digits
 from v1sim.nn.train import TrainConfig, TrainingError, TrainingInterrupted, fit, load_run
 
@@ -142,6 +143,20 @@ def test_divergence_stops_with_a_clear_message(digits, tmp_path):
     cfg = TrainConfig(epochs=1, batch_size=64, lr=1e30, momentum=0.0, weight_decay=0.0)
     with pytest.raises(TrainingError, match="lower the learning rate"):
         fit(small_net(dropout=False), *digits, cfg, tmp_path, progress=False)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_loss_stuck_far_above_chance_stops_at_the_epoch_end(digits, tmp_path):
+    """LeNet-5 at lr 1: no step passes 100 ln C, but epoch 2's mean loss (101) is past 10 ln C (23)."""
+    from v1sim.nn import models
+    from v1sim.nn.recipes import prepare_images, recipe
+
+    (x, y), (xt, yt) = digits
+    train, test = (prepare_images(x, (1, 32, 32)), y), (prepare_images(xt[:100], (1, 32, 32)), yt[:100])
+    cfg = TrainConfig(**{**recipe("lenet5"), "epochs": 3, "lr": 1.0})
+    with pytest.raises(TrainingError, match=r"mean training loss reached 10\d\.\d \(> 10 ln C = 23.0\) at epoch 2:"):
+        fit(models.build("lenet5", rng=0), train, test, cfg, tmp_path, progress=False)
+    assert [json.loads(line)["epoch"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [1]
 
 
 def test_load_run_needs_a_metrics_log(tmp_path):

@@ -34,6 +34,45 @@ def test_train_lenet5_offline_json(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 2
 
 
+def test_resume_continues_the_run_that_was_started(tmp_path, monkeypatch):
+    from v1sim._core.io import reset_kill_points
+
+    out = str(tmp_path / "run")
+    reset_kill_points()
+    monkeypatch.setenv("V1SIM_TEST_KILL_AT", "step:6:INT")  # Ctrl-C in epoch 2 (4 steps an epoch)
+    code, result, err = _run("train", "lenet5", "--epochs", "2", "--limit", "128", "--batch-size", "32", "--lr", "0.02",
+                             "--out", out, "--json", "--quiet")  # fmt: skip
+    assert code == 130 and result is None and err.count("\n") == 1 and "in epoch 2" in err
+    monkeypatch.delenv("V1SIM_TEST_KILL_AT")
+    run_json = (tmp_path / "run" / "run.json").read_bytes()
+    # no --epochs: the run's 2 epochs, not the recipe's 20; --limit, --lr, --batch-size from run.json
+    code, result, err = _run("train", "lenet5", "--resume", "--out", out, "--json", "--quiet")
+    assert code == 0, err
+    assert result["epochs"] == 2 and not result["already_finished"]
+    assert (tmp_path / "run" / "run.json").read_bytes() == run_json
+    # a larger --epochs extends it; the checkpoints record the new target, run.json stays as it was
+    code, result, _ = _run("train", "lenet5", "--resume", "--epochs", "3", "--out", out, "--json", "--quiet")
+    assert code == 0 and result["epochs"] == 3
+    code, result, err = _run("train", "lenet5", "--resume", "--out", out, "--json", "--quiet")
+    assert code == 0 and result["already_finished"] and result["epochs"] == 3
+    assert "already finished" in err and (tmp_path / "run" / "run.json").read_bytes() == run_json
+    # flags that contradict the run: one line naming each flag with the saved and the given value
+    code, _, err = _run("train", "lenet5", "--resume", "--lr", "0.1", "--limit", "64", "--out", out, "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--lr: 0.02 in the saved run, 0.1 given" in err and "--limit: 128 in the saved run, 64 given" in err
+    code, _, err = _run("train", "resnet20", "--resume", "--out", out, "--quiet")
+    assert code == 2 and "holds a lenet5 run, not resnet20" in err
+    code, _, err = _run("train", "lenet5", "--epochs", "1", "--out", out, "--quiet")  # forgot --resume
+    assert code == 2 and "already holds a run" in err
+
+
+def test_out_that_is_a_file_is_a_one_line_usage_error(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    for model in ("lenet5", "hmax"):
+        code, _, err = _run("train", model, "--out", str(tmp_path / "file"), "--limit", "8", "--quiet")
+        assert code == 2 and err.strip() == f"v1sim train: the run folder {tmp_path / 'file'} is an existing file, not a folder"
+
+
 def test_train_errors_are_usage_errors(tmp_path, capsys):
     assert main(["train", "no-such-net", "--out", str(tmp_path)]) == 2
     assert "known" in capsys.readouterr().err
@@ -42,7 +81,7 @@ def test_train_errors_are_usage_errors(tmp_path, capsys):
     assert main(["train", "lenet5", "--epochs", "0", "--out", str(tmp_path), "--quiet"]) == 2
     assert "epochs" in capsys.readouterr().err
     assert main(["train", "lenet5", "--resume", "--out", str(tmp_path / "empty"), "--quiet"]) == 2
-    assert "missing" in capsys.readouterr().err
+    assert "run.json is missing (no run was started there)" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- S/C hierarchies
