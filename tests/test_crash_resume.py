@@ -29,7 +29,8 @@ def _write_idx(folder, split, images, labels):
     stem = {"train": "train", "test": "t10k"}[split]
     pixels = np.round(images[:, 0] * 255).astype(np.uint8)
     (folder / f"{stem}-images-idx3-ubyte").write_bytes(struct.pack(">4i", 0x803, *pixels.shape) + pixels.tobytes())
-    (folder / f"{stem}-labels-idx1-ubyte").write_bytes(struct.pack(">2i", 0x801, len(labels)) + labels.astype(np.uint8).tobytes())
+    header = struct.pack(">2i", 0x801, len(labels))
+    (folder / f"{stem}-labels-idx1-ubyte").write_bytes(header + labels.astype(np.uint8).tobytes())
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,8 @@ def _all_kills(points):
     return points["SIGKILL"] + [p + ":INT" for p in points["SIGINT"]]
 
 
-@pytest.mark.parametrize("args, kills", [(LENET, LENET_KILLS), (NEOCOGNITRON, NEO_KILLS)], ids=["lenet5", "neocognitron"])
+@pytest.mark.parametrize("args, kills", [(LENET, LENET_KILLS), (NEOCOGNITRON, NEO_KILLS)],
+                         ids=["lenet5", "neocognitron"])  # fmt: skip
 def test_killed_anywhere_then_resumed_equals_an_uninterrupted_run(tmp_path, mnist_dir, args, kills):
     args = [*args, "--data-dir", str(mnist_dir)]
     ref = tmp_path / "ref"

@@ -70,7 +70,8 @@ def test_out_that_is_a_file_is_a_one_line_usage_error(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     for model in ("lenet5", "hmax"):
         code, _, err = _run("train", model, "--out", str(tmp_path / "file"), "--limit", "8", "--quiet")
-        assert code == 2 and err.strip() == f"v1sim train: the run folder {tmp_path / 'file'} is an existing file, not a folder"
+        assert code == 2
+        assert err.strip() == f"v1sim train: the run folder {tmp_path / 'file'} is an existing file, not a folder"
 
 
 def test_train_errors_are_usage_errors(tmp_path, capsys):

@@ -110,7 +110,8 @@ def run(args) -> int:
     else:
         print(
             f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% after {result['epochs']} "
-            f"epochs ({result['train_seconds']:.0f} s, {result['images_per_second']:.0f} images/s); run in {result['out']}"
+            f"epochs ({result['train_seconds']:.0f} s, {result['images_per_second']:.0f} images/s); "
+            f"run in {result['out']}"
         )
     return 0
 

@@ -170,7 +170,7 @@ def _model_from(model_name, config: dict, device="auto"):
 
 
 def _load_learned(model, arrays, path) -> None:
-    """Load the learned arrays (not the ``partial/`` state of a stage in progress); CheckpointError if they do not fit."""
+    """Load the learned arrays (not the ``partial/`` state of a stage in progress); CheckpointError if they misfit."""
     learned = {k: v for k, v in arrays.items() if not k.startswith("partial/")}
     try:
         model.load_state_dict(learned)

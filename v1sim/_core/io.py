@@ -258,7 +258,8 @@ def load_checkpoint(stem) -> tuple[dict, dict]:
     except ValueError as exc:
         raise CheckpointError(f"checkpoint {path} has unreadable metadata: {exc}", path=path) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("manifest"), dict):
-        raise CheckpointError(f"{path} is not a v1sim checkpoint (format {FORMAT!r} with a manifest expected)", path=path)
+        raise CheckpointError(f"{path} is not a v1sim checkpoint (format {FORMAT!r} with a manifest expected)",
+                              path=path)  # fmt: skip
     _check_manifest(path, arrays, meta["manifest"])
     return arrays, meta
 

@@ -176,7 +176,8 @@ def evaluate(model, images, labels, *, batch_size=256) -> tuple[float, float]:
 
 def _generators(model):
     """The random generators held by modules (dropout), by module name."""
-    return {name: m.rng for name, m in model.named_modules() if isinstance(getattr(m, "rng", None), np.random.Generator)}
+    return {name: m.rng for name, m in model.named_modules()
+            if isinstance(getattr(m, "rng", None), np.random.Generator)}  # fmt: skip
 
 
 def _position(epoch=0):
@@ -355,8 +356,8 @@ class _Run:
         self.optimizer.step()
         self.optimizer.lr = scheduled
         right = int(np.count_nonzero(to_host(logits).argmax(axis=1) == y))  # device logits: one copy
-        pos["batch"], pos["loss_sum"], pos["correct"] = batch + 1, pos["loss_sum"] + loss * len(y), pos["correct"] + right
-        pos["seen"] += len(y)
+        pos["batch"], pos["seen"] = batch + 1, pos["seen"] + len(y)
+        pos["loss_sum"], pos["correct"] = pos["loss_sum"] + loss * len(y), pos["correct"] + right
         if cfg.log_every:
             win["loss_sum"], win["wrong"] = win["loss_sum"] + loss * len(y), win["wrong"] + len(y) - right
             win["seen"], win["steps"] = win["seen"] + len(y), win["steps"] + 1
@@ -497,8 +498,9 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
                 run.interrupt(f"in epoch {epoch + 1}")
             run.end_epoch(epoch)
             if interrupted() and epoch + 1 < config.epochs:
-                raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; checkpoint "
-                                          f"{run.folder.path / 'last.npz'} written (continue with --resume)")  # fmt: skip
+                path = run.folder.path / "last.npz"
+                raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; checkpoint {path} written (continue "
+                                          "with --resume)")  # fmt: skip
     return run.summary()
 
 
