@@ -39,6 +39,8 @@ TOO_BIG = [
     ("dog_kernel-surround", lambda: filters.dog_kernel(1.0, 1e9), "sigma_surround"),
     ("gabor_kernel-frequency", lambda: filters.gabor_kernel(frequency=1e-7), "frequency"),
     ("gabor_kernel-bandwidth-sigma", lambda: filters.gabor_kernel(0.1, sigma_y=1e12), "sigma_y"),
+    ("gabor_kernel-bandwidth", lambda: filters.gabor_kernel(0.1, bandwidth=1e-300), "bandwidth"),
+    ("gabor_bank-bandwidth", lambda: filters.gabor_bank(bandwidth=1e-12), "bandwidth"),
     ("gaussian_derivative-sigma", lambda: filters.gaussian_derivative_kernel(1.0, 1e10), "sigma_y"),
     ("box_kernel-size", lambda: filters.box_kernel(10**7 + 1), "size"),
     ("leung_malik-size", lambda: filters.leung_malik(10**5 + 1), "size"),
@@ -46,6 +48,7 @@ TOO_BIG = [
     ("gabor_bank-frequency", lambda: filters.gabor_bank(frequencies=1e-9), "frequencies"),
     ("dog_bank-sigma", lambda: filters.dog_bank(1e9), "sigma_centers"),
     ("SimpleCell-frequency", lambda: cells.SimpleCell(frequency=1e-7), "frequency"),
+    ("SimpleCell-bandwidth", lambda: cells.SimpleCell(bandwidth=1e-300), "bandwidth"),
     ("ComplexCell-sigma-overflow", lambda: cells.ComplexCell(sigma_x=1e308), "sigma_x"),
     ("GanglionCell-radius", lambda: cells.GanglionCell(center_radius=1e9), "center_radius"),
     ("MaxComplexCell-pool", lambda: cells.MaxComplexCell(pool_size=1e7), "pool_size"),
@@ -130,6 +133,11 @@ def test_size_arithmetic_is_exact_python_integers(monkeypatch):
     with pytest.raises(InputError, match="PB"):
         check_allocation((10**200, 10**200), np.float32, "shape")
     assert check_allocation((3, 4), np.float32, "shape") == 48
+
+
+def test_a_huge_bandwidth_is_the_narrowest_envelope_not_an_overflow():
+    # (2^b + 1) / (2^b - 1) -> 1: sigma tends to sqrt(ln 2 / 2) / (pi f), no OverflowError from 2**1e300
+    np.testing.assert_allclose(filters.gabor_kernel(0.1, bandwidth=1e300), filters.gabor_kernel(0.1, bandwidth=60.0))
 
 
 def test_auto_method_skips_what_does_not_fit(monkeypatch):

@@ -195,6 +195,18 @@ CASES = [
     ("conv2d-forward-bias", lambda: nn.functional.conv2d_forward(X, W, np.ones(2)), ValueError, "bias"),
     ("linear-forward-weight", lambda: nn.functional.linear_forward(np.ones((2, 3)), np.ones((4, 5))), ValueError,
      "weight"),  # fmt: skip
+    ("rng-negative", lambda: v1sim.stimuli.white_noise(8, rng=-1), ValueError, "rng"),
+    ("output-size-str", lambda: v1sim.signal.output_size(28, 5, stride="2"), TypeError, "stride"),
+    ("output-size-negative-padding", lambda: v1sim.signal.output_size(28, 5, padding=-1), ValueError, "padding"),
+    ("cv2d-mode-array", lambda: v1sim.convolve2d(IMG, K3, mode=np.array([])), TypeError, "mode"),
+    ("parameter-lr-mult-str", lambda: nn.Parameter(np.ones(2), lr_mult="fast"), TypeError, "lr_mult"),
+    ("batches-shuffle-array", lambda: datasets.batches(np.ones((4, 2, 2)), np.arange(4), 2, shuffle=np.ones(2)),
+     TypeError, "shuffle"),  # fmt: skip
+    ("retinotopy-ragged", lambda: retinotopy.visual_to_cortex([[1.0, 2.0], [3.0]]), TypeError, "z"),
+    ("nonlinearity-exponent-huge", lambda: cells.Nonlinearity(exponent=2**63), ValueError, "exponent"),
+    ("kernel-size-beyond-int64", lambda: filters.box_kernel(2**63 + 1), ValueError, "size"),
+    ("pool-stride-beyond-int64", lambda: v1sim.pool2d(X, 2, 2**63), ValueError, "stride"),
+    ("patches-images-object", lambda: efficient_coding.natural_patches(10, 4, images=object()), TypeError, "images"),
     # resolve_device
     ("device-unknown", lambda: backend.resolve_device("gpu"), ValueError, "device"),
     ("device-none", lambda: backend.resolve_device(None), TypeError, "device"),

@@ -159,9 +159,20 @@ def zero_mean_l1(k: np.ndarray) -> np.ndarray | None:
 
 
 def gabor_sigma(frequency: float, bandwidth: float) -> float:
-    """Gaussian sigma (pixels) of a Gabor with a spatial-frequency ``bandwidth`` in octaves."""
-    b = 2.0**bandwidth
-    return math.sqrt(math.log(2.0) / 2.0) / math.pi * (b + 1.0) / (b - 1.0) / frequency
+    """Gaussian sigma (pixels) of a Gabor with a spatial-frequency ``bandwidth`` in octaves.
+
+    ``(2^b + 1) / (2^b - 1)`` is computed as ``coth(b ln2 / 2)``: the same value, without
+    ``2^b`` overflowing for a huge ``b`` or ``2^b - 1`` cancelling to 0 for a tiny one (a tiny
+    bandwidth gives a huge or infinite sigma, which the support check then refuses).
+    """
+    return math.sqrt(math.log(2.0) / 2.0) / math.pi / math.tanh(bandwidth * math.log(2.0) / 2.0) / frequency
+
+
+def gabor_sigma_argument(frequency: float, bandwidth: float) -> tuple[str, float]:
+    """Which argument made a default Gabor sigma large: a narrow ``bandwidth``, else the ``frequency``."""
+    if gabor_sigma(frequency, bandwidth) > 4.0 * gabor_sigma(frequency, 1.0):
+        return "bandwidth", bandwidth
+    return "frequency", frequency
 
 
 def gabor(frequency: float, theta: float, phase: float, sigma_x: float, sigma_y: float, half: int) -> np.ndarray:
@@ -579,9 +590,11 @@ def gabor_bank(
     n_stds = check_positive_float(n_stds, "n_stds")
     sigmas = [gabor_sigma(f, bandwidth) for f in freqs]
     count = len(freqs) * n_orientations * len(phs)
+    name = "bandwidth" if gabor_sigma_argument(min(freqs), bandwidth)[0] == "bandwidth" else "frequencies"
     check_allocation(count * _RECORD_BYTES, np.uint8, "n_orientations",
                      what=f"a bank of {count} filters (about 1 kB of parameters each)")  # fmt: skip
-    half = half_size(odd_size(size), max(sigmas), n_stds, "frequencies", value=min(freqs), count=count)
+    value = min(freqs) if name == "frequencies" else bandwidth
+    half = half_size(odd_size(size), max(sigmas), n_stds, name, value=value, count=count)
     kernels, params = [], []
     for f, sigma in zip(freqs, sigmas):
         for k in range(n_orientations):

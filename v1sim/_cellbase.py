@@ -87,6 +87,9 @@ class Nonlinearity:
             spont = SPONTANEOUS_RATE if self.spontaneous is None else self.spontaneous
             spont = check_in_range(spont, "spontaneous", 0.0, peak, inclusive=(True, False))
             s = (spont / peak) ** (1.0 / n)
+            if not s < 1.0:  # a huge exponent rounds (spont/peak)^(1/n) to 1: the cutoff would divide by 0
+                raise InputError(f"exponent={n:g} is too large for spontaneous={spont:g} and peak={peak:g}: "
+                                 f"the threshold it implies is not finite", argument="exponent")  # fmt: skip
             object.__setattr__(self, "spontaneous", spont)
             object.__setattr__(self, "_cutoff", -s / (1.0 - s))
         else:

@@ -154,12 +154,23 @@ def _check_int(value, name: str) -> int:
     return int(value)
 
 
+_MAX_COUNT = 2**62  # sizes, strides and counts above this overflow the kernels' int64 arithmetic
+
+
+def _check_count(value: int, name: str) -> int:
+    """``value`` unless it is beyond any size a machine can hold (and beyond Numba's int64)."""
+    if value >= _MAX_COUNT:
+        raise InputError(f"{name} must be below 2**62, got {value}: a size or count that large would need more "
+                         f"memory than any machine has (and overflows 64-bit index arithmetic)", argument=name)
+    return value
+
+
 def check_positive_int(value, name: str) -> int:
     """Return ``value`` as int, or raise unless it is an integer >= 1."""
     v = _check_int(value, name)
     if v < 1:
         raise InputError(f"{name} must be a positive integer (>= 1), got {v}", argument=name)
-    return v
+    return _check_count(v, name)
 
 
 def check_nonnegative_int(value, name: str) -> int:
@@ -171,7 +182,9 @@ def check_nonnegative_int(value, name: str) -> int:
 
 
 def check_int_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
-    """Accept an int or a pair of ints (rows, cols), each >= ``minimum``."""
+    """Accept an int or a pair of ints (rows, cols), each >= ``minimum`` and below 2**62."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # a 0-d array is a scalar, not a pair
+        value = value.item()
     if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
         items = tuple(value)
         if len(items) != 2:
@@ -181,6 +194,8 @@ def check_int_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
     out = tuple(_check_int(v, name) for v in items)
     if min(out) < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {value!r}", argument=name)
+    for v in out:
+        _check_count(v, name)
     return out  # type: ignore[return-value]
 
 
@@ -232,7 +247,9 @@ def check_rng(rng) -> np.random.Generator:
     """Coerce ``rng`` (None, int seed or Generator) with ``np.random.default_rng``."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)) and rng < 0:
+        raise InputError(f"rng must be a non-negative integer seed, got {rng}", argument="rng")
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_))):
         return np.random.default_rng(rng)
     raise InputTypeError(
         f"rng must be None, an integer seed or a numpy.random.Generator, got {_describe(rng)}", argument="rng"
@@ -244,7 +261,7 @@ def check_odd_int(value, name: str, *, minimum: int = 1) -> int:
     v = _check_int(value, name)
     if v < minimum or v % 2 == 0:
         raise InputError(f"{name} must be an odd integer >= {minimum}, got {v}", argument=name)
-    return v
+    return _check_count(v, name)
 
 
 def check_float_dtype(value, name: str = "dtype") -> np.dtype:

@@ -211,7 +211,10 @@ class _GaborCell(_Cell):
         """The envelope's wider sigma if the user gave it, else the frequency (sigma ~ 1 / frequency)."""
         wide = "sigma_x" if self._sx >= self._sy else "sigma_y"
         given = getattr(self, wide)
-        return (wide, given) if given is not None else ("frequency", self.frequency)
+        if given is not None:
+            return wide, given
+        name, _ = _banks.gabor_sigma_argument(self._f, self.bandwidth)
+        return name, getattr(self, name)
 
     def _more_setup(self):
         pass

@@ -429,6 +429,9 @@ def batches(images, labels, batch_size: int, *, shuffle: bool = False, rng=None,
         raise InputError(f"labels must have one entry per image: expected {len(x)}, got {len(y)}", argument="labels")
     batch_size = check_positive_int(batch_size, "batch_size")
     rng = check_rng(rng)
+    for flag, flag_name in ((shuffle, "shuffle"), (drop_last, "drop_last")):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise InputTypeError(f"{flag_name} must be a bool, got {flag!r:.60}", argument=flag_name)
     order = rng.permutation(len(x)) if shuffle else None
     return _iter_batches(x, y, batch_size, order, bool(drop_last))
 

@@ -34,12 +34,13 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._validate import as_float_array, check_allocation, check_positive_float, check_positive_int, check_rng
-from .errors import InputError
+from .errors import InputError, InputTypeError
 
 __all__ = ["IcaFilters", "NATURAL_IMAGES", "ica_filters", "natural_patches"]
 
@@ -78,6 +79,9 @@ def natural_patches(n, size, *, images=NATURAL_IMAGES, log=True, rng=None) -> np
         raise InputError(f"size must be at least 2 pixels, got {size}", argument="size")
     check_allocation((n, size, size), np.float64, "n" if n > size * size else "size", copies=2,
                      what=f"{n} patches of {size} x {size} pixels")  # fmt: skip
+    if not isinstance(images, Sequence) and not isinstance(images, np.ndarray):
+        raise InputTypeError(f"images must be a sequence of image names or 2-D arrays, got {type(images).__name__}",
+                             argument="images")  # fmt: skip
     if isinstance(images, (str, np.ndarray)) or len(images) == 0:
         raise InputError("images must be a non-empty sequence of image names or 2-D arrays", argument="images")
     rng = check_rng(rng)

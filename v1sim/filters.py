@@ -135,6 +135,12 @@ def gaussian_kernel(sigma, size=None, *, dtype=np.float32) -> np.ndarray:
     -------
     kernel : (size, size) ndarray of ``dtype``
         Symmetric, sums to 1.
+
+    Raises
+    ------
+    InputError
+        If the support (``size``, or ``sigma`` through ``2 * ceil(3 * sigma) + 1``) would need more
+        memory than the machine has, or ``sigma`` is so small that the kernel underflows to NaN.
     """
     sigma = check_positive_float(sigma, "sigma")
     dtype = check_float_dtype(dtype)
@@ -168,6 +174,13 @@ def dog_kernel(
     -------
     kernel : (size, size) ndarray of ``dtype``
         Sums to ``+-(1 - surround_weight)``.
+
+    Raises
+    ------
+    InputError
+        If the support would need more memory than the machine has (``sigma_surround`` or ``size``
+        is named), the kernel is all zeros (``size=1`` with a balanced surround) or ``sigma_center``
+        underflows to NaN.
 
     References
     ----------
@@ -221,6 +234,12 @@ def log_kernel(sigma, size=None, *, n_stds=4.0, dtype=np.float32) -> np.ndarray:
     ----------
     .. [1] Marr D, Hildreth E (1980). Theory of edge detection. Proc R Soc Lond B
        207:187-217.
+
+    Raises
+    ------
+    InputError
+        If the support would need more memory than the machine has, the zero-mean kernel is all
+        zeros (``size=1``), or ``sigma`` underflows to NaN.
     """
     sigma = check_positive_float(sigma, "sigma")
     n_stds = check_positive_float(n_stds, "n_stds")
@@ -266,6 +285,12 @@ def gaussian_derivative_kernel(
     -------
     kernel : (size, size) ndarray of ``dtype``
         Zero-mean, ``sum |k| = 1``; its size does not depend on ``theta``.
+
+    Raises
+    ------
+    InputError
+        If the support would need more memory than the machine has, or nothing is left after
+        removing the mean (``size=1``, or a sigma far below a pixel).
 
     References
     ----------
@@ -338,6 +363,13 @@ def gabor_kernel(
     kernel : (size, size) ndarray of ``dtype``
         Sums to 0; its size does not depend on ``theta``.
 
+    Raises
+    ------
+    InputError
+        If the support would need more memory than the machine has (a tiny ``frequency`` or
+        ``bandwidth`` makes sigma, and the kernel, huge; ``frequency``, the given sigma or ``size``
+        is named), the kernel is all zeros (``size=1``) or a given sigma underflows to NaN.
+
     References
     ----------
     .. [1] Daugman JG (1985). Uncertainty relation for resolution in space, spatial
@@ -357,8 +389,8 @@ def gabor_kernel(
     size = _banks.odd_size(size)
     # blame the argument that set the envelope: a given sigma, else the frequency (sigma ~ 1 / frequency)
     wide = "sigma_x" if sx >= sy else "sigma_y"
-    name, value = (wide, max(sx, sy)) if {"sigma_x": sigma_x, "sigma_y": sigma_y}[wide] is not None else (
-        "frequency", frequency)  # fmt: skip
+    given = {"sigma_x": sigma_x, "sigma_y": sigma_y}[wide] is not None
+    name, value = (wide, max(sx, sy)) if given else _banks.gabor_sigma_argument(frequency, bandwidth)
     half = _banks.half_size(size, max(sx, sy), n_stds, name, value=value)
     k = _sampled(_banks.gabor, frequency, theta, phase, sx, sy, half)
     small = ("sigma_x", sx) if sx <= sy else ("sigma_y", sy)

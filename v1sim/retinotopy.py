@@ -104,7 +104,10 @@ def _params(k, a):
 
 
 def _complex(value, name):
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        raise InputTypeError(f"{name} must be numbers (complex positions), got {value!r:.60}", argument=name) from None
     if arr.dtype.kind not in "biufc":
         raise InputTypeError(f"{name} must be numbers (complex positions), got dtype {arr.dtype}", argument=name)
     arr = arr.astype(np.complex128)

@@ -47,6 +47,8 @@ from ._validate import (
     check_choice,
     check_finite_float,
     check_int_pair,
+    check_nonnegative_int,
+    check_positive_int,
     float_dtype,
     memory_limit,
 )
@@ -86,8 +88,13 @@ def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
     Raises
     ------
     InputError
-        If the filter does not fit the padded input (``.argument`` is ``"f"``).
+        If the filter does not fit the padded input (``.argument`` is ``"f"``),
+        or an argument is not a positive (``padding``: non-negative) integer.
+    InputTypeError
+        If an argument is not an integer.
     """
+    n, f = check_positive_int(n, "n"), check_positive_int(f, "f")
+    stride, padding = check_positive_int(stride, "stride"), check_nonnegative_int(padding, "padding")
     if f > n + 2 * padding:
         raise InputError(f"filter of size f={f} does not fit an input of size {n} with padding {padding}", argument="f")
     return (n - f + 2 * padding) // stride + 1
@@ -347,6 +354,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, device="a
     scipy.signal.convolve2d : the reference semantics.
     """
     kern = as_float_array(in2, "in2", ndim=2)
+    check_choice(mode, "mode", ("full", "same", "valid"))  # before it is compared below
     flipped = kern[::-1, ::-1]
     if mode == "same":
         # Re-centre: convolution's 'same' window starts at (kh-1)//2, correlation's at kh//2.

@@ -287,6 +287,13 @@ def spot(shape, radius, *, center=None, contrast=1.0, polarity="light", backgrou
     ndarray of float32, shape (H, W)
         1-pixel ramp at the rim: the summed area is within 2% of π r² for
         r >= 2.5 px (the lattice error grows for smaller spots).
+
+    Raises
+    ------
+    InputError
+        For an out-of-range argument, a stimulus that would leave [0, 1], or a ``shape`` whose
+        image and working arrays would need more memory than the machine has (every stimulus
+        here bounds ``shape`` the same way; movies also bound ``duration / dt`` frames).
     """
     shape, ppd = _shape(shape), _ppd(ppd)
     radius = check_positive_float(radius, "radius")

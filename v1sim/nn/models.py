@@ -568,9 +568,12 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
 
     Raises
     ------
-    ValueError
-        For an unknown name or option, or when materialising would pass 4 GiB
-        of float32 weights.
+    InputError
+        For an unknown ``name`` or option, a ``num_classes`` or ``in_channels``
+        below 1 (named as such), or when materialising would pass 4 GiB of
+        float32 weights (``materialize``).
+    InputTypeError
+        For a non-integer ``num_classes`` or ``in_channels``.
     """
     info = _info(name)
     params = inspect.signature(info.builder).parameters

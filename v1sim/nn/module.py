@@ -23,11 +23,12 @@ so that a model summary can walk a network layer by layer.
 from __future__ import annotations
 
 import inspect
+import math
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._validate import as_float_array, check_allocation, check_float_dtype
+from .._validate import as_float_array, check_allocation, check_float_dtype, check_in_range
 from ..errors import InputError, InputTypeError
 from ..backend import resolve_device
 from . import _device
@@ -71,9 +72,7 @@ class Parameter:
         self.data = np.array(arr, copy=True)
         self.grad = None
         self.requires_grad = bool(requires_grad)
-        self.lr_mult = float(lr_mult)
-        if not self.lr_mult >= 0:
-            raise InputError(f"lr_mult must be a non-negative number, got {lr_mult!r}", argument="lr_mult")
+        self.lr_mult = check_in_range(lr_mult, "lr_mult", 0.0, math.inf)
 
     @property
     def shape(self) -> tuple:
