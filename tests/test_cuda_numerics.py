@@ -1,4 +1,5 @@
-"""The CUDA twins at the numerical edges: batch norm far from zero in float64, sigmoid's tails in float32.
+"""The CUDA twins at the numerical edges: batch norm far from zero in float64, sigmoid's tails and L2 pooling of
+tiny and huge values in float32.
 
 As in ``test_cuda_nn.py``, the device work runs in one fresh interpreter with
 ``NUMBA_ENABLE_CUDASIM=1`` (unless the caller set the variable, e.g. to 0 on a
@@ -23,6 +24,12 @@ SKIP_EXIT = 77
 OFFSETS = (0.0, 1e2, 1e4, 1e6)
 BN_SHAPE, SPREAD = (3, 2, 5, 3), 0.5
 SIGMOID_X = np.linspace(-110.0, 90.0, 1001).astype(np.float32)
+L2_SCALES = (1e-30, 1e30)  # float32 squares flush to 0 below 1e-19 and overflow above 1.8e19
+
+
+def l2_input(scale):
+    """(2, 3, 7, 9) float32 maps of magnitude ``scale``, odd sizes so tail blocks run."""
+    return (np.random.default_rng(5).uniform(0.5, 2.0, (2, 3, 7, 9)) * scale).astype(np.float32)
 
 
 def bn_inputs(offset):
@@ -42,7 +49,8 @@ if not backend.cuda_available():
     sys.exit(SKIP_EXIT)
 
 sys.path.insert(0, "tests")
-from test_cuda_numerics import OFFSETS, SIGMOID_X, bn_inputs
+from test_cuda_numerics import L2_SCALES, OFFSETS, SIGMOID_X, bn_inputs, l2_input
+from v1sim import pooling
 from v1sim.nn import functional as F
 from v1sim.nn._device import to_device, to_host
 
@@ -59,6 +67,10 @@ y, cache = F.sigmoid_forward(to_device(SIGMOID_X))
 dy = F.sigmoid_backward(to_device(np.ones_like(SIGMOID_X)), cache)
 y, dy = np.asarray(to_host(y)), np.asarray(to_host(dy))
 results["sigmoid"] = {"y": y.astype(float).tolist(), "dy": dy.astype(float).tolist(), "dtype": str(y.dtype)}
+results["l2"] = {}
+for scale in L2_SCALES:
+    out = np.asarray(pooling.pool2d(l2_input(scale), 3, 2, padding=1, kind="l2", device="cuda"))
+    results["l2"][repr(scale)] = {"out": out.astype(float).ravel().tolist(), "dtype": str(out.dtype)}
 print(json.dumps(results))
 """.replace("SKIP_EXIT", str(SKIP_EXIT))
 
@@ -123,3 +135,21 @@ def test_sigmoid_twin_keeps_float32_tails(results):
     lower = normal & (x < 0)
     np.testing.assert_allclose(dy[lower], dref[lower], rtol=8 * np.finfo(np.float32).eps)
     np.testing.assert_allclose(dy[x >= 0], dref[x >= 0], rtol=0, atol=2 * np.finfo(np.float32).eps)
+
+
+@pytest.mark.parametrize("scale", L2_SCALES)
+def test_l2_pool_twin_squares_in_float64(results, scale):
+    """The CUDA twin keeps float32 windows of 1e-30 and 1e30 (no flush to 0, no overflow), as the CPU twin."""
+    from v1sim import pooling
+
+    r = results["l2"][repr(scale)]
+    assert r["dtype"] == "float32"
+    got = np.array(r["out"])
+    x = l2_input(scale).astype(np.float64)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = np.array([[[[np.sqrt(np.sum(xp[n, c, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3] ** 2)) for j in range(5)]
+                       for i in range(4)] for c in range(3)] for n in range(2)]).ravel()  # fmt: skip
+    assert np.all(np.isfinite(got)) and np.all(got > 0)
+    np.testing.assert_allclose(got, want, rtol=2 * np.finfo(np.float32).eps)
+    cpu = pooling.pool2d(l2_input(scale), 3, 2, padding=1, kind="l2", device="cpu").ravel()
+    np.testing.assert_allclose(got, cpu, rtol=np.finfo(np.float32).eps)

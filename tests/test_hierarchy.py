@@ -448,3 +448,23 @@ def test_bad_layers_and_inputs_get_clear_errors(net):
         hierarchy.make_model("lenet")
     with pytest.raises(RuntimeError, match="before S3"):
         Neocognitron().learn_stage("S3", np.zeros((2, 28, 28)), [0, 1], seed=0)
+
+
+def test_connection_kernel_limits_are_exact_and_sizes_bounded(monkeypatch):
+    from v1sim.errors import InputError, InputTypeError
+
+    np.testing.assert_array_equal(connection_kernel(5, 1e-300), np.pad([[1.0]], 2))  # a point: the centre only
+    np.testing.assert_array_equal(connection_kernel(4, 1e-300), np.pad(np.ones((2, 2)), 1))  # the 4 nearest cells
+    np.testing.assert_array_equal(connection_kernel(5, 1e300), np.ones((5, 5)))
+    even = connection_kernel(4, 1.0, dtype=np.float64)
+    assert even.max() == 1.0 and np.allclose(even, even[::-1, ::-1])
+    monkeypatch.setenv("V1SIM_MAX_BYTES", "1e6")
+    with pytest.raises(InputError, match="connection area") as exc:
+        connection_kernel(10**5, 1.0)
+    assert exc.value.argument == "size"
+    with pytest.raises(InputTypeError) as exc:
+        hierarchy.vcell("a string", connection_kernel(3))
+    assert exc.value.argument == "x"
+    with pytest.raises(InputError) as exc:
+        hierarchy.vcell(np.ones((1, 1, 4, 4)), -connection_kernel(3))
+    assert exc.value.argument == "c"

@@ -443,3 +443,77 @@ def test_cross_entropy_bad_inputs():
         F.cross_entropy_forward(bad, np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="logits must be 2-D"):
         F.cross_entropy_forward(np.zeros(4), np.array([0]))
+
+
+# ----------------------------------------------------------------------------- argument checks (issue 11)
+
+
+def test_a_backward_pass_refuses_another_pass_cache_by_name():
+    from v1sim.errors import InputTypeError
+
+    x = np.random.default_rng(0).random((2, 3, 6, 6)).astype(np.float32)
+    _, avg_cache = F.avg_pool2d_forward(x, 2)
+    _, lin_cache = F.linear_forward(x.reshape(2, -1), np.ones((4, 108), np.float32))
+    g = np.ones((2, 3, 3, 3), np.float32)
+    for backward, cache in [(F.max_pool2d_backward, avg_cache), (F.conv2d_backward, lin_cache),
+                            (F.batch_norm_backward, object()), (F.local_response_norm_backward, "cache"),
+                            (F.tanh_backward, (1, 2)), (F.relu_backward, None), (F.global_avg_pool2d_backward, {})]:
+        with pytest.raises(InputTypeError, match="cache must be the cache returned by") as exc:
+            backward(g, cache)
+        assert exc.value.argument == "cache"
+    np.testing.assert_allclose(F.avg_pool2d_backward(g, avg_cache), np.full(x.shape, 0.25))  # its own cache works
+
+
+def test_batch_norm_handles_an_empty_batch_and_names_too_few_values():
+    from v1sim.errors import InputError
+
+    gamma, beta = np.ones(3, np.float32), np.zeros(3, np.float32)
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    empty = np.zeros((0, 3, 4, 4), np.float32)
+    out, cache = F.batch_norm_forward(empty, gamma, beta, rm, rv, training=False)
+    assert out.shape == empty.shape
+    dx, dgamma, dbeta = F.batch_norm_backward(empty, cache)
+    assert dx.shape == empty.shape and np.all(dgamma == 0) and np.all(dbeta == 0)
+    for x in (empty, np.ones((1, 3, 1, 1), np.float32), np.ones((1, 3), np.float32)):
+        with pytest.raises(InputError, match="more than one value per channel") as exc:
+            F.batch_norm_forward(x, gamma, beta, rm, rv, training=True)
+        assert exc.value.argument == "x"
+    for kwargs, name in [(dict(eps=-1.0), "eps"), (dict(eps=1e300), "eps"), (dict(eps=np.ones(3)), "eps"),
+                         (dict(momentum=2.0), "momentum"), (dict(training="yes"), "training")]:
+        with pytest.raises(InputError) as exc:
+            F.batch_norm_forward(np.ones((2, 3), np.float32), gamma, beta, rm, rv, **kwargs)
+        assert exc.value.argument == name
+    with pytest.raises(InputError) as exc:  # training updates the buffers in place: a list cannot be one
+        F.batch_norm_forward(np.ones((2, 3), np.float32), gamma, beta, [0.0, 0.0, 0.0], rv)
+    assert exc.value.argument == "running_mean"
+
+
+def test_local_response_norm_refuses_constants_its_dtype_cannot_hold():
+    from v1sim.errors import InputError
+
+    x = np.random.default_rng(1).random((1, 4, 3, 3)).astype(np.float32)
+    for kwargs, name in [(dict(k=1e-300), "k"), (dict(k=1e300), "k"), (dict(k=0.0), "k"), (dict(alpha=1e300), "alpha"),
+                         (dict(beta=-0.5), "beta"), (dict(k=1e-30, beta=10.0), "beta"), (dict(size=0), "size")]:
+        with pytest.raises(InputError) as exc:
+            F.local_response_norm_forward(x, **kwargs)
+        assert exc.value.argument == name
+    out, _ = F.local_response_norm_forward(x.astype(np.float64), k=1e-300)  # fine in float64
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("axis", [2, -3, 10**12, "1", 1.0, None])
+def test_softmax_names_a_bad_axis(axis):
+    from v1sim.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        F.softmax(np.zeros((4, 3)), axis=axis)
+    assert exc.value.argument == "axis"
+    np.testing.assert_allclose(F.log_softmax(np.zeros((4, 3)), axis=-2), np.full((4, 3), -np.log(4)))
+
+
+def test_non_finite_float_inputs_propagate_as_documented():
+    """The engine does not scan float arrays for NaN/inf (module docstring): they propagate as in PyTorch."""
+    x = np.full((1, 2, 2, 2), np.nan, np.float32)
+    assert np.isnan(F.relu_forward(x)[0]).all() and np.isnan(F.global_avg_pool2d_forward(x)[0]).all()
+    with pytest.raises(ValueError, match="logits must be finite"):  # the loss is where they are caught
+        F.cross_entropy_forward(x.reshape(1, -1), np.array([0]))

@@ -296,3 +296,15 @@ def test_bad_inputs_raise_clear_errors():
         P.grating_response(cell, SHAPE, frequency=0.8)
     with pytest.raises(ValueError, match="orientations and rates"):
         T.preferred_orientation([0.0, 1.0], [1.0])
+
+
+def test_reverse_correlation_refuses_a_mapping_of_days_and_frames_beyond_memory():
+    from v1sim.errors import InputError
+
+    cell = cells.SimpleCell(frequency=0.15)
+    with pytest.raises(InputError, match="pixel-frames") as exc:  # streamed: memory alone would not stop it
+        P.reverse_correlation(cell, (9, 9), n_frames=10**12, rng=0)
+    assert exc.value.argument == "n_frames"
+    with pytest.raises(InputError, match="frames") as exc:
+        P.reverse_correlation(cell, (10**12, 10**12), n_frames=10, rng=0)
+    assert exc.value.argument == "shape"

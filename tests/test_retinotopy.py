@@ -183,3 +183,17 @@ def test_warps_do_not_modify_inputs_and_extent_matches():
     c_copy = cortex.copy()
     R.from_cortex(cortex, extent, 3.0, image.shape)
     np.testing.assert_array_equal(np.isnan(cortex), np.isnan(c_copy))
+
+
+def test_positions_beyond_the_map_and_degenerate_images_are_named():
+    from v1sim.errors import InputError
+
+    with pytest.raises(InputError, match="exp\\(\\|u\\|/k\\) overflows") as exc:
+        R.cortex_to_visual(np.array([1e300, 2.0]))
+    assert exc.value.argument == "w"
+    assert np.isnan(R.cortex_to_visual(1j))  # off the sheet (left of its border): NaN, as documented
+    for image, ppd, name in [(np.ones((1, 1)), 8.0, "image"), (np.ones((8, 8)), 1e300, "ppd"),
+                             (np.ones((8, 8)), 2.0**63, "ppd")]:
+        with pytest.raises(InputError, match="single point of cortex") as exc:
+            R.to_cortex(image, ppd)
+        assert exc.value.argument == name

@@ -227,3 +227,98 @@ def test_a_trained_run_writes_no_object_arrays(finished):
                        for i in z.infolist())  # fmt: skip
         with np.load(finished / name, allow_pickle=False) as data:
             assert all(data[k].dtype.kind in "biuf" for k in data.files)
+
+
+# ----------------------------------------------------------------------------- hierarchy checkpoints
+
+
+@pytest.fixture(scope="module")
+def hierarchy_run(digits, tmp_path_factory):
+    """A finished Neocognitron run on 40 digits (under a second): last.npz holds every stage and the test."""
+    from v1sim import hierarchy
+
+    (x, y), (xt, yt) = digits
+    out = tmp_path_factory.mktemp("neocognitron")
+    hierarchy.train("neocognitron", (x[:40], y[:40]), (xt[:20], yt[:20]), out_dir=out, progress=False)
+    return out
+
+
+def _edit_raw(path, change):
+    """As :func:`_edit_meta`, but written without save_checkpoint's dtype check, to plant arrays v1sim never writes."""
+    arrays, meta = load_checkpoint(path)
+    change(meta, arrays)
+    meta["manifest"] = {k: {"dtype": a.dtype.str, "shape": list(a.shape)} for k, a in arrays.items()}
+    with open(path, "wb") as fh:
+        np.savez(fh, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+
+
+HIERARCHY_CORRUPTIONS = {
+    "truncated": (None, "truncated or corrupt"),
+    "no done": (lambda m, a: m.pop("done"), "no 'done'"),
+    "no history": (lambda m, a: m.pop("history"), "no 'history'"),
+    "no config": (lambda m, a: m.pop("config"), "no 'config'"),
+    "null history": (lambda m, a: m.update(history=None), "'history' is null"),
+    "string seconds": (lambda m, a: m.update(train_seconds="long"), "'train_seconds' is \"long\""),
+    "negative seconds": (lambda m, a: m.update(train_seconds=-1.0), "train_seconds is -1.0"),
+    "other run": (lambda m, a: m.update(seed=7), "another run.*seed"),
+    "missing tensor": (lambda m, a: a.pop("S3/templates"), "S3"),
+    "wrong-shape tensor": (lambda m, a: a.update({"S3/templates": np.zeros((48, 24, 5, 5), np.float32)}), "fit"),
+    "wrong-rank tensor": (lambda m, a: a.update({"S2/templates": np.zeros(7, np.float32)}), "S2/templates|fit"),
+    "string tensor": (lambda m, a: a.update({"S2/counts": np.array(["a", "b"])}), "'S2/counts' has dtype <U1"),
+    "non-finite tensor": (lambda m, a: a["S4/templates"].__setitem__((0, 0, 0, 0), np.nan), "'S4/templates' holds NaN"),
+    "stages out of order": (lambda m, a: m.update(done=["S2", "S4", "S3", "readout"]), "not the first stages"),
+    "history and stages disagree": (lambda m, a: m["history"].pop(1), "history records the stages"),
+    "history of non-records": (lambda m, a: m.update(history=[1, [2], None]), "history records the stages"),
+    "stage done without arrays": (lambda m, a: [a.pop(k) for k in list(a) if k.startswith("readout/")], "readout"),
+    "bogus partial stage": (lambda m, a: m.update(partial_stage="S9"), "partial stage 'S9'"),
+}
+
+
+@pytest.mark.parametrize("name", list(HIERARCHY_CORRUPTIONS))
+def test_damaged_hierarchy_checkpoints_are_refused_by_name(hierarchy_run, tmp_path, digits, name):
+    """Each damage of a hierarchy's last.npz is one CheckpointError naming the file (never a KeyError, TypeError...)."""
+    from v1sim import hierarchy
+
+    change, match = HIERARCHY_CORRUPTIONS[name]
+    out = copy_run(hierarchy_run, tmp_path / "run")
+    (out / "previous.npz").unlink()  # nothing to fall back to
+    if change is None:
+        (out / "last.npz").write_bytes((out / "last.npz").read_bytes()[:1000])
+    else:
+        _edit_raw(out / "last.npz", change)
+    (x, y), (xt, yt) = digits
+    with pytest.raises(CheckpointError, match=match) as exc:
+        hierarchy.train("neocognitron", (x[:40], y[:40]), (xt[:20], yt[:20]), out_dir=out, progress=False,
+                        resume=True)  # fmt: skip
+    assert str(out / "last.npz") in str(exc.value)
+
+
+MODEL_CORRUPTIONS = {
+    "truncated": (None, "truncated or corrupt"),
+    "no model": (lambda m, a: m.pop("model"), "does not hold a hierarchy model"),
+    "config not a record": (lambda m, a: m.update(config=[1, 2]), "does not hold a hierarchy model"),
+    "bad config value": (lambda m, a: m["config"].update(s2_size=-3), "invalid neocognitron configuration: s2_size"),
+    "config of another type": (lambda m, a: m["config"].update(s1_orientations="eight"), "config.*s1_orientations"),
+    "wrong-shape tensor": (lambda m, a: a.update({"S3/templates": np.zeros((48, 24, 5, 5), np.float32)}), "stage S3"),
+    "missing tensor": (lambda m, a: a.pop("readout/weights"), r"'readout/weights'\] are missing"),
+    "non-finite tensor": (lambda m, a: a["S2/templates"].__setitem__((0, 0, 0, 0), np.inf), "'S2/templates' holds NaN"),
+    "string tensor": (lambda m, a: a.update({"S4/labels": np.array(["x"] * 40)}), "'S4/labels' has dtype"),
+}
+
+
+@pytest.mark.parametrize("name", list(MODEL_CORRUPTIONS))
+def test_damaged_hierarchy_models_are_refused_by_name(hierarchy_run, tmp_path, name):
+    """load_model of a damaged best.npz: one CheckpointError naming the file."""
+    from v1sim import hierarchy
+
+    change, match = MODEL_CORRUPTIONS[name]
+    path = tmp_path / "best.npz"
+    path.write_bytes((hierarchy_run / "best.npz").read_bytes())
+    if change is None:
+        path.write_bytes(path.read_bytes()[:1000])
+    else:
+        _edit_raw(path, change)
+    with pytest.raises(CheckpointError, match=match) as exc:
+        hierarchy.load_model(path)
+    assert str(path) in str(exc.value)
+    assert isinstance(hierarchy.load_model(hierarchy_run / "best.npz"), hierarchy.Neocognitron)

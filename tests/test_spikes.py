@@ -114,3 +114,33 @@ def test_count_psth_averages_trials_in_whole_bins():
         S.count_psth(counts, 0.01, 0.2)
     with pytest.raises(ValueError, match="trials, T"):
         S.count_psth(np.zeros(5), 0.01, 0.02)
+
+
+def test_counts_and_rates_beyond_reason_are_named():
+    from v1sim.errors import InputError, InputTypeError, NonFiniteError
+
+    with pytest.raises(NonFiniteError) as exc:
+        S.count_psth(np.full((2, 10), np.inf), 0.01, 0.02)
+    assert exc.value.argument == "counts"
+    for counts in (np.full((2, 10), 0.5), -np.ones((2, 10))):
+        with pytest.raises(InputError, match="non-negative whole numbers") as exc:
+            S.count_psth(counts, 0.01, 0.02)
+        assert exc.value.argument == "counts"
+    _, rate = S.count_psth(np.full((2, 10), 3.0), 0.01, 0.02)  # integral floats are counts
+    np.testing.assert_allclose(rate, 300.0)
+    for dt, name in [(2.0**63, "dt"), (1e300, "dt")]:
+        with pytest.raises(InputError, match="expected spikes per bin") as exc:
+            S.poisson_counts(np.ones(5), dt)
+        assert exc.value.argument == name
+    with pytest.raises(InputError, match="expected spikes per bin") as exc:
+        S.poisson_counts(np.full(5, 1e300), 0.01)
+    assert exc.value.argument == "rates"
+    with pytest.raises(InputError, match="spike times") as exc:  # memory, before any is drawn
+        S.poisson_spikes((1e12, 1e12), 0.01)
+    assert exc.value.argument == "rates"
+    with pytest.raises(InputError, match="spike times") as exc:
+        S.gamma_spikes(np.full(10, 10.0), 10**12)
+    assert exc.value.argument == "dt"
+    with pytest.raises(InputTypeError) as exc:
+        S.spike_times([[1, 2], [3]], 0.01)
+    assert exc.value.argument == "raster"

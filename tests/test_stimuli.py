@@ -332,3 +332,16 @@ def test_inputs_not_mutated():
     before = img.copy()
     S.present(img, 0.01, dt=0.001)
     np.testing.assert_array_equal(img, before)
+
+
+def test_unit_conversions_name_ragged_and_overflowing_values():
+    from v1sim.errors import InputError, InputTypeError
+
+    for fn, name in ((S.deg_to_px, "deg"), (S.cpd_to_cpp, "cpd")):
+        with pytest.raises(InputTypeError) as exc:
+            fn([[1.0, 2.0], [3.0]], 20.0)
+        assert exc.value.argument == name
+    with pytest.raises(InputError, match="overflows") as exc:
+        S.deg_to_px(1e300, 1e10)
+    assert exc.value.argument == "deg"
+    assert S.deg_to_px(np.float64(1.5), 20.0) == 30.0 and isinstance(S.cpd_to_cpp(np.array(2.0), 20.0), float)

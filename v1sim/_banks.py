@@ -640,7 +640,8 @@ def dog_bank(
         raise InputError(f"polarities must be a non-empty sequence of 'on'/'off', got {polarities!r}",
                          argument="polarities")  # fmt: skip
     pols = [check_choice(p, "polarities", ("on", "off")) for p in polarities]
-    weight = check_in_range(surround_weight, "surround_weight", 0.0, math.inf)
+    # the surround's peak is below 1, so this keeps the float32 kernels finite
+    weight = check_in_range(surround_weight, "surround_weight", 0.0, float(np.finfo(np.float32).max))
     size = 2 * half_size(odd_size(size), ratio * max(centers), 3.0, "sigma_centers", value=max(centers),
                          count=len(centers) * len(pols)) + 1  # fmt: skip
     kernels, params = [], []

@@ -19,6 +19,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ._validate import as_float_array, check_allocation, check_int_pair
+from .errors import InputError
+
 # GaborFit's attributes in gabor_model's parameter order (A, x0, y0, theta, f, phi, sigma_x, sigma_y)
 _NAMES = ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")
 _FFT_SIZE = 64  # zero-padded spectrum for the starting carrier (1/64 cycle/px resolution)
@@ -36,9 +39,33 @@ def gabor_model(params, shape) -> np.ndarray:
     """Evaluate Ringach's Gabor with ``params = (A, x0, y0, theta, f, phi, sigma_x, sigma_y)`` on ``shape``.
 
     Pixel ``(row, col)`` sits at ``(x, y) = (col, row)``; float64 result.
+
+    Parameters
+    ----------
+    params : (8,) array_like of float
+        Finite, with ``sigma_x, sigma_y > 0`` (as ``GaborFit.params(i)`` returns).
+    shape : int or (int, int)
+        Rows and columns of the result.
+
+    Raises
+    ------
+    InputError
+        For params that are not 8 finite numbers with positive sigmas, or a shape that is not a positive
+        integer pair or would not fit in memory.
+    InputTypeError
+        For params or shape of the wrong type.
     """
-    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
-    return _gabor([float(p) for p in params], x, y)
+    p = as_float_array(params, "params", ndim=1, dtype=np.float64)
+    if p.shape != (8,):
+        raise InputError(f"params must hold 8 values (A, x0, y0, theta, f, phi, sigma_x, sigma_y), got shape "
+                         f"{p.shape}", argument="params")  # fmt: skip
+    if not (p[6] > 0 and p[7] > 0):
+        raise InputError(f"params: sigma_x and sigma_y (the last two) must be positive, got {p[6]} and {p[7]}",
+                         argument="params")  # fmt: skip
+    rows, cols = check_int_pair(shape, "shape")
+    check_allocation((rows, cols), np.float64, "shape", copies=6)  # the grids and the temporaries of _gabor
+    y, x = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    return _gabor([float(v) for v in p], x, y)
 
 
 def _residuals(params, x, y, target):

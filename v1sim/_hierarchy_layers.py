@@ -19,7 +19,9 @@ import numpy as np
 from . import kernels, pooling, signal
 from ._validate import (
     as_float_array,
+    check_allocation,
     check_choice,
+    check_float_dtype,
     check_in_range,
     check_int_pair,
     check_nonnegative_int,
@@ -27,6 +29,7 @@ from ._validate import (
     check_positive_int,
 )
 from .backend import resolve_device
+from .errors import InputError
 
 __all__ = ["CLayer", "SLayer", "connection_kernel", "vcell"]
 
@@ -56,16 +59,31 @@ def connection_kernel(size, sigma=None, *, dtype=np.float32) -> np.ndarray:
     -------
     (h, w) ndarray
         Positive, decreasing with distance from the centre, maximum 1 (the
-        scale of ``c`` cancels out of every S-cell equation).
+        scale of ``c`` cancels out of every S-cell equation). The limits are
+        exact: a ``sigma`` far below a cell keeps only the cell(s) nearest the
+        centre (1, the rest 0), one far above the area gives all ones.
+
+    Raises
+    ------
+    InputError
+        For a ``size`` that is not a positive integer (pair) or that would not fit in memory, or a ``sigma``
+        that is not positive and finite.
+    InputTypeError
+        For a ``dtype`` other than float32 or float64.
     """
     h, w = check_int_pair(size, "size", minimum=1)
+    dtype = check_float_dtype(dtype)
+    check_allocation((h, w), np.float64, "size", copies=3, what=f"a {h} x {w} connection area")
     if sigma is None:
         return np.ones((h, w), dtype=dtype)
     sigma = check_positive_float(sigma, "sigma")
     ry = np.arange(h) - (h - 1) / 2
     rx = np.arange(w) - (w - 1) / 2
-    g = np.exp(-(ry[:, None] ** 2 + rx[None, :] ** 2) / (2.0 * sigma**2))
-    return (g / g.max()).astype(dtype)
+    d2 = ry[:, None] ** 2 + rx[None, :] ** 2  # exact: quarter-integers
+    # relative to the nearest cell, so the maximum is exactly 1; divided by sigma twice, so sigma**2 neither
+    # overflows (1e300) nor underflows to 0 (1e-300, where d2 / 0 gave NaN at the centre)
+    with np.errstate(over="ignore"):  # a tiny sigma: inf, then exp(-inf) = 0 (the exact limit)
+        return np.exp(-0.5 * ((d2 - d2.min()) / sigma) / sigma).astype(dtype)
 
 
 def vcell(x, c, padding=(0, 0), *, method="direct", device="auto") -> np.ndarray:
@@ -75,7 +93,33 @@ def vcell(x, c, padding=(0, 0), *, method="direct", device="auto") -> np.ndarray
     (N, 1, H, W) with the connection kernel ``c`` (kh, kw): a weighted
     root-mean-square of the inputs in the connection area (up to the
     constant ``sum c``).
+
+    Parameters
+    ----------
+    x : (N, C, H, W) array_like
+        Finite input planes.
+    c : (kh, kw) array_like
+        Finite, non-negative connection weights (:func:`connection_kernel`).
+    padding : int or (int, int)
+    method, device : str
+        As :func:`v1sim.correlate_batch`.
+
+    Raises
+    ------
+    InputError
+        For arrays of the wrong shape, non-finite values (NonFiniteError) or negative weights.
+    InputTypeError
+        For arrays that are not real numbers.
     """
+    x = as_float_array(x, "x", ndim=4)
+    c = as_float_array(c, "c", ndim=2)
+    if (c < 0).any():
+        raise InputError(f"c must be non-negative connection weights, got a minimum of {c.min():g}", argument="c")
+    return _vcell(x, c, padding, method=method, device=device)
+
+
+def _vcell(x, c, padding, *, method="direct", device="auto") -> np.ndarray:
+    """:func:`vcell` on checked arrays (the S-layers call it on every forward pass)."""
     energy = np.einsum("nchw,nchw->nhw", x, x)[:, None]
     v2 = signal.correlate_batch(energy, c[None, None], padding=padding, method=method, device=device)
     return np.sqrt(np.maximum(v2, 0.0, out=v2), out=v2)
@@ -262,7 +306,7 @@ class SLayer:
         return self._vcell(x)
 
     def _vcell(self, x):
-        return vcell(x, self.c, self.padding, method=self._corr_method, device=self.device)
+        return _vcell(x, self.c, self.padding, method=self._corr_method, device=self.device)
 
     def respond(self, e, v, r=None) -> np.ndarray:
         """The S-cell output from excitation ``e`` (N, K, ...) and V-cell input ``v`` (N, 1, ...).

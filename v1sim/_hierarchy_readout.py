@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._hierarchy_layers import SLayer, connection_kernel
-from ._validate import as_float_array, check_choice, check_positive_float, check_positive_int
+from ._validate import as_array, as_float_array, check_choice, check_positive_float, check_positive_int
 from .backend import matmul
+from .errors import InputError
 
 __all__ = ["PrototypeClassifier", "RidgeReadout"]
 
@@ -30,13 +31,11 @@ def as_images(images, name: str, size: int | None = None) -> np.ndarray:
 
 def check_labels(labels, n: int, name: str = "labels") -> np.ndarray:
     """Integer class labels of shape (n,), >= 0, as int64."""
-    y = np.asarray(labels)
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be integers, got dtype {y.dtype}")
+    y = as_array(labels, name)
     if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) to match the images, got {y.shape}")
+        raise InputError(f"{name} must have shape ({n},) to match the images, got {y.shape}", argument=name)
     if n and y.min() < 0:
-        raise ValueError(f"{name} must be >= 0, got {y.min()}")
+        raise InputError(f"{name} must be >= 0, got {y.min()}", argument=name)
     return y.astype(np.int64)
 
 
@@ -248,6 +247,10 @@ class RidgeReadout:
 
     @classmethod
     def from_state(cls, state: dict) -> RidgeReadout:
+        """The readout :meth:`state_dict` saved; ValueError naming the arrays missing from ``state``."""
+        missing = [f"readout/{k}" for k in ("alpha", "weights", "bias", "mean", "scale", "classes") if k not in state]
+        if missing:
+            raise ValueError(f"the readout's arrays {missing} are missing")
         out = cls(float(state["alpha"]))
         for k in ("weights", "bias", "mean", "scale", "classes"):
             setattr(out, k, np.asarray(state[k]))

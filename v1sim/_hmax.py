@@ -205,7 +205,10 @@ class HMAX:
 
     def load_state_dict(self, arrays: dict) -> None:
         if "S2/templates" in arrays:
-            self.set_planes("S2", arrays["S2/templates"], arrays.get("S2/counts"))
+            try:
+                self.set_planes("S2", arrays["S2/templates"], arrays.get("S2/counts"))
+            except ValueError as exc:  # a message about the layer's arguments: say which arrays they were
+                raise ValueError(f"the arrays of stage S2 do not fit its configuration: {exc}") from None
         readout = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("readout/")}
         if readout:
             self.readout = RidgeReadout.from_state(readout)

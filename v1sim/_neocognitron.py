@@ -389,8 +389,11 @@ class Neocognitron:
         """Restore what :meth:`state_dict` returned (stages missing from it stay unlearned)."""
         for stage in self.LEARNED:
             if f"{stage}/templates" in arrays:
-                self.set_planes(stage, arrays[f"{stage}/templates"], arrays.get(f"{stage}/counts"),
-                                arrays.get(f"{stage}/labels"))  # fmt: skip
+                try:
+                    self.set_planes(stage, arrays[f"{stage}/templates"], arrays.get(f"{stage}/counts"),
+                                    arrays.get(f"{stage}/labels"))  # fmt: skip
+                except ValueError as exc:  # a message about the layer's arguments: say which arrays they were
+                    raise ValueError(f"the arrays of stage {stage} do not fit its configuration: {exc}") from None
         readout = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("readout/")}
         if readout:
             self.readout = RidgeReadout.from_state(readout)

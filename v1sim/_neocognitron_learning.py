@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._hierarchy_layers import SLayer, connection_kernel, vcell
+from ._hierarchy_layers import SLayer, _vcell, connection_kernel
 from ._hierarchy_readout import RidgeReadout, as_images, batched, check_labels
 from .backend import matmul
 
@@ -122,7 +122,7 @@ def competitive_learning(maps, *, size, max_planes, r, c, min_input, batch_size=
         if k0:
             layer = SLayer(templates.reshape(k0, ch, size, size), r=r, c=c, device=device, name=name)
             u_all = layer(xb).reshape(len(xb), k0, h * w)
-        v_all = vcell(xb, c, (pad, pad), device=device).reshape(len(xb), h * w).astype(np.float64)
+        v_all = _vcell(xb, c, (pad, pad), device=device).reshape(len(xb), h * w).astype(np.float64)
         xp = np.pad(xb, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
         for i in range(len(xb)):
             v = v_all[i]

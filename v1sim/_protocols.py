@@ -10,7 +10,14 @@ import numpy as np
 from . import spikes as _spikes
 from . import stimuli, tuning
 from ._cellbase import _Cell
-from ._validate import as_float_array, check_choice, check_finite_float, check_int_pair, check_positive_float
+from ._validate import (
+    as_float_array,
+    check_allocation,
+    check_choice,
+    check_finite_float,
+    check_int_pair,
+    check_positive_float,
+)
 from .errors import InputError, InputTypeError
 
 SPIKE_MODELS = ("poisson", "gamma")
@@ -67,6 +74,9 @@ def _values(values, name, default, positive=False):
 def _setup(cell, shape):
     cell = _check_cell(cell)
     shape = check_int_pair(shape, "shape")
+    # every protocol draws (H, W) float64 frames and the cell's working copies of them
+    check_allocation(shape, np.float64, "shape", copies=8, what=f"shape={shape!r} asks for {shape[0]} x {shape[1]} "
+                     "frames")  # fmt: skip
     return cell, shape, _Units(cell), cell.center_in(shape)
 
 

@@ -30,8 +30,10 @@ from .errors import InputError, InputTypeError, NonFiniteError
 
 __all__ = [
     "MEMORY_ENV",
+    "as_array",
     "as_float_array",
     "check_allocation",
+    "check_axis",
     "check_choice",
     "check_finite_float",
     "check_float_dtype",
@@ -44,6 +46,7 @@ __all__ = [
     "check_rng",
     "check_in_range",
     "check_support",
+    "describe",
     "float_dtype",
     "format_bytes",
     "memory_limit",
@@ -52,8 +55,8 @@ __all__ = [
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _describe(value) -> str:
-    """Short description of a value for error messages."""
+def describe(value) -> str:
+    """Short description of a value for error messages (an array's shape and dtype, else a clipped repr)."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     text = repr(value)
@@ -110,11 +113,11 @@ def as_float_array(
         For a wrong number of dimensions, empty arrays, or non-finite values.
     """
     if isinstance(value, (str, bytes)) or value is None:
-        raise InputTypeError(f"{name} must be a real-valued array, got {_describe(value)}", argument=name)
+        raise InputTypeError(f"{name} must be a real-valued array, got {describe(value)}", argument=name)
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise InputTypeError(f"{name} must be a real-valued array, got {_describe(value)}: {exc}",
+        raise InputTypeError(f"{name} must be a real-valued array, got {describe(value)}: {exc}",
                              argument=name) from None
     kind = arr.dtype.kind
     if kind not in "iuf":
@@ -140,6 +143,30 @@ def as_float_array(
     return arr
 
 
+_KIND_NAMES = {"b": "boolean", "i": "integer", "u": "unsigned integer", "f": "floating", "c": "complex",
+               "O": "object", "U": "string", "S": "bytes"}  # fmt: skip
+_WANTED = {"iu": "an integer array", "biu": "a boolean or integer array", "biuf": "a real-valued (or boolean) array"}
+
+
+def as_array(value, name: str, kinds: str = "iu") -> np.ndarray:
+    """``np.asarray(value)`` if its dtype kind is one of ``kinds`` (default integers), else an InputTypeError.
+
+    For arrays that are not converted to float (labels, counts): strings, ``None`` and ragged lists are refused
+    by name instead of surfacing NumPy's "inhomogeneous shape" ValueError or an object array.
+    """
+    wanted = _WANTED.get(kinds, f"an array of dtype kind {kinds!r}")
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InputTypeError(f"{name} must be {wanted}, got {describe(value)}", argument=name)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise InputTypeError(f"{name} must be {wanted}, got {describe(value)} (ragged?)", argument=name) from None
+    if arr.dtype.kind not in kinds:
+        raise InputTypeError(f"{name} must be {wanted}, got {_KIND_NAMES.get(arr.dtype.kind, 'a')} dtype "
+                             f"{arr.dtype}", argument=name)  # fmt: skip
+    return arr
+
+
 def check_ndim(arr: np.ndarray, name: str, ndim: int | Sequence[int]) -> None:
     """Raise ValueError unless ``arr.ndim`` is one of ``ndim``."""
     allowed = (ndim,) if isinstance(ndim, numbers.Integral) else tuple(ndim)
@@ -150,7 +177,7 @@ def check_ndim(arr: np.ndarray, name: str, ndim: int | Sequence[int]) -> None:
 
 def _check_int(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise InputTypeError(f"{name} must be an integer, got {_describe(value)}", argument=name)
+        raise InputTypeError(f"{name} must be an integer, got {describe(value)}", argument=name)
     return int(value)
 
 
@@ -188,7 +215,7 @@ def check_int_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
     if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
         items = tuple(value)
         if len(items) != 2:
-            raise InputError(f"{name} must be an integer or a pair of integers, got {_describe(value)}", argument=name)
+            raise InputError(f"{name} must be an integer or a pair of integers, got {describe(value)}", argument=name)
     else:
         items = (value, value)
     out = tuple(_check_int(v, name) for v in items)
@@ -201,7 +228,7 @@ def check_int_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
 
 def _check_real(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise InputTypeError(f"{name} must be a real number, got {_describe(value)}", argument=name)
+        raise InputTypeError(f"{name} must be a real number, got {describe(value)}", argument=name)
     v = float(value)
     if not np.isfinite(v):
         raise NonFiniteError(f"{name} must be finite, got {v}", argument=name)
@@ -233,10 +260,18 @@ def check_in_range(value, name: str, low: float, high: float, *, inclusive: tupl
     return v
 
 
+def check_axis(value, name: str, ndim: int) -> int:
+    """Return ``value`` as a non-negative axis of an ``ndim``-D array, or raise unless it lies in [-ndim, ndim)."""
+    v = _check_int(value, name)
+    if not -ndim <= v < ndim:
+        raise InputError(f"{name} must lie in [{-ndim}, {ndim}) for a {ndim}-D array, got {v}", argument=name)
+    return v % ndim
+
+
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices`` (strings), or raise."""
     if not isinstance(value, str):
-        raise InputTypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_describe(value)}",
+        raise InputTypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {describe(value)}",
                              argument=name)
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}", argument=name)
@@ -252,7 +287,7 @@ def check_rng(rng) -> np.random.Generator:
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_))):
         return np.random.default_rng(rng)
     raise InputTypeError(
-        f"rng must be None, an integer seed or a numpy.random.Generator, got {_describe(rng)}", argument="rng"
+        f"rng must be None, an integer seed or a numpy.random.Generator, got {describe(rng)}", argument="rng"
     )
 
 
@@ -273,7 +308,7 @@ def check_float_dtype(value, name: str = "dtype") -> np.dtype:
         except TypeError:
             pass
     if dt is None or not any(dt == ok for ok in _FLOAT_DTYPES):
-        raise InputTypeError(f"{name} must be float32 or float64, got {_describe(value)}", argument=name)
+        raise InputTypeError(f"{name} must be float32 or float64, got {describe(value)}", argument=name)
     return dt
 
 

@@ -81,7 +81,6 @@ References
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -89,7 +88,7 @@ from importlib import resources
 import numpy as np
 
 from ._gabor_fit import GaborFit, fit_many, gabor_model
-from ._validate import as_float_array, check_positive_int, check_rng
+from ._validate import as_float_array, check_finite_float, check_positive_int, check_rng
 from .errors import InputError
 
 __all__ = [
@@ -178,6 +177,11 @@ def ringach2002_f1f0(*, min_evoked=None) -> RingachF1F0:
     RingachF1F0
         Fresh arrays (the caller may modify them). ``.ratio`` is F1/F0.
 
+    Raises
+    ------
+    InputError
+        For a ``min_evoked`` that is not a finite real number (InputTypeError for a non-number).
+
     See Also
     --------
     RINGACH2002 : citation and provenance.
@@ -185,9 +189,7 @@ def ringach2002_f1f0(*, min_evoked=None) -> RingachF1F0:
     d = _shipped("ringach2002_f1f0.npz", RINGACH2002["source_sha256"])
     keep = np.ones(d["neuron"].size, bool)
     if min_evoked is not None:
-        thr = float(min_evoked)
-        if not math.isfinite(thr):
-            raise ValueError(f"min_evoked must be finite spikes/s, got {min_evoked!r}")
+        thr = check_finite_float(min_evoked, "min_evoked")  # any real number of spikes/s; negative keeps all
         keep = d["maxdc"] > d["spont"] + thr
     return RingachF1F0(d["neuron"][keep].astype(np.int64), d["maxfirst"][keep].copy(), d["maxdc"][keep].copy(),
                        d["spont"][keep].copy())  # fmt: skip

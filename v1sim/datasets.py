@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validate import (
+    as_array,
     as_float_array,
     check_allocation,
     check_choice,
@@ -421,9 +422,7 @@ def batches(images, labels, batch_size: int, *, shuffle: bool = False, rng=None,
         Generator.
     """
     x = as_float_array(images, "images", ndim=(1, 2, 3, 4, 5), allow_empty=True)
-    y = np.asarray(labels)
-    if y.dtype.kind not in "iu":
-        raise InputTypeError(f"labels must be an integer array, got dtype {y.dtype}", argument="labels")
+    y = as_array(labels, "labels")
     check_ndim(y, "labels", 1)
     if len(y) != len(x):
         raise InputError(f"labels must have one entry per image: expected {len(x)}, got {len(y)}", argument="labels")

@@ -31,7 +31,6 @@ References
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -196,9 +195,10 @@ def dog_kernel(
             f"sigma_surround must be larger than sigma_center ({sigma_center}), got {sigma_surround}",
             argument="sigma_surround",
         )
-    weight = check_in_range(surround_weight, "surround_weight", 0.0, math.inf)
-    sign = 1.0 if check_choice(polarity, "polarity", ("on", "off")) == "on" else -1.0
     dtype = check_float_dtype(dtype)
+    # the surround's peak is below 1, so this keeps the kernel finite in dtype
+    weight = check_in_range(surround_weight, "surround_weight", 0.0, float(np.finfo(dtype).max))
+    sign = 1.0 if check_choice(polarity, "polarity", ("on", "off")) == "on" else -1.0
     size = _banks.odd_size(size)
     half = _banks.half_size(size, sigma_surround, 3.0, "sigma_surround")
     center = _usable(_sampled(_banks.gaussian, sigma_center, half), "sigma_center", sigma_center, size)
@@ -482,11 +482,20 @@ def sharpen_kernel(size=3, alpha=1.0, *, dtype=np.float32) -> np.ndarray:
     -------
     kernel : (size, size) ndarray of ``dtype``
         Sums to 1 (uniform regions are unchanged).
+
+    Raises
+    ------
+    InputError
+        For a ``size`` that is not an odd positive integer, or an ``alpha`` that is negative, non-finite or so
+        large that the kernel overflows ``dtype``.
+    InputTypeError
+        For a ``dtype`` other than float32 or float64.
     """
     size = check_odd_int(size, "size")
     _banks.half_size(size, 0.0, 0.0)
-    alpha = check_in_range(alpha, "alpha", 0.0, math.inf)
     dtype = check_float_dtype(dtype)
+    # the centre tap 1 + alpha (1 - 1/size**2) must be finite in dtype
+    alpha = check_in_range(alpha, "alpha", 0.0, float(np.finfo(dtype).max) / 2)
     ident = identity_kernel(size, dtype=np.float64)
     return _finish((1.0 + alpha) * ident - alpha * box_kernel(size, dtype=np.float64), dtype)
 

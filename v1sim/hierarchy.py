@@ -88,7 +88,7 @@ from ._hierarchy_layers import CLayer, SLayer, connection_kernel, vcell
 from ._hierarchy_readout import PrototypeClassifier, RidgeReadout, as_images, check_labels
 from ._hmax import HMAX, HMAXConfig
 from ._core.io import checkpoint_path, kill_point, load_checkpoint
-from ._core.runs import RunFolder, differences, finite_number, require
+from ._core.runs import RunFolder, check_finite, differences, finite_number, require
 from ._neocognitron import Neocognitron, NeocognitronConfig
 from ._validate import check_choice, check_nonnegative_int, check_positive_int
 from .errors import CheckpointError, TrainingInterrupted
@@ -150,23 +150,33 @@ def load_model(path, *, device="auto"):
     Raises
     ------
     v1sim.errors.CheckpointError
-        If the file is missing or corrupt, or does not hold a hierarchy model.
+        If the file is missing or corrupt (also: NaN or infinite arrays, an invalid configuration), or does not
+        hold a hierarchy model.
     """
     arrays, meta = load_checkpoint(path)
+    check_finite(checkpoint_path(path), arrays)
     model_name = meta.get("model")
     if model_name not in MODELS or not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{path} does not hold a hierarchy model (model {model_name!r})", path=path)
-    model = _model_from(model_name, meta["config"], device)
+    model = _model_from(model_name, meta["config"], device, path=checkpoint_path(path))
     _load_learned(model, arrays, checkpoint_path(path))
     return model
 
 
-def _model_from(model_name, config: dict, device="auto"):
-    """A fresh model of the configuration a checkpoint or ``run.json`` records (lists back to tuples)."""
+def _model_from(model_name, config: dict, device="auto", *, path=None):
+    """A fresh model of the configuration a checkpoint or ``run.json`` records (lists back to tuples).
+
+    A configuration the config class refuses is a CheckpointError naming ``path`` (the file is at fault, not
+    an argument of the caller).
+    """
     cls, config_cls = MODELS[model_name]
     fields = {f.name for f in dataclasses.fields(config_cls)}
-    return cls(config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in fields}),
-               device=device)  # fmt: skip
+    try:
+        cfg = config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in fields})
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path} holds an invalid {model_name} configuration: {exc}",
+                              path=path) from None  # fmt: skip
+    return cls(cfg, device=device)
 
 
 def _load_learned(model, arrays, path) -> None:
@@ -211,7 +221,7 @@ def _check_checkpoint(model_name, stages, facts, probe, arrays, info, path) -> N
     missing += ["readout"] if "readout" in done and not any(k.startswith("readout/") for k in arrays) else []
     if missing:
         raise bad(f"the arrays of the stages done {missing} are missing")
-    scratch = _model_from(model_name, info["config"])
+    scratch = _model_from(model_name, info["config"], path=path)
     _load_learned(scratch, arrays, path)
     try:  # one image through the learned layers: templates whose shapes do not fit together fail here
         scratch.forward(probe)

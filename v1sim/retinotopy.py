@@ -165,16 +165,30 @@ def cortex_to_visual(w, *, k=K_MACAQUE, a=A_MACAQUE):
     -------
     complex128 ndarray (or complex)
         Degrees; ``nan + nan j`` off the map.
+
+    Raises
+    ------
+    InputError
+        For non-finite positions, or an ``|u|`` so large (beyond about 710 ``k`` mm) that no visual angle
+        corresponds to it in float64; for ``k`` or ``a`` that are not positive.
+    InputTypeError
+        For positions that are not numbers.
     """
     k, a = _params(k, a)
     ww = _complex(w, "w")
     return _inverse(ww, k, a, outside=complex(np.nan, np.nan))
 
 
-def _inverse(ww, k, a, outside):
+def _inverse(ww, k, a, outside, name="w"):
     right = ww.real >= 0
     mirrored = np.where(right, ww, -np.conj(ww))
-    z = a * np.expm1(mirrored / k)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = a * np.expm1(mirrored / k)
+    if not np.isfinite(z).all():  # |u| beyond about 710 k: exp overflows, no visual angle is that large
+        u = float(np.abs(ww.real[~np.isfinite(z)]).max())
+        raise InputError(f"{name}: cortical positions must lie within {k * math.log(np.finfo(float).max / max(a, 1.0)):.4g} mm of the "
+                         f"vertical meridian (|u|) for k={k:g}, a={a:g}: exp(|u|/k) overflows beyond it; got |u| = "
+                         f"{u:.3g} mm", argument=name)  # fmt: skip
     # on the sheet iff the preimage stays in its own hemifield (Re z >= 0), up to rounding
     inside = (z.real >= -1e-9 * (1.0 + np.abs(z))) & (np.abs(mirrored.imag) < k * math.pi / 2)
     z = np.where(right, z, -np.conj(z))
@@ -388,11 +402,15 @@ def to_cortex(image, ppd, *, k=K_MACAQUE, a=A_MACAQUE, mm_per_pixel=None, extent
     ext = cortical_extent(img.shape, ppd, k=k, a=a) if extent is None else _check_extent(extent)
     if mm_per_pixel is None:
         mmpp = (ext[1] - ext[0]) / max(img.shape)
+        if not mmpp > 0:  # the image maps to one cortical point: 1 x 1 pixels, or a ppd so large it spans ~0 deg
+            name = "image" if img.size == 1 else "ppd"
+            raise InputError(f"{name}: an image of shape {img.shape} at ppd={ppd:g} maps to a single point of cortex "
+                             f"(no cortical extent to sample); give a larger image or a smaller ppd", argument=name)
     else:
         mmpp = check_positive_float(mm_per_pixel, "mm_per_pixel")
     w, out_extent = _grid(ext, mmpp)
-    z = _inverse(w, k, a, outside=None)  # continued across the sheet's border, masked below
-    inside = np.isfinite(cortex_to_visual(w, k=k, a=a))
+    z = _inverse(w, k, a, outside=None, name="extent")  # continued across the sheet's border, masked below
+    inside = np.isfinite(_inverse(w, k, a, outside=complex(np.nan, np.nan), name="extent"))
     h, wd = img.shape
     cols = z.real * ppd + (wd - 1) / 2.0
     rows = (h - 1) / 2.0 - z.imag * ppd

@@ -49,6 +49,7 @@ import math
 import numpy as np
 
 from ._validate import (
+    as_array,
     as_float_array,
     check_allocation,
     check_in_range,
@@ -76,12 +77,24 @@ PEAK_RATE = 34.0  # spikes/s, response to an optimal stimulus (typical macaque V
 SPONTANEOUS_RATE = 0.8  # spikes/s, maintained discharge (typical macaque V1)
 
 
+_MAX_MEAN_COUNT = 2.0**62  # expected spikes per bin: counts are int64 (NumPy's Poisson sampler stops near 2**63)
+
+
 def _rates(rates, dt):
-    """Validate a (T,) or (N, T) rate array (spikes/s, >= 0) and dt; returns float64 rates, dt."""
+    """Validate a (T,) or (N, T) rate array (spikes/s, >= 0) and dt; returns float64 rates, dt.
+
+    The expected count per bin, ``rates * dt``, must stay below 2**62: an int64 count cannot hold more. The
+    error names ``dt`` when the bin is longer than a second (the unusual one), else ``rates``.
+    """
     r = as_float_array(rates, "rates", ndim=(1, 2), dtype=np.float64)
     if r.min() < 0:
         raise InputError(f"rates must be non-negative (spikes/s), got a minimum of {r.min():.4g}", argument="rates")
-    return r, check_positive_float(dt, "dt")
+    dt = check_positive_float(dt, "dt")
+    if r.max() * dt >= _MAX_MEAN_COUNT:  # inf too
+        name = "dt" if dt > 1 else "rates"
+        raise InputError(f"{name}: rates * dt, the expected spikes per bin, must stay below 2**62 (an int64 count); "
+                         f"got a maximum rate of {r.max():.3g} spikes/s with dt = {dt:.3g} s", argument=name)
+    return r, dt
 
 
 def poisson_counts(rates, dt, *, n_trials=1, rng=None) -> np.ndarray:
@@ -136,11 +149,25 @@ def poisson_spikes(rates, dt, *, n_trials=1, rng=None):
         their bin (exact for a rate held constant over the bin).
     """
     r, dt = _rates(rates, dt)
+    n_trials = check_positive_int(n_trials, "n_trials")
     rng = check_rng(rng)
+    _check_spike_memory(r, dt, n_trials, copies=3)
     counts = poisson_counts(r, dt, n_trials=n_trials, rng=rng)
     if r.ndim == 1:
         return _place(counts, dt, rng)
     return [_place(c, dt, rng) for c in counts]
+
+
+def _check_spike_memory(r, dt, n_trials, copies):
+    """Bound the spike times a train generator will hold by their expected number (plus 10 standard deviations).
+
+    Memory scales with the spikes, not with T: ``rates * dt`` summed over the bins and trials. The error names
+    ``dt`` when the bin is longer than a second, else ``rates`` (as :func:`_rates`).
+    """
+    expected = float(r.sum()) * dt * n_trials
+    check_allocation(int(expected + 10 * math.sqrt(expected)) + 1, np.float64, "dt" if dt > 1 else "rates",
+                     copies=copies, what=f"rates summing to {r.sum():.3g} spikes/s over {r.shape[-1]} bins of "
+                     f"{dt:g} s, {n_trials} trial(s), give about {expected:.3g} spike times")  # fmt: skip
 
 
 def _place(counts, dt, rng):
@@ -198,6 +225,7 @@ def gamma_spikes(rates, dt, *, order=2.0, refractory=0.002, n_trials=1, rng=None
     n_trials = check_positive_int(n_trials, "n_trials")
     check_allocation(r.shape[0] * n_trials if r.ndim == 2 else n_trials, np.float64, "n_trials", copies=8,
                      what=f"{n_trials} trials of spike trains")  # fmt: skip
+    _check_spike_memory(r, dt, n_trials, copies=3)  # the NaN-padded (spikes, trials) stack, its list, the result
     rng = check_rng(rng)
     if r.max() * refractory >= 1.0:
         raise InputError(
@@ -322,10 +350,22 @@ def count_psth(counts, dt, bin_width):
         Bin edges in seconds (for ``Axes.stairs``).
     rate : (..., n_bins) ndarray of float64
         Spikes per trial per bin divided by the bin's width, spikes/s.
+
+    Raises
+    ------
+    InputError
+        For counts that are not finite non-negative whole numbers (integers or integral floats) of shape
+        (..., trials, T), or a ``bin_width`` longer than the recording.
+    InputTypeError
+        For counts that are not real numbers.
     """
-    c = np.asarray(counts)
+    c = as_float_array(counts, "counts", dtype=np.float64)  # exact for counts below 2**53
     if c.ndim < 2:
         raise InputError(f"counts must have shape (..., trials, T), got {c.shape}", argument="counts")
+    if c.min() < 0 or not np.array_equal(c, np.round(c)):
+        raise InputError(f"counts must be non-negative whole numbers of spikes, got values in [{c.min():g}, "
+                         f"{c.max():g}]{'' if np.array_equal(c, np.round(c)) else ', not all integral'}",
+                         argument="counts")  # fmt: skip
     dt = check_positive_float(dt, "dt")
     k = max(int(round(check_positive_float(bin_width, "bin_width") / dt)), 1)
     n = c.shape[-1] // k
@@ -369,7 +409,7 @@ def spike_times(raster_, dt):
     list of ndarray
         One float64 array of spike times (s) per trial.
     """
-    arr = np.asarray(raster_)
+    arr = as_array(raster_, "raster", "biu")
     if arr.ndim != 2:
         raise InputError(f"raster must be 2-D (trials, T), got a {arr.ndim}-D array of shape {arr.shape}",
                          argument="raster")  # fmt: skip
@@ -378,6 +418,7 @@ def spike_times(raster_, dt):
     if arr.dtype.kind != "b" and arr.min() < 0:
         raise InputError("raster counts must be non-negative", argument="raster")
     dt = check_positive_float(dt, "dt")
+    check_allocation(int(arr.sum(dtype=np.float64)), np.float64, "raster", what="the spike times of these counts")
     starts = np.arange(arr.shape[1]) * dt
     return [np.repeat(starts, row.astype(np.int64)) for row in arr]
 

@@ -96,11 +96,15 @@ def deg_to_px(deg, ppd):
     Returns
     -------
     float or ndarray of float64
+
+    Raises
+    ------
+    InputError
+        For a non-positive ``ppd``, non-finite values (NonFiniteError), or a result beyond float64.
+    InputTypeError
+        For values that are not real numbers (strings, ragged lists).
     """
-    ppd = check_positive_float(ppd, "ppd")
-    if np.ndim(deg) == 0:
-        return check_finite_float(deg, "deg") * ppd
-    return as_float_array(deg, "deg", dtype=np.float64) * ppd
+    return _scaled(deg, "deg", check_positive_float(ppd, "ppd"), "*")
 
 
 def cpd_to_cpp(cpd, ppd):
@@ -116,11 +120,26 @@ def cpd_to_cpp(cpd, ppd):
     Returns
     -------
     float or ndarray of float64
+
+    Raises
+    ------
+    InputError
+        For a non-positive ``ppd``, non-finite values (NonFiniteError), or a result beyond float64.
+    InputTypeError
+        For values that are not real numbers (strings, ragged lists).
     """
-    ppd = check_positive_float(ppd, "ppd")
-    if np.ndim(cpd) == 0:
-        return check_finite_float(cpd, "cpd") / ppd
-    return as_float_array(cpd, "cpd", dtype=np.float64) / ppd
+    return _scaled(cpd, "cpd", check_positive_float(ppd, "ppd"), "/")
+
+
+def _scaled(value, name, ppd, op):
+    """``value * ppd`` or ``value / ppd`` (a float for a scalar), refused by name if it overflows float64."""
+    arr = as_float_array(value, name, dtype=np.float64, allow_empty=True)  # ragged lists are named here too
+    with np.errstate(over="ignore"):
+        out = arr * ppd if op == "*" else arr / ppd
+    if not np.isfinite(out).all():
+        raise InputError(f"{name} {op} ppd overflows float64: got {name} up to {np.abs(arr).max():.3g} and ppd = "
+                         f"{ppd:.3g}", argument=name)  # fmt: skip
+    return float(out[0]) if np.ndim(value) == 0 else out  # as_float_array returns 0-d input as shape (1,)
 
 
 # ----------------------------------------------------------------------------- private helpers

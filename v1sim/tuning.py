@@ -29,8 +29,15 @@ import math
 
 import numpy as np
 
-from ._validate import as_float_array, check_choice, check_finite_float, check_in_range, check_positive_float
-from .errors import InputError, InputTypeError
+from ._validate import (
+    as_array,
+    as_float_array,
+    check_choice,
+    check_finite_float,
+    check_in_range,
+    check_positive_float,
+)
+from .errors import InputError
 
 __all__ = [
     "circular_variance",
@@ -354,9 +361,7 @@ def spike_triggered_average(stimulus, counts, *, background=0.5) -> np.ndarray:
     (H, W) ndarray of float64
     """
     s = as_float_array(stimulus, "stimulus", ndim=3)
-    n = np.asarray(counts)
-    if n.dtype.kind not in "biuf":
-        raise InputTypeError(f"counts must be numeric, got dtype {n.dtype}", argument="counts")
+    n = as_array(counts, "counts", "biuf")
     n = n.sum(axis=0) if n.ndim == 2 else n
     if n.ndim != 1 or n.size != s.shape[0]:
         raise InputError(f"counts must have shape ({s.shape[0]},) or (trials, {s.shape[0]}), got {np.shape(counts)}",

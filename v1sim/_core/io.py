@@ -275,6 +275,9 @@ def _check_manifest(path: Path, arrays: dict, manifest: dict) -> None:
         if not isinstance(spec, dict) or [a.dtype.str, list(a.shape)] != [spec.get("dtype"), spec.get("shape")]:
             raise CheckpointError(f"checkpoint {path}: array {name!r} is {a.dtype.str} {list(a.shape)}, its manifest "
                                   f"says {spec}", path=path)  # fmt: skip
+        if a.dtype.kind not in "biuf":  # save_checkpoint writes numbers only; strings would reach int() and the like
+            raise CheckpointError(f"checkpoint {path} is corrupt: array {name!r} has dtype {a.dtype}, v1sim writes "
+                                  "only numeric arrays", path=path)  # fmt: skip
 
 
 def _legacy_meta(path: Path, blob: bytes) -> dict:

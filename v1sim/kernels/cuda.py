@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import cuda
+from numba import cuda, float64
 
 from . import _cuda_elementwise as elementwise
 from . import _cuda_gemm as gemm_module
@@ -120,7 +120,8 @@ def max_pool(x, ph, pw, sy, sx, py, px, out, idx):
 
 @cuda.jit
 def _window_pool(x, ph, pw, sy, sx, py, px, square, out):
-    # square=0: average (zero padding counted); square=1: L2 energy.
+    # square=0: average (zero padding counted), summed in x's dtype; square=1: L2 energy, squared and summed in
+    # float64 as the CPU twin (float32 squares flush below 1e-19 and overflow above 1.8e19)
     h, w = x.shape[2], x.shape[3]
     start = cuda.grid(1)
     step = cuda.gridsize(1)
@@ -128,12 +129,19 @@ def _window_pool(x, ph, pw, sy, sx, py, px, square, out):
         n, c, oy, ox = _nchw(flat, out.shape)
         y0 = oy * sy - py
         x0 = ox * sx - px
-        s = x[0, 0, 0, 0] - x[0, 0, 0, 0]  # a zero of x's dtype (inputs are finite)
-        for yy in range(max(y0, 0), min(y0 + ph, h)):
-            for xx in range(max(x0, 0), min(x0 + pw, w)):
-                v = x[n, c, yy, xx]
-                s += v * v if square else v
-        out[n, c, oy, ox] = math.sqrt(s) if square else s / (ph * pw)
+        if square:
+            e = 0.0  # float64
+            for yy in range(max(y0, 0), min(y0 + ph, h)):
+                for xx in range(max(x0, 0), min(x0 + pw, w)):
+                    v = float64(x[n, c, yy, xx])
+                    e += v * v
+            out[n, c, oy, ox] = math.sqrt(e)
+        else:
+            s = x[0, 0, 0, 0] - x[0, 0, 0, 0]  # a zero of x's dtype (inputs are finite)
+            for yy in range(max(y0, 0), min(y0 + ph, h)):
+                for xx in range(max(x0, 0), min(x0 + pw, w)):
+                    s += x[n, c, yy, xx]
+            out[n, c, oy, ox] = s / (ph * pw)
 
 
 def avg_pool(x, ph, pw, sy, sx, py, px, out):

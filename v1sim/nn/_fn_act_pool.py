@@ -6,11 +6,21 @@ import numpy as np
 
 from .. import kernels
 from ..backend import resolve_device
+from ..errors import InputTypeError
 from ..pooling import _geometry as _pool_geometry
 from ..pooling import _pool, _pool_backward
 from . import _device as _dev
 from ._device import DeviceCache
-from ._fn_common import _array, _grad, _host
+from ._fn_common import (
+    GlobalAvgPoolCache,
+    PoolCache,
+    TanhCache,
+    _array,
+    _check_cache,
+    _check_output_cache,
+    _grad,
+    _host,
+)
 
 
 # --------------------------------------------------------------------------
@@ -30,6 +40,7 @@ def relu_forward(x):
 def relu_backward(grad_out, cache):
     if type(cache) is DeviceCache:
         return _dev.fn().relu_backward(grad_out, cache)
+    cache = _check_output_cache(cache, "relu_forward")
     return _grad(grad_out, cache.shape, cache.dtype) * (cache > 0)
 
 
@@ -45,13 +56,13 @@ def tanh_forward(x, *, device="auto"):
     else:
         out = np.empty_like(x)
         kernels.get("tanh_float32", host)(x.reshape(-1), out.reshape(-1))
-    return out, (out, host)  # the backward pass runs on the forward's backend
+    return out, TanhCache(out, host)
 
 
 def tanh_backward(grad_out, cache):
     if type(cache) is DeviceCache:
         return _dev.fn().tanh_backward(grad_out, cache)
-    y, host = cache
+    y, host = _check_cache(cache, TanhCache, "tanh_forward")
     g = _grad(grad_out, y.shape, y.dtype)
     out = np.empty_like(y)
     kernels.get("tanh_backward", host)(g.reshape(-1), y.reshape(-1), out.reshape(-1))
@@ -88,6 +99,7 @@ def sigmoid_backward(grad_out, cache):
     """
     if type(cache) is DeviceCache:
         return _dev.fn().sigmoid_backward(grad_out, cache)
+    cache = _check_output_cache(cache, "sigmoid_forward")
     return _grad(grad_out, cache.shape, cache.dtype) * cache * (1 - cache)
 
 
@@ -105,12 +117,17 @@ def _pool_forward(x, kernel_size, stride, padding, kind, device):
     x = _array(x, "x", 4)
     size, stride, padding, out_hw = _pool_geometry(x.shape, kernel_size, stride, padding)
     out, idx = _pool(x, size, stride, padding, out_hw, kind, kind == "max", device)
-    return out, (x.shape, out.shape, x.dtype, idx, size, stride, padding, kind, device)
+    return out, PoolCache(x.shape, out.shape, x.dtype, idx, size, stride, padding, kind, device)
 
 
-def _pool_backward_from_cache(grad_out, cache):
+def _pool_backward_from_cache(grad_out, cache, kind):
     if type(cache) is DeviceCache:
         return _dev.fn().pool_backward(grad_out, cache)
+    forward = f"{kind}_pool2d_forward"
+    cache = _check_cache(cache, PoolCache, forward)
+    if cache.kind != kind:
+        raise InputTypeError(f"cache must be the cache returned by {forward}, got one from "
+                             f"{cache.kind}_pool2d_forward", argument="cache")  # fmt: skip
     x_shape, out_shape, dtype, idx, size, stride, padding, kind, device = cache
     g = _grad(grad_out, out_shape, dtype)
     return _pool_backward(g, x_shape, size, stride, padding, kind, idx, device)
@@ -126,7 +143,9 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto")
 
 
 def max_pool2d_backward(grad_out, cache):
-    return _pool_backward_from_cache(grad_out, cache)
+    """Gradient of :func:`max_pool2d_forward`: ``grad_out`` routed to each window's argmax (InputTypeError for a
+    ``cache`` from any other forward pass)."""
+    return _pool_backward_from_cache(grad_out, cache, "max")
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto"):
@@ -135,7 +154,8 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, device="auto")
 
 
 def avg_pool2d_backward(grad_out, cache):
-    return _pool_backward_from_cache(grad_out, cache)
+    """Gradient of :func:`avg_pool2d_forward`: ``grad_out / F*F`` spread over each window."""
+    return _pool_backward_from_cache(grad_out, cache, "avg")
 
 
 def global_avg_pool2d_forward(x):
@@ -143,12 +163,12 @@ def global_avg_pool2d_forward(x):
     if _dev.is_device(x):
         return _dev.fn().global_avg_pool2d_forward(x)
     x = _array(x, "x", 4)
-    return x.mean(axis=(2, 3)), (x.shape, x.dtype)
+    return x.mean(axis=(2, 3)), GlobalAvgPoolCache(x.shape, x.dtype)
 
 
 def global_avg_pool2d_backward(grad_out, cache):
     if type(cache) is DeviceCache:
         return _dev.fn().global_avg_pool2d_backward(grad_out, cache)
-    shape, dtype = cache
+    shape, dtype = _check_cache(cache, GlobalAvgPoolCache, "global_avg_pool2d_forward")
     g = _grad(grad_out, shape[:2], dtype) / (shape[2] * shape[3])
     return np.ascontiguousarray(np.broadcast_to(g[:, :, None, None], shape))

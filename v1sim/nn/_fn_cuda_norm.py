@@ -7,6 +7,8 @@ squared deviations from it, as numpy's ``var``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..kernels import cuda as kc
@@ -23,11 +25,11 @@ def batch_norm_forward(x, gamma, beta, running_mean, running_var, training, mome
     x = dev(x, "x", (2, 4))
     dtype, shape = np.dtype(x.dtype), tuple(x.shape)
     n, c = shape[:2]
-    x3 = x.reshape(n, c, x.size // (n * c))
+    x3 = x.reshape(n, c, math.prod(shape[2:]))  # explicit sizes: N may be 0
     gamma, beta = dev(gamma, "gamma", 1, dtype), dev(beta, "beta", 1, dtype)
     if tuple(gamma.shape) != (c,) or tuple(beta.shape) != (c,):
         raise ValueError(f"gamma and beta must have shape ({c},) for x of shape {shape}, got {tuple(gamma.shape)} and {tuple(beta.shape)}")
-    count = x.size // c
+    count = n * math.prod(shape[2:])
     if training and count < 2:
         raise ValueError(f"batch norm in training mode needs more than one value per channel, got x of shape {shape}")
     if not training and (running_mean is None or running_var is None):

@@ -26,6 +26,17 @@ numba-cuda kernels): outputs, caches and gradients are then device arrays,
 and host inputs are copied to the device once. Backward passes run where
 their forward pass ran (the cache says which).
 
+Checks: every argument is validated by name (shapes, dtypes, hyper-parameters
+such as ``eps``, ``k``, ``beta``, ``p``, ``momentum`` and ``axis``, and caches:
+a backward pass refuses anything but its own forward pass's cache with an
+:class:`~v1sim.errors.InputTypeError` naming ``cache``), except one thing:
+float arrays are not scanned for NaN or infinity on every call, which would
+cost a full pass over every activation. NaN and infinity in an input float
+array propagate IEEE-style into the output, as in PyTorch; the training loop
+checks the loss and the activations instead. Inputs that are not float arrays
+(lists, integer arrays) are converted and checked, and
+:func:`cross_entropy_forward` checks its logits, as the loss.
+
 References
 ----------
 .. [1] Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, "Gradient-based learning
@@ -60,7 +71,7 @@ from ._fn_act_pool import (
     tanh_backward,
     tanh_forward,
 )
-from ._fn_common import _array, _grad, _host
+from ._fn_common import ConvCache, LinearCache, LocallyConnectedCache, _array, _check_cache, _grad, _host
 from ._fn_norm_loss import (
     batch_norm_backward,
     batch_norm_forward,
@@ -202,8 +213,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     -------
     out : (N, K, H2, W2) ndarray
         float64 if x or weight is float64, else float32.
-    cache : tuple
-        For :func:`conv2d_backward`.
+    cache : ConvCache
+        For :func:`conv2d_backward` (a named tuple; a ``DeviceCache`` on the GPU).
 
     See Also
     --------
@@ -243,8 +254,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     for g in range(groups):
         matmul(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out=out_t[g * kg : (g + 1) * kg])
     out = _swap01(out_t.reshape(k, n, ho * wo), device, b).reshape(n, k, ho, wo)
-    cache = (x.shape, xp.shape, cols, w, stride, padding, groups, device, b is not None)
-    return out, cache
+    return out, ConvCache(x.shape, xp.shape, cols, w, stride, padding, groups, device, b is not None)
 
 
 def conv2d_backward(grad_out, cache, *, input_grad=True):
@@ -257,7 +267,8 @@ def conv2d_backward(grad_out, cache, *, input_grad=True):
     Parameters
     ----------
     grad_out : (N, K, H2, W2) ndarray
-    cache : tuple from :func:`conv2d_forward`
+    cache : ConvCache
+        What :func:`conv2d_forward` returned.
     input_grad : bool
         False skips ``dx`` (a network's first layer): one GEMM and the
         col2im scatter less.
@@ -267,10 +278,18 @@ def conv2d_backward(grad_out, cache, *, input_grad=True):
     dx : (N, C, H, W) ndarray, or None if not ``input_grad``
     dw : (K, C/groups, kh, kw) ndarray
     db : (K,) ndarray or None (no bias)
+
+    Raises
+    ------
+    InputTypeError
+        If ``cache`` is not a cache from :func:`conv2d_forward`.
+    InputError
+        If ``grad_out`` does not have the forward output's shape.
     """
     if type(cache) is DeviceCache:
         return _dev.fn().conv2d_backward(grad_out, cache, input_grad)
-    x_shape, xp_shape, cols, w, stride, padding, groups, device, has_bias = cache
+    x_shape, xp_shape, cols, w, stride, padding, groups, device, has_bias = _check_cache(
+        cache, ConvCache, "conv2d_forward")
     n, k, kh, kw = x_shape[0], w.shape[0], w.shape[2], w.shape[3]
     ho = (xp_shape[2] - kh) // stride[0] + 1
     wo = (xp_shape[3] - kw) // stride[1] + 1
@@ -312,7 +331,7 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     Returns
     -------
     out : (N, K, H2, W2) ndarray
-    cache : tuple
+    cache : LocallyConnectedCache
     """
     device = resolve_device(device)
     on_cuda = device == "cuda" or _dev.any_device(x, weight, bias)
@@ -347,14 +366,15 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     out = np.ascontiguousarray(out_t.transpose(2, 1, 0)).reshape(n, k, ho, wo)
     if b is not None:
         out += b
-    return out, (x.shape, xp.shape, cols_t, w, stride, padding, device, b is not None)
+    return out, LocallyConnectedCache(x.shape, xp.shape, cols_t, w, stride, padding, device, b is not None)
 
 
 def locally_connected2d_backward(grad_out, cache, *, input_grad=True):
     """Gradients of :func:`locally_connected2d_forward`: ``(dx, dw, db)``, db None without bias, dx None if not ``input_grad``."""
     if type(cache) is DeviceCache:
         return _dev.fn().locally_connected2d_backward(grad_out, cache, input_grad)
-    x_shape, xp_shape, cols_t, w, stride, padding, device, has_bias = cache
+    x_shape, xp_shape, cols_t, w, stride, padding, device, has_bias = _check_cache(
+        cache, LocallyConnectedCache, "locally_connected2d_forward")
     ho, wo, k, _, kh, kw = w.shape
     n = x_shape[0]
     g = _grad(grad_out, (n, k, ho, wo), w.dtype)
@@ -388,13 +408,13 @@ def linear_forward(x, weight, bias=None):
     out = matmul(x, w.T)
     if b is not None:
         out += b
-    return out, (x, w, b is not None)
+    return out, LinearCache(x, w, b is not None)
 
 
 def linear_backward(grad_out, cache, *, input_grad=True):
     """Gradients of :func:`linear_forward`: ``dx = g W`` (None if not ``input_grad``), ``dW = gᵀ x``, ``db = sum g``."""
     if type(cache) is DeviceCache:
         return _dev.fn().linear_backward(grad_out, cache, input_grad)
-    x, w, has_bias = cache
+    x, w, has_bias = _check_cache(cache, LinearCache, "linear_forward")
     g = _grad(grad_out, (x.shape[0], w.shape[0]), w.dtype)
     return (matmul(g, w) if input_grad else None), matmul(g.T, x), (g.sum(axis=0) if has_bias else None)

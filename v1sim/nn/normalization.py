@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .._validate import check_in_range, check_positive_float, check_positive_int, check_rng
+from .._validate import check_allocation, check_in_range, check_positive_float, check_positive_int, check_rng
 from . import functional as F
 from .layers import _check_channels
 from .module import Module, Parameter
@@ -68,6 +68,9 @@ class _BatchNorm(Module):
         self.num_features = check_positive_int(num_features, "num_features")
         self.eps = check_positive_float(eps, "eps")
         self.momentum = check_in_range(momentum, "momentum", 0.0, 1.0)
+        # weight, bias, their gradients and momenta, and the two running statistics
+        check_allocation(self.num_features, np.float32, "num_features", copies=8,
+                         what=f"{type(self).__name__} with {self.num_features} features")  # fmt: skip
         self.weight = Parameter(np.ones(self.num_features, np.float32))
         self.bias = Parameter(np.zeros(self.num_features, np.float32))
         self.register_buffer("running_mean", np.zeros(self.num_features, np.float32))
