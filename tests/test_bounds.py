@@ -16,7 +16,7 @@ import pytest
 
 import v1sim
 from v1sim import cells, datasets, efficient_coding, filters, nn, retinotopy, spikes, stimuli
-from v1sim._validate import MEMORY_ENV, check_allocation, memory_limit
+from v1sim._core.validate import MEMORY_ENV, check_allocation, memory_limit
 from v1sim.errors import InputError, InputTypeError
 from v1sim.nn import models
 from v1sim.pooling import pool2d_backward

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from v1sim._io import write_jsonl
+from v1sim._core.io import write_jsonl
 from v1sim.figures import default_scripts_dir
 
 PNG = b"\x89PNG\r\n\x1a\n"

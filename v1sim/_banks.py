@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_choice,

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 from scipy import optimize
 
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_finite_float,

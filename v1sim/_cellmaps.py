@@ -22,7 +22,7 @@ import numpy as np
 
 from . import filters, pooling, signal
 from ._cellbase import Nonlinearity, _pair_amplitude
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_choice,

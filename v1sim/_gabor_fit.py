@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ._validate import as_float_array, check_allocation, check_int_pair
+from ._core.validate import as_float_array, check_allocation, check_int_pair
 from .errors import InputError
 
 # GaborFit's attributes in gabor_model's parameter order (A, x0, y0, theta, f, phi, sigma_x, sigma_y)

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import kernels, pooling, signal
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_choice,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._hierarchy_layers import SLayer, connection_kernel
-from ._validate import as_array, as_float_array, check_choice, check_positive_float, check_positive_int
+from ._core.validate import as_array, as_float_array, check_choice, check_positive_float, check_positive_int
 from .backend import matmul
 from .errors import InputError
 

@@ -16,7 +16,7 @@ import numpy as np
 from . import filters
 from ._hierarchy_layers import CLayer, SLayer
 from ._hierarchy_readout import RidgeReadout, as_images, check_labels, stage_features
-from ._validate import check_choice, check_in_range, check_positive_float, check_positive_int
+from ._core.validate import check_choice, check_in_range, check_positive_float, check_positive_int
 
 __all__ = ["HMAX", "HMAXConfig"]
 

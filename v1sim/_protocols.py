@@ -10,7 +10,7 @@ import numpy as np
 from . import spikes as _spikes
 from . import stimuli, tuning
 from ._cellbase import _Cell
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_choice,

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ._record_catalog import CELLS, PROTOCOLS, listing
-from ._validate import check_finite_float, check_in_range, check_nonnegative_int, check_positive_int
+from ._core.validate import check_finite_float, check_in_range, check_nonnegative_int, check_positive_int
 from .errors import InputError
 
 __all__ = ["CELLS", "PROTOCOLS", "json_safe", "listing", "make_cell", "record"]

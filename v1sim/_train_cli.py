@@ -174,7 +174,7 @@ def _hierarchy(args) -> dict:
     """Neocognitron or HMAX: one learning pass (:func:`v1sim.hierarchy.train`), no SGD flags."""
     from . import hierarchy
     from ._core.runs import RunFolder
-    from ._validate import check_positive_int
+    from ._core.validate import check_positive_int
     from .datasets import load_dataset
 
     given = [k for k in SGD_FLAGS if getattr(args, k) is not None and not (k == "epochs" and args.epochs == 1)]

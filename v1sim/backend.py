@@ -52,7 +52,7 @@ import contextlib
 import functools
 import os
 
-from ._validate import check_choice
+from ._core.validate import check_choice
 from .errors import CudaUnavailableError
 
 __all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "matmul", "retain_freed_memory", "resolve_device",

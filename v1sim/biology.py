@@ -88,7 +88,7 @@ from importlib import resources
 import numpy as np
 
 from ._gabor_fit import GaborFit, fit_many, gabor_model
-from ._validate import as_float_array, check_finite_float, check_positive_int, check_rng
+from ._core.validate import as_float_array, check_finite_float, check_positive_int, check_rng
 from .errors import InputError
 
 __all__ = [

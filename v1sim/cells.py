@@ -67,7 +67,7 @@ import numpy as np
 
 from . import _banks
 from ._cellbase import _PHASES, N_STDS, Nonlinearity, _Cell, _dog, _gabor, _LinearRF, _pair_amplitude
-from ._validate import (
+from ._core.validate import (
     check_allocation,
     check_choice,
     check_finite_float,

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import (
+from ._core.validate import (
     as_array,
     as_float_array,
     check_allocation,

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_allocation, check_positive_float, check_positive_int, check_rng
+from ._core.validate import as_float_array, check_allocation, check_positive_float, check_positive_int, check_rng
 from .errors import InputError, InputTypeError
 
 __all__ = ["IcaFilters", "NATURAL_IMAGES", "ica_filters", "natural_patches"]

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _banks
 from ._banks import FilterBank, dog_bank, gabor_bank, leung_malik, mr8, mr8_responses, schmid
-from ._validate import (
+from ._core.validate import (
     check_choice,
     check_finite_float,
     check_float_dtype,

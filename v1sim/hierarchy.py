@@ -90,7 +90,7 @@ from ._hmax import HMAX, HMAXConfig
 from ._core.io import checkpoint_path, kill_point, load_checkpoint
 from ._core.runs import RunFolder, check_finite, differences, finite_number, require
 from ._neocognitron import Neocognitron, NeocognitronConfig
-from ._validate import check_choice, check_nonnegative_int, check_positive_int
+from ._core.validate import check_choice, check_nonnegative_int, check_positive_int
 from .errors import CheckpointError, TrainingInterrupted
 
 __all__ = [

@@ -61,7 +61,7 @@ from ._protocols import (
     phase_tuning,
     spatial_frequency_tuning,
 )
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_choice,
     check_nonnegative_int,

@@ -20,7 +20,7 @@ if "MPLBACKEND" not in os.environ:
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ._io import atomic_write  # noqa: E402
+from ._core.io import atomic_write  # noqa: E402
 from .errors import InputError  # noqa: E402
 
 __all__ = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from ._validate import as_float_array, check_allocation, check_choice, check_int_pair, check_positive_int
+from ._core.validate import as_float_array, check_allocation, check_choice, check_int_pair, check_positive_int
 from .errors import InputError, InputTypeError
 from .backend import resolve_device
 

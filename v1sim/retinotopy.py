@@ -65,7 +65,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_in_range,

@@ -41,7 +41,7 @@ import numpy as np
 import scipy.fft
 
 from . import kernels
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_choice,

@@ -48,7 +48,7 @@ import math
 
 import numpy as np
 
-from ._validate import (
+from ._core.validate import (
     as_array,
     as_float_array,
     check_allocation,

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import (
+from ._core.validate import (
     as_float_array,
     check_allocation,
     check_choice,

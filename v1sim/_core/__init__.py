@@ -1,5 +1,9 @@
 """Plumbing shared by the science modules and the ConvNet engine (private).
 
+``validate``
+    The checks at the public edge: arrays, numbers, choices, seeds, and sizes
+    bounded by the machine's memory; each raises a :mod:`v1sim.errors` type
+    naming the argument.
 ``io``
     Atomic, pickle-free files: one-file ``.npz`` checkpoints (arrays plus their
     JSON metadata), JSON and JSON-lines logs, each committed by one rename.

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_float, describe
+from .._core.validate import as_float_array, check_positive_float, describe
 from ..errors import InputError, InputTypeError
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

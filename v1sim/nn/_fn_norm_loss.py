@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import kernels
-from .._validate import (
+from .._core.validate import (
     as_array,
     as_float_array,
     check_axis,

@@ -25,7 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .._validate import check_choice, check_int_pair, check_positive_int, check_rng
+from .._core.validate import check_choice, check_int_pair, check_positive_int, check_rng
 from ..errors import InputError, InputTypeError
 from ..backend import resolve_device
 from . import _device

@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from .._validate import check_allocation, check_int_pair, check_positive_int, float_dtype
+from .._core.validate import check_allocation, check_int_pair, check_positive_int, float_dtype
 from ..errors import InputError
 from ..backend import matmul, resolve_device
 from . import _device as _dev

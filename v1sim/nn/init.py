@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .._validate import check_choice, check_positive_float, check_rng
+from .._core.validate import check_choice, check_positive_float, check_rng
 from ..errors import InputError
 
 __all__ = ["calculate_fans", "kaiming_normal_", "he", "xavier_uniform_", "xavier", "zeros_", "ones_"]

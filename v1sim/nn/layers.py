@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .._validate import (
+from .._core.validate import (
     check_allocation,
     check_choice,
     check_int_pair,

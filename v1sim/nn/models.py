@@ -55,7 +55,7 @@ from functools import partial
 
 import numpy as np
 
-from .._validate import check_choice, check_positive_int, check_rng
+from .._core.validate import check_choice, check_positive_int, check_rng
 from ..errors import InputError
 from ..backend import resolve_device
 from . import _device

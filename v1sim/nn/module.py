@@ -28,7 +28,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._validate import as_float_array, check_allocation, check_float_dtype, check_in_range
+from .._core.validate import as_float_array, check_allocation, check_float_dtype, check_in_range
 from ..errors import InputError, InputTypeError
 from ..backend import resolve_device
 from . import _device

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .._validate import check_allocation, check_in_range, check_positive_float, check_positive_int, check_rng
+from .._core.validate import check_allocation, check_in_range, check_positive_float, check_positive_int, check_rng
 from . import functional as F
 from .layers import _check_channels
 from .module import Module, Parameter

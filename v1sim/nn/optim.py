@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .._validate import (
+from .._core.validate import (
     check_choice,
     check_in_range,
     check_nonnegative_int,

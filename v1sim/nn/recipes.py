@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_positive_int
+from .._core.validate import check_positive_int
 from ._device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD

@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .._validate import check_nonnegative_int, check_positive_int
+from .._core.validate import check_nonnegative_int, check_positive_int
 from ..errors import InputError, InputTypeError
 from .blocks import Concat, Residual
 from .layers import Flatten, ReLU, Sigmoid, Tanh

@@ -56,7 +56,7 @@ import numpy as np
 
 from .._core.io import kill_point
 from .._core.runs import RunFolder, differences, finite_number, require
-from .._validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
+from .._core.validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
 from ..errors import CheckpointError, InputError, InputTypeError, NonFiniteError, TrainingError, TrainingInterrupted
 from ._device import to_host
 from .loss import CrossEntropyLoss

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .errors import InputError, InputTypeError, NonFiniteError
+from ..errors import InputError, InputTypeError, NonFiniteError
 
 __all__ = [
     "MEMORY_ENV",
