@@ -38,6 +38,7 @@ __all__ = [
     "check_finite_float",
     "check_float_dtype",
     "check_int_pair",
+    "check_labels",
     "check_ndim",
     "check_nonnegative_int",
     "check_odd_int",
@@ -165,6 +166,22 @@ def as_array(value, name: str, kinds: str = "iu") -> np.ndarray:
         raise InputTypeError(f"{name} must be {wanted}, got {_KIND_NAMES.get(arr.dtype.kind, 'a')} dtype "
                              f"{arr.dtype}", argument=name)  # fmt: skip
     return arr
+
+
+def check_labels(labels, n: int, name: str = "labels") -> np.ndarray:
+    """Class labels for ``n`` samples: integers of shape (n,), all >= 0, returned as int64.
+
+    The one rule for labels at every trainer's edge (:func:`v1sim.nn.train.fit`
+    and the hierarchy models); strings, ``None``, ragged lists and floats are an
+    :class:`~v1sim.errors.InputTypeError`, a wrong length or a negative label an
+    :class:`~v1sim.errors.InputError`, each naming ``name``.
+    """
+    y = as_array(labels, name)
+    if y.shape != (n,):
+        raise InputError(f"{name} must have shape ({n},) to match the images, got {y.shape}", argument=name)
+    if n and y.min() < 0:
+        raise InputError(f"{name} must be >= 0, got {y.min()}", argument=name)
+    return y.astype(np.int64)
 
 
 def check_ndim(arr: np.ndarray, name: str, ndim: int | Sequence[int]) -> None:
