@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from v1sim import _mnist_files, datasets
+from v1sim import datasets
 from v1sim.datasets import (
     DownloadError,
     batches,
@@ -25,6 +25,8 @@ from v1sim.datasets import (
     pad_to,
     read_idx,
 )
+from v1sim.datasets import mnist as mnist_files
+from v1sim.datasets.digits import build_embedded
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -290,7 +292,7 @@ def server(tmp_path, monkeypatch):
     for name in datasets.MNIST_SHA256:  # same names, wrong content
         (www / "bad" / name).write_bytes(b"\x1f\x8b not the file you want")
     digests = {name: hashlib.sha256((www / "good" / name).read_bytes()).hexdigest() for name in datasets.MNIST_SHA256}
-    monkeypatch.setattr(_mnist_files, "MNIST_SHA256", digests)
+    monkeypatch.setattr(mnist_files, "MNIST_SHA256", digests)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(www)))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -313,7 +315,7 @@ def _files(directory: Path) -> list[str]:
 
 def test_download_lands_verified_files_in_cache_dir(server, tmp_path, monkeypatch):
     base, fake, digests = server
-    monkeypatch.setattr(_mnist_files, "MNIST_MIRRORS", (base + "good/",))
+    monkeypatch.setattr(mnist_files, "MNIST_MIRRORS", (base + "good/",))
     cache = tmp_path / "cache"
     images, labels = load_mnist(download=True, cache_dir=cache, split="test")
     np.testing.assert_array_equal(labels, fake["test"][1])
@@ -322,7 +324,7 @@ def test_download_lands_verified_files_in_cache_dir(server, tmp_path, monkeypatc
     for name in _files(cache):
         assert hashlib.sha256((cache / name).read_bytes()).hexdigest() == digests[name]
     # now cached: found without the network, by cache_dir and via V1SIM_DATA
-    monkeypatch.setattr(_mnist_files, "MNIST_MIRRORS", ())
+    monkeypatch.setattr(mnist_files, "MNIST_MIRRORS", ())
     np.testing.assert_array_equal(load_mnist(cache_dir=cache, split="test")[1], labels)
     monkeypatch.setenv("V1SIM_DATA", str(tmp_path))
     (tmp_path / "cache").rename(tmp_path / "mnist")
@@ -331,7 +333,7 @@ def test_download_lands_verified_files_in_cache_dir(server, tmp_path, monkeypatc
 
 def test_download_with_data_dir_missing_files_goes_to_cache(server, tmp_path, monkeypatch):
     base, fake, _ = server
-    monkeypatch.setattr(_mnist_files, "MNIST_MIRRORS", (base + "good/",))
+    monkeypatch.setattr(mnist_files, "MNIST_MIRRORS", (base + "good/",))
     data_dir, cache = tmp_path / "mine", tmp_path / "cache"
     data_dir.mkdir()
     _, labels = load_dataset("mnist", "train", data_dir, True, cache_dir=cache)
@@ -342,7 +344,7 @@ def test_download_with_data_dir_missing_files_goes_to_cache(server, tmp_path, mo
 def test_download_falls_back_to_the_next_mirror(server, tmp_path, monkeypatch):
     base, fake, _ = server
     mirrors = (_dead_url(), base + "missing/", base + "cut/good/", base + "bad/", base + "good/")
-    monkeypatch.setattr(_mnist_files, "MNIST_MIRRORS", mirrors)
+    monkeypatch.setattr(mnist_files, "MNIST_MIRRORS", mirrors)
     cache = tmp_path / "cache"
     _, labels = load_mnist(download=True, cache_dir=cache, split="train")
     np.testing.assert_array_equal(labels, fake["train"][1])
@@ -351,8 +353,8 @@ def test_download_falls_back_to_the_next_mirror(server, tmp_path, monkeypatch):
 
 def test_download_wrong_checksum_raises_and_leaves_no_file(server, tmp_path, monkeypatch):
     base, _, digests = server
-    monkeypatch.setattr(_mnist_files, "MNIST_MIRRORS", (base + "good/",))
-    monkeypatch.setattr(_mnist_files, "MNIST_SHA256", {k: "0" * 64 for k in digests})
+    monkeypatch.setattr(mnist_files, "MNIST_MIRRORS", (base + "good/",))
+    monkeypatch.setattr(mnist_files, "MNIST_SHA256", {k: "0" * 64 for k in digests})
     cache = tmp_path / "cache"
     with pytest.raises(DownloadError, match="SHA-256 mismatch: expected 0{64}, received [0-9a-f]{64}") as info:
         load_mnist(download=True, cache_dir=cache, split="test")
@@ -362,7 +364,7 @@ def test_download_wrong_checksum_raises_and_leaves_no_file(server, tmp_path, mon
 
 def test_download_every_mirror_failing_lists_each_reason(server, tmp_path, monkeypatch):
     base, _, _ = server
-    monkeypatch.setattr(_mnist_files, "MNIST_MIRRORS", (_dead_url(), base + "missing/", base + "cut/good/"))
+    monkeypatch.setattr(mnist_files, "MNIST_MIRRORS", (_dead_url(), base + "missing/", base + "cut/good/"))
     cache = tmp_path / "cache"
     with pytest.raises(DownloadError) as info:
         load_mnist(download=True, cache_dir=cache, split="test")
@@ -423,7 +425,7 @@ def test_digits_are_real_mnist(mnist_uint8):
 
 
 def test_digits_builder_reproduces_the_shipped_file(shared_mnist, tmp_path):
-    out = datasets._build_embedded(shared_mnist, tmp_path / "digits.npz")
+    out = build_embedded(shared_mnist, tmp_path / "digits.npz")
     with np.load(out, allow_pickle=False) as new, np.load(REPO / "v1sim/data/digits.npz", allow_pickle=False) as old:
         assert sorted(new.files) == sorted(old.files)
         for key in old.files:
