@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from v1sim import cli
+from v1sim.cli import info as info_cli
 from v1sim.cli import main
+from v1sim.cli import record as record_cli
 from v1sim.errors import CheckpointError, InputError
 
 REC = ["record", "simple", "--protocol", "orientation"]
@@ -84,7 +85,7 @@ def test_the_flag_comes_from_the_exceptions_argument_not_its_wording(capsys, mon
     def fails(args):
         raise InputError("size of the moon exceeds the screen", argument="frames")
 
-    monkeypatch.setattr(cli, "_record", fails)
+    monkeypatch.setattr(record_cli, "run", fails)
     assert main(["record", "simple", "--protocol", "area"]) == 2
     assert capsys.readouterr().err == "v1sim record: argument --frames: size of the moon exceeds the screen\n"
 
@@ -102,7 +103,7 @@ def test_any_subcommands_input_or_checkpoint_error_is_a_usage_error(capsys, monk
     def fails(args):
         raise error
 
-    monkeypatch.setattr(cli, "_info", fails)
+    monkeypatch.setattr(info_cli, "info", fails)
     assert main(["info"]) == 2
     assert capsys.readouterr().err == line
 
@@ -111,7 +112,7 @@ def test_a_real_bug_keeps_its_traceback(monkeypatch):
     def bug(args):
         raise ZeroDivisionError("a bug, not a user's mistake")
 
-    monkeypatch.setattr(cli, "_info", bug)
+    monkeypatch.setattr(info_cli, "info", bug)
     with pytest.raises(ZeroDivisionError):
         main(["info"])
 

@@ -171,6 +171,7 @@ def test_train_hmax_json(tmp_path):
         ("neocognitron", ["--warmup-steps", "10", "--log-every", "5"], "--warmup-steps, --log-every"),
         ("hmax", ["--classifier", "intvec"], "--classifier"),
         ("lenet5", ["--classifier", "ridge"], "--classifier"),
+        ("neocognitron", ["--classifier", "svm"], "--classifier svm"),  # names from v1sim.hierarchy.CLASSIFIERS
         ("neocognitron", ["--limit", "0"], "--limit"),
     ],
 )

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 
-__all__ = ["EPILOG", "FLAG_NAMES", "RUN_FLAGS", "SGD_FLAGS", "add_train_parser", "run"]
+__all__ = ["EPILOG", "FLAG_NAMES", "RUN_FLAGS", "SGD_FLAGS", "add_parser", "run"]
 
 EPILOG = """\
 models:
@@ -64,10 +64,10 @@ FLAG_NAMES = {k: "--" + k.replace("_", "-") for k in RUN_FLAGS}
 
 def run(args) -> int:
     """``v1sim train``: train, print the result, return the exit code (one line on stderr for every failure)."""
-    from . import hierarchy
-    from .errors import (CheckpointError, CudaUnavailableError, DownloadError, InputError, TrainingError,
+    from .. import hierarchy
+    from ..errors import (CheckpointError, CudaUnavailableError, DownloadError, InputError, TrainingError,
                          TrainingInterrupted)  # fmt: skip
-    from .nn import models
+    from ..nn import models
 
     if args.model in hierarchy.MODELS:
         train_one = _hierarchy
@@ -125,8 +125,8 @@ def _continue(args, folder) -> dict:
         If no run was started there, it is another model's, or a flag given
         differs from the saved value (the message names both).
     """
-    from ._core.runs import differences
-    from .errors import CheckpointError
+    from .._core.runs import differences
+    from ..errors import CheckpointError
 
     saved = folder.saved_run()
     if saved.get("model") != args.model:
@@ -146,8 +146,8 @@ def _continue(args, folder) -> dict:
 
 
 def _convnet(args) -> dict:
-    from ._core.runs import RunFolder
-    from .nn import recipes, train
+    from .._core.runs import RunFolder
+    from ..nn import recipes, train
 
     if args.classifier is not None:
         raise ValueError(f"--classifier applies to the S/C hierarchies (neocognitron, hmax), not to {args.model}")
@@ -172,10 +172,10 @@ def _convnet(args) -> dict:
 
 def _hierarchy(args) -> dict:
     """Neocognitron or HMAX: one learning pass (:func:`v1sim.hierarchy.train`), no SGD flags."""
-    from . import hierarchy
-    from ._core.runs import RunFolder
-    from ._core.validate import check_positive_int
-    from .datasets import load_dataset
+    from .. import hierarchy
+    from .._core.runs import RunFolder
+    from .._core.validate import check_positive_int
+    from ..datasets import load_dataset
 
     given = [k for k in SGD_FLAGS if getattr(args, k) is not None and not (k == "epochs" and args.epochs == 1)]
     refused = ["--" + k.replace("_", "-") for k in given]
@@ -212,7 +212,7 @@ def _hierarchy(args) -> dict:
     return {"model": args.model, "dataset": args.dataset, **result}
 
 
-def add_train_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub) -> argparse.ArgumentParser:
     """Add the ``train`` subcommand to the subparsers ``sub``."""
     p = sub.add_parser(
         "train",
@@ -242,8 +242,8 @@ def add_train_parser(sub) -> argparse.ArgumentParser:
                    help="write the mean training loss and error of every N steps to steps.jsonl (0: off)")
     p.add_argument("--seed", type=int,
                    help="seed of weights, batch order and dropout; hierarchies: presentation order (default 0)")
-    p.add_argument("--classifier", choices=["intvec", "nearest", "ridge"],
-                   help="S/C hierarchies: the readout reported (neocognitron: intvec, nearest or ridge; hmax: ridge)")
+    p.add_argument("--classifier", metavar="NAME",  # checked against v1sim.hierarchy.CLASSIFIERS when it runs
+                   help="S/C hierarchies: the readout reported (default: the model's own; see models below)")
     p.add_argument("--device", choices=["auto", "cpu", "parallel", "cuda"], default="auto")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
