@@ -150,7 +150,7 @@ def timings(rng):
 
 
 def _to_host(a):
-    from v1sim.nn import _device
+    from v1sim.nn import device as _device
 
     return np.asarray(_device.to_host(a))
 
@@ -158,7 +158,7 @@ def _to_host(a):
 def check_layers(rng, quick=False):
     """Every nn layer on "cuda" against "cpu" (forward, dx, parameter gradients), then one LeNet-5 SGD step."""
     from v1sim import nn
-    from v1sim.nn import _device, models
+    from v1sim.nn import device as _device, models
 
     results = []
 
@@ -252,7 +252,7 @@ def nn_timings(rng, quick=False):
     from numba import cuda
 
     from v1sim import nn
-    from v1sim.nn import _device, models
+    from v1sim.nn import device as _device, models
 
     try:
         import torch

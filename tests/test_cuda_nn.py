@@ -39,7 +39,7 @@ if not backend.cuda_available():
 from numba import cuda
 from v1sim import nn
 from v1sim.kernels import cuda as kc
-from v1sim.nn import _device, models
+from v1sim.nn import device as _device, models
 
 DeviceArray = type(cuda.device_array(1, np.float32))
 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":

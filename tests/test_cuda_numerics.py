@@ -52,7 +52,7 @@ sys.path.insert(0, "tests")
 from test_cuda_numerics import L2_SCALES, OFFSETS, SIGMOID_X, bn_inputs, l2_input
 from v1sim import pooling
 from v1sim.nn import functional as F
-from v1sim.nn._device import to_device, to_host
+from v1sim.nn.device import to_device, to_host
 
 results = {"bn": {}}
 for offset in OFFSETS:

@@ -234,7 +234,7 @@ def test_tanh_backward_runs_where_its_forward_ran():
     x = np.linspace(-3, 3, 40, dtype=np.float32).reshape(4, 10)
     for device in ("cpu", "parallel"):
         y, cache = F.tanh_forward(x, device=device)
-        assert cache[1] == device  # the backend is remembered for the backward pass
+        assert cache.device == device  # the backend is remembered for the backward pass
         np.testing.assert_allclose(F.tanh_backward(np.ones_like(y), cache), 1 - y * y, rtol=1e-6)
 
 
@@ -349,12 +349,12 @@ def test_batch_norm_is_exact_when_the_mean_dwarfs_the_spread(offset, shape):
     # float64 holds the mean only to its spacing at the offset (1.2e-10 at 1e6): every quantity centred on it
     # inherits that much, relative to the spread; no more may be lost
     tol = 1e-13 + 4 * np.spacing(abs(offset)) / spread
-    np.testing.assert_allclose(cache[2], mean, rtol=0, atol=tol * spread)
-    np.testing.assert_allclose(1 / cache[3] ** 2 - 1e-5, var, rtol=1e-12)
+    np.testing.assert_allclose(cache.mean, mean, rtol=0, atol=tol * spread)
+    np.testing.assert_allclose(1 / cache.invstd ** 2 - 1e-5, var, rtol=1e-12)
     np.testing.assert_allclose(out, want_out, rtol=0, atol=tol * np.abs(want_out).max())
     # beyond its statistics the float64 output loses nothing: (x - mean) first, not x * scale + shift at x's magnitude
     per_channel = (1, c) + (1,) * (x.ndim - 2)
-    own = (x - cache[2].reshape(per_channel)) * (gamma * cache[3]).reshape(per_channel) + beta.reshape(per_channel)
+    own = (x - cache.mean.reshape(per_channel)) * (gamma * cache.invstd).reshape(per_channel) + beta.reshape(per_channel)
     np.testing.assert_allclose(out, own, rtol=0, atol=1e-14 * np.abs(own).max())
     rm_tol = tol * spread + 4 * np.spacing(np.abs(rm).max())
     np.testing.assert_allclose(rm, 0.75 * 3.0 + 0.25 * mean, rtol=0, atol=rm_tol)
@@ -377,8 +377,8 @@ def test_batch_norm_statistics_of_float32_are_exact_float64(offset):
     out, cache = F.batch_norm_forward(x, np.ones(3, np.float32), np.zeros(3, np.float32), rm, rv, eps=0.0)
     want_out, mean, var, *_ = two_pass_batch_norm(x, np.ones(3), np.zeros(3), np.zeros(x.shape), 0.0)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(1 / cache[3] ** 2, var, rtol=1e-12)
-    np.testing.assert_allclose(cache[2], mean, rtol=1e-15)
+    np.testing.assert_allclose(1 / cache.invstd ** 2, var, rtol=1e-12)
+    np.testing.assert_allclose(cache.mean, mean, rtol=1e-15)
     # the output rounds once at x's magnitude, as x itself was (float32's spacing at the offset)
     np.testing.assert_allclose(out, want_out, rtol=0, atol=4 * np.spacing(np.float32(offset)) / np.sqrt(var).min())
 

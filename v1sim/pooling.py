@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from ._core.validate import as_float_array, check_allocation, check_choice, check_int_pair, check_positive_int
-from .errors import InputError, InputTypeError
+from ._core.validate import (
+    as_float_array,
+    check_allocation,
+    check_choice,
+    check_positive_int,
+)
 from .backend import resolve_device
+from .errors import InputError, InputTypeError
+from .kernels.ops import pool, pool_backward, pool_geometry
 
 __all__ = ["pool2d", "pool2d_backward", "POOL_KINDS"]
 
@@ -29,28 +34,6 @@ def _promote(x, name):
     while arr.ndim < 4:
         arr = arr[None]
     return arr, ndim
-
-
-def _geometry(shape, size, stride, padding):
-    size = check_int_pair(size, "size", minimum=1)
-    stride = size if stride is None else check_int_pair(stride, "stride", minimum=1)
-    padding = check_int_pair(padding, "padding", minimum=0)
-    for axis, name in ((0, "height"), (1, "width")):
-        if padding[axis] > size[axis] // 2:
-            raise InputError(
-                f"padding must be at most half the window size, got padding {padding[axis]} for a window "
-                f"{name} of {size[axis]}",
-                argument="padding",
-            )
-        extent = shape[2 + axis] + 2 * padding[axis]
-        if size[axis] > extent:
-            raise InputError(
-                f"size {size[axis]} (pooling window {name}) is larger than the (padded) input {name} {extent}",
-                argument="size",
-            )
-    ho = (shape[2] + 2 * padding[0] - size[0]) // stride[0] + 1
-    wo = (shape[3] + 2 * padding[1] - size[1]) // stride[1] + 1
-    return size, stride, padding, (ho, wo)
 
 
 def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False, device="auto"):
@@ -104,39 +87,12 @@ def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False,
     if return_indices and kind != "max":
         raise InputError(f"return_indices is only meaningful for kind='max', got kind={kind!r}",
                          argument="return_indices")  # fmt: skip
-    size, stride, padding, (ho, wo) = _geometry(arr.shape, size, stride, padding)
-    out, idx = _pool(arr, size, stride, padding, (ho, wo), kind, return_indices, resolve_device(device))
+    size, stride, padding, (ho, wo) = pool_geometry(arr.shape, size, stride, padding)
+    out, idx = pool(arr, size, stride, padding, (ho, wo), kind, return_indices, resolve_device(device))
     shape = out.shape[4 - ndim :]
     if return_indices:
         return out.reshape(shape), idx.reshape(shape)
     return out.reshape(shape)
-
-
-def _pool(arr, size, stride, padding, out_hw, kind, return_indices, device):
-    """:func:`pool2d` on checked arguments: C-contiguous float (N, C, H, W), pairs, a resolved device.
-
-    The ConvNet layers call this directly: their inputs come from other
-    layers, so the public edge's checks (a finiteness pass over the whole
-    batch) would only add memory traffic to the training step.
-    """
-    n, c = arr.shape[:2]
-    out = np.empty((n, c) + tuple(out_hw), dtype=arr.dtype)
-    idx = None
-    if kind == "max":
-        if (
-            not return_indices
-            and device != "cuda"
-            and size == (2, 2)
-            and stride == (2, 2)
-            and padding == (0, 0)
-        ):
-            kernels.get("max_pool_2x2", device)(arr, out)
-        else:
-            idx = np.empty(out.shape, dtype=np.int32)
-            kernels.get("max_pool", device)(arr, *size, *stride, *padding, out, idx)
-    else:
-        kernels.get(f"{kind}_pool", device)(arr, *size, *stride, *padding, out)
-    return out, idx
 
 
 def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="max", indices=None, device="auto"):
@@ -181,7 +137,7 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
     if len(shape) != 4:
         raise InputError(f"x_shape must have 4 entries (N, C, H, W), got {x_shape!r}", argument="x_shape")
     x_shape = shape
-    size, stride, padding, (ho, wo) = _geometry(x_shape, size, stride, padding)
+    size, stride, padding, (ho, wo) = pool_geometry(x_shape, size, stride, padding)
     if g.shape != (x_shape[0], x_shape[1], ho, wo):
         raise InputError(f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}",
                          argument="grad_out")  # fmt: skip
@@ -209,14 +165,4 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
                 argument="indices",
             )
         indices = np.ascontiguousarray(idx, dtype=np.int32)
-    return _pool_backward(g, x_shape, size, stride, padding, kind, indices, device)
-
-
-def _pool_backward(g, x_shape, size, stride, padding, kind, indices, device):
-    """:func:`pool2d_backward` on checked arguments (int32 ``indices`` known to be in range)."""
-    grad_in = np.zeros(x_shape, dtype=g.dtype)
-    if kind == "max":
-        kernels.get("max_pool_backward", device)(g, indices, grad_in)
-    else:
-        kernels.get("avg_pool_backward", device)(g, *size, *stride, *padding, grad_in)
-    return grad_in
+    return pool_backward(g, x_shape, size, stride, padding, kind, indices, device)

@@ -35,11 +35,13 @@ from . import _cuda_elementwise as elementwise
 from . import _cuda_gemm as gemm_module
 from . import _cuda_layout as layout
 from . import _cuda_norm as norm
-from ._cuda_common import THREADS as _THREADS, blocks as _blocks, empty, is_device, nchw as _nchw, to_device as _to_device
+from ._cuda_common import THREADS as _THREADS, blocks as _blocks, empty, is_device, nchw as _nchw, to_device
+
+_to_device = to_device
 
 gemm = gemm_module.gemm
 
-__all__ = ["KERNELS", "gemm", "elementwise", "layout", "norm", "empty", "is_device"]
+__all__ = ["KERNELS", "gemm", "elementwise", "layout", "norm", "empty", "is_device", "to_device"]
 
 
 def _launch(kernel, out_arrays, *args, n=None):

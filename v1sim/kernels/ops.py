@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._core.validate import check_int_pair
 from ..errors import InputError
+from . import get
 
-__all__ = ["out_len", "pad", "pad_zero"]
+__all__ = ["out_len", "pad", "pad_zero", "pool_geometry", "pool", "pool_backward"]
 
 
 def out_len(n: int, f: int, stride: int = 1, padding: int = 0, *, argument: str = "f", axis: str = "size",
@@ -73,3 +75,70 @@ def pad(x: np.ndarray, pads: tuple[int, int, int, int], mode: str = "constant", 
 def pad_zero(x: np.ndarray, py: int, px: int) -> np.ndarray:
     """Zero-pad the last two axes symmetrically: ``py`` rows above and below, ``px`` columns left and right."""
     return pad(x, (py, py, px, px))
+
+
+def pool_geometry(shape, size, stride, padding):
+    """Checked pooling geometry of an (N, C, H, W) ``shape``: ``(size, stride, padding, (H2, W2))`` as int pairs.
+
+    ``stride`` None means ``size`` (non-overlapping windows); padding is at
+    most half the window; the window must fit the padded input.
+
+    Raises
+    ------
+    InputError
+        For padding over half the window (``padding``) or a window larger than the padded input (``size``).
+    InputTypeError
+        For non-integer ``size``, ``stride`` or ``padding``.
+    """
+    size = check_int_pair(size, "size", minimum=1)
+    stride = size if stride is None else check_int_pair(stride, "stride", minimum=1)
+    padding = check_int_pair(padding, "padding", minimum=0)
+    for axis, name in ((0, "height"), (1, "width")):
+        if padding[axis] > size[axis] // 2:
+            raise InputError(
+                f"padding must be at most half the window size, got padding {padding[axis]} for a window "
+                f"{name} of {size[axis]}",
+                argument="padding",
+            )
+    ho = out_len(shape[2], size[0], stride[0], padding[0], argument="size", axis="height")
+    wo = out_len(shape[3], size[1], stride[1], padding[1], argument="size", axis="width")
+    return size, stride, padding, (ho, wo)
+
+
+def pool(arr, size, stride, padding, out_hw, kind, return_indices, device):
+    """Pool C-contiguous float (N, C, H, W) on checked geometry (pairs) and a resolved CPU device.
+
+    The ConvNet layers call this directly: their inputs come from other
+    layers, so the public edge's checks (a finiteness pass over the whole
+    batch) would only add memory traffic to the training step. Returns
+    ``(out, idx)``, ``idx`` the int32 argmax of max pooling (None for the
+    2x2 fast path without ``return_indices``, and for other kinds).
+    """
+    n, c = arr.shape[:2]
+    out = np.empty((n, c) + tuple(out_hw), dtype=arr.dtype)
+    idx = None
+    if kind == "max":
+        if (
+            not return_indices
+            and device != "cuda"
+            and size == (2, 2)
+            and stride == (2, 2)
+            and padding == (0, 0)
+        ):
+            get("max_pool_2x2", device)(arr, out)
+        else:
+            idx = np.empty(out.shape, dtype=np.int32)
+            get("max_pool", device)(arr, *size, *stride, *padding, out, idx)
+    else:
+        get(f"{kind}_pool", device)(arr, *size, *stride, *padding, out)
+    return out, idx
+
+
+def pool_backward(g, x_shape, size, stride, padding, kind, indices, device):
+    """Gradient of :func:`pool` on checked arguments (int32 ``indices`` known to be in range)."""
+    grad_in = np.zeros(x_shape, dtype=g.dtype)
+    if kind == "max":
+        get("max_pool_backward", device)(g, indices, grad_in)
+    else:
+        get("avg_pool_backward", device)(g, *size, *stride, *padding, grad_in)
+    return grad_in

@@ -1,40 +1,38 @@
-"""Shared argument handling of the functional layer pairs (private)."""
+"""Shared argument handling of the functional layer pairs (CPU and CUDA)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from .._core.validate import as_float_array, check_positive_float, describe
-from ..errors import InputError, InputTypeError
+from ..._core.validate import as_float_array, check_positive_float, describe
+from ...errors import InputError, InputTypeError
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _array(x, name, ndim) -> np.ndarray:
+def float_array(x, name, ndim) -> np.ndarray:
     """C-contiguous float32/float64 array of ``ndim`` dimensions (float arrays are not re-checked for NaN)."""
-    if isinstance(x, np.ndarray) and x.dtype in _FLOATS:
+    if isinstance(x, np.ndarray) and x.dtype in FLOATS:
         if x.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
             as_float_array(x, name, ndim=ndim, allow_nonfinite=True)  # raises the shared message
         return np.ascontiguousarray(x)
     return as_float_array(x, name, ndim=ndim)
 
 
-def _grad(grad_out, shape, dtype) -> np.ndarray:
-    g = _array(grad_out, "grad_out", len(shape))
+def checked_grad(grad_out, shape, dtype) -> np.ndarray:
+    g = float_array(grad_out, "grad_out", len(shape))
     if g.shape != tuple(shape):
         raise InputError(f"grad_out must have the forward output's shape {tuple(shape)}, got {g.shape}",
                          argument="grad_out")  # fmt: skip
     return g.astype(dtype, copy=False)
 
 
-def _host(device) -> str:
+def host_backend(device) -> str:
     """The CPU backend that stands in for kernels without a CUDA twin."""
     return "parallel" if device == "cuda" else device
 
 
-def _check_cache(cache, kind: type, forward: str):
+def check_cache(cache, kind: type, forward: str):
     """``cache`` if it is what ``forward`` returned (a ``kind``), else an InputTypeError naming ``cache``.
 
     Each forward pass returns its own cache type, so a backward pass handed another pass's cache (or
@@ -46,15 +44,15 @@ def _check_cache(cache, kind: type, forward: str):
     return cache
 
 
-def _check_output_cache(cache, forward: str) -> np.ndarray:
+def check_output_cache(cache, forward: str) -> np.ndarray:
     """The cache of the element-wise pairs whose cache is their float output array."""
-    if not (isinstance(cache, np.ndarray) and cache.dtype in _FLOATS):
+    if not (isinstance(cache, np.ndarray) and cache.dtype in FLOATS):
         raise InputTypeError(f"cache must be the cache returned by {forward} (its float output array), got "
                              f"{describe(cache)}", argument="cache")  # fmt: skip
     return cache
 
 
-def _positive_in_dtype(value, name: str, dtype, *, allow_underflow: bool = False) -> float:
+def positive_in_dtype(value, name: str, dtype, *, allow_underflow: bool = False) -> float:
     """A positive float that stays positive and finite once rounded to ``dtype`` (the arithmetic's precision).
 
     ``k = 1e300`` or ``k = 1e-300`` pass a float64 check but become inf or 0 in float32 arithmetic, and the
@@ -70,79 +68,18 @@ def _positive_in_dtype(value, name: str, dtype, *, allow_underflow: bool = False
     return v
 
 
-class ConvCache(NamedTuple):
-    """What :func:`conv2d_backward` needs from :func:`conv2d_forward`."""
-
-    x_shape: tuple
-    xp_shape: tuple
-    cols: np.ndarray
-    w: np.ndarray
-    stride: tuple
-    padding: tuple
-    groups: int
-    device: str
-    has_bias: bool
+def check_bias_shape(b, want, shape_name):
+    """The shape check of :func:`checked_bias` for arrays already on the device (or None)."""
+    if b is not None and tuple(b.shape) != tuple(want):
+        raise InputError(f"bias must have shape {tuple(want)} {shape_name}, got {tuple(b.shape)}", argument="bias")
 
 
-class LocallyConnectedCache(NamedTuple):
-    """What :func:`locally_connected2d_backward` needs from its forward pass."""
-
-    x_shape: tuple
-    xp_shape: tuple
-    cols_t: np.ndarray
-    w: np.ndarray
-    stride: tuple
-    padding: tuple
-    device: str
-    has_bias: bool
-
-
-class LinearCache(NamedTuple):
-    x: np.ndarray
-    w: np.ndarray
-    has_bias: bool
-
-
-class TanhCache(NamedTuple):
-    out: np.ndarray
-    host: str  # the backward pass runs on the forward's backend
-
-
-class PoolCache(NamedTuple):
-    x_shape: tuple
-    out_shape: tuple
-    dtype: np.dtype
-    idx: np.ndarray | None
-    size: tuple
-    stride: tuple
-    padding: tuple
-    kind: str
-    device: str
-
-
-class GlobalAvgPoolCache(NamedTuple):
-    shape: tuple
-    dtype: np.dtype
-
-
-class LocalResponseNormCache(NamedTuple):
-    x: np.ndarray
-    scale: np.ndarray
-    factor: np.ndarray
-    size: int
-    alpha: float
-    beta: float
-
-
-class BatchNormCache(NamedTuple):
-    x: np.ndarray
-    gamma: np.ndarray
-    mean: np.ndarray
-    invstd: np.ndarray
-    training: bool
-    host: str
-
-
-class CrossEntropyCache(NamedTuple):
-    probs: np.ndarray
-    y: np.ndarray
+def checked_bias(value, n_out, dtype, shape_name="(K,)"):
+    """A checked bias of shape ``n_out`` (an int or a shape) cast to ``dtype``, or None."""
+    if value is None:
+        return None
+    b = float_array(value, "bias", 1 if isinstance(n_out, int) else len(n_out))
+    want = (n_out,) if isinstance(n_out, int) else tuple(n_out)
+    if b.shape != want:
+        raise InputError(f"bias must have shape {want} {shape_name}, got {b.shape}", argument="bias")
+    return b.astype(dtype, copy=False)

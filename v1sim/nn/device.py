@@ -3,8 +3,9 @@
 On ``device="cuda"`` activations, caches, gradients, parameters and
 optimiser state are numba device arrays; everything else in ``nn`` sees them
 through the few helpers here (placement tests and moves, element-wise sums,
-reshapes, channel concatenation) and through :mod:`v1sim.nn._fn_cuda`, the
-CUDA twins of the functional pairs. Nothing here imports ``numba.cuda``
+reshapes, channel concatenation) and through :mod:`v1sim.nn.functional`, whose
+one dispatch point (:mod:`v1sim.nn.functional.dispatch`) runs the CUDA twins
+of the functional pairs. Nothing here imports ``numba.cuda``
 until a device array is actually made, so CPU work never pays for it.
 
 Rule of placement: a layer computes where its parameters live, and a layer
@@ -19,23 +20,10 @@ import math
 
 import numpy as np
 
-__all__ = ["DeviceCache", "is_device", "any_device", "to_device", "to_host", "host_copy", "like", "add", "reshape",
+from .functional.dispatch import any_device, is_device
+
+__all__ = ["is_device", "any_device", "to_device", "to_host", "host_copy", "like", "add", "reshape",
            "concat_channels", "split_channels", "add_bias", "sum_batch", "fn", "kernels"]  # fmt: skip
-
-
-class DeviceCache(tuple):
-    """The cache of a forward pass computed on the GPU: its backward pass runs there too."""
-
-    __slots__ = ()
-
-
-def is_device(a) -> bool:
-    """True for a numba device array (real or simulated)."""
-    return not isinstance(a, np.ndarray) and hasattr(a, "copy_to_host")
-
-
-def any_device(*arrays) -> bool:
-    return any(is_device(a) for a in arrays)
 
 
 def kernels():
@@ -44,13 +32,13 @@ def kernels():
 
 
 def fn():
-    """:mod:`v1sim.nn._fn_cuda`, the CUDA functional pairs."""
-    return importlib.import_module("v1sim.nn._fn_cuda")
+    """:mod:`v1sim.nn.functional.cuda`, the CUDA twins (imports numba.cuda on first use)."""
+    return importlib.import_module("v1sim.nn.functional.cuda")
 
 
 def to_device(a):
     """``a`` as a C-contiguous device array (device arrays pass through)."""
-    return a if is_device(a) else kernels()._to_device(np.asarray(a))
+    return a if is_device(a) else kernels().to_device(np.asarray(a))
 
 
 def to_host(a):
