@@ -65,7 +65,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _banks
+from .filters import formulas as _banks
 from ._cellbase import _PHASES, N_STDS, Nonlinearity, _Cell, _dog, _gabor, _LinearRF, _pair_amplitude
 from ._core.validate import (
     check_allocation,

@@ -1,85 +1,46 @@
-"""Linear filters that play simple cells, and the classic texture filter banks.
+"""Single kernels: Gaussian, difference of Gaussians, Laplacian of Gaussian, Gaussian derivative, Gabor.
 
-Kernels are float32 by default (``dtype=np.float64`` is accepted), square and of
-odd size, with the origin at the centre ``size // 2``. Units: sizes and sigmas in
-pixels, spatial frequency in cycles/pixel, angles in radians.
-
-Orientation (as :mod:`v1sim.stimuli`): ``x`` is the column offset (right) and
-``y`` the row offset (down, array order) from the kernel centre; the rotated
-axis is ``x' = x cos(theta) + y sin(theta)``. At ``theta = 0`` the carrier or
-derivative varies along ``x`` (a detector of vertical lines and edges);
-increasing ``theta`` turns ``x'`` towards +y, i.e. clockwise on screen as
-``imshow`` draws the kernel; ``theta = pi/2`` gives the transposed kernel.
-Kernel size never depends on ``theta``: the half-width is
-``ceil(n_stds * max(sigma_x, sigma_y))`` unless ``size`` is given.
-
-Filter banks (:class:`FilterBank`) cross-correlate, as ConvNets do: output
-``(H, W)`` per filter, ``W2 = (W1 - F + 2P)/S + 1`` with ``P = (F - 1)/2``,
-``S = 1``. ``FilterBank``, the banks and the samplers are defined in the
-private module ``v1sim._banks`` and re-exported here.
-
-References
-----------
-.. [1] Leung T, Malik J (2001). Representing and recognizing the visual appearance
-   of materials using three-dimensional textons. IJCV 43(1):29-44.
-.. [2] Schmid C (2001). Constructing models for content-based image retrieval.
-   CVPR 2:39-45.
-.. [3] Varma M, Zisserman A (2005). A statistical approach to texture
-   classification from single images. IJCV 62(1-2):61-81.
-.. [4] Oxford VGG filter banks, http://www.robots.ox.ac.uk/~vgg/research/texclass/filters.html
+Conventions as :mod:`v1sim.filters` (float32 by default, odd square support,
+origin at the centre, ``theta`` turning clockwise on screen). The formulas
+live in :mod:`v1sim.filters.formulas`; this module validates the arguments,
+sizes the support (:mod:`v1sim.filters.support`) and refuses a kernel that
+sampled to NaN or to nothing.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from . import _banks
-from ._banks import FilterBank, dog_bank, gabor_bank, leung_malik, mr8, mr8_responses, schmid
-from ._core.validate import (
+from .._core.validate import (
     check_choice,
     check_finite_float,
     check_float_dtype,
     check_in_range,
-    check_odd_int,
     check_positive_float,
     check_positive_int,
 )
-from .errors import InputError, InputTypeError
+from ..errors import InputError
+from . import formulas
+from .support import N_STDS, half_size, odd_size
 
-__all__ = [
-    "FilterBank",
-    "box_kernel",
-    "dog_bank",
-    "dog_kernel",
-    "edge_kernel",
-    "gabor_bank",
-    "gabor_kernel",
-    "gaussian_derivative_kernel",
-    "gaussian_kernel",
-    "identity_kernel",
-    "leung_malik",
-    "log_kernel",
-    "mr8",
-    "mr8_responses",
-    "schmid",
-    "sharpen_kernel",
-    "shift_kernel",
-]
+__all__ = ["dog_kernel", "gabor_kernel", "gaussian_derivative_kernel", "gaussian_kernel", "log_kernel"]
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def _finish(kernel: np.ndarray, dtype) -> np.ndarray:
+def finish(kernel: np.ndarray, dtype) -> np.ndarray:
+    """``kernel`` as a C-contiguous array of ``dtype`` (the one cast, at the end)."""
     return np.ascontiguousarray(kernel, dtype=dtype)
 
 
-def _sampled(sampler, *args):
-    """``sampler(*args)`` with NumPy's warnings off: an underflowing sigma is refused by :func:`_usable` next."""
+def _sampled(formula, half: int, *args):
+    """``formula`` on :func:`~v1sim.filters.formulas.grid` ``(half)`` with NumPy's warnings off.
+
+    An underflowing sigma is refused by :func:`_usable` next.
+    """
     with np.errstate(all="ignore"):
-        return sampler(*args)
+        return formula(*formulas.grid(half), *args)
 
 
 def _usable(kernel: np.ndarray, sigma_name: str, sigma: float, size: int | None) -> np.ndarray:
@@ -111,7 +72,7 @@ def _usable(kernel: np.ndarray, sigma_name: str, sigma: float, size: int | None)
 def _normalised(kernel: np.ndarray, sigma_name: str, sigma: float, size: int | None) -> np.ndarray:
     """Zero-mean, L1-normalised ``kernel``; refused by :func:`_usable` if nothing is left."""
     _usable(kernel, sigma_name, sigma, size)
-    out = _banks.zero_mean_l1(kernel)
+    out = formulas.zero_mean_l1(kernel)
     return _usable(np.zeros_like(kernel) if out is None else out, sigma_name, sigma, size)
 
 
@@ -143,9 +104,9 @@ def gaussian_kernel(sigma, size=None, *, dtype=np.float32) -> np.ndarray:
     """
     sigma = check_positive_float(sigma, "sigma")
     dtype = check_float_dtype(dtype)
-    size = _banks.odd_size(size)
-    half = _banks.half_size(size, sigma, 3.0)
-    return _finish(_usable(_sampled(_banks.gaussian, sigma, half), "sigma", sigma, size), dtype)
+    size = odd_size(size)
+    half = half_size(size, sigma, N_STDS)
+    return finish(_usable(_sampled(formulas.gaussian, half, sigma), "sigma", sigma, size), dtype)
 
 
 def dog_kernel(
@@ -199,11 +160,10 @@ def dog_kernel(
     # the surround's peak is below 1, so this keeps the kernel finite in dtype
     weight = check_in_range(surround_weight, "surround_weight", 0.0, float(np.finfo(dtype).max))
     sign = 1.0 if check_choice(polarity, "polarity", ("on", "off")) == "on" else -1.0
-    size = _banks.odd_size(size)
-    half = _banks.half_size(size, sigma_surround, 3.0, "sigma_surround")
-    center = _usable(_sampled(_banks.gaussian, sigma_center, half), "sigma_center", sigma_center, size)
-    k = center - weight * _sampled(_banks.gaussian, sigma_surround, half)
-    return _finish(_usable(sign * k, "sigma_center", sigma_center, size), dtype)
+    size = odd_size(size)
+    half = half_size(size, sigma_surround, N_STDS, "sigma_surround")
+    k = _sampled(formulas.dog, half, sigma_center, sigma_surround, weight, sign)
+    return finish(_usable(k, "sigma_center", sigma_center, size), dtype)
 
 
 def log_kernel(sigma, size=None, *, n_stds=4.0, dtype=np.float32) -> np.ndarray:
@@ -244,16 +204,16 @@ def log_kernel(sigma, size=None, *, n_stds=4.0, dtype=np.float32) -> np.ndarray:
     sigma = check_positive_float(sigma, "sigma")
     n_stds = check_positive_float(n_stds, "n_stds")
     dtype = check_float_dtype(dtype)
-    size = _banks.odd_size(size)
-    half = _banks.half_size(size, sigma, n_stds)
-    return _finish(_usable(_sampled(_banks.laplacian_of_gaussian, sigma, half), "sigma", sigma, size), dtype)
+    size = odd_size(size)
+    half = half_size(size, sigma, n_stds)
+    return finish(_usable(_sampled(formulas.laplacian_of_gaussian, half, sigma), "sigma", sigma, size), dtype)
 
 
 # ------------------------------------------------------------------ oriented kernels
 
 
 def gaussian_derivative_kernel(
-    sigma_x, sigma_y, *, order=1, theta=0.0, n_stds=3.0, size=None, dtype=np.float32
+    sigma_x, sigma_y, *, order=1, theta=0.0, n_stds=N_STDS, size=None, dtype=np.float32
 ) -> np.ndarray:
     """Oriented, elongated derivative of an anisotropic Gaussian (edge or bar detector).
 
@@ -306,12 +266,12 @@ def gaussian_derivative_kernel(
     theta = check_finite_float(theta, "theta")
     n_stds = check_positive_float(n_stds, "n_stds")
     dtype = check_float_dtype(dtype)
-    size = _banks.odd_size(size)
+    size = odd_size(size)
     name = "sigma_x" if sigma_x >= sigma_y else "sigma_y"
-    half = _banks.half_size(size, max(sigma_x, sigma_y), n_stds, name)
-    k = _sampled(_banks.gaussian_derivative, sigma_x, sigma_y, order, theta, half)
+    half = half_size(size, max(sigma_x, sigma_y), n_stds, name)
+    k = _sampled(formulas.gaussian_derivative, half, sigma_x, sigma_y, order, theta)
     small = ("sigma_x", sigma_x) if sigma_x <= sigma_y else ("sigma_y", sigma_y)
-    return _finish(_normalised(k, *small, size), dtype)
+    return finish(_normalised(k, *small, size), dtype)
 
 
 def gabor_kernel(
@@ -322,7 +282,7 @@ def gabor_kernel(
     bandwidth=1.0,
     sigma_x=None,
     sigma_y=None,
-    n_stds=3.0,
+    n_stds=N_STDS,
     size=None,
     dtype=np.float32,
 ) -> np.ndarray:
@@ -386,128 +346,19 @@ def gabor_kernel(
     sx, sy = _gabor_sigmas(frequency, bandwidth, sigma_x, sigma_y)
     n_stds = check_positive_float(n_stds, "n_stds")
     dtype = check_float_dtype(dtype)
-    size = _banks.odd_size(size)
+    size = odd_size(size)
     # blame the argument that set the envelope: a given sigma, else the frequency (sigma ~ 1 / frequency)
     wide = "sigma_x" if sx >= sy else "sigma_y"
     given = {"sigma_x": sigma_x, "sigma_y": sigma_y}[wide] is not None
-    name, value = (wide, max(sx, sy)) if given else _banks.gabor_sigma_argument(frequency, bandwidth)
-    half = _banks.half_size(size, max(sx, sy), n_stds, name, value=value)
-    k = _sampled(_banks.gabor, frequency, theta, phase, sx, sy, half)
+    name, value = (wide, max(sx, sy)) if given else formulas.gabor_sigma_argument(frequency, bandwidth)
+    half = half_size(size, max(sx, sy), n_stds, name, value=value)
+    k = _sampled(formulas.gabor, half, frequency, theta, phase, sx, sy)
     small = ("sigma_x", sx) if sx <= sy else ("sigma_y", sy)
-    return _finish(_usable(k, *small, size), dtype)
+    return finish(_usable(k, *small, size), dtype)
 
 
 def _gabor_sigmas(frequency: float, bandwidth: float, sigma_x, sigma_y) -> tuple[float, float]:
-    default = _banks.gabor_sigma(frequency, bandwidth)
+    default = formulas.gabor_sigma(frequency, bandwidth)
     sx = default if sigma_x is None else check_positive_float(sigma_x, "sigma_x")
     sy = default if sigma_y is None else check_positive_float(sigma_y, "sigma_y")
     return sx, sy
-
-
-# ------------------------------------------------------------------ the lecture's kernels
-
-
-def box_kernel(size=3, *, dtype=np.float32) -> np.ndarray:
-    """Mean filter: ``ones((size, size)) / size**2`` (the lecture's 3x3 "1/9" blur).
-
-    Returns
-    -------
-    kernel : (size, size) ndarray of ``dtype``
-    """
-    size = check_odd_int(size, "size")
-    _banks.half_size(size, 0.0, 0.0)  # refuse a size beyond memory before allocating
-    return np.full((size, size), 1.0 / (size * size), dtype=check_float_dtype(dtype))
-
-
-def identity_kernel(size=3, *, dtype=np.float32) -> np.ndarray:
-    """A single 1 at the centre: correlation or convolution with it changes nothing.
-
-    Returns
-    -------
-    kernel : (size, size) ndarray of ``dtype``
-    """
-    return shift_kernel(0, 0, size, dtype=dtype)
-
-
-def shift_kernel(dx, dy, size=3, *, dtype=np.float32) -> np.ndarray:
-    """A single 1 at offset ``(dx, dy)`` from the centre: a translation.
-
-    The 1 sits at ``kernel[size//2 + dy, size//2 + dx]`` (``dx`` columns to the
-    right, ``dy`` rows *down*, array order). Under correlation (ConvNets,
-    ``scipy.ndimage.correlate``, :class:`FilterBank`) the output is
-    ``out[i, j] = image[i + dy, j + dx]``: the image moves by ``(-dx, -dy)``, so
-    the lecture's kernel with a 1 right of the centre (``dx=1``) shifts the image
-    LEFT by one pixel. Under convolution it moves by ``(+dx, +dy)``.
-
-    Parameters
-    ----------
-    dx, dy : int
-        Column and row offsets, ``|dx|, |dy| <= size // 2``.
-    size : int
-        Odd side length.
-    dtype : {np.float32, np.float64}
-
-    Returns
-    -------
-    kernel : (size, size) ndarray of ``dtype``
-    """
-    size = check_odd_int(size, "size")
-    _banks.half_size(size, 0.0, 0.0)
-    dtype = check_float_dtype(dtype)
-    half = size // 2
-    offsets = []
-    for value, name in ((dx, "dx"), (dy, "dy")):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise InputTypeError(f"{name} must be an integer, got {value!r}", argument=name)
-        if abs(int(value)) > half:
-            raise InputError(f"{name} must lie in [-{half}, {half}] for size={size}, got {value}", argument=name)
-        offsets.append(int(value))
-    k = np.zeros((size, size), dtype=dtype)
-    k[half + offsets[1], half + offsets[0]] = 1.0
-    return k
-
-
-def sharpen_kernel(size=3, alpha=1.0, *, dtype=np.float32) -> np.ndarray:
-    """Unsharp mask ``identity + alpha * (identity - box)``; ``alpha=1`` is the lecture's ``2 I - box``.
-
-    Parameters
-    ----------
-    size : int
-        Odd side length.
-    alpha : float
-        Sharpening strength, >= 0 (0 is the identity).
-    dtype : {np.float32, np.float64}
-
-    Returns
-    -------
-    kernel : (size, size) ndarray of ``dtype``
-        Sums to 1 (uniform regions are unchanged).
-
-    Raises
-    ------
-    InputError
-        For a ``size`` that is not an odd positive integer, or an ``alpha`` that is negative, non-finite or so
-        large that the kernel overflows ``dtype``.
-    InputTypeError
-        For a ``dtype`` other than float32 or float64.
-    """
-    size = check_odd_int(size, "size")
-    _banks.half_size(size, 0.0, 0.0)
-    dtype = check_float_dtype(dtype)
-    # the centre tap 1 + alpha (1 - 1/size**2) must be finite in dtype
-    alpha = check_in_range(alpha, "alpha", 0.0, float(np.finfo(dtype).max) / 2)
-    ident = identity_kernel(size, dtype=np.float64)
-    return _finish((1.0 + alpha) * ident - alpha * box_kernel(size, dtype=np.float64), dtype)
-
-
-def edge_kernel(*, dtype=np.float32) -> np.ndarray:
-    """The lecture's 3x3 vertical-edge kernel: three rows of ``[-1, 0, 1]``.
-
-    Under correlation the response is positive where intensity rises to the
-    right (``(k * I)[i, j] = sum over rows of I[., j+1] - I[., j-1]``).
-
-    Returns
-    -------
-    kernel : (3, 3) ndarray of ``dtype``
-    """
-    return np.tile(np.array([-1.0, 0.0, 1.0], dtype=check_float_dtype(dtype)), (3, 1))
