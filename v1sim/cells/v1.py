@@ -1,60 +1,18 @@
-"""Model neurons from retina to V1: ganglion, simple, complex and hypercomplex cells.
+"""V1 cells: simple (Gabor), complex (energy, max), hypercomplex (end-stopped), Hubel & Wiesel's construction.
 
-Every cell is linear-nonlinear (LN). A stimulus (luminance in [0, 1]) is first
-turned into Weber contrast ``C = (L - background) / background`` (the cell is
-adapted to the mean grey ``background``; the screen beyond the image is at
-``background``, i.e. contrast 0). Linear subunits -- receptive fields
-sampled on the image grid -- give raw drives ``sum_xy k_i(x, y) C(x, y)``;
-a cell-specific combination of them (identity, energy, max, rectified sum,
-centre minus end zones) gives one scalar drive per frame, divided by the
-cell's *unit drive*: the combination's response to its optimal full-contrast
-sine grating (preferred orientation, spatial frequency and phase). A static
-nonlinearity (:class:`Nonlinearity`) maps drive to a firing rate in spikes/s,
-so the optimal grating drives a cell at ``peak`` spikes/s.
-
-Cells (single neurons, any receptive-field centre, sub-pixel allowed):
-
-========================  =====================================================
-:class:`GanglionCell`     ON/OFF centre-surround DoG (retina / LGN)
-:class:`SimpleCell`       Gabor receptive field (Jones & Palmer 1987)
-:class:`HubelWieselCell`  a row of centre-surround units summed: line and edge
-                          detectors built as in Hubel & Wiesel (1962)
-:class:`ComplexCell`      energy model: quadrature pair (Adelson & Bergen 1985)
-:class:`MaxComplexCell`   max over positions of simple cells (Neocognitron C-cell)
-:class:`HypercomplexCell` complex cell minus displaced end-zone complex cells
-========================  =====================================================
-
-Populations over whole images (maps computed through the kernel layer,
-:func:`v1sim.signal.apply_bank` and :func:`v1sim.pooling.pool2d`):
-:func:`ganglion_cells`, :func:`simple_cells`, :func:`complex_cells`,
-:func:`hypercomplex_cells` (defined in ``v1sim._cellmaps``).
-
-Conventions
------------
-Positions and sizes in pixels, or in degrees when the cell is given ``ppd``
-(pixels per degree); spatial frequency in cycles/pixel (cycles/degree with
-``ppd``); angles in radians with the house convention (``theta = 0``: the
-carrier varies along x, i.e. the cell prefers vertical bars and gratings;
-``theta`` turns clockwise on screen). ``center=None`` is the image centre
-``((W - 1) / 2, (H - 1) / 2)``, as in :mod:`v1sim.stimuli`. A cell's kernels
-equal :func:`v1sim.filters.gabor_kernel` / :func:`v1sim.filters.dog_kernel`
-(default sizes) when the centre falls on a pixel.
-
-Single cells compute their drives as one matrix product (BLAS) of the
-cropped contrast frames with the stacked subunit kernels: a single neuron is a
-handful of dot products, not a convolution.
+Every receptive field is :func:`v1sim.filters.formulas.gabor` (or, for
+:class:`HubelWieselCell`, :func:`~v1sim.filters.formulas.dog`) sampled around
+the cell's centre; conventions as :mod:`v1sim.cells`.
 
 References
 ----------
-.. [1] Croner LJ, Kaplan E (1995). Receptive fields of P and M ganglion cells
-   across the primate retina. Vision Res 35:7-24.
-.. [2] Hubel DH, Wiesel TN (1962). Receptive fields, binocular interaction and
+.. [1] Hubel DH, Wiesel TN (1962). Receptive fields, binocular interaction and
    functional architecture in the cat's visual cortex. J Physiol 160:106-154.
-.. [3] Jones JP, Palmer LA (1987). J Neurophysiol 58:1233-1258.
-.. [4] Adelson EH, Bergen JR (1985). Spatiotemporal energy models for the
+.. [2] Jones JP, Palmer LA (1987). J Neurophysiol 58:1233-1258.
+.. [3] Adelson EH, Bergen JR (1985). Spatiotemporal energy models for the
    perception of motion. JOSA A 2:284-299.
-.. [5] Fukushima K (1980). Neocognitron. Biol Cybern 36:193-202.
-.. [6] Heeger DJ (1992). Half-squaring in responses of cat striate cells.
+.. [4] Fukushima K (1980). Neocognitron. Biol Cybern 36:193-202.
+.. [5] Heeger DJ (1992). Half-squaring in responses of cat striate cells.
    Visual Neurosci 9:427-443.
 """
 
@@ -65,9 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .filters import formulas as _banks
-from ._cellbase import _PHASES, N_STDS, Nonlinearity, _Cell, _dog, _gabor, _LinearRF, _pair_amplitude
-from ._core.validate import (
+from .._core.validate import (
     check_allocation,
     check_choice,
     check_finite_float,
@@ -76,118 +32,33 @@ from ._core.validate import (
     check_positive_int,
     check_support,
 )
-from .errors import InputError, InputTypeError
+from ..errors import InputTypeError
+from ..filters import formulas
+from .base import N_STDS, PHASES, Cell, LinearRF, pair_amplitude, square_support
+from .retina import SURROUND_WEIGHT, GanglionCell
 
-__all__ = [
-    "ComplexCell",
-    "GanglionCell",
-    "HubelWieselCell",
-    "HypercomplexCell",
-    "MaxComplexCell",
-    "Nonlinearity",
-    "SimpleCell",
-    "SURROUND_RATIO",
-    "SURROUND_WEIGHT",
-    "complex_cells",
-    "ganglion_cells",
-    "hypercomplex_cells",
-    "simple_cells",
-]
+__all__ = ["ComplexCell", "HubelWieselCell", "HypercomplexCell", "MaxComplexCell", "SimpleCell"]
 
-SURROUND_WEIGHT = 0.55  # integrated surround / centre gain, P and M cells (Croner & Kaplan 1995)
-SURROUND_RATIO = 6.0  # surround / centre radius, about that of foveal P cells (Croner & Kaplan 1995)
+_ENERGIES = ("amplitude", "squared")
 
 
-# ------------------------------------------------------------------ retina
+def _energy(raw, energy):
+    """Energy of quadrature pairs ``raw[:, 0], raw[:, 1]``: ``sqrt(e^2 + o^2)`` ("amplitude") or ``e^2 + o^2``."""
+    e2 = raw[:, 0] ** 2 + raw[:, 1] ** 2
+    return np.sqrt(e2) if energy == "amplitude" else e2
 
 
-@dataclass(frozen=True, kw_only=True)
-class GanglionCell(_LinearRF, _Cell):
-    """ON- or OFF-centre retinal ganglion cell with a difference-of-Gaussians field.
-
-    ``k(r) = s [G_c(r) - w G_s(r)]`` with unit-volume Gaussians (unit sum on
-    the sampled +-3 sigma_s square, as :func:`v1sim.filters.dog_kernel`), so ``w`` is
-    the surround's integrated gain relative to the centre's (0.55 for macaque
-    P and M cells, Croner & Kaplan 1995) and ``s = +1`` (ON) or ``-1`` (OFF).
-    Radii follow Croner & Kaplan: the Gaussian falls to ``1/e`` at the radius,
-    ``G(r) ~ exp(-(r / radius)^2)``, i.e. ``sigma = radius / sqrt(2)``.
-
-    Parameters
-    ----------
-    polarity : {"on", "off"}
-    center_radius : float
-        Centre radius in pixels (degrees with ``ppd``); default 2 px.
-    surround_radius : float, optional
-        Surround radius; default ``SURROUND_RATIO = 6`` times the centre's
-        (foveal P cells, e.g. 0.03 and 0.18 deg in Croner & Kaplan's table).
-    surround_weight : float
-        Integrated surround / centre gain, >= 0.
-    center, ppd, background, nonlinearity
-        As for every cell; the default nonlinearity is linear-rectified with
-        spontaneous 20 and peak 100 spikes/s (an assumption of the right
-        order for macaque ganglion cells, which fire tonically at tens of
-        spikes/s; not fitted to data).
-    """
-
-    polarity: str = "on"
-    center_radius: float = 2.0
-    surround_radius: float | None = None
-    surround_weight: float = SURROUND_WEIGHT
-
-    def __post_init__(self):
-        if self.nonlinearity is None:
-            object.__setattr__(self, "nonlinearity", Nonlinearity(peak=100.0, spontaneous=20.0, exponent=1.0))
-        super().__post_init__()
-
-    def _setup(self):
-        self._set(_sign=1.0 if check_choice(self.polarity, "polarity", ("on", "off")) == "on" else -1.0)
-        rc = self._px(self.center_radius, "center_radius")
-        rs = rc * SURROUND_RATIO if self.surround_radius is None else self._px(self.surround_radius, "surround_radius")
-        if rs <= rc:
-            raise InputError(f"surround_radius must be larger than center_radius, got {rs} <= {rc} pixels",
-                             argument="surround_radius")  # fmt: skip
-        self._set(_w=check_in_range(self.surround_weight, "surround_weight", 0.0, math.inf))
-        self._set(_sc=rc / math.sqrt(2.0), _ss=rs / math.sqrt(2.0))
-        self._set(_half=self._half_width(N_STDS * self._ss))
-
-    def _size_argument(self):
-        if self.surround_radius is not None:
-            return "surround_radius", self.surround_radius
-        return "center_radius", self.center_radius
-
-    def _n_kernels(self):
-        return 1
-
-    @property
-    def sigmas(self) -> tuple[float, float]:
-        """Centre and surround standard deviations in pixels."""
-        return self._sc, self._ss
-
-    def _extent(self):
-        return self._half, self._half
-
-    def _sample(self, x, y):
-        return _dog(x, y, self._sc, self._ss, self._w, self._sign, self._half)[None]
-
-    @property
-    def rf_radius(self) -> float:
-        """Radius (pixels) where the profile changes sign: the edge of the centre.
-
-        It is also where a growing spot's response peaks (area summation):
-        ``R^2 = 2 ln(sigma_s^2 / (w sigma_c^2)) / (1/sigma_c^2 - 1/sigma_s^2)``.
-        """
-        sc2, ss2 = self._sc**2, self._ss**2
-        ratio = ss2 / (self._w * sc2) if self._w > 0 else math.inf
-        if ratio <= 1.0 or not math.isfinite(ratio):
-            return float(N_STDS * self._sc)
-        return math.sqrt(2.0 * math.log(ratio) / (1.0 / sc2 - 1.0 / ss2))
+def _pair_drive(p, energy):
+    """Best drive over grating phase of the quadrature pair ``p[0], p[1]`` (complex projections)."""
+    a = pair_amplitude(p[0], p[1])
+    return a if energy == "amplitude" else a * a
 
 
 # ------------------------------------------------------------------ V1: Gabor-based cells
 
 
 @dataclass(frozen=True, kw_only=True)
-class _GaborCell(_Cell):
+class _GaborCell(Cell):
     theta: float = 0.0
     frequency: float = 0.1
     phase: float = 0.0
@@ -201,7 +72,7 @@ class _GaborCell(_Cell):
         object.__setattr__(self, "theta", check_finite_float(self.theta, "theta"))
         check_finite_float(self.phase, "phase")
         self._set(_f=self._cpp(self.frequency, "frequency"))
-        default = _banks.gabor_sigma(self._f, check_positive_float(self.bandwidth, "bandwidth"))
+        default = formulas.gabor_sigma(self._f, check_positive_float(self.bandwidth, "bandwidth"))
         self._set(_sx=default if self.sigma_x is None else self._px(self.sigma_x, "sigma_x"))
         self._set(_sy=default if self.sigma_y is None else self._px(self.sigma_y, "sigma_y"))
         self._set(_half=self._half_width(N_STDS * max(self._sx, self._sy)))
@@ -213,7 +84,7 @@ class _GaborCell(_Cell):
         given = getattr(self, wide)
         if given is not None:
             return wide, given
-        name, _ = _banks.gabor_sigma_argument(self._f, self.bandwidth)
+        name, _ = formulas.gabor_sigma_argument(self._f, self.bandwidth)
         return name, getattr(self, name)
 
     def _more_setup(self):
@@ -223,7 +94,8 @@ class _GaborCell(_Cell):
         return self._half, self._half
 
     def _kernel(self, x, y, phase):
-        return _gabor(x, y, self._f, self.theta, phase, self._sx, self._sy, self._half)
+        support = square_support(x, y, self._half)
+        return formulas.gabor(x, y, self._f, self.theta, phase, self._sx, self._sy, support)
 
     @property
     def sigmas(self) -> tuple[float, float]:
@@ -236,7 +108,7 @@ class _GaborCell(_Cell):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SimpleCell(_LinearRF, _GaborCell):
+class SimpleCell(LinearRF, _GaborCell):
     """V1 simple cell: a Gabor receptive field, then half-squaring.
 
     ``k = envelope * cos(2 pi f x' + phase)``, DC-free, exactly as
@@ -286,18 +158,16 @@ class ComplexCell(_GaborCell):
     energy: str = "amplitude"
 
     def _more_setup(self):
-        check_choice(self.energy, "energy", ("amplitude", "squared"))
+        check_choice(self.energy, "energy", _ENERGIES)
 
     def _sample(self, x, y):
         return np.stack([self._kernel(x, y, self.phase), self._kernel(x, y, self.phase + math.pi / 2)])
 
     def _combine(self, raw):
-        e2 = raw[:, 0] ** 2 + raw[:, 1] ** 2
-        return np.sqrt(e2) if self.energy == "amplitude" else e2
+        return _energy(raw, self.energy)
 
     def _grating_drive(self, p):
-        a = _pair_amplitude(p[0], p[1])
-        return a if self.energy == "amplitude" else a * a
+        return _pair_drive(p, self.energy)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -398,7 +268,7 @@ class HypercomplexCell(_GaborCell):
     energy: str = "amplitude"
 
     def _more_setup(self):
-        check_choice(self.energy, "energy", ("amplitude", "squared"))
+        check_choice(self.energy, "energy", _ENERGIES)
         d = 4.0 * self._sy if self.end_offset is None else self._px(self.end_offset, "end_offset")
         self._set(_w_end=check_in_range(self.end_weight, "end_weight", 0.0, math.inf))
         self._set(_d=(-d * math.sin(self.theta), d * math.cos(self.theta)))
@@ -423,24 +293,19 @@ class HypercomplexCell(_GaborCell):
             out.append(self._kernel(x - dx, y - dy, self.phase + math.pi / 2))
         return np.stack(out)
 
-    def _energy(self, raw):
-        e2 = raw[:, 0] ** 2 + raw[:, 1] ** 2
-        return np.sqrt(e2) if self.energy == "amplitude" else e2
-
     def _combine(self, raw):
-        ends = self._energy(raw[:, 2:4]) + self._energy(raw[:, 4:6])
-        return self._energy(raw[:, 0:2]) - self._w_end * ends
+        ends = _energy(raw[:, 2:4], self.energy) + _energy(raw[:, 4:6], self.energy)
+        return _energy(raw[:, 0:2], self.energy) - self._w_end * ends
 
     def _grating_drive(self, p):  # unit: the centre complex cell's optimal grating
-        a = _pair_amplitude(p[0], p[1])
-        return a if self.energy == "amplitude" else a * a
+        return _pair_drive(p, self.energy)
 
 
 # ------------------------------------------------------------------ V1: Hubel & Wiesel's construction
 
 
 @dataclass(frozen=True, kw_only=True)
-class HubelWieselCell(_Cell):
+class HubelWieselCell(Cell):
     """A simple cell built from centre-surround units, as Hubel & Wiesel (1962) proposed.
 
     ``n_subunits`` DoG units (:class:`GanglionCell` fields) sit ``spacing``
@@ -524,13 +389,14 @@ class HubelWieselCell(_Cell):
 
     def _sample(self, x, y):
         u = self._unit_cell
-        return np.stack([_dog(x - dx, y - dy, u._sc, u._ss, u._w, sign, u._half) for dx, dy, sign in self._units])
+        return np.stack([formulas.dog(x - dx, y - dy, u._sc, u._ss, u._w, sign, square_support(x - dx, y - dy, u._half))
+                         for dx, dy, sign in self._units])
 
     def _combine(self, raw):
         return (np.maximum(raw, 0.0) if self.rectify else raw).sum(axis=1)
 
     def _grating_drive(self, p):
-        resp = (p[:, :, None] * np.exp(1j * _PHASES)[None, None, :]).real  # (K, F, phases)
+        resp = (p[:, :, None] * np.exp(1j * PHASES)[None, None, :]).real  # (K, F, phases)
         resp = np.maximum(resp, 0.0) if self.rectify else resp
         return resp.sum(axis=0).max(axis=1)
 
@@ -541,7 +407,3 @@ class HubelWieselCell(_Cell):
     @property
     def rf_radius(self) -> float:
         return float(max(self._ext)) * 2.0 / 3.0
-
-
-# populations over whole images (kernel layer), re-exported here
-from ._cellmaps import complex_cells, ganglion_cells, hypercomplex_cells, simple_cells  # noqa: E402

@@ -1,4 +1,4 @@
-"""Private: cell populations over whole images, public via :mod:`v1sim.cells`.
+"""Cell populations over whole images: ganglion, simple, complex and hypercomplex cell maps.
 
 Every map is computed through the kernel layer: the linear stage is
 :func:`v1sim.signal.apply_bank` (cross-correlation, same-size output, the
@@ -20,9 +20,8 @@ import math
 
 import numpy as np
 
-from . import filters, pooling, signal
-from ._cellbase import Nonlinearity, _pair_amplitude
-from ._core.validate import (
+from .. import filters, pooling, signal
+from .._core.validate import (
     as_float_array,
     check_allocation,
     check_choice,
@@ -31,7 +30,11 @@ from ._core.validate import (
     check_positive_float,
     check_support,
 )
-from .errors import InputError, InputTypeError
+from ..errors import InputError, InputTypeError
+from .base import Nonlinearity, pair_amplitude
+from .retina import SURROUND_RATIO, SURROUND_WEIGHT
+
+__all__ = ["complex_cells", "ganglion_cells", "hypercomplex_cells", "simple_cells"]
 
 _OUTPUTS = ("rate", "drive")
 
@@ -70,7 +73,7 @@ def _linear_units(kernels):
 
 def _pair_units(kernels, squared=False):
     spec = _spectra(kernels)
-    amp = _pair_amplitude(spec[0::2], spec[1::2]).reshape(kernels.shape[0] // 2, -1).max(axis=1)
+    amp = pair_amplitude(spec[0::2], spec[1::2]).reshape(kernels.shape[0] // 2, -1).max(axis=1)
     return amp * amp if squared else amp
 
 
@@ -121,8 +124,6 @@ def ganglion_cells(images, bank=None, *, background=0.5, nonlinearity=None, outp
         float32 unless ``images`` is float64; cell ``[n, k, y, x]`` has its
         centre on pixel ``(x, y)``.
     """
-    from .cells import SURROUND_RATIO, SURROUND_WEIGHT
-
     c = _images(images, background)
     obj, kernels, _ = _bank(bank, lambda: filters.dog_bank((1.0, 2.0), surround_ratio=SURROUND_RATIO,
                                                            surround_weight=SURROUND_WEIGHT))  # fmt: skip

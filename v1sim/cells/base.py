@@ -1,8 +1,10 @@
-"""Private: the linear-nonlinear machinery behind :mod:`v1sim.cells`.
+"""The linear-nonlinear machinery shared by every cell of :mod:`v1sim.cells`.
 
-:class:`Nonlinearity` (public via ``v1sim.cells``), the receptive-field
-samplers (relative coordinates, sub-pixel centres, the same formulas and
-supports as :mod:`v1sim.filters`) and the base class shared by every cell.
+:class:`Nonlinearity` (drive to rate), :class:`Cell` (the LN pipeline: units,
+centre, cropping, the unit drive) and :class:`LinearRF` (cells with one linear
+kernel). Receptive fields are the formulas of :mod:`v1sim.filters.formulas`
+sampled at relative coordinates (sub-pixel centres) on the square support of
+:func:`square_support`, with the half-width :data:`N_STDS` of the kernels.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from functools import cached_property
 import numpy as np
 from scipy import optimize
 
-from ._core.validate import (
+from .._core.validate import (
     as_float_array,
     check_allocation,
     check_finite_float,
@@ -23,12 +25,14 @@ from ._core.validate import (
     check_positive_float,
     check_support,
 )
-from .errors import InputError, InputTypeError
-from .spikes import PEAK_RATE, SPONTANEOUS_RATE
+from ..errors import InputError, InputTypeError
+from ..filters.support import N_STDS
+from ..spikes import PEAK_RATE, SPONTANEOUS_RATE
 
-N_STDS = 3.0  # kernel half-width in standard deviations, as v1sim.filters
+__all__ = ["N_STDS", "PHASES", "Cell", "LinearRF", "Nonlinearity", "pair_amplitude", "square_support"]
+
 _FREQS = np.geomspace(0.002, 0.5, 97)  # cycles/pixel scanned for the unit drive
-_PHASES = np.linspace(0.0, 2.0 * np.pi, 64, endpoint=False)
+PHASES = np.linspace(0.0, 2.0 * np.pi, 64, endpoint=False)  # grating phases scanned for rectified sums
 # float64 arrays of the field's pixel count alive while the grating tuning is scanned: the complex
 # (pixels, frequencies) exponential, its real argument and the product's temporaries
 _TUNING_COPIES = 6 * _FREQS.size
@@ -117,35 +121,20 @@ class Nonlinearity:
         return self.peak * u**self.exponent
 
 
-# ------------------------------------------------------------------ samplers (relative coordinates)
+# ------------------------------------------------------------------ receptive-field helpers (relative coordinates)
 
 
-def _square(x, y, half):
-    """1 inside the square support |x|, |y| <= half + 1/2 around a subunit centre, else 0."""
+def square_support(x, y, half):
+    """1 inside the square support |x|, |y| <= half + 1/2 around a subunit centre, else 0.
+
+    The ``support`` of :mod:`v1sim.filters.formulas`: a field centred on a pixel
+    is then exactly the kernel of :mod:`v1sim.filters` of half-width ``half``.
+    """
     lim = half + 0.5 + 1e-9
     return ((np.abs(x) <= lim) & (np.abs(y) <= lim)).astype(np.float64)
 
 
-def _gauss(x, y, sigma, half):
-    g = np.exp(-(x * x + y * y) / (2.0 * sigma * sigma)) * _square(x, y, half)
-    return g / g.sum()
-
-
-def _dog(x, y, sc, ss, weight, sign, half):
-    """DoG as v1sim.filters.dog_kernel: unit-sum Gaussians on the square support."""
-    return sign * (_gauss(x, y, sc, half) - weight * _gauss(x, y, ss, half))
-
-
-def _gabor(x, y, f, theta, phase, sx, sy, half):
-    """DC-free Gabor as v1sim.filters.gabor_kernel on the square support."""
-    c, s = math.cos(theta), math.sin(theta)
-    xr, yr = x * c + y * s, -x * s + y * c
-    env = np.exp(-xr * xr / (2 * sx * sx) - yr * yr / (2 * sy * sy)) / (2 * math.pi * sx * sy) * _square(x, y, half)
-    k = env * np.cos(2 * math.pi * f * xr + phase)
-    return k - (k.sum() / env.sum()) * env
-
-
-def _pair_amplitude(p_even, p_odd):
+def pair_amplitude(p_even, p_odd):
     """Max over grating phase of sqrt(e^2 + o^2): the largest singular value of [[Re, -Im]] rows."""
     a, b, c, d = p_even.real, -p_even.imag, p_odd.real, -p_odd.imag
     s = a * a + b * b + c * c + d * d
@@ -157,8 +146,8 @@ def _pair_amplitude(p_even, p_odd):
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Cell:
-    """Shared machinery: units, centre, cropping, the LN pipeline.
+class Cell:
+    """Base of every cell: units, centre, cropping, the LN pipeline.
 
     Subclasses define ``_setup()`` (validate, derive pixel parameters),
     ``_extent()`` (half-sizes of the support around the centre, px),
@@ -397,7 +386,7 @@ class _Cell:
         return out
 
 
-class _LinearRF:
+class LinearRF:
     """Mixin for cells with one linear kernel: the receptive field is that kernel."""
 
     def _combine(self, raw):
