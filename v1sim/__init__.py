@@ -37,6 +37,8 @@ nn
     The ConvNet engine: layers, optimisers, model zoo, summaries, training.
 datasets, plotting
     MNIST and the embedded digits; figure helpers.
+errors
+    The error types users catch (``InputError`` naming the argument, ...).
 kernels
     The Numba kernel layer (CPU serial/parallel and numba-cuda twins).
 backend
@@ -67,7 +69,7 @@ _EXPORTS = {
 }
 _SUBMODULES = {
     "filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting", "nn",
-    "cells", "spikes", "physiology", "tuning", "retinotopy", "biology", "hierarchy", "efficient_coding",
+    "cells", "spikes", "physiology", "tuning", "retinotopy", "biology", "hierarchy", "efficient_coding", "errors",
 }  # fmt: skip
 
 __all__ = sorted(set(_EXPORTS) | _SUBMODULES | {"__version__"})

@@ -178,7 +178,7 @@ def _hierarchy(args) -> dict:
     from ..datasets import load_dataset
 
     given = [k for k in SGD_FLAGS if getattr(args, k) is not None and not (k == "epochs" and args.epochs == 1)]
-    refused = ["--" + k.replace("_", "-") for k in given]
+    refused = [FLAG_NAMES[k] for k in given]
     if refused:
         raise ValueError(
             f"{', '.join(refused)} {'does' if len(refused) == 1 else 'do'} not apply to {args.model}: an S/C "
