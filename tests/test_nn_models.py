@@ -155,6 +155,7 @@ def test_vgg_parameters_per_configuration(name):
 def test_vgg_configurations_are_data():
     assert models.VGG_CONFIGS["D"] == [64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
                                        512, 512, 512, "M", 512, 512, 512, "M"]  # fmt: skip
+    assert models.VGG_CONFIGS["C"][8] == models.VGGConv(filters=256, size=1)
     c = models.build("vgg16-c", materialize=False)
     assert c.conv3_3.kernel_size == (1, 1) and c.conv3_3.out_channels == 256
     assert isinstance(models.build("vgg11-lrn", materialize=False).norm1, nn.LocalResponseNorm)
@@ -225,8 +226,11 @@ def test_googlenet_table_rows():
 
 
 def test_googlenet_inception_table_is_data():
-    assert dict(models.GOOGLENET_INCEPTION)["inception3a"] == (64, 96, 128, 16, 32, 32)
-    assert dict(models.GOOGLENET_INCEPTION)["inception5b"] == (384, 192, 384, 48, 128, 128)
+    rows = dict(models.GOOGLENET_INCEPTION)
+    assert rows["inception3a"] == (64, 96, 128, 16, 32, 32)  # the table's columns, in its order
+    assert rows["inception5b"] == models.InceptionSpec(ch1x1=384, ch3x3red=192, ch3x3=384, ch5x5red=48, ch5x5=128,
+                                                       pool_proj=128)
+    assert rows["inception5b"].out_channels == 1024  # 384 + 384 + 128 + 128
 
 
 def test_googlenet_totals_against_the_lecture():
@@ -265,7 +269,7 @@ def test_resnet_flops_are_multiply_adds(name):
 
 
 def test_resnet_depths_are_data():
-    assert models.RESNET_DEPTHS[152] == ("bottleneck", [3, 8, 36, 3])
+    assert models.RESNET_DEPTHS[152] == models.ResNetDepth(block="bottleneck", blocks=(3, 8, 36, 3))
     for name, depth in (("resnet18", 18), ("resnet50", 50), ("resnet152", 152)):
         model = models.build(name, materialize=False)
         convs = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and "shortcut" not in n]

@@ -17,12 +17,12 @@ Modules with hand-written backward passes (CS231n style, no autograd)::
 
 Contents
 --------
-module
-    ``Parameter``, ``Module`` (parameters, train/eval, state_dict, freeze,
-    ``output_shape``/``macs``/``num_parameters``), ``Sequential``, ``Identity``.
-layers
-    Conv2d, LocallyConnected2d, Linear, ReLU, Tanh, Sigmoid, MaxPool2d,
-    AvgPool2d, GlobalAvgPool2d, Flatten.
+parameter, module, container
+    ``Parameter``; ``Module`` (parameters, train/eval, state_dict, freeze,
+    ``output_shape``/``macs``/``num_parameters``); ``Sequential``, ``Identity``.
+layers, activation, pooling
+    Conv2d, LocallyConnected2d, Linear (and ``shape_only``); ReLU, Tanh,
+    Sigmoid; MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten.
 normalization
     LocalResponseNorm, BatchNorm2d, BatchNorm1d, Dropout.
 blocks
@@ -38,9 +38,10 @@ optim
     StepLR, ReduceLROnPlateau.
 models, summary
     The model zoo (LeNet-5 to ResNet-152) and per-layer architecture tables.
-train
+train, checkpoints
     ``fit``: the training loop with metrics, atomic checkpoints and exact
-    resume; ``load_run`` reads a run folder's logs.
+    resume (``TrainConfig``); what a checkpoint holds and the checks a resume
+    makes; ``load_run`` reads a run folder's logs.
 recipes
     Default hyper-parameters per model, digits padded to a model's input,
     ``train_model`` (the engine of ``v1sim train``) and ``train_steps``.
@@ -58,13 +59,16 @@ and from the host, and ``state_dict()`` returns host copies.
 from __future__ import annotations
 
 from . import functional, init, optim
+from .activation import ReLU, Sigmoid, Tanh
 from .blocks import BasicBlock, Bottleneck, Concat, Inception, Residual, ZeroPadShortcut
-from .layers import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, LocallyConnected2d, MaxPool2d, ReLU, Sigmoid, Tanh
-from .layers import shape_only
-from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LocalResponseNorm
+from .container import Identity, Sequential
+from .layers import Conv2d, Linear, LocallyConnected2d, shape_only
 from .loss import CrossEntropyLoss
-from .module import Identity, Module, Parameter, Sequential
+from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LocalResponseNorm
 from .optim import SGD, ReduceLROnPlateau, StepLR
+from .parameter import Parameter
+from .pooling import AvgPool2d, Flatten, GlobalAvgPool2d, MaxPool2d
 
 __all__ = [
     "functional", "init", "optim",

@@ -26,12 +26,15 @@ from collections import OrderedDict
 import numpy as np
 
 from .._core.validate import check_choice, check_int_pair, check_positive_int, check_rng
-from ..errors import InputError, InputTypeError
 from ..backend import resolve_device
-from . import _device
-from .layers import Conv2d, MaxPool2d, ReLU
+from ..errors import InputError, InputTypeError
+from . import device as _device
+from .activation import ReLU
+from .container import Identity, Sequential
+from .layers import Conv2d
+from .module import Module
 from .normalization import BatchNorm2d
-from .module import Identity, Module, Sequential
+from .pooling import MaxPool2d
 
 __all__ = ["Residual", "Concat", "ZeroPadShortcut", "BasicBlock", "Bottleneck", "Inception"]
 

@@ -1,12 +1,16 @@
-"""Layers: the ConvNet building blocks as Modules, with PyTorch's names and arguments.
+"""Weighted layers: Conv2d, LocallyConnected2d and Linear, with PyTorch's names and arguments.
 
 Each layer wraps a forward/backward pair of :mod:`v1sim.nn.functional`,
 keeps the cache between the two, and adds its parameter gradients into
 ``Parameter.grad``. Weighted layers start from He initialisation ("Xavier/2",
 right for ReLU networks; pass ``init="xavier"`` for tanh/sigmoid networks such
-as LeNet) with zero biases, drawn from ``rng``.
+as LeNet) with zero biases, drawn from ``rng``. :func:`shape_only` builds them
+without their weights.
 
-Normalisation and dropout live in :mod:`v1sim.nn.normalization`. Shapes in
+The parameter-free layers live in :mod:`v1sim.nn.activation` (ReLU, Tanh,
+Sigmoid) and :mod:`v1sim.nn.pooling` (MaxPool2d, AvgPool2d, GlobalAvgPool2d,
+Flatten), and are importable from here too; normalisation and dropout live in
+:mod:`v1sim.nn.normalization`. Shapes in
 the docstrings are per batch, NCHW; ``output_shape`` and ``macs``
 take per-sample shapes ``(C, H, W)`` or ``(F,)``.
 
@@ -34,34 +38,19 @@ from .._core.validate import (
     check_positive_int,
     check_rng,
 )
-from ..errors import InputError
 from ..backend import resolve_device
-from . import _device
+from ..errors import InputError
 from . import functional as F
+from .activation import ReLU, Sigmoid, Tanh  # v1sim.nn.layers.ReLU etc. keep working
 from .init import INITS, init_weight
-from .module import Module, Parameter
+from .module import Module
+from .parameter import Parameter
+from .pooling import AvgPool2d, Flatten, GlobalAvgPool2d, MaxPool2d
 
 __all__ = [
     "shape_only", "Conv2d", "LocallyConnected2d", "Linear", "ReLU", "Tanh", "Sigmoid", "MaxPool2d", "AvgPool2d",
     "GlobalAvgPool2d", "Flatten",
 ]  # fmt: skip
-
-
-def _spatial(layer: Module, size: int, f: int, s: int, p: int, axis: str) -> int:
-    """Output length ``(size - f + 2p) // s + 1``, or an InputError naming ``layer`` (the input ``x`` is blamed)."""
-    if f > size + 2 * p:
-        raise InputError(
-            f"{layer._name()}: the {axis} {f} of its window does not fit the input {axis} {size} of x "
-            f"(padding {p} on each side)",
-            argument="x",
-        )
-    return (size - f + 2 * p) // s + 1
-
-
-def _check_channels(layer: Module, got: int, want: int, shape: tuple, what: str = "input channels") -> None:
-    if got != want:
-        raise InputError(f"{layer._name()} expects {want} {what}, got {got} in x (per-sample shape {shape})",
-                         argument="x")  # fmt: skip
 
 
 _build = threading.local()
@@ -203,9 +192,9 @@ class Conv2d(_Weighted):
 
     def output_shape(self, input_shape):
         c, h, w = self._check_ndim(input_shape, "CHW")
-        _check_channels(self, c, self.in_channels, (c, h, w))
+        self._check_channels(c, self.in_channels, (c, h, w))
         (kh, kw), (sy, sx), (py, px) = self.kernel_size, self.stride, self.padding
-        return self.out_channels, _spatial(self, h, kh, sy, py, "height"), _spatial(self, w, kw, sx, px, "width")
+        return self.out_channels, self._out_len(h, kh, sy, py, "height"), self._out_len(w, kw, sx, px, "width")
 
     def macs(self, input_shape):
         k, ho, wo = self.output_shape(input_shape)
@@ -265,7 +254,7 @@ class LocallyConnected2d(_Weighted):
         self.padding = check_int_pair(padding, "padding", minimum=0)
         self.device = resolve_device(device)
         (h, w), (kh, kw), (sy, sx), (py, px) = self.input_size, self.kernel_size, self.stride, self.padding
-        ho, wo = _spatial(self, h, kh, sy, py, "height"), _spatial(self, w, kw, sx, px, "width")
+        ho, wo = self._out_len(h, kh, sy, py, "height"), self._out_len(w, kw, sx, px, "width")
         shape = (ho, wo, self.out_channels, self.in_channels, kh, kw)
         blocks = (ho * wo, self.out_channels, self.in_channels, kh, kw)
         self._init_params(shape, (self.out_channels, ho, wo) if bias else None, init, rng, blocks,
@@ -285,7 +274,7 @@ class LocallyConnected2d(_Weighted):
 
     def output_shape(self, input_shape):
         c, h, w = self._check_ndim(input_shape, "CHW")
-        _check_channels(self, c, self.in_channels, (c, h, w))
+        self._check_channels(c, self.in_channels, (c, h, w))
         if (h, w) != self.input_size:
             raise InputError(f"{self._name()} expects input maps of size {self.input_size}, got {(h, w)} in x",
                              argument="x")  # fmt: skip
@@ -345,7 +334,7 @@ class Linear(_Weighted):
                 f"got x with per-sample shape {shape}; put a Flatten before it",
                 argument="x",
             )
-        _check_channels(self, shape[0], self.in_features, shape, "input features")
+        self._check_channels(shape[0], self.in_features, shape, "input features")
         return (self.out_features,)
 
     def macs(self, input_shape):
@@ -356,127 +345,3 @@ class Linear(_Weighted):
         return f"in_features={self.in_features}, out_features={self.out_features}" + (
             "" if self.bias is not None else ", bias=False"
         )
-
-
-class _Elementwise(Module):
-    """A parameter-free layer applying a functional pair elementwise; any input shape."""
-
-    _pair = None  # (forward, backward) of v1sim.nn.functional
-
-    def forward(self, x):
-        out, cache = type(self)._pair[0](x)
-        self._store(cache)
-        return out
-
-    def backward(self, grad_out, *, input_grad=True):
-        return type(self)._pair[1](grad_out, self._take_cache())
-
-    def output_shape(self, input_shape):
-        return tuple(int(s) for s in input_shape)
-
-
-class ReLU(_Elementwise):
-    """Rectified linear unit ``max(x, 0)`` (Krizhevsky et al. [2]_). Shape: any, unchanged."""
-
-    _pair = (F.relu_forward, F.relu_backward)
-
-
-class Tanh(_Elementwise):
-    """Hyperbolic tangent (LeNet's squashing function [1]_). Shape: any, unchanged."""
-
-    _pair = (F.tanh_forward, F.tanh_backward)
-
-
-class Sigmoid(_Elementwise):
-    """Logistic sigmoid ``1 / (1 + exp(-x))``. Shape: any, unchanged."""
-
-    _pair = (F.sigmoid_forward, F.sigmoid_backward)
-
-
-class _Pool2d(Module):
-    _kind = ""
-
-    def __init__(self, kernel_size, stride=None, padding=0, *, device="auto"):
-        super().__init__()
-        self.kernel_size = check_int_pair(kernel_size, "kernel_size", minimum=1)
-        self.stride = self.kernel_size if stride is None else check_int_pair(stride, "stride", minimum=1)
-        self.padding = check_int_pair(padding, "padding", minimum=0)
-        if any(p > f // 2 for p, f in zip(self.padding, self.kernel_size)):
-            raise InputError(f"padding must be at most half of kernel_size, got padding={self.padding} for "
-                             f"kernel_size={self.kernel_size}", argument="padding")  # fmt: skip
-        self.device = resolve_device(device)
-
-    def forward(self, x):
-        fwd = F.max_pool2d_forward if self._kind == "max" else F.avg_pool2d_forward
-        out, cache = fwd(x, self.kernel_size, self.stride, self.padding, device=self.device)
-        self._store(cache)
-        return out
-
-    def backward(self, grad_out, *, input_grad=True):
-        bwd = F.max_pool2d_backward if self._kind == "max" else F.avg_pool2d_backward
-        return bwd(grad_out, self._take_cache())
-
-    def output_shape(self, input_shape):
-        c, h, w = self._check_ndim(input_shape, "CHW")
-        (kh, kw), (sy, sx), (py, px) = self.kernel_size, self.stride, self.padding
-        return c, _spatial(self, h, kh, sy, py, "height"), _spatial(self, w, kw, sx, px, "width")
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class MaxPool2d(_Pool2d):
-    """Max pooling over F x F windows at stride S (default F); padding acts as -inf.
-
-    The C-cells of the Neocognitron and HMAX's C1. Gradients go to each
-    window's (first) maximum.
-
-    Shape
-    -----
-    - Input: (N, C, H, W)
-    - Output: (N, C, H2, W2), ``H2 = (H + 2P - F) // S + 1``
-    """
-
-    _kind = "max"
-
-
-class AvgPool2d(_Pool2d):
-    """Average pooling (LeNet's subsampling [1]_, without its trainable coefficient).
-
-    Zero padding counts in the divisor F*F. Shape as :class:`MaxPool2d`.
-    """
-
-    _kind = "avg"
-
-
-class GlobalAvgPool2d(Module):
-    """Average each whole feature map: (N, C, H, W) -> (N, C), ready for a Linear classifier.
-
-    As Network-in-Network, GoogLeNet and ResNet end (no Flatten needed).
-    """
-
-    def forward(self, x):
-        out, cache = F.global_avg_pool2d_forward(x)
-        self._store(cache)
-        return out
-
-    def backward(self, grad_out, *, input_grad=True):
-        return F.global_avg_pool2d_backward(grad_out, self._take_cache())
-
-    def output_shape(self, input_shape):
-        return (self._check_ndim(input_shape, "CHW")[0],)
-
-
-class Flatten(Module):
-    """Flatten every sample to a vector: (N, *) -> (N, prod(*))."""
-
-    def forward(self, x):
-        self._store(tuple(x.shape))
-        # the explicit width, not -1: numpy cannot infer -1 for an empty batch (N = 0)
-        return _device.reshape(x, (x.shape[0], math.prod(x.shape[1:])))
-
-    def backward(self, grad_out, *, input_grad=True):
-        return _device.reshape(grad_out, self._take_cache())
-
-    def output_shape(self, input_shape):
-        return (math.prod(int(s) for s in input_shape),)

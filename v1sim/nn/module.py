@@ -1,4 +1,4 @@
-"""Parameter, Module and Sequential: the engine's containers, PyTorch-shaped.
+"""Module: the base class of every layer and container, PyTorch-shaped.
 
 There is no autograd tape. Every module computes its own gradient by hand, as
 the CS231n layers do: ``forward(x)`` keeps what it needs in a cache and
@@ -18,93 +18,31 @@ Every module also answers, without running anything:
     Number of parameter entries.
 
 so that a model summary can walk a network layer by layer.
+
+:class:`~v1sim.nn.parameter.Parameter` lives in :mod:`v1sim.nn.parameter`,
+:class:`~v1sim.nn.container.Sequential` and ``Identity`` in
+:mod:`v1sim.nn.container`.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._core.validate import as_float_array, check_allocation, check_float_dtype, check_in_range
-from ..errors import InputError, InputTypeError
+from .._core.validate import as_float_array, check_allocation, check_float_dtype
 from ..backend import resolve_device
-from . import _device
+from ..errors import InputError, InputTypeError
+from ..kernels.ops import out_len
+from . import device as _device
+from .parameter import Parameter
 
-__all__ = ["Parameter", "Module", "Sequential", "Identity"]
+__all__ = ["Module"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class Parameter:
-    """A trainable array with its gradient and how the optimiser treats it.
-
-    Parameters
-    ----------
-    data : array_like, float32 or float64
-        Initial value (copied).
-    requires_grad : bool
-        False freezes the parameter: backward passes store no gradient for
-        it and :class:`v1sim.nn.SGD` leaves it unchanged.
-    lr_mult : float
-        Per-parameter learning-rate multiplier (Caffe's ``lr_mult``): the
-        optimiser uses ``lr * lr_mult``.
-
-    Attributes
-    ----------
-    data : ndarray or numba device array
-        The value; optimisers update it in place. A device array once the
-        owning module is on ``"cuda"`` (:meth:`Module.to`).
-    grad : ndarray, device array or None
-        Accumulated gradient of the loss (same shape and dtype as ``data``,
-        and stored where ``data`` lives), None until a backward pass (and
-        after ``zero_grad``).
-    """
-
-    __slots__ = ("data", "grad", "requires_grad", "lr_mult")
-
-    def __init__(self, data, *, requires_grad: bool = True, lr_mult: float = 1.0):
-        arr = as_float_array(data, "data", allow_empty=True)
-        self.data = np.array(arr, copy=True)
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self.lr_mult = check_in_range(lr_mult, "lr_mult", 0.0, math.inf)
-
-    @property
-    def shape(self) -> tuple:
-        return self.data.shape
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    def accumulate_grad(self, grad: np.ndarray) -> None:
-        """Add ``grad`` into ``self.grad`` (nothing happens while frozen)."""
-        if not self.requires_grad:
-            return
-        if _device.is_device(self.data) or _device.is_device(grad):
-            grad = _device.like(grad, self.data)  # a gradient lives where its parameter lives
-            if _device.is_device(grad):
-                # backward passes hand over fresh arrays: keep the first, add the others on the device
-                self.grad = grad if self.grad is None else _device.add(self.grad, grad)
-                return
-        if self.grad is None:
-            self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
-        else:
-            self.grad += grad
-
-    def __repr__(self) -> str:
-        extra = "" if self.requires_grad else ", requires_grad=False"
-        extra += "" if self.lr_mult == 1.0 else f", lr_mult={self.lr_mult:g}"
-        return f"Parameter(shape={self.shape}, dtype={self.dtype}{extra})"
 
 
 def _as_batch(x) -> np.ndarray:
@@ -247,6 +185,19 @@ class Module:
                 argument="x",
             )
         return shape
+
+    def _check_channels(self, got: int, want: int, shape: tuple, what: str = "input channels") -> None:
+        """An InputError blaming ``x`` unless its per-sample ``shape`` has ``want`` channels (features)."""
+        if got != want:
+            raise InputError(f"{self._name()} expects {want} {what}, got {got} in x (per-sample shape {shape})",
+                             argument="x")  # fmt: skip
+
+    def _out_len(self, size: int, f: int, s: int, p: int, axis: str) -> int:
+        """Output length of a window over one axis of the input (:func:`v1sim.kernels.ops.out_len`), blaming ``x``."""
+        try:
+            return out_len(size, f, s, p, argument="x", axis=axis)
+        except InputError as exc:  # the layer's name first (formatted only on error: output_shape runs every call)
+            raise InputError(f"{self._name()}: {exc}", argument="x") from None
 
     # -- traversal ------------------------------------------------------------
 
@@ -437,95 +388,3 @@ class Module:
         if len(lines) == 1:
             return lines[0] + ")"
         return "\n".join(lines) + "\n)"
-
-
-class Identity(Module):
-    """Pass the input through unchanged (identity shortcuts)."""
-
-    def forward(self, x):
-        return x
-
-    def backward(self, grad_out, *, input_grad=True):
-        return grad_out
-
-    def output_shape(self, input_shape):
-        return tuple(int(s) for s in input_shape)
-
-
-class Sequential(Module):
-    """Apply modules one after another; backward runs them in reverse.
-
-    Parameters
-    ----------
-    *modules : Module, or one dict of name -> Module
-        The layers; named ``"0"``, ``"1"``, ... unless given as a dict.
-
-    Examples
-    --------
-    >>> from v1sim import nn
-    >>> net = nn.Sequential(nn.Conv2d(1, 6, 5, rng=0), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 12 * 12, 10, rng=0))
-    >>> net.output_shape((1, 28, 28))
-    (10,)
-    """
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            items = list(modules[0].items())
-        else:
-            items = [(str(i), m) for i, m in enumerate(modules)]
-        for name, m in items:
-            if not isinstance(m, Module):
-                raise InputTypeError(f"Sequential takes Modules, got {type(m).__name__} for entry {name!r} of modules",
-                                     argument="modules")  # fmt: skip
-            setattr(self, name, m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[index]))
-        if isinstance(index, str):
-            return self._modules[index]
-        return list(self._modules.values())[index]
-
-    def append(self, module: Module) -> "Sequential":
-        if not isinstance(module, Module):
-            raise InputTypeError(f"Sequential.append takes a Module, got {type(module).__name__}", argument="module")
-        setattr(self, str(len(self)), module)
-        return self
-
-    def forward(self, x):
-        for m in self:
-            x = m(x)
-        return x
-
-    def backward(self, grad_out, *, input_grad=True):
-        modules = list(self)
-        if not modules:
-            return grad_out
-        for m in reversed(modules[1:]):
-            grad_out = m.backward(grad_out)
-        first = modules[0]  # only the first module's input may go without a gradient
-        return first.backward(grad_out) if input_grad else first.backward_without_input_grad(grad_out)
-
-    def output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        for name, m in self._modules.items():
-            try:
-                shape = m.output_shape(shape)
-            except ValueError as exc:  # re-raised with the layer's name; a shape mismatch blames the input x
-                kind, argument = (type(exc), exc.argument) if isinstance(exc, InputError) else (InputError, "x")
-                raise kind(f"layer {name!r} of {type(self).__name__}: {exc}", argument=argument) from None
-        return shape
-
-    def macs(self, input_shape):
-        total, shape = 0, tuple(input_shape)
-        for m in self:
-            total += m.macs(shape)
-            shape = m.output_shape(shape)
-        return total

@@ -22,8 +22,8 @@ import numpy as np
 
 from .._core.validate import check_allocation, check_in_range, check_positive_float, check_positive_int, check_rng
 from . import functional as F
-from .layers import _check_channels
-from .module import Module, Parameter
+from .module import Module
+from .parameter import Parameter
 
 __all__ = ["LocalResponseNorm", "BatchNorm2d", "BatchNorm1d", "Dropout"]
 
@@ -90,7 +90,7 @@ class _BatchNorm(Module):
 
     def output_shape(self, input_shape):
         shape = self._check_ndim(input_shape, self._axes)
-        _check_channels(self, shape[0], self.num_features, shape, "channels" if len(shape) == 3 else "features")
+        self._check_channels(shape[0], self.num_features, shape, "channels" if len(shape) == 3 else "features")
         return shape
 
     def macs(self, input_shape):

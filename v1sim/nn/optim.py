@@ -39,8 +39,8 @@ from .._core.validate import (
     check_positive_float,
     check_positive_int,
 )
-from . import _device
-from .module import Parameter
+from . import device as _device
+from .parameter import Parameter
 
 __all__ = ["SGD", "StepLR", "ReduceLROnPlateau"]
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._core.validate import check_positive_int
-from ._device import to_host
+from .device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD
-from .train import TrainConfig, _check_data, fit
+from .train import TrainConfig, check_data, fit
 
 __all__ = ["RECIPES", "predict_labels", "prepare_images", "recipe", "train_model", "train_steps"]
 
@@ -95,7 +95,7 @@ def train_steps(name, images, labels, *, steps, seed=0):
     from . import models
 
     steps = check_positive_int(steps, "steps")
-    x, y = _check_data(prepare_images(images, models.default_input_shape(name)), labels, "train")
+    x, y = check_data(prepare_images(images, models.default_input_shape(name)), labels, "train")
     settings = recipe(name)
     model = models.build(name, rng=seed)
     opt = SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["weight_decay"])

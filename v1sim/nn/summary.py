@@ -53,22 +53,23 @@ from dataclasses import dataclass
 
 from .._core.validate import check_nonnegative_int, check_positive_int
 from ..errors import InputError, InputTypeError
+from .activation import ReLU, Sigmoid, Tanh
 from .blocks import Concat, Residual
-from .layers import Flatten, ReLU, Sigmoid, Tanh
-from .module import Identity, Module, Sequential
+from .container import Identity, Sequential
+from .models.misc import PositionBias
+from .module import Module
 from .normalization import Dropout
+from .pooling import Flatten
 
 __all__ = ["LayerRow", "Summary", "summarize", "parse_shape"]
 
 BYTES_PER_VALUE = 4  # float32
 
-_STORES_NOTHING = (ReLU, Tanh, Sigmoid, Dropout, Flatten, Identity)
+_STORES_NOTHING = (ReLU, Tanh, Sigmoid, Dropout, Flatten, Identity, PositionBias)
 
 
 def _stores_nothing(module) -> bool:
-    from .models import PositionBias  # models imports nn layers; import here keeps the graph acyclic
-
-    return isinstance(module, _STORES_NOTHING + (PositionBias,))
+    return isinstance(module, _STORES_NOTHING)
 
 
 @dataclass(frozen=True)

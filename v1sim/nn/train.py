@@ -20,7 +20,8 @@ a run folder (:class:`v1sim._core.runs.RunFolder`, the same for every trainer):
     the epoch and the position inside it, the metrics so far and the epoch
     target (``epochs``; a resume with a larger ``epochs`` extends the run and
     the checkpoints record the new target, ``run.json`` the original one).
-    Written after every epoch and on Ctrl-C.
+    Written after every epoch and on Ctrl-C; its contents and the checks a
+    resume makes are in :mod:`v1sim.nn.checkpoints`.
 ``best.npz``
     The weights of the epoch with the lowest test error (there is no
     separate validation split; the test set is what LeNet-5's paper reports).
@@ -49,16 +50,18 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .._core.io import kill_point
-from .._core.runs import RunFolder, differences, finite_number, require
-from .._core.validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
-from ..errors import CheckpointError, InputError, InputTypeError, NonFiniteError, TrainingError, TrainingInterrupted
-from ._device import to_host
+from .._core.runs import RunFolder
+from .._core.validate import check_labels
+from ..errors import InputError, NonFiniteError, TrainingError, TrainingInterrupted
+from .checkpoints import check_checkpoint, checkpoint_state, fresh_position, fresh_window, restore_checkpoint
+from .config import TrainConfig, warmup_factor
+from .device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR
 
@@ -68,93 +71,21 @@ DIVERGED_STEP = 100  # a step's loss above this many times ln(classes) stops the
 DIVERGED_EPOCH = 10  # so does an epoch's mean training loss above this many times ln(classes)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of a run (all of them go into the checkpoints).
+def check_data(images, labels, name):
+    """(N, C, H, W) finite float32 images and (N,) int64 labels (:func:`~v1sim._core.validate.check_labels`).
 
-    Attributes
-    ----------
-    epochs : int
-        Passes over the training set.
-    batch_size : int
-        Images per SGD step.
-    lr : float
-        Base learning rate.
-    momentum : float
-        SGD momentum in [0, 1).
-    weight_decay : float
-        L2 penalty coefficient (added to the gradient).
-    nesterov : bool
-        Nesterov momentum.
-    lr_step : int
-        Divide the learning rate by ``1 / lr_gamma`` every ``lr_step`` epochs
-        (0: constant learning rate).
-    lr_gamma : float
-        Factor of the step schedule.
-    seed : int
-        Seeds the batch order and dropout (weights are seeded by the caller).
-    warmup_steps : int
-        Raise the learning rate linearly from ``lr / 10`` to ``lr`` over the
-        first ``warmup_steps`` SGD steps (0: no warm-up). He et al. start
-        ResNet-110 at a tenth of the rate until training gets going.
-    log_every : int
-        Append the mean training loss and error of every ``log_every`` SGD
-        steps to ``steps.jsonl`` (0: no step log).
+    Errors name ``"{name} images"`` or ``"{name} labels"`` (``name`` is "train" or "test").
     """
-
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    nesterov: bool = False
-    lr_step: int = 0
-    lr_gamma: float = 0.1
-    seed: int = 0
-    warmup_steps: int = 0
-    log_every: int = 50
-
-    def __post_init__(self):
-        check_positive_int(self.epochs, "epochs")
-        check_positive_int(self.batch_size, "batch_size")
-        check_positive_float(self.lr, "lr")
-        check_in_range(self.momentum, "momentum", 0.0, 1.0, inclusive=(True, False))
-        check_in_range(self.weight_decay, "weight_decay", 0.0, math.inf)
-        check_nonnegative_int(self.lr_step, "lr_step")
-        check_in_range(self.lr_gamma, "lr_gamma", 0.0, 1.0, inclusive=(False, True))
-        check_nonnegative_int(self.seed, "seed")
-        check_nonnegative_int(self.warmup_steps, "warmup_steps")
-        check_nonnegative_int(self.log_every, "log_every")
-
-    def lr_factor(self, step: int) -> float:
-        """Warm-up factor of the learning rate at (0-based) SGD step ``step`` (see :func:`warmup_factor`)."""
-        return warmup_factor(step, self.warmup_steps)
-
-
-def warmup_factor(step: int, warmup_steps: int) -> float:
-    """Linear warm-up: the learning rate's factor at (0-based) step ``step``, 0.1 -> 1 over ``warmup_steps``, then 1."""
-    if step >= warmup_steps:
-        return 1.0
-    return 0.1 + 0.9 * step / warmup_steps
-
-
-def _check_data(images, labels, name):
-    """(N, C, H, W) finite float32 images and (N,) int64 labels, or an InputError naming ``name``."""
     images = np.asarray(images)
-    labels = np.asarray(labels)
     if images.ndim != 4:
         raise InputError(f"{name} images must be (N, C, H, W), got shape {images.shape}", argument=f"{name} images")
-    if labels.shape != (images.shape[0],):
-        raise InputError(f"{name} labels must have shape ({images.shape[0]},), got {labels.shape}",
-                         argument=f"{name} labels")  # fmt: skip
-    if labels.dtype.kind not in "iu":
-        raise InputTypeError(f"{name} labels must be integers, got dtype {labels.dtype}", argument=f"{name} labels")
+    labels = check_labels(labels, images.shape[0], f"{name} labels")
     x = np.ascontiguousarray(images, dtype=np.float32)
     bad = x.size - int(np.count_nonzero(np.isfinite(x)))
     if bad:  # found here, not blamed on the learning rate a few steps later
         raise NonFiniteError(f"{name} images must be finite, got {bad} NaN or infinite value(s) (after conversion "
                              "to float32)", argument=f"{name} images")  # fmt: skip
-    return x, labels.astype(np.int64)
+    return x, labels
 
 
 def evaluate(model, images, labels, *, batch_size=256) -> tuple[float, float]:
@@ -174,22 +105,6 @@ def evaluate(model, images, labels, *, batch_size=256) -> tuple[float, float]:
     return loss_sum / len(images), correct / len(images)
 
 
-def _generators(model):
-    """The random generators held by modules (dropout), by module name."""
-    return {name: m.rng for name, m in model.named_modules()
-            if isinstance(getattr(m, "rng", None), np.random.Generator)}  # fmt: skip
-
-
-def _position(epoch=0):
-    """Where a run stands: the epoch, the batch reached in it, and the sums of that epoch so far."""
-    return {"epoch": epoch, "batch": 0, "loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-
-
-def _window():
-    """The sums of the SGD steps since the last ``steps.jsonl`` record."""
-    return {"loss_sum": 0.0, "wrong": 0, "seen": 0, "steps": 0}
-
-
 class _Run:
     """One :func:`fit` run: its model, optimiser and counters, and the step, epoch and checkpoint that change them."""
 
@@ -204,7 +119,7 @@ class _Run:
         self.chance_loss = math.log(max(2, int(max(self.y.max(), self.y_test.max())) + 1))  # ln C: a uniform guess
         self.history: list[dict] = []
         self.steps_log: list[dict] = []
-        self.position, self.window = _position(), _window()
+        self.position, self.window = fresh_position(), fresh_window()
         self.clock = None  # perf_counter() when this process began the current epoch's steps
 
     # ----------------------------------------------------------------------------- the run folder
@@ -222,10 +137,10 @@ class _Run:
             return
         facts["config"].pop("epochs")  # the one setting a resume may change
         self.folder.check_settings(facts)
-        saved = self.folder.resume(self.check)
+        saved = self.folder.resume(partial(check_checkpoint, self))
         if saved is None:  # started, but stopped before its first checkpoint: begin again
             return
-        self.restore(*saved)
+        restore_checkpoint(self, *saved)
         self.folder.write_metrics(self.history)
         if self.steps_log:
             self.folder.write_steps(self.steps_log)
@@ -234,99 +149,12 @@ class _Run:
             raise InputError(f"epochs={target} is fewer than the {done + bool(self.position['batch'])} epoch(s) "
                              f"{self.folder.path} holds already", argument="epochs")  # fmt: skip
 
-    def state(self) -> tuple[dict, dict]:
-        """The arrays and the JSON metadata of a checkpoint of this run, now."""
-        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
-        optim = self.optimizer.state_dict()
-        arrays.update((f"optim/{k}", v) for k, v in optim.items() if isinstance(v, np.ndarray))
-        info = {
-            "config": dataclasses.asdict(self.config),
-            "optimizer": {k: v for k, v in optim.items() if not isinstance(v, np.ndarray)},
-            "schedule": self.schedule.state_dict() if self.schedule is not None else None,
-            "generators": {k: g.bit_generator.state for k, g in _generators(self.model).items()},
-            "progress": dict(self.position, window=self.window),
-            "history": self.history,
-            "steps": self.steps_log,
-            **self.meta,
-        }
-        return arrays, info
-
-    def check(self, arrays, info, path) -> None:
-        """Refuse (one CheckpointError naming ``path``) a checkpoint that is not a consistent state of this run."""
-
-        def bad(what):
-            return CheckpointError(f"checkpoint {path} is inconsistent: {what}", path=path)
-
-        config = require(path, info, "config", dict, "the run's configuration")
-        progress = require(path, info, "progress", dict, "the position reached")
-        optim = require(path, info, "optimizer", dict, "the optimiser's settings")
-        history = require(path, info, "history", list, "a list of epoch records")
-        require(path, {"steps": [], **info}, "steps", list, "a list of step records")
-        require(path, {"generators": {}, **info}, "generators", dict, "the random generators by module")
-        defaults = dataclasses.asdict(TrainConfig())  # fields added after the checkpoint take their defaults
-        other = differences({**defaults, **config}, {k: v for k, v in dataclasses.asdict(self.config).items()
-                                                     if k != "epochs"})  # fmt: skip
-        if other:
-            raise bad(f"it belongs to another run ({'; '.join(other)})")
-        epochs = require(path, config, "epochs", int, "a positive number of epochs")
-        epoch, batch = (require(path, progress, k, int, "a count") for k in ("epoch", "batch"))
-        correct, seen = (require(path, progress, k, int, "a count") for k in ("correct", "seen"))
-        if not 0 <= epoch <= epochs:
-            raise bad(f"progress epoch {epoch} is outside 0..{epochs} (its configured epochs)")
-        if not 0 <= batch <= self.steps_per_epoch or (epoch == epochs and batch):
-            raise bad(f"progress batch {batch} is beyond the {self.steps_per_epoch} batches of epoch {epoch + 1}")
-        if not 0 <= correct <= seen or not all(finite_number(progress.get(k)) for k in ("loss_sum", "seconds")):
-            raise bad(f"progress sums {json.dumps({k: progress.get(k) for k in ('loss_sum', 'correct', 'seen')})}")
-        if [h.get("epoch") if isinstance(h, dict) else h for h in history] != list(range(1, epoch + 1)):
-            raise bad(f"history does not hold the records of epochs 1..{epoch}")
-        if self.schedule is not None and not isinstance(info.get("schedule"), dict):
-            raise bad("the learning-rate schedule's state is missing")
-        if not all(finite_number(optim.get(k)) for k in ("lr", "momentum", "weight_decay")):
-            raise bad(f"optimizer settings {json.dumps(optim)[:80]} lack a finite lr, momentum or weight_decay")
-        self._check_arrays(arrays, optim, epoch or batch, bad)
-
-    def _check_arrays(self, arrays, optim, trained, bad) -> None:
-        want = {k: v.shape for k, v in self.model.state_dict().items()}
-        got = {k[len("model/") :]: a for k, a in arrays.items() if k.startswith("model/")}
-        missing, unexpected = sorted(set(want) - set(got)), sorted(set(got) - set(want))
-        if missing or unexpected:
-            raise bad(f"the model's arrays do not match (missing {missing}, unexpected {unexpected})")
-        for k, shape in want.items():
-            if got[k].shape != shape:
-                raise bad(f"array model/{k} has shape {got[k].shape}, the model's has {shape}")
-        velocity = {k[len("optim/") :]: a for k, a in arrays.items() if k.startswith("optim/")}
-        params = self.optimizer.params
-        for k, a in velocity.items():
-            i = k[len("velocity.") :]
-            if not (k.startswith("velocity.") and i.isdigit() and int(i) < len(params)):
-                raise bad(f"unexpected optimiser array optim/{k}")
-            if a.shape != params[int(i)].shape:
-                raise bad(f"optimiser array optim/{k} has shape {a.shape}, its parameter {params[int(i)].shape}")
-        if trained and optim["momentum"] and not velocity:  # resuming would silently restart momentum from zero
-            raise bad("its momentum buffers (optim/velocity.*) are missing")
-
-    def restore(self, arrays, info) -> None:
-        """Load a checkpoint that passed :meth:`check` into the model, optimiser, schedule and counters."""
-        self.model.load_state_dict({k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")})
-        optim_state = dict(info["optimizer"])
-        optim_state.update({k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")})
-        self.optimizer.load_state_dict(optim_state)
-        if self.schedule is not None:
-            self.schedule.load_state_dict(info["schedule"])
-        generators = _generators(self.model)
-        for name, state in info.get("generators", {}).items():
-            if name in generators:
-                generators[name].bit_generator.state = state
-        self.history, self.steps_log = list(info["history"]), list(info.get("steps", []))
-        self.position = dict(info["progress"])
-        self.window = dict(self.position.pop("window", _window()))
-
     def interrupt(self, where: str):
         """Save ``last`` at the current position and raise TrainingInterrupted (Ctrl-C)."""
         if self.clock is not None:  # in the middle of an epoch: keep its seconds so far
             self.position["seconds"] += time.perf_counter() - self.clock
             self.clock = None
-        path = self.folder.save_last(*self.state())
+        path = self.folder.save_last(*checkpoint_state(self))
         raise TrainingInterrupted(f"interrupted {where}; checkpoint {path} written (continue with --resume)")
 
     # ----------------------------------------------------------------------------- training
@@ -367,7 +195,7 @@ class _Run:
                     "lr": scheduled * cfg.lr_factor(step), "steps": win["steps"],
                     "train_loss": win["loss_sum"] / win["seen"], "train_error": win["wrong"] / win["seen"],
                 })  # fmt: skip
-                self.window = _window()
+                self.window = fresh_window()
                 self.folder.write_steps(self.steps_log)
         return loss
 
@@ -410,8 +238,8 @@ class _Run:
         self.history.append(record)
         if self.schedule is not None:
             self.schedule.step()
-        self.position = _position(epoch + 1)
-        state = self.state()
+        self.position = fresh_position(epoch + 1)
+        state = checkpoint_state(self)
         if record["test_error"] <= min(h["test_error"] for h in self.history):
             self.folder.save_best(*state)
         self.folder.save_last(*state)
@@ -483,7 +311,7 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    run = _Run(model, config, _check_data(*train, "train"), _check_data(*test, "test"), RunFolder(out_dir),
+    run = _Run(model, config, check_data(*train, "train"), check_data(*test, "test"), RunFolder(out_dir),
                dict(meta or {}), progress)  # fmt: skip
     with run.folder.interrupts() as interrupted:
         run.open(resume)

@@ -1,0 +1,80 @@
+"""TrainConfig: the hyper-parameters of a :func:`v1sim.nn.train.fit` run, and the learning-rate warm-up."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .._core.validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
+
+__all__ = ["TrainConfig", "warmup_factor"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of a run (all of them go into the checkpoints).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training set.
+    batch_size : int
+        Images per SGD step.
+    lr : float
+        Base learning rate.
+    momentum : float
+        SGD momentum in [0, 1).
+    weight_decay : float
+        L2 penalty coefficient (added to the gradient).
+    nesterov : bool
+        Nesterov momentum.
+    lr_step : int
+        Divide the learning rate by ``1 / lr_gamma`` every ``lr_step`` epochs
+        (0: constant learning rate).
+    lr_gamma : float
+        Factor of the step schedule.
+    seed : int
+        Seeds the batch order and dropout (weights are seeded by the caller).
+    warmup_steps : int
+        Raise the learning rate linearly from ``lr / 10`` to ``lr`` over the
+        first ``warmup_steps`` SGD steps (0: no warm-up). He et al. start
+        ResNet-110 at a tenth of the rate until training gets going.
+    log_every : int
+        Append the mean training loss and error of every ``log_every`` SGD
+        steps to ``steps.jsonl`` (0: no step log).
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    nesterov: bool = False
+    lr_step: int = 0
+    lr_gamma: float = 0.1
+    seed: int = 0
+    warmup_steps: int = 0
+    log_every: int = 50
+
+    def __post_init__(self):
+        check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_float(self.lr, "lr")
+        check_in_range(self.momentum, "momentum", 0.0, 1.0, inclusive=(True, False))
+        check_in_range(self.weight_decay, "weight_decay", 0.0, math.inf)
+        check_nonnegative_int(self.lr_step, "lr_step")
+        check_in_range(self.lr_gamma, "lr_gamma", 0.0, 1.0, inclusive=(False, True))
+        check_nonnegative_int(self.seed, "seed")
+        check_nonnegative_int(self.warmup_steps, "warmup_steps")
+        check_nonnegative_int(self.log_every, "log_every")
+
+    def lr_factor(self, step: int) -> float:
+        """Warm-up factor of the learning rate at (0-based) SGD step ``step`` (see :func:`warmup_factor`)."""
+        return warmup_factor(step, self.warmup_steps)
+
+
+def warmup_factor(step: int, warmup_steps: int) -> float:
+    """Linear warm-up: the learning rate's factor at (0-based) step ``step``, 0.1 -> 1 over ``warmup_steps``, then 1."""
+    if step >= warmup_steps:
+        return 1.0
+    return 0.1 + 0.9 * step / warmup_steps
