@@ -245,7 +245,7 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-@pytest.mark.parametrize("name", S._NATURAL)
+@pytest.mark.parametrize("name", S.images.IMAGE_NAMES)
 def test_natural_images_offline(name, no_network):
     img = S.natural_image(name)
     assert img.ndim == 2 and img.dtype == np.float32 and img.shape[0] > 100
