@@ -37,10 +37,11 @@ no preferred value for a flat curve) and its curve under "data".
 
 def run(args) -> int:
     """``v1sim record``: run the protocol on the cell, write the figure, print the metrics; returns the exit code."""
-    from ..physiology.recording import write_recording as record
+    from ..physiology.recording import write_recording
 
-    result = record(args.cell, args.protocol, out_dir=args.out, seed=args.seed, theta_deg=args.theta,
-                    frequency=args.frequency, size=args.size, trials=args.trials, frames=args.frames)  # fmt: skip
+    result = write_recording(args.cell, args.protocol, out_dir=args.out, seed=args.seed, theta_deg=args.theta,
+                             frequency=args.frequency, size=args.size, trials=args.trials,
+                             frames=args.frames)  # fmt: skip
     if args.json:
         print(json.dumps(result))
     else:
