@@ -96,13 +96,13 @@ for ta in (False, True):
     for tb in (False, True):
         a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
         b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
-        c = kc.gemm(kc._to_device(a), kc._to_device(b), kc.empty((m, n), np.float32), ta, tb)
+        c = kc.gemm(kc.to_device(a), kc.to_device(b), kc.empty((m, n), np.float32), ta, tb)
         record(f"gemm ta={int(ta)} tb={int(tb)}", c, ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)).astype(np.float32))
 a, b, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((3, 5, 17), (3, 17, 7), (3, 5, 7)))
-record("gemm batched accumulate", kc.gemm(kc._to_device(a), kc._to_device(b), kc._to_device(c0), accumulate=True),
+record("gemm batched accumulate", kc.gemm(kc.to_device(a), kc.to_device(b), kc.to_device(c0), accumulate=True),
        (np.matmul(a.astype(np.float64), b) + c0).astype(np.float32))
 a, b = rng.standard_normal((9, 20)), rng.standard_normal((20, 11))
-record("gemm float64", kc.gemm(kc._to_device(a), kc._to_device(b), kc.empty((9, 11), np.float64)), a @ b)
+record("gemm float64", kc.gemm(kc.to_device(a), kc.to_device(b), kc.empty((9, 11), np.float64)), a @ b)
 
 
 # -- every layer, forward and backward, CUDA against CPU ------------------------

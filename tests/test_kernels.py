@@ -386,3 +386,64 @@ def test_bn_stats_variance_is_exact_at_large_offsets(offset, device):
     dev = x - x.mean(axis=(0, 2), keepdims=True)
     np.testing.assert_allclose(var, (dev**2).mean(axis=(0, 2)), rtol=1e-10)
     np.testing.assert_allclose(mean, x.mean(axis=(0, 2)), rtol=0, atol=4 * np.spacing(offset) + 1e-18)
+
+
+def _cuda_registry_names() -> set[str]:
+    """Keys of ``v1sim.kernels.cuda.KERNELS``, read from the source (importing it needs numba.cuda)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(kernels.__file__).parent / "cuda" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "KERNELS" for t in node.targets):
+            return {k.value for k in node.value.keys}
+    raise AssertionError("no KERNELS registry in kernels/cuda/__init__.py")
+
+
+def test_every_cpu_kernel_has_a_cuda_twin_or_is_listed_cpu_only():
+    cuda_names = _cuda_registry_names()
+    missing = set(kernels.names()) - cuda_names - set(kernels.CPU_ONLY)
+    assert not missing, f"CPU kernels with neither a CUDA twin nor a CPU_ONLY entry: {sorted(missing)}"
+    assert not set(kernels.CPU_ONLY) & cuda_names, "a kernel listed CPU_ONLY has a CUDA twin: drop it from CPU_ONLY"
+    assert cuda_names <= set(kernels.names()), "every CUDA kernel in the registry twins a CPU kernel"
+    for name in kernels.names():
+        assert kernels.has(name, "cpu") and kernels.has(name, "parallel")
+        assert kernels.has(name, "cuda") == (name in cuda_names)
+    assert not kernels.has("no_such_kernel", "cpu")
+
+
+def test_cuda_modules_mirror_the_cpu_modules_file_for_file():
+    from pathlib import Path
+
+    root = Path(kernels.__file__).parent
+    cpu_files = {p.name for p in (root / "cpu").glob("*.py")}
+    cuda_files = {p.name for p in (root / "cuda").glob("*.py")}
+    assert cpu_files <= cuda_files, f"CPU kernel modules without a CUDA counterpart: {sorted(cpu_files - cuda_files)}"
+    assert cuda_files - cpu_files <= {"matmul.py"}, "CUDA-only modules (the CPU's GEMM is backend.matmul's BLAS)"
+
+
+def test_every_public_functional_op_has_a_cuda_twin_or_is_listed_cpu_only():
+    import ast
+    import inspect
+    from pathlib import Path
+
+    from v1sim.nn import functional as F
+    from v1sim.nn.functional import dispatch
+
+    functions = [n for n in F.__all__ if inspect.isfunction(getattr(F, n))]
+    root = Path(F.__file__).parent
+    for name in functions:
+        fn = getattr(F, name)
+        if name in dispatch.CPU_ONLY:
+            assert name not in dispatch.TWINS, f"{name} is listed CPU_ONLY but dispatches to a twin"
+            continue
+        assert name in dispatch.TWINS, f"{name} has no CUDA twin (decorate it with @twin or list it in CPU_ONLY)"
+        leaf = fn.__module__.rpartition(".")[2]
+        assert dispatch.TWINS[name] == f"v1sim.nn.functional.cuda.{leaf}"
+        tree = ast.parse((root / "cuda" / f"{leaf}.py").read_text(encoding="utf-8"))
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert name in defined, f"functional/cuda/{leaf}.py has no {name} (the twin of functional/{leaf}.py:{name})"
+        cpu_params = list(inspect.signature(inspect.unwrap(fn)).parameters)
+        twin_def = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+        twin_params = [a.arg for a in twin_def.args.args + twin_def.args.kwonlyargs]
+        assert twin_params == cpu_params, f"{name}: the twin's arguments {twin_params} differ from {cpu_params}"

@@ -9,13 +9,31 @@ directly; they ask :func:`get` for a kernel by name and resolved device::
 All twins share one signature and write into preallocated outputs. The CUDA
 module is imported only when ``"cuda"`` is asked for (``numba.cuda`` is slow
 to import and may be absent).
+
+The CPU kernels live in :mod:`v1sim.kernels.cpu` (one module per topic) and
+their CUDA twins in :mod:`v1sim.kernels.cuda` (the same module names);
+:data:`CPU_ONLY` names the CPU kernels without a twin, with the reason, and a
+test checks that every other kernel has one. :mod:`v1sim.kernels.ops` holds
+the unchecked drivers (output size, padding, pooling) shared by the science
+modules and the ConvNet engine.
 """
 
 from __future__ import annotations
 
 import importlib
 
-__all__ = ["get", "names", "warmup"]
+__all__ = ["CPU_ONLY", "get", "has", "names", "warmup"]
+
+#: CPU kernels with no CUDA twin in the registry, and why.
+CPU_ONLY = {
+    "bn_stats": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
+    "bn_affine": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
+    "bn_backward_sums": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
+    "bn_backward_dx": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
+    "s_cells": "the Neocognitron's S-cells run on the CPU only",
+    "spectral_mac": "the FFT method runs on the CPU only (scipy.fft)",
+    "max_pool_2x2": "a CPU fast path; the device's max_pool covers it",
+}
 
 
 def get(name: str, device: str):
@@ -34,6 +52,14 @@ def get(name: str, device: str):
         return table[name]
     except KeyError:
         raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(cpu.SERIAL))}") from None
+
+
+def has(name: str, device: str) -> bool:
+    """Whether kernel ``name`` exists for a resolved ``device`` (the CUDA answer comes from :data:`CPU_ONLY`,
+    without importing numba.cuda)."""
+    if name not in names():
+        return False
+    return name not in CPU_ONLY if device == "cuda" else device in ("cpu", "parallel")
 
 
 def names() -> list[str]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda, float32, float64
 
-from ._cuda_common import SIMULATOR
+from .common import SIMULATOR
 
 # Under the simulator (a Python thread per CUDA thread, polled) the same code runs with
 # 2 x 2 threads per block and 16 x 16 tiles, measured 6x faster there than 16 x 16 threads.

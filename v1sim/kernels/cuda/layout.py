@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from numba import cuda
 
-from ._cuda_common import SIMULATOR, launch, ncl, nchw
+from .common import SIMULATOR, launch, nchw, ncl
 
 _jit = cuda.jit(cache=not SIMULATOR)
 

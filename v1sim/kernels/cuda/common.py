@@ -89,8 +89,8 @@ def _guard_simulator_shared_arrays():
     import traceback
 
     from numba.core import types
-    from numba.np import numpy_support
     from numba.cuda.simulator import kernelapi
+    from numba.np import numpy_support
 
     original = kernelapi.FakeCUDAShared.array
     if getattr(original, "_v1sim_guarded", False):
@@ -114,3 +114,33 @@ def _guard_simulator_shared_arrays():
 
 if SIMULATOR:
     _guard_simulator_shared_arrays()
+
+
+def launch_host(kernel, out_arrays, *args, n=None):
+    """Move host arrays to the device, launch over ``n`` (default out_arrays[0].size) items, copy host outputs back.
+
+    Device arrays pass through untouched (and results stay on the device).
+    """
+    dev_args = []
+    host_outs = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            d = to_device(a)
+            dev_args.append(d)
+            if any(a is o for o in out_arrays):
+                host_outs.append((a, d))
+        else:
+            dev_args.append(a)
+    n = out_arrays[0].size if n is None else n
+    kernel[blocks(n), THREADS](*dev_args)
+    for host, dev in host_outs:
+        dev.copy_to_host(host)
+
+
+def host_call(fn, outs, *args):
+    """Run the device launcher ``fn`` on ``args``, moving host arrays in and host outputs back."""
+    dev = [to_device(a) if isinstance(a, np.ndarray) else a for a in args]
+    fn(*dev)
+    for a, d in zip(args, dev):
+        if any(a is o for o in outs) and d is not a:
+            d.copy_to_host(a)

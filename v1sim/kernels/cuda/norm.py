@@ -18,7 +18,7 @@ import math
 
 from numba import cuda, float32, float64
 
-from ._cuda_common import SIMULATOR, THREADS, launch, ncl
+from .common import SIMULATOR, THREADS, launch, ncl
 
 _jit = cuda.jit(cache=not SIMULATOR)
 _RT = 2 if SIMULATOR else THREADS  # threads per reduction block (a power of two; few in the simulator, where syncthreads is slow)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import cuda, float32
 
-from ._cuda_common import SIMULATOR, flat, launch
+from .common import SIMULATOR, flat, launch
 
 _jit = cuda.jit(cache=not SIMULATOR)
 
