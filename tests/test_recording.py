@@ -1,4 +1,4 @@
-"""``v1sim._recording.record``: the function behind ``v1sim record`` (the CLI's own tests cover the science)."""
+"""``v1sim.physiology.recording.write_recording``: behind ``v1sim record`` (the CLI's own tests cover the science)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from v1sim._recording import CELLS, PROTOCOLS, json_safe, make_cell, record
+from v1sim.physiology.recording import CELLS, PROTOCOLS, json_safe, make_cell, write_recording
 from v1sim.errors import InputError
 
 
 def test_record_returns_standard_json_and_writes_the_figure(tmp_path):
-    r = record("on-center", "reverse-correlation", out_dir=tmp_path / "new", frames=500, seed=4)
+    r = write_recording("on-center", "reverse-correlation", out_dir=tmp_path / "new", frames=500, seed=4)
     assert list(r)[:5] == ["cell", "protocol", "seed", "size_px", "figure"] and list(r)[-1] == "data"
     assert r["figure"] == str(tmp_path / "new" / "on-center_reverse-correlation.png")
     assert open(r["figure"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
@@ -37,20 +37,20 @@ def test_record_returns_standard_json_and_writes_the_figure(tmp_path):
         ({"out_dir": "{file}"}, "out_dir"),
         ({"out_dir": "{file}/below"}, "out_dir"),
         ({"cell": "on-center", "protocol": "reverse-correlation", "frames": 1}, "frames"),  # no spike: a protocol's
-    ],  # n_frames, reported as record()'s own argument
+    ],  # n_frames, reported as write_recording()'s own argument
 )
 def test_bad_arguments_raise_naming_them_and_write_nothing(tmp_path, kwargs, named):
     (tmp_path / "file").write_text("")
     args = {"cell": "simple", "protocol": "orientation", "out_dir": str(tmp_path / "out"), **kwargs}
     args["out_dir"] = args["out_dir"].format(file=tmp_path / "file")
     with pytest.raises(InputError) as exc:
-        record(args.pop("cell"), args.pop("protocol"), **args)
+        write_recording(args.pop("cell"), args.pop("protocol"), **args)
     assert exc.value.argument == named
     assert not (tmp_path / "out").exists() and (tmp_path / "file").read_text() == ""
 
 
 def test_a_flat_orientation_curve_reports_none(tmp_path):
-    r = record("on-center", "orientation", out_dir=tmp_path)  # a round field prefers no orientation
+    r = write_recording("on-center", "orientation", out_dir=tmp_path)  # a round field prefers no orientation
     assert r["preferred_orientation_deg"] is None and r["bandwidth_deg"] is None
     assert open(r["figure"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"  # the figure says "untuned"
 

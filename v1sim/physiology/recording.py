@@ -1,6 +1,6 @@
 """Virtual electrophysiology on one model cell: the science behind ``v1sim record``.
 
-:func:`record` builds a model neuron (:mod:`v1sim.cells`), runs one of the
+:func:`write_recording` builds a model neuron (:mod:`v1sim.cells`), runs one of the
 lecture's recording protocols on it (:mod:`v1sim.physiology`), writes a
 figure (the cell's field next to rasters, PSTHs or a tuning curve) and
 returns the protocol's classic metrics. The command line only parses flags
@@ -13,15 +13,17 @@ import math
 
 import numpy as np
 
-from ._record_catalog import CELLS, PROTOCOLS, listing
-from ._core.validate import check_finite_float, check_in_range, check_nonnegative_int, check_positive_int
-from .errors import InputError
+from .._core.validate import check_finite_float, check_in_range, check_nonnegative_int, check_positive_int
+from ..errors import InputError
+from .catalog import CELLS, PROTOCOLS, listing
+from .common import spike_counts
+from .protocols import run_protocol
 
-__all__ = ["CELLS", "PROTOCOLS", "json_safe", "listing", "make_cell", "record"]
+__all__ = ["CELLS", "PROTOCOLS", "json_safe", "listing", "make_cell", "write_recording"]
 
 _MIN_SIZE = 16  # pixels: the smallest screen the protocols' stimuli fit on
 _MAX_SIZE = 512  # pixels: spot-annulus holds 1000 frames of the screen, ~1.5 GB here (0.5 GB measured at 256)
-#: a protocol function's argument -> the record() argument that sets it (errors name what the caller wrote)
+#: a protocol function's argument -> the write_recording() argument that sets it (errors name what the caller wrote)
 _ARGUMENTS = {"shape": "size", "size": "size", "frequency": "frequency", "theta": "theta_deg", "n_frames": "frames",
               "n_trials": "trials"}  # fmt: skip
 _STA_SHAPE = (32, 32)  # pixels: reverse correlation's noise frames (the STA's cost grows with their area)
@@ -50,7 +52,7 @@ def make_cell(name, theta_deg=0.0, frequency=0.125):
     -------
     v1sim.cells.GanglionCell, SimpleCell, ComplexCell or HypercomplexCell
     """
-    from . import cells
+    from .. import cells
 
     _check_name(name, "cell", CELLS)
     if name in ("on-center", "off-center"):
@@ -59,7 +61,7 @@ def make_cell(name, theta_deg=0.0, frequency=0.125):
     return kind(theta=math.radians(check_finite_float(theta_deg, "theta_deg")), frequency=frequency)
 
 
-def record(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequency=0.125, size=64, trials=10,
+def write_recording(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequency=0.125, size=64, trials=10,
            frames=20000) -> dict:  # fmt: skip
     """Record from a model cell with one protocol: write its figure and return its metrics.
 
@@ -114,11 +116,11 @@ def record(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequ
     --------
     A complex cell's rate does not follow the drifting grating's phase:
 
-    >>> r = record("complex", "drifting-grating", out_dir="/tmp/rec")  # doctest: +SKIP
+    >>> r = write_recording("complex", "drifting-grating", out_dir="/tmp/rec")  # doctest: +SKIP
     >>> r["f1_f0"] < 1, r["figure"]  # doctest: +SKIP
     (True, '/tmp/rec/complex_drifting-grating.png')
     """
-    from .plotting import check_out_dir
+    from ..plotting import check_out_dir
 
     _check_name(cell, "cell", CELLS)
     _check_name(protocol, "protocol", PROTOCOLS)
@@ -134,7 +136,7 @@ def record(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequ
     rng = np.random.default_rng(seed)
     try:
         metrics, data, res, extra = _measure(cell, model, protocol, size, trials, frames, rng)
-    except InputError as exc:  # a protocol's own argument name -> the one the caller of record() set
+    except InputError as exc:  # a protocol's own argument name -> the one the caller of write_recording() set
         if exc.argument not in _ARGUMENTS:
             raise
         raise InputError(str(exc), argument=_ARGUMENTS[exc.argument]) from exc
@@ -161,60 +163,57 @@ def json_safe(value):
 
 # ----------------------------------------------------------------------------- measuring
 
+#: write_recording() builds pixel cells: a unit-dependent metric or curve is named with its unit in the JSON result
+_PIXEL_NAMES = {"peak_position": "peak_position_px", "positions": "positions_px", "frequencies": "frequencies_cpp",
+                "preferred_frequency": "preferred_frequency_cpp", "frequency": "frequency_cpp", "time": "time_s",
+                "optimal_radius": "optimal_radius_px", "radii": "radii_px", "optimal_length": "optimal_length_px",
+                "lengths": "lengths_px"}  # fmt: skip
+#: physiology protocol -> the fields of its result returned as the measured curve (``data``)
+_CURVES = {"center_surround": ("conditions", "rates"), "sweep": ("positions", "rates"),
+           "orientation_tuning": ("orientations_deg", "rates", "f1"), "grating_response": ("time", "rates"),
+           "spatial_frequency_tuning": ("frequencies", "rates", "f1"), "area_summation": ("radii", "rates"),
+           "length_tuning": ("lengths", "rates"), "reverse_correlation": ()}  # fmt: skip
+_GRATING_DT = 0.005  # seconds per frame of the drifting grating, and per bin of its spike counts
+
+
+def _arguments(runs, name, cell, trials, frames, rng) -> dict:
+    """The keywords write_recording() gives the physiology protocol ``runs`` for the cell called ``name``.
+
+    OFF cells get dark stimuli, ganglion cells bars as wide as their centre and
+    spots, hypercomplex cells short bars and a grating patch of one RF radius.
+    """
+    dark, ganglion = name == "off-center", name.endswith("center")
+    short = 2.0 * cell.rf_radius if name == "hypercomplex" else None
+    polarity = "dark" if dark else "light"
+    if runs == "center_surround":
+        return {"n_trials": trials, "rng": rng}
+    if runs == "sweep":
+        return {"stimulus": f"{polarity} bar", "length": short, "width": cell.rf_radius if ganglion else None}
+    if runs == "orientation_tuning":
+        return {"stimulus": "bar" if short else "grating", "length": short}
+    if runs == "grating_response":
+        return {"duration": 1.0, "dt": _GRATING_DT, **({"mask": "circle", "mask_radius": cell.rf_radius} if short
+                                                        else {})}  # fmt: skip
+    if runs == "area_summation":
+        return {"stimulus": "spot", "polarity": polarity} if ganglion else {"stimulus": "grating"}
+    if runs == "length_tuning":
+        return {"polarity": polarity}
+    if runs == "reverse_correlation":
+        return {"n_frames": frames, "rng": rng}
+    return {}
+
 
 def _measure(name, cell, protocol, size, trials, frames, rng):
     """(metrics, data, result, extra) of one protocol run; rates in spikes/s, sizes in pixels."""
-    from . import physiology as P
-    from . import spikes
-
-    shape, extra = (size, size), {}
-    dark = name == "off-center"
-    short = 2.0 * cell.rf_radius if name == "hypercomplex" else None
-    if protocol == "spot-annulus":
-        res = P.center_surround(cell, shape, n_trials=trials, rng=rng)
-        metrics = {f"rate_{c.replace(' ', '_')}": float(r) for c, r in zip(res.conditions, res.rates)}
-        data = {"conditions": list(res.conditions), "rates": res.rates}
-    elif protocol == "sweep":
-        width = cell.rf_radius if name.endswith("center") else None  # a bar as wide as the ganglion centre
-        res = P.sweep(cell, shape, stimulus="dark bar" if dark else "light bar", length=short, width=width)
-        i = int(np.argmax(res.rates))
-        metrics = {"peak_rate": float(res.rates[i]), "peak_position_px": float(res.positions[i])}
-        data = {"positions_px": res.positions, "rates": res.rates}
-    elif protocol == "orientation":
-        res = P.orientation_tuning(cell, shape, stimulus="bar" if short else "grating", length=short)
-        i = int(np.argmax(res.rates))
-        metrics = {"preferred_orientation_deg": res.preferred_deg, "bandwidth_deg": res.bandwidth_deg,
-                   "circular_variance": res.circular_variance, "peak_rate": float(res.rates[i]),
-                   "f1_f0": float(res.f1[i] / res.rates[i]) if res.stimulus == "grating" and res.rates[i] > 0 else None,
-                   "stimulus": res.stimulus}  # fmt: skip
-        data = {"orientations_deg": res.orientations_deg, "rates": res.rates, "f1": res.f1}
-    elif protocol == "spatial-frequency":
-        res = P.spatial_frequency_tuning(cell, shape)
-        metrics = {"preferred_frequency_cpp": res.preferred, "peak_rate": float(res.rates.max())}
-        data = {"frequencies_cpp": res.frequencies, "rates": res.rates, "f1": res.f1}
-    elif protocol == "drifting-grating":
-        patch = {"mask": "circle", "mask_radius": cell.rf_radius} if short else {}
-        res = P.grating_response(cell, shape, duration=1.0, dt=0.005, **patch)
-        extra["counts"] = spikes.poisson_counts(res.rates, 0.005, n_trials=trials, rng=rng)
-        metrics = {"f0": res.f0, "f1": res.f1, "f1_f0": res.f1_f0, "frequency_cpp": res.frequency,
-                   "temporal_frequency_hz": res.temporal_frequency}  # fmt: skip
-        data = {"time_s": res.time, "rates": res.rates}
-    elif protocol == "area":
-        kw = {"stimulus": "spot", "polarity": "dark" if dark else "light"} if name.endswith("center") else {
-            "stimulus": "grating"}  # fmt: skip
-        res = P.area_summation(cell, shape, **kw)
-        metrics = {"suppression_index": res.suppression_index, "optimal_radius_px": res.optimal_radius,
-                   "stimulus": res.stimulus}  # fmt: skip
-        data = {"radii_px": res.radii, "rates": res.rates}
-    elif protocol == "length":
-        res = P.length_tuning(cell, shape, polarity="dark" if dark else "light")
-        metrics = {"end_stopping_index": res.end_stopping_index, "optimal_length_px": res.optimal_length}
-        data = {"lengths_px": res.lengths, "rates": res.rates}
-    else:  # reverse-correlation
-        res = P.reverse_correlation(cell, _STA_SHAPE, n_frames=frames, rng=rng)
-        metrics = {"sta_correlation": res.correlation, "n_spikes": res.n_spikes, "n_frames": res.n_frames}
-        data = {}
+    runs = PROTOCOLS[protocol].runs
+    shape = _STA_SHAPE if runs == "reverse_correlation" else (size, size)
+    res = run_protocol(runs, cell, shape, **_arguments(runs, name, cell, trials, frames, rng))
+    extra = {}
+    if runs == "grating_response":
+        extra["counts"] = spike_counts(res.rates, _GRATING_DT, trials, "poisson", rng, 2.0, 0.002)
+    metrics = {_PIXEL_NAMES.get(k, k): v for k, v in res.metrics().items()}
     metrics["spontaneous_rate"] = float(cell.spontaneous_rate)
+    data = {_PIXEL_NAMES.get(k, k): getattr(res, k) for k in _CURVES[runs]}
     return metrics, data, res, extra
 
 
@@ -236,7 +235,7 @@ def _figure(cell, name, protocol, res, extra, size, path):
     """Draw the cell's field (left) and the protocol's recordings or tuning curve (right); save to ``path``."""
     import matplotlib.pyplot as plt
 
-    from .plotting import paper_style, save_figure
+    from ..plotting import paper_style, save_figure
 
     with paper_style():
         if protocol == "spot-annulus":
@@ -267,7 +266,7 @@ def _field_panel(ax, cell, name, rf_shape, whole):
     """The field, cropped to where it is non-zero (``whole``: the full frame, the STA's)."""
     import matplotlib.colors
 
-    from .plotting import set_frame, show_image
+    from ..plotting import set_frame, show_image
 
     rf, what = _rf_map(cell, rf_shape)
     ys, xs = np.nonzero(np.abs(rf) > 0.002 * np.abs(rf).max())  # crop to the field, square, centred
@@ -285,8 +284,8 @@ def _field_panel(ax, cell, name, rf_shape, whole):
 
 def _spot_annulus_panels(fig, grid, name, res):
     """Per condition: the stimulus, the rasters and the PSTH (20 ms bins), stimulus on in gold."""
-    from .plotting import set_frame, show_image, spike_raster
-    from .spikes import count_psth
+    from ..plotting import set_frame, show_image, spike_raster
+    from ..spikes import count_psth
 
     t, dt = res.time, res.time[1] - res.time[0]
     edges, psth = count_psth(res.counts, dt, 0.02)
@@ -311,7 +310,7 @@ def _spot_annulus_panels(fig, grid, name, res):
 
 
 def _sta_panel(a, res):
-    from .plotting import set_frame, show_image
+    from ..plotting import set_frame, show_image
 
     r = f"r = {res.correlation:.2f} with the field" if np.isfinite(res.correlation) else "no linear field"
     show_image(a, res.sta, symmetric=True, title=f"spike-triggered average, {r}\n{res.n_spikes} spikes, "
@@ -336,8 +335,8 @@ def _polar_panel(a, res):
 
 def _grating_panels(fig, spec, name, res, counts):
     """Raster over the PSTH (25 ms bins) and the model rate of the optimal drifting grating."""
-    from .plotting import spike_raster
-    from .spikes import count_psth
+    from ..plotting import spike_raster
+    from ..spikes import count_psth
 
     sub = spec.subgridspec(2, 1, height_ratios=[1, 1])
     a = fig.add_subplot(sub[0])

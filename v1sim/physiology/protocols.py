@@ -1,67 +1,14 @@
-"""Virtual electrophysiology: the classic protocols, run on a model cell.
-
-Each protocol takes a cell from :mod:`v1sim.cells` and the image ``shape``
-(pixels), builds its stimuli with :mod:`v1sim.stimuli` centred on the cell's
-receptive field, and returns a frozen dataclass of arrays (and the metrics of
-:mod:`v1sim.tuning` computed from them). Rates are the LN model's expected
-firing rates in spikes/s; :func:`record` and the ``n_trials`` options add
-Poisson or gamma spike trains (:mod:`v1sim.spikes`).
-
-Units follow the cell: pixels and cycles/pixel, or degrees and cycles/degree
-when the cell was built with ``ppd``. Angles in radians (``*_deg`` fields in
-degrees), time in seconds, rates in spikes/s.
-
-=============================  ===========================================
-protocol                       what it measures
-=============================  ===========================================
-:func:`center_surround`        spot on the centre, spot on the surround,
-                               annulus, full field (the lecture's slides)
-:func:`sweep`                  light/dark bars and edges across the field
-:func:`orientation_tuning`     drifting gratings or bars over orientation
-:func:`spatial_frequency_tuning`  drifting gratings over spatial frequency
-:func:`phase_tuning`           stationary gratings over spatial phase
-:func:`grating_response`       one drifting grating: F0, F1, F1/F0
-:func:`length_tuning`          bars of growing length: end-stopping
-:func:`area_summation`         grating patches (default) or spots of growing
-                               radius: surround suppression
-:func:`reverse_correlation`    white noise: spike-triggered average
-=============================  ===========================================
-
-``PROTOCOLS`` maps these names to the functions; :func:`run_protocol` runs one
-by name (for the command line).
-"""
+"""The lecture's mapping protocols (centre-surround, sweeps, reverse correlation), spike trains, the registry."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import spikes as _spikes
-from . import stimuli, tuning
-from ._protocols import (
-    SPIKE_MODELS,
-    AreaSummation,
-    FrequencyTuning,
-    GratingResponse,
-    LengthTuning,
-    OrientationTuning,
-    PhaseTuning,
-    _check_cell,
-    _counts,
-    _Result,
-    _setup,
-    _theta,
-    _values,
-    area_summation,
-    grating_response,
-    length_tuning,
-    orientation_tuning,
-    phase_tuning,
-    spatial_frequency_tuning,
-)
-from ._core.validate import (
+from .. import spikes as _spikes
+from .. import stimuli, tuning
+from .._core.validate import (
     as_float_array,
     check_choice,
     check_nonnegative_int,
@@ -69,75 +16,26 @@ from ._core.validate import (
     check_positive_int,
     check_rng,
 )
-from .errors import InputError
+from ..errors import InputError
+from .common import check_cell, float_values, orientation, preferred_cpp, setup, spike_counts
+from .gratings import (
+    area_summation,
+    grating_response,
+    length_tuning,
+    orientation_tuning,
+    phase_tuning,
+    spatial_frequency_tuning,
+)
+from .results import CenterSurround, Recording, ReverseCorrelation, Sweep
 
-__all__ = [
-    "PROTOCOLS",
-    "SPIKE_MODELS",
-    "AreaSummation",
-    "CenterSurround",
-    "FrequencyTuning",
-    "GratingResponse",
-    "LengthTuning",
-    "OrientationTuning",
-    "PhaseTuning",
-    "Recording",
-    "ReverseCorrelation",
-    "Sweep",
-    "area_summation",
-    "center_surround",
-    "grating_response",
-    "length_tuning",
-    "orientation_tuning",
-    "phase_tuning",
-    "record",
-    "reverse_correlation",
-    "run_protocol",
-    "spatial_frequency_tuning",
-    "sweep",
-]
-
-# ------------------------------------------------------------------ recording
+__all__ = ["PROTOCOLS", "SWEEP_STIMULI", "center_surround", "record", "record_spikes", "reverse_correlation",
+           "run_protocol", "sweep"]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Recording(_Result):
-    """Spike trains recorded from a cell during a movie.
-
-    Attributes
-    ----------
-    time : (T,) ndarray
-        Frame times, seconds (bin ``k`` covers ``[k dt, (k + 1) dt)``).
-    rate : (T,) ndarray
-        The model's rate in spikes/s.
-    counts : (n_trials, T) ndarray of int64
-        Spikes per bin and trial.
-    dt : float
-        Seconds.
-    """
-
-    time: np.ndarray
-    rate: np.ndarray
-    counts: np.ndarray
-    dt: float
-
-    @property
-    def raster(self) -> np.ndarray:
-        """Boolean (n_trials, T) raster (bins with >= 1 spike)."""
-        return self.counts > 0
-
-    @property
-    def mean_rate(self) -> float:
-        """Measured mean rate over trials and time, spikes/s."""
-        return float(self.counts.sum() / (self.counts.shape[0] * self.counts.shape[1] * self.dt))
-
-    def psth(self, bin_width):
-        """(centres, rate) of the peri-stimulus time histogram, bin_width seconds (a multiple of dt)."""
-        edges, rate = _spikes.count_psth(self.counts, self.dt, bin_width)
-        return 0.5 * (edges[:-1] + edges[1:]), rate
+# ------------------------------------------------------------------ spike trains to a movie
 
 
-def record(cell, stimulus, dt, *, n_trials=10, spike_model="poisson", order=2.0, refractory=0.002, rng=None):
+def record_spikes(cell, stimulus, dt, *, n_trials=10, spike_model="poisson", order=2.0, refractory=0.002, rng=None):
     """Record a cell's spikes to a movie (linear-nonlinear-Poisson or -gamma).
 
     Parameters
@@ -158,44 +56,26 @@ def record(cell, stimulus, dt, *, n_trials=10, spike_model="poisson", order=2.0,
     Returns
     -------
     Recording
+
+    See Also
+    --------
+    v1sim.physiology.recording.write_recording : a named protocol on a named model cell, drawn to a figure file
+        (the back end of ``v1sim record``).
     """
-    _check_cell(cell)
+    check_cell(cell)
     movie = as_float_array(stimulus, "stimulus", ndim=3)
     dt = check_positive_float(dt, "dt")
     rate = cell.response(movie)
-    counts = _counts(rate, dt, check_positive_int(n_trials, "n_trials"), spike_model, check_rng(rng), order, refractory)
+    n_trials = check_positive_int(n_trials, "n_trials")
+    counts = spike_counts(rate, dt, n_trials, spike_model, check_rng(rng), order, refractory)
     return Recording(np.arange(rate.size) * dt, rate, counts, dt)
 
 
+#: the name :mod:`v1sim.physiology` has always given :func:`record_spikes`
+record = record_spikes
+
+
 # ------------------------------------------------------------------ the lecture's stimulus conditions
-
-
-@dataclass(frozen=True)
-class CenterSurround(_Result):
-    """Responses to the four classic stimulus conditions.
-
-    Attributes
-    ----------
-    conditions : tuple of str
-        ``("center", "surround", "annulus", "full field")``.
-    stimuli : (4, H, W) ndarray
-        The images.
-    rates : (4,) ndarray
-        Rate during each stimulus, spikes/s.
-    spontaneous : float
-        Rate to the blank background.
-    time : (T,) ndarray
-        Seconds, for the flashed presentations (empty without trials).
-    counts : (4, n_trials, T) ndarray of int64
-        Spike counts per bin (stimulus on from ``onset`` to ``offset``).
-    """
-
-    conditions: tuple
-    stimuli: np.ndarray
-    rates: np.ndarray
-    spontaneous: float
-    time: np.ndarray
-    counts: np.ndarray
 
 
 def center_surround(cell, shape, *, polarity="light", contrast=1.0, spot_radius=None, annulus=None, duration=0.5,
@@ -227,7 +107,7 @@ def center_surround(cell, shape, *, polarity="light", contrast=1.0, spot_radius=
     -------
     CenterSurround
     """
-    cell, shape, u, (cx, cy) = _setup(cell, shape)
+    cell, shape, u, (cx, cy) = setup(cell, shape)
     r0 = cell.rf_radius if spot_radius is None else float(u.px(check_positive_float(spot_radius, "spot_radius")))
     if annulus is None:
         inner, outer = r0, min(cx + 0.5, shape[1] - 0.5 - cx, cy + 0.5, shape[0] - 0.5 - cy)
@@ -253,37 +133,13 @@ def center_surround(cell, shape, *, polarity="light", contrast=1.0, spot_radius=
         movies = [stimuli.present(im, duration, onset=onset, offset=offset, dt=dt, background=cell.background)
                   for im in images]  # fmt: skip
         traces = np.stack([cell.response(m) for m in movies])
-        counts = _counts(traces, dt, n_trials, spike_model, rng, 2.0, 0.002)
+        counts = spike_counts(traces, dt, n_trials, spike_model, rng, 2.0, 0.002)
         time = np.arange(traces.shape[1]) * dt
     conds = ("center", "surround", "annulus", "full field")
     return CenterSurround(conds, images, rates, cell.spontaneous_rate, time, counts)
 
 
 # ------------------------------------------------------------------ bars and edges swept across the field
-
-
-@dataclass(frozen=True)
-class Sweep(_Result):
-    """Rate against the position of a bar or edge along the cell's ``x'`` axis.
-
-    Attributes
-    ----------
-    stimulus : str
-    positions : (n,) ndarray
-        Offset from the receptive-field centre along ``(cos theta, sin theta)``
-        (horizontal, rightwards, for theta = 0), pixels or degrees.
-    rates : (n,) ndarray
-    theta, theta_deg : float
-        Orientation of the bar / edge.
-    spontaneous : float
-    """
-
-    stimulus: str
-    positions: np.ndarray
-    rates: np.ndarray
-    theta: float
-    theta_deg: float
-    spontaneous: float
 
 
 SWEEP_STIMULI = ("light bar", "dark bar", "dark-to-light edge", "light-to-dark edge")
@@ -309,16 +165,16 @@ def sweep(cell, shape, *, stimulus="light bar", positions=None, theta=None, leng
     -------
     Sweep
     """
-    cell, shape, u, (cx, cy) = _setup(cell, shape)
+    cell, shape, u, (cx, cy) = setup(cell, shape)
     stimulus = check_choice(stimulus, "stimulus", SWEEP_STIMULI)
     reach = 2.0 * cell.rf_radius
-    pos = u.px(_values(positions, "positions", u.user(np.linspace(-reach, reach, 33))))
-    th = _theta(cell, theta)
+    pos = u.px(float_values(positions, "positions", u.user(np.linspace(-reach, reach, 33))))
+    th = orientation(cell, theta)
     c, s = math.cos(th), math.sin(th)
     frames = []
     if stimulus.endswith("bar"):
         ln = 2.0 * max(shape) if length is None else float(u.px(check_positive_float(length, "length")))
-        wd = 0.5 / cell._tuning[1] if width is None else float(u.px(check_positive_float(width, "width")))
+        wd = 0.5 / preferred_cpp(cell) if width is None else float(u.px(check_positive_float(width, "width")))
         pol = stimulus.split()[0]
         for p in pos:
             frames.append(stimuli.bar(shape, ln, wd, theta=th, center=(cx + p * c, cy + p * s), polarity=pol,
@@ -338,31 +194,6 @@ def sweep(cell, shape, *, stimulus="light bar", positions=None, theta=None, leng
 # Streamed noise is bounded by time, not memory: 3e7 pixel-frames/s measured on 2 cores (9x9 and 32x32 frames),
 # so 1e13 is about 4 days, and a mistyped 10**12 frames (a month) is refused instead of hanging.
 _MAX_NOISE_PIXELS = 10**13
-
-
-@dataclass(frozen=True)
-class ReverseCorrelation(_Result):
-    """White-noise mapping.
-
-    Attributes
-    ----------
-    sta : (H, W) ndarray
-        Spike-triggered average of the contrast.
-    receptive_field : (H, W) ndarray
-        The cell's true linear field (NaN-filled for cells without one).
-    correlation : float
-        Pearson correlation of the two (NaN without a true field).
-    n_spikes, n_frames : int
-    dt : float
-        Seconds per noise frame.
-    """
-
-    sta: np.ndarray
-    receptive_field: np.ndarray
-    correlation: float
-    n_spikes: int
-    n_frames: int
-    dt: float
 
 
 def reverse_correlation(cell, shape, *, n_frames=10000, dt=0.05, contrast=1.0, kind="binary", n_trials=1,
@@ -395,7 +226,7 @@ def reverse_correlation(cell, shape, *, n_frames=10000, dt=0.05, contrast=1.0, k
         For a bad argument, or ``n_frames * H * W`` beyond 1e13 noise pixels (days of computing; the noise is
         streamed in chunks, so memory alone would not stop it).
     """
-    cell, shape, u, _ = _setup(cell, shape)
+    cell, shape, u, _ = setup(cell, shape)
     n_frames = check_positive_int(n_frames, "n_frames")
     if n_frames * shape[0] * shape[1] > _MAX_NOISE_PIXELS:
         raise InputError(f"n_frames={n_frames} noise frames of {shape[0]} x {shape[1]} pixels are "
