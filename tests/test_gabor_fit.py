@@ -164,7 +164,7 @@ def test_devalois_data_equals_the_source_file():
 
 
 def test_fit_jacobian_matches_central_differences():
-    from v1sim._gabor_fit import _jacobian, _residuals
+    from v1sim.biology.gabor_fit import _jacobian, _residuals
 
     rng = np.random.default_rng(4)
     y, x = (a.ravel() for a in np.mgrid[0:9, 0:11].astype(np.float64))

@@ -1,4 +1,4 @@
-"""Fitting Ringach's (2002) Gabor to receptive fields and filters (implementation of ``biology.fit_gabor``).
+"""Fitting Ringach's (2002) Gabor to receptive fields and filters: :func:`fit_gabor`.
 
 The model is the one Ringach fitted to 93 macaque simple cells, so that a
 learned filter and a V1 neuron are described by the same numbers::
@@ -19,8 +19,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ._core.validate import as_float_array, check_allocation, check_int_pair
-from .errors import InputError
+from .._core.validate import as_float_array, check_allocation, check_int_pair
+from ..errors import InputError
+
+__all__ = ["GaborFit", "fit_gabor", "gabor_model"]
 
 # GaborFit's attributes in gabor_model's parameter order (A, x0, y0, theta, f, phi, sigma_x, sigma_y)
 _NAMES = ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")
@@ -236,3 +238,60 @@ def fit_many(kernels: np.ndarray) -> GaborFit:
     params = np.array([p for p, _ in rows]).reshape(len(rows), len(_NAMES))
     return GaborFit(**{name: params[:, i].copy() for i, name in enumerate(_NAMES)},
                     r2=np.array([r for _, r in rows], dtype=np.float64))  # fmt: skip
+
+
+def fit_gabor(fields) -> GaborFit:
+    """Fit Ringach's (2002) Gabor to receptive fields or filters by least squares.
+
+    ``h(x, y) = A exp(-x'^2/(2 sigma_x^2) - y'^2/(2 sigma_y^2)) cos(2 pi f x' + phi)``
+    with ``x'`` across the subregions (along ``theta``) and ``y'`` along them,
+    centred at ``(x0, y0)``: the model of the V1 data in :func:`ringach2002_nxny`,
+    so ``fit.nx`` and ``fit.ny`` of a learned filter bank fall on the same plane.
+    Starts from the spectral peak (carrier) and the energy's moments (envelope),
+    tries four carrier frequencies and keeps the best fit (scipy's
+    ``least_squares``, bounded: ``f`` in [0, 0.5] cycles/pixel, SDs in
+    [0.25, 2 x size] pixels, centre inside the field), with the analytic Jacobian.
+    Scale-free: each field is fitted divided by its largest absolute value and
+    the amplitude scaled back, so ``fields * c`` (any ``c`` float64 holds, e.g.
+    1e-200 to 1e200) gives the same shape parameters and ``r2`` and ``c`` times
+    the amplitude. About 40 ms per 16 x 16 field.
+
+    Parameters
+    ----------
+    fields : (H, W) or (N, H, W) or (N, C, H, W) array_like
+        Receptive fields (e.g. spike-triggered averages) or filters; for
+        ``C`` channels (a conv layer's weights ``(C_out, C_in, kh, kw)``) the
+        channel mean is fitted, the luminance field of an RGB filter.
+        At least 3 x 3 pixels; finite; no field may be all zero (it has no
+        shape to fit: :class:`~v1sim.errors.InputError`, a ``ValueError``).
+
+    Returns
+    -------
+    GaborFit
+        (N,) arrays (N = 1 for one field): parameters, ``r2`` (variance
+        explained) and the properties ``nx``, ``ny``. Low ``r2`` (< 0.5 or so)
+        means the field is not Gabor-like and its nx, ny say little.
+
+    See Also
+    --------
+    gabor_model : evaluate a fit, ``gabor_model(fit.params(i), shape)``.
+    v1sim.filters.gabor_kernel : Gabor filters for building cells.
+
+    References
+    ----------
+    .. [1] Ringach DL (2002). J Neurophysiol 88:455-463.
+    .. [2] Jones JP, Palmer LA (1987). The two-dimensional spatial structure of
+       simple receptive fields in cat striate cortex. J Neurophysiol 58:1187-1211.
+    """
+    a = as_float_array(fields, "fields", ndim=(2, 3, 4), dtype=np.float64)
+    if a.ndim == 4:
+        a = a.mean(axis=1)
+    elif a.ndim == 2:
+        a = a[None]
+    if a.shape[-1] < 3 or a.shape[-2] < 3:
+        raise ValueError(f"fields must be at least 3 x 3 pixels, got {a.shape[-2]} x {a.shape[-1]}")
+    flat = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
+    if np.any(flat == 0):
+        raise InputError(f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are",
+                         argument="fields")
+    return fit_many(a)

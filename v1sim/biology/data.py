@@ -1,82 +1,6 @@
-"""Macaque V1 reference data shipped with v1sim, and statistics to compare models with it.
+"""Macaque V1 reference data shipped with v1sim (``v1sim/data/``), each with its provenance.
 
-Data
-----
-:func:`ringach2002_f1f0`
-    The modulation ratio F1/F0 of 308 macaque V1 neurons (Ringach, Shapley &
-    Hawken 2002): simple cells above 1, complex cells below, with a dip
-    between them (Skottun et al. 1991).
-:func:`ringach2002_nxny`
-    The shapes of 79 simple-cell receptive fields (Ringach 2002, J
-    Neurophysiol): the Gabor envelope's width ``nx`` and length ``ny`` in
-    carrier periods, as a 5 x 5 histogram.
-:func:`devalois1982_orientation`
-    Preferred orientations of 246 macaque V1 cells in four 45-degree bins
-    (De Valois, Yund & Hepler 1982): more cells prefer the cardinal
-    orientations (the oblique effect).
-
-Receptive fields
-----------------
-:func:`fit_gabor`
-    Fit Ringach's Gabor to receptive fields or learned filters, giving the
-    same ``nx``, ``ny``, orientation and frequency that describe V1 cells.
-
-Statistics
-----------
-:func:`bimodality_coefficient`
-    Sarle's coefficient ``(g^2 + 1) / (kurtosis + 3 (n-1)^2 / ((n-2)(n-3)))``;
-    above 5/9 (the value of a uniform distribution) suggests two modes.
-:func:`ks_distance`
-    Two-sample Kolmogorov-Smirnov distance between model and data.
-
-Provenance
-----------
-``v1sim/data/ringach2002_nxny.npz`` (under 1 KB) holds the 5 x 5 counts and the
-log10 bin edges of ``vonenet_ringach2002_nx_ny_joint_hist.csv`` (SHA-256 in
-:data:`RINGACH2002_NXNY`): Ringach's (2002) nx/ny joint histogram as
-tabulated in VOneNet (GitHub ``dicarlolab/vonenet``, ``vonenet/params.py``,
-``n_joint_dist``; Dapello, Marques et al. 2020). The per-cell values were
-never published.
-
-``v1sim/data/devalois1982_orientation.npz`` holds the four counts and bin
-centres of ``vonenet_devalois1982a_orientation_hist.csv`` (same VOneNet file;
-SHA-256 in :data:`DEVALOIS1982`).
-
-``v1sim/data/ringach2002_f1f0.npz`` (about 7 KB, arrays loadable with
-``allow_pickle=False``) holds four columns of
-``ringach2002_jneurosci_orientation_db.csv`` as distributed in the project's
-``shared/data/v1/`` folder (SHA-256 recorded in the file and in
-:data:`RINGACH2002`), copied row by row at full precision: ``neuron``
-(0-based row index), ``spont`` (spontaneous rate, spikes/s), ``maxdc``
-(mean rate F0 at the preferred orientation, spikes/s) and ``maxfirst``
-(first-harmonic amplitude F1 there, spikes/s). That CSV is the struct ``db``
-of the original MATLAB file ``ringach_2002_db.mat`` from the Ringach lab
-website, as kept in GitHub ``neuroailab/TDANN``
-(``spacetorch/datasets/ringach_2002_db.mat``, blob
-``b6916376298e46ecb449e8ab198cfe4cf1617469``). No license is stated; the
-numbers are reproduced here for scientific comparison with attribution.
-The package never reads ``shared/`` at run time.
-
-References
-----------
-.. [1] Ringach DL, Shapley RM, Hawken MJ (2002). Orientation selectivity in
-   macaque V1: diversity and laminar dependence. J Neurosci 22:5639-5651.
-.. [2] Skottun BC, De Valois RL, Grosof DH, Movshon JA, Albrecht DG, Bonds AB
-   (1991). Classifying simple and complex cells on the basis of response
-   modulation. Vision Res 31:1079-1086.
-.. [3] Mechler F, Ringach DL (2002). On the classification of simple and
-   complex cells. Vision Res 42:1017-1033 (bimodality of F1/F0 from a
-   rectifying nonlinearity).
-.. [4] Sarle WS, as given by SAS Institute (1990); see Pfister R et al. (2013)
-   Good things peak in pairs. Front Psychol 4:700 (bimodality coefficient).
-.. [5] Ringach DL (2002). Spatial structure and symmetry of simple-cell
-   receptive fields in macaque primary visual cortex. J Neurophysiol
-   88:455-463.
-.. [7] De Valois RL, Yund EW, Hepler N (1982). The orientation and direction
-   selectivity of cells in macaque visual cortex. Vision Res 22:531-544.
-.. [6] Dapello J, Marques T, Schrimpf M, Geiger F, Cox DD, DiCarlo JJ (2020).
-   Simulating a primary visual cortex at the front of CNNs improves
-   robustness to image perturbations. NeurIPS 33 (VOneNet).
+See :mod:`v1sim.biology` for the data sets, where they come from and the references.
 """
 
 from __future__ import annotations
@@ -87,14 +11,11 @@ from importlib import resources
 
 import numpy as np
 
-from ._gabor_fit import GaborFit, fit_many, gabor_model
-from ._core.validate import as_float_array, check_finite_float, check_positive_int, check_rng
-from .errors import InputError
+from .._core.validate import as_float_array, check_finite_float, check_positive_int, check_rng
 
 __all__ = [
-    "DEVALOIS1982", "RINGACH2002", "RINGACH2002_NXNY", "GaborFit", "OrientationCounts", "RingachF1F0",
-    "RingachNxNy", "bimodality_coefficient", "devalois1982_orientation", "fit_gabor", "gabor_model", "ks_distance",
-    "ringach2002_f1f0", "ringach2002_nxny",
+    "DEVALOIS1982", "RINGACH2002", "RINGACH2002_NXNY", "OrientationCounts", "RingachF1F0", "RingachNxNy",
+    "devalois1982_orientation", "ringach2002_f1f0", "ringach2002_nxny",
 ]  # fmt: skip
 
 RINGACH2002 = {
@@ -153,7 +74,7 @@ class RingachF1F0:
 @lru_cache(maxsize=None)
 def _shipped(file: str, sha256: str) -> dict:
     """The read-only arrays of ``v1sim/data/<file>``, after checking the source SHA-256 recorded inside it."""
-    with resources.files(__package__).joinpath(f"data/{file}").open("rb") as fh:
+    with resources.files("v1sim").joinpath(f"data/{file}").open("rb") as fh:
         with np.load(fh, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     if str(arrays.pop("source_sha256")) != sha256:
@@ -193,38 +114,6 @@ def ringach2002_f1f0(*, min_evoked=None) -> RingachF1F0:
         keep = d["maxdc"] > d["spont"] + thr
     return RingachF1F0(d["neuron"][keep].astype(np.int64), d["maxfirst"][keep].copy(), d["maxdc"][keep].copy(),
                        d["spont"][keep].copy())  # fmt: skip
-
-
-def bimodality_coefficient(values) -> float:
-    """Sarle's bimodality coefficient of a sample (> 5/9 suggests bimodality).
-
-    ``BC = (g^2 + 1) / (k + 3 (n - 1)^2 / ((n - 2)(n - 3)))`` with ``g`` the
-    sample skewness and ``k`` the excess kurtosis (both bias-corrected).
-
-    Parameters
-    ----------
-    values : (n,) array_like
-        At least 4 finite values, not all equal.
-    """
-    from scipy import stats
-
-    x = as_float_array(values, "values", ndim=1, dtype=np.float64)
-    n = x.size
-    if n < 4 or np.ptp(x) == 0:
-        raise ValueError(f"values must hold at least 4 values that are not all equal, got {n}")
-    g = stats.skew(x, bias=False)
-    k = stats.kurtosis(x, bias=False)
-    return float((g * g + 1.0) / (k + 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
-
-
-def ks_distance(a, b) -> float:
-    """Two-sample Kolmogorov-Smirnov distance: the largest gap between the empirical CDFs, in [0, 1]."""
-    xa = np.sort(as_float_array(a, "a", ndim=1, dtype=np.float64))
-    xb = np.sort(as_float_array(b, "b", ndim=1, dtype=np.float64))
-    grid = np.concatenate([xa, xb])
-    cdf_a = np.searchsorted(xa, grid, side="right") / xa.size
-    cdf_b = np.searchsorted(xb, grid, side="right") / xb.size
-    return float(np.abs(cdf_a - cdf_b).max())
 
 
 RINGACH2002_NXNY = {
@@ -303,13 +192,11 @@ class RingachNxNy:
         return nx, ny
 
 
-
-
 def ringach2002_nxny() -> RingachNxNy:
     """Simple-cell receptive-field shapes in macaque V1: Ringach's (2002) nx/ny joint histogram.
 
     ``nx = sigma_x f`` and ``ny = sigma_y f`` are the Gabor envelope's SDs across
-    and along the subregions, in carrier periods (see :func:`fit_gabor`). Most
+    and along the subregions, in carrier periods (see :func:`v1sim.biology.fit_gabor`). Most
     of the 79 cells lie near the diagonal with nx < 0.5: few subregions, and
     a fifth are blob-like (both below 0.3), which a bank of one-octave Gabors
     (nx = 0.56) does not produce.
@@ -325,63 +212,6 @@ def ringach2002_nxny() -> RingachNxNy:
     """
     d = _shipped("ringach2002_nxny.npz", RINGACH2002_NXNY["source_sha256"])
     return RingachNxNy(10.0 ** d["log10_edges"], d["counts"].astype(np.int64))
-
-
-def fit_gabor(fields) -> GaborFit:
-    """Fit Ringach's (2002) Gabor to receptive fields or filters by least squares.
-
-    ``h(x, y) = A exp(-x'^2/(2 sigma_x^2) - y'^2/(2 sigma_y^2)) cos(2 pi f x' + phi)``
-    with ``x'`` across the subregions (along ``theta``) and ``y'`` along them,
-    centred at ``(x0, y0)``: the model of the V1 data in :func:`ringach2002_nxny`,
-    so ``fit.nx`` and ``fit.ny`` of a learned filter bank fall on the same plane.
-    Starts from the spectral peak (carrier) and the energy's moments (envelope),
-    tries four carrier frequencies and keeps the best fit (scipy's
-    ``least_squares``, bounded: ``f`` in [0, 0.5] cycles/pixel, SDs in
-    [0.25, 2 x size] pixels, centre inside the field), with the analytic Jacobian.
-    Scale-free: each field is fitted divided by its largest absolute value and
-    the amplitude scaled back, so ``fields * c`` (any ``c`` float64 holds, e.g.
-    1e-200 to 1e200) gives the same shape parameters and ``r2`` and ``c`` times
-    the amplitude. About 40 ms per 16 x 16 field.
-
-    Parameters
-    ----------
-    fields : (H, W) or (N, H, W) or (N, C, H, W) array_like
-        Receptive fields (e.g. spike-triggered averages) or filters; for
-        ``C`` channels (a conv layer's weights ``(C_out, C_in, kh, kw)``) the
-        channel mean is fitted, the luminance field of an RGB filter.
-        At least 3 x 3 pixels; finite; no field may be all zero (it has no
-        shape to fit: :class:`~v1sim.errors.InputError`, a ``ValueError``).
-
-    Returns
-    -------
-    GaborFit
-        (N,) arrays (N = 1 for one field): parameters, ``r2`` (variance
-        explained) and the properties ``nx``, ``ny``. Low ``r2`` (< 0.5 or so)
-        means the field is not Gabor-like and its nx, ny say little.
-
-    See Also
-    --------
-    gabor_model : evaluate a fit, ``gabor_model(fit.params(i), shape)``.
-    v1sim.filters.gabor_kernel : Gabor filters for building cells.
-
-    References
-    ----------
-    .. [1] Ringach DL (2002). J Neurophysiol 88:455-463.
-    .. [2] Jones JP, Palmer LA (1987). The two-dimensional spatial structure of
-       simple receptive fields in cat striate cortex. J Neurophysiol 58:1187-1211.
-    """
-    a = as_float_array(fields, "fields", ndim=(2, 3, 4), dtype=np.float64)
-    if a.ndim == 4:
-        a = a.mean(axis=1)
-    elif a.ndim == 2:
-        a = a[None]
-    if a.shape[-1] < 3 or a.shape[-2] < 3:
-        raise ValueError(f"fields must be at least 3 x 3 pixels, got {a.shape[-2]} x {a.shape[-1]}")
-    flat = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
-    if np.any(flat == 0):
-        raise InputError(f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are",
-                         argument="fields")
-    return fit_many(a)
 
 
 DEVALOIS1982 = {
