@@ -17,6 +17,7 @@ import pytest
 import v1sim
 from v1sim import cells, datasets, efficient_coding, filters, nn, retinotopy, spikes, stimuli
 from v1sim._core.validate import MEMORY_ENV, check_allocation, memory_limit
+from v1sim.kernels import correlate
 from v1sim.errors import InputError, InputTypeError
 from v1sim.nn import models
 from v1sim.pooling import pool2d_backward
@@ -147,7 +148,7 @@ def test_auto_method_skips_what_does_not_fit(monkeypatch):
     x, w = np.ones((1, 1, 40, 40)), np.ones((4, 1, 15, 15))
     ref = signal.correlate_batch(x, w, method="direct")
     monkeypatch.setenv(MEMORY_ENV, "60000")  # output 4*26*26*8 = 22 kB fits; im2col 225*676*8 = 1.2 MB does not
-    assert signal._choose_method((1, 1, 40, 40), (4, 1, 15, 15), (1, 1), False, 8) == "direct"
+    assert correlate.choose_method((1, 1, 40, 40), (4, 1, 15, 15), (1, 1), False, 8) == "direct"
     np.testing.assert_array_equal(signal.correlate_batch(x, w), ref)
     with pytest.raises(InputError, match="method='gemm'") as info:
         signal.correlate_batch(x, w, method="gemm")

@@ -34,13 +34,8 @@ lecture's formula ``g[x,y] = sum f[n1,n2] h[x-n1, y-n2]`` and scipy do.
 
 from __future__ import annotations
 
-import math
-import os
-
 import numpy as np
-import scipy.fft
 
-from . import kernels
 from ._core.validate import (
     as_float_array,
     check_allocation,
@@ -50,10 +45,11 @@ from ._core.validate import (
     check_nonnegative_int,
     check_positive_int,
     float_dtype,
-    memory_limit,
 )
+from .backend import resolve_device
 from .errors import InputError
-from .backend import matmul, resolve_device
+from .kernels.correlate import correlate_valid
+from .kernels.ops import out_len, pad
 
 __all__ = ["apply_bank", "convolve2d", "correlate2d", "correlate_batch", "output_size"]
 
@@ -62,15 +58,9 @@ BANK_MODES = ("reflect", "nearest", "mirror", "wrap", "constant")
 _NDIMAGE_TO_NUMPY = {"reflect": "symmetric", "nearest": "edge", "mirror": "reflect", "wrap": "wrap"}
 _SCIPY_BOUNDARY = {"fill": "constant", "wrap": "wrap", "symm": "symmetric"}
 
-# Rough sustained rates on a 2-core AVX2 machine, used only to rank methods.
-_RATE_DIRECT_ROWS = 4e9  # MAC/s, row-vectorised loops (few filters)
-_RATE_DIRECT_BANK = 7e9  # MAC/s, filter-vectorised loops (many filters)
-_RATE_GEMM = 12e9  # MAC/s, BLAS sgemm incl. im2col traffic
-_RATE_FFT = 0.6e9  # "n log2 n" units/s for one real 2-D FFT
-
-
 def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length of a correlation: ``(n - f + 2 p) // s + 1``.
+    """Output length of a correlation: ``(n - f + 2 p) // s + 1`` (checked; the formula's home is
+    :func:`v1sim.kernels.ops.out_len`).
 
     Parameters
     ----------
@@ -95,148 +85,7 @@ def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
     """
     n, f = check_positive_int(n, "n"), check_positive_int(f, "f")
     stride, padding = check_positive_int(stride, "stride"), check_nonnegative_int(padding, "padding")
-    if f > n + 2 * padding:
-        raise InputError(f"filter of size f={f} does not fit an input of size {n} with padding {padding}", argument="f")
-    return (n - f + 2 * padding) // stride + 1
-
-
-# --------------------------------------------------------------------------
-# The engine: valid cross-correlation of (N, C, Hp, Wp) with (K, C, kh, kw)
-# --------------------------------------------------------------------------
-
-
-def _fft_shape(hp: int, wp: int) -> tuple[int, int]:
-    # Circular correlation of size >= (hp, wp) has no wrap-around in the valid part.
-    return scipy.fft.next_fast_len(hp, real=True), scipy.fft.next_fast_len(wp, real=True)
-
-
-def _bank_loops(k: int, wo: int) -> bool:
-    """Whether the direct method vectorises over filters (else along output rows).
-
-    Filter-vectorised for short rows or big banks; long rows vectorise better along x
-    (measured: 16x2x32x32 * 8x5x5 rows 1.7 ms vs bank 3.7 ms; 16x24x16x16 * 48x3x3 rows 19 vs 7.3 ms).
-    """
-    return k >= 8 and (wo < 24 or k >= 32)
-
-
-def _work_bytes(method: str, x_shape, w_shape, stride, itemsize: int) -> int:
-    """Memory a method needs beyond its input and output: im2col's matrix, or the FFT spectra."""
-    n, c, hp, wp = x_shape
-    k, _, kh, kw = w_shape
-    ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
-    if method == "gemm":  # the column matrix, and the (K, N*L) product before its transpose
-        return (c * kh * kw * n * ho * wo + (k * n * ho * wo if n > 1 else 0)) * itemsize
-    if method == "fft":  # complex spectra of the bank, one image and the product; one real inverse
-        p, q = _fft_shape(hp, wp)
-        return (k * c + c + k) * p * (q // 2 + 1) * 2 * itemsize + k * p * q * itemsize
-    return k * c * kh * kw * itemsize  # direct: at most a transposed copy of the bank
-
-
-def _choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int = 4) -> str:
-    n, c, hp, wp = x_shape
-    k, _, kh, kw = w_shape
-    ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
-    macs = n * k * c * ho * wo * kh * kw
-    costs = {
-        "direct": macs / (_RATE_DIRECT_BANK if _bank_loops(k, wo) else _RATE_DIRECT_ROWS),
-        "gemm": macs / _RATE_GEMM + 4.0 * n * c * kh * kw * ho * wo / 4e9,
-    }
-    if stride == (1, 1):
-        p, q = _fft_shape(hp, wp)
-        one = p * q * math.log2(p * q) / _RATE_FFT
-        n_fft = n * c + n * k + (0 if cached_spectra else k * c)
-        costs["fft"] = n_fft * one + n * k * c * p * q / 2 / 1e9
-    # a faster method is no use if its working memory does not fit (a big kernel's im2col matrix can
-    # be thousands of times the output); the direct loops always fit
-    cap = memory_limit()
-    costs = {m: t for m, t in costs.items()
-             if m == "direct" or _work_bytes(m, x_shape, w_shape, stride, itemsize) <= cap}  # fmt: skip
-    return min(costs, key=costs.get)
-
-
-def _threads(device: str) -> int:
-    return 1 if device == "cpu" else (os.cpu_count() or 1)
-
-
-def _bank_spectra(w: np.ndarray, shape: tuple[int, int], cache: dict | None, device: str) -> np.ndarray:
-    """rfft2 of the flipped filters, zero-padded to ``shape``; cached per shape and dtype."""
-    key = (shape, w.dtype.str, w.shape)
-    if cache is not None and key in cache:
-        return cache[key]
-    spec = scipy.fft.rfft2(w[..., ::-1, ::-1], s=shape, workers=_threads(device))
-    if cache is not None:
-        cache[key] = spec
-    return spec
-
-
-def _correlate_fft(x, w, out, cache, device):
-    n, c, hp, wp = x.shape
-    k, _, kh, kw = w.shape
-    shape = _fft_shape(hp, wp)
-    wspec = _bank_spectra(w, shape, cache, device)  # (K, C, P, Q//2+1)
-    mac = kernels.get("spectral_mac", "cpu" if device == "cpu" else "parallel")
-    workers = _threads(device)
-    prod = np.empty((k,) + wspec.shape[2:], dtype=wspec.dtype)
-    ho, wo = out.shape[2], out.shape[3]
-    for i in range(n):
-        xspec = scipy.fft.rfft2(x[i], s=shape, workers=workers)  # (C, P, Q//2+1)
-        mac(xspec, wspec, prod)
-        full = scipy.fft.irfft2(prod, s=shape, workers=workers, overwrite_x=True)
-        out[i] = full[:, kh - 1 : kh - 1 + ho, kw - 1 : kw - 1 + wo]
-
-
-def _correlate_gemm(x, w, stride, out, device):
-    n, c, hp, wp = x.shape
-    k, _, kh, kw = w.shape
-    ho, wo = out.shape[2], out.shape[3]
-    cols = np.empty((c * kh * kw, n, ho * wo), dtype=x.dtype)  # channel-major: one GEMM for the batch
-    kernels.get("im2col", device)(x, kh, kw, stride[0], stride[1], cols)
-    if n == 1:  # (K, 1, L) and (1, K, L) share a memory layout
-        matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, ho * wo), out=out.reshape(k, ho * wo))
-        return
-    out_t = matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, n * ho * wo))
-    kernels.get("swap01", device)(out_t.reshape(k, n, ho * wo), np.empty(0, x.dtype), out.reshape(n, k, ho * wo))
-
-
-def _correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:
-    """Valid cross-correlation of padded x (N,C,Hp,Wp) with w (K,C,kh,kw)."""
-    n, c, hp, wp = x.shape
-    k, _, kh, kw = w.shape
-    ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
-    if method == "fft" and stride != (1, 1):
-        raise InputError(f"method='fft' needs stride 1, got stride {stride}", argument="stride")
-    if method in ("gemm", "fft") and device != "cuda":
-        work = _work_bytes(method, x.shape, w.shape, stride, x.dtype.itemsize)
-        check_allocation(work, np.uint8, "method", what=f"method={method!r} on this input and bank")
-    out = np.empty((n, k, ho, wo), dtype=x.dtype)
-    if device == "cuda":  # one direct CUDA kernel serves every method
-        kernels.get("correlate_valid", "cuda")(x, w, stride[0], stride[1], out)
-        return out
-    if method == "auto":
-        method = _choose_method(x.shape, w.shape, stride, cache is not None and len(cache) > 0, x.dtype.itemsize)
-    if method == "fft":
-        _correlate_fft(x, w, out, cache, device)
-    elif method == "gemm":
-        _correlate_gemm(x, w, stride, out, device)
-    elif _bank_loops(k, wo):
-        wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0))  # (C, kh, kw, K): vectorise over filters
-        kernels.get("correlate_valid_bank", device)(x, wt, stride[0], stride[1], out)
-    else:
-        kernels.get("correlate_valid", device)(x, w, stride[0], stride[1], out)
-    return out
-
-
-def _pad(x: np.ndarray, pads: tuple[int, int, int, int], mode: str, cval: float = 0.0) -> np.ndarray:
-    """Pad the last two axes by (top, bottom, left, right) with a numpy pad mode."""
-    if not any(pads):
-        return x
-    if mode == "constant":  # one fill and one copy (np.pad's generality costs ~0.1 ms per call)
-        top, bottom, left, right = pads
-        out = np.full(x.shape[:-2] + (x.shape[-2] + top + bottom, x.shape[-1] + left + right), cval, dtype=x.dtype)
-        out[..., top : top + x.shape[-2], left : left + x.shape[-1]] = x
-        return out
-    width = [(0, 0)] * (x.ndim - 2) + [(pads[0], pads[1]), (pads[2], pads[3])]
-    return np.pad(x, width, mode=mode)
+    return out_len(n, f, stride, padding, argument="f")
 
 
 # --------------------------------------------------------------------------
@@ -313,8 +162,8 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, device="
         hp, wp = h + 2 * (kh - 1), w + 2 * (kw - 1)
         check_allocation((hp, wp), dtype, "in2", copies=2,
                          what=f"in2 of shape {kern.shape} pads in1 of shape {image.shape} to {hp} x {wp}")  # fmt: skip
-        padded = _pad(image, (kh - 1, kh - 1, kw - 1, kw - 1), _SCIPY_BOUNDARY[boundary], fill)
-    full = _correlate_valid(padded[None, None], kern[None, None], (1, 1), "auto", device)[0, 0]
+        padded = pad(image, (kh - 1, kh - 1, kw - 1, kw - 1), _SCIPY_BOUNDARY[boundary], fill)
+    full = correlate_valid(padded[None, None], kern[None, None], (1, 1), "auto", device)[0, 0]
     if mode == "same":
         # scipy centres 'same' on the full output; for correlation the offset
         # rounds the other way than for convolution (the kernel is not flipped).
@@ -436,8 +285,8 @@ def apply_bank(images, bank, *, mode="reflect", cval=0.0, method="auto", device=
                      what=f"{w.shape[0]} filters of {kh} x {kw} on {n} image(s) of {h} x {wd} (padded input and "
                           f"(N, K, H, W) output)")  # fmt: skip
     pads = (kh // 2, kh - 1 - kh // 2, kw // 2, kw - 1 - kw // 2)
-    padded = _pad(x, pads, _NDIMAGE_TO_NUMPY.get(mode, "constant"), cval)
-    out = _correlate_valid(padded, w[:, None], (1, 1), method, device, cache=cache)
+    padded = pad(x, pads, _NDIMAGE_TO_NUMPY.get(mode, "constant"), cval)
+    out = correlate_valid(padded, w[:, None], (1, 1), method, device, cache=cache)
     return out[0] if single else out
 
 
@@ -508,15 +357,15 @@ def correlate_batch(x, weight, bias=None, *, stride=1, padding=0, method="auto",
     dtype = float_dtype(xs, w)
     (n, c, h, wd), (k, _, kh, kw) = xs.shape, w.shape
     hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
-    ho, wo = (hp - kh) // stride[0] + 1, (wp - kw) // stride[1] + 1
+    ho, wo = out_len(hp, kh, stride[0]), out_len(wp, kw, stride[1])
     if any(padding):  # Python ints: a padding of 10**30 is measured, not wrapped around
         check_allocation((n, c, hp, wp), dtype, "padding", what=f"padding={padding} makes a padded input of "
                          f"shape {(n, c, hp, wp)}")  # fmt: skip
     check_allocation((n, k, ho, wo), dtype, "padding" if any(padding) else "weight",
                      what=f"an output of shape {(n, k, ho, wo)} ({k} filters of x's {n} images)")
     xs, w = xs.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    padded = _pad(xs, (padding[0], padding[0], padding[1], padding[1]), "constant")
-    out = _correlate_valid(padded, w, stride, method, device)
+    padded = pad(xs, (padding[0], padding[0], padding[1], padding[1]), "constant")
+    out = correlate_valid(padded, w, stride, method, device)
     if b is not None:
         out += b.astype(dtype, copy=False)[None, :, None, None]
     return out

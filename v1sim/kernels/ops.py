@@ -50,8 +50,8 @@ def out_len(n: int, f: int, stride: int = 1, padding: int = 0, *, argument: str 
     """
     if f > n + 2 * padding:
         prefix = f"{owner}: " if owner else ""
-        raise InputError(f"{prefix}the window {axis} {f} does not fit the input {axis} {n} with padding {padding} "
-                         f"on each side", argument=argument)  # fmt: skip
+        raise InputError(f"{prefix}the window {axis} {f} ({argument}) does not fit the input {axis} {n} with "
+                         f"padding {padding} on each side", argument=argument)  # fmt: skip
     return (n - f + 2 * padding) // stride + 1
 
 
