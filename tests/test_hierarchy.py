@@ -178,7 +178,7 @@ def test_learning_is_deterministic_under_a_seed(digits):
 
 
 def test_add_if_silent_creates_a_plane_per_novel_feature():
-    from v1sim._neocognitron_learning import competitive_learning
+    from v1sim.hierarchy.learning import competitive_learning
 
     maps = np.zeros((3, 2, 11, 11), np.float32)
     maps[0, 0, 5, 2:9] = 1.0  # a horizontal bar in plane 0
@@ -330,7 +330,7 @@ def test_intvec_scores_equal_a_dense_search_over_all_segments():
 
 
 def test_supervised_learning_resumes_exactly_and_grows_past_its_buffers():
-    from v1sim._neocognitron_learning import supervised_learning
+    from v1sim.hierarchy.learning import supervised_learning
 
     rng = np.random.default_rng(5)
     feats = rng.random((1300, 2, 3, 3)).astype(np.float32)  # random vectors: most become prototypes

@@ -1,4 +1,4 @@
-"""The Neocognitron (Fukushima 2003) on S/C layers (public via ``v1sim.hierarchy``).
+"""The Neocognitron (Fukushima 2003) on S/C layers (public via :mod:`v1sim.hierarchy`).
 
 U0 -> UG (ON/OFF contrast) -> US1/UC1 (fixed edge extractors) -> US2/UC2 ->
 US3/UC3 (competitive learning with add-if-silent) -> US4/UC4 (labelled
@@ -8,24 +8,44 @@ prototypes). The equations and learning rules are documented in
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import filters
-from ._hierarchy_layers import CLayer, SLayer, connection_kernel
-from ._hierarchy_readout import PrototypeClassifier, RidgeReadout, as_images, check_labels, stage_features
-from ._core.validate import check_choice, check_in_range, check_positive_float, check_positive_int
+from .. import filters
+from .._core.validate import check_choice, check_in_range, check_labels, check_positive_float, check_positive_int
+from ..kernels.ops import out_len
+from . import learning
+from .base import Hierarchy, HierarchyConfig, seed_from
+from .catalog import CLASSIFIERS
+from .connections import connection_kernel
+from .layers import CLayer, SLayer
+from .readout import PrototypeClassifier, RidgeReadout
 
-__all__ = ["Neocognitron", "NeocognitronConfig"]
-
-CLASSIFIERS = ("intvec", "nearest", "ridge")
+__all__ = ["Neocognitron", "NeocognitronConfig", "StageSpec"]
 
 
 @dataclass(frozen=True)
-class NeocognitronConfig:
+class StageSpec:
+    """One S/C level of the Neocognitron, US{level} -> UC{level}: the settings its layers are built from.
+
+    Derived from :class:`NeocognitronConfig`'s flat fields (``s2_size``,
+    ``c2_stride``, ...; what checkpoints store) by its ``stages`` property.
+    """
+
+    level: int  # 1, 2 or 3
+    planes: int  # S-cell planes (for a learned level: the most add-if-silent may create)
+    s_size: int  # connection area of the S-cells (odd)
+    s_r: float  # S-cell selectivity in recognition
+    s_r_learn: float | None  # selectivity while learning (None: a fixed level)
+    c_size: int  # C-cell window
+    c_stride: int
+    c_padding: int
+
+
+@dataclass(frozen=True)
+class NeocognitronConfig(HierarchyConfig):
     """Sizes and parameters of a Neocognitron; every default is for 28x28 digits.
 
     Map sizes with the defaults: U0 28x28 -> UG 2@28 -> US1 8@28 -> UC1 8@28
@@ -118,21 +138,19 @@ class NeocognitronConfig:
             check_in_range(getattr(self, name), name, 0.0, math.inf, inclusive=(False, False))
         check_in_range(self.ais_min_input, "ais_min_input", 0.0, 1.0)
         check_choice(self.c_kind, "c_kind", ("avg", "max", "l2"))
-        check_choice(self.classifier, "classifier", CLASSIFIERS)
+        check_choice(self.classifier, "classifier", CLASSIFIERS["neocognitron"])
 
-    def replace(self, **changes) -> NeocognitronConfig:
-        """A copy with ``changes``; unknown names raise a TypeError listing the fields."""
-        return _replace(self, changes)
-
-
-def _replace(cfg, changes):
-    known = {f.name for f in dataclasses.fields(cfg)}
-    unknown = sorted(set(changes) - known)
-    if unknown:
-        raise TypeError(
-            f"unknown {type(cfg).__name__} field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    return dataclasses.replace(cfg, **changes)
+    @property
+    def stages(self) -> tuple[StageSpec, StageSpec, StageSpec]:
+        """The S/C levels 1 to 3 as data: :class:`StageSpec` (US1/UC1, US2/UC2, US3/UC3)."""
+        return (
+            StageSpec(1, self.s1_orientations, self.s1_size, self.s1_r, None, self.c1_size, self.c1_stride,
+                      self.c1_padding),
+            StageSpec(2, self.s2_planes, self.s2_size, self.s2_r, self.s2_r_learn, self.c2_size, self.c2_stride,
+                      self.c2_padding),
+            StageSpec(3, self.s3_planes, self.s3_size, self.s3_r, self.s3_r_learn, self.c3_size, self.c3_stride,
+                      self.c3_padding),
+        )  # fmt: skip
 
 
 def _edge_templates(cfg: NeocognitronConfig) -> np.ndarray:
@@ -147,7 +165,7 @@ def _edge_templates(cfg: NeocognitronConfig) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
-class Neocognitron:
+class Neocognitron(Hierarchy):
     """Fukushima's Neocognitron for digits: S-C sandwich with learned S2/S3 and labelled S4.
 
     Parameters
@@ -176,131 +194,70 @@ class Neocognitron:
     >>> net.predict(x[300:305])                           # doctest: +SKIP
     """
 
+    NAME = "neocognitron"
+    CONFIG = NeocognitronConfig
     STAGES = ("U0", "UG", "US1", "UC1", "US2", "UC2", "US3", "UC3", "US4", "UC4")
     LEARNED = ("S2", "S3", "S4")
+    FEATURE_STAGE = "UC3"
 
     def __init__(self, config: NeocognitronConfig | None = None, *, device="auto"):
-        config = NeocognitronConfig() if config is None else config
-        if not isinstance(config, NeocognitronConfig):
-            raise TypeError(f"config must be a NeocognitronConfig, got {type(config).__name__}")
-        self.config = cfg = config
-        self.device = device
+        super().__init__(config, device=device)
+        cfg = self.config
+        s1 = cfg.stages[0]
         on = filters.dog_kernel(cfg.ug_sigma, cfg.ug_ratio * cfg.ug_sigma, size=cfg.ug_size)
-        self.layers: dict = {
-            "UG": SLayer(np.stack([on, -on])[:, None], tuning="linear", device=device, name="UG"),
-            "US1": SLayer(_edge_templates(cfg), r=cfg.s1_r, c=self._c(cfg.s1_size), device=device, name="US1"),
-        }
-        self.layers["UC1"] = self._clayer(1)
-        self.counts: dict[str, np.ndarray] = {}
+        self.layers["UG"] = SLayer(np.stack([on, -on])[:, None], tuning="linear", device=device, name="UG")
+        self.layers["US1"] = SLayer(_edge_templates(cfg), r=s1.s_r, c=self.connection_weights(s1.s_size),
+                                    device=device, name="US1")  # fmt: skip
+        self.layers["UC1"] = self._clayer(s1)
         self.classifier: PrototypeClassifier | None = None
-        self.readout: RidgeReadout | None = None
         self._shapes = self._check_geometry()
 
     # ------------------------------------------------------------ construction
-    def _c(self, size):
+    def connection_weights(self, size):
+        """Connection weights ``c(nu)`` of an S-layer with a ``size`` x ``size`` connection area (``c_taper``)."""
         return connection_kernel(size, self.config.c_taper * size)
 
-    def _clayer(self, level):
+    def _clayer(self, spec: StageSpec):
         cfg = self.config
-        return CLayer(getattr(cfg, f"c{level}_size"), getattr(cfg, f"c{level}_stride"),
-                      getattr(cfg, f"c{level}_padding"), kind=cfg.c_kind, saturation=cfg.c_saturation,
-                      device=self.device, name=f"UC{level}")  # fmt: skip
+        return CLayer(spec.c_size, spec.c_stride, spec.c_padding, kind=cfg.c_kind, saturation=cfg.c_saturation,
+                      device=self.device, name=f"UC{spec.level}")  # fmt: skip
 
     def _check_geometry(self) -> dict:
         """Per-image shapes of every stage with the configured sizes, or a ValueError naming the field."""
         cfg = self.config
         shapes = {"U0": (1, cfg.image_size, cfg.image_size)}
         h = cfg.image_size
-        planes = {1: cfg.s1_orientations, 2: cfg.s2_planes, 3: cfg.s3_planes}
-        for level in (1, 2, 3):
-            size, stride, pad = (getattr(cfg, f"c{level}_{k}") for k in ("size", "stride", "padding"))
+        for spec in cfg.stages:
+            level, size, stride, pad = spec.level, spec.c_size, spec.c_stride, spec.c_padding
             if pad > size // 2:
                 raise ValueError(f"c{level}_padding={pad} must be at most half of c{level}_size={size}")
             if size > h + 2 * pad:
                 raise ValueError(f"c{level}_size={size} (pooling window) is larger than its input US{level} "
                                  f"({h}x{h}, padding {pad})")  # fmt: skip
-            shapes[f"US{level}"] = (planes[level], h, h)
-            h = (h + 2 * pad - size) // stride + 1
-            shapes[f"UC{level}"] = (planes[level], h, h)
+            shapes[f"US{level}"] = (spec.planes, h, h)
+            h = out_len(h, size, stride, pad)
+            shapes[f"UC{level}"] = (spec.planes, h, h)
         shapes["UG"] = (2, cfg.image_size, cfg.image_size)
         return shapes
 
     # ------------------------------------------------------------ forward
-    @property
-    def learned(self) -> tuple[str, ...]:
-        """Names of the learned S-layers so far ("S2", "S3", "S4")."""
-        return tuple(s for s in self.LEARNED if f"U{s}" in self.layers)
-
-    def forward(self, images, *, upto=None) -> dict:
-        """Every stage's maps for a batch of images.
-
-        Parameters
-        ----------
-        images : (N, 1, H, W), (N, H, W) or (H, W) array_like
-            Grey images in [0, 1] (ink = 1), ``H = W = config.image_size``.
-        upto : str, optional
-            Stop after this stage (e.g. "UC3"); default: the last built one.
-
-        Returns
-        -------
-        dict of str to ndarray
-            "U0", "UG", "US1", "UC1", ... each (N, K, H, W) float32, in order,
-            up to the last learned stage ("UC4" has one plane per class: the
-            largest S4 response among that class's prototypes).
-        """
-        x = as_images(images, "images", self.config.image_size)
-        upto = self._check_stage(upto)
-        maps = {"U0": x}
-        prev = x
-        for name in self.STAGES[1:]:
-            if upto == "U0":
-                break
-            if name == "UC4" and self.classifier is not None:
-                out = self.classifier.class_maxima(prev)
-            elif name in self.layers:
-                out = self.layers[name](prev)
-            else:
-                break
-            maps[name] = prev = out
-            if name == upto:
-                break
-        return maps
-
-    def _check_stage(self, stage):
-        if stage is None:
-            return None
-        if stage not in self.STAGES:
-            raise ValueError(f"stage must be one of {', '.join(self.STAGES)}; got {stage!r}")
-        return stage
-
-    def features(self, images, stage="UC3", *, batch_size=500, progress=False, desc=None) -> np.ndarray:
-        """The maps of one stage for many images, computed in batches (N, K, H, W)."""
-        stage = self._check_stage(stage)
-        return stage_features(self, images, stage, batch_size=batch_size, progress=progress, desc=desc)
+    def stage_output(self, name, x):
+        """As :meth:`Hierarchy.stage_output`; "UC4" has one plane per class, the largest S4 response among its
+        prototypes."""
+        if name == "UC4" and self.classifier is not None:
+            return self.classifier.class_maxima(x)
+        return super().stage_output(name, x)
 
     # ------------------------------------------------------------ learning
-    def fit(self, images, labels, *, rng=None, progress=False) -> Neocognitron:
-        """Learn S2 and S3 without labels, then S4 and the readout with them.
-
-        The first ``config.n_unsupervised`` images of a seeded permutation
-        train S2 and S3; all images train S4 and the readout. Deterministic
-        for an integer ``rng``.
-        """
-        seed = _seed(rng)
-        cache: dict = {}
-        for stage in self.LEARNED + ("readout",):
-            self.learn_stage(stage, images, labels, seed=seed, progress=progress, cache=cache)
-        return self
-
     def learn_stage(self, stage, images, labels, *, seed, progress=False, state=None, should_stop=None, cache=None):
         """Learn one stage ("S2", "S3", "S4" or "readout"), the ones below it learned already.
 
+        The first ``config.n_unsupervised`` images of a seeded permutation
+        train S2 and S3 (without labels); all images train S4 and the readout.
         Returns None when the stage is learned, or a partial state (plain
         arrays and the position reached) when ``should_stop()`` turned true
         between batches; pass it back as ``state`` to continue exactly.
         """
-        from . import _neocognitron_learning as learning
-
         return learning.learn_stage(self, stage, images, labels, seed=seed, progress=progress, state=state,
                                     should_stop=should_stop, cache=cache)  # fmt: skip
 
@@ -310,26 +267,21 @@ class Neocognitron:
         The unsupervised layers stay as they are: e.g. learn S2/S3 once and
         train the top with different numbers of labelled images.
         """
-        from ._neocognitron_learning import supervised_learning
-
         cfg = self.config
         c3 = np.asarray(c3, dtype=np.float32)
         y = check_labels(labels, len(c3))
-        order = np.random.default_rng([_seed(rng), 0]).permutation(len(c3))
-        result = supervised_learning(c3[order], y[order], r=cfg.s4_r_learn, max_planes=cfg.s4_planes,
-                                     c_taper=cfg.c_taper, batch_size=4 * cfg.batch_size, progress=progress)  # fmt: skip
+        order = np.random.default_rng([seed_from(rng), 0]).permutation(len(c3))
+        result = learning.supervised_learning(c3[order], y[order], r=cfg.s4_r_learn, max_planes=cfg.s4_planes,
+                                              c_taper=cfg.c_taper, batch_size=4 * cfg.batch_size,
+                                              progress=progress)  # fmt: skip
         self.set_planes("S4", result["templates"], result["counts"], result["labels"])
         self.readout = RidgeReadout(cfg.ridge_alpha).fit(c3.reshape(len(c3), -1), y)
         return self
 
-    def predict(self, images, *, classifier=None, batch_size=500, progress=False) -> np.ndarray:
-        """Class labels (N,) int64 by the configured (or given) classifier."""
-        return self.predict_features(self.features(images, "UC3", batch_size=batch_size, progress=progress),
-                                     classifier=classifier)  # fmt: skip
-
     def predict_features(self, c3, *, classifier=None) -> np.ndarray:
         """Class labels from UC3 maps (N, K3, h, w)."""
-        kind = check_choice(self.config.classifier if classifier is None else classifier, "classifier", CLASSIFIERS)
+        kind = check_choice(self.config.classifier if classifier is None else classifier, "classifier",
+                            CLASSIFIERS[self.NAME])
         if kind == "ridge":
             if self.readout is None:
                 raise RuntimeError("the ridge readout is not trained yet (fit first)")
@@ -347,7 +299,7 @@ class Neocognitron:
         """
         if self.classifier is None:
             raise RuntimeError("S4 has no prototypes yet (fit first)")
-        out = {"intvec": [], "nearest": []}
+        out = {m: [] for m in CLASSIFIERS[self.NAME] if m != "ridge"}  # the prototype classifiers
         for start in range(0, len(c3), batch_size):
             s = self.classifier.similarity(c3[start : start + batch_size])
             for m in out:
@@ -363,52 +315,23 @@ class Neocognitron:
         cfg = self.config
         level = int(stage[1])
         if level in (2, 3):
-            size = getattr(cfg, f"s{level}_size")
-            r = getattr(cfg, f"s{level}_r")
-            self.layers[f"US{level}"] = SLayer(templates, r=r, c=self._c(size), device=self.device, name=f"US{level}")
-            self.layers[f"UC{level}"] = self._clayer(level)
+            spec = cfg.stages[level - 1]
+            self.layers[f"US{level}"] = SLayer(templates, r=spec.s_r, c=self.connection_weights(spec.s_size),
+                                               device=self.device, name=f"US{level}")  # fmt: skip
+            self.layers[f"UC{level}"] = self._clayer(spec)
         else:
             self.classifier = PrototypeClassifier(templates, labels, r=cfg.s4_r, c_taper=cfg.c_taper,
                                                   device=self.device)  # fmt: skip
             self.layers["US4"] = self.classifier.layer
         self.counts[stage] = np.asarray(counts if counts is not None else np.ones(len(templates)), dtype=np.int64)
 
-    def state_dict(self) -> dict:
-        """Learned arrays by name (templates, counts, S4 labels, readout), for ``save_checkpoint``."""
-        out = {}
-        for stage in self.learned:
-            out[f"{stage}/templates"] = self.layers[f"U{stage}"].templates
-            out[f"{stage}/counts"] = self.counts[stage]
-        if self.classifier is not None:
-            out["S4/labels"] = self.classifier.labels
-        if self.readout is not None:
-            out.update({f"readout/{k}": v for k, v in self.readout.state_dict().items()})
+    def stage_arrays(self, stage) -> dict:
+        """As :meth:`Hierarchy.stage_arrays`, with the class ``labels`` of the S4 prototypes."""
+        out = super().stage_arrays(stage)
+        if stage == "S4":
+            out["labels"] = self.classifier.labels
         return out
-
-    def load_state_dict(self, arrays: dict) -> None:
-        """Restore what :meth:`state_dict` returned (stages missing from it stay unlearned)."""
-        for stage in self.LEARNED:
-            if f"{stage}/templates" in arrays:
-                try:
-                    self.set_planes(stage, arrays[f"{stage}/templates"], arrays.get(f"{stage}/counts"),
-                                    arrays.get(f"{stage}/labels"))  # fmt: skip
-                except ValueError as exc:  # a message about the layer's arguments: say which arrays they were
-                    raise ValueError(f"the arrays of stage {stage} do not fit its configuration: {exc}") from None
-        readout = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("readout/")}
-        if readout:
-            self.readout = RidgeReadout.from_state(readout)
 
     def __repr__(self) -> str:
         parts = [f"{k}: {getattr(v, 'n_planes', '')}" for k, v in self.layers.items() if isinstance(v, SLayer)]
         return f"Neocognitron({', '.join(parts)})"
-
-
-def _seed(rng) -> int:
-    if rng is None:
-        return int(np.random.default_rng().integers(2**31))
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(2**31))
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return int(rng)
-    raise TypeError(f"rng must be None, a non-negative integer seed or a numpy Generator, got {rng!r}")
-

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import filters
-from ._hierarchy_layers import CLayer, SLayer
-from ._hierarchy_readout import RidgeReadout, as_images, check_labels, stage_features
-from ._core.validate import check_choice, check_in_range, check_positive_float, check_positive_int
+from .. import filters
+from .._core.validate import check_choice, check_in_range, check_labels, check_positive_float, check_positive_int
+from ..kernels.ops import out_len
+from .base import Hierarchy, HierarchyConfig, as_images
+from .catalog import CLASSIFIERS
+from .layers import CLayer, SLayer
+from .readout import RidgeReadout
 
 __all__ = ["HMAX", "HMAXConfig"]
 
 
 @dataclass(frozen=True)
-class HMAXConfig:
+class HMAXConfig(HierarchyConfig):
     """Sizes and parameters of HMAX for 28x28 digits.
 
     Map sizes with the defaults: U0 28x28 -> US1 16@28 (4 scales x 4
@@ -63,14 +66,8 @@ class HMAXConfig:
         for name in ("s1_bandwidth", "s2_sigma", "ridge_alpha"):
             check_positive_float(getattr(self, name), name)
 
-    def replace(self, **changes) -> HMAXConfig:
-        """A copy with ``changes``; unknown names raise a TypeError listing the fields."""
-        from ._neocognitron import _replace
 
-        return _replace(self, changes)
-
-
-class HMAX:
+class HMAX(Hierarchy):
     """HMAX: S1 Gabor / C1 local max / S2 RBF prototypes / C2 global max, and a linear readout.
 
     Parameters
@@ -86,24 +83,21 @@ class HMAX:
        object recognition with cortex-like mechanisms. IEEE TPAMI 29(3):411-426.
     """
 
+    NAME = "hmax"
+    CONFIG = HMAXConfig
     STAGES = ("U0", "US1", "UC1", "US2", "UC2")
     LEARNED = ("S2",)
+    FEATURE_STAGE = "UC2"
 
     def __init__(self, config: HMAXConfig | None = None, *, device="auto"):
-        config = HMAXConfig() if config is None else config
-        if not isinstance(config, HMAXConfig):
-            raise TypeError(f"config must be an HMAXConfig, got {type(config).__name__}")
-        self.config = cfg = config
-        self.device = device
+        super().__init__(config, device=device)
+        cfg = self.config
         bank = filters.gabor_bank(cfg.s1_frequencies, cfg.s1_orientations, phases=(0.0,),
                                   bandwidth=cfg.s1_bandwidth, size=cfg.s1_size)  # fmt: skip
-        self.layers: dict = {
-            "US1": SLayer(bank.kernels[:, None], tuning="ndp", device=device, name="US1"),
-            "UC1": CLayer(cfg.c1_size, cfg.c1_stride, cfg.c1_padding, kind="max", n_scales=len(cfg.s1_frequencies),
-                          scale_pool=cfg.c1_scale_pool, device=device, name="UC1"),
-        }  # fmt: skip
-        self.counts: dict[str, np.ndarray] = {}
-        self.readout: RidgeReadout | None = None
+        self.layers["US1"] = SLayer(bank.kernels[:, None], tuning="ndp", device=device, name="US1")
+        self.layers["UC1"] = CLayer(cfg.c1_size, cfg.c1_stride, cfg.c1_padding, kind="max",
+                                    n_scales=len(cfg.s1_frequencies), scale_pool=cfg.c1_scale_pool, device=device,
+                                    name="UC1")  # fmt: skip
         self._check_geometry()
 
     def _check_geometry(self):
@@ -113,41 +107,9 @@ class HMAX:
             raise ValueError(f"c1_padding={cfg.c1_padding} must be at most half of c1_size={cfg.c1_size}")
         if cfg.c1_size > h + 2 * cfg.c1_padding:
             raise ValueError(f"c1_size={cfg.c1_size} (pooling window) is larger than its input US1 ({h}x{h})")
-        h = (h + 2 * cfg.c1_padding - cfg.c1_size) // cfg.c1_stride + 1
+        h = out_len(h, cfg.c1_size, cfg.c1_stride, cfg.c1_padding)
         if cfg.s2_size > h:
             raise ValueError(f"s2_size={cfg.s2_size} is larger than its input UC1 ({h}x{h})")
-
-    @property
-    def learned(self) -> tuple[str, ...]:
-        return tuple(s for s in self.LEARNED if f"U{s}" in self.layers)
-
-    def forward(self, images, *, upto=None) -> dict:
-        """Every stage's maps by name ("U0", "US1", "UC1", "US2", "UC2"), up to ``upto`` or the last built."""
-        x = as_images(images, "images", self.config.image_size)
-        if upto is not None:
-            check_choice(upto, "upto", self.STAGES)
-        maps = {"U0": x}
-        prev = x
-        for name in self.STAGES[1:]:
-            if upto == "U0" or name not in self.layers:
-                break
-            maps[name] = prev = self.layers[name](prev)
-            if name == upto:
-                break
-        return maps
-
-    def features(self, images, stage="UC2", *, batch_size=500, progress=False, desc=None) -> np.ndarray:
-        """One stage's maps for many images, in batches (N, K, H, W)."""
-        return stage_features(self, images, stage, batch_size=batch_size, progress=progress, desc=desc)
-
-    def fit(self, images, labels, *, rng=None, progress=False) -> HMAX:
-        """Imprint the S2 prototypes, then fit the readout on C2. Deterministic for an integer ``rng``."""
-        from ._neocognitron import _seed
-
-        seed, cache = _seed(rng), {}
-        for stage in ("S2", "readout"):
-            self.learn_stage(stage, images, labels, seed=seed, progress=progress, cache=cache)
-        return self
 
     def learn_stage(self, stage, images, labels, *, seed, progress=False, state=None, should_stop=None, cache=None):
         """Learn "S2" (imprinting) or "readout"; returns None (both are one step, never partial)."""
@@ -180,12 +142,10 @@ class HMAX:
         self.layers["UC2"] = CLayer(None, kind="max", device=self.device, name="UC2")
         self.counts["S2"] = np.ones(len(templates), dtype=np.int64) if counts is None else np.asarray(counts)
 
-    def predict(self, images, *, classifier="ridge", batch_size=500, progress=False) -> np.ndarray:
-        return self.predict_features(self.features(images, "UC2", batch_size=batch_size, progress=progress),
-                                     classifier=classifier)  # fmt: skip
-
-    def predict_features(self, c2, *, classifier="ridge") -> np.ndarray:
-        check_choice(classifier, "classifier", ("ridge",))
+    def predict_features(self, c2, *, classifier=None) -> np.ndarray:
+        """Class labels from C2 maps (N, K, 1, 1) by the ridge readout (HMAX's one classifier, the default)."""
+        check_choice(CLASSIFIERS[self.NAME][0] if classifier is None else classifier, "classifier",
+                     CLASSIFIERS[self.NAME])  # fmt: skip
         if self.readout is None:
             raise RuntimeError("the readout is not trained yet (fit first)")
         return self.readout.predict(c2.reshape(len(c2), -1))
@@ -193,25 +153,6 @@ class HMAX:
     def predict_all(self, c2) -> dict:
         """Labels from C2 maps by every classifier HMAX offers (the ridge readout)."""
         return {"ridge": self.predict_features(c2)}
-
-    def state_dict(self) -> dict:
-        out = {}
-        if "US2" in self.layers:
-            out["S2/templates"] = self.layers["US2"].templates
-            out["S2/counts"] = self.counts["S2"]
-        if self.readout is not None:
-            out.update({f"readout/{k}": v for k, v in self.readout.state_dict().items()})
-        return out
-
-    def load_state_dict(self, arrays: dict) -> None:
-        if "S2/templates" in arrays:
-            try:
-                self.set_planes("S2", arrays["S2/templates"], arrays.get("S2/counts"))
-            except ValueError as exc:  # a message about the layer's arguments: say which arrays they were
-                raise ValueError(f"the arrays of stage S2 do not fit its configuration: {exc}") from None
-        readout = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("readout/")}
-        if readout:
-            self.readout = RidgeReadout.from_state(readout)
 
     def __repr__(self) -> str:
         k = self.layers["US2"].n_planes if "US2" in self.layers else 0

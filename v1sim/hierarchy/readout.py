@@ -1,66 +1,18 @@
 """Top layers of the hierarchies: labelled S4 prototypes (nearest / IntVec) and a ridge readout.
 
-Public via :mod:`v1sim.hierarchy`. Also the small input helpers the models share.
+Public via :mod:`v1sim.hierarchy`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._hierarchy_layers import SLayer, connection_kernel
-from ._core.validate import as_array, as_float_array, check_choice, check_positive_float, check_positive_int
-from .backend import matmul
-from .errors import InputError
+from .._core.validate import as_float_array, check_choice, check_labels, check_positive_float, check_positive_int
+from ..backend import matmul
+from .connections import connection_kernel
+from .layers import SLayer
 
 __all__ = ["PrototypeClassifier", "RidgeReadout"]
-
-
-def as_images(images, name: str, size: int | None = None) -> np.ndarray:
-    """(H, W), (N, H, W) or (N, 1, H, W) -> C-contiguous float32 (N, 1, H, W); checks the side."""
-    x = as_float_array(images, name, ndim=(2, 3, 4))
-    if x.ndim == 2:
-        x = x[None, None]
-    elif x.ndim == 3:
-        x = x[:, None]
-    if x.shape[1] != 1:
-        raise ValueError(f"{name} must be grey images (N, 1, H, W), got {x.shape[1]} channels (shape {x.shape})")
-    if size is not None and x.shape[2:] != (size, size):
-        raise ValueError(f"{name} must be {size}x{size} (config image_size), got {x.shape[2]}x{x.shape[3]}")
-    return np.ascontiguousarray(x, dtype=np.float32)
-
-
-def check_labels(labels, n: int, name: str = "labels") -> np.ndarray:
-    """Integer class labels of shape (n,), >= 0, as int64."""
-    y = as_array(labels, name)
-    if y.shape != (n,):
-        raise InputError(f"{name} must have shape ({n},) to match the images, got {y.shape}", argument=name)
-    if n and y.min() < 0:
-        raise InputError(f"{name} must be >= 0, got {y.min()}", argument=name)
-    return y.astype(np.int64)
-
-
-def batched(n: int, batch_size: int, *, progress=False, desc="", start=0):
-    """Start indices 0, B, 2B, ... below n, with a tqdm bar on stderr when ``progress``."""
-    from tqdm.auto import tqdm
-
-    starts = range(start, n, batch_size)
-    return tqdm(starts, desc=desc, unit="batch", disable=not progress, leave=False)
-
-
-def stage_features(model, images, stage, *, batch_size=500, progress=False, desc=None) -> np.ndarray:
-    """The maps of ``stage`` of a hierarchy ``model`` for many images, computed in batches (N, K, H, W).
-
-    ``model`` has ``config.image_size``, ``forward(x, upto=stage)`` and
-    ``learned`` (the Neocognitron and HMAX).
-    """
-    x = as_images(images, "images", model.config.image_size)
-    parts = []
-    for start in batched(len(x), batch_size, progress=progress, desc=desc or f"{stage} features"):
-        maps = model.forward(x[start : start + batch_size], upto=stage)
-        if stage not in maps:
-            raise RuntimeError(f"stage {stage} is not built yet (learned so far: {model.learned or 'none'})")
-        parts.append(maps[stage])
-    return np.concatenate(parts)
 
 
 class PrototypeClassifier:

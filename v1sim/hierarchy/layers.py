@@ -1,4 +1,4 @@
-"""S- and C-layers: Fukushima's cell planes on v1sim's kernel layer (public via ``v1sim.hierarchy``).
+"""S- and C-layers: Fukushima's cell planes on v1sim's kernel layer (public via :mod:`v1sim.hierarchy`).
 
 An :class:`SLayer` is a bank of cell planes sharing weights across positions:
 its excitatory input is one :func:`v1sim.correlate_batch` of the layer below
@@ -16,22 +16,21 @@ import numbers
 
 import numpy as np
 
-from . import kernels, pooling, signal
-from ._core.validate import (
+from .. import kernels, pooling, signal
+from .._core.validate import (
     as_float_array,
-    check_allocation,
     check_choice,
-    check_float_dtype,
     check_in_range,
     check_int_pair,
     check_nonnegative_int,
     check_positive_float,
     check_positive_int,
 )
-from .backend import resolve_device
-from .errors import InputError
+from ..backend import resolve_device
+from ..kernels.ops import out_len, pad
+from .connections import vcell_unchecked
 
-__all__ = ["CLayer", "SLayer", "connection_kernel", "vcell"]
+__all__ = ["CLayer", "SLayer"]
 
 TUNINGS = ("shunting", "linear", "ndp", "rbf")
 METHODS = ("auto", "fused", *signal.METHODS[1:])
@@ -40,89 +39,6 @@ _SIMD_FLOATS = 16  # float32 lanes of a 512-bit vector (a multiple of 4 and 8: r
 _FUSED_MAX_WEIGHTS = 512  # "auto" fuses while a layer has at most this many weights K*C*kh*kw (see SLayer)
 C_KINDS = ("avg", "max", "l2")
 _TINY = 1e-12
-
-
-def connection_kernel(size, sigma=None, *, dtype=np.float32) -> np.ndarray:
-    """Fukushima's fixed connection weights ``c(nu)``: a Gaussian taper, 1 at the centre.
-
-    Parameters
-    ----------
-    size : int or (int, int)
-        Side(s) of the connection area in cells; the centre is
-        ``((h - 1) / 2, (w - 1) / 2)`` (between cells for an even side).
-    sigma : float, optional
-        Standard deviation in cells; None gives uniform weights (all 1, as
-        HMAX uses).
-    dtype : {np.float32, np.float64}
-
-    Returns
-    -------
-    (h, w) ndarray
-        Positive, decreasing with distance from the centre, maximum 1 (the
-        scale of ``c`` cancels out of every S-cell equation). The limits are
-        exact: a ``sigma`` far below a cell keeps only the cell(s) nearest the
-        centre (1, the rest 0), one far above the area gives all ones.
-
-    Raises
-    ------
-    InputError
-        For a ``size`` that is not a positive integer (pair) or that would not fit in memory, or a ``sigma``
-        that is not positive and finite.
-    InputTypeError
-        For a ``dtype`` other than float32 or float64.
-    """
-    h, w = check_int_pair(size, "size", minimum=1)
-    dtype = check_float_dtype(dtype)
-    check_allocation((h, w), np.float64, "size", copies=3, what=f"a {h} x {w} connection area")
-    if sigma is None:
-        return np.ones((h, w), dtype=dtype)
-    sigma = check_positive_float(sigma, "sigma")
-    ry = np.arange(h) - (h - 1) / 2
-    rx = np.arange(w) - (w - 1) / 2
-    d2 = ry[:, None] ** 2 + rx[None, :] ** 2  # exact: quarter-integers
-    # relative to the nearest cell, so the maximum is exactly 1; divided by sigma twice, so sigma**2 neither
-    # overflows (1e300) nor underflows to 0 (1e-300, where d2 / 0 gave NaN at the centre)
-    with np.errstate(over="ignore"):  # a tiny sigma: inf, then exp(-inf) = 0 (the exact limit)
-        return np.exp(-0.5 * ((d2 - d2.min()) / sigma) / sigma).astype(dtype)
-
-
-def vcell(x, c, padding=(0, 0), *, method="direct", device="auto") -> np.ndarray:
-    """The V-cell: ``v = sqrt(sum_{kappa, nu} c(nu) x[kappa, n + nu]^2)``, (N, 1, H2, W2).
-
-    One :func:`v1sim.correlate_batch` of the summed squared input planes
-    (N, 1, H, W) with the connection kernel ``c`` (kh, kw): a weighted
-    root-mean-square of the inputs in the connection area (up to the
-    constant ``sum c``).
-
-    Parameters
-    ----------
-    x : (N, C, H, W) array_like
-        Finite input planes.
-    c : (kh, kw) array_like
-        Finite, non-negative connection weights (:func:`connection_kernel`).
-    padding : int or (int, int)
-    method, device : str
-        As :func:`v1sim.correlate_batch`.
-
-    Raises
-    ------
-    InputError
-        For arrays of the wrong shape, non-finite values (NonFiniteError) or negative weights.
-    InputTypeError
-        For arrays that are not real numbers.
-    """
-    x = as_float_array(x, "x", ndim=4)
-    c = as_float_array(c, "c", ndim=2)
-    if (c < 0).any():
-        raise InputError(f"c must be non-negative connection weights, got a minimum of {c.min():g}", argument="c")
-    return _vcell(x, c, padding, method=method, device=device)
-
-
-def _vcell(x, c, padding, *, method="direct", device="auto") -> np.ndarray:
-    """:func:`vcell` on checked arrays (the S-layers call it on every forward pass)."""
-    energy = np.einsum("nchw,nchw->nhw", x, x)[:, None]
-    v2 = signal.correlate_batch(energy, c[None, None], padding=padding, method=method, device=device)
-    return np.sqrt(np.maximum(v2, 0.0, out=v2), out=v2)
 
 
 def _padding(padding, kh: int, kw: int) -> tuple[int, int]:
@@ -285,7 +201,7 @@ class SLayer:
                 raise ValueError(
                     f"{self.name}: connection area {what} {f} is larger than its (padded) input {n} + 2*{p}"
                 )
-        return self.n_planes, h - kh + 2 * py + 1, w - kw + 2 * px + 1
+        return self.n_planes, out_len(h, kh, 1, py), out_len(w, kw, 1, px)
 
     def _check_input(self, x):
         x = as_float_array(x, "x", ndim=4)
@@ -306,7 +222,7 @@ class SLayer:
         return self._vcell(x)
 
     def _vcell(self, x):
-        return _vcell(x, self.c, self.padding, method=self._corr_method, device=self.device)
+        return vcell_unchecked(x, self.c, self.padding, method=self._corr_method, device=self.device)
 
     def respond(self, e, v, r=None) -> np.ndarray:
         """The S-cell output from excitation ``e`` (N, K, ...) and V-cell input ``v`` (N, 1, ...).
@@ -344,9 +260,9 @@ class SLayer:
         r = self.r if r is None else check_in_range(r, "r", 0.0, math.inf, inclusive=(False, False))
         (py, px), dtype = self.padding, self.a.dtype if x.dtype == self.a.dtype else np.float64
         k, kh, kw = self.a.shape[0], self.a.shape[2], self.a.shape[3]
-        ho, wo = x.shape[2] + 2 * py - kh + 1, x.shape[3] + 2 * px - kw + 1
+        ho, wo = out_len(x.shape[2], kh, 1, py), out_len(x.shape[3], kw, 1, px)
         extra = -wo % _SIMD_FLOATS  # right-hand zeros: rows a whole number of vectors wide (see s_cells)
-        xp = signal._pad(np.ascontiguousarray(x, dtype=dtype), (py, py, px, px + extra), "constant")
+        xp = pad(np.ascontiguousarray(x, dtype=dtype), (py, py, px, px + extra))
         out = np.empty((x.shape[0], k, ho, wo), dtype=dtype)
         theta = 0.0 if r is None else r / (1.0 + r)
         a, c = self.a.astype(dtype, copy=False), self.c.astype(dtype, copy=False)
@@ -431,7 +347,7 @@ class CLayer:
             if f > n + 2 * p:
                 raise ValueError(f"{self.name}: size {f} (pooling window {what}) is larger than its input {what} {n}"
                                  + (f" + 2*{p}" if p else ""))  # fmt: skip
-            out.append((n + 2 * p - f) // s + 1)
+            out.append(out_len(n, f, s, p))
         return ch // self.scale_pool, out[0], out[1]
 
     def __call__(self, x) -> np.ndarray:

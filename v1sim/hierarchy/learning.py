@@ -15,9 +15,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._hierarchy_layers import SLayer, _vcell, connection_kernel
-from ._hierarchy_readout import RidgeReadout, as_images, batched, check_labels
-from .backend import matmul
+from .._core.validate import check_labels
+from ..backend import matmul
+from ..kernels.ops import pad_zero
+from .base import as_images, batched
+from .connections import connection_kernel, vcell_unchecked
+from .layers import SLayer
+from .readout import RidgeReadout
 
 __all__ = ["learn_stage"]
 
@@ -36,17 +40,17 @@ def learn_stage(net, stage, images, labels, *, seed, progress=False, state=None,
     cache = {} if cache is None else cache
     order = np.random.default_rng([seed, 0]).permutation(len(x))  # the presentation order of every stage
     if stage in ("S2", "S3"):
-        level = int(stage[1])
+        spec = cfg.stages[int(stage[1]) - 1]
+        level = spec.level
         key = f"UC{level - 1}"
         maps = cache.get(key)
         if maps is None:
             subset = x[order[: cfg.n_unsupervised]]
             maps = net.features(subset, key, progress=progress, desc=f"{key} of the learning set")
-        size = getattr(cfg, f"s{level}_size")
         result = competitive_learning(
-            maps, size=size, max_planes=getattr(cfg, f"s{level}_planes"), r=getattr(cfg, f"s{level}_r_learn"),
-            c=net._c(size), min_input=cfg.ais_min_input, batch_size=cfg.batch_size, device=net.device,
-            name=f"US{level}", progress=progress, state=state, should_stop=should_stop,
+            maps, size=spec.s_size, max_planes=spec.planes, r=spec.s_r_learn, c=net.connection_weights(spec.s_size),
+            min_input=cfg.ais_min_input, batch_size=cfg.batch_size, device=net.device, name=f"US{level}",
+            progress=progress, state=state, should_stop=should_stop,
         )  # fmt: skip
         if "position" in result:
             return result
@@ -122,8 +126,8 @@ def competitive_learning(maps, *, size, max_planes, r, c, min_input, batch_size=
         if k0:
             layer = SLayer(templates.reshape(k0, ch, size, size), r=r, c=c, device=device, name=name)
             u_all = layer(xb).reshape(len(xb), k0, h * w)
-        v_all = _vcell(xb, c, (pad, pad), device=device).reshape(len(xb), h * w).astype(np.float64)
-        xp = np.pad(xb, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        v_all = vcell_unchecked(xb, c, (pad, pad), device=device).reshape(len(xb), h * w).astype(np.float64)
+        xp = pad_zero(xb, pad, pad)
         for i in range(len(xb)):
             v = v_all[i]
             pw = None  # sqrt(c)-weighted patches, made on demand
