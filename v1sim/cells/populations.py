@@ -32,11 +32,13 @@ from .._core.validate import (
 )
 from ..errors import InputError, InputTypeError
 from .base import Nonlinearity, pair_amplitude
-from .retina import SURROUND_RATIO, SURROUND_WEIGHT
+from .retina import GANGLION_NONLINEARITY, SURROUND_RATIO, SURROUND_WEIGHT
+from .v1 import V1_EXPONENT
 
 __all__ = ["complex_cells", "ganglion_cells", "hypercomplex_cells", "simple_cells"]
 
 _OUTPUTS = ("rate", "drive")
+_HALF_SQUARING = Nonlinearity(exponent=V1_EXPONENT)  # default of the simple, complex and hypercomplex maps
 
 
 def _images(images, background):
@@ -77,10 +79,9 @@ def _pair_units(kernels, squared=False):
     return amp * amp if squared else amp
 
 
-def _nonlinearity(nonlinearity, exponent, peak=None, spontaneous=None):
+def _nonlinearity(nonlinearity, default: Nonlinearity) -> Nonlinearity:
     if nonlinearity is None:
-        kw = {} if peak is None else {"peak": peak, "spontaneous": spontaneous}
-        return Nonlinearity(exponent=exponent, **kw)
+        return default
     if not isinstance(nonlinearity, Nonlinearity):
         raise InputTypeError(f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nonlinearity).__name__}",
                              argument="nonlinearity")  # fmt: skip
@@ -128,7 +129,7 @@ def ganglion_cells(images, bank=None, *, background=0.5, nonlinearity=None, outp
     obj, kernels, _ = _bank(bank, lambda: filters.dog_bank((1.0, 2.0), surround_ratio=SURROUND_RATIO,
                                                            surround_weight=SURROUND_WEIGHT))  # fmt: skip
     check_choice(output, "output", _OUTPUTS)
-    nl = _nonlinearity(nonlinearity, 1.0, peak=100.0, spontaneous=20.0)
+    nl = _nonlinearity(nonlinearity, GANGLION_NONLINEARITY)
     maps = signal.apply_bank(c, obj, mode="constant", method=method, device=device)
     return _finish(_scale(maps, _linear_units(kernels)), output, nl)
 
@@ -160,7 +161,7 @@ def simple_cells(images, bank=None, *, background=0.5, nonlinearity=None, output
     c = _images(images, background)
     obj, kernels, _ = _bank(bank, _default_gabors)
     check_choice(output, "output", _OUTPUTS)
-    nl = _nonlinearity(nonlinearity, 2.0)
+    nl = _nonlinearity(nonlinearity, _HALF_SQUARING)
     maps = signal.apply_bank(c, obj, mode="constant", method=method, device=device)
     return _finish(_scale(maps, _linear_units(kernels)), output, nl)
 
@@ -221,7 +222,7 @@ def complex_cells(images, bank=None, *, model="energy", energy="amplitude", pool
     model = check_choice(model, "model", ("energy", "max"))
     check_choice(energy, "energy", ("amplitude", "squared"))
     check_choice(output, "output", _OUTPUTS)
-    nl = _nonlinearity(nonlinearity, 2.0)
+    nl = _nonlinearity(nonlinearity, _HALF_SQUARING)
     if model == "energy":
         return _finish(_energy(c, obj, kernels, energy, method, device), output, nl)
     _pairs(kernels)
@@ -289,7 +290,7 @@ def hypercomplex_cells(images, bank=None, *, end_offset=None, end_weight=0.5, en
     check_choice(energy, "energy", ("amplitude", "squared"))
     check_choice(output, "output", _OUTPUTS)
     weight = check_in_range(end_weight, "end_weight", 0.0, math.inf)
-    nl = _nonlinearity(nonlinearity, 2.0)
+    nl = _nonlinearity(nonlinearity, _HALF_SQUARING)
     _pairs(kernels)
     m = kernels.shape[0] // 2
     pair_params = list(params[0::2]) if params else [{}] * m

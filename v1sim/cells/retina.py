@@ -18,10 +18,13 @@ from ..errors import InputError
 from ..filters import formulas
 from .base import N_STDS, Cell, LinearRF, Nonlinearity, square_support
 
-__all__ = ["SURROUND_RATIO", "SURROUND_WEIGHT", "GanglionCell"]
+__all__ = ["GANGLION_NONLINEARITY", "SURROUND_RATIO", "SURROUND_WEIGHT", "GanglionCell"]
 
 SURROUND_WEIGHT = 0.55  # integrated surround / centre gain, P and M cells (Croner & Kaplan 1995)
 SURROUND_RATIO = 6.0  # surround / centre radius, about that of foveal P cells (Croner & Kaplan 1995)
+# default of GanglionCell and ganglion_cells: linear-rectified, 20 spikes/s at rest, 100 at the optimal grating
+# (an assumption of the right order for tonically firing macaque ganglion cells, not fitted to data)
+GANGLION_NONLINEARITY = Nonlinearity(peak=100.0, spontaneous=20.0, exponent=1.0)
 
 @dataclass(frozen=True, kw_only=True)
 class GanglionCell(LinearRF, Cell):
@@ -58,7 +61,7 @@ class GanglionCell(LinearRF, Cell):
 
     def __post_init__(self):
         if self.nonlinearity is None:
-            object.__setattr__(self, "nonlinearity", Nonlinearity(peak=100.0, spontaneous=20.0, exponent=1.0))
+            object.__setattr__(self, "nonlinearity", GANGLION_NONLINEARITY)
         super().__post_init__()
 
     def _setup(self):

@@ -37,7 +37,9 @@ from ..filters import formulas
 from .base import N_STDS, PHASES, Cell, LinearRF, pair_amplitude, square_support
 from .retina import SURROUND_WEIGHT, GanglionCell
 
-__all__ = ["ComplexCell", "HubelWieselCell", "HypercomplexCell", "MaxComplexCell", "SimpleCell"]
+__all__ = ["V1_EXPONENT", "ComplexCell", "HubelWieselCell", "HypercomplexCell", "MaxComplexCell", "SimpleCell"]
+
+V1_EXPONENT = 2.0  # half-squaring (Heeger 1992): the default exponent of the Gabor cells and their maps
 
 _ENERGIES = ("amplitude", "squared")
 
@@ -66,7 +68,7 @@ class _GaborCell(Cell):
     sigma_x: float | None = None
     sigma_y: float | None = None
 
-    _DEFAULT_EXPONENT = 2.0
+    _DEFAULT_EXPONENT = V1_EXPONENT
 
     def _setup(self):
         object.__setattr__(self, "theta", check_finite_float(self.theta, "theta"))
