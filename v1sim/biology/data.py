@@ -12,6 +12,7 @@ from importlib import resources
 import numpy as np
 
 from .._core.validate import as_float_array, check_finite_float, check_positive_int, check_rng
+from ..errors import InputError
 
 __all__ = [
     "DEVALOIS1982", "RINGACH2002", "RINGACH2002_NXNY", "OrientationCounts", "RingachF1F0", "RingachNxNy",
@@ -158,9 +159,10 @@ class RingachNxNy:
         x = as_float_array(nx, "nx", ndim=1, dtype=np.float64)
         y = as_float_array(ny, "ny", ndim=1, dtype=np.float64)
         if x.shape != y.shape:
-            raise ValueError(f"nx and ny must have the same length, got {x.size} and {y.size}")
+            raise InputError(f"nx and ny must have the same length, got {x.size} and {y.size}", argument="ny")
         if np.any(x <= 0) or np.any(y <= 0):
-            raise ValueError("nx and ny must be > 0 (envelope SD times carrier frequency)")
+            raise InputError("nx and ny must be > 0 (envelope SD times carrier frequency)",
+                             argument="nx" if np.any(x <= 0) else "ny")
         inner = self.edges[1:-1]
         i, j = np.searchsorted(inner, x, side="right"), np.searchsorted(inner, y, side="right")
         out = np.zeros_like(self.counts)
@@ -175,7 +177,7 @@ class RingachNxNy:
         """
         model = self.histogram(nx, ny).astype(np.float64)
         if model.sum() == 0:
-            raise ValueError("nx and ny must hold at least one cell")
+            raise InputError("nx and ny must hold at least one cell", argument="nx")
         return float(0.5 * np.abs(model / model.sum() - self.counts / self.counts.sum()).sum())
 
     def sample(self, n, *, rng=None) -> tuple[np.ndarray, np.ndarray]:

@@ -229,7 +229,7 @@ class GaborFit:
         """The fits where boolean ``mask`` (n,) is true, e.g. ``fits.select(fits.r2 > 0.8)``."""
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != self.r2.shape:
-            raise ValueError(f"mask must have shape {self.r2.shape}, got {mask.shape}")
+            raise InputError(f"mask must have shape {self.r2.shape}, got {mask.shape}", argument="mask")
         return GaborFit(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
 
 
@@ -289,7 +289,7 @@ def fit_gabor(fields) -> GaborFit:
     elif a.ndim == 2:
         a = a[None]
     if a.shape[-1] < 3 or a.shape[-2] < 3:
-        raise ValueError(f"fields must be at least 3 x 3 pixels, got {a.shape[-2]} x {a.shape[-1]}")
+        raise InputError(f"fields must be at least 3 x 3 pixels, got {a.shape[-2]} x {a.shape[-1]}", argument="fields")
     flat = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
     if np.any(flat == 0):
         raise InputError(f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are",

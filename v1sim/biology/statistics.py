@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._core.validate import as_float_array
+from ..errors import InputError
 
 __all__ = ["bimodality_coefficient", "ks_distance"]
 
@@ -25,7 +26,7 @@ def bimodality_coefficient(values) -> float:
     x = as_float_array(values, "values", ndim=1, dtype=np.float64)
     n = x.size
     if n < 4 or np.ptp(x) == 0:
-        raise ValueError(f"values must hold at least 4 values that are not all equal, got {n}")
+        raise InputError(f"values must hold at least 4 values that are not all equal, got {n}", argument="values")
     g = stats.skew(x, bias=False)
     k = stats.kurtosis(x, bias=False)
     return float((g * g + 1.0) / (k + 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
