@@ -129,9 +129,9 @@ def atomic_write(path, data: bytes, *, point: str = "log") -> Path:
     return path
 
 
-def write_json(path, obj) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    return atomic_write(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
+def write_json(path, obj, *, point: str = "log") -> Path:
+    """Write ``obj`` as indented JSON with sorted keys, atomically (``point`` as for :func:`atomic_write`)."""
+    return atomic_write(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode(), point=point)
 
 
 def write_jsonl(path, records) -> Path:

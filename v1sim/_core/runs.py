@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CheckpointError, InputError
-from .io import atomic_write, checkpoint_path, load_checkpoint, remove_stale_temporaries, save_checkpoint, write_jsonl
+from ..errors import CheckpointError, InputError, TrainingInterrupted
+from .io import checkpoint_path, load_checkpoint, remove_stale_temporaries, save_checkpoint, write_json, write_jsonl
 
 __all__ = ["RunFolder", "check_finite", "deferred_interrupt", "differences", "finite_number", "require"]
 
@@ -69,6 +69,11 @@ def require(path, info: dict, key: str, kind: type | tuple, what: str):
         raise CheckpointError(f"checkpoint {path} is inconsistent: {key!r} is {json.dumps(value)[:60]}, expected "
                               f"{what}", path=path)  # fmt: skip
     return value
+
+
+def finite_number(value) -> bool:
+    """Whether ``value`` is a real, finite JSON number (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_finite(path, arrays: dict) -> None:
@@ -149,7 +154,7 @@ class RunFolder:
         for name in (self.METRICS, self.STEPS, "best.npz", "best.json"):  # orphans of nothing: no run is here
             with contextlib.suppress(FileNotFoundError):
                 (self.path / name).unlink()
-        atomic_write(self.path / self.RUN, (json.dumps(run, indent=1, sort_keys=True) + "\n").encode(), point="run")
+        write_json(self.path / self.RUN, run, point="run")
 
     def saved_run(self) -> dict:
         """The contents of ``run.json`` (how the run was started)."""
@@ -254,7 +259,10 @@ class RunFolder:
         """The deferred Ctrl-C of this run (:func:`deferred_interrupt`)."""
         return deferred_interrupt()
 
+    def interruption(self, where: str) -> TrainingInterrupted:
+        """What a trainer raises on Ctrl-C once ``last.npz`` is saved: where it stopped and how to go on.
 
-def finite_number(value) -> bool:
-    """Whether ``value`` is a real, finite JSON number (not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ``where`` completes "interrupted ...", e.g. ``"in epoch 3"`` or ``"before stage S2"``.
+        """
+        last = checkpoint_path(self.path / self.LAST)
+        return TrainingInterrupted(f"interrupted {where}; checkpoint {last} written (continue with --resume)")

@@ -154,8 +154,8 @@ class _Run:
         if self.clock is not None:  # in the middle of an epoch: keep its seconds so far
             self.position["seconds"] += time.perf_counter() - self.clock
             self.clock = None
-        path = self.folder.save_last(*checkpoint_state(self))
-        raise TrainingInterrupted(f"interrupted {where}; checkpoint {path} written (continue with --resume)")
+        self.folder.save_last(*checkpoint_state(self))
+        raise self.folder.interruption(where)
 
     # ----------------------------------------------------------------------------- training
 
@@ -326,9 +326,7 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
                 run.interrupt(f"in epoch {epoch + 1}")
             run.end_epoch(epoch)
             if interrupted() and epoch + 1 < config.epochs:
-                path = run.folder.path / "last.npz"
-                raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; checkpoint {path} written (continue "
-                                          "with --resume)")  # fmt: skip
+                raise run.folder.interruption(f"after epoch {epoch + 1}")
     return run.summary()
 
 
