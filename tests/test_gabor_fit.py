@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from v1sim import biology as B
-from v1sim import filters, physiology, cells
+from v1sim import cells, filters, physiology
 
 SHARED_V1 = Path(__file__).resolve().parents[2] / "shared/data/v1"
 NXNY_SOURCE = SHARED_V1 / "vonenet_ringach2002_nx_ny_joint_hist.csv"

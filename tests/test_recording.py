@@ -8,8 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from v1sim.physiology.recording import CELLS, PROTOCOLS, json_safe, make_cell, write_recording
 from v1sim.errors import InputError
+from v1sim.physiology.recording import (
+    CELLS,
+    PROTOCOLS,
+    json_safe,
+    make_cell,
+    write_recording,
+)
 
 
 def test_record_returns_standard_json_and_writes_the_figure(tmp_path):

@@ -11,7 +11,12 @@ from importlib import resources
 
 import numpy as np
 
-from .._core.validate import as_float_array, check_finite_float, check_positive_int, check_rng
+from .._core.validate import (
+    as_float_array,
+    check_finite_float,
+    check_positive_int,
+    check_rng,
+)
 from ..errors import InputError
 
 __all__ = [

@@ -93,10 +93,10 @@ from .training import MODELS, load_model, make_model, train
 
 __all__ = [
     "CLASSIFIERS",
-    "CLayer",
     "HMAX",
-    "HMAXConfig",
     "MODELS",
+    "CLayer",
+    "HMAXConfig",
     "Neocognitron",
     "NeocognitronConfig",
     "PrototypeClassifier",

@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import signal
-from .._core.validate import as_float_array, check_allocation, check_float_dtype, check_int_pair, check_positive_float
+from .._core.validate import (
+    as_float_array,
+    check_allocation,
+    check_float_dtype,
+    check_int_pair,
+    check_positive_float,
+)
 from ..errors import InputError
 
 __all__ = ["connection_kernel", "vcell", "vcell_unchecked"]

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import filters
-from .._core.validate import check_choice, check_in_range, check_labels, check_positive_float, check_positive_int
+from .._core.validate import (
+    check_choice,
+    check_in_range,
+    check_labels,
+    check_positive_float,
+    check_positive_int,
+)
 from ..kernels.ops import out_len
 from . import learning
 from .base import Hierarchy, HierarchyConfig, seed_from

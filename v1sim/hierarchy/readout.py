@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core.validate import as_float_array, check_choice, check_labels, check_positive_float, check_positive_int
+from .._core.validate import (
+    as_float_array,
+    check_choice,
+    check_labels,
+    check_positive_float,
+    check_positive_int,
+)
 from ..backend import matmul
 from .connections import connection_kernel
 from .layers import SLayer

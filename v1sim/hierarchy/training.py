@@ -11,7 +11,12 @@ import numpy as np
 
 from .._core.io import checkpoint_path, kill_point, load_checkpoint
 from .._core.runs import RunFolder, check_finite, differences, finite_number, require
-from .._core.validate import check_choice, check_labels, check_nonnegative_int, check_positive_int
+from .._core.validate import (
+    check_choice,
+    check_labels,
+    check_nonnegative_int,
+    check_positive_int,
+)
 from ..errors import CheckpointError, TrainingInterrupted
 from .base import as_images
 from .catalog import CLASSIFIERS

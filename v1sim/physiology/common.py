@@ -6,7 +6,6 @@ import numpy as np
 
 from .. import spikes as _spikes
 from .. import stimuli
-from ..cells.base import Cell
 from .._core.validate import (
     as_float_array,
     check_allocation,
@@ -15,6 +14,7 @@ from .._core.validate import (
     check_int_pair,
     check_positive_float,
 )
+from ..cells.base import Cell
 from ..errors import InputError, InputTypeError
 
 SPIKE_MODELS = ("poisson", "gamma")

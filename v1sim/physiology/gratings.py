@@ -8,8 +8,23 @@ import numpy as np
 
 from .. import stimuli, tuning
 from .._core.validate import check_choice, check_positive_float
-from .common import drifting_response, float_values, grating_frequency, orientation, preferred_cpp, setup, timing
-from .results import AreaSummation, FrequencyTuning, GratingResponse, LengthTuning, OrientationTuning, PhaseTuning
+from .common import (
+    drifting_response,
+    float_values,
+    grating_frequency,
+    orientation,
+    preferred_cpp,
+    setup,
+    timing,
+)
+from .results import (
+    AreaSummation,
+    FrequencyTuning,
+    GratingResponse,
+    LengthTuning,
+    OrientationTuning,
+    PhaseTuning,
+)
 
 __all__ = ["area_summation", "grating_response", "length_tuning", "orientation_tuning", "phase_tuning",
            "spatial_frequency_tuning"]  # fmt: skip

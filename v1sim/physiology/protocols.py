@@ -17,7 +17,14 @@ from .._core.validate import (
     check_rng,
 )
 from ..errors import InputError
-from .common import check_cell, float_values, orientation, preferred_cpp, setup, spike_counts
+from .common import (
+    check_cell,
+    float_values,
+    orientation,
+    preferred_cpp,
+    setup,
+    spike_counts,
+)
 from .gratings import (
     area_summation,
     grating_response,

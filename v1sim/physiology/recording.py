@@ -13,7 +13,12 @@ import math
 
 import numpy as np
 
-from .._core.validate import check_finite_float, check_in_range, check_nonnegative_int, check_positive_int
+from .._core.validate import (
+    check_finite_float,
+    check_in_range,
+    check_nonnegative_int,
+    check_positive_int,
+)
 from ..errors import InputError
 from .catalog import CELLS, PROTOCOLS, listing
 from .common import spike_counts
