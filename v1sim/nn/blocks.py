@@ -71,7 +71,8 @@ class Residual(Module):
         short = self.shortcut.output_shape(input_shape)
         if main != short:
             raise InputError(
-                f"{type(self).__name__}: the residual body gives per-sample shape {main} but the shortcut gives {short}",
+                f"{type(self).__name__}: the residual body gives per-sample shape {main} but the shortcut gives "
+                f"{short}",
                 argument="shortcut",
             )
         return main
@@ -89,7 +90,10 @@ class Concat(Module):
 
     def __init__(self, branches):
         super().__init__()
-        items = branches.items() if isinstance(branches, dict) else ((f"branch{i + 1}", b) for i, b in enumerate(branches))
+        if isinstance(branches, dict):
+            items = branches.items()
+        else:
+            items = ((f"branch{i + 1}", b) for i, b in enumerate(branches))
         for name, b in items:
             if not isinstance(b, Module):
                 raise InputTypeError(f"{type(self).__name__} branches must be Modules, got {type(b).__name__} "

@@ -330,9 +330,9 @@ class Module:
         ------
         KeyError
             With ``strict``, for missing or unexpected keys (all listed).
-        ValueError
+        v1sim.errors.InputError
             For an entry whose shape differs from the model's, or a
-            non-finite entry.
+            non-finite entry (``argument="state"``).
         """
         targets = OrderedDict((k, ("param", p)) for k, p in self.named_parameters())
         owners = {}

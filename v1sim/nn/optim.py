@@ -39,6 +39,7 @@ from .._core.validate import (
     check_positive_float,
     check_positive_int,
 )
+from ..errors import InputError, InputTypeError, NonFiniteError
 from . import device as _device
 from .parameter import Parameter
 
@@ -75,17 +76,18 @@ class SGD:
         self.params = []
         for p in params:
             if not isinstance(p, Parameter):
-                raise TypeError(f"params must be Parameters (e.g. model.parameters()), got {type(p).__name__}")
+                raise InputTypeError(f"params must be Parameters (e.g. model.parameters()), got {type(p).__name__}",
+                                     argument="params")  # fmt: skip
             if all(p is not q for q in self.params):
                 self.params.append(p)
         if not self.params:
-            raise ValueError("params is empty: the optimiser has nothing to update")
+            raise InputError("params is empty: the optimiser has nothing to update", argument="params")
         self.lr = check_positive_float(lr, "lr")
         self.momentum = check_in_range(momentum, "momentum", 0.0, 1.0, inclusive=(True, False))
         self.weight_decay = _nonnegative(weight_decay, "weight_decay")
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
-            raise ValueError("nesterov=True needs momentum > 0")
+            raise InputError("nesterov=True needs momentum > 0", argument="nesterov")
         self._velocity: dict[int, np.ndarray] = {}  # index into params -> momentum buffer
 
     def zero_grad(self) -> None:
@@ -143,11 +145,13 @@ class SGD:
                 continue
             index = key[len("velocity."):] if key.startswith("velocity.") else ""
             if not index.isdigit() or int(index) >= len(self.params):
-                raise KeyError(f"SGD.load_state_dict: unexpected key {key!r} (this optimiser has {len(self.params)} parameters)")
+                raise KeyError(f"SGD.load_state_dict: unexpected key {key!r} (this optimiser has {len(self.params)} "
+                               "parameters)")  # fmt: skip
             v = np.asarray(state[key])
             p = self.params[int(index)]
             if v.shape != p.shape:
-                raise ValueError(f"SGD.load_state_dict: {key!r} has shape {v.shape}, its parameter has shape {p.shape}")
+                raise InputError(f"SGD.load_state_dict: {key!r} has shape {v.shape}, its parameter has shape {p.shape}",
+                                 argument="state")  # fmt: skip
             velocity[int(index)] = np.array(v, dtype=p.dtype, copy=True)
         self.lr = check_positive_float(float(state["lr"]), "lr")
         self.momentum = check_in_range(float(state["momentum"]), "momentum", 0.0, 1.0, inclusive=(True, False))
@@ -166,7 +170,8 @@ class _Schedule:
 
     def __init__(self, optimizer):
         if not hasattr(optimizer, "lr"):
-            raise TypeError(f"optimizer must have an lr attribute (e.g. SGD), got {type(optimizer).__name__}")
+            raise InputTypeError(f"optimizer must have an lr attribute (e.g. SGD), got {type(optimizer).__name__}",
+                                 argument="optimizer")  # fmt: skip
         self.optimizer = optimizer
 
     def get_last_lr(self) -> float:
@@ -271,7 +276,7 @@ class ReduceLROnPlateau(_Schedule):
         """Record one epoch's ``metric`` and lower the rate if it has plateaued."""
         metric = float(np.asarray(metric))
         if not math.isfinite(metric):
-            raise ValueError(f"metric must be finite, got {metric}")
+            raise NonFiniteError(f"metric must be finite, got {metric}", argument="metric")
         self.last_epoch += 1
         if self._is_better(metric):
             self.best, self.num_bad_epochs = metric, 0

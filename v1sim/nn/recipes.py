@@ -98,7 +98,8 @@ def train_steps(name, images, labels, *, steps, seed=0):
     x, y = check_data(prepare_images(images, models.default_input_shape(name)), labels, "train")
     settings = recipe(name)
     model = models.build(name, rng=seed)
-    opt = SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["weight_decay"])
+    opt = SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"],
+              weight_decay=settings["weight_decay"])
     criterion = CrossEntropyLoss()
     rng = np.random.default_rng(seed)
     batch = min(settings["batch_size"], len(x))

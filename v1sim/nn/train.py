@@ -58,7 +58,7 @@ import numpy as np
 from .._core.io import kill_point
 from .._core.runs import RunFolder
 from .._core.validate import check_labels
-from ..errors import InputError, NonFiniteError, TrainingError, TrainingInterrupted
+from ..errors import InputError, InputTypeError, NonFiniteError, TrainingError, TrainingInterrupted
 from .checkpoints import check_checkpoint, checkpoint_state, fresh_position, fresh_window, restore_checkpoint
 from .config import TrainConfig, warmup_factor
 from .device import to_host
@@ -298,8 +298,11 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
     Raises
     ------
     v1sim.errors.InputError
-        For malformed or non-finite images (naming ``"train images"`` or
-        ``"test images"``), or an ``epochs`` below what a resumed run holds.
+        For malformed or non-finite images or labels (naming ``"train images"``,
+        ``"test labels"``, ...: labels are integers >= 0, one per image), or
+        an ``epochs`` below what a resumed run holds.
+    v1sim.errors.InputTypeError
+        If ``config`` is not a :class:`TrainConfig`, or labels are not integers.
     v1sim.errors.TrainingError
         If training diverges (see the module docstring); names the epoch.
     v1sim.errors.TrainingInterrupted
@@ -310,7 +313,7 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
         checkpoint; or if a new run is asked for in a folder holding one.
     """
     if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        raise InputTypeError(f"config must be a TrainConfig, got {type(config).__name__}", argument="config")
     run = _Run(model, config, check_data(*train, "train"), check_data(*test, "test"), RunFolder(out_dir),
                dict(meta or {}), progress)  # fmt: skip
     with run.folder.interrupts() as interrupted:
