@@ -146,11 +146,13 @@ def _continue(args, folder) -> dict:
 
 
 def _convnet(args) -> dict:
+    from .. import hierarchy
     from .._core.runs import RunFolder
     from ..nn import recipes, train
 
     if args.classifier is not None:
-        raise ValueError(f"--classifier applies to the S/C hierarchies (neocognitron, hmax), not to {args.model}")
+        hierarchies = ", ".join(hierarchy.MODELS)
+        raise ValueError(f"--classifier applies to the S/C hierarchies ({hierarchies}), not to {args.model}")
     folder = RunFolder(args.out or f"runs/{args.model}")
     settings = recipes.recipe(args.model)
     if args.resume:
