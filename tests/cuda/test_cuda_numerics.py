@@ -1,26 +1,22 @@
 """The CUDA twins at the numerical edges: batch norm far from zero in float64, sigmoid's tails and L2 pooling of
-tiny and huge values in float32.
+tiny and huge values in float32, against float64 references.
 
-As in ``test_cuda_nn.py``, the device work runs in one fresh interpreter with
-``NUMBA_ENABLE_CUDASIM=1`` (unless the caller set the variable, e.g. to 0 on a
-machine with a GPU) and prints one JSON record; the tests check it against
-float64 references here. Sizes are small and odd so tail blocks run.
+Marked ``cuda`` and run as ``test_cuda_kernels.py`` says (``NUMBA_ENABLE_CUDASIM=1 python3 -m pytest -m cuda``
+without a GPU; skipped with that hint otherwise). Sizes are small and odd so tail blocks run.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM", "1")  # the caller's choice wins
-SKIP_EXIT = 77
+from v1sim import pooling
+from v1sim.nn import functional as F
+from v1sim.nn.device import to_device, to_host
+
+pytestmark = pytest.mark.cuda
 OFFSETS = (0.0, 1e2, 1e4, 1e6)
 BN_SHAPE, SPREAD = (3, 2, 5, 3), 0.5
 SIGMOID_X = np.linspace(-110.0, 90.0, 1001).astype(np.float32)
@@ -37,54 +33,6 @@ def bn_inputs(offset):
     c = BN_SHAPE[1]
     x = rng.standard_normal(BN_SHAPE) * SPREAD + offset
     return x, rng.uniform(0.5, 2, c), rng.standard_normal(c), rng.standard_normal(BN_SHAPE)
-
-
-SCRIPT = r"""
-import json, sys
-import numpy as np
-from v1sim import backend
-
-if not backend.cuda_available():
-    print(json.dumps({"skip": "numba.cuda reports no usable GPU or simulator"}))
-    sys.exit(SKIP_EXIT)
-
-sys.path.insert(0, "tests")
-from test_cuda_numerics import L2_SCALES, OFFSETS, SIGMOID_X, bn_inputs, l2_input
-from v1sim import pooling
-from v1sim.nn import functional as F
-from v1sim.nn.device import to_device, to_host
-
-results = {"bn": {}}
-for offset in OFFSETS:
-    x, gamma, beta, g = bn_inputs(offset)
-    rm, rv = to_device(np.full(2, 3.0)), to_device(np.full(2, 2.0))
-    out, cache = F.batch_norm_forward(to_device(x), to_device(gamma), to_device(beta), rm, rv, training=True,
-                                      momentum=0.25, eps=1e-5)
-    dx, dgamma, dbeta = F.batch_norm_backward(to_device(g), cache)
-    results["bn"][repr(offset)] = {k: np.asarray(to_host(v)).ravel().tolist() for k, v in
-                                   dict(out=out, dx=dx, dgamma=dgamma, dbeta=dbeta, rm=rm, rv=rv).items()}
-y, cache = F.sigmoid_forward(to_device(SIGMOID_X))
-dy = F.sigmoid_backward(to_device(np.ones_like(SIGMOID_X)), cache)
-y, dy = np.asarray(to_host(y)), np.asarray(to_host(dy))
-results["sigmoid"] = {"y": y.astype(float).tolist(), "dy": dy.astype(float).tolist(), "dtype": str(y.dtype)}
-results["l2"] = {}
-for scale in L2_SCALES:
-    out = np.asarray(pooling.pool2d(l2_input(scale), 3, 2, padding=1, kind="l2", device="cuda"))
-    results["l2"][repr(scale)] = {"out": out.astype(float).ravel().tolist(), "dtype": str(out.dtype)}
-print(json.dumps(results))
-""".replace("SKIP_EXIT", str(SKIP_EXIT))
-
-
-@pytest.fixture(scope="module")
-def results():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM=SIMULATOR)
-    env.pop("V1SIM_DEVICE", None)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=Path(__file__).resolve().parents[1],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
-    if proc.returncode == SKIP_EXIT:
-        pytest.skip(f"CUDA unavailable with NUMBA_ENABLE_CUDASIM={SIMULATOR}: {proc.stdout.strip()}")
-    assert proc.returncode == 0, f"CUDA numerics script failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def two_pass(x, gamma, beta, g, eps):
@@ -104,13 +52,19 @@ def two_pass(x, gamma, beta, g, eps):
     def back(a):
         return np.moveaxis(a.reshape((c, x.shape[0]) + x.shape[2:]), 0, 1).ravel()
 
-    return dict(out=back(xhat * gamma[:, None] + beta[:, None]), dx=back(dx), dgamma=dgamma, dbeta=dbeta,
-                rm=0.75 * 3.0 + 0.25 * mean, rv=0.75 * 2.0 + 0.25 * var * m / (m - 1))  # fmt: skip
+    return {"out": back(xhat * gamma[:, None] + beta[:, None]), "dx": back(dx), "dgamma": dgamma, "dbeta": dbeta,
+            "rm": 0.75 * 3.0 + 0.25 * mean, "rv": 0.75 * 2.0 + 0.25 * var * m / (m - 1)}
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
-def test_batch_norm_twin_is_exact_far_from_zero_in_float64(results, offset):
-    got = {k: np.array(v) for k, v in results["bn"][repr(offset)].items()}
+def test_batch_norm_twin_is_exact_far_from_zero_in_float64(offset):
+    x, gamma, beta, g = bn_inputs(offset)
+    rm, rv = to_device(np.full(2, 3.0)), to_device(np.full(2, 2.0))
+    out, cache = F.batch_norm_forward(to_device(x), to_device(gamma), to_device(beta), rm, rv, training=True,
+                                      momentum=0.25, eps=1e-5)  # fmt: skip
+    dx, dgamma, dbeta = F.batch_norm_backward(to_device(g), cache)
+    got = {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta, "rm": rm, "rv": rv}
+    got = {k: np.asarray(to_host(v)).ravel() for k, v in got.items()}
     want = two_pass(*bn_inputs(offset), 1e-5)
     # the mean is held to float64's spacing at the offset; nothing else may be lost (one-pass: 8 digits at 1e4)
     tol = 1e-13 + 4 * np.spacing(offset) / SPREAD
@@ -119,10 +73,12 @@ def test_batch_norm_twin_is_exact_far_from_zero_in_float64(results, offset):
     np.testing.assert_allclose(got["rv"], want["rv"], rtol=1e-12)
 
 
-def test_sigmoid_twin_keeps_float32_tails(results):
-    r = results["sigmoid"]
-    assert r["dtype"] == "float32"
-    y, dy = np.array(r["y"]), np.array(r["dy"])
+def test_sigmoid_twin_keeps_float32_tails():
+    y, cache = F.sigmoid_forward(to_device(SIGMOID_X))
+    dy = F.sigmoid_backward(to_device(np.ones_like(SIGMOID_X)), cache)
+    y, dy = np.asarray(to_host(y)), np.asarray(to_host(dy))
+    assert y.dtype == dy.dtype == np.float32
+    y, dy = y.astype(np.float64), dy.astype(np.float64)
     x = SIGMOID_X.astype(np.float64)
     ref = 1 / (1 + np.exp(-x))
     tiny = float(np.finfo(np.float32).tiny)
@@ -138,13 +94,11 @@ def test_sigmoid_twin_keeps_float32_tails(results):
 
 
 @pytest.mark.parametrize("scale", L2_SCALES)
-def test_l2_pool_twin_squares_in_float64(results, scale):
+def test_l2_pool_twin_squares_in_float64(scale):
     """The CUDA twin keeps float32 windows of 1e-30 and 1e30 (no flush to 0, no overflow), as the CPU twin."""
-    from v1sim import pooling
-
-    r = results["l2"][repr(scale)]
-    assert r["dtype"] == "float32"
-    got = np.array(r["out"])
+    out = np.asarray(pooling.pool2d(l2_input(scale), 3, 2, padding=1, kind="l2", device="cuda"))
+    assert out.dtype == np.float32
+    got = out.astype(np.float64).ravel()
     x = l2_input(scale).astype(np.float64)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     want = np.array([[[[np.sqrt(np.sum(xp[n, c, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3] ** 2)) for j in range(5)]
