@@ -156,6 +156,10 @@ CASES: dict = {
         physiology.run_protocol,
         dict(protocol="phase_tuning", cell=SMALL_CELL, shape=SHAPE, phases=(0.0, 1.0)),
     ),
+    "physiology.record_spikes": (
+        physiology.record_spikes,
+        dict(cell=SMALL_CELL, stimulus=np.full((5, 21, 21), 0.5), dt=0.01, n_trials=2, rng=0),
+    ),
     "physiology.record": (
         physiology.record,
         dict(cell=SMALL_CELL, stimulus=np.full((5, 21, 21), 0.5), dt=0.01, n_trials=2, rng=0),
