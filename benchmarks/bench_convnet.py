@@ -54,11 +54,19 @@ def lenet_case(torch, batch, repeat):
     tstep = None
     if torch is not None:
         tm = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 6, 5), torch.nn.Tanh(), torch.nn.AvgPool2d(2),
-            torch.nn.Conv2d(6, 16, 5), torch.nn.Tanh(), torch.nn.AvgPool2d(2),
-            torch.nn.Conv2d(16, 120, 5), torch.nn.Tanh(), torch.nn.Flatten(),
-            torch.nn.Linear(120, 84), torch.nn.Tanh(), torch.nn.Linear(84, 10),
-        )  # fmt: skip
+            torch.nn.Conv2d(1, 6, 5),
+            torch.nn.Tanh(),
+            torch.nn.AvgPool2d(2),
+            torch.nn.Conv2d(6, 16, 5),
+            torch.nn.Tanh(),
+            torch.nn.AvgPool2d(2),
+            torch.nn.Conv2d(16, 120, 5),
+            torch.nn.Tanh(),
+            torch.nn.Flatten(),
+            torch.nn.Linear(120, 84),
+            torch.nn.Tanh(),
+            torch.nn.Linear(84, 10),
+        )
         topt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
@@ -168,21 +176,33 @@ def main(argv=None):
     repeat = 5 if args.quick else 15
     torch = torch_or_none()
     import numba
-
     from threadpoolctl import threadpool_info
 
     from v1sim.backend import SMALL_GEMM_MACS
 
-    blas = ", ".join(f"{m['internal_api']} {m['num_threads']} threads" for m in threadpool_info() if m["user_api"] == "blas")
-    print(f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
-          f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}")
-    print(f"threads: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, BLAS {blas}, "
-          f"v1sim GEMMs: one BLAS thread each, split over v1sim's worker threads from {SMALL_GEMM_MACS:.0e} MACs (v1sim.backend)")
+    blas = ", ".join(
+        f"{m['internal_api']} {m['num_threads']} threads" for m in threadpool_info() if m["user_api"] == "blas"
+    )
+    print(
+        f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
+        f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}"
+    )
+    print(
+        f"threads: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, BLAS {blas}, "
+        "v1sim GEMMs: one BLAS thread each, split over v1sim's worker threads from "
+        f"{SMALL_GEMM_MACS:.0e} MACs (v1sim.backend)"
+    )
     rows, firsts = [], []
     for batch in (64, 256):
         ours, theirs, first = lenet_case(torch, batch, repeat)
-        rows.append((f"LeNet-5 train step, batch {batch} ({batch / ours:,.0f} img/s)", ours,
-                     f"torch ({batch / theirs:,.0f} img/s)", theirs))  # fmt: skip
+        rows.append(
+            (
+                f"LeNet-5 train step, batch {batch} ({batch / ours:,.0f} img/s)",
+                ours,
+                f"torch ({batch / theirs:,.0f} img/s)",
+                theirs,
+            )
+        )
         firsts.append((f"LeNet-5 batch {batch}", first))
     for label, xs, ws, s, p in [
         ("VGG 3x3 64->64, 56x56, batch 8, fwd+bwd", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1),
@@ -192,8 +212,9 @@ def main(argv=None):
         rows.append((label, ours, "torch conv2d fwd+bwd", theirs))
         firsts.append((label, first))
     ours, theirs, first = resnet20_case(torch, 64, max(3, repeat // 3))
-    rows.append((f"ResNet-20 train step, batch 64 ({64 / ours:,.0f} img/s)", ours, f"torch ({64 / theirs:,.0f} img/s)",
-                 theirs))  # fmt: skip
+    rows.append(
+        (f"ResNet-20 train step, batch 64 ({64 / ours:,.0f} img/s)", ours, f"torch ({64 / theirs:,.0f} img/s)", theirs)
+    )
     firsts.append(("ResNet-20 batch 64", first))
     report(rows, "ConvNet engine vs PyTorch (CPU)")
     print("\nfirst call (compilation or Numba cache load):")

@@ -66,19 +66,28 @@ def bank_case(label, bank, image, batch, repeat, slow_peer=None):
     assert err < 1e-4, f"{label}: v1sim and scipy disagree (relative error {err:.2e})"
     rows = []
     fresh = filters.FilterBank(kernels=kernels, params=bank.params, name=bank.name)
-    t_first_bank = median_time(lambda: v1sim.apply_bank(image, filters.FilterBank(kernels, bank.params, bank.name)),
-                               repeat=repeat, warmup=0)
+    t_first_bank = median_time(
+        lambda: v1sim.apply_bank(image, filters.FilterBank(kernels, bank.params, bank.name)), repeat=repeat, warmup=0
+    )
     t_cached = median_time(lambda: v1sim.apply_bank(image, fresh), repeat=repeat)
     t_fft = median_time(lambda: _fftconvolve_bank(image, kernels), repeat=repeat)
     t_oa = median_time(lambda: _oaconvolve_bank(image, kernels), repeat=repeat)
-    best_name, best = min((("signal.fftconvolve (bank)", t_fft), ("signal.oaconvolve (bank)", t_oa)), key=lambda p: p[1])
+    best_name, best = min(
+        (("signal.fftconvolve (bank)", t_fft), ("signal.oaconvolve (bank)", t_oa)), key=lambda p: p[1]
+    )
     rows.append((f"{label}, 1 image, new bank", t_first_bank, best_name, best))
     rows.append((f"{label}, 1 image, bank spectra cached", t_cached, best_name, best))
     if slow_peer is not None:
         name, fn, n_sub = slow_peer
         t_sub = median_time(lambda: fn(image, n_sub), repeat=1, warmup=0)
-        rows.append((f"{label}, 1 image", t_cached, f"{name} (x{len(kernels) / n_sub:.0f} extrap.)",
-                     t_sub * len(kernels) / n_sub))
+        rows.append(
+            (
+                f"{label}, 1 image",
+                t_cached,
+                f"{name} (x{len(kernels) / n_sub:.0f} extrap.)",
+                t_sub * len(kernels) / n_sub,
+            )
+        )
     t_batch = median_time(lambda: v1sim.apply_bank(batch, fresh), repeat=max(1, repeat // 2))
     t_loop = median_time(lambda: [_fftconvolve_bank(im, kernels) for im in batch], repeat=max(1, repeat // 2))
     rows.append((f"{label}, batch of {len(batch)}", t_batch, "fftconvolve per image", t_loop))
@@ -121,8 +130,14 @@ def pooling_case(repeat):
     ours = v1sim.pool2d(x, 2)
     assert np.array_equal(ours, block_reduce(x, (1, 2, 2), np.max))
     t_ours = median_time(lambda: v1sim.pool2d(x, 2), repeat=repeat * 2)
-    rows = [("2x2 max, 48x512x512", t_ours, "skimage block_reduce", median_time(
-        lambda: block_reduce(x, (1, 2, 2), np.max), repeat=max(1, repeat // 2)))]
+    rows = [
+        (
+            "2x2 max, 48x512x512",
+            t_ours,
+            "skimage block_reduce",
+            median_time(lambda: block_reduce(x, (1, 2, 2), np.max), repeat=max(1, repeat // 2)),
+        )
+    ]
     if torch is not None:
         tx = torch.from_numpy(x)
         t_torch = median_time(lambda: torch.nn.functional.max_pool2d(tx, 2), repeat=repeat * 2)
@@ -155,14 +170,22 @@ def main(argv=None):
     repeat = 3 if args.quick else 7
     import numba
 
-    print(f"v1sim {v1sim.__version__}, numba {numba.__version__} ({numba.get_num_threads()} threads), "
-          f"scipy.fft workers {WORKERS}")
+    print(
+        f"v1sim {v1sim.__version__}, numba {numba.__version__} ({numba.get_num_threads()} threads), "
+        f"scipy.fft workers {WORKERS}"
+    )
     image = stimuli.natural_image("camera")
     batch = np.stack([stimuli.natural_image(n) for n in ("camera", "brick", "grass", "gravel")] * 4)
 
     lm = filters.leung_malik()
-    bank_case("(a) LM bank 48x49x49 on 512x512", lm, image, batch, repeat,
-              slow_peer=("ndimage.correlate", lambda im, n: ndimage_subset(im, n, lm), 2))
+    bank_case(
+        "(a) LM bank 48x49x49 on 512x512",
+        lm,
+        image,
+        batch,
+        repeat,
+        slow_peer=("ndimage.correlate", lambda im, n: ndimage_subset(im, n, lm), 2),
+    )
 
     gabor = filters.gabor_bank(frequencies=(0.05, 0.1, 0.2, 0.4), n_orientations=8, phases=(0.0,))
     from skimage.filters import gabor as sk_gabor
@@ -170,8 +193,14 @@ def main(argv=None):
     def skimage_subset(im, n):
         return [sk_gabor(im, p["frequency"], theta=p["theta"]) for p in gabor.params[:n]]
 
-    bank_case(f"(b) Gabor bank {len(gabor)}x{gabor.kernels.shape[1]}x{gabor.kernels.shape[2]} on 512x512", gabor,
-              image, batch, repeat, slow_peer=("skimage.filters.gabor", skimage_subset, 2))
+    bank_case(
+        f"(b) Gabor bank {len(gabor)}x{gabor.kernels.shape[1]}x{gabor.kernels.shape[2]} on 512x512",
+        gabor,
+        image,
+        batch,
+        repeat,
+        slow_peer=("skimage.filters.gabor", skimage_subset, 2),
+    )
     correlation_case(repeat)
     pooling_case(repeat)
     compile_case()

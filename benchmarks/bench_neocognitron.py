@@ -79,18 +79,32 @@ def main(argv=None) -> int:
         assert err < 1e-4, f"{name}: v1sim and scipy disagree (relative error {err:.1e})"
         t_ours, t_ref = paired_medians(lambda: layer(inp), lambda: scipy_slayer(layer, inp), repeat=repeat, block=5)
         k, c, kh, kw = layer.templates.shape
-        rows.append((f"{name}: {n_batch} digits, {c}->{k} planes {kh}x{kw} @{inp.shape[2]}", t_ours,
-                     "scipy.ndimage.correlate per plane", t_ref))  # fmt: skip
+        rows.append(
+            (
+                f"{name}: {n_batch} digits, {c}->{k} planes {kh}x{kw} @{inp.shape[2]}",
+                t_ours,
+                "scipy.ndimage.correlate per plane",
+                t_ref,
+            )
+        )
     c3, clf = maps["UC3"], net.classifier
     ours = clf.similarity(c3)
     ref = clf.layer.excitation(c3)[:, :, 0, 0] / np.maximum(clf.layer.inhibition(c3)[:, :, 0, 0], 1e-12)
     assert np.abs(ours - ref).max() < 1e-4, "US4: GEMM cosines and SLayer correlation disagree"
-    t_ours, t_ref = paired_medians(lambda: clf.similarity(c3),
-                                   lambda: clf.layer.excitation(c3) / np.maximum(clf.layer.inhibition(c3), 1e-12),
-                                   repeat=repeat)  # fmt: skip
+    t_ours, t_ref = paired_medians(
+        lambda: clf.similarity(c3),
+        lambda: clf.layer.excitation(c3) / np.maximum(clf.layer.inhibition(c3), 1e-12),
+        repeat=repeat,
+    )
     k, c, kh, kw = clf.templates.shape
-    rows.append((f"US4 cosines: {n_batch} digits, {k} prototypes {c}@{kh}x{kw}", t_ours,
-                 "SLayer valid correlation (e / v)", t_ref))  # fmt: skip
+    rows.append(
+        (
+            f"US4 cosines: {n_batch} digits, {k} prototypes {c}@{kh}x{kw}",
+            t_ours,
+            "SLayer valid correlation (e / v)",
+            t_ref,
+        )
+    )
     report(rows, "S-layer (excitation + V-cell + shunting output), v1sim SLayer vs scipy.ndimage")
 
     n_test = 300 if args.quick else 1000
@@ -105,8 +119,10 @@ def main(argv=None) -> int:
     hpred = hmax.predict(xt[:n_test])
     t_htest = time.perf_counter() - start
     print("\n## Throughput (one pass of learning; inference from pixels to class)")
-    print(f"{'model':<14} {'train digits/s':>15} {'infer digits/s':>15} {'test error':>11}"
-          f"  (train {n_train}, test {n_test})")  # fmt: skip
+    print(
+        f"{'model':<14} {'train digits/s':>15} {'infer digits/s':>15} {'test error':>11}"
+        f"  (train {n_train}, test {n_test})"
+    )
     for name, tt, ti, p in (("neocognitron", t_train, t_test, pred), ("hmax", t_htrain, t_htest, hpred)):
         print(f"{name:<14} {n_train / tt:>15.0f} {n_test / ti:>15.0f} {100 * np.mean(p != yt[:n_test]):>10.2f}%")
     planes = {k: len(v) for k, v in net.counts.items()}

@@ -131,24 +131,39 @@ def main(argv=None):
     repeat = 1 if args.quick else 5
     t_ours = median_time(lambda: v1sim_rates(contrast, bank, cells, units, nl), repeat=repeat, warmup=0)
     peer_repeat = 1 if args.quick or t_once > 10 else 3
-    t_peer = t_once if peer_repeat == 1 else median_time(lambda: scipy_rates(contrast, kernels, cells, units, nl),
-                                                         repeat=peer_repeat, warmup=0)  # fmt: skip
+    t_peer = (
+        t_once
+        if peer_repeat == 1
+        else median_time(lambda: scipy_rates(contrast, kernels, cells, units, nl), repeat=peer_repeat, warmup=0)
+    )
 
     kind, pair = cells[0], cells[1]
     preferred, cv, f1f0 = tuning_metrics(ours, thetas)
     true = pair * np.pi / N_BANK_ORIENT
     err_deg = np.degrees(np.abs((preferred - true + np.pi / 2) % np.pi - np.pi / 2))
-    print(f"{N_CELLS} cells ({(kind == 0).sum()} simple, {(kind == 1).sum()} complex) on a {SIZE}x{SIZE} px field; "
-          f"{contrast.shape[0]} gratings ({N_ORIENT} orientations x {N_PHASE} phases); "
-          f"bank of {kernels.shape[0]} Gabors {kernels.shape[1]}x{kernels.shape[2]}")  # fmt: skip
+    print(
+        f"{N_CELLS} cells ({(kind == 0).sum()} simple, {(kind == 1).sum()} complex) on a {SIZE}x{SIZE} px field; "
+        f"{contrast.shape[0]} gratings ({N_ORIENT} orientations x {N_PHASE} phases); "
+        f"bank of {kernels.shape[0]} Gabors {kernels.shape[1]}x{kernels.shape[2]}"
+    )
     print(f"rates agree: max relative difference {err:.1e}")
-    print(f"preferred orientation within 1 deg of the cell's: {np.mean(err_deg < 1):.1%} (median error "
-          f"{np.median(err_deg):.2f} deg); median circular variance {np.median(cv):.2f}")  # fmt: skip
+    print(
+        f"preferred orientation within 1 deg of the cell's: {np.mean(err_deg < 1):.1%} (median error "
+        f"{np.median(err_deg):.2f} deg); median circular variance {np.median(cv):.2f}"
+    )
     print(f"phase F1/F0 median: simple {np.median(f1f0[kind == 0]):.2f}, complex {np.median(f1f0[kind == 1]):.3f}")
-    report([("10,000 cells x 288 gratings (maps + read-out)", t_ours,
-             f"ndimage.correlate x{contrast.shape[0] * kernels.shape[0]}"
-             + (" (1/8, x8 extrap.)" if args.quick else " (1 run)" if peer_repeat == 1 else ""),
-             t_peer)], "orientation and phase tuning of a model V1 population")  # fmt: skip
+    report(
+        [
+            (
+                "10,000 cells x 288 gratings (maps + read-out)",
+                t_ours,
+                f"ndimage.correlate x{contrast.shape[0] * kernels.shape[0]}"
+                + (" (1/8, x8 extrap.)" if args.quick else " (1 run)" if peer_repeat == 1 else ""),
+                t_peer,
+            )
+        ],
+        "orientation and phase tuning of a model V1 population",
+    )
 
 
 if __name__ == "__main__":

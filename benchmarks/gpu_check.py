@@ -79,19 +79,33 @@ def check(rng):
     img = rng.random((3, 37, 41), dtype=np.float32)
     bank = rng.standard_normal((6, 7, 6), dtype=np.float32)
     for mode in ("reflect", "wrap", "constant"):
-        compare(f"apply_bank mode={mode}", v1sim.apply_bank(img, bank, mode=mode, device="cuda"),
-                v1sim.apply_bank(img, bank, mode=mode, method="direct", device="cpu"))
+        compare(
+            f"apply_bank mode={mode}",
+            v1sim.apply_bank(img, bank, mode=mode, device="cuda"),
+            v1sim.apply_bank(img, bank, mode=mode, method="direct", device="cpu"),
+        )
     x = rng.standard_normal((2, 3, 19, 23), dtype=np.float32)
     for kind in ("max", "avg", "l2"):
-        compare(f"pool2d {kind} 3/2 pad 1", pool2d(x, 3, 2, 1, kind=kind, device="cuda"),
-                pool2d(x, 3, 2, 1, kind=kind, device="cpu"))
+        compare(
+            f"pool2d {kind} 3/2 pad 1",
+            pool2d(x, 3, 2, 1, kind=kind, device="cuda"),
+            pool2d(x, 3, 2, 1, kind=kind, device="cpu"),
+        )
     out_g, idx_g = pool2d(x, 3, 2, 1, return_indices=True, device="cuda")
     out_c, idx_c = pool2d(x, 3, 2, 1, return_indices=True, device="cpu")
-    results.append({"case": "pool2d max indices", "rel_err": float(np.count_nonzero(idx_g != idx_c)),
-                    "ok": bool(np.array_equal(idx_g, idx_c))})
+    results.append(
+        {
+            "case": "pool2d max indices",
+            "rel_err": float(np.count_nonzero(idx_g != idx_c)),
+            "ok": bool(np.array_equal(idx_g, idx_c)),
+        }
+    )
     g = rng.standard_normal(out_c.shape, dtype=np.float32)
-    compare("pool2d_backward max", pool2d_backward(g, x.shape, 3, 2, 1, indices=idx_c, device="cuda"),
-            pool2d_backward(g, x.shape, 3, 2, 1, indices=idx_c, device="cpu"))
+    compare(
+        "pool2d_backward max",
+        pool2d_backward(g, x.shape, 3, 2, 1, indices=idx_c, device="cuda"),
+        pool2d_backward(g, x.shape, 3, 2, 1, indices=idx_c, device="cpu"),
+    )
     return results
 
 
@@ -128,8 +142,9 @@ def timings(rng):
             tx = torch.from_numpy(x).cuda()
             tw = torch.from_numpy(w).cuda()
             with torch.no_grad():
-                row["torch_cuda_s"] = _median(lambda: torch.nn.functional.conv2d(tx, tw, stride=stride, padding=pad),
-                                              sync=torch.cuda.synchronize)
+                row["torch_cuda_s"] = _median(
+                    lambda: torch.nn.functional.conv2d(tx, tw, stride=stride, padding=pad), sync=torch.cuda.synchronize
+                )
             ref = torch.nn.functional.conv2d(tx, tw, stride=stride, padding=pad).cpu().numpy()
             row["torch_rel_err"] = float(np.abs(dout.copy_to_host() - ref).max() / np.abs(ref).max())
         rows.append(row)
@@ -158,7 +173,8 @@ def _to_host(a):
 def check_layers(rng, quick=False):
     """Every nn layer on "cuda" against "cpu" (forward, dx, parameter gradients), then one LeNet-5 SGD step."""
     from v1sim import nn
-    from v1sim.nn import device as _device, models
+    from v1sim.nn import device as _device
+    from v1sim.nn import models
 
     results = []
 
@@ -177,18 +193,22 @@ def check_layers(rng, quick=False):
         ("Conv2d groups=3", lambda: nn.Conv2d(3, 6, 3, padding=1, groups=3, rng=3), x4),
         ("LocallyConnected2d", lambda: nn.LocallyConnected2d(3, 4, x4.shape[2:], 3, 2, 1, rng=4), x4),
         ("Linear", lambda: nn.Linear(7, 5, rng=5), x2),
-        ("ReLU", nn.ReLU, x4), ("Tanh", nn.Tanh, x4), ("Sigmoid", nn.Sigmoid, x4),
-        ("MaxPool2d 3/2 p1", lambda: nn.MaxPool2d(3, 2, 1), x4), ("AvgPool2d 2", lambda: nn.AvgPool2d(2), x4),
+        ("ReLU", nn.ReLU, x4),
+        ("Tanh", nn.Tanh, x4),
+        ("Sigmoid", nn.Sigmoid, x4),
+        ("MaxPool2d 3/2 p1", lambda: nn.MaxPool2d(3, 2, 1), x4),
+        ("AvgPool2d 2", lambda: nn.AvgPool2d(2), x4),
         ("GlobalAvgPool2d", nn.GlobalAvgPool2d, x4),
         ("LocalResponseNorm", lambda: nn.LocalResponseNorm(3, alpha=0.3), x4),
-        ("BatchNorm2d", lambda: nn.BatchNorm2d(3), x4), ("BatchNorm1d", lambda: nn.BatchNorm1d(7), x2),
+        ("BatchNorm2d", lambda: nn.BatchNorm2d(3), x4),
+        ("BatchNorm1d", lambda: nn.BatchNorm1d(7), x2),
         ("Dropout", lambda: nn.Dropout(0.3, rng=6), x4),
         ("BasicBlock identity", lambda: nn.BasicBlock(3, 3, rng=7), x4),
         ("BasicBlock projection", lambda: nn.BasicBlock(3, 4, 2, "B", rng=8), x4),
         ("BasicBlock zero-pad", lambda: nn.BasicBlock(3, 4, 2, "A", rng=9), x4),
         ("Bottleneck", lambda: nn.Bottleneck(3, 2, rng=10), x4),
         ("Inception", lambda: nn.Inception(3, 2, 2, 3, 1, 2, 2, rng=11), x4),
-    ]  # fmt: skip
+    ]
     for name, make, x in layers:
         gpu, cpu = make().to("cuda"), make().to("cpu")
         out_g, out_c = gpu(_device.to_device(x)), cpu(x)
@@ -200,7 +220,9 @@ def check_layers(rng, quick=False):
     logits = rng.standard_normal((5, 7), dtype=np.float32)
     labels = np.array([0, 6, 3, 3, 1])
     ce_g, ce_c = nn.CrossEntropyLoss(), nn.CrossEntropyLoss()
-    compare("nn CrossEntropyLoss", np.float32(ce_g(_device.to_device(logits), labels)), np.float32(ce_c(logits, labels)))
+    compare(
+        "nn CrossEntropyLoss", np.float32(ce_g(_device.to_device(logits), labels)), np.float32(ce_c(logits, labels))
+    )
     compare("nn CrossEntropyLoss backward", ce_g.backward(), ce_c.backward())
     batch = 2 if quick else 16
     x = rng.standard_normal((batch, 1, 32, 32), dtype=np.float32)
@@ -228,9 +250,19 @@ def _torch_lenet(net):
 
     tnn = torch.nn
     model = tnn.Sequential(
-        tnn.Conv2d(1, 6, 5), tnn.Tanh(), tnn.AvgPool2d(2), tnn.Conv2d(6, 16, 5), tnn.Tanh(), tnn.AvgPool2d(2),
-        tnn.Conv2d(16, 120, 5), tnn.Tanh(), tnn.Flatten(), tnn.Linear(120, 84), tnn.Tanh(), tnn.Linear(84, 10),
-    )  # fmt: skip
+        tnn.Conv2d(1, 6, 5),
+        tnn.Tanh(),
+        tnn.AvgPool2d(2),
+        tnn.Conv2d(6, 16, 5),
+        tnn.Tanh(),
+        tnn.AvgPool2d(2),
+        tnn.Conv2d(16, 120, 5),
+        tnn.Tanh(),
+        tnn.Flatten(),
+        tnn.Linear(120, 84),
+        tnn.Tanh(),
+        tnn.Linear(84, 10),
+    )
     weighted = [m for m in model if isinstance(m, (tnn.Conv2d, tnn.Linear))]
     state = net.state_dict()
     for m, name in zip(weighted, ("c1", "c3", "c5", "f6", "output")):
@@ -252,7 +284,8 @@ def nn_timings(rng, quick=False):
     from numba import cuda
 
     from v1sim import nn
-    from v1sim.nn import device as _device, models
+    from v1sim.nn import device as _device
+    from v1sim.nn import models
 
     try:
         import torch
@@ -262,7 +295,7 @@ def nn_timings(rng, quick=False):
         torch, has_torch = None, False
     repeat = 1 if quick else 10
     rows = []
-    for batch in ((1,) if quick else (64, 256)):
+    for batch in (1,) if quick else (64, 256):
         x = rng.standard_normal((batch, 1, 32, 32), dtype=np.float32)
         y = rng.integers(0, 10, batch)
         net = models.build("lenet5", rng=0, device="cuda")
@@ -327,7 +360,10 @@ def main(argv=None) -> int:
     from numba import cuda
 
     if not cuda.is_available():
-        print("no CUDA GPU available (set NUMBA_ENABLE_CUDASIM=1 and pass --quick to run in the simulator)", file=sys.stderr)
+        print(
+            "no CUDA GPU available (set NUMBA_ENABLE_CUDASIM=1 and pass --quick to run in the simulator)",
+            file=sys.stderr,
+        )
         return 2
     name = getattr(cuda.get_current_device(), "name", "Numba CUDA simulator")
     print(f"GPU: {name.decode() if isinstance(name, bytes) else name}", flush=True)

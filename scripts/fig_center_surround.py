@@ -39,21 +39,32 @@ def main(out_dir, quick=False) -> Path:
     shape = (size, size)
     half_deg = size / PPD / 2
     kw = dict(center_radius=0.1, surround_radius=0.6, ppd=PPD)
-    rows = [("ON-centre", cells.GanglionCell(polarity="on", **kw)),
-            ("OFF-centre", cells.GanglionCell(polarity="off", **kw))]  # fmt: skip
-    results = [physiology.center_surround(c, shape, n_trials=n_trials, duration=0.5, onset=ONSET, offset=OFFSET,
-                                          dt=0.002, rng=i) for i, (_, c) in enumerate(rows)]  # fmt: skip
+    rows = [
+        ("ON-centre", cells.GanglionCell(polarity="on", **kw)),
+        ("OFF-centre", cells.GanglionCell(polarity="off", **kw)),
+    ]
+    results = [
+        physiology.center_surround(
+            c, shape, n_trials=n_trials, duration=0.5, onset=ONSET, offset=OFFSET, dt=0.002, rng=i
+        )
+        for i, (_, c) in enumerate(rows)
+    ]
     edges_psth = [spikes.count_psth(r.counts, 0.002, 0.025) for r in results]
     rmax = 1.1 * max(p[1].max() for p in edges_psth)
-    labels = ["light spot\non the centre", "small spot\non the surround", "light annulus",
-              "diffuse light\n(full field)"]  # fmt: skip
+    labels = [
+        "light spot\non the centre",
+        "small spot\non the surround",
+        "light annulus",
+        "diffuse light\n(full field)",
+    ]
 
     with paper_style():
         fig = plt.figure(figsize=(11.5, 7.2))
         outer = fig.add_gridspec(2, 1, left=0.05, right=0.99, bottom=0.07, top=0.86, hspace=0.45)
         for r, ((name, cell), res, (edges, psth)) in enumerate(zip(rows, results, edges_psth)):
-            g = outer[r].subgridspec(3, 5, width_ratios=[1.25, 1, 1, 1, 1], height_ratios=[1.0, 1.0, 0.8],
-                                     wspace=0.35, hspace=0.12)  # fmt: skip
+            g = outer[r].subgridspec(
+                3, 5, width_ratios=[1.25, 1, 1, 1, 1], height_ratios=[1.0, 1.0, 0.8], wspace=0.35, hspace=0.12
+            )
             rf = cell.receptive_field(shape)
             ext = (-half_deg, half_deg, -half_deg, half_deg)
             ax = fig.add_subplot(g[0:2, 0])
@@ -73,8 +84,13 @@ def main(out_dir, quick=False) -> Path:
             axp.plot(x, prof, "k-", lw=0.9, label="profile")
             axp.plot(x, 10 * prof, color="0.5", lw=0.7, ls="--", label="×10 (surround)")
             axp.set_ylim(-1.15, 1.15)
-            axp.legend(frameon=False, fontsize=6.5, loc="lower left" if r == 0 else "upper left", handlelength=1.5,
-                       borderaxespad=0.1)  # fmt: skip
+            axp.legend(
+                frameon=False,
+                fontsize=6.5,
+                loc="lower left" if r == 0 else "upper left",
+                handlelength=1.5,
+                borderaxespad=0.1,
+            )
             axp.set_xlim(-half_deg, half_deg)
             axp.set_xlabel("x (deg), cut through the centre")
             axp.set_ylabel("weight (norm.)")
@@ -104,7 +120,7 @@ def main(out_dir, quick=False) -> Path:
             y=0.995,
             t="Centre-surround receptive fields (DoG, LN-Poisson model): ON cells excited by light in the centre, "
             f"OFF cells by light in the surround\n{n_trials} trials per stimulus, 25 ms PSTH bins; "
-            "gold: stimulus on; dotted: spontaneous rate; dashed circle: edge of the centre"
+            "gold: stimulus on; dotted: spontaneous rate; dashed circle: edge of the centre",
         )
         return save_figure(fig, Path(out_dir) / "center_surround.png")
 

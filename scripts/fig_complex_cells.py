@@ -39,19 +39,23 @@ def main(out_dir, quick=False) -> Path:
     energy = cells.ComplexCell(frequency=F)
     pooled = cells.MaxComplexCell(frequency=F)
     width = 0.5 / F
-    sweeps = {(name, pol): physiology.sweep(c, shape, stimulus=f"{pol} bar", positions=positions, width=width)
-              for name, c in (("simple", simple), ("energy", energy), ("max", pooled))
-              for pol in ("light", "dark")}  # fmt: skip
-    bars = np.stack([stimuli.bar(shape, 2 * size, width, center=((size - 1) / 2 + p, (size - 1) / 2))
-                     for p in positions])  # fmt: skip
+    sweeps = {
+        (name, pol): physiology.sweep(c, shape, stimulus=f"{pol} bar", positions=positions, width=width)
+        for name, c in (("simple", simple), ("energy", energy), ("max", pooled))
+        for pol in ("light", "dark")
+    }
+    bars = np.stack(
+        [stimuli.bar(shape, 2 * size, width, center=((size - 1) / 2 + p, (size - 1) / 2)) for p in positions]
+    )
     raw = energy.raw_drives(bars) / energy.unit_drive
     phases = physiology.phase_tuning(simple, shape, phases=np.linspace(0, 2 * np.pi, 33))
     phases_c = physiology.phase_tuning(energy, shape, phases=np.linspace(0, 2 * np.pi, 33))
 
     with paper_style():
         fig = plt.figure(figsize=(11.0, 6.8))
-        g = fig.add_gridspec(2, 2, width_ratios=[1, 1.35], left=0.06, right=0.98, bottom=0.08, top=0.88,
-                             wspace=0.22, hspace=0.42)  # fmt: skip
+        g = fig.add_gridspec(
+            2, 2, width_ratios=[1, 1.35], left=0.06, right=0.98, bottom=0.08, top=0.88, wspace=0.22, hspace=0.42
+        )
         top = g[0, 0].subgridspec(1, 3, wspace=0.08)
         half = 18
         c = size // 2
@@ -60,8 +64,14 @@ def main(out_dir, quick=False) -> Path:
         lim = max(np.abs(k).max() for k in kernels)
         for j, (k, t) in enumerate(zip(kernels, titles)):
             ax = fig.add_subplot(top[j])
-            show_image(ax, k[c - half: c + half + 1, c - half: c + half + 1], cmap="RdBu_r", vmin=-lim, vmax=lim,
-                       extent=(-half - 0.5, half + 0.5, half + 0.5, -half - 0.5))  # fmt: skip
+            show_image(
+                ax,
+                k[c - half : c + half + 1, c - half : c + half + 1],
+                cmap="RdBu_r",
+                vmin=-lim,
+                vmax=lim,
+                extent=(-half - 0.5, half + 0.5, half + 0.5, -half - 0.5),
+            )
             set_frame(ax)
             ax.set_title(t, fontsize=8.5)
             ax.set_xticks([-15, 0, 15])
@@ -77,8 +87,14 @@ def main(out_dir, quick=False) -> Path:
             for pol, color, lw in (("light", "tab:orange", 3.0), ("dark", "k", 1.2)):
                 ax.plot(positions, sweeps[(name, pol)].rates, color=color, lw=lw, label=f"{pol} bar")
                 if name == "energy":
-                    ax.plot(positions, sweeps[("max", pol)].rates, color=color, lw=lw / 2, ls="--",
-                            label=f"{pol} bar, max pooling")  # fmt: skip
+                    ax.plot(
+                        positions,
+                        sweeps[("max", pol)].rates,
+                        color=color,
+                        lw=lw / 2,
+                        ls="--",
+                        label=f"{pol} bar, max pooling",
+                    )
             ax.axhline(simple.spontaneous_rate, color="0.5", ls=":", lw=0.8)
             ax.set_ylim(0, ymax)
             ax.set_xlim(positions[0], positions[-1])
@@ -88,8 +104,9 @@ def main(out_dir, quick=False) -> Path:
                 ax.set_ylabel("firing rate (spikes/s)")
             else:
                 ax.set_yticklabels([])
-            ax.legend(frameon=False, fontsize=7, loc="upper left", handlelength=1.6, ncol=2 if j else 1,
-                      columnspacing=0.8)  # fmt: skip
+            ax.legend(
+                frameon=False, fontsize=7, loc="upper left", handlelength=1.6, ncol=2 if j else 1, columnspacing=0.8
+            )
 
         ax = fig.add_subplot(g[1, 0])
         e2, o2 = raw[:, 0] ** 2, raw[:, 1] ** 2

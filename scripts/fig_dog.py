@@ -55,8 +55,9 @@ def main(out_dir, quick=False) -> Path:
             ax_k = fig.add_subplot(grid[r, 1])
             # Two linear slopes about 0 (TwoSlopeNorm): the weak surround is as visible as the centre.
             norm = TwoSlopeNorm(0.0, vmin=float(kernel.min()), vmax=float(kernel.max()))
-            im_k = show_image(ax_k, kernel, cmap="RdBu_r", norm=norm,
-                              extent=(-half - 0.5, half + 0.5, half + 0.5, -half - 0.5))  # fmt: skip
+            im_k = show_image(
+                ax_k, kernel, cmap="RdBu_r", norm=norm, extent=(-half - 0.5, half + 0.5, half + 0.5, -half - 0.5)
+            )
             ax_k.set_xticks([-half, 0, half])
             ax_k.set_yticks([-half, 0, half])
             ax_k.set_xlabel("x (pixels); circles: radius σc, σs", labelpad=1)
@@ -72,10 +73,22 @@ def main(out_dir, quick=False) -> Path:
             ax_p.fill_between(x, prof, 0, where=prof >= 0, color="tab:red", alpha=0.25, lw=0, step="mid")
             ax_p.fill_between(x, prof, 0, where=prof < 0, color="tab:blue", alpha=0.25, lw=0, step="mid")
             ax_p.plot(x, prof, "k.-", lw=1, ms=2.5, label="DoG")
-            ax_p.plot(x, sign * centre, color="tab:red" if sign > 0 else "tab:blue", ls="--", lw=0.8,
-                      label=f"{'+' if sign > 0 else '−'}G(σc = {sc:g})")  # fmt: skip
-            ax_p.plot(x, -sign * surround, color="tab:blue" if sign > 0 else "tab:red", ls="--", lw=0.8,
-                      label=f"{'−' if sign > 0 else '+'}G(σs = {ss:g})")  # fmt: skip
+            ax_p.plot(
+                x,
+                sign * centre,
+                color="tab:red" if sign > 0 else "tab:blue",
+                ls="--",
+                lw=0.8,
+                label=f"{'+' if sign > 0 else '−'}G(σc = {sc:g})",
+            )
+            ax_p.plot(
+                x,
+                -sign * surround,
+                color="tab:blue" if sign > 0 else "tab:red",
+                ls="--",
+                lw=0.8,
+                label=f"{'−' if sign > 0 else '+'}G(σs = {ss:g})",
+            )
             for v in (-ss, -sc, sc, ss):
                 ax_p.axvline(v, color="0.75", lw=0.5, ls=":")
             ax_p.set_xlim(-half, half)
@@ -86,16 +99,33 @@ def main(out_dir, quick=False) -> Path:
             ax_p.set_xlabel("position of a small spot, x (pixels)")
             ax_p.set_ylabel("response (kernel weight)")
             ax_p.set_title("response profile\n(cut through the centre, y = 0)")
-            ax_p.legend(loc="upper right" if sign > 0 else "lower right", frameon=False, fontsize=6.5,
-                        handlelength=1.8, borderaxespad=0.2)  # fmt: skip
+            ax_p.legend(
+                loc="upper right" if sign > 0 else "lower right",
+                frameon=False,
+                fontsize=6.5,
+                handlelength=1.8,
+                borderaxespad=0.2,
+            )
 
             ax_r = fig.add_subplot(grid[r, 3])
-            im_r = show_image(ax_r, resp, symmetric=True, vmin=-rlim, vmax=rlim,
-                              title=f"{name.split(',')[0]} cells:\nlinear response r")  # fmt: skip
+            im_r = show_image(
+                ax_r,
+                resp,
+                symmetric=True,
+                vmin=-rlim,
+                vmax=rlim,
+                title=f"{name.split(',')[0]} cells:\nlinear response r",
+            )
             set_frame(ax_r)
             ax_f = fig.add_subplot(grid[r, 4])
-            im_f = show_image(ax_f, np.maximum(resp, 0), cmap="magma", vmin=0, vmax=rlim,
-                              title=f"{name.split(',')[0]} cells:\nfiring rate ∝ max(r, 0)")  # fmt: skip
+            im_f = show_image(
+                ax_f,
+                np.maximum(resp, 0),
+                cmap="magma",
+                vmin=0,
+                vmax=rlim,
+                title=f"{name.split(',')[0]} cells:\nfiring rate ∝ max(r, 0)",
+            )
             set_frame(ax_f)
             fig.colorbar(im_r, ax=ax_r, shrink=0.8, pad=0.02)
             fig.colorbar(im_f, ax=ax_f, shrink=0.8, pad=0.02)

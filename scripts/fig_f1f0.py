@@ -45,8 +45,12 @@ def _log_uniform(rng, lo, hi):
 
 def _f1_f0(rng, shape, linear):
     """F1/F0 of one model cell whose drive is ``linear`` x simple + (1 - linear) x complex."""
-    kw = dict(theta=float(rng.uniform(0, np.pi)), frequency=float(rng.uniform(0.08, 0.2)),
-              bandwidth=float(rng.uniform(0.8, 1.8)), phase=float(rng.uniform(0, 2 * np.pi)))  # fmt: skip
+    kw = dict(
+        theta=float(rng.uniform(0, np.pi)),
+        frequency=float(rng.uniform(0.08, 0.2)),
+        bandwidth=float(rng.uniform(0.8, 1.8)),
+        phase=float(rng.uniform(0, 2 * np.pi)),
+    )
     nl = cells.Nonlinearity(exponent=float(rng.uniform(1.0, 3.0)), spontaneous=_log_uniform(rng, 0.1, 8.0))
     simple = cells.SimpleCell(**kw)
     movie = stimuli.drifting_grating(shape, simple.preferred_frequency, TF, DURATION, dt=DT, theta=kw["theta"])
@@ -75,14 +79,18 @@ def main(out_dir, quick=False) -> Path:
         labels = [f"simple cells ({model['simple'].size})", f"complex cells ({model['complex'].size})"]
         ax.hist([model["simple"], model["complex"]], bins=BINS, stacked=True, color=["0.25", "0.7"], label=labels)
         bc = biology.bimodality_coefficient(every)
-        ax.set_title(f"model population (n = {every.size})\nbimodality coefficient {bc:.2f}, "
-                     f"{np.mean(every > 1):.0%} with F1/F0 > 1")  # fmt: skip
+        ax.set_title(
+            f"model population (n = {every.size})\nbimodality coefficient {bc:.2f}, "
+            f"{np.mean(every > 1):.0%} with F1/F0 > 1"
+        )
         ax.legend(frameon=False, loc="upper center", fontsize=7.5)
         ax = axes[1]
         ax.hist(data.ratio, bins=BINS, color="tab:blue", alpha=0.8)
         bc = biology.bimodality_coefficient(data.ratio)
-        ax.set_title(f"macaque V1, Ringach et al. 2002 (n = {data.n})\nbimodality coefficient {bc:.2f}, "
-                     f"{data.fraction_simple:.0%} with F1/F0 > 1")  # fmt: skip
+        ax.set_title(
+            f"macaque V1, Ringach et al. 2002 (n = {data.n})\nbimodality coefficient {bc:.2f}, "
+            f"{data.fraction_simple:.0%} with F1/F0 > 1"
+        )
         for ax in axes[:2]:
             ax.axvline(1.0, color="k", ls="--", lw=0.8)
             ax.set_xlim(0, 2)
@@ -93,8 +101,14 @@ def main(out_dir, quick=False) -> Path:
         ax = axes[2]
         for values, color, label in ((every, "0.2", "model"), (data.ratio, "tab:blue", "macaque V1")):
             x = np.sort(values)
-            ax.step(np.concatenate([[0], x, [2]]), np.concatenate([[0], np.arange(1, x.size + 1) / x.size, [1]]),
-                    where="post", color=color, lw=1.5, label=label)  # fmt: skip
+            ax.step(
+                np.concatenate([[0], x, [2]]),
+                np.concatenate([[0], np.arange(1, x.size + 1) / x.size, [1]]),
+                where="post",
+                color=color,
+                lw=1.5,
+                label=label,
+            )
         ax.axvline(1.0, color="k", ls="--", lw=0.8)
         ax.set_xlim(0, 2)
         ax.set_ylim(0, 1.02)

@@ -59,23 +59,32 @@ def main(out_dir, quick=False) -> Path:
 
     with paper_style():
         fig = plt.figure(figsize=(11.0, 7.6))
-        g = fig.add_gridspec(2, 4, width_ratios=[1, 1, 1, 0.3], left=0.01, right=0.97, bottom=0.03, top=0.88,
-                             wspace=0.08, hspace=0.2)  # fmt: skip
+        g = fig.add_gridspec(
+            2, 4, width_ratios=[1, 1, 1, 0.3], left=0.01, right=0.97, bottom=0.03, top=0.88, wspace=0.08, hspace=0.2
+        )
         ax = fig.add_subplot(g[0, 0])
         show_image(ax, image, vmin=0, vmax=1, title=f"input ({image.shape[0]}×{image.shape[1]} px)")
         set_frame(ax)
         for j, name in enumerate(("ON-centre ganglion cells", "OFF-centre ganglion cells")):
             m = ganglion[j]
             ax = fig.add_subplot(g[0, j + 1])
-            im = show_image(ax, m, cmap="magma", vmin=0, vmax=float(np.percentile(ganglion, 99.5)),
-                            title=f"{name}\n(rate; rest 20 spikes/s)")  # fmt: skip
+            im = show_image(
+                ax,
+                m,
+                cmap="magma",
+                vmin=0,
+                vmax=float(np.percentile(ganglion, 99.5)),
+                title=f"{name}\n(rate; rest 20 spikes/s)",
+            )
             set_frame(ax)
         cax = fig.add_subplot(g[0, 3])
         cax.set_position([cax.get_position().x0, 0.55, 0.012, 0.28])
         fig.colorbar(im, cax=cax, label="spikes/s")
-        stages = [("simple cells", simple, "polarity and position specific"),
-                  ("complex cells", complex_, "polarity and position invariant"),
-                  ("hypercomplex cells", hyper, "end-stopped: ends, corners, details")]  # fmt: skip
+        stages = [
+            ("simple cells", simple, "polarity and position specific"),
+            ("complex cells", complex_, "polarity and position invariant"),
+            ("hypercomplex cells", hyper, "end-stopped: ends, corners, details"),
+        ]
         for j, (name, maps, note) in enumerate(stages):
             ax = fig.add_subplot(g[1, j])
             show_image(ax, _orientation_rgb(np.maximum(maps - spont, 0.0), thetas), title=f"{name}\n({note})")
@@ -85,8 +94,9 @@ def main(out_dir, quick=False) -> Path:
         for k, t in enumerate(thetas):  # stripes run along (-sin t, cos t) in image (y-down) coordinates
             y = len(thetas) - 1 - k
             dx, dy = 0.4 * np.sin(t), 0.4 * np.cos(t)  # the same line in these y-up coordinates
-            key.plot([-dx, dx], [y - dy, y + dy], color=hsv_to_rgb([(t % np.pi) / np.pi, 1, 1]), lw=3,
-                     solid_capstyle="round")  # fmt: skip
+            key.plot(
+                [-dx, dx], [y - dy, y + dy], color=hsv_to_rgb([(t % np.pi) / np.pi, 1, 1]), lw=3, solid_capstyle="round"
+            )
             key.text(0.8, y, f"{np.degrees(t):.1f}°".replace(".0°", "°"), va="center", fontsize=7)
         key.set_xlim(-0.6, 2.2)
         key.set_ylim(-0.7, len(thetas) - 0.3)

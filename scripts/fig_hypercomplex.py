@@ -50,12 +50,13 @@ def main(out_dir, quick=False) -> Path:
 
     with paper_style():
         fig = plt.figure(figsize=(11.5, 5.0))
-        g = fig.add_gridspec(2, 3, width_ratios=[0.9, 0.9, 2.2], left=0.04, right=0.98, bottom=0.1, top=0.8,
-                             wspace=0.25, hspace=0.35)  # fmt: skip
+        g = fig.add_gridspec(
+            2, 3, width_ratios=[0.9, 0.9, 2.2], left=0.04, right=0.98, bottom=0.1, top=0.8, wspace=0.25, hspace=0.35
+        )
         c, half = size // 2, 30
         ext = (-half - 0.5, half + 0.5, half + 0.5, -half - 0.5)
         for r, (name, cell) in enumerate((("complex", plain), ("hypercomplex", hyper))):
-            m = _energy_map(cell, shape)[c - half: c + half + 1, c - half: c + half + 1]
+            m = _energy_map(cell, shape)[c - half : c + half + 1, c - half : c + half + 1]
             ax = fig.add_subplot(g[r, 0])
             norm = TwoSlopeNorm(0.0, m.min(), m.max()) if m.min() < 0 else TwoSlopeNorm(0.0, -m.max(), m.max())
             show_image(ax, m, cmap="RdBu_r", norm=norm, extent=ext)
@@ -64,24 +65,34 @@ def main(out_dir, quick=False) -> Path:
             if r == 1:
                 ax.set_xticks([-25, 0, 25])
                 ax.set_xlabel("x (px)", labelpad=1)
-            ax.set_title(f"{name} cell" + ("\n(centre − 0.5 × end zones)" if r else "\n(quadrature-pair energy)"),
-                         fontsize=8.5)  # fmt: skip
+            ax.set_title(
+                f"{name} cell" + ("\n(centre − 0.5 × end zones)" if r else "\n(quadrature-pair energy)"), fontsize=8.5
+            )
         strip = g[:, 1].subgridspec(3, 1, hspace=0.45)
         outline = _energy_map(hyper, shape)
         for j, (ln, img) in enumerate(zip(shown, bars)):
             ax = fig.add_subplot(strip[j])
-            show_image(ax, img[c - half: c + half + 1, c - half: c + half + 1], vmin=0, vmax=1)
-            sub = outline[c - half: c + half + 1, c - half: c + half + 1]
+            show_image(ax, img[c - half : c + half + 1, c - half : c + half + 1], vmin=0, vmax=1)
+            sub = outline[c - half : c + half + 1, c - half : c + half + 1]
             ax.contour(sub, levels=[0.3 * sub.max()], colors="tab:red", linewidths=0.7)
             ax.contour(sub, levels=[0.3 * sub.min()], colors="tab:blue", linewidths=0.7)
             set_frame(ax)
-            ax.set_title(f"{ln:.0f} px: complex {rates['complex'][j]:.1f}, hyper {rates['hypercomplex'][j]:.1f} "
-                         "spikes/s", fontsize=7.5)  # fmt: skip
+            ax.set_title(
+                f"{ln:.0f} px: complex {rates['complex'][j]:.1f}, hyper {rates['hypercomplex'][j]:.1f} spikes/s",
+                fontsize=7.5,
+            )
         ax = fig.add_subplot(g[:, 2])
         for name, color in (("complex", "tab:purple"), ("hypercomplex", "tab:red")):
             rr = res[name]
-            ax.plot(rr.lengths, rr.rates, ".-", color=color, lw=1.6, ms=4,
-                    label=f"{name}: end-stopping index {rr.end_stopping_index:.2f}")  # fmt: skip
+            ax.plot(
+                rr.lengths,
+                rr.rates,
+                ".-",
+                color=color,
+                lw=1.6,
+                ms=4,
+                label=f"{name}: end-stopping index {rr.end_stopping_index:.2f}",
+            )
         for ln in shown:
             ax.axvline(ln, color="0.85", lw=0.8, zorder=0)
         ax.axhline(plain.spontaneous_rate, color="0.5", ls=":", lw=0.8)

@@ -102,13 +102,17 @@ def main(out_dir, quick=False) -> Path:
         tiles, titles = [], []
         for row in range(0, len(picks), 8):
             chunk = picks[row : row + 8]
-            tiles += [kept_filters[i] for i in chunk] + [biology.gabor_model(good.params(i), (PATCH, PATCH))
-                                                         for i in chunk]  # fmt: skip
+            tiles += [kept_filters[i] for i in chunk] + [
+                biology.gabor_model(good.params(i), (PATCH, PATCH)) for i in chunk
+            ]
             titles += [f"nx {good.nx[i]:.2f}" for i in chunk] + [""] * len(chunk)
         kernel_mosaic(ax, tiles, 8, titles=titles, row_labels=["filter", "fit", "filter", "fit"], vgap=0.35)
-        ax.set_title(f"ICA filters of natural images ({PATCH}x{PATCH} px) and their Gabor fits\n"
-                     f"kept {keep.sum()} of {len(fits)}: R$^2$ >= {MIN_R2}, centred >= {MARGIN:.0f} px inside "
-                     f"(median R$^2$ {np.median(fits.r2):.2f})", pad=16)  # fmt: skip
+        ax.set_title(
+            f"ICA filters of natural images ({PATCH}x{PATCH} px) and their Gabor fits\n"
+            f"kept {keep.sum()} of {len(fits)}: R$^2$ >= {MIN_R2}, centred >= {MARGIN:.0f} px inside "
+            f"(median R$^2$ {np.median(fits.r2):.2f})",
+            pad=16,
+        )
 
         ax = axes[1]
         mesh = ax.pcolormesh(edges, edges, data.counts.T, cmap="Greys", vmin=0, vmax=data.counts.max() * 1.6)
@@ -117,11 +121,19 @@ def main(out_dir, quick=False) -> Path:
             if c:
                 ax.text(centre[i], centre[j], str(c), ha="center", va="center", fontsize=7, color="0.25")
         clip = (edges[0] * 1.02, edges[-1] / 1.02)  # fits beyond the data's range sit on its border
-        ax.scatter(np.clip(good.nx, *clip), np.clip(good.ny, *clip), s=14, color="tab:orange", alpha=0.85,
-                   edgecolor="none", label=f"ICA filters (n = {len(good)})")  # fmt: skip
+        ax.scatter(
+            np.clip(good.nx, *clip),
+            np.clip(good.ny, *clip),
+            s=14,
+            color="tab:orange",
+            alpha=0.85,
+            edgecolor="none",
+            label=f"ICA filters (n = {len(good)})",
+        )
         ax.scatter(model_nx, model_ny, marker="x", s=40, color="tab:blue", label="v1sim Gabor cells (1, 2 oct.)")
-        ax.add_patch(plt.Rectangle((edges[0], edges[0]), BLOB - edges[0], BLOB - edges[0], fill=False, ls=":",
-                                   color="k", lw=0.8))  # fmt: skip
+        ax.add_patch(
+            plt.Rectangle((edges[0], edges[0]), BLOB - edges[0], BLOB - edges[0], fill=False, ls=":", color="k", lw=0.8)
+        )
         ax.set(xscale="log", yscale="log", xlim=(edges[0], edges[-1]), ylim=(edges[0], edges[-1]))
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_locator(FixedLocator(TICKS))
@@ -129,8 +141,10 @@ def main(out_dir, quick=False) -> Path:
             axis.set_minor_locator(NullLocator())
         ax.set_xlabel("nx = sigma_x f  (width across subregions, periods)")
         ax.set_ylabel("ny = sigma_y f  (length, periods)")
-        ax.set_title(f"macaque V1 simple cells (grey, n = {data.n}; Ringach 2002)\n"
-                     f"dotted: blob-like, V1 {v1_share:.0%}, ICA {ica_blob:.0%}")  # fmt: skip
+        ax.set_title(
+            f"macaque V1 simple cells (grey, n = {data.n}; Ringach 2002)\n"
+            f"dotted: blob-like, V1 {v1_share:.0%}, ICA {ica_blob:.0%}"
+        )
         ax.legend(frameon=True, framealpha=0.9, loc="upper left", fontsize=7)
 
         ax = axes[2]
@@ -150,9 +164,16 @@ def main(out_dir, quick=False) -> Path:
         ica_counts = oris.histogram(good.theta)
         ica_cardinal = float((ica_counts[0] + ica_counts[2]) / ica_counts.sum())
         x = np.arange(2)
-        ax.bar(x - 0.2, [oris.cardinal_fraction, 1 - oris.cardinal_fraction], 0.4, color="0.45",
-               label=f"macaque V1 (n = {oris.n})")  # fmt: skip
-        ax.bar(x + 0.2, [ica_cardinal, 1 - ica_cardinal], 0.4, color="tab:orange", label=f"ICA filters (n = {len(good)})")
+        ax.bar(
+            x - 0.2,
+            [oris.cardinal_fraction, 1 - oris.cardinal_fraction],
+            0.4,
+            color="0.45",
+            label=f"macaque V1 (n = {oris.n})",
+        )
+        ax.bar(
+            x + 0.2, [ica_cardinal, 1 - ica_cardinal], 0.4, color="tab:orange", label=f"ICA filters (n = {len(good)})"
+        )
         ax.axhline(0.5, color="k", ls=":", lw=0.8)
         ax.set_xticks(x, ["cardinal\n(0, 90 deg)", "oblique\n(45, 135 deg)"])
         ax.set_ylim(0, 1)
@@ -160,13 +181,17 @@ def main(out_dir, quick=False) -> Path:
         ax.set_title(f"preferred orientation\ncardinal: V1 {oris.cardinal_fraction:.0%}, ICA {ica_cardinal:.0%}")
         ax.legend(frameon=False, loc="upper right", fontsize=7)
 
-        verdict = ("the learned filters have more subregions than V1 simple cells, as Ringach (2002) found"
-                   if ica_median_nx > v1_median_nx and ica_blob < v1_share else
-                   "the learned filters do not differ from V1 as Ringach (2002) reported")  # fmt: skip
+        verdict = (
+            "the learned filters have more subregions than V1 simple cells, as Ringach (2002) found"
+            if ica_median_nx > v1_median_nx and ica_blob < v1_share
+            else "the learned filters do not differ from V1 as Ringach (2002) reported"
+        )
         if (ica_cardinal > 0.5) == (oris.cardinal_fraction > 0.5):
             verdict += "; both lean to the cardinal orientations"
-        fig.suptitle("Receptive fields learned from natural images (independent components) beside macaque V1, "
-                     f"both fitted with Ringach's Gabor\n{verdict}")  # fmt: skip
+        fig.suptitle(
+            "Receptive fields learned from natural images (independent components) beside macaque V1, "
+            f"both fitted with Ringach's Gabor\n{verdict}"
+        )
         return save_figure(fig, Path(out_dir) / "learned_rf_vs_v1.png")
 
 

@@ -43,21 +43,35 @@ def main(out_dir, quick=False) -> Path:
     units = cell.subunits(shape) * cell.unit_drive  # (7, H, W) unit DoGs
     rf = cell.receptive_field(shape)
     centres = cell.subunit_centres(shape)
-    tuning = {n: physiology.orientation_tuning(_cell(n), shape, stimulus="bar", orientations=orientations,
-                                               length=LENGTH, width=WIDTH) for n in counts}  # fmt: skip
+    tuning = {
+        n: physiology.orientation_tuning(
+            _cell(n), shape, stimulus="bar", orientations=orientations, length=LENGTH, width=WIDTH
+        )
+        for n in counts
+    }
     shown = np.radians([0.0, 15.0, 30.0, 45.0, 90.0])
     bars = [stimuli.bar(shape, LENGTH, WIDTH, theta=t) for t in shown]
     bar_rates = cell.response(np.stack(bars))
 
     with paper_style():
         fig = plt.figure(figsize=(11.5, 6.6))
-        g = fig.add_gridspec(2, 6, width_ratios=[0.55, 1.3, 1.3, 0.2, 1.3, 1.3], height_ratios=[1.5, 1],
-                             left=0.03, right=0.98, bottom=0.06, top=0.86, wspace=0.3, hspace=0.35)  # fmt: skip
+        g = fig.add_gridspec(
+            2,
+            6,
+            width_ratios=[0.55, 1.3, 1.3, 0.2, 1.3, 1.3],
+            height_ratios=[1.5, 1],
+            left=0.03,
+            right=0.98,
+            bottom=0.06,
+            top=0.86,
+            wspace=0.3,
+            hspace=0.35,
+        )
         half = 8
         strip = []
         for k in range(units.shape[0]):
             uy, ux = int(round(c + centres[k][1])), int(round(c + centres[k][0]))
-            strip.append(units[k, uy - half: uy + half + 1, ux - half: ux + half + 1])
+            strip.append(units[k, uy - half : uy + half + 1, ux - half : ux + half + 1])
             strip.append(np.full((2, 2 * half + 1), np.nan))
         strip = np.concatenate(strip[:-1])
         ax = fig.add_subplot(g[0, 0])
@@ -69,7 +83,7 @@ def main(out_dir, quick=False) -> Path:
 
         ax = fig.add_subplot(g[0, 1:3])
         half = 16
-        crop = rf[c - half: c + half + 1, c - half: c + half + 1]
+        crop = rf[c - half : c + half + 1, c - half : c + half + 1]
         ext = (-half - 0.5, half + 0.5, half + 0.5, -half - 0.5)
         im = show_image(ax, crop, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, crop.min(), crop.max()), extent=ext)
         for dx, dy, _ in centres:

@@ -40,8 +40,12 @@ KINDS = [
     ("dark-to-light", "dark-to-light edge detector", "dark-to-light edge"),
     ("light-to-dark", "light-to-dark edge detector", "light-to-dark edge"),
 ]
-STYLE = {"light bar": ("tab:orange", "-"), "dark bar": ("k", "-"), "dark-to-light edge": ("tab:blue", "--"),
-         "light-to-dark edge": ("tab:purple", "--")}  # fmt: skip
+STYLE = {
+    "light bar": ("tab:orange", "-"),
+    "dark bar": ("k", "-"),
+    "dark-to-light edge": ("tab:blue", "--"),
+    "light-to-dark edge": ("tab:purple", "--"),
+}
 RADIUS = 2.0  # centre radius of each unit, pixels
 
 
@@ -56,8 +60,7 @@ def main(out_dir, quick=False) -> Path:
         curves = []
         for kind, title, preferred in KINDS:
             cell = cells.HubelWieselCell(kind=kind, center_radius=RADIUS, surround_radius=3 * RADIUS, n_subunits=7)
-            res = {s: physiology.sweep(cell, shape, stimulus=s, positions=positions, width=3 * RADIUS)
-                   for s in STYLE}  # fmt: skip
+            res = {s: physiology.sweep(cell, shape, stimulus=s, positions=positions, width=3 * RADIUS) for s in STYLE}
             ymax = max(ymax, max(r.rates.max() for r in res.values()))
             curves.append((cell, title, preferred, res))
         half = 14
@@ -65,8 +68,13 @@ def main(out_dir, quick=False) -> Path:
             box = slice(size // 2 - half, size // 2 + half + 1)
             rf = cell.receptive_field(shape)[box, box]
             ax = axes[0, col]
-            show_image(ax, rf, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, rf.min(), rf.max()),
-                       extent=(-half - 0.5, half + 0.5, half + 0.5, -half - 0.5))  # fmt: skip
+            show_image(
+                ax,
+                rf,
+                cmap="RdBu_r",
+                norm=TwoSlopeNorm(0.0, rf.min(), rf.max()),
+                extent=(-half - 0.5, half + 0.5, half + 0.5, -half - 0.5),
+            )
             for dx, dy, sign in cell.subunit_centres(shape):
                 ax.plot(dx, dy, "+" if sign > 0 else "_", color="k", ms=4, mew=0.8)
             set_frame(ax)
@@ -79,8 +87,15 @@ def main(out_dir, quick=False) -> Path:
             ax.axhline(res[preferred].spontaneous, color="0.5", ls=":", lw=0.8)
             for stim, (color, ls) in STYLE.items():
                 r = res[stim]
-                ax.plot(r.positions, r.rates, color=color, ls=ls, lw=2.0 if stim == preferred else 1.0,
-                        alpha=1.0 if stim == preferred else 0.8, label=stim)  # fmt: skip
+                ax.plot(
+                    r.positions,
+                    r.rates,
+                    color=color,
+                    ls=ls,
+                    lw=2.0 if stim == preferred else 1.0,
+                    alpha=1.0 if stim == preferred else 0.8,
+                    label=stim,
+                )
             ax.set_xlim(positions[0], positions[-1])
             ax.set_ylim(0, 1.08 * ymax)
             ax.set_xlabel("horizontal position of the stimulus (px)")
@@ -88,8 +103,16 @@ def main(out_dir, quick=False) -> Path:
                 ax.set_ylabel("firing rate (spikes/s)")
             ax.set_title(f"its stimulus: {preferred} (thick)", fontsize=8.5)
         handles, labels = axes[1, 0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=4, frameon=False,
-                   title="stimulus (vertical, spanning the screen; bars 6 px wide)", fontsize=8)  # fmt: skip
+        fig.legend(
+            handles,
+            labels,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=4,
+            frameon=False,
+            title="stimulus (vertical, spanning the screen; bars 6 px wide)",
+            fontsize=8,
+        )
         fig.suptitle(
             "Line and edge detectors built from rows of centre-surround units (Hubel & Wiesel 1962): "
             "rate vs horizontal position\nunit centre radius 2 px, surround 6 px, units 2 px apart; "

@@ -53,9 +53,12 @@ def main(out_dir, quick=False) -> Path:
     ncol = len(columns) + 1
     with paper_style():
         fig, axes = plt.subplots(
-            4, ncol, figsize=(1.75 * ncol + 0.6, 7.6), constrained_layout=True,
+            4,
+            ncol,
+            figsize=(1.75 * ncol + 0.6, 7.6),
+            constrained_layout=True,
             gridspec_kw={"height_ratios": [0.8, 1, 1, 1]},
-        )  # fmt: skip
+        )
         # Column 0: the original.
         axes[0, 0].axis("off")
         axes[0, 0].text(0.5, 0.3, "original\n(no filter)", ha="center", va="center", transform=axes[0, 0].transAxes)
@@ -65,11 +68,14 @@ def main(out_dir, quick=False) -> Path:
         axes[2, 0].axvline(ref_x, color="tab:red", lw=0.8)
         axes[3, 0].axis("off")
         axes[3, 0].text(
-            0.5, 0.5,
+            0.5,
+            0.5,
             "filtered − original\non the crop\n(luminance, image in [0, 1];\nrms Δ over the whole image)"
             "\n\nred line on the crops:\na fixed reference column",
-            ha="center", va="center", transform=axes[3, 0].transAxes,
-        )  # fmt: skip
+            ha="center",
+            va="center",
+            transform=axes[3, 0].transAxes,
+        )
 
         for j, ((title, kernel, mult, fmt), out, diff) in enumerate(zip(columns, outputs, diffs), start=1):
             prefix = f"1/{mult} × " if mult != 1 else ""

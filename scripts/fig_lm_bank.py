@@ -81,10 +81,20 @@ def main(out_dir, quick=False) -> Path:
                 idx, titles, header = groups[2 * r + h]
                 _kernel_row(halves[h], lm, idx, titles, header)
         last = rows[3].subfigures(1, 2, width_ratios=[len(logs), len(gaussians)], wspace=0.02)
-        _kernel_row(last[0], lm, logs, [f"σ = {fmt_sigma(p[i]['sigma'])}" for i in logs],
-                    "Laplacian of Gaussian (spot), negative centre, σ in pixels")  # fmt: skip
-        _kernel_row(last[1], lm, gaussians, [f"σ = {fmt_sigma(p[i]['sigma'])}" for i in gaussians],
-                    "Gaussian (minus its mean), σ in pixels")  # fmt: skip
+        _kernel_row(
+            last[0],
+            lm,
+            logs,
+            [f"σ = {fmt_sigma(p[i]['sigma'])}" for i in logs],
+            "Laplacian of Gaussian (spot), negative centre, σ in pixels",
+        )
+        _kernel_row(
+            last[1],
+            lm,
+            gaussians,
+            [f"σ = {fmt_sigma(p[i]['sigma'])}" for i in gaussians],
+            "Gaussian (minus its mean), σ in pixels",
+        )
         top.suptitle(
             f"The {len(lm)} Leung–Malik filters (LMS, {lm.kernels.shape[1]}×{lm.kernels.shape[2]} pixels; "
             "angles: edge/bar orientation, counter-clockwise from horizontal)",

@@ -56,8 +56,9 @@ def lenet_steps(n, quick=False):
 def lenet_errors(sizes, train, test, quick=False):
     """LeNet-5 test errors for each training set size (the first N digits of ``train``)."""
     (x, y), (xt, yt) = train, test
-    return [float(np.mean(lenet_predict(train_lenet5(x[:n], y[:n], steps=lenet_steps(n, quick)), xt) != yt))
-            for n in sizes]  # fmt: skip
+    return [
+        float(np.mean(lenet_predict(train_lenet5(x[:n], y[:n], steps=lenet_steps(n, quick)), xt) != yt)) for n in sizes
+    ]
 
 
 def _pixel_nn_error(x, y, xt, yt):
@@ -99,8 +100,9 @@ def main(out_dir, quick=False) -> Path:
 
     styles = MODEL_STYLES
     with paper_style():
-        fig, (ax, axc) = plt.subplots(1, 2, figsize=(11.2, 4.6), gridspec_kw={"width_ratios": [1.25, 1]},
-                                      constrained_layout=True)  # fmt: skip
+        fig, (ax, axc) = plt.subplots(
+            1, 2, figsize=(11.2, 4.6), gridspec_kw={"width_ratios": [1.25, 1]}, constrained_layout=True
+        )
         for kind, errs in curves.items():
             label, colour, marker, ls = styles[kind]
             ax.plot(sizes, 100 * np.asarray(errs), marker=marker, ls=ls, color=colour, ms=4, lw=1.2, label=label)
@@ -121,20 +123,35 @@ def main(out_dir, quick=False) -> Path:
         ax.set_title(f"Error against training set size (S2, S3, HMAX S2: {n_unsup} unlabelled digits)")
         ax.legend(frameon=False, loc="lower left")
         for kind in ("intvec", "lenet", "pixels"):
-            ax.annotate(f"{100 * curves[kind][-1]:.1f}%", (sizes[-1], 100 * curves[kind][-1]), xytext=(5, 0),
-                        textcoords="offset points", va="center", fontsize=7, color=styles[kind][1])  # fmt: skip
+            ax.annotate(
+                f"{100 * curves[kind][-1]:.1f}%",
+                (sizes[-1], 100 * curves[kind][-1]),
+                xytext=(5, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+                color=styles[kind][1],
+            )
         im = axc.imshow(confusion, cmap="Blues", vmin=0)
         for (i, j), v in np.ndenumerate(confusion):
             if v:
-                axc.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                         color="white" if v > 0.6 * confusion.max() else "black")  # fmt: skip
+                axc.text(
+                    j,
+                    i,
+                    str(v),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v > 0.6 * confusion.max() else "black",
+                )
         axc.set_xticks(range(10))
         axc.set_yticks(range(10))
         axc.set_xlabel("predicted class")
         axc.set_ylabel("true class")
         err = 100 * curves["intvec"][-1]
-        axc.set_title(f"Confusion matrix, IntVec, N = {sizes[-1]} (error {err:.1f}%, "
-                      f"{len(net.classifier.labels)} S4 prototypes)")  # fmt: skip
+        axc.set_title(
+            f"Confusion matrix, IntVec, N = {sizes[-1]} (error {err:.1f}%, {len(net.classifier.labels)} S4 prototypes)"
+        )
         fig.colorbar(im, ax=axc, shrink=0.85, label="test digits")
         return save_figure(fig, Path(out_dir) / "neocognitron_accuracy.png")
 

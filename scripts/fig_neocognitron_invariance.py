@@ -122,8 +122,9 @@ def main(out_dir, quick=False) -> Path:
         for col, (title, levels, unit, accs, examples) in enumerate(panels):
             ax = fig.add_subplot(grid[0, col])
             for kind, (label, colour, marker, ls) in styles.items():
-                ax.plot(levels, [100 * a[kind] for a in accs], marker=marker, ls=ls, color=colour, ms=4, lw=1.2,
-                        label=label)  # fmt: skip
+                ax.plot(
+                    levels, [100 * a[kind] for a in accs], marker=marker, ls=ls, color=colour, ms=4, lw=1.2, label=label
+                )
             ax.axhline(10, color="0.7", lw=0.6, ls=":")
             ax.text(levels[-1], 11, "chance", ha="right", va="bottom", fontsize=7, color="0.5")
             ax.set_ylim(0, 100)

@@ -75,16 +75,32 @@ def main(out_dir, quick=False) -> Path:
 
     with paper_style():
         fig = plt.figure(figsize=(9.6, 12.4))
-        grid = fig.add_gridspec(len(rows) + 1, 2, width_ratios=[1.35, N_COLS * 1.12],
-                                height_ratios=[1] * len(rows) + [1.5], hspace=0.35, wspace=0.02,
-                                left=0.02, right=0.99, top=0.94, bottom=0.04)  # fmt: skip
+        grid = fig.add_gridspec(
+            len(rows) + 1,
+            2,
+            width_ratios=[1.35, N_COLS * 1.12],
+            height_ratios=[1] * len(rows) + [1.5],
+            hspace=0.35,
+            wspace=0.02,
+            left=0.02,
+            right=0.99,
+            top=0.94,
+            bottom=0.04,
+        )
         for r, (name, what, planes, labels) in enumerate(rows):
             vmax = max(float(max(p.max() for p in planes)), 1e-6)
             h, w = planes[0].shape
             ax = fig.add_subplot(grid[r, 0])
             ax.axis("off")
-            ax.text(1.0, 0.5, f"{name}\n{what}\n{len(maps[name])}@{h}×{w}, max {vmax:.2g}", ha="right", va="center",
-                    fontsize=8, transform=ax.transAxes)  # fmt: skip
+            ax.text(
+                1.0,
+                0.5,
+                f"{name}\n{what}\n{len(maps[name])}@{h}×{w}, max {vmax:.2g}",
+                ha="right",
+                va="center",
+                fontsize=8,
+                transform=ax.transAxes,
+            )
             _tiles(fig.add_subplot(grid[r, 1]), planes, labels, vmax, "gray" if name == "U0" else "magma")
         bottom = grid[len(rows), :].subgridspec(1, 2, width_ratios=[5, 3.4], wspace=0.25)
         ax = fig.add_subplot(bottom[0])
@@ -101,8 +117,11 @@ def main(out_dir, quick=False) -> Path:
         ax.set_xticks(np.arange(10))
         ax.set_xlabel("class")
         ax.set_title(f"IntVec similarity: class {int(np.argmax(scores))} (true {int(yt[index])})")
-        fig.suptitle(f"Neocognitron stages for test digit #{index} (trained on {n} digits; S2, S3 "
-                     f"from {cfg.n_unsupervised} without labels)", fontsize=10)  # fmt: skip
+        fig.suptitle(
+            f"Neocognitron stages for test digit #{index} (trained on {n} digits; S2, S3 "
+            f"from {cfg.n_unsupervised} without labels)",
+            fontsize=10,
+        )
         return save_figure(fig, Path(out_dir) / "neocognitron_stages.png")
 
 

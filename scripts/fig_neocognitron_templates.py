@@ -86,28 +86,73 @@ def main(out_dir, quick=False) -> Path:
 
     with paper_style():
         fig = plt.figure(figsize=(12.4, 7.8))
-        grid = fig.add_gridspec(2, 3, width_ratios=[1.0, 1.35, 1.45], height_ratios=[1, 3.2], wspace=0.1,
-                                hspace=0.2, left=0.02, right=0.99, top=0.88, bottom=0.02)  # fmt: skip
+        grid = fig.add_gridspec(
+            2,
+            3,
+            width_ratios=[1.0, 1.35, 1.45],
+            height_ratios=[1, 3.2],
+            wspace=0.1,
+            hspace=0.2,
+            left=0.02,
+            right=0.99,
+            top=0.88,
+            bottom=0.02,
+        )
         ax = fig.add_subplot(grid[0, 0])
         kernel_mosaic(ax, s1, 4, titles=[f"{360 * k // len(s1)}°" for k in range(len(s1))], vgap=0.3)
         ax.set_title(f"S1: {len(s1)} fixed edge templates\n(ON − OFF weights, {cfg.s1_size}×{cfg.s1_size})", pad=14)
         ax = fig.add_subplot(grid[1, 0])
-        kernel_mosaic(ax, s2, 4, cmap="gray_r", symmetric=False,
-                      titles=[f"#{k} ({net.counts['S2'][k]})" for k in range(len(s2))], vgap=0.28)  # fmt: skip
-        ax.set_title(f"S2: {len(s2)} learned planes, mean {s2.shape[-1]}×{s2.shape[-1]} input\nat best responses "
-                     "(#plane (patches learned))", pad=14)  # fmt: skip
+        kernel_mosaic(
+            ax,
+            s2,
+            4,
+            cmap="gray_r",
+            symmetric=False,
+            titles=[f"#{k} ({net.counts['S2'][k]})" for k in range(len(s2))],
+            vgap=0.28,
+        )
+        ax.set_title(
+            f"S2: {len(s2)} learned planes, mean {s2.shape[-1]}×{s2.shape[-1]} input\nat best responses "
+            "(#plane (patches learned))",
+            pad=14,
+        )
         ax = fig.add_subplot(grid[:, 1])
-        kernel_mosaic(ax, s3, 6, cmap="gray_r", symmetric=False,
-                      titles=[f"#{k} ({net.counts['S3'][k]})" for k in range(len(s3))], vgap=0.3)  # fmt: skip
-        ax.set_title(f"S3: {len(s3)} learned planes, mean {s3.shape[-1]}×{s3.shape[-1]} input at best responses\n"
-                     "(#plane (patches learned))", pad=14)  # fmt: skip
+        kernel_mosaic(
+            ax,
+            s3,
+            6,
+            cmap="gray_r",
+            symmetric=False,
+            titles=[f"#{k} ({net.counts['S3'][k]})" for k in range(len(s3))],
+            vgap=0.3,
+        )
+        ax.set_title(
+            f"S3: {len(s3)} learned planes, mean {s3.shape[-1]}×{s3.shape[-1]} input at best responses\n"
+            "(#plane (patches learned))",
+            pad=14,
+        )
         ax = fig.add_subplot(grid[:, 2])
-        kernel_mosaic(ax, tiles, PER_CLASS, cmap="gray_r", symmetric=False, titles=titles, vgap=0.25,
-                      row_labels=[str(k) for k in range(10)], fontsize=7)  # fmt: skip
-        ax.set_title(f"S4: {len(labels)} labelled prototypes; per class the {PER_CLASS} with most\n"
-                     "training digits nearest (their mean; count above)", pad=14)  # fmt: skip
-        fig.suptitle(f"Neocognitron templates after one pass over {n} digits (S2, S3 from the first "
-                     f"{cfg.n_unsupervised}, without labels)", fontsize=10)  # fmt: skip
+        kernel_mosaic(
+            ax,
+            tiles,
+            PER_CLASS,
+            cmap="gray_r",
+            symmetric=False,
+            titles=titles,
+            vgap=0.25,
+            row_labels=[str(k) for k in range(10)],
+            fontsize=7,
+        )
+        ax.set_title(
+            f"S4: {len(labels)} labelled prototypes; per class the {PER_CLASS} with most\n"
+            "training digits nearest (their mean; count above)",
+            pad=14,
+        )
+        fig.suptitle(
+            f"Neocognitron templates after one pass over {n} digits (S2, S3 from the first "
+            f"{cfg.n_unsupervised}, without labels)",
+            fontsize=10,
+        )
         return save_figure(fig, Path(out_dir) / "neocognitron_templates.png")
 
 

@@ -41,19 +41,29 @@ def main(out_dir, quick=False) -> Path:
     sx = cells.SimpleCell(frequency=F).sigmas[0]
     aspects = ASPECTS[:3] if quick else ASPECTS
     cell_list = [cells.SimpleCell(frequency=F, sigma_x=sx, sigma_y=a * sx) for a in aspects]
-    results = [physiology.orientation_tuning(c, shape, orientations=orientations, duration=0.25, dt=0.025)
-               for c in cell_list]  # fmt: skip
+    results = [
+        physiology.orientation_tuning(c, shape, orientations=orientations, duration=0.25, dt=0.025) for c in cell_list
+    ]
 
     with paper_style():
         fig = plt.figure(figsize=(2.75 * len(aspects) + 0.5, 6.4))
-        g = fig.add_gridspec(2, len(aspects), height_ratios=[0.8, 1.25], left=0.03, right=0.97, bottom=0.04,
-                             top=0.86, wspace=0.35, hspace=0.25)  # fmt: skip
+        g = fig.add_gridspec(
+            2,
+            len(aspects),
+            height_ratios=[0.8, 1.25],
+            left=0.03,
+            right=0.97,
+            bottom=0.04,
+            top=0.86,
+            wspace=0.35,
+            hspace=0.25,
+        )
         half = min(size // 2, 30)
         c = size // 2
         rmax = max(r.rates.max() for r in results)
         for j, (a, cell, res) in enumerate(zip(aspects, cell_list, results)):
             ax = fig.add_subplot(g[0, j])
-            rf = cell.receptive_field(shape)[c - half: c + half + 1, c - half: c + half + 1]
+            rf = cell.receptive_field(shape)[c - half : c + half + 1, c - half : c + half + 1]
             show_image(ax, rf, symmetric=True, title=f"σy/σx = {a:g}\n(σx = {sx:.1f} px, σy = {a * sx:.1f} px)")
             set_frame(ax)
             if j == 0:
@@ -71,8 +81,9 @@ def main(out_dir, quick=False) -> Path:
             ax.set_xticks(np.radians(np.arange(0, 360, 45)))
             bw = "—" if res.bandwidth_deg is None else f"{res.bandwidth_deg:.0f}°"  # None: a flat curve
             evoked = tuning.circular_variance(res.orientations, res.rates, spontaneous=res.spontaneous)
-            ax.set_title(f"half-width {bw}\nCV {res.circular_variance:.2f} (evoked part: {evoked:.2f})", pad=14,
-                         fontsize=9)  # fmt: skip
+            ax.set_title(
+                f"half-width {bw}\nCV {res.circular_variance:.2f} (evoked part: {evoked:.2f})", pad=14, fontsize=9
+            )
         fig.suptitle(
             "Orientation tuning sharpens with receptive-field elongation: simple cells (Gabor, "
             f"{F:g} cycles/px) and drifting gratings\npolar angle: grating orientation θ (0°: vertical "

@@ -120,9 +120,13 @@ def read_runs(folder) -> list[dict]:
         try:
             logs = load_run(run)
             epochs, steps = logs["epochs"], logs["steps"]
-            ep = {k: np.array([r[k] for r in epochs], dtype=float) for k in
-                  ("epoch", "train_loss", "train_accuracy", "test_loss", "test_error")}  # fmt: skip
-            st = {k: np.array([r[k] for r in steps], dtype=float) for k in ("step", "epoch", "train_loss", "train_error")}
+            ep = {
+                k: np.array([r[k] for r in epochs], dtype=float)
+                for k in ("epoch", "train_loss", "train_accuracy", "test_loss", "test_error")
+            }
+            st = {
+                k: np.array([r[k] for r in steps], dtype=float) for k in ("step", "epoch", "train_loss", "train_error")
+            }
         except (ValueError, KeyError, TypeError) as exc:
             warnings.warn(f"skipping {run}: not a v1sim train run folder ({exc!r})", stacklevel=2)
             continue
@@ -135,19 +139,38 @@ def read_runs(folder) -> list[dict]:
             except (OSError, ValueError):
                 info = {}
         config = info.get("config") or {}
-        curve = {"kind": match.group(1), "depth": int(match.group(2)), "dataset": info.get("dataset"),
-                 "n_train": info.get("n_train"), "batch_size": config.get("batch_size"), "lr": config.get("lr"),
-                 "momentum": config.get("momentum"), "weight_decay": config.get("weight_decay"),
-                 "warmup": config.get("warmup_steps", 0), "log_every": config.get("log_every"),
-                 "test_loss": ep["test_loss"], "test_error": ep["test_error"],
-                 "seconds": float(sum(r.get("seconds", 0.0) for r in epochs))}  # fmt: skip
+        curve = {
+            "kind": match.group(1),
+            "depth": int(match.group(2)),
+            "dataset": info.get("dataset"),
+            "n_train": info.get("n_train"),
+            "batch_size": config.get("batch_size"),
+            "lr": config.get("lr"),
+            "momentum": config.get("momentum"),
+            "weight_decay": config.get("weight_decay"),
+            "warmup": config.get("warmup_steps", 0),
+            "log_every": config.get("log_every"),
+            "test_loss": ep["test_loss"],
+            "test_error": ep["test_error"],
+            "seconds": float(sum(r.get("seconds", 0.0) for r in epochs)),
+        }
         if len(steps):  # per step; epoch e ends at step e * (steps per epoch)
             per_epoch = st["step"][-1] / st["epoch"][-1]
-            curve.update(unit="iteration", x_train=st["step"], train_loss=st["train_loss"],
-                         train_error=st["train_error"], x_test=np.round(ep["epoch"] * per_epoch))  # fmt: skip
+            curve.update(
+                unit="iteration",
+                x_train=st["step"],
+                train_loss=st["train_loss"],
+                train_error=st["train_error"],
+                x_test=np.round(ep["epoch"] * per_epoch),
+            )
         else:
-            curve.update(unit="epoch", x_train=ep["epoch"], train_loss=ep["train_loss"],
-                         train_error=1.0 - ep["train_accuracy"], x_test=ep["epoch"])  # fmt: skip
+            curve.update(
+                unit="epoch",
+                x_train=ep["epoch"],
+                train_loss=ep["train_loss"],
+                train_error=1.0 - ep["train_accuracy"],
+                x_test=ep["epoch"],
+            )
         curve["source"] = "runs"
         curves.append(curve)
     return curves
@@ -193,19 +216,36 @@ def train_curve(kind, depth, data, *, iterations, batch_size, lr, warmup=0, seed
         model.zero_grad()
         model.backward(criterion.backward(), input_grad=False)
         opt.step()
-    return {"kind": kind, "depth": depth, "unit": "iteration", "dataset": "digits", "batch_size": batch_size,
-            "lr": lr, "warmup": warmup,
-            "x_train": np.arange(1, iterations + 1, dtype=float), "train_loss": losses, "train_error": errors,
-            "x_test": np.empty(0), "test_loss": np.empty(0), "test_error": np.empty(0),
-            "seconds": time.perf_counter() - start, "source": "digits"}  # fmt: skip
+    return {
+        "kind": kind,
+        "depth": depth,
+        "unit": "iteration",
+        "dataset": "digits",
+        "batch_size": batch_size,
+        "lr": lr,
+        "warmup": warmup,
+        "x_train": np.arange(1, iterations + 1, dtype=float),
+        "train_loss": losses,
+        "train_error": errors,
+        "x_test": np.empty(0),
+        "test_loss": np.empty(0),
+        "test_error": np.empty(0),
+        "seconds": time.perf_counter() - start,
+        "source": "digits",
+    }
 
 
 def train_curves(quick=False) -> list[dict]:
     """The four embedded-digit runs (plain and ResNet at two depths) of :data:`SETTINGS`."""
     s = SETTINGS[bool(quick)]
     data = digits_32()
-    return [train_curve(kind, depth, data, iterations=s["iterations"], batch_size=s["batch_size"], lr=s["lr"],
-                        warmup=s["warmup"]) for kind in KINDS for depth in s["depths"]]  # fmt: skip
+    return [
+        train_curve(
+            kind, depth, data, iterations=s["iterations"], batch_size=s["batch_size"], lr=s["lr"], warmup=s["warmup"]
+        )
+        for kind in KINDS
+        for depth in s["depths"]
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -242,15 +282,21 @@ def verdict(curves) -> str:
     resnet_ok = final_train(rd) <= final_train(rs) + tol
     ds, dd = ps["depth"], pd["depth"]
     if plain_worse and resnet_ok:
-        return (f"as in the lecture: plain-{dd} trains worse than plain-{ds}; "
-                f"ResNet-{rd['depth']} trains as well as or better than ResNet-{rs['depth']}")  # fmt: skip
+        return (
+            f"as in the lecture: plain-{dd} trains worse than plain-{ds}; "
+            f"ResNet-{rd['depth']} trains as well as or better than ResNet-{rs['depth']}"
+        )
     gap_plain, gap_res = final_train(pd) - final_train(ps), final_train(rd) - final_train(rs)
     if plain_worse and gap_res < gap_plain / 4:  # depth still costs the ResNet, but far less
-        return (f"half as in the lecture: plain-{dd} trains far worse than plain-{ds} ({gap_plain:+.2f} nats); "
-                f"shortcuts almost close the gap (ResNet-{rd['depth']} {gap_res:+.2f} nats from "
-                f"ResNet-{rs['depth']}) but do not yet reverse it")  # fmt: skip
-    parts = [f"plain-{dd} {'trains worse than' if plain_worse else 'does NOT train worse than'} plain-{ds}",
-             f"ResNet-{rd['depth']} {'does not degrade' if resnet_ok else 'ALSO trains worse'}"]  # fmt: skip
+        return (
+            f"half as in the lecture: plain-{dd} trains far worse than plain-{ds} ({gap_plain:+.2f} nats); "
+            f"shortcuts almost close the gap (ResNet-{rd['depth']} {gap_res:+.2f} nats from "
+            f"ResNet-{rs['depth']}) but do not yet reverse it"
+        )
+    parts = [
+        f"plain-{dd} {'trains worse than' if plain_worse else 'does NOT train worse than'} plain-{ds}",
+        f"ResNet-{rd['depth']} {'does not degrade' if resnet_ok else 'ALSO trains worse'}",
+    ]
     return "the lecture's effect is not (fully) visible at this budget: " + "; ".join(parts)
 
 
@@ -283,16 +329,30 @@ def plot(curves, out_path, *, source) -> Path:
                     label = f"{name}: train {final_train(c):.2f} nats, {100 * final_train(c, 'train_error'):.1f}%"
                     if len(c["x_test"]):
                         label += f"; test {c['test_loss'][-1]:.2f} nats, {100 * c['test_error'][-1]:.1f}%"
-                    ax.plot(c["x_train"], train, color=color, lw=1.0, marker="." if c["unit"] == "epoch" else None,
-                            label=label)  # fmt: skip
+                    ax.plot(
+                        c["x_train"],
+                        train,
+                        color=color,
+                        lw=1.0,
+                        marker="." if c["unit"] == "epoch" else None,
+                        label=label,
+                    )
                     if len(c["x_test"]):
                         ax.plot(c["x_test"], c[f"test_{key}"] * scale, color=color, lw=2.6, marker="o", ms=4)
                 if not mine:
-                    ax.text(0.5, 0.5, f"no {kind} runs\n(v1sim train {kind}20 ...)", transform=ax.transAxes,
-                            ha="center", va="center", color="0.4")  # fmt: skip
+                    ax.text(
+                        0.5,
+                        0.5,
+                        f"no {kind} runs\n(v1sim train {kind}20 ...)",
+                        transform=ax.transAxes,
+                        ha="center",
+                        va="center",
+                        color="0.4",
+                    )
                 if key == "error":
-                    ax.set_title(f"{LABELS[kind]} networks" + (" (no shortcuts)" if kind == "plain" else
-                                                                 " (identity shortcuts)"))  # fmt: skip
+                    ax.set_title(
+                        f"{LABELS[kind]} networks" + (" (no shortcuts)" if kind == "plain" else " (identity shortcuts)")
+                    )
                     ax.axhline(90.0, color="0.6", lw=0.6, ls=":")  # chance: 10 classes
                     ax.set_ylim(0, 100)
                     if col == 0:
@@ -312,30 +372,44 @@ def plot(curves, out_path, *, source) -> Path:
                         handles.append(Line2D([], [], color="0.3", lw=1.0, label="thin: training"))
                         if any(len(c["x_test"]) for c in mine):
                             handles.append(Line2D([], [], color="0.3", lw=2.6, marker="o", ms=4, label="bold: test"))
-                        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
-                                  title=final, title_fontsize=8)  # fmt: skip
+                        ax.legend(
+                            handles=handles,
+                            loc="upper center",
+                            bbox_to_anchor=(0.5, -0.2),
+                            frameon=False,
+                            title=final,
+                            title_fontsize=8,
+                        )
         if per_iteration and curves[0]["source"] == "runs":
             c = curves[0]
             datasets = ", ".join(sorted({c["dataset"] or "?" for c in curves}))
             n_train = {c["n_train"] for c in curves}
-            images = f"{n_train.pop():,} training images" if len(n_train) == 1 and None not in n_train else "training set"
+            images = (
+                f"{n_train.pop():,} training images" if len(n_train) == 1 and None not in n_train else "training set"
+            )
             warm = f" after a warm-up from {c['lr'] / 10:g} over {c['warmup']} steps" if c["warmup"] else ""
-            what = (f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32)\nbatch {c['batch_size']}, "
-                    f"lr {c['lr']:g}{warm}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g}\nfaint: mean of "
-                    f"every {c['log_every']} minibatches before their updates, thin: moving average; bold dots: the "
-                    "test set after each epoch (eval mode); dotted: chance")  # fmt: skip
+            what = (
+                f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32)\nbatch {c['batch_size']}, "
+                f"lr {c['lr']:g}{warm}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g}\nfaint: mean of "
+                f"every {c['log_every']} minibatches before their updates, thin: moving average; bold dots: the "
+                "test set after each epoch (eval mode); dotted: chance"
+            )
         elif per_iteration:
             c = curves[0]
             n, batch, lr, warmup = len(c["x_train"]), c["batch_size"], c["lr"], c["warmup"]
             rate = f"lr {lr / 10:g} to {lr:g} over {warmup} steps, then {lr:g}" if warmup else f"lr {lr:g}"
-            what = (f"{n} SGD steps of {batch} embedded MNIST digits padded to 32x32 ({n * batch} images, each seen "
-                    f"once; {rate}, momentum {MOMENTUM:g})\nfaint: each minibatch before its update, thin: moving "
-                    "average; dotted: chance; no test curves this early (batch norm's running averages have not "
-                    "settled)")  # fmt: skip
+            what = (
+                f"{n} SGD steps of {batch} embedded MNIST digits padded to 32x32 ({n * batch} images, each seen "
+                f"once; {rate}, momentum {MOMENTUM:g})\nfaint: each minibatch before its update, thin: moving "
+                "average; dotted: chance; no test curves this early (batch norm's running averages have not "
+                "settled)"
+            )
         else:
             datasets = sorted({c["dataset"] or "?" for c in curves})
-            what = (f"v1sim train runs in {source} ({', '.join(datasets)}, padded to 32x32); "
-                    "training values are epoch averages in train mode; dotted: chance")  # fmt: skip
+            what = (
+                f"v1sim train runs in {source} ({', '.join(datasets)}, padded to 32x32); "
+                "training values are epoch averages in train mode; dotted: chance"
+            )
         title = "Plain vs residual networks (He et al. 2016, Fig. 1 and 6, on handwritten digits)"
         fig.suptitle(f"{title}\n{verdict(curves)}\n{what}", fontsize=9)
         return save_figure(fig, out_path)

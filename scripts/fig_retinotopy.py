@@ -63,8 +63,9 @@ def main(out_dir, quick=False) -> Path:
 
     with paper_style():
         fig = plt.figure(figsize=(12.0, 7.4))
-        g = fig.add_gridspec(2, 3, width_ratios=[1, 1.7, 1.05], left=0.05, right=0.98, bottom=0.07, top=0.88,
-                             wspace=0.28, hspace=0.35)  # fmt: skip
+        g = fig.add_gridspec(
+            2, 3, width_ratios=[1, 1.7, 1.05], left=0.05, right=0.98, bottom=0.07, top=0.88, wspace=0.28, hspace=0.35
+        )
         ax = fig.add_subplot(g[0, 0])
         for z, color, lw in lines:
             ax.plot(z.real, z.imag, color=color, lw=lw)
@@ -90,8 +91,10 @@ def main(out_dir, quick=False) -> Path:
         ax.set_ylim(-R.K_MACAQUE * np.pi / 2 - 4.5, R.K_MACAQUE * np.pi / 2 + 1)
         ax.set_xlabel("u (mm): right hemisphere ← fovea → left hemisphere")
         ax.set_ylabel("v (mm)")
-        ax.set_title(f"V1 (flattened), w = k log(1 + z/a), k = {R.K_MACAQUE:g} mm, a = {R.A_MACAQUE:g}°\n"
-                     "(labels: eccentricity of the rings)")  # fmt: skip
+        ax.set_title(
+            f"V1 (flattened), w = k log(1 + z/a), k = {R.K_MACAQUE:g} mm, a = {R.A_MACAQUE:g}°\n"
+            "(labels: eccentricity of the rings)"
+        )
 
         ax = fig.add_subplot(g[0, 2])
         ecc = np.linspace(0, 40, 401)

@@ -52,8 +52,9 @@ def main(out_dir, quick=False) -> Path:
 
         # (a) Schmid.
         ax = top.subplots()
-        kernel_mosaic(ax, sch.kernels, len(sch), gap=0.1,
-                      titles=[f"σ = {q['sigma']:g}\nτ = {q['tau']:g}" for q in sch.params])  # fmt: skip
+        kernel_mosaic(
+            ax, sch.kernels, len(sch), gap=0.1, titles=[f"σ = {q['sigma']:g}\nτ = {q['tau']:g}" for q in sch.params]
+        )
         top.suptitle(
             f"(a) Schmid (S) bank: {len(sch)} isotropic filters cos(πτr/σ)·exp(−r²/2σ²), "
             f"{size}×{size} pixels, σ in pixels",
@@ -63,14 +64,20 @@ def main(out_dir, quick=False) -> Path:
         # (b) RFS: 6 rows (edges, then bars, at 3 scales) x 6 orientations, + Gaussian and LoG.
         ax_o, ax_i = left.subplots(1, 2, width_ratios=[6, 1.3])
         kernel_mosaic(
-            ax_o, rfs.kernels[:36], 6, gap=0.12,
+            ax_o,
+            rfs.kernels[:36],
+            6,
+            gap=0.12,
             titles=[f"{_orientation(p[i]['theta'])}°" if i < 6 else "" for i in range(36)],
             row_labels=[f"{p[i]['kind']}\n({p[i]['sigma_x']:g}, {p[i]['sigma_y']:g})" for i in range(0, 36, 6)],
-        )  # fmt: skip
+        )
         kernel_mosaic(
-            ax_i, rfs.kernels[36:], 1, vgap=0.45,
+            ax_i,
+            rfs.kernels[36:],
+            1,
+            vgap=0.45,
             titles=[f"{'Gaussian' if p[i]['kind'] == 'gaussian' else 'LoG'}\nσ = {p[i]['sigma']:g}" for i in (36, 37)],
-        )  # fmt: skip
+        )
         left.suptitle(
             f"(b) RFS bank ({len(rfs)} filters): edges and bars, (σx, σy) in pixels × 6 orientations\n"
             "(counter-clockwise from horizontal), plus a Gaussian and a LoG",
@@ -89,8 +96,9 @@ def main(out_dir, quick=False) -> Path:
             else:
                 im_signed = show_image(ax, r, symmetric=True, vmin=-signed_lim, vmax=signed_lim, title=title)
         set_frame(axes)
-        right.colorbar(im_max, ax=axes[:2, :], shrink=0.7, pad=0.02, aspect=25,
-                       label="max |response| (clipped at 99.5th pct)")  # fmt: skip
+        right.colorbar(
+            im_max, ax=axes[:2, :], shrink=0.7, pad=0.02, aspect=25, label="max |response| (clipped at 99.5th pct)"
+        )
         right.colorbar(im_signed, ax=axes[2, :], shrink=0.9, pad=0.02, aspect=12, label="response")
         right.suptitle(
             "(c) MR8: 8 rotation-invariant responses: max |response| over the 6\n"

@@ -61,8 +61,9 @@ def main(out_dir, quick=False) -> Path:
     crop = 12  # show the central 25x25 pixels of the 49x49 kernels (the filters act at full size)
     c = lm.kernels.shape[1] // 2
     with paper_style():
-        fig, axes = plt.subplots(3, 3, figsize=(7.2, 8.0), constrained_layout=True,
-                                 gridspec_kw={"height_ratios": [0.8, 1, 1]})  # fmt: skip
+        fig, axes = plt.subplots(
+            3, 3, figsize=(7.2, 8.0), constrained_layout=True, gridspec_kw={"height_ratios": [0.8, 1, 1]}
+        )
         for ax, (i, name, _, params), colour in zip(axes[0], chosen, COLOURS):
             show_image(ax, lm[i][c - crop : c + crop + 1, c - crop : c + crop + 1], symmetric=True)
             ax.set_title(f"{name}\n{params}", color=colour)

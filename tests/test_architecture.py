@@ -122,10 +122,28 @@ def test_no_module_over_about_400_lines():
     assert not long, f"modules over {MAX_LINES} lines: {long}"
 
 
-PUBLIC_PACKAGES = ["v1sim", "v1sim.signal", "v1sim.pooling", "v1sim.filters", "v1sim.stimuli", "v1sim.cells",
-                   "v1sim.spikes", "v1sim.tuning", "v1sim.physiology", "v1sim.retinotopy", "v1sim.biology",
-                   "v1sim.efficient_coding", "v1sim.hierarchy", "v1sim.datasets", "v1sim.nn", "v1sim.nn.functional",
-                   "v1sim.nn.models", "v1sim.errors", "v1sim.backend", "v1sim.plotting"]  # fmt: skip
+PUBLIC_PACKAGES = [
+    "v1sim",
+    "v1sim.signal",
+    "v1sim.pooling",
+    "v1sim.filters",
+    "v1sim.stimuli",
+    "v1sim.cells",
+    "v1sim.spikes",
+    "v1sim.tuning",
+    "v1sim.physiology",
+    "v1sim.retinotopy",
+    "v1sim.biology",
+    "v1sim.efficient_coding",
+    "v1sim.hierarchy",
+    "v1sim.datasets",
+    "v1sim.nn",
+    "v1sim.nn.functional",
+    "v1sim.nn.models",
+    "v1sim.errors",
+    "v1sim.backend",
+    "v1sim.plotting",
+]
 
 
 @pytest.mark.parametrize("package", PUBLIC_PACKAGES)

@@ -17,8 +17,8 @@ import pytest
 import v1sim
 from v1sim import cells, datasets, efficient_coding, filters, nn, retinotopy, spikes, stimuli
 from v1sim._core.validate import MEMORY_ENV, check_allocation, memory_limit
-from v1sim.kernels import correlate
 from v1sim.errors import InputError, InputTypeError
+from v1sim.kernels import correlate
 from v1sim.nn import models
 from v1sim.pooling import pool2d_backward
 
@@ -31,8 +31,11 @@ TOO_BIG = [
     ("correlate_batch-padding", lambda: v1sim.signal.correlate_batch(X, W, padding=10**6), "padding"),
     ("correlate_batch-padding-huge-int", lambda: v1sim.correlate_batch(X, W, padding=10**30), "padding"),
     ("correlate2d-long-thin", lambda: v1sim.correlate2d(np.ones((1, 10**6)), np.ones((10**6, 1))), "in2"),
-    ("apply_bank-gemm-im2col", lambda: v1sim.apply_bank(np.ones((4, 512, 512)), np.ones((2, 255, 255)),
-                                                        method="gemm"), "method"),  # fmt: skip
+    (
+        "apply_bank-gemm-im2col",
+        lambda: v1sim.apply_bank(np.ones((4, 512, 512)), np.ones((2, 255, 255)), method="gemm"),
+        "method",
+    ),
     ("gaussian_kernel-sigma", lambda: filters.gaussian_kernel(sigma=1e9), "sigma"),
     ("gaussian_kernel-sigma-overflow", lambda: filters.gaussian_kernel(1e308), "sigma"),
     ("gaussian_kernel-size", lambda: filters.gaussian_kernel(1.0, size=10**8 + 1), "size"),
@@ -63,13 +66,19 @@ TOO_BIG = [
     ("white_noise-frames", lambda: stimuli.white_noise(64, n_frames=10**10), "n_frames"),
     ("natural_image-size", lambda: stimuli.natural_image("camera", size=10**6), "size"),
     ("present-duration", lambda: stimuli.present(np.zeros((64, 64)), 1e9, dt=1e-3), "duration"),
-    ("pool2d_backward-x_shape", lambda: pool2d_backward(np.ones((1, 1, 1, 1)), (1, 1, 10**6, 10**6), 10**6,
-                                                        kind="avg"), "x_shape"),  # fmt: skip
+    (
+        "pool2d_backward-x_shape",
+        lambda: pool2d_backward(np.ones((1, 1, 1, 1)), (1, 1, 10**6, 10**6), 10**6, kind="avg"),
+        "x_shape",
+    ),
     ("Linear-widths", lambda: nn.Linear(10**7, 10**7), "out_features"),
     ("Conv2d-channels", lambda: nn.Conv2d(10**5, 10**5, 11), "out_channels"),
     ("LocallyConnected2d-input", lambda: nn.LocallyConnected2d(64, 64, 10**4, 3), "input_size"),
-    ("Conv2d-padding-forward", lambda: nn.Conv2d(1, 4, 3, padding=10**6, rng=0)(np.ones((1, 1, 5, 5), np.float32)),
-     "padding"),  # fmt: skip
+    (
+        "Conv2d-padding-forward",
+        lambda: nn.Conv2d(1, 4, 3, padding=10**6, rng=0)(np.ones((1, 1, 5, 5), np.float32)),
+        "padding",
+    ),
     ("conv2d_forward-padding", lambda: nn.functional.conv2d_forward(X, W, padding=10**6), "padding"),
     ("to_cortex-mm_per_pixel", lambda: retinotopy.to_cortex(np.ones((8, 8)), 10.0, mm_per_pixel=1e-9), "mm_per_pixel"),
     ("from_cortex-shape", lambda: retinotopy.from_cortex(np.ones((4, 4)), (0, 1, -1, 1), 10.0, 10**6), "shape"),
@@ -202,8 +211,9 @@ def test_tiny_but_representable_sigma_is_a_delta():
     assert np.isfinite(k).all() and k[1, 1] == 1.0 and k.sum() == 1.0
 
 
-@pytest.mark.parametrize("value,kind",
-                         [(0, InputError), (-3, InputError), (2.5, InputTypeError), (True, InputTypeError)])
+@pytest.mark.parametrize(
+    "value,kind", [(0, InputError), (-3, InputError), (2.5, InputTypeError), (True, InputTypeError)]
+)
 @pytest.mark.parametrize("how", ["build", "build-shape-only", "builder"])
 def test_num_classes_is_named(value, kind, how):
     call = {

@@ -91,8 +91,9 @@ def test_dog_grating_patch_response_matches_disc_integral(f, a):
     sc, ss = cell.sigmas
 
     def k(r):
-        return (math.exp(-r * r / (2 * sc * sc)) / (2 * math.pi * sc * sc)
-                - 0.55 * math.exp(-r * r / (2 * ss * ss)) / (2 * math.pi * ss * ss))  # fmt: skip
+        return math.exp(-r * r / (2 * sc * sc)) / (2 * math.pi * sc * sc) - 0.55 * math.exp(-r * r / (2 * ss * ss)) / (
+            2 * math.pi * ss * ss
+        )
 
     closed = integrate.quad(lambda r: 2 * math.pi * r * k(r) * special.j0(2 * math.pi * f * r), 0, a)[0]
     patch = stimuli.spot((64, 64), a) if f == 0 else stimuli.grating((64, 64), f, mask="circle", mask_radius=a)

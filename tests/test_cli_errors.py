@@ -62,8 +62,14 @@ def paths(tmp_path):
     never = '"""Never run."""\n\ndef main(out_dir, quick=False):\n    1 / 0\n'
     (tmp_path / "scripts" / "fig_never.py").write_text(never)
     (tmp_path / "a_file").write_text("not a folder\n")
-    return {"empty": tmp_path / "empty", "missing": tmp_path / "missing", "nofig": tmp_path / "nofig",
-            "scripts": tmp_path / "scripts", "file": tmp_path / "a_file", "out": tmp_path / "out"}  # fmt: skip
+    return {
+        "empty": tmp_path / "empty",
+        "missing": tmp_path / "missing",
+        "nofig": tmp_path / "nofig",
+        "scripts": tmp_path / "scripts",
+        "file": tmp_path / "a_file",
+        "out": tmp_path / "out",
+    }
 
 
 @pytest.mark.parametrize("argv, flag", MISTAKES, ids=[" ".join(a) for a, _ in MISTAKES])
@@ -135,7 +141,8 @@ def test_a_pipe_closed_early_is_no_traceback(argv):
 
 
 def test_head_gets_the_first_line_and_no_error():
-    res = subprocess.run(f"'{sys.executable}' -m v1sim summary --list | head -1", shell=True, capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
+    res = subprocess.run(
+        f"'{sys.executable}' -m v1sim summary --list | head -1", shell=True, capture_output=True, text=True, timeout=120
+    )
     assert res.stdout.startswith("lenet5") and res.stdout.count("\n") == 1
     assert res.stderr == ""

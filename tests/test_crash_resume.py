@@ -50,8 +50,13 @@ def _train(out, args, kill=None):
     env.pop("V1SIM_TEST_KILL_AT", None)
     if kill:
         env["V1SIM_TEST_KILL_AT"] = kill
-    proc = subprocess.run([sys.executable, "-m", "v1sim", "train", *args, "--out", str(out), "--quiet", "--json"],
-                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "v1sim", "train", *args, "--out", str(out), "--quiet", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return proc.returncode, proc.stderr
 
 
@@ -94,10 +99,17 @@ LENET = ["lenet5", "--dataset", "mnist", "--epochs", "2", "--batch-size", "32", 
 # 96 digits in batches of 32: 3 steps an epoch. Writes in order: steps.jsonl (log-tmp 1), best (checkpoint-tmp 1),
 # last (2), metrics.jsonl (log-tmp 2); steps.jsonl (3, 4); best if better, last (rotated to previous first), metrics.
 LENET_KILLS = {
-    "SIGKILL": ["start:1", "step:4", "evaluate:2", "checkpoint-tmp:2", "checkpoint-rotated:1", "checkpoint-committed:2",
-                "log-tmp:3"],
+    "SIGKILL": [
+        "start:1",
+        "step:4",
+        "evaluate:2",
+        "checkpoint-tmp:2",
+        "checkpoint-rotated:1",
+        "checkpoint-committed:2",
+        "log-tmp:3",
+    ],
     "SIGINT": ["start:1", "step:2", "evaluate:1", "checkpoint-rotated:1", "log-tmp:2"],
-}  # fmt: skip
+}
 NEOCOGNITRON = ["neocognitron", "--dataset", "mnist"]
 # 96 digits in batches of 64: Ctrl-C is checked after each of S2's and S3's two batches (step 1-4) and after S4
 # (5); last is written after S2, S3, S4, readout and the test (checkpoint-tmp 1-5; rotated from the second on),
@@ -105,15 +117,16 @@ NEOCOGNITRON = ["neocognitron", "--dataset", "mnist"]
 NEO_KILLS = {
     "SIGKILL": ["step:3", "checkpoint-tmp:1", "checkpoint-rotated:2", "checkpoint-committed:4", "evaluate:1"],
     "SIGINT": ["step:3", "evaluate:1"],
-}  # fmt: skip
+}
 
 
 def _all_kills(points):
     return points["SIGKILL"] + [p + ":INT" for p in points["SIGINT"]]
 
 
-@pytest.mark.parametrize("args, kills", [(LENET, LENET_KILLS), (NEOCOGNITRON, NEO_KILLS)],
-                         ids=["lenet5", "neocognitron"])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, kills", [(LENET, LENET_KILLS), (NEOCOGNITRON, NEO_KILLS)], ids=["lenet5", "neocognitron"]
+)
 def test_killed_anywhere_then_resumed_equals_an_uninterrupted_run(tmp_path, mnist_dir, args, kills):
     args = [*args, "--data-dir", str(mnist_dir)]
     ref = tmp_path / "ref"

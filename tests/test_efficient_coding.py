@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v1sim import biology, efficient_coding as ec
+from v1sim import biology
+from v1sim import efficient_coding as ec
 
 
 def test_patches_are_zero_mean_and_drawn_from_the_images():
@@ -51,11 +52,13 @@ def test_ica_of_natural_images_learns_gabor_like_filters():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [(dict(patches=np.zeros((8, 3, 3)), n_components=4), "more patches than pixels"),
-     (dict(patches=np.random.default_rng(0).standard_normal((50, 3, 3)), n_components=10), "at most size"),
-     (dict(patches=np.zeros((50, 3, 3)), n_components=2), "fewer than"),
-     (dict(patches=np.zeros((50, 9)), n_components=2), "patches")],
-)  # fmt: skip
+    [
+        (dict(patches=np.zeros((8, 3, 3)), n_components=4), "more patches than pixels"),
+        (dict(patches=np.random.default_rng(0).standard_normal((50, 3, 3)), n_components=10), "at most size"),
+        (dict(patches=np.zeros((50, 3, 3)), n_components=2), "fewer than"),
+        (dict(patches=np.zeros((50, 9)), n_components=2), "patches"),
+    ],
+)
 def test_ica_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ec.ica_filters(**kwargs)

@@ -28,11 +28,19 @@ def _metrics(final_train_error, final_test_error, epochs=3):
         f = e / epochs
         train_err = 0.5 + (final_train_error - 0.5) * f
         test_err = 0.5 + (final_test_error - 0.5) * f
-        records.append({
-            "epoch": e, "lr": 0.1, "train_loss": 2.0 * train_err + 0.05, "train_accuracy": 1.0 - train_err,
-            "test_loss": 2.0 * test_err + 0.1, "test_accuracy": 1.0 - test_err, "test_error": test_err,
-            "seconds": 10.0, "images_per_second": 100.0,
-        })  # fmt: skip
+        records.append(
+            {
+                "epoch": e,
+                "lr": 0.1,
+                "train_loss": 2.0 * train_err + 0.05,
+                "train_accuracy": 1.0 - train_err,
+                "test_loss": 2.0 * test_err + 0.1,
+                "test_accuracy": 1.0 - test_err,
+                "test_error": test_err,
+                "seconds": 10.0,
+                "images_per_second": 100.0,
+            }
+        )
     return records
 
 
@@ -52,8 +60,12 @@ LECTURE = {"plain20": (0.04, 0.05), "plain56": (0.08, 0.09), "resnet20": (0.04, 
 def test_reads_run_folders(fig, tmp_path):
     _make_runs(tmp_path, LECTURE)
     curves = fig.read_runs(tmp_path)
-    assert sorted((c["kind"], c["depth"]) for c in curves) == [("plain", 20), ("plain", 56), ("resnet", 20),
-                                                                ("resnet", 56)]  # fmt: skip
+    assert sorted((c["kind"], c["depth"]) for c in curves) == [
+        ("plain", 20),
+        ("plain", 56),
+        ("resnet", 20),
+        ("resnet", 56),
+    ]
     p56 = next(c for c in curves if c["kind"] == "plain" and c["depth"] == 56)
     np.testing.assert_allclose(p56["x_train"], [1, 2, 3])
     np.testing.assert_allclose(p56["train_error"][-1], 0.08)
@@ -63,16 +75,18 @@ def test_reads_run_folders(fig, tmp_path):
 
 
 def test_verdict_says_when_the_effect_is_absent(fig, tmp_path):
-    _make_runs(tmp_path, {"plain20": (0.08, 0.09), "plain56": (0.04, 0.05), "resnet20": (0.04, 0.05),
-                          "resnet56": (0.08, 0.09)})  # fmt: skip
+    _make_runs(
+        tmp_path, {"plain20": (0.08, 0.09), "plain56": (0.04, 0.05), "resnet20": (0.04, 0.05), "resnet56": (0.08, 0.09)}
+    )
     text = fig.verdict(fig.read_runs(tmp_path))
     assert "not" in text and "NOT train worse" in text and "ALSO trains worse" in text
 
 
 def test_verdict_names_a_narrowed_gap(fig, tmp_path):
     # deeper plain net far worse, deeper ResNet only slightly worse: half of He et al.'s result
-    _make_runs(tmp_path, {"plain20": (0.05, 0.06), "plain56": (0.40, 0.45), "resnet20": (0.05, 0.06),
-                          "resnet56": (0.09, 0.10)})  # fmt: skip
+    _make_runs(
+        tmp_path, {"plain20": (0.05, 0.06), "plain56": (0.40, 0.45), "resnet20": (0.05, 0.06), "resnet56": (0.09, 0.10)}
+    )
     text = fig.verdict(fig.read_runs(tmp_path))
     assert text.startswith("half as in the lecture") and "+0.70 nats" in text and "+0.08 nats" in text
 
@@ -128,8 +142,17 @@ def test_step_logs_give_per_step_curves_with_test_points_at_epoch_ends(fig, tmp_
     for name, final in (("plain20", 0.3), ("plain56", 0.6), ("resnet20", 0.3), ("resnet56", 0.2)):
         run = tmp_path / name
         write_jsonl(run / "metrics.jsonl", _metrics(final, final + 0.01, epochs=2))
-        steps = [{"step": s, "epoch": s / 12, "lr": 0.1, "steps": 4, "train_loss": 2.3 - (2.3 - final) * s / 24,
-                  "train_error": 0.9 - (0.9 - final / 3) * s / 24} for s in range(4, 25, 4)]  # fmt: skip
+        steps = [
+            {
+                "step": s,
+                "epoch": s / 12,
+                "lr": 0.1,
+                "steps": 4,
+                "train_loss": 2.3 - (2.3 - final) * s / 24,
+                "train_error": 0.9 - (0.9 - final / 3) * s / 24,
+            }
+            for s in range(4, 25, 4)
+        ]
         write_jsonl(run / "steps.jsonl", steps)
         config = {"batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "log_every": 4}
         (run / "run.json").write_text(json.dumps({"config": config, "dataset": "mnist", "n_train": 1536}))
@@ -148,7 +171,11 @@ def test_step_logs_give_per_step_curves_with_test_points_at_epoch_ends(fig, tmp_
 def test_recorded_mnist_runs_show_the_lecture_pattern(fig):
     # the four v1sim train logs kept in scripts/data (3 epochs of 20,000 MNIST digits each)
     curves = fig.read_runs(default_scripts_dir() / "data" / "plain_vs_residual_mnist")
-    assert sorted((c["kind"], c["depth"]) for c in curves) == [("plain", 20), ("plain", 56), ("resnet", 20),
-                                                                ("resnet", 56)]  # fmt: skip
+    assert sorted((c["kind"], c["depth"]) for c in curves) == [
+        ("plain", 20),
+        ("plain", 56),
+        ("resnet", 20),
+        ("resnet", 56),
+    ]
     assert all(c["unit"] == "iteration" and len(c["x_train"]) > 90 for c in curves)
     assert fig.verdict(curves).startswith("as in the lecture")

@@ -44,8 +44,10 @@ def test_run_refuses_an_out_dir_that_is_a_file_before_running_anything(tmp_path)
 
 
 def test_a_scripts_bad_call_into_v1sim_is_a_bug_not_a_usage_error(tmp_path):
-    (tmp_path / "fig_bad.py").write_text('"""Bad."""\nfrom v1sim import tuning\n\n\ndef main(out_dir, quick=False):\n'
-                                         '    return tuning.is_tuned([1.0], modulation=2.0)\n')  # fmt: skip
+    (tmp_path / "fig_bad.py").write_text(
+        '"""Bad."""\nfrom v1sim import tuning\n\n\ndef main(out_dir, quick=False):\n'
+        "    return tuning.is_tuned([1.0], modulation=2.0)\n"
+    )
     with pytest.raises(RuntimeError, match="fig_bad.py") as exc:  # the CLI shows its traceback, not a usage line
         run(discover(tmp_path), tmp_path / "out", progress=False)
     assert isinstance(exc.value.__cause__, InputError) and exc.value.__cause__.argument == "modulation"

@@ -82,8 +82,11 @@ def _fspecial_log(sup, sigma):
 def _ox_lm(sup, basic):
     out = _ox_oriented(sup, basic[:3])
     for s in basic:
-        out += [_ox_normalise(_fspecial_gaussian(sup, s)), _ox_normalise(_fspecial_log(sup, s)),
-                _ox_normalise(_fspecial_log(sup, 3 * s))]  # fmt: skip
+        out += [
+            _ox_normalise(_fspecial_gaussian(sup, s)),
+            _ox_normalise(_fspecial_log(sup, s)),
+            _ox_normalise(_fspecial_log(sup, 3 * s)),
+        ]
     return np.stack(out)
 
 
@@ -330,9 +333,11 @@ def test_first_derivative_prefers_edge_of_its_orientation(phi_index):
     y, x = np.mgrid[-32:33, -32:33].astype(float)
     step = (x * np.cos(phi) + y * np.sin(phi) > 0).astype(float)  # dark-to-light along the normal phi
     resp = np.array(
-        [ndimage.correlate(step, F.gaussian_derivative_kernel(2.0, 6.0, theta=t, dtype=np.float64))[32, 32]
-         for t in thetas]
-    )  # fmt: skip
+        [
+            ndimage.correlate(step, F.gaussian_derivative_kernel(2.0, 6.0, theta=t, dtype=np.float64))[32, 32]
+            for t in thetas
+        ]
+    )
     assert np.argmax(np.abs(resp)) == phi_index
     assert resp[phi_index] < 0  # documented sign: the derivative of G, used in correlation
 
@@ -513,10 +518,24 @@ def test_bad_input(call, exc, match):
 
 def test_public_api():
     expected = {
-        "FilterBank", "gaussian_kernel", "dog_kernel", "log_kernel", "gaussian_derivative_kernel", "gabor_kernel",
-        "box_kernel", "identity_kernel", "shift_kernel", "sharpen_kernel", "edge_kernel", "leung_malik", "schmid",
-        "mr8", "mr8_responses", "gabor_bank", "dog_bank",
-    }  # fmt: skip
+        "FilterBank",
+        "gaussian_kernel",
+        "dog_kernel",
+        "log_kernel",
+        "gaussian_derivative_kernel",
+        "gabor_kernel",
+        "box_kernel",
+        "identity_kernel",
+        "shift_kernel",
+        "sharpen_kernel",
+        "edge_kernel",
+        "leung_malik",
+        "schmid",
+        "mr8",
+        "mr8_responses",
+        "gabor_bank",
+        "dog_bank",
+    }
     assert set(F.__all__) == expected
     assert all(callable(getattr(F, name)) for name in expected)
 

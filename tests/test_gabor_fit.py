@@ -22,8 +22,18 @@ def _random_gabors(rng, n, shape=(17, 17)):
     for _ in range(n):
         f = rng.uniform(0.07, 0.3)
         sx, sy = (np.exp(rng.uniform(np.log(0.15), np.log(1.0), 2)) / f).clip(0.8, 5.0)
-        p = np.array([rng.uniform(0.5, 2), rng.uniform(7, 9), rng.uniform(7, 9), rng.uniform(0, np.pi), f,
-                      rng.uniform(-np.pi, np.pi), sx, sy])  # fmt: skip
+        p = np.array(
+            [
+                rng.uniform(0.5, 2),
+                rng.uniform(7, 9),
+                rng.uniform(7, 9),
+                rng.uniform(0, np.pi),
+                f,
+                rng.uniform(-np.pi, np.pi),
+                sx,
+                sy,
+            ]
+        )
         fields.append(B.gabor_model(p, shape))
         params.append(p)
     return np.array(fields), np.array(params)
@@ -90,9 +100,13 @@ def test_fit_accepts_conv_weights_and_averages_channels():
 
 @pytest.mark.parametrize(
     ("fields", "match"),
-    [(np.zeros((2, 2)), "at least 3 x 3"), (np.zeros((2, 5, 5)), "all zero"), (np.ones(5), "fields"),
-     (np.full((5, 5), np.nan), "fields")],
-)  # fmt: skip
+    [
+        (np.zeros((2, 2)), "at least 3 x 3"),
+        (np.zeros((2, 5, 5)), "all zero"),
+        (np.ones(5), "fields"),
+        (np.full((5, 5), np.nan), "fields"),
+    ],
+)
 def test_fit_rejects_bad_fields(fields, match):
     with pytest.raises(ValueError, match=match):
         B.fit_gabor(fields)
@@ -170,11 +184,23 @@ def test_fit_jacobian_matches_central_differences():
     y, x = (a.ravel() for a in np.mgrid[0:9, 0:11].astype(np.float64))
     target = rng.standard_normal(x.size)
     for _ in range(5):
-        p = np.array([rng.uniform(0.5, 2), rng.uniform(3, 7), rng.uniform(3, 6), rng.uniform(0, np.pi),
-                      rng.uniform(0.05, 0.3), rng.uniform(-np.pi, np.pi), rng.uniform(1, 4), rng.uniform(1, 4)])  # fmt: skip
+        p = np.array(
+            [
+                rng.uniform(0.5, 2),
+                rng.uniform(3, 7),
+                rng.uniform(3, 6),
+                rng.uniform(0, np.pi),
+                rng.uniform(0.05, 0.3),
+                rng.uniform(-np.pi, np.pi),
+                rng.uniform(1, 4),
+                rng.uniform(1, 4),
+            ]
+        )
         h = 1e-6
-        numeric = np.stack([(_residuals(p + h * e, x, y, target) - _residuals(p - h * e, x, y, target)) / (2 * h)
-                            for e in np.eye(8)], axis=1)  # fmt: skip
+        numeric = np.stack(
+            [(_residuals(p + h * e, x, y, target) - _residuals(p - h * e, x, y, target)) / (2 * h) for e in np.eye(8)],
+            axis=1,
+        )
         np.testing.assert_allclose(_jacobian(p, x, y, target), numeric, rtol=1e-6, atol=1e-7)
 
 

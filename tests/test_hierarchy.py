@@ -65,10 +65,12 @@ def test_excitation_and_vcell_equal_scipy_ndimage(padding):
     c = connection_kernel((5, 3), 1.5, dtype=np.float64)
     layer = SLayer(templates, r=1.0, c=c, padding=padding)
     e, v = layer.excitation(x), layer.inhibition(x)
-    ref_e = np.stack([
-        np.stack([sum(ndi.correlate(x[n, k], layer.a[p, k], mode="constant") for k in range(3)) for p in range(5)])
-        for n in range(2)
-    ])  # fmt: skip
+    ref_e = np.stack(
+        [
+            np.stack([sum(ndi.correlate(x[n, k], layer.a[p, k], mode="constant") for k in range(3)) for p in range(5)])
+            for n in range(2)
+        ]
+    )
     ref_v = np.sqrt(np.stack([ndi.correlate((x[n] ** 2).sum(0), c, mode="constant") for n in range(2)]))[:, None]
     if padding == "valid":  # ndimage centres the kernel at (kh // 2, kw // 2)
         ref_e, ref_v = ref_e[..., 2:-2, 1:-1], ref_v[..., 2:-2, 1:-1]
@@ -226,8 +228,9 @@ def test_short_training_beats_chance_and_writes_checkpoints(digits, tmp_path):
     arrays, meta = load_checkpoint(tmp_path / "best")
     assert meta["model"] == "neocognitron" and "S4/labels" in arrays and "readout/weights" in arrays
     model = hierarchy.load_model(tmp_path / "best")
-    np.testing.assert_array_equal(model.predict(digits[1][0][:50]),
-                                  model.predict_features(model.features(digits[1][0][:50])))  # fmt: skip
+    np.testing.assert_array_equal(
+        model.predict(digits[1][0][:50]), model.predict_features(model.features(digits[1][0][:50]))
+    )
     # resuming a finished run reports it without learning or testing again; another seed is refused
     again = hierarchy.train("neocognitron", *digits, out_dir=tmp_path, seed=0, progress=False, resume=True)
     assert again == {**result, "already_finished": True}
@@ -282,8 +285,13 @@ def test_hmax_is_a_configuration_of_the_same_layers(digits, tmp_path):
 def test_intvec_prefers_the_segment_between_two_prototypes():
     # class 0: two prototypes 80 degrees apart; class 1: one prototype 30 degrees from the input
     ang = np.deg2rad
-    vecs = np.array([[np.cos(ang(-40)), np.sin(ang(-40)), 0], [np.cos(ang(40)), np.sin(ang(40)), 0],
-                     [np.cos(ang(30)), 0, np.sin(ang(30))]])  # fmt: skip
+    vecs = np.array(
+        [
+            [np.cos(ang(-40)), np.sin(ang(-40)), 0],
+            [np.cos(ang(40)), np.sin(ang(40)), 0],
+            [np.cos(ang(30)), 0, np.sin(ang(30))],
+        ]
+    )
     clf = PrototypeClassifier(vecs[:, :, None, None], [0, 0, 1], c_taper=1.0)
     test = np.array([1.0, 0.0, 0.0])[None, :, None, None]
     assert clf.predict(test, method="nearest")[0] == 1

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 
+import naive
 import numba
 import numpy as np
 import pytest
 
 from v1sim import kernels
 from v1sim.kernels import cpu
-
-import naive
 
 DEVICES = ("cpu", "parallel")
 DTYPES = (np.float32, np.float64)
@@ -41,7 +40,7 @@ def _tol(dtype):
     return {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _conv_data(case):
     n, c, h, w, k, kh, kw, sy, sx = case
     rng = np.random.default_rng(abs(hash(case)) % 2**32)
@@ -50,7 +49,7 @@ def _conv_data(case):
     return x, wt, naive.correlate(x, wt, (sy, sx))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pool_data(case):
     n, c, h, w = case[:4]
     rng = np.random.default_rng(abs(hash(case)) % 2**32)
@@ -238,7 +237,9 @@ def test_swap01_transposes_and_adds_bias(dtype, device, with_bias):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_tanh_float32_is_within_4e7_of_tanh(device):
-    x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, -0.0, 1e-30, -1e-30, 1e-6, 50.0, -50.0]]).astype(np.float32)
+    x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, -0.0, 1e-30, -1e-30, 1e-6, 50.0, -50.0]]).astype(
+        np.float32
+    )
     out = np.full_like(x, np.nan)
     kernels.get("tanh_float32", device)(x, out)
     exact = np.tanh(x.astype(np.float64))
@@ -261,8 +262,15 @@ def _random_args(name, dtype):
         return (x, rng.standard_normal((c, 3, 4, 9)).astype(dtype), 1, 2, np.zeros((n, 9, 11, 4), dtype))
     if name == "s_cells":  # rows computed 16 wide, 9 kept
         a = rng.standard_normal((5, c, 5, 3)).astype(dtype)
-        return (np.abs(np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 7)))), a, rng.random((5, 3)).astype(dtype) + 0.1, 0,
-                1.5, 0.6, np.zeros((n, 5, 9, 9), dtype))  # fmt: skip
+        return (
+            np.abs(np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 7)))),
+            a,
+            rng.random((5, 3)).astype(dtype) + 0.1,
+            0,
+            1.5,
+            0.6,
+            np.zeros((n, 5, 9, 9), dtype),
+        )
     if name.startswith("bn_"):
         x3, g3 = x.reshape(n, c, h * w), rng.standard_normal((n, c, h * w)).astype(dtype)
         mean, invstd = rng.standard_normal(c), rng.random(c) + 0.5

@@ -9,16 +9,15 @@ inputs are random normal draws, so a 1e-6 step crosses no tie or kink.
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import naive
 from naive import assert_grad
+
 import v1sim
 from v1sim.nn import functional as F
-
 
 
 def distinct(shape, rng):
@@ -47,7 +46,13 @@ def naive_grouped(x, w, b, stride, padding, groups):
     k, cg = w.shape[:2]
     kg = k // groups
     parts = [
-        naive.correlate(x[:, g * cg : (g + 1) * cg], w[g * kg : (g + 1) * kg], stride, padding, None if b is None else b[g * kg : (g + 1) * kg])
+        naive.correlate(
+            x[:, g * cg : (g + 1) * cg],
+            w[g * kg : (g + 1) * kg],
+            stride,
+            padding,
+            None if b is None else b[g * kg : (g + 1) * kg],
+        )
         for g in range(groups)
     ]
     return np.concatenate(parts, axis=1)
@@ -96,7 +101,9 @@ def test_conv2d_forward_matches_naive(geom, seed, bias):
 def test_conv2d_gradients(x_shape, w_shape, stride, padding, groups):
     rng = np.random.default_rng(sum(x_shape) + groups)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    check_pair(F.conv2d_forward, F.conv2d_backward, (x, w, b), rng, stride=stride, padding=padding, groups=groups, device="cpu")
+    check_pair(
+        F.conv2d_forward, F.conv2d_backward, (x, w, b), rng, stride=stride, padding=padding, groups=groups, device="cpu"
+    )
 
 
 def test_conv2d_float32_parallel_matches_serial_and_keeps_dtype():
@@ -167,8 +174,15 @@ def test_locally_connected2d_forward_and_gradients(stride, padding):
     w, b = rng.standard_normal((ho, wo, 4, 3, 3, 2)), rng.standard_normal((4, ho, wo))
     out, _ = F.locally_connected2d_forward(x, w, b, stride, padding, device="cpu")
     np.testing.assert_allclose(out, naive_locally_connected(x, w, b, stride, padding), rtol=1e-12, atol=1e-12)
-    check_pair(F.locally_connected2d_forward, F.locally_connected2d_backward, (x, w, b), rng,
-               stride=stride, padding=padding, device="cpu")  # fmt: skip
+    check_pair(
+        F.locally_connected2d_forward,
+        F.locally_connected2d_backward,
+        (x, w, b),
+        rng,
+        stride=stride,
+        padding=padding,
+        device="cpu",
+    )
 
 
 def test_locally_connected2d_bad_weight_grid():
@@ -207,7 +221,6 @@ def test_activation_values_and_no_overflow():
     np.testing.assert_allclose(F.tanh_forward(x)[0], np.tanh(x))
 
 
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sigmoid_keeps_relative_precision_in_its_tails(dtype):
     # (1 + tanh(x/2)) / 2 rounded to exactly 0 below x = -17 in float32; the lower tail is representable to -103
@@ -230,6 +243,7 @@ def test_sigmoid_keeps_relative_precision_in_its_tails(dtype):
     edges = F.sigmoid_forward(np.array([-np.inf, np.nan, np.inf], dtype))[0]
     np.testing.assert_array_equal(edges, [0, np.nan, 1])
 
+
 def test_tanh_backward_runs_where_its_forward_ran():
     x = np.linspace(-3, 3, 40, dtype=np.float32).reshape(4, 10)
     for device in ("cpu", "parallel"):
@@ -242,8 +256,26 @@ def test_tanh_backward_runs_where_its_forward_ran():
 def test_pool_gradients(size, stride, padding):
     rng = np.random.default_rng(6)
     x = distinct((2, 3, 7, 6), rng)
-    check_pair(F.max_pool2d_forward, F.max_pool2d_backward, (x,), rng, kernel_size=size, stride=stride, padding=padding, device="cpu")
-    check_pair(F.avg_pool2d_forward, F.avg_pool2d_backward, (x,), rng, kernel_size=size, stride=stride, padding=padding, device="cpu")
+    check_pair(
+        F.max_pool2d_forward,
+        F.max_pool2d_backward,
+        (x,),
+        rng,
+        kernel_size=size,
+        stride=stride,
+        padding=padding,
+        device="cpu",
+    )
+    check_pair(
+        F.avg_pool2d_forward,
+        F.avg_pool2d_backward,
+        (x,),
+        rng,
+        kernel_size=size,
+        stride=stride,
+        padding=padding,
+        device="cpu",
+    )
 
 
 def test_global_avg_pool():
@@ -350,11 +382,13 @@ def test_batch_norm_is_exact_when_the_mean_dwarfs_the_spread(offset, shape):
     # inherits that much, relative to the spread; no more may be lost
     tol = 1e-13 + 4 * np.spacing(abs(offset)) / spread
     np.testing.assert_allclose(cache.mean, mean, rtol=0, atol=tol * spread)
-    np.testing.assert_allclose(1 / cache.invstd ** 2 - 1e-5, var, rtol=1e-12)
+    np.testing.assert_allclose(1 / cache.invstd**2 - 1e-5, var, rtol=1e-12)
     np.testing.assert_allclose(out, want_out, rtol=0, atol=tol * np.abs(want_out).max())
     # beyond its statistics the float64 output loses nothing: (x - mean) first, not x * scale + shift at x's magnitude
     per_channel = (1, c) + (1,) * (x.ndim - 2)
-    own = (x - cache.mean.reshape(per_channel)) * (gamma * cache.invstd).reshape(per_channel) + beta.reshape(per_channel)
+    own = (x - cache.mean.reshape(per_channel)) * (gamma * cache.invstd).reshape(per_channel) + beta.reshape(
+        per_channel
+    )
     np.testing.assert_allclose(out, own, rtol=0, atol=1e-14 * np.abs(own).max())
     rm_tol = tol * spread + 4 * np.spacing(np.abs(rm).max())
     np.testing.assert_allclose(rm, 0.75 * 3.0 + 0.25 * mean, rtol=0, atol=rm_tol)
@@ -377,7 +411,7 @@ def test_batch_norm_statistics_of_float32_are_exact_float64(offset):
     out, cache = F.batch_norm_forward(x, np.ones(3, np.float32), np.zeros(3, np.float32), rm, rv, eps=0.0)
     want_out, mean, var, *_ = two_pass_batch_norm(x, np.ones(3), np.zeros(3), np.zeros(x.shape), 0.0)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(1 / cache.invstd ** 2, var, rtol=1e-12)
+    np.testing.assert_allclose(1 / cache.invstd**2, var, rtol=1e-12)
     np.testing.assert_allclose(cache.mean, mean, rtol=1e-15)
     # the output rounds once at x's magnitude, as x itself was (float32's spacing at the offset)
     np.testing.assert_allclose(out, want_out, rtol=0, atol=4 * np.spacing(np.float32(offset)) / np.sqrt(var).min())
@@ -455,9 +489,15 @@ def test_a_backward_pass_refuses_another_pass_cache_by_name():
     _, avg_cache = F.avg_pool2d_forward(x, 2)
     _, lin_cache = F.linear_forward(x.reshape(2, -1), np.ones((4, 108), np.float32))
     g = np.ones((2, 3, 3, 3), np.float32)
-    for backward, cache in [(F.max_pool2d_backward, avg_cache), (F.conv2d_backward, lin_cache),
-                            (F.batch_norm_backward, object()), (F.local_response_norm_backward, "cache"),
-                            (F.tanh_backward, (1, 2)), (F.relu_backward, None), (F.global_avg_pool2d_backward, {})]:
+    for backward, cache in [
+        (F.max_pool2d_backward, avg_cache),
+        (F.conv2d_backward, lin_cache),
+        (F.batch_norm_backward, object()),
+        (F.local_response_norm_backward, "cache"),
+        (F.tanh_backward, (1, 2)),
+        (F.relu_backward, None),
+        (F.global_avg_pool2d_backward, {}),
+    ]:
         with pytest.raises(InputTypeError, match="cache must be the cache returned by") as exc:
             backward(g, cache)
         assert exc.value.argument == "cache"
@@ -478,8 +518,13 @@ def test_batch_norm_handles_an_empty_batch_and_names_too_few_values():
         with pytest.raises(InputError, match="more than one value per channel") as exc:
             F.batch_norm_forward(x, gamma, beta, rm, rv, training=True)
         assert exc.value.argument == "x"
-    for kwargs, name in [(dict(eps=-1.0), "eps"), (dict(eps=1e300), "eps"), (dict(eps=np.ones(3)), "eps"),
-                         (dict(momentum=2.0), "momentum"), (dict(training="yes"), "training")]:
+    for kwargs, name in [
+        (dict(eps=-1.0), "eps"),
+        (dict(eps=1e300), "eps"),
+        (dict(eps=np.ones(3)), "eps"),
+        (dict(momentum=2.0), "momentum"),
+        (dict(training="yes"), "training"),
+    ]:
         with pytest.raises(InputError) as exc:
             F.batch_norm_forward(np.ones((2, 3), np.float32), gamma, beta, rm, rv, **kwargs)
         assert exc.value.argument == name
@@ -492,8 +537,15 @@ def test_local_response_norm_refuses_constants_its_dtype_cannot_hold():
     from v1sim.errors import InputError
 
     x = np.random.default_rng(1).random((1, 4, 3, 3)).astype(np.float32)
-    for kwargs, name in [(dict(k=1e-300), "k"), (dict(k=1e300), "k"), (dict(k=0.0), "k"), (dict(alpha=1e300), "alpha"),
-                         (dict(beta=-0.5), "beta"), (dict(k=1e-30, beta=10.0), "beta"), (dict(size=0), "size")]:
+    for kwargs, name in [
+        (dict(k=1e-300), "k"),
+        (dict(k=1e300), "k"),
+        (dict(k=0.0), "k"),
+        (dict(alpha=1e300), "alpha"),
+        (dict(beta=-0.5), "beta"),
+        (dict(k=1e-30, beta=10.0), "beta"),
+        (dict(size=0), "size"),
+    ]:
         with pytest.raises(InputError) as exc:
             F.local_response_norm_forward(x, **kwargs)
         assert exc.value.argument == name

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from naive import assert_grad
 
 import v1sim
@@ -48,26 +47,40 @@ def check_module(module, x, rng):
 
 GRAD_CASES = {
     "conv": (lambda: nn.Conv2d(3, 4, 3, padding=1, device="cpu", rng=0), (2, 3, 5, 6)),
-    "conv stride groups": (lambda: nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), groups=2, device="cpu", rng=0), (2, 4, 7, 6)),
-    "locally connected": (lambda: nn.LocallyConnected2d(2, 3, (5, 4), 3, stride=1, padding=1, device="cpu", rng=0), (2, 2, 5, 4)),
+    "conv stride groups": (
+        lambda: nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), groups=2, device="cpu", rng=0),
+        (2, 4, 7, 6),
+    ),
+    "locally connected": (
+        lambda: nn.LocallyConnected2d(2, 3, (5, 4), 3, stride=1, padding=1, device="cpu", rng=0),
+        (2, 2, 5, 4),
+    ),
     "linear": (lambda: nn.Linear(7, 4, rng=0), (3, 7)),
     "lrn": (lambda: nn.LocalResponseNorm(3, alpha=0.5, beta=0.75, k=2.0), (2, 5, 3, 3)),
     "batchnorm2d train": (lambda: nn.BatchNorm2d(3), (4, 3, 3, 3)),
     "batchnorm1d train": (lambda: nn.BatchNorm1d(5), (6, 5)),
     "basic block identity": (lambda: nn.BasicBlock(3, 3, device="cpu", rng=0), (2, 3, 5, 5)),
     "basic block projection": (lambda: nn.BasicBlock(3, 4, stride=2, device="cpu", rng=0), (2, 3, 5, 6)),
-    "basic block zero-pad (A)": (lambda: nn.BasicBlock(2, 4, stride=2, shortcut="A", device="cpu", rng=0), (2, 2, 6, 5)),
+    "basic block zero-pad (A)": (
+        lambda: nn.BasicBlock(2, 4, stride=2, shortcut="A", device="cpu", rng=0),
+        (2, 2, 6, 5),
+    ),
     "bottleneck projection": (lambda: nn.Bottleneck(3, 2, stride=2, device="cpu", rng=0), (2, 3, 5, 5)),
     "bottleneck identity": (lambda: nn.Bottleneck(8, 2, device="cpu", rng=0), (2, 8, 4, 4)),
     "inception": (lambda: nn.Inception(3, 2, 2, 3, 1, 2, 2, device="cpu", rng=0), (2, 3, 5, 5)),
     "small convnet": (
         lambda: nn.Sequential(
-            nn.Conv2d(2, 3, 3, device="cpu", rng=0), nn.Tanh(), nn.AvgPool2d(2, device="cpu"),
-            nn.Conv2d(3, 4, 2, device="cpu", rng=1), nn.Sigmoid(), nn.GlobalAvgPool2d(), nn.Linear(4, 3, rng=2),
+            nn.Conv2d(2, 3, 3, device="cpu", rng=0),
+            nn.Tanh(),
+            nn.AvgPool2d(2, device="cpu"),
+            nn.Conv2d(3, 4, 2, device="cpu", rng=1),
+            nn.Sigmoid(),
+            nn.GlobalAvgPool2d(),
+            nn.Linear(4, 3, rng=2),
         ),
         (2, 2, 7, 7),
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(GRAD_CASES))
@@ -76,7 +89,7 @@ def test_module_gradients(case):
     rng = np.random.default_rng(len(case))
     module = make()
     # perturb BN's affine parameters away from (1, 0) so their gradients are generic
-    for name, p in module.named_parameters():
+    for _name, p in module.named_parameters():
         if p.data.ndim == 1:
             p.data[...] = rng.uniform(0.5, 1.5, p.shape)
     check_module(module, rng.standard_normal(shape), rng)
@@ -156,10 +169,19 @@ def test_linear_and_container_shapes():
     assert fc.output_shape((400,)) == (120,)
     assert fc.num_parameters() == 400 * 120 + 120 and fc.macs((400,)) == 400 * 120
     net = nn.Sequential(
-        nn.Conv2d(1, 6, 5, rng=0), nn.Tanh(), nn.AvgPool2d(2),
-        nn.Conv2d(6, 16, 5, rng=0), nn.Tanh(), nn.AvgPool2d(2),
-        nn.Flatten(), fc, nn.Tanh(), nn.Linear(120, 84, rng=0), nn.Tanh(), nn.Linear(84, 10, rng=0),
-    )  # fmt: skip
+        nn.Conv2d(1, 6, 5, rng=0),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5, rng=0),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        fc,
+        nn.Tanh(),
+        nn.Linear(120, 84, rng=0),
+        nn.Tanh(),
+        nn.Linear(84, 10, rng=0),
+    )
     s1 = out_len(32, 5, 0, 1)  # 28
     s2 = out_len(s1 // 2, 5, 0, 1)  # 10
     assert net.output_shape((1, 32, 32)) == (10,)
@@ -250,10 +272,17 @@ def test_backward_needs_forward():
 
 
 def make_net(seed):
-    return nn.Sequential(OrderedDict(
-        conv=nn.Conv2d(2, 4, 3, padding=1, rng=seed), bn=nn.BatchNorm2d(4), relu=nn.ReLU(),
-        pool=nn.MaxPool2d(2), flat=nn.Flatten(), drop=nn.Dropout(0.5, rng=seed), fc=nn.Linear(4 * 3 * 3, 3, rng=seed),
-    ))  # fmt: skip
+    return nn.Sequential(
+        OrderedDict(
+            conv=nn.Conv2d(2, 4, 3, padding=1, rng=seed),
+            bn=nn.BatchNorm2d(4),
+            relu=nn.ReLU(),
+            pool=nn.MaxPool2d(2),
+            flat=nn.Flatten(),
+            drop=nn.Dropout(0.5, rng=seed),
+            fc=nn.Linear(4 * 3 * 3, 3, rng=seed),
+        )
+    )
 
 
 def train_steps(net, x, y, steps, opt):
@@ -272,8 +301,16 @@ def test_state_dict_round_trip_through_npz(tmp_path):
     a = make_net(0)
     train_steps(a, x, y, 3, nn.SGD(a.parameters(), lr=0.1, momentum=0.9))
     state = a.state_dict()
-    assert list(state) == ["conv.weight", "conv.bias", "bn.weight", "bn.bias", "fc.weight", "fc.bias",
-                           "bn.running_mean", "bn.running_var"]  # fmt: skip
+    assert list(state) == [
+        "conv.weight",
+        "conv.bias",
+        "bn.weight",
+        "bn.bias",
+        "fc.weight",
+        "fc.bias",
+        "bn.running_mean",
+        "bn.running_var",
+    ]
     assert not np.allclose(state["bn.running_mean"], 0) and not np.allclose(state["bn.running_var"], 1)
     np.savez(tmp_path / "model.npz", **state)
     a.eval()
@@ -318,7 +355,9 @@ def test_train_eval_modes():
     bn, h = net.bn, net.conv(x)
     got = bn(h)
     want = (h - bn.running_mean[:, None, None]) / np.sqrt(bn.running_var[:, None, None] + bn.eps)
-    np.testing.assert_allclose(got, want * bn.weight.data[:, None, None] + bn.bias.data[:, None, None], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        got, want * bn.weight.data[:, None, None] + bn.bias.data[:, None, None], rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_array_equal(net.drop(x), x)  # dropout is the identity in evaluation
     np.testing.assert_array_equal(net(x), net(x))  # deterministic
     net.train()
@@ -366,14 +405,19 @@ def test_tiny_convnet_overfits_random_labels():
     x = rng.standard_normal((64, 1, 12, 12)).astype(np.float32)
     y = rng.integers(0, 10, 64)
     net = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1, rng=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1, rng=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * 3 * 3, 10, rng=3),
-    )  # fmt: skip
+        nn.Conv2d(1, 8, 3, padding=1, rng=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1, rng=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 3 * 3, 10, rng=3),
+    )
     opt = nn.SGD(net.parameters(), lr=0.02, momentum=0.9)
     crit = nn.CrossEntropyLoss()
     start, first_loss = time.perf_counter(), None
-    for step in range(300):
+    for step in range(300):  # noqa: B007 (step is reported after the loop)
         logits = net(x)
         loss = crit(logits, y)
         first_loss = loss if first_loss is None else first_loss
@@ -382,7 +426,9 @@ def test_tiny_convnet_overfits_random_labels():
         net.zero_grad()
         net.backward(crit.backward())
         opt.step()
-    assert np.all(net(x).argmax(axis=1) == y), f"train accuracy {np.mean(net(x).argmax(axis=1) == y):.2f} after {step} steps"
+    assert np.all(net(x).argmax(axis=1) == y), (
+        f"train accuracy {np.mean(net(x).argmax(axis=1) == y):.2f} after {step} steps"
+    )
     assert crit(net(x), y) < first_loss
     assert time.perf_counter() - start < 10
 
@@ -421,7 +467,9 @@ print("ok")
 def test_cuda_layers_match_cpu():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM=os.environ.get("NUMBA_ENABLE_CUDASIM", "1"))
     env.pop("V1SIM_DEVICE", None)
-    out = subprocess.run([sys.executable, "-c", CUDA_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", CUDA_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     if out.returncode == 77:
         pytest.skip("no CUDA GPU or simulator")
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stdout + out.stderr[-3000:]
@@ -435,12 +483,15 @@ def test_functional_and_module_agree():
     np.testing.assert_allclose(conv(x), want, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: nn.Conv2d(2, 3, 3, padding=1, rng=0),
-    lambda: nn.Conv2d(2, 4, 3, stride=2, groups=2, rng=0),
-    lambda: nn.LocallyConnected2d(2, 3, (5, 5), 3, rng=0),
-    lambda: nn.Linear(50, 4, rng=0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Conv2d(2, 3, 3, padding=1, rng=0),
+        lambda: nn.Conv2d(2, 4, 3, stride=2, groups=2, rng=0),
+        lambda: nn.LocallyConnected2d(2, 3, (5, 5), 3, rng=0),
+        lambda: nn.Linear(50, 4, rng=0),
+    ],
+)
 def test_input_grad_false_skips_dx_and_keeps_parameter_gradients(make):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 2, 5, 5)).astype(np.float32)

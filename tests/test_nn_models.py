@@ -32,9 +32,10 @@ def shapes_along(model, input_shape):
 def weights(module):
     """Parameter entries named ``weight`` of weighted layers (the lecture counts no biases)."""
     return sum(
-        p.size for name, p in module.named_parameters()
+        p.size
+        for name, p in module.named_parameters()
         if name.rsplit(".", 1)[-1] == "weight" and not isinstance(_owner(module, name), nn.BatchNorm2d)
-    )  # fmt: skip
+    )
 
 
 def _owner(module, dotted):
@@ -97,11 +98,20 @@ def test_materialising_the_fc_layer_is_refused():
 # --------------------------------------------------------------------------
 
 ALEXNET_TABLE = [  # the lecture's "Full (simplified) AlexNet architecture", [H x W x C]
-    ("conv1", (55, 55, 96)), ("pool1", (27, 27, 96)), ("norm1", (27, 27, 96)),
-    ("conv2", (27, 27, 256)), ("pool2", (13, 13, 256)), ("norm2", (13, 13, 256)),
-    ("conv3", (13, 13, 384)), ("conv4", (13, 13, 384)), ("conv5", (13, 13, 256)), ("pool3", (6, 6, 256)),
-    ("fc6", (4096,)), ("fc7", (4096,)), ("fc8", (1000,)),
-]  # fmt: skip
+    ("conv1", (55, 55, 96)),
+    ("pool1", (27, 27, 96)),
+    ("norm1", (27, 27, 96)),
+    ("conv2", (27, 27, 256)),
+    ("pool2", (13, 13, 256)),
+    ("norm2", (13, 13, 256)),
+    ("conv3", (13, 13, 384)),
+    ("conv4", (13, 13, 384)),
+    ("conv5", (13, 13, 256)),
+    ("pool3", (6, 6, 256)),
+    ("fc6", (4096,)),
+    ("fc7", (4096,)),
+    ("fc8", (1000,)),
+]
 
 
 @pytest.mark.parametrize("name", ["alexnet", "alexnet-2gpu"])
@@ -153,8 +163,26 @@ def test_vgg_parameters_per_configuration(name):
 
 
 def test_vgg_configurations_are_data():
-    assert models.VGG_CONFIGS["D"] == [64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
-                                       512, 512, 512, "M", 512, 512, 512, "M"]  # fmt: skip
+    assert models.VGG_CONFIGS["D"] == [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ]
     assert models.VGG_CONFIGS["C"][8] == models.VGGConv(filters=256, size=1)
     c = models.build("vgg16-c", materialize=False)
     assert c.conv3_3.kernel_size == (1, 1) and c.conv3_3.out_channels == 256
@@ -228,8 +256,9 @@ def test_googlenet_table_rows():
 def test_googlenet_inception_table_is_data():
     rows = dict(models.GOOGLENET_INCEPTION)
     assert rows["inception3a"] == (64, 96, 128, 16, 32, 32)  # the table's columns, in its order
-    assert rows["inception5b"] == models.InceptionSpec(ch1x1=384, ch3x3red=192, ch3x3=384, ch5x5red=48, ch5x5=128,
-                                                       pool_proj=128)
+    assert rows["inception5b"] == models.InceptionSpec(
+        ch1x1=384, ch3x3red=192, ch3x3=384, ch5x5red=48, ch5x5=128, pool_proj=128
+    )
     assert rows["inception5b"].out_channels == 1024  # 384 + 384 + 128 + 128
 
 
@@ -343,16 +372,39 @@ def test_lenet5_shapes_and_parameters():
 # --------------------------------------------------------------------------
 
 NAMES = [
-    "lenet5", "alexnet", "alexnet-2gpu", "vgg11", "vgg11-lrn", "vgg13", "vgg16-c", "vgg16", "vgg19", "googlenet",
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20", "plain32", "plain44", "plain56", "plain110",
-    "alphago-policy", "fc-vs-conv",
-]  # fmt: skip
+    "lenet5",
+    "alexnet",
+    "alexnet-2gpu",
+    "vgg11",
+    "vgg11-lrn",
+    "vgg13",
+    "vgg16-c",
+    "vgg16",
+    "vgg19",
+    "googlenet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet20",
+    "resnet32",
+    "resnet44",
+    "resnet56",
+    "resnet110",
+    "plain20",
+    "plain32",
+    "plain44",
+    "plain56",
+    "plain110",
+    "alphago-policy",
+    "fc-vs-conv",
+]
 
 
 def test_registry_names_and_entries():
     assert models.names() == NAMES
-    for name, info in models.MODELS.items():
+    for _name, info in models.MODELS.items():
         assert len(info.input_shape) == 3 and info.description and callable(info.builder)
 
 

@@ -97,8 +97,11 @@ def test_sgd_state_round_trip_resumes_identically(tmp_path):
     for _ in range(3):
         step(net_a, opt_a)
     opt_a.lr = 0.05
-    np.savez(tmp_path / "ckpt.npz", **{f"model/{k}": v for k, v in net_a.state_dict().items()},
-             **{f"optim/{k}": v for k, v in opt_a.state_dict().items()})  # fmt: skip
+    np.savez(
+        tmp_path / "ckpt.npz",
+        **{f"model/{k}": v for k, v in net_a.state_dict().items()},
+        **{f"optim/{k}": v for k, v in opt_a.state_dict().items()},
+    )
     net_b, opt_b = make()
     with np.load(tmp_path / "ckpt.npz", allow_pickle=False) as ckpt:
         net_b.load_state_dict({k[6:]: ckpt[k] for k in ckpt.files if k.startswith("model/")})

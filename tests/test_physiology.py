@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from v1sim import cells, physiology as P, stimuli, tuning as T
+from v1sim import cells, stimuli
+from v1sim import physiology as P
+from v1sim import tuning as T
 
 SHAPE = (48, 48)
 GANGLION = dict(center_radius=1.5, surround_radius=6.0)
@@ -25,13 +27,16 @@ def test_center_surround_on_and_off_cells():
     assert surround < on.spontaneous and annulus < 0.5 * on.spontaneous  # suppressed by light on the surround
     assert on.spontaneous < full < center  # full field: weaker than the centre alone
     off = P.center_surround(cells.GanglionCell(polarity="off", **GANGLION), SHAPE)
-    assert off.rates[0] < 0.5 * off.spontaneous and off.rates[1] > off.spontaneous and off.rates[2] > 2 * off.spontaneous
+    assert (
+        off.rates[0] < 0.5 * off.spontaneous and off.rates[1] > off.spontaneous and off.rates[2] > 2 * off.spontaneous
+    )
     assert off.stimuli.shape == (4,) + SHAPE
 
 
 def test_center_surround_recording_rasters():
-    res = P.center_surround(cells.GanglionCell(**GANGLION), SHAPE, n_trials=20, duration=0.5, onset=0.1,
-                            offset=0.4, dt=0.002, rng=0)  # fmt: skip
+    res = P.center_surround(
+        cells.GanglionCell(**GANGLION), SHAPE, n_trials=20, duration=0.5, onset=0.1, offset=0.4, dt=0.002, rng=0
+    )
     assert res.counts.shape == (4, 20, 250) and res.time.shape == (250,)
     on = slice(50, 200)
     before = res.counts[0, :, :50].mean() / 0.002
@@ -62,8 +67,9 @@ def test_area_summation_peaks_at_the_centre_size_and_falls_beyond():
     # the peak sits where the DoG profile changes sign (d/da of the disc integral = 2 pi a k(a) = 0)
     assert abs(res.optimal_radius - cell.rf_radius) < 0.5
     assert res.rates[-1] < 0.7 * res.rates.max() and res.suppression_index > 0.3
-    grating = P.area_summation(cells.ComplexCell(frequency=0.15), SHAPE, stimulus="grating",
-                               radii=np.linspace(1, 24, 12))  # fmt: skip
+    grating = P.area_summation(
+        cells.ComplexCell(frequency=0.15), SHAPE, stimulus="grating", radii=np.linspace(1, 24, 12)
+    )
     assert grating.suppression_index < 0.05  # no surround in the energy model
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 from skimage.measure import block_reduce
 
-import naive
 import v1sim
 from v1sim.pooling import pool2d_backward
 
@@ -39,7 +39,11 @@ def _distinct(shape, rng):
 def test_pool2d_matches_naive(kind, geometry, dtype, device):
     rng = np.random.default_rng(len(str(geometry)))
     # integers (many ties) for max, reals for avg/l2
-    x = rng.integers(-4, 5, size=(2, 3, 9, 8)).astype(dtype) if kind == "max" else rng.standard_normal((2, 3, 9, 8)).astype(dtype)
+    x = (
+        rng.integers(-4, 5, size=(2, 3, 9, 8)).astype(dtype)
+        if kind == "max"
+        else rng.standard_normal((2, 3, 9, 8)).astype(dtype)
+    )
     size, stride, padding = _pairs(*geometry)
     want, want_idx = naive.pool(x, size, stride, padding, kind)
     if kind == "max":

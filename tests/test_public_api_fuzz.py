@@ -29,8 +29,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from v1sim import biology, cells, efficient_coding, filters, hierarchy, nn, physiology, pooling, retinotopy
-from v1sim import signal, spikes, stimuli, tuning
+from v1sim import (
+    biology,
+    cells,
+    efficient_coding,
+    filters,
+    hierarchy,
+    nn,
+    physiology,
+    pooling,
+    retinotopy,
+    signal,
+    spikes,
+    stimuli,
+    tuning,
+)
 from v1sim.datasets import batches, pad_to
 from v1sim.errors import InputError
 from v1sim.nn import functional as F
@@ -214,7 +227,10 @@ CASES: dict = {
     "biology.bimodality_coefficient": (biology.bimodality_coefficient, dict(values=RNG.random(30))),
     "biology.ringach2002_f1f0": (biology.ringach2002_f1f0, dict(min_evoked=1.0)),
     # efficient coding
-    "efficient_coding.natural_patches": (efficient_coding.natural_patches, dict(n=20, size=6, images=("camera",), rng=0)),
+    "efficient_coding.natural_patches": (
+        efficient_coding.natural_patches,
+        dict(n=20, size=6, images=("camera",), rng=0),
+    ),
     "efficient_coding.ica_filters": (
         efficient_coding.ica_filters,
         dict(patches=RNG.laplace(size=(300, 4, 4)), n_components=4, max_iter=50, rng=0),
@@ -296,7 +312,10 @@ CASES: dict = {
     "F.dropout_forward": (F.dropout_forward, dict(x=X4, p=0.5, rng=0)),
     "F.softmax": (F.softmax, dict(logits=RNG.random((4, 3)), axis=-1)),
     "F.log_softmax": (F.log_softmax, dict(logits=RNG.random((4, 3)), axis=-1)),
-    "F.cross_entropy_forward": (F.cross_entropy_forward, dict(logits=RNG.random((4, 3)), labels=np.array([0, 1, 2, 0]))),
+    "F.cross_entropy_forward": (
+        F.cross_entropy_forward,
+        dict(logits=RNG.random((4, 3)), labels=np.array([0, 1, 2, 0])),
+    ),
     "models.build": (models.build, dict(name="lenet5", num_classes=10, in_channels=1, rng=0)),
     "models.default_input_shape": (models.default_input_shape, dict(name="lenet5", in_channels=1)),
     "models.lenet5": (models.lenet5, dict(num_classes=10, in_channels=1, rng=0)),
@@ -313,11 +332,22 @@ NAN_BY_DESIGN = {"retinotopy.from_cortex", "retinotopy.to_cortex", "retinotopy.c
 #: PyTorch (see the v1sim.nn.functional docstring). Only the bad value being such an array excuses a non-finite
 #: result; hyper-parameters, caches and shapes are still validated by name.
 PROPAGATES_NONFINITE = {
-    "F.conv2d_forward", "F.conv2d_backward", "F.linear_forward", "F.relu_forward", "F.tanh_forward",
-    "F.sigmoid_forward", "F.max_pool2d_forward", "F.avg_pool2d_forward", "F.max_pool2d_backward",
-    "F.global_avg_pool2d_forward", "F.local_response_norm_forward", "F.batch_norm_forward", "F.dropout_forward",
-    "F.softmax", "F.log_softmax",
-}  # fmt: skip
+    "F.conv2d_forward",
+    "F.conv2d_backward",
+    "F.linear_forward",
+    "F.relu_forward",
+    "F.tanh_forward",
+    "F.sigmoid_forward",
+    "F.max_pool2d_forward",
+    "F.avg_pool2d_forward",
+    "F.max_pool2d_backward",
+    "F.global_avg_pool2d_forward",
+    "F.local_response_norm_forward",
+    "F.batch_norm_forward",
+    "F.dropout_forward",
+    "F.softmax",
+    "F.log_softmax",
+}
 
 _HUGE = 10**12  # elements: terabytes, beyond any machine this runs on
 BAD_VALUES = [
@@ -463,14 +493,32 @@ def test_every_public_function_is_covered_or_excused():
     """A public function added later gets a valid call here, or a stated reason to be left out."""
     excused = {
         # file system, network or long training: tested in their own files
-        "datasets.load_dataset", "datasets.load_digits", "datasets.load_mnist", "datasets.read_idx",
-        "datasets.default_cache_dir", "hierarchy.train", "hierarchy.load_model",
+        "datasets.load_dataset",
+        "datasets.load_digits",
+        "datasets.load_mnist",
+        "datasets.read_idx",
+        "datasets.default_cache_dir",
+        "hierarchy.train",
+        "hierarchy.load_model",
         # data loaders and result containers without user arguments worth fuzzing
-        "biology.devalois1982_orientation", "biology.ringach2002_nxny", "models.names",
-    }  # fmt: skip
-    modules = {"signal": signal, "pooling": pooling, "filters": filters, "stimuli": stimuli, "cells": cells,
-               "physiology": physiology, "tuning": tuning, "spikes": spikes, "retinotopy": retinotopy,
-               "biology": biology, "efficient_coding": efficient_coding, "hierarchy": hierarchy}  # fmt: skip
+        "biology.devalois1982_orientation",
+        "biology.ringach2002_nxny",
+        "models.names",
+    }
+    modules = {
+        "signal": signal,
+        "pooling": pooling,
+        "filters": filters,
+        "stimuli": stimuli,
+        "cells": cells,
+        "physiology": physiology,
+        "tuning": tuning,
+        "spikes": spikes,
+        "retinotopy": retinotopy,
+        "biology": biology,
+        "efficient_coding": efficient_coding,
+        "hierarchy": hierarchy,
+    }
     missing = []
     for prefix, module in modules.items():
         for attr in module.__all__:

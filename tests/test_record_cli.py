@@ -150,7 +150,20 @@ def test_help_teaches(capsys):
         main(["record", "--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for word in ("on-center", "off-center", "simple", "complex", "hypercomplex", "spot-annulus", "sweep",
-                 "orientation", "spatial-frequency", "drifting-grating", "area", "length", "reverse-correlation",
-                 "examples:"):  # fmt: skip
+    for word in (
+        "on-center",
+        "off-center",
+        "simple",
+        "complex",
+        "hypercomplex",
+        "spot-annulus",
+        "sweep",
+        "orientation",
+        "spatial-frequency",
+        "drifting-grating",
+        "area",
+        "length",
+        "reverse-correlation",
+        "examples:",
+    ):
         assert word in text

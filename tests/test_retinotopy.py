@@ -27,8 +27,7 @@ def test_round_trip_of_points():
     np.testing.assert_allclose(back, z, atol=1e-9)
     # and from the cortex: points on the sheet
     w2 = R.visual_to_cortex(_field_points(seed=1), k=12.0, a=0.5)
-    np.testing.assert_allclose(R.visual_to_cortex(R.cortex_to_visual(w2, k=12.0, a=0.5), k=12.0, a=0.5), w2,
-                               atol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(R.visual_to_cortex(R.cortex_to_visual(w2, k=12.0, a=0.5), k=12.0, a=0.5), w2, atol=1e-9)
 
 
 def test_map_values_and_hemispheres():
@@ -163,10 +162,10 @@ def test_cortical_image_layout():
     cortex, (u0, u1, v0, v1) = R.to_cortex(image, 4.0, antialias=False)
     assert u0 < 0 < u1 and v0 < 0 < v1
     mid_row, cols = cortex.shape[0] // 2, cortex.shape[1]
-    left_hemisphere = cortex[:, cols // 2 + 2:]  # u > 0: right visual field
+    left_hemisphere = cortex[:, cols // 2 + 2 :]  # u > 0: right visual field
     right_hemisphere = cortex[:, : cols // 2 - 2]
     assert np.nanmean(left_hemisphere) > np.nanmean(right_hemisphere) + 0.8
-    assert np.nanmean(cortex[: mid_row - 2]) > np.nanmean(cortex[mid_row + 2:])  # upper field on top
+    assert np.nanmean(cortex[: mid_row - 2]) > np.nanmean(cortex[mid_row + 2 :])  # upper field on top
     assert np.isnan(cortex).any() and not np.isnan(cortex).all()  # off the sheet: NaN
     assert np.isnan(cortex[0, cols // 2])  # u = 0, v = v_max: not cortex
     filled, _ = R.to_cortex(image, 4.0, cval=-1.0)
@@ -192,8 +191,11 @@ def test_positions_beyond_the_map_and_degenerate_images_are_named():
         R.cortex_to_visual(np.array([1e300, 2.0]))
     assert exc.value.argument == "w"
     assert np.isnan(R.cortex_to_visual(1j))  # off the sheet (left of its border): NaN, as documented
-    for image, ppd, name in [(np.ones((1, 1)), 8.0, "image"), (np.ones((8, 8)), 1e300, "ppd"),
-                             (np.ones((8, 8)), 2.0**63, "ppd")]:
+    for image, ppd, name in [
+        (np.ones((1, 1)), 8.0, "image"),
+        (np.ones((8, 8)), 1e300, "ppd"),
+        (np.ones((8, 8)), 2.0**63, "ppd"),
+    ]:
         with pytest.raises(InputError, match="single point of cortex") as exc:
             R.to_cortex(image, ppd)
         assert exc.value.argument == name

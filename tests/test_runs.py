@@ -18,8 +18,9 @@ from v1sim.nn.train import TrainConfig, fit
 
 
 def tiny_net(seed=0):
-    return nn.Sequential(nn.Conv2d(1, 2, 5, rng=seed), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(),
-                         nn.Linear(2 * 6 * 6, 10, rng=seed + 1))  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(1, 2, 5, rng=seed), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.Linear(2 * 6 * 6, 10, rng=seed + 1)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -223,8 +224,9 @@ def test_a_loss_that_explodes_without_nan_stops_naming_the_epoch(digits, tmp_pat
 def test_a_trained_run_writes_no_object_arrays(finished):
     for name in ("last.npz", "previous.npz", "best.npz"):
         with zipfile.ZipFile(finished / name) as z:  # every member is a plain .npy, none with dtype object
-            assert all(z.read(i.filename)[:6] == b"\x93NUMPY" and b"'|O'" not in z.read(i.filename)[:128]
-                       for i in z.infolist())  # fmt: skip
+            assert all(
+                z.read(i.filename)[:6] == b"\x93NUMPY" and b"'|O'" not in z.read(i.filename)[:128] for i in z.infolist()
+            )
         with np.load(finished / name, allow_pickle=False) as data:
             assert all(data[k].dtype.kind in "biuf" for k in data.files)
 
@@ -288,8 +290,7 @@ def test_damaged_hierarchy_checkpoints_are_refused_by_name(hierarchy_run, tmp_pa
         _edit_raw(out / "last.npz", change)
     (x, y), (xt, yt) = digits
     with pytest.raises(CheckpointError, match=match) as exc:
-        hierarchy.train("neocognitron", (x[:40], y[:40]), (xt[:20], yt[:20]), out_dir=out, progress=False,
-                        resume=True)  # fmt: skip
+        hierarchy.train("neocognitron", (x[:40], y[:40]), (xt[:20], yt[:20]), out_dir=out, progress=False, resume=True)
     assert str(out / "last.npz") in str(exc.value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -9,7 +10,6 @@ import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import naive
 import v1sim
 from v1sim.signal import output_size
 
@@ -47,12 +47,22 @@ def test_correlate2d_convolve2d_match_scipy(h, w, kh, kw, seed, device):
                 want = ref(image, kernel, mode=mode, boundary=boundary, fillvalue=FILL)
                 got = ours(image, kernel, mode=mode, boundary=boundary, fillvalue=FILL, device=device)
                 assert got.dtype == np.float64
-                np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * scale, err_msg=f"{ours.__name__} {mode} {boundary}")
+                np.testing.assert_allclose(
+                    got, want, rtol=0, atol=1e-10 * scale, err_msg=f"{ours.__name__} {mode} {boundary}"
+                )
                 # float32 in -> float32 out, compared with scipy on the same (rounded) values
-                want32 = ref(image32.astype(np.float64), kernel32.astype(np.float64), mode=mode, boundary=boundary, fillvalue=FILL)
+                want32 = ref(
+                    image32.astype(np.float64),
+                    kernel32.astype(np.float64),
+                    mode=mode,
+                    boundary=boundary,
+                    fillvalue=FILL,
+                )
                 got32 = ours(image32, kernel32, mode=mode, boundary=boundary, fillvalue=FILL, device=device)
                 assert got32.dtype == np.float32
-                np.testing.assert_allclose(got32, want32, rtol=0, atol=1e-5 * scale, err_msg=f"{ours.__name__} {mode} {boundary} f32")
+                np.testing.assert_allclose(
+                    got32, want32, rtol=0, atol=1e-5 * scale, err_msg=f"{ours.__name__} {mode} {boundary} f32"
+                )
 
 
 def test_correlate2d_does_not_mutate_and_accepts_lists():

@@ -64,7 +64,9 @@ def test_poisson_counts_statistics_and_shapes():
     stacked = S.poisson_counts(np.ones((3, 50)), 0.01, n_trials=4, rng=0)
     assert stacked.shape == (3, 4, 50)
     assert len(S.poisson_spikes(np.ones((3, 50)), 0.01, n_trials=4, rng=0)) == 3
-    np.testing.assert_array_equal(S.poisson_counts(np.full(9, 5.0), 0.1, rng=7), S.poisson_counts(np.full(9, 5.0), 0.1, rng=7))
+    np.testing.assert_array_equal(
+        S.poisson_counts(np.full(9, 5.0), 0.1, rng=7), S.poisson_counts(np.full(9, 5.0), 0.1, rng=7)
+    )
 
 
 def test_raster_spike_times_and_psth():

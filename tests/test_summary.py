@@ -10,8 +10,8 @@ import tracemalloc
 import pytest
 
 from v1sim import nn
-from v1sim.errors import InputError
 from v1sim.cli import build_parser, main
+from v1sim.errors import InputError
 from v1sim.nn import models
 from v1sim.nn.summary import Summary, parse_shape, summarize
 

@@ -11,21 +11,25 @@ import pytest
 
 from v1sim import nn
 from v1sim._core.io import load_checkpoint
-from v1sim.errors import CheckpointError
 from v1sim.datasets import load_digits
+from v1sim.errors import CheckpointError
 from v1sim.nn.train import TrainConfig, TrainingError, TrainingInterrupted, fit, load_run
 
 
 def small_net(seed=0, dropout=True):
     layers = [
-        nn.Conv2d(1, 4, 5, rng=seed), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(4, 8, 5, rng=seed + 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 4, 5, rng=seed),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 5, rng=seed + 1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
     ]
     if dropout:
         layers.append(nn.Dropout(0.25, rng=seed + 2))
     layers.append(nn.Linear(8 * 4 * 4, 10, rng=seed + 3))
-    return nn.Sequential(*layers)  # fmt: skip
+    return nn.Sequential(*layers)
 
 
 @pytest.fixture(scope="module")
@@ -169,10 +173,16 @@ def test_load_run_needs_a_metrics_log(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"epochs": 0}, "epochs"), ({"batch_size": -1}, "batch_size"), ({"lr": 0.0}, "lr"),
-     ({"momentum": 1.0}, "momentum"), ({"lr_gamma": 0.0}, "lr_gamma"), ({"warmup_steps": -1}, "warmup_steps"),
-     ({"log_every": -5}, "log_every")],
-)  # fmt: skip
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"lr": 0.0}, "lr"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"lr_gamma": 0.0}, "lr_gamma"),
+        ({"warmup_steps": -1}, "warmup_steps"),
+        ({"log_every": -5}, "log_every"),
+    ],
+)
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
@@ -183,8 +193,14 @@ def test_labels_out_of_range_are_refused(digits, tmp_path):
     bad = y.copy()
     bad[0] = 10
     with pytest.raises(ValueError, match="label"):
-        fit(nn.Sequential(nn.Flatten(), nn.Linear(784, 10, rng=0)), (x, bad), test,
-            TrainConfig(epochs=1), tmp_path, progress=False)  # fmt: skip
+        fit(
+            nn.Sequential(nn.Flatten(), nn.Linear(784, 10, rng=0)),
+            (x, bad),
+            test,
+            TrainConfig(epochs=1),
+            tmp_path,
+            progress=False,
+        )
 
 
 def test_lenet5_overfits_256_digits(digits, tmp_path):

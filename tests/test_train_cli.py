@@ -19,8 +19,22 @@ RESULT_KEYS = {"test_accuracy", "test_error", "epochs", "train_seconds", "images
 
 
 def test_train_lenet5_offline_json(tmp_path, capsys):
-    code = main(["train", "lenet5", "--epochs", "1", "--limit", "256", "--batch-size", "32",
-                 "--out", str(tmp_path), "--json", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "lenet5",
+            "--epochs",
+            "1",
+            "--limit",
+            "256",
+            "--batch-size",
+            "32",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert RESULT_KEYS <= result.keys()
@@ -28,8 +42,23 @@ def test_train_lenet5_offline_json(tmp_path, capsys):
     assert (tmp_path / "last.npz").is_file() and (tmp_path / "metrics.jsonl").is_file()
 
     # resume with more epochs continues from epoch 1
-    code = main(["train", "lenet5", "--epochs", "2", "--limit", "256", "--batch-size", "32",
-                 "--out", str(tmp_path), "--resume", "--json", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "lenet5",
+            "--epochs",
+            "2",
+            "--limit",
+            "256",
+            "--batch-size",
+            "32",
+            "--out",
+            str(tmp_path),
+            "--resume",
+            "--json",
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 2
 
@@ -40,8 +69,22 @@ def test_resume_continues_the_run_that_was_started(tmp_path, monkeypatch):
     out = str(tmp_path / "run")
     reset_kill_points()
     monkeypatch.setenv("V1SIM_TEST_KILL_AT", "step:6:INT")  # Ctrl-C in epoch 2 (4 steps an epoch)
-    code, result, err = _run("train", "lenet5", "--epochs", "2", "--limit", "128", "--batch-size", "32", "--lr", "0.02",
-                             "--out", out, "--json", "--quiet")  # fmt: skip
+    code, result, err = _run(
+        "train",
+        "lenet5",
+        "--epochs",
+        "2",
+        "--limit",
+        "128",
+        "--batch-size",
+        "32",
+        "--lr",
+        "0.02",
+        "--out",
+        out,
+        "--json",
+        "--quiet",
+    )
     assert code == 130 and result is None and err.count("\n") == 1 and "in epoch 2" in err
     monkeypatch.delenv("V1SIM_TEST_KILL_AT")
     run_json = (tmp_path / "run" / "run.json").read_bytes()
@@ -128,8 +171,9 @@ def test_train_neocognitron_resume_after_a_finished_run_reports_it(neocognitron_
     # flags that contradict the run are refused, naming the flag and both values
     code, _, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--seed", "1", *HIERARCHY_ARGS)
     assert code == 2 and "--seed: 0 in the saved run, 1 given" in err
-    code, _, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--classifier", "ridge", "--limit",
-                        "100", "--quiet")  # fmt: skip
+    code, _, err = _run(
+        "train", "neocognitron", "--out", str(out), "--resume", "--classifier", "ridge", "--limit", "100", "--quiet"
+    )
     assert code == 2 and "--classifier: 'intvec' in the saved run, 'ridge' given" in err
     assert "--limit: 200 in the saved run, 100 given" in err and len(err.strip().splitlines()) == 1
 
@@ -151,8 +195,9 @@ def test_train_neocognitron_interrupted_then_resumed(neocognitron_run, tmp_path,
 
 
 def test_train_hmax_json(tmp_path):
-    code, result, err = _run("train", "hmax", "--epochs", "1", "--classifier", "ridge", "--out", str(tmp_path),
-                             *HIERARCHY_ARGS)  # fmt: skip
+    code, result, err = _run(
+        "train", "hmax", "--epochs", "1", "--classifier", "ridge", "--out", str(tmp_path), *HIERARCHY_ARGS
+    )
     assert code == 0, err
     assert RESULT_KEYS <= result.keys()
     assert result["model"] == "hmax" and result["classifier"] == "ridge" and result["epochs"] == 1

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 import v1sim
-from v1sim import cells, datasets, efficient_coding, filters, nn, retinotopy, spikes, stimuli
+from v1sim import backend, cells, datasets, efficient_coding, filters, nn, retinotopy, spikes, stimuli
 from v1sim.errors import InputError, InputTypeError
 from v1sim.nn import models
-from v1sim import backend
 from v1sim.pooling import pool2d_backward
 
 IMG = np.ones((6, 7))
@@ -76,7 +75,12 @@ CASES = [
     ("batch-x-empty", lambda: v1sim.correlate_batch(np.ones((0, 2, 6, 6)), W), ValueError, "^x must"),
     ("batch-x-nan", lambda: v1sim.correlate_batch(_with(X, (0, 1, 2, 3), np.nan), W), ValueError, "^x must"),
     ("batch-weight-str", lambda: v1sim.correlate_batch(X, W.astype(str)), TypeError, "weight"),
-    ("batch-channels", lambda: v1sim.correlate_batch(np.ones((1, 3, 6, 6)), W), ValueError, "weight expects 2 input channels"),
+    (
+        "batch-channels",
+        lambda: v1sim.correlate_batch(np.ones((1, 3, 6, 6)), W),
+        ValueError,
+        "weight expects 2 input channels",
+    ),
     ("batch-too-big", lambda: v1sim.correlate_batch(X, np.ones((1, 2, 9, 3)), padding=1), ValueError, "weight height"),
     ("batch-stride-0", lambda: v1sim.correlate_batch(X, W, stride=0), ValueError, "stride"),
     ("batch-stride-neg", lambda: v1sim.correlate_batch(X, W, stride=(1, -2)), ValueError, "stride"),
@@ -109,7 +113,12 @@ CASES = [
     # pool2d_backward
     ("bwd-grad-3d", lambda: pool2d_backward(G[0], X.shape, 2, indices=IDX), ValueError, "grad_out"),
     ("bwd-grad-shape", lambda: pool2d_backward(np.ones((1, 2, 2, 3)), X.shape, 2, indices=IDX), ValueError, "grad_out"),
-    ("bwd-grad-nan", lambda: pool2d_backward(_with(G, (0, 0, 0, 0), np.nan), X.shape, 2, indices=IDX), ValueError, "grad_out"),
+    (
+        "bwd-grad-nan",
+        lambda: pool2d_backward(_with(G, (0, 0, 0, 0), np.nan), X.shape, 2, indices=IDX),
+        ValueError,
+        "grad_out",
+    ),
     ("bwd-grad-complex", lambda: pool2d_backward(G * 1j, X.shape, 2, indices=IDX), TypeError, "grad_out"),
     ("bwd-x-shape-len", lambda: pool2d_backward(G, (2, 6, 6), 2, indices=IDX), ValueError, "x_shape"),
     ("bwd-kind-l2", lambda: pool2d_backward(G, X.shape, 2, kind="l2"), ValueError, "kind"),
@@ -142,13 +151,21 @@ CASES = [
     ("grating-nyquist", lambda: stimuli.grating(16, 0.7), ValueError, "frequency"),
     ("grating-mask-radius", lambda: stimuli.grating(16, 0.1, mask_radius=3.0), ValueError, "mask_radius"),
     ("annulus-radii", lambda: stimuli.annulus(16, 4.0, 3.0), ValueError, "outer_radius"),
-    ("drifting-tf-nyquist", lambda: stimuli.drifting_grating(16, 0.1, 60.0, 1.0, dt=0.01), ValueError,
-     "temporal_frequency"),  # fmt: skip
+    (
+        "drifting-tf-nyquist",
+        lambda: stimuli.drifting_grating(16, 0.1, 60.0, 1.0, dt=0.01),
+        ValueError,
+        "temporal_frequency",
+    ),
     ("present-too-short", lambda: stimuli.present(np.zeros((4, 4)), 0.001, dt=0.01), ValueError, "duration"),
     ("spot-shape-huge", lambda: stimuli.spot(10**6, 2.0), ValueError, "shape"),
     # cells
-    ("ganglion-radii", lambda: cells.GanglionCell(center_radius=2.0, surround_radius=1.0), ValueError,
-     "surround_radius"),  # fmt: skip
+    (
+        "ganglion-radii",
+        lambda: cells.GanglionCell(center_radius=2.0, surround_radius=1.0),
+        ValueError,
+        "surround_radius",
+    ),
     ("simple-nyquist", lambda: cells.SimpleCell(frequency=0.8), ValueError, "frequency"),
     ("simple-nonlinearity", lambda: cells.SimpleCell(nonlinearity=lambda g: g), TypeError, "nonlinearity"),
     ("simple-center", lambda: cells.SimpleCell(center=(1.0, 2.0, 3.0)), ValueError, "center"),
@@ -166,18 +183,30 @@ CASES = [
     ("retinotopy-nan", lambda: retinotopy.visual_to_cortex(np.array([np.nan])), ValueError, "z"),
     ("retinotopy-ecc-negative", lambda: retinotopy.cortical_distance(-1.0), ValueError, "eccentricity"),
     ("to-cortex-order", lambda: retinotopy.to_cortex(np.ones((8, 8)), 10.0, order=7), ValueError, "order"),
-    ("to-cortex-extent", lambda: retinotopy.to_cortex(np.ones((8, 8)), 10.0, extent=(1, 0, 0, 1)), ValueError,
-     "extent"),  # fmt: skip
+    (
+        "to-cortex-extent",
+        lambda: retinotopy.to_cortex(np.ones((8, 8)), 10.0, extent=(1, 0, 0, 1)),
+        ValueError,
+        "extent",
+    ),
     ("patches-size-1", lambda: efficient_coding.natural_patches(10, 1), ValueError, "size"),
     ("patches-images-empty", lambda: efficient_coding.natural_patches(10, 4, images=[]), ValueError, "images"),
     ("pad-to-small", lambda: datasets.pad_to(np.ones((8, 8)), 4), ValueError, "size"),
     ("batches-labels-float", lambda: next(datasets.batches(np.ones((4, 2, 2)), np.ones(4), 2)), TypeError, "labels"),
-    ("batches-labels-count", lambda: next(datasets.batches(np.ones((4, 2, 2)), np.ones(3, int), 2)), ValueError,
-     "labels"),  # fmt: skip
+    (
+        "batches-labels-count",
+        lambda: next(datasets.batches(np.ones((4, 2, 2)), np.ones(3, int), 2)),
+        ValueError,
+        "labels",
+    ),
     ("load-dataset-digits-dir", lambda: datasets.load_dataset("digits", data_dir="/tmp"), ValueError, "data_dir"),
     # nn
-    ("build-num-classes-0", lambda: models.build("lenet5", num_classes=0, materialize=False), ValueError,
-     "num_classes"),  # fmt: skip
+    (
+        "build-num-classes-0",
+        lambda: models.build("lenet5", num_classes=0, materialize=False),
+        ValueError,
+        "num_classes",
+    ),
     ("build-num-classes-float", lambda: models.build("lenet5", num_classes=2.5), TypeError, "num_classes"),
     ("build-unknown", lambda: models.build("lenet6"), ValueError, "name"),
     ("build-option", lambda: models.build("lenet5", depth=3, materialize=False), ValueError, "depth"),
@@ -193,15 +222,23 @@ CASES = [
     ("fans-1d", lambda: nn.init.calculate_fans((3,)), ValueError, "shape"),
     ("conv2d-forward-weight", lambda: nn.functional.conv2d_forward(X, W[:, :1], groups=1), ValueError, "weight"),
     ("conv2d-forward-bias", lambda: nn.functional.conv2d_forward(X, W, np.ones(2)), ValueError, "bias"),
-    ("linear-forward-weight", lambda: nn.functional.linear_forward(np.ones((2, 3)), np.ones((4, 5))), ValueError,
-     "weight"),  # fmt: skip
+    (
+        "linear-forward-weight",
+        lambda: nn.functional.linear_forward(np.ones((2, 3)), np.ones((4, 5))),
+        ValueError,
+        "weight",
+    ),
     ("rng-negative", lambda: v1sim.stimuli.white_noise(8, rng=-1), ValueError, "rng"),
     ("output-size-str", lambda: v1sim.signal.output_size(28, 5, stride="2"), TypeError, "stride"),
     ("output-size-negative-padding", lambda: v1sim.signal.output_size(28, 5, padding=-1), ValueError, "padding"),
     ("cv2d-mode-array", lambda: v1sim.convolve2d(IMG, K3, mode=np.array([])), TypeError, "mode"),
     ("parameter-lr-mult-str", lambda: nn.Parameter(np.ones(2), lr_mult="fast"), TypeError, "lr_mult"),
-    ("batches-shuffle-array", lambda: datasets.batches(np.ones((4, 2, 2)), np.arange(4), 2, shuffle=np.ones(2)),
-     TypeError, "shuffle"),  # fmt: skip
+    (
+        "batches-shuffle-array",
+        lambda: datasets.batches(np.ones((4, 2, 2)), np.arange(4), 2, shuffle=np.ones(2)),
+        TypeError,
+        "shuffle",
+    ),
     ("retinotopy-ragged", lambda: retinotopy.visual_to_cortex([[1.0, 2.0], [3.0]]), TypeError, "z"),
     ("nonlinearity-exponent-huge", lambda: cells.Nonlinearity(exponent=2**63), ValueError, "exponent"),
     ("kernel-size-beyond-int64", lambda: filters.box_kernel(2**63 + 1), ValueError, "size"),
@@ -248,7 +285,9 @@ def test_bad_v1sim_device_env(value, monkeypatch):
         v1sim.pool2d(X, 2)
 
 
-@pytest.mark.parametrize("value,expected", [(None, "parallel"), ("cpu", "cpu"), (" Parallel ", "parallel"), ("", "parallel")])
+@pytest.mark.parametrize(
+    "value,expected", [(None, "parallel"), ("cpu", "cpu"), (" Parallel ", "parallel"), ("", "parallel")]
+)
 def test_v1sim_device_env_is_read(value, expected, monkeypatch):
     if value is None:
         monkeypatch.delenv("V1SIM_DEVICE", raising=False)
@@ -330,9 +369,14 @@ def test_import_sets_a_passive_openmp_wait_policy_unless_chosen():
 
     code = "import os, v1sim; print(os.environ['OMP_WAIT_POLICY'])"
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
+    assert (
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()
+        == "PASSIVE"
+    )
     env["OMP_WAIT_POLICY"] = "ACTIVE"
-    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
+    assert (
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
+    )
 
 
 @pytest.mark.parametrize("shape", [(3, 4, 5), (300, 500, 400), (7, 400, 20000), (20000, 300, 9)])
@@ -363,8 +407,10 @@ def test_retain_freed_memory_stops_page_faults_of_repeated_large_arrays():
         "for _ in range(5): np.ones(40_000_000 // 8).sum()\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)\n"
     )
-    faults = [int(subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True, check=True).stdout)
-              for flag in ("0", "1")]  # fmt: skip
+    faults = [
+        int(subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True, check=True).stdout)
+        for flag in ("0", "1")
+    ]
     if faults[0] < 1000:
         pytest.skip(f"this C library reuses 40 MB blocks by itself ({faults[0]} faults)")
     assert faults[1] < faults[0] / 10

@@ -68,9 +68,25 @@ _EXPORTS = {
     "cuda_available": "backend",
 }
 _SUBMODULES = {
-    "filters", "stimuli", "signal", "pooling", "kernels", "backend", "datasets", "plotting", "nn",
-    "cells", "spikes", "physiology", "tuning", "retinotopy", "biology", "hierarchy", "efficient_coding", "errors",
-}  # fmt: skip
+    "filters",
+    "stimuli",
+    "signal",
+    "pooling",
+    "kernels",
+    "backend",
+    "datasets",
+    "plotting",
+    "nn",
+    "cells",
+    "spikes",
+    "physiology",
+    "tuning",
+    "retinotopy",
+    "biology",
+    "hierarchy",
+    "efficient_coding",
+    "errors",
+}
 
 __all__ = sorted(set(_EXPORTS) | _SUBMODULES | {"__version__"})
 

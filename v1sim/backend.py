@@ -55,8 +55,17 @@ import os
 from ._core.validate import check_choice
 from .errors import CudaUnavailableError
 
-__all__ = ["DEVICES", "SMALL_GEMM_MACS", "blas_threads", "matmul", "retain_freed_memory", "resolve_device",
-           "cuda_available", "require_cuda", "CudaUnavailableError"]
+__all__ = [
+    "DEVICES",
+    "SMALL_GEMM_MACS",
+    "blas_threads",
+    "matmul",
+    "retain_freed_memory",
+    "resolve_device",
+    "cuda_available",
+    "require_cuda",
+    "CudaUnavailableError",
+]
 
 #: From this many multiply-accumulates on, :func:`matmul` splits a product over threads (see "Threads").
 SMALL_GEMM_MACS = 5e7
@@ -125,7 +134,7 @@ def require_cuda() -> None:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _blas_controllers():
     """threadpoolctl's controllers of the BLAS libraries loaded now (numpy's at least)."""
     from threadpoolctl import ThreadpoolController
@@ -155,7 +164,7 @@ def blas_threads(n: int = 1):
             lib.set_num_threads(k)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _workers(n: int):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -190,8 +199,9 @@ def matmul(a, b, out=None):
     import numpy as np
 
     if out is None:
-        out = np.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
-                       dtype=np.result_type(a, b))  # fmt: skip
+        out = np.empty(
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b)
+        )
     threads = numba.get_num_threads()
     with blas_threads(1):
         m, k = a.shape[-2:]

@@ -77,11 +77,17 @@ def natural_patches(n, size, *, images=NATURAL_IMAGES, log=True, rng=None) -> np
     size = check_positive_int(size, "size")
     if size < 2:
         raise InputError(f"size must be at least 2 pixels, got {size}", argument="size")
-    check_allocation((n, size, size), np.float64, "n" if n > size * size else "size", copies=2,
-                     what=f"{n} patches of {size} x {size} pixels")  # fmt: skip
+    check_allocation(
+        (n, size, size),
+        np.float64,
+        "n" if n > size * size else "size",
+        copies=2,
+        what=f"{n} patches of {size} x {size} pixels",
+    )
     if not isinstance(images, Sequence) and not isinstance(images, np.ndarray):
-        raise InputTypeError(f"images must be a sequence of image names or 2-D arrays, got {type(images).__name__}",
-                             argument="images")  # fmt: skip
+        raise InputTypeError(
+            f"images must be a sequence of image names or 2-D arrays, got {type(images).__name__}", argument="images"
+        )
     if isinstance(images, (str, np.ndarray)) or len(images) == 0:
         raise InputError("images must be a non-empty sequence of image names or 2-D arrays", argument="images")
     rng = check_rng(rng)
@@ -89,8 +95,9 @@ def natural_patches(n, size, *, images=NATURAL_IMAGES, log=True, rng=None) -> np
     for i, image in enumerate(images):
         img = natural_image(image) if isinstance(image, str) else as_float_array(image, f"images[{i}]", ndim=2)
         if min(img.shape) <= size:
-            raise InputError(f"images[{i}] must be larger than size={size} pixels, got shape {img.shape}",
-                             argument=f"images[{i}]")  # fmt: skip
+            raise InputError(
+                f"images[{i}] must be larger than size={size} pixels, got shape {img.shape}", argument=f"images[{i}]"
+            )
         img = img.astype(np.float64)
         grey.append(np.log1p(255.0 * np.clip(img, 0.0, None)) if log else img)
     out = np.empty((n, size, size))
@@ -178,15 +185,16 @@ def ica_filters(patches, n_components, *, max_iter=200, tol=1e-4, rng=None) -> I
     eigval, eigvec = np.linalg.eigh(flat.T @ flat / n)
     top = np.argsort(eigval)[::-1][:k]
     if eigval[top[-1]] <= 1e-12 * eigval[top[0]]:
-        raise InputError(f"patches span fewer than n_components={k} dimensions (are they all alike?)",
-                         argument="patches")  # fmt: skip
+        raise InputError(
+            f"patches span fewer than n_components={k} dimensions (are they all alike?)", argument="patches"
+        )
     whiten = (eigvec[:, top] / np.sqrt(eigval[top])).T  # (k, d)
     dewhiten = eigvec[:, top] * np.sqrt(eigval[top])  # (d, k)
     z = (flat @ whiten.T).astype(np.float32)  # float32: the (n, k) products dominate the time
 
     unmix = _symmetric_decorrelation(rng.standard_normal((k, k)))
     converged, it = False, 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (it, the iteration count, is returned)
         g = np.tanh(z @ unmix.T.astype(np.float32))
         g_prime_mean = (1.0 - g * g).mean(axis=0, dtype=np.float64)
         new = _symmetric_decorrelation((g.T @ z).astype(np.float64) / n - g_prime_mean[:, None] * unmix)

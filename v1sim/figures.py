@@ -40,8 +40,9 @@ def _title(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"scripts_dir holds an unreadable figure script {str(path)!r} ({exc.strerror})",
-                         argument="scripts_dir") from exc  # fmt: skip
+        raise InputError(
+            f"scripts_dir holds an unreadable figure script {str(path)!r} ({exc.strerror})", argument="scripts_dir"
+        ) from exc
     doc = ast.get_docstring(ast.parse(text)) or ""
     return doc.strip().splitlines()[0] if doc.strip() else path.stem
 
@@ -65,8 +66,9 @@ def discover(scripts_dir=None) -> list[FigureScript]:
         )
     paths = sorted(folder.glob("fig_*.py"))
     if not paths:
-        raise InputError(f"scripts_dir must hold fig_*.py figure scripts, found none in {str(folder)!r}",
-                         argument="scripts_dir")  # fmt: skip
+        raise InputError(
+            f"scripts_dir must hold fig_*.py figure scripts, found none in {str(folder)!r}", argument="scripts_dir"
+        )
     return [FigureScript(p.stem[len("fig_") :], p, _title(p)) for p in paths]
 
 

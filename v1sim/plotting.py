@@ -182,8 +182,13 @@ def spike_raster(ax, time, counts, *, linewidth=0.7):
     list of matplotlib.collections.EventCollection
     """
     t, c = np.asarray(time), np.asarray(counts)
-    artists = ax.eventplot([t[row > 0] for row in c], lineoffsets=np.arange(1, c.shape[0] + 1), linelengths=0.8,
-                           colors="k", linewidths=linewidth)  # fmt: skip
+    artists = ax.eventplot(
+        [t[row > 0] for row in c],
+        lineoffsets=np.arange(1, c.shape[0] + 1),
+        linelengths=0.8,
+        colors="k",
+        linewidths=linewidth,
+    )
     ax.set_ylim(0.4, c.shape[0] + 0.6)
     ax.set_yticks([1, c.shape[0]])
     return artists
@@ -316,17 +321,18 @@ def kernel_mosaic(
         else:
             lo, hi = k.min(), k.max()
             k = (k - lo) / ((hi - lo) or 1.0)
-        artists.append(ax.imshow(k, cmap=cmap, vmin=lims[0], vmax=lims[1], interpolation="nearest",
-                                 extent=(x0, x0 + 1.0, y0 + 1.0, y0)))  # fmt: skip
+        artists.append(
+            ax.imshow(
+                k, cmap=cmap, vmin=lims[0], vmax=lims[1], interpolation="nearest", extent=(x0, x0 + 1.0, y0 + 1.0, y0)
+            )
+        )
         boxes.append(plt.Rectangle((x0, y0), 1.0, 1.0))
         if titles is not None and titles[i]:
             ax.text(x0 + 0.5, y0 - 0.04, titles[i], ha="center", va="bottom", fontsize=fontsize)
     for r, label in enumerate(row_labels or ()):
         ax.text(-0.08, r * (1.0 + vgap) + 0.5, label, ha="right", va="center", fontsize=fontsize)
     if frame_color is not None:
-        ax.add_collection(
-            PatchCollection(boxes, facecolor="none", edgecolor=frame_color, linewidth=0.5, clip_on=False)
-        )
+        ax.add_collection(PatchCollection(boxes, facecolor="none", edgecolor=frame_color, linewidth=0.5, clip_on=False))
     ax.set_xlim(0.0, ncols * (1.0 + gap) - gap)
     ax.set_ylim(nrows * (1.0 + vgap) - vgap, 0.0)
     ax.set_aspect("equal")

@@ -85,8 +85,9 @@ def pool2d(x, size, stride=None, padding=0, *, kind="max", return_indices=False,
     arr, ndim = _promote(x, "x")
     check_choice(kind, "kind", POOL_KINDS)
     if return_indices and kind != "max":
-        raise InputError(f"return_indices is only meaningful for kind='max', got kind={kind!r}",
-                         argument="return_indices")  # fmt: skip
+        raise InputError(
+            f"return_indices is only meaningful for kind='max', got kind={kind!r}", argument="return_indices"
+        )
     size, stride, padding, (ho, wo) = pool_geometry(arr.shape, size, stride, padding)
     out, idx = pool(arr, size, stride, padding, (ho, wo), kind, return_indices, resolve_device(device))
     shape = out.shape[4 - ndim :]
@@ -132,22 +133,25 @@ def pool2d_backward(grad_out, x_shape, size, stride=None, padding=0, *, kind="ma
     try:
         shape = tuple(check_positive_int(s, "x_shape") for s in x_shape)
     except TypeError:
-        raise InputTypeError(f"x_shape must be a tuple of 4 positive integers (N, C, H, W), got {x_shape!r}",
-                             argument="x_shape") from None  # fmt: skip
+        raise InputTypeError(
+            f"x_shape must be a tuple of 4 positive integers (N, C, H, W), got {x_shape!r}", argument="x_shape"
+        ) from None
     if len(shape) != 4:
         raise InputError(f"x_shape must have 4 entries (N, C, H, W), got {x_shape!r}", argument="x_shape")
     x_shape = shape
     size, stride, padding, (ho, wo) = pool_geometry(x_shape, size, stride, padding)
     if g.shape != (x_shape[0], x_shape[1], ho, wo):
-        raise InputError(f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}",
-                         argument="grad_out")  # fmt: skip
+        raise InputError(
+            f"grad_out must have shape {(x_shape[0], x_shape[1], ho, wo)}, got {g.shape}", argument="grad_out"
+        )
     # a huge stride maps a small grad_out to an input of any size: bound the gradient it allocates
     check_allocation(x_shape, g.dtype, "x_shape", what=f"a gradient of shape {x_shape}")
     device = resolve_device(device)
     if kind == "max":
         if indices is None:
-            raise InputError("indices are required for kind='max' (pool2d(..., return_indices=True))",
-                             argument="indices")  # fmt: skip
+            raise InputError(
+                "indices are required for kind='max' (pool2d(..., return_indices=True))", argument="indices"
+            )
         idx = np.asarray(indices)
         if idx.dtype.kind not in "iu":
             raise InputTypeError(

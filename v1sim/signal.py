@@ -58,6 +58,7 @@ BANK_MODES = ("reflect", "nearest", "mirror", "wrap", "constant")
 _NDIMAGE_TO_NUMPY = {"reflect": "symmetric", "nearest": "edge", "mirror": "reflect", "wrap": "wrap"}
 _SCIPY_BOUNDARY = {"fill": "constant", "wrap": "wrap", "symm": "symmetric"}
 
+
 def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
     """Output length of a correlation: ``(n - f + 2 p) // s + 1`` (checked; the formula's home is
     :func:`v1sim.kernels.ops.out_len`).
@@ -160,8 +161,13 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, device="
     else:
         # full/same pad by the kernel on every side: a long thin image and a tall thin kernel multiply
         hp, wp = h + 2 * (kh - 1), w + 2 * (kw - 1)
-        check_allocation((hp, wp), dtype, "in2", copies=2,
-                         what=f"in2 of shape {kern.shape} pads in1 of shape {image.shape} to {hp} x {wp}")  # fmt: skip
+        check_allocation(
+            (hp, wp),
+            dtype,
+            "in2",
+            copies=2,
+            what=f"in2 of shape {kern.shape} pads in1 of shape {image.shape} to {hp} x {wp}",
+        )
         padded = pad(image, (kh - 1, kh - 1, kw - 1, kw - 1), _SCIPY_BOUNDARY[boundary], fill)
     full = correlate_valid(padded[None, None], kern[None, None], (1, 1), "auto", device)[0, 0]
     if mode == "same":
@@ -281,9 +287,13 @@ def apply_bank(images, bank, *, mode="reflect", cval=0.0, method="auto", device=
     w = w.astype(dtype, copy=False)
     kh, kw = w.shape[1:]
     n, h, wd = x.shape[0], x.shape[2], x.shape[3]
-    check_allocation((n * (h + kh - 1) * (wd + kw - 1) + n * w.shape[0] * h * wd), dtype, "bank",
-                     what=f"{w.shape[0]} filters of {kh} x {kw} on {n} image(s) of {h} x {wd} (padded input and "
-                          f"(N, K, H, W) output)")  # fmt: skip
+    check_allocation(
+        (n * (h + kh - 1) * (wd + kw - 1) + n * w.shape[0] * h * wd),
+        dtype,
+        "bank",
+        what=f"{w.shape[0]} filters of {kh} x {kw} on {n} image(s) of {h} x {wd} (padded input and "
+        f"(N, K, H, W) output)",
+    )
     pads = (kh // 2, kh - 1 - kh // 2, kw // 2, kw - 1 - kw // 2)
     padded = pad(x, pads, _NDIMAGE_TO_NUMPY.get(mode, "constant"), cval)
     out = correlate_valid(padded, w[:, None], (1, 1), method, device, cache=cache)
@@ -359,10 +369,15 @@ def correlate_batch(x, weight, bias=None, *, stride=1, padding=0, method="auto",
     hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
     ho, wo = out_len(hp, kh, stride[0]), out_len(wp, kw, stride[1])
     if any(padding):  # Python ints: a padding of 10**30 is measured, not wrapped around
-        check_allocation((n, c, hp, wp), dtype, "padding", what=f"padding={padding} makes a padded input of "
-                         f"shape {(n, c, hp, wp)}")  # fmt: skip
-    check_allocation((n, k, ho, wo), dtype, "padding" if any(padding) else "weight",
-                     what=f"an output of shape {(n, k, ho, wo)} ({k} filters of x's {n} images)")
+        check_allocation(
+            (n, c, hp, wp), dtype, "padding", what=f"padding={padding} makes a padded input of shape {(n, c, hp, wp)}"
+        )
+    check_allocation(
+        (n, k, ho, wo),
+        dtype,
+        "padding" if any(padding) else "weight",
+        what=f"an output of shape {(n, k, ho, wo)} ({k} filters of x's {n} images)",
+    )
     xs, w = xs.astype(dtype, copy=False), w.astype(dtype, copy=False)
     padded = pad(xs, (padding[0], padding[0], padding[1], padding[1]), "constant")
     out = correlate_valid(padded, w, stride, method, device)

@@ -364,8 +364,10 @@ def spike_triggered_average(stimulus, counts, *, background=0.5) -> np.ndarray:
     n = as_array(counts, "counts", "biuf")
     n = n.sum(axis=0) if n.ndim == 2 else n
     if n.ndim != 1 or n.size != s.shape[0]:
-        raise InputError(f"counts must have shape ({s.shape[0]},) or (trials, {s.shape[0]}), got {np.shape(counts)}",
-                         argument="counts")
+        raise InputError(
+            f"counts must have shape ({s.shape[0]},) or (trials, {s.shape[0]}), got {np.shape(counts)}",
+            argument="counts",
+        )
     total = float(n.sum())
     if total <= 0:
         raise InputError("counts hold no spikes: the spike-triggered average is undefined", argument="counts")

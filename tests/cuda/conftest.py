@@ -19,11 +19,34 @@ import numpy as np
 import pytest
 
 #: The attributes (besides dunders) of numba's real DeviceNDArray that v1sim may use.
-DEVICE_ARRAY_ATTRIBUTES = frozenset({
-    "shape", "strides", "dtype", "size", "ndim", "itemsize", "nbytes", "alloc_size", "stream", "flags", "T", "bind",
-    "copy_to_device", "copy_to_host", "getitem", "setitem", "is_c_contiguous", "is_f_contiguous", "ravel", "reshape",
-    "split", "squeeze", "transpose", "view",
-})  # fmt: skip
+DEVICE_ARRAY_ATTRIBUTES = frozenset(
+    {
+        "shape",
+        "strides",
+        "dtype",
+        "size",
+        "ndim",
+        "itemsize",
+        "nbytes",
+        "alloc_size",
+        "stream",
+        "flags",
+        "T",
+        "bind",
+        "copy_to_device",
+        "copy_to_host",
+        "getitem",
+        "setitem",
+        "is_c_contiguous",
+        "is_f_contiguous",
+        "ravel",
+        "reshape",
+        "split",
+        "squeeze",
+        "transpose",
+        "view",
+    }
+)
 
 
 def simulated() -> bool:

@@ -37,20 +37,26 @@ POOL_GEOMETRIES = [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0))]  # (size, 
 @pytest.mark.parametrize("stride, padding", [((1, 1), (0, 0)), ((2, 2), (1, 1)), ((1, 3), (2, 0))])
 def test_correlate_batch_matches_cpu(assert_close, stride, padding):
     args = {"stride": stride, "padding": padding}
-    assert_close(v1sim.correlate_batch(X, W, B, device="cuda", **args),
-                 v1sim.correlate_batch(X, W, B, device="cpu", **args))  # fmt: skip
+    assert_close(
+        v1sim.correlate_batch(X, W, B, device="cuda", **args), v1sim.correlate_batch(X, W, B, device="cpu", **args)
+    )
 
 
 def test_correlate_batch_keeps_float64(assert_close):
     x64, w64 = X[:1].astype(np.float64), W.astype(np.float64)
-    assert_close(v1sim.correlate_batch(x64, w64, stride=2, padding=1, device="cuda"),
-                 v1sim.correlate_batch(x64, w64, stride=2, padding=1, device="cpu"), tol=1e-12)  # fmt: skip
+    assert_close(
+        v1sim.correlate_batch(x64, w64, stride=2, padding=1, device="cuda"),
+        v1sim.correlate_batch(x64, w64, stride=2, padding=1, device="cpu"),
+        tol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("mode", ["reflect", "constant"])
 def test_apply_bank_matches_cpu(assert_close, mode):
-    assert_close(v1sim.apply_bank(IMAGES, BANK, mode=mode, cval=0.5, device="cuda"),
-                 v1sim.apply_bank(IMAGES, BANK, mode=mode, cval=0.5, device="cpu"))  # fmt: skip
+    assert_close(
+        v1sim.apply_bank(IMAGES, BANK, mode=mode, cval=0.5, device="cuda"),
+        v1sim.apply_bank(IMAGES, BANK, mode=mode, cval=0.5, device="cpu"),
+    )
 
 
 def test_apply_bank_single_image_matches_cpu(assert_close):
@@ -74,8 +80,9 @@ def test_max_pool_values_and_first_argmax_match_cpu_exactly(assert_close, geomet
 @pytest.mark.parametrize("kind", ["avg", "l2"])
 @pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=str)
 def test_avg_and_l2_pool_match_cpu(assert_close, geometry, kind):
-    assert_close(v1sim.pool2d(X, *geometry, kind=kind, device="cuda"),
-                 v1sim.pool2d(X, *geometry, kind=kind, device="cpu"))  # fmt: skip
+    assert_close(
+        v1sim.pool2d(X, *geometry, kind=kind, device="cuda"), v1sim.pool2d(X, *geometry, kind=kind, device="cpu")
+    )
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -84,16 +91,23 @@ def test_pool2d_backward_matches_cpu(assert_close, geometry, kind):
     out, idx = v1sim.pool2d(XI, *geometry, return_indices=True, device="cpu")
     g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
     extra = {"indices": idx} if kind == "max" else {"kind": "avg"}
-    assert_close(pool2d_backward(g, XI.shape, *geometry, device="cuda", **extra),
-                 pool2d_backward(g, XI.shape, *geometry, device="cpu", **extra))  # fmt: skip
+    assert_close(
+        pool2d_backward(g, XI.shape, *geometry, device="cuda", **extra),
+        pool2d_backward(g, XI.shape, *geometry, device="cpu", **extra),
+    )
 
 
 def small_net(device):
     return nn.Sequential(
-        nn.Conv2d(1, 3, 3, device=device, rng=1), nn.Tanh(), nn.AvgPool2d(2, device=device),
-        nn.Conv2d(3, 4, 3, padding=1, groups=1, device=device, rng=2), nn.ReLU(), nn.MaxPool2d(2, device=device),
-        nn.Flatten(), nn.Linear(4 * 2 * 2, 5, rng=3),
-    )  # fmt: skip
+        nn.Conv2d(1, 3, 3, device=device, rng=1),
+        nn.Tanh(),
+        nn.AvgPool2d(2, device=device),
+        nn.Conv2d(3, 4, 3, padding=1, groups=1, device=device, rng=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2, device=device),
+        nn.Flatten(),
+        nn.Linear(4 * 2 * 2, 5, rng=3),
+    )
 
 
 def test_training_step_of_layers_built_for_cuda_matches_cpu(assert_close):
@@ -111,6 +125,7 @@ def test_training_step_of_layers_built_for_cuda_matches_cpu(assert_close):
 
 
 # -- the kernel registry: every CPU kernel with a CUDA twin, same arguments, same result --------------------
+
 
 def nan(*shape):
     return np.full(shape, np.nan, np.float32)
@@ -136,13 +151,19 @@ def kernel_arguments(name, rng):
         cols = rng.standard_normal((3 * 3 * 2, 2, _out(13, 3, 2) * _out(11, 2, 3))).astype(np.float32)
         return (cols, 3, 2, 2, 3, np.zeros_like(x))
     if name == "swap01":
-        return (rng.standard_normal((3, 5, 7)).astype(np.float32), rng.standard_normal(3).astype(np.float32),
-                nan(5, 3, 7))  # fmt: skip
+        return (
+            rng.standard_normal((3, 5, 7)).astype(np.float32),
+            rng.standard_normal(3).astype(np.float32),
+            nan(5, 3, 7),
+        )
     if name == "tanh_float32":
         return (rng.uniform(-9, 9, 301).astype(np.float32), nan(301))
     if name == "tanh_backward":
-        return (rng.standard_normal(301).astype(np.float32), np.tanh(rng.standard_normal(301)).astype(np.float32),
-                nan(301))  # fmt: skip
+        return (
+            rng.standard_normal(301).astype(np.float32),
+            np.tanh(rng.standard_normal(301)).astype(np.float32),
+            nan(301),
+        )
     if name == "max_pool":
         return (x, ph, pw, sy, sx, py, px, nan(*pooled), np.full(pooled, -1, np.int32))
     if name in ("avg_pool", "l2_pool"):

@@ -28,6 +28,7 @@ def kc():
 
 # -- GEMM against numpy, odd shapes, every transpose flag ----------------------------------------------------
 
+
 @pytest.mark.parametrize("ta, tb", [(False, False), (False, True), (True, False), (True, True)])
 def test_gemm_matches_numpy_for_each_transpose_flag(kc, assert_close, ta, tb):
     m, k, n = 19, 23, 37
@@ -41,8 +42,10 @@ def test_gemm_matches_numpy_for_each_transpose_flag(kc, assert_close, ta, tb):
 def test_gemm_batched_accumulate_and_float64(kc, assert_close):
     rng = np.random.default_rng(1)
     a, b, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((3, 5, 17), (3, 17, 7), (3, 5, 7)))
-    assert_close(kc.gemm(kc.to_device(a), kc.to_device(b), kc.to_device(c0), accumulate=True),
-                 (np.matmul(a.astype(np.float64), b) + c0).astype(np.float32))  # fmt: skip
+    assert_close(
+        kc.gemm(kc.to_device(a), kc.to_device(b), kc.to_device(c0), accumulate=True),
+        (np.matmul(a.astype(np.float64), b) + c0).astype(np.float32),
+    )
     a, b = rng.standard_normal((9, 20)), rng.standard_normal((20, 11))
     assert_close(kc.gemm(kc.to_device(a), kc.to_device(b), kc.empty((9, 11), np.float64)), a @ b, tol=1e-12)
 
@@ -62,8 +65,12 @@ LAYERS = {
     "Conv2d 1x1 no bias": (lambda: nn.Conv2d(3, 5, 1, bias=False, rng=4), X4, ["weight"], 0),
     "LocallyConnected2d": (lambda: nn.LocallyConnected2d(3, 2, (7, 6), 3, stride=2, padding=1, rng=5), X4, WB, 0),
     "Linear": (lambda: nn.Linear(5, 4, rng=6), X2, WB, 0),
-    "Flatten+Linear": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(3 * 7 * 6, 4, rng=7)), X4,
-                       ["1.weight", "1.bias"], 0),
+    "Flatten+Linear": (
+        lambda: nn.Sequential(nn.Flatten(), nn.Linear(3 * 7 * 6, 4, rng=7)),
+        X4,
+        ["1.weight", "1.bias"],
+        0,
+    ),
     "ReLU": (nn.ReLU, X4, [], 0),
     "Tanh": (nn.Tanh, X4, [], 0),
     "Sigmoid": (nn.Sigmoid, X4, [], 0),
@@ -82,7 +89,7 @@ LAYERS = {
     "BasicBlock zero-pad": (lambda: nn.BasicBlock(3, 4, 2, "A", rng=11), X4, None, None),
     "Bottleneck projection": (lambda: nn.Bottleneck(3, 2, rng=12), X4, None, None),
     "Inception": (lambda: nn.Inception(3, 2, 2, 3, 1, 2, 2, rng=13), X4, None, None),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("layer", list(LAYERS))
@@ -124,16 +131,24 @@ def test_cross_entropy_matches_cpu(assert_close):
     logits = rng.standard_normal((5, 7)).astype(np.float32)
     labels = np.array([0, 6, 3, 3, 1])
     crits = {d: nn.CrossEntropyLoss() for d in ("cuda", "cpu")}
-    assert_close(np.float32(crits["cuda"](nn_device.to_device(logits), labels)),
-                 np.float32(crits["cpu"](logits, labels)))  # fmt: skip
+    assert_close(
+        np.float32(crits["cuda"](nn_device.to_device(logits), labels)), np.float32(crits["cpu"](logits, labels))
+    )
     assert_close(crits["cuda"].backward(), crits["cpu"].backward())
 
 
 # -- a few SGD steps of a small network ------------------------------------------------------------------------
 
+
 def small_net():
-    return nn.Sequential(nn.Conv2d(1, 3, 3, rng=1), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(3 * 4 * 3, 5, rng=2))  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3, rng=1),
+        nn.BatchNorm2d(3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(3 * 4 * 3, 5, rng=2),
+    )
 
 
 XS = np.random.default_rng(6).standard_normal((3, 1, 10, 8)).astype(np.float32)
@@ -177,8 +192,9 @@ def trained(device_array_type):
                         "grad": all(nn_device.is_device(p.grad) for p in net.parameters()),
                         "velocity": all(nn_device.is_device(v) for v in opt._velocity.values()),
                         "buffers": all(nn_device.is_device(b) for _, b in net.named_buffers()),
-                        "h2d": copies["h2d"] - before["h2d"], "d2h": copies["d2h"] - before["d2h"],
-                    }  # fmt: skip
+                        "h2d": copies["h2d"] - before["h2d"],
+                        "d2h": copies["d2h"] - before["d2h"],
+                    }
             runs[device] = (net, opt, losses)
     return runs, placement
 
@@ -215,6 +231,7 @@ def test_state_dict_round_trips_between_devices(assert_close, trained):
 
 
 # -- LeNet-5 built for cuda: one training step -----------------------------------------------------------------
+
 
 def test_lenet5_built_for_cuda_trains_like_cpu(assert_close):
     xl = np.random.default_rng(7).standard_normal((2, 1, 32, 32)).astype(np.float32)

@@ -52,16 +52,23 @@ def two_pass(x, gamma, beta, g, eps):
     def back(a):
         return np.moveaxis(a.reshape((c, x.shape[0]) + x.shape[2:]), 0, 1).ravel()
 
-    return {"out": back(xhat * gamma[:, None] + beta[:, None]), "dx": back(dx), "dgamma": dgamma, "dbeta": dbeta,
-            "rm": 0.75 * 3.0 + 0.25 * mean, "rv": 0.75 * 2.0 + 0.25 * var * m / (m - 1)}
+    return {
+        "out": back(xhat * gamma[:, None] + beta[:, None]),
+        "dx": back(dx),
+        "dgamma": dgamma,
+        "dbeta": dbeta,
+        "rm": 0.75 * 3.0 + 0.25 * mean,
+        "rv": 0.75 * 2.0 + 0.25 * var * m / (m - 1),
+    }
 
 
 @pytest.mark.parametrize("offset", OFFSETS)
 def test_batch_norm_twin_is_exact_far_from_zero_in_float64(offset):
     x, gamma, beta, g = bn_inputs(offset)
     rm, rv = to_device(np.full(2, 3.0)), to_device(np.full(2, 2.0))
-    out, cache = F.batch_norm_forward(to_device(x), to_device(gamma), to_device(beta), rm, rv, training=True,
-                                      momentum=0.25, eps=1e-5)  # fmt: skip
+    out, cache = F.batch_norm_forward(
+        to_device(x), to_device(gamma), to_device(beta), rm, rv, training=True, momentum=0.25, eps=1e-5
+    )
     dx, dgamma, dbeta = F.batch_norm_backward(to_device(g), cache)
     got = {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta, "rm": rm, "rv": rv}
     got = {k: np.asarray(to_host(v)).ravel() for k, v in got.items()}
@@ -101,8 +108,18 @@ def test_l2_pool_twin_squares_in_float64(scale):
     got = out.astype(np.float64).ravel()
     x = l2_input(scale).astype(np.float64)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    want = np.array([[[[np.sqrt(np.sum(xp[n, c, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3] ** 2)) for j in range(5)]
-                       for i in range(4)] for c in range(3)] for n in range(2)]).ravel()  # fmt: skip
+    want = np.array(
+        [
+            [
+                [
+                    [np.sqrt(np.sum(xp[n, c, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3] ** 2)) for j in range(5)]
+                    for i in range(4)
+                ]
+                for c in range(3)
+            ]
+            for n in range(2)
+        ]
+    ).ravel()
     assert np.all(np.isfinite(got)) and np.all(got > 0)
     np.testing.assert_allclose(got, want, rtol=2 * np.finfo(np.float32).eps)
     cpu = pooling.pool2d(l2_input(scale), 3, 2, padding=1, kind="l2", device="cpu").ravel()

@@ -50,8 +50,16 @@ LEGACY_FORMAT = "v1sim-checkpoint/1"  # NAME.npz + NAME.json with the npz's SHA-
 META = "__meta__"
 KILL_ENV = "V1SIM_TEST_KILL_AT"
 #: the write boundaries a test can stop the process at (``V1SIM_TEST_KILL_AT``)
-KILL_POINTS = ("run-tmp", "start", "step", "evaluate", "checkpoint-tmp", "checkpoint-rotated", "checkpoint-committed",
-               "log-tmp")
+KILL_POINTS = (
+    "run-tmp",
+    "start",
+    "step",
+    "evaluate",
+    "checkpoint-tmp",
+    "checkpoint-rotated",
+    "checkpoint-committed",
+    "log-tmp",
+)
 # Damaged bytes make zipfile, zlib/lzma/bz2 and numpy's header parser fail in many ways (BadZipFile, a CRC
 # mismatch, struct.error, NotImplementedError for a flipped compression field, MemoryError for a huge shape, ...):
 # a fuzz test flipping every byte found them. Each one means the same thing here: the file is damaged.
@@ -248,8 +256,9 @@ def load_checkpoint(stem) -> tuple[dict, dict]:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}  # reading a member checks its CRC-32
     except _CORRUPT as exc:
-        raise CheckpointError(f"checkpoint {path} is truncated or corrupt ({type(exc).__name__}: {exc})",
-                              path=path) from None  # fmt: skip
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or corrupt ({type(exc).__name__}: {exc})", path=path
+        ) from None
     if META not in arrays:
         return arrays, _legacy_meta(path, blob)
     raw = arrays.pop(META)
@@ -258,8 +267,9 @@ def load_checkpoint(stem) -> tuple[dict, dict]:
     except ValueError as exc:
         raise CheckpointError(f"checkpoint {path} has unreadable metadata: {exc}", path=path) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("manifest"), dict):
-        raise CheckpointError(f"{path} is not a v1sim checkpoint (format {FORMAT!r} with a manifest expected)",
-                              path=path)  # fmt: skip
+        raise CheckpointError(
+            f"{path} is not a v1sim checkpoint (format {FORMAT!r} with a manifest expected)", path=path
+        )
     _check_manifest(path, arrays, meta["manifest"])
     return arrays, meta
 
@@ -268,16 +278,22 @@ def _check_manifest(path: Path, arrays: dict, manifest: dict) -> None:
     missing = sorted(set(manifest) - set(arrays))
     extra = sorted(set(arrays) - set(manifest))
     if missing or extra:
-        raise CheckpointError(f"checkpoint {path} does not match its manifest: missing arrays {missing}, "
-                              f"unlisted arrays {extra}", path=path)  # fmt: skip
+        raise CheckpointError(
+            f"checkpoint {path} does not match its manifest: missing arrays {missing}, unlisted arrays {extra}",
+            path=path,
+        )
     for name, spec in manifest.items():
         a = arrays[name]
         if not isinstance(spec, dict) or [a.dtype.str, list(a.shape)] != [spec.get("dtype"), spec.get("shape")]:
-            raise CheckpointError(f"checkpoint {path}: array {name!r} is {a.dtype.str} {list(a.shape)}, its manifest "
-                                  f"says {spec}", path=path)  # fmt: skip
+            raise CheckpointError(
+                f"checkpoint {path}: array {name!r} is {a.dtype.str} {list(a.shape)}, its manifest says {spec}",
+                path=path,
+            )
         if a.dtype.kind not in "biuf":  # save_checkpoint writes numbers only; strings would reach int() and the like
-            raise CheckpointError(f"checkpoint {path} is corrupt: array {name!r} has dtype {a.dtype}, v1sim writes "
-                                  "only numeric arrays", path=path)  # fmt: skip
+            raise CheckpointError(
+                f"checkpoint {path} is corrupt: array {name!r} has dtype {a.dtype}, v1sim writes only numeric arrays",
+                path=path,
+            )
 
 
 def _legacy_meta(path: Path, blob: bytes) -> dict:

@@ -71,8 +71,10 @@ def memory_limit() -> int:
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and value >= 1):
-            raise InputError(f"environment variable {MEMORY_ENV} must be a positive number of bytes, got {env!r}",
-                             argument=MEMORY_ENV)  # fmt: skip
+            raise InputError(
+                f"environment variable {MEMORY_ENV} must be a positive number of bytes, got {env!r}",
+                argument=MEMORY_ENV,
+            )
         return int(value)
     if not _PHYSICAL:
         _PHYSICAL.append(_physical_memory())
@@ -137,8 +139,7 @@ def check_allocation(shape, dtype, name: str, *, copies: float = 1, what: str | 
         what = what or f"an array of shape {tuple(int(d) for d in dims)}"
         held = f"{copies:g} {dt.name} arrays of that size at once" if copies != 1 else dt.name
         raise InputError(
-            f"{name}: {what}, which would need {format_bytes(need)} of memory ({held}), more than "
-            f"{_limit_text(cap)}",
+            f"{name}: {what}, which would need {format_bytes(need)} of memory ({held}), more than {_limit_text(cap)}",
             argument=name,
         )
     return int(need)

@@ -66,8 +66,9 @@ def require(path, info: dict, key: str, kind: type | tuple, what: str):
         raise CheckpointError(f"checkpoint {path} is inconsistent: its metadata has no {key!r} ({what})", path=path)
     value, kinds = info[key], kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):  # True is an int too
-        raise CheckpointError(f"checkpoint {path} is inconsistent: {key!r} is {json.dumps(value)[:60]}, expected "
-                              f"{what}", path=path)  # fmt: skip
+        raise CheckpointError(
+            f"checkpoint {path} is inconsistent: {key!r} is {json.dumps(value)[:60]}, expected {what}", path=path
+        )
     return value
 
 
@@ -80,8 +81,9 @@ def check_finite(path, arrays: dict) -> None:
     """One :class:`CheckpointError` naming the first float array of ``arrays`` holding NaN or infinity."""
     for name, a in arrays.items():
         if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise CheckpointError(f"checkpoint {path} is corrupt: array {name!r} holds NaN or infinite values",
-                                  path=path)  # fmt: skip
+            raise CheckpointError(
+                f"checkpoint {path} is corrupt: array {name!r} holds NaN or infinite values", path=path
+            )
 
 
 @contextlib.contextmanager
@@ -147,8 +149,10 @@ class RunFolder:
     def start(self, run: dict) -> None:
         """Begin a new run: create the folder and write ``run.json`` (refused where a run exists)."""
         if self.holds_run():
-            raise CheckpointError(f"{self.path} already holds a run; continue it with --resume "
-                                  "(resume=True) or choose another folder", path=self.path)  # fmt: skip
+            raise CheckpointError(
+                f"{self.path} already holds a run; continue it with --resume (resume=True) or choose another folder",
+                path=self.path,
+            )
         self.path.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.path)
         for name in (self.METRICS, self.STEPS, "best.npz", "best.json"):  # orphans of nothing: no run is here
@@ -160,8 +164,9 @@ class RunFolder:
         """The contents of ``run.json`` (how the run was started)."""
         path = self.path / self.RUN
         if not path.is_file():
-            raise CheckpointError(f"cannot resume {self.path}: {path.name} is missing (no run was started there)",
-                                  path=path)  # fmt: skip
+            raise CheckpointError(
+                f"cannot resume {self.path}: {path.name} is missing (no run was started there)", path=path
+            )
         try:
             run = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -186,8 +191,9 @@ class RunFolder:
         if "config" in given:  # field by field, so the message names the field
             diff += differences(saved.get("config") or {}, given["config"], names=names)
         if diff:
-            raise CheckpointError(f"cannot resume {self.path}: it was started with other settings ({'; '.join(diff)})",
-                                  path=self.path)  # fmt: skip
+            raise CheckpointError(
+                f"cannot resume {self.path}: it was started with other settings ({'; '.join(diff)})", path=self.path
+            )
         return saved
 
     def resume(self, check) -> tuple[dict, dict] | None:

@@ -116,8 +116,9 @@ def as_float_array(
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise InputTypeError(f"{name} must be a real-valued array, got {describe(value)}: {exc}",
-                             argument=name) from None
+        raise InputTypeError(
+            f"{name} must be a real-valued array, got {describe(value)}: {exc}", argument=name
+        ) from None
     kind = arr.dtype.kind
     if kind not in "iuf":
         what = {"b": "boolean", "c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(kind, str(arr.dtype))
@@ -142,8 +143,16 @@ def as_float_array(
     return arr
 
 
-_KIND_NAMES = {"b": "boolean", "i": "integer", "u": "unsigned integer", "f": "floating", "c": "complex",
-               "O": "object", "U": "string", "S": "bytes"}  # fmt: skip
+_KIND_NAMES = {
+    "b": "boolean",
+    "i": "integer",
+    "u": "unsigned integer",
+    "f": "floating",
+    "c": "complex",
+    "O": "object",
+    "U": "string",
+    "S": "bytes",
+}
 _WANTED = {"iu": "an integer array", "biu": "a boolean or integer array", "biuf": "a real-valued (or boolean) array"}
 
 
@@ -161,8 +170,9 @@ def as_array(value, name: str, kinds: str = "iu") -> np.ndarray:
     except (ValueError, TypeError):  # ragged nested lists
         raise InputTypeError(f"{name} must be {wanted}, got {describe(value)} (ragged?)", argument=name) from None
     if arr.dtype.kind not in kinds:
-        raise InputTypeError(f"{name} must be {wanted}, got {_KIND_NAMES.get(arr.dtype.kind, 'a')} dtype "
-                             f"{arr.dtype}", argument=name)  # fmt: skip
+        raise InputTypeError(
+            f"{name} must be {wanted}, got {_KIND_NAMES.get(arr.dtype.kind, 'a')} dtype {arr.dtype}", argument=name
+        )
     return arr
 
 
@@ -202,8 +212,11 @@ _MAX_COUNT = 2**62  # sizes, strides and counts above this overflow the kernels'
 def _check_count(value: int, name: str) -> int:
     """``value`` unless it is beyond any size a machine can hold (and beyond Numba's int64)."""
     if value >= _MAX_COUNT:
-        raise InputError(f"{name} must be below 2**62, got {value}: a size or count that large would need more "
-                         f"memory than any machine has (and overflows 64-bit index arithmetic)", argument=name)
+        raise InputError(
+            f"{name} must be below 2**62, got {value}: a size or count that large would need more "
+            f"memory than any machine has (and overflows 64-bit index arithmetic)",
+            argument=name,
+        )
     return value
 
 
@@ -286,8 +299,9 @@ def check_axis(value, name: str, ndim: int) -> int:
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices`` (strings), or raise."""
     if not isinstance(value, str):
-        raise InputTypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {describe(value)}",
-                             argument=name)
+        raise InputTypeError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {describe(value)}", argument=name
+        )
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}", argument=name)
     return value

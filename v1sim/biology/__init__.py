@@ -97,7 +97,18 @@ from .gabor_fit import GaborFit, fit_gabor, gabor_model
 from .statistics import bimodality_coefficient, ks_distance
 
 __all__ = [
-    "DEVALOIS1982", "RINGACH2002", "RINGACH2002_NXNY", "GaborFit", "OrientationCounts", "RingachF1F0",
-    "RingachNxNy", "bimodality_coefficient", "devalois1982_orientation", "fit_gabor", "gabor_model", "ks_distance",
-    "ringach2002_f1f0", "ringach2002_nxny",
-]  # fmt: skip
+    "DEVALOIS1982",
+    "RINGACH2002",
+    "RINGACH2002_NXNY",
+    "GaborFit",
+    "OrientationCounts",
+    "RingachF1F0",
+    "RingachNxNy",
+    "bimodality_coefficient",
+    "devalois1982_orientation",
+    "fit_gabor",
+    "gabor_model",
+    "ks_distance",
+    "ringach2002_f1f0",
+    "ringach2002_nxny",
+]

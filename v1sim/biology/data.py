@@ -6,7 +6,7 @@ See :mod:`v1sim.biology` for the data sets, where they come from and the referen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -20,9 +20,16 @@ from .._core.validate import (
 from ..errors import InputError
 
 __all__ = [
-    "DEVALOIS1982", "RINGACH2002", "RINGACH2002_NXNY", "OrientationCounts", "RingachF1F0", "RingachNxNy",
-    "devalois1982_orientation", "ringach2002_f1f0", "ringach2002_nxny",
-]  # fmt: skip
+    "DEVALOIS1982",
+    "RINGACH2002",
+    "RINGACH2002_NXNY",
+    "OrientationCounts",
+    "RingachF1F0",
+    "RingachNxNy",
+    "devalois1982_orientation",
+    "ringach2002_f1f0",
+    "ringach2002_nxny",
+]
 
 RINGACH2002 = {
     "citation": (
@@ -77,7 +84,7 @@ class RingachF1F0:
         return float(np.mean(self.ratio > 1.0))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _shipped(file: str, sha256: str) -> dict:
     """The read-only arrays of ``v1sim/data/<file>``, after checking the source SHA-256 recorded inside it."""
     with resources.files("v1sim").joinpath(f"data/{file}").open("rb") as fh:
@@ -118,8 +125,9 @@ def ringach2002_f1f0(*, min_evoked=None) -> RingachF1F0:
     if min_evoked is not None:
         thr = check_finite_float(min_evoked, "min_evoked")  # any real number of spikes/s; negative keeps all
         keep = d["maxdc"] > d["spont"] + thr
-    return RingachF1F0(d["neuron"][keep].astype(np.int64), d["maxfirst"][keep].copy(), d["maxdc"][keep].copy(),
-                       d["spont"][keep].copy())  # fmt: skip
+    return RingachF1F0(
+        d["neuron"][keep].astype(np.int64), d["maxfirst"][keep].copy(), d["maxdc"][keep].copy(), d["spont"][keep].copy()
+    )
 
 
 RINGACH2002_NXNY = {
@@ -166,8 +174,9 @@ class RingachNxNy:
         if x.shape != y.shape:
             raise InputError(f"nx and ny must have the same length, got {x.size} and {y.size}", argument="ny")
         if np.any(x <= 0) or np.any(y <= 0):
-            raise InputError("nx and ny must be > 0 (envelope SD times carrier frequency)",
-                             argument="nx" if np.any(x <= 0) else "ny")
+            raise InputError(
+                "nx and ny must be > 0 (envelope SD times carrier frequency)", argument="nx" if np.any(x <= 0) else "ny"
+            )
         inner = self.edges[1:-1]
         i, j = np.searchsorted(inner, x, side="right"), np.searchsorted(inner, y, side="right")
         out = np.zeros_like(self.counts)

@@ -59,11 +59,14 @@ def gabor_model(params, shape) -> np.ndarray:
     """
     p = as_float_array(params, "params", ndim=1, dtype=np.float64)
     if p.shape != (8,):
-        raise InputError(f"params must hold 8 values (A, x0, y0, theta, f, phi, sigma_x, sigma_y), got shape "
-                         f"{p.shape}", argument="params")  # fmt: skip
+        raise InputError(
+            f"params must hold 8 values (A, x0, y0, theta, f, phi, sigma_x, sigma_y), got shape {p.shape}",
+            argument="params",
+        )
     if not (p[6] > 0 and p[7] > 0):
-        raise InputError(f"params: sigma_x and sigma_y (the last two) must be positive, got {p[6]} and {p[7]}",
-                         argument="params")  # fmt: skip
+        raise InputError(
+            f"params: sigma_x and sigma_y (the last two) must be positive, got {p[6]} and {p[7]}", argument="params"
+        )
     rows, cols = check_int_pair(shape, "shape")
     check_allocation((rows, cols), np.float64, "shape", copies=6)  # the grids and the temporaries of _gabor
     y, x = np.mgrid[0:rows, 0:cols].astype(np.float64)
@@ -85,16 +88,19 @@ def _jacobian(params, x, y, target):
     ec, es = env * np.cos(arg), env * np.sin(arg)
     g_xp = -a * (ec * xp / sx**2 + 2.0 * np.pi * f * es)  # d g / d x'
     g_yp = -a * ec * yp / sy**2  # d g / d y'
-    return np.stack([
-        ec,
-        -c * g_xp + s * g_yp,  # x0: x' = (x - x0) c + ..., y' = -(x - x0) s + ...
-        -s * g_xp - c * g_yp,  # y0
-        yp * g_xp - xp * g_yp,  # theta: d x'/d theta = y', d y'/d theta = -x'
-        -a * es * 2.0 * np.pi * xp,  # f
-        -a * es,  # phi
-        a * ec * xp**2 / sx**3,  # sigma_x
-        a * ec * yp**2 / sy**3,  # sigma_y
-    ], axis=1)  # fmt: skip
+    return np.stack(
+        [
+            ec,
+            -c * g_xp + s * g_yp,  # x0: x' = (x - x0) c + ..., y' = -(x - x0) s + ...
+            -s * g_xp - c * g_yp,  # y0
+            yp * g_xp - xp * g_yp,  # theta: d x'/d theta = y', d y'/d theta = -x'
+            -a * es * 2.0 * np.pi * xp,  # f
+            -a * es,  # phi
+            a * ec * xp**2 / sx**3,  # sigma_x
+            a * ec * yp**2 / sy**3,  # sigma_y
+        ],
+        axis=1,
+    )
 
 
 def _starts(k: np.ndarray):
@@ -165,8 +171,9 @@ def fit_one(k: np.ndarray) -> tuple[np.ndarray, float]:
     best, best_cost = None, np.inf
     for start in _starts(k):
         start = np.clip(start, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
-        result = least_squares(_residuals, start, jac=_jacobian, bounds=(lower, upper), args=(x, y, target),
-                               x_scale="jac", max_nfev=400)  # fmt: skip
+        result = least_squares(
+            _residuals, start, jac=_jacobian, bounds=(lower, upper), args=(x, y, target), x_scale="jac", max_nfev=400
+        )
         if result.cost < best_cost:
             best, best_cost = result.x, result.cost
     ss_total = float(((target - target.mean()) ** 2).sum())
@@ -236,8 +243,10 @@ class GaborFit:
 def fit_many(kernels: np.ndarray) -> GaborFit:
     rows = [fit_one(k) for k in kernels]
     params = np.array([p for p, _ in rows]).reshape(len(rows), len(_NAMES))
-    return GaborFit(**{name: params[:, i].copy() for i, name in enumerate(_NAMES)},
-                    r2=np.array([r for _, r in rows], dtype=np.float64))  # fmt: skip
+    return GaborFit(
+        **{name: params[:, i].copy() for i, name in enumerate(_NAMES)},
+        r2=np.array([r for _, r in rows], dtype=np.float64),
+    )
 
 
 def fit_gabor(fields) -> GaborFit:
@@ -292,6 +301,7 @@ def fit_gabor(fields) -> GaborFit:
         raise InputError(f"fields must be at least 3 x 3 pixels, got {a.shape[-2]} x {a.shape[-1]}", argument="fields")
     flat = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
     if np.any(flat == 0):
-        raise InputError(f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are",
-                         argument="fields")
+        raise InputError(
+            f"fields must not be all zero; field(s) {np.flatnonzero(flat == 0).tolist()} are", argument="fields"
+        )
     return fit_many(a)

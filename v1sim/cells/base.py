@@ -92,14 +92,18 @@ class Nonlinearity:
             spont = check_in_range(spont, "spontaneous", 0.0, peak, inclusive=(True, False))
             s = (spont / peak) ** (1.0 / n)
             if not s < 1.0:  # a huge exponent rounds (spont/peak)^(1/n) to 1: the cutoff would divide by 0
-                raise InputError(f"exponent={n:g} is too large for spontaneous={spont:g} and peak={peak:g}: "
-                                 f"the threshold it implies is not finite", argument="exponent")  # fmt: skip
+                raise InputError(
+                    f"exponent={n:g} is too large for spontaneous={spont:g} and peak={peak:g}: "
+                    f"the threshold it implies is not finite",
+                    argument="exponent",
+                )
             object.__setattr__(self, "spontaneous", spont)
             object.__setattr__(self, "_cutoff", -s / (1.0 - s))
         else:
             if self.spontaneous is not None:
-                raise InputError("give spontaneous or threshold, not both (the one fixes the other)",
-                                 argument="threshold")  # fmt: skip
+                raise InputError(
+                    "give spontaneous or threshold, not both (the one fixes the other)", argument="threshold"
+                )
             thr = check_in_range(self.threshold, "threshold", -math.inf, 1.0, inclusive=(True, False))
             object.__setattr__(self, "threshold", thr)
             object.__setattr__(self, "_cutoff", thr)
@@ -181,8 +185,9 @@ class Cell:
         if nl is None:
             nl = Nonlinearity(exponent=self._DEFAULT_EXPONENT)
         elif not isinstance(nl, Nonlinearity):
-            raise InputTypeError(f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nl).__name__}",
-                                 argument="nonlinearity")  # fmt: skip
+            raise InputTypeError(
+                f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nl).__name__}", argument="nonlinearity"
+            )
         object.__setattr__(self, "nonlinearity", nl)
         self._setup()
         self._check_extent()
@@ -200,8 +205,9 @@ class Cell:
         f = check_positive_float(value, name)
         f = f if self.ppd is None else f / self.ppd
         if f > 0.5:
-            raise InputError(f"{name} must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel",
-                             argument=name)  # fmt: skip
+            raise InputError(
+                f"{name} must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel", argument=name
+            )
         return f
 
     # -- sizes: refused at construction, before the first response samples the field
@@ -223,9 +229,13 @@ class Cell:
         name, value = self._size_argument()
         rx, ry = (self._half_width(r) for r in self._extent())
         h, w = 2 * ry + 1, 2 * rx + 1
-        check_allocation((h, w), np.float64, name, copies=_TUNING_COPIES + 2 * self._n_kernels(),
-                         what=f"{type(self).__name__} with {name}={value:g} has a receptive field of "
-                              f"{h} x {w} pixels")  # fmt: skip
+        check_allocation(
+            (h, w),
+            np.float64,
+            name,
+            copies=_TUNING_COPIES + 2 * self._n_kernels(),
+            what=f"{type(self).__name__} with {name}={value:g} has a receptive field of {h} x {w} pixels",
+        )
 
     def center_in(self, shape) -> tuple[float, float]:
         """The receptive-field centre ``(x, y)`` in pixels for images of ``shape`` (H, W)."""
@@ -253,12 +263,15 @@ class Cell:
         grid = drive(_FREQS)
         i = int(np.argmax(grid))
         lo, hi = _FREQS[max(i - 1, 0)], _FREQS[min(i + 1, _FREQS.size - 1)]
-        res = optimize.minimize_scalar(lambda f: -float(drive(f)[0]), bounds=(lo, hi), method="bounded",
-                                       options={"xatol": 1e-7})  # fmt: skip
+        res = optimize.minimize_scalar(
+            lambda f: -float(drive(f)[0]), bounds=(lo, hi), method="bounded", options={"xatol": 1e-7}
+        )
         f_best, unit = (float(res.x), -float(res.fun)) if -res.fun >= grid[i] else (float(_FREQS[i]), float(grid[i]))
         if not unit > 0:
-            raise InputError(f"{type(self).__name__} does not respond to any grating; check its parameters",
-                             argument=type(self).__name__)  # fmt: skip
+            raise InputError(
+                f"{type(self).__name__} does not respond to any grating; check its parameters",
+                argument=type(self).__name__,
+            )
         return unit, f_best
 
     @property
@@ -398,5 +411,3 @@ class LinearRF:
     def receptive_field(self, shape) -> np.ndarray:
         """The linear receptive field on the image grid, (H, W) float64, in drive per unit contrast."""
         return self.subunits(shape)[0]
-
-

@@ -61,8 +61,13 @@ def _bank(bank, default):
 def _spectra(kernels):
     """Zero-padded 2-D DFT amplitudes' complex values, (K, n, n) with n >= 8x the kernel."""
     n = max(256, 8 * max(kernels.shape[1:]))
-    check_allocation((kernels.shape[0], n, n), np.complex128, "bank", copies=3,
-                     what=f"the spectra of {kernels.shape[0]} kernels of {kernels.shape[1:]} zero-padded to {n} x {n}")
+    check_allocation(
+        (kernels.shape[0], n, n),
+        np.complex128,
+        "bank",
+        copies=3,
+        what=f"the spectra of {kernels.shape[0]} kernels of {kernels.shape[1:]} zero-padded to {n} x {n}",
+    )
     return np.fft.fft2(kernels, s=(n, n))
 
 
@@ -83,8 +88,10 @@ def _nonlinearity(nonlinearity, default: Nonlinearity) -> Nonlinearity:
     if nonlinearity is None:
         return default
     if not isinstance(nonlinearity, Nonlinearity):
-        raise InputTypeError(f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nonlinearity).__name__}",
-                             argument="nonlinearity")  # fmt: skip
+        raise InputTypeError(
+            f"nonlinearity must be a v1sim.cells.Nonlinearity, got {type(nonlinearity).__name__}",
+            argument="nonlinearity",
+        )
     return nonlinearity
 
 
@@ -97,8 +104,9 @@ def _scale(maps, units):
     return maps / units.astype(maps.dtype)[:, None, None]
 
 
-def ganglion_cells(images, bank=None, *, background=0.5, nonlinearity=None, output="rate", method="auto",
-                   device="auto"):
+def ganglion_cells(
+    images, bank=None, *, background=0.5, nonlinearity=None, output="rate", method="auto", device="auto"
+):
     """Maps of ON and OFF ganglion cells: DoG filtering of contrast, then the nonlinearity.
 
     Parameters
@@ -126,8 +134,9 @@ def ganglion_cells(images, bank=None, *, background=0.5, nonlinearity=None, outp
         centre on pixel ``(x, y)``.
     """
     c = _images(images, background)
-    obj, kernels, _ = _bank(bank, lambda: filters.dog_bank((1.0, 2.0), surround_ratio=SURROUND_RATIO,
-                                                           surround_weight=SURROUND_WEIGHT))  # fmt: skip
+    obj, kernels, _ = _bank(
+        bank, lambda: filters.dog_bank((1.0, 2.0), surround_ratio=SURROUND_RATIO, surround_weight=SURROUND_WEIGHT)
+    )
     check_choice(output, "output", _OUTPUTS)
     nl = _nonlinearity(nonlinearity, GANGLION_NONLINEARITY)
     maps = signal.apply_bank(c, obj, mode="constant", method=method, device=device)
@@ -138,8 +147,7 @@ def _default_gabors():
     return filters.gabor_bank((0.1, 0.2), 8, (0.0, np.pi / 2))
 
 
-def simple_cells(images, bank=None, *, background=0.5, nonlinearity=None, output="rate", method="auto",
-                 device="auto"):
+def simple_cells(images, bank=None, *, background=0.5, nonlinearity=None, output="rate", method="auto", device="auto"):
     """Maps of simple cells: each filter of ``bank`` is one cell type, at every pixel.
 
     Parameters
@@ -186,8 +194,19 @@ def _energy(c, obj, kernels, energy, method, device):
     return amp * amp if energy == "squared" else amp
 
 
-def complex_cells(images, bank=None, *, model="energy", energy="amplitude", pool_size=None, background=0.5,
-                  nonlinearity=None, output="rate", method="auto", device="auto"):
+def complex_cells(
+    images,
+    bank=None,
+    *,
+    model="energy",
+    energy="amplitude",
+    pool_size=None,
+    background=0.5,
+    nonlinearity=None,
+    output="rate",
+    method="auto",
+    device="auto",
+):
     """Maps of complex cells, by the energy model or by max pooling of simple cells.
 
     Parameters
@@ -257,8 +276,20 @@ def _shift_kernel(dx, dy, weight):
     return k
 
 
-def hypercomplex_cells(images, bank=None, *, end_offset=None, end_weight=0.5, energy="amplitude", thetas=None,
-                       background=0.5, nonlinearity=None, output="rate", method="auto", device="auto"):
+def hypercomplex_cells(
+    images,
+    bank=None,
+    *,
+    end_offset=None,
+    end_weight=0.5,
+    energy="amplitude",
+    thetas=None,
+    background=0.5,
+    nonlinearity=None,
+    output="rate",
+    method="auto",
+    device="auto",
+):
     """Maps of end-stopped cells: energy minus the energies at the two end zones.
 
     ``H(x) = E(x) - end_weight * (E(x + d u) + E(x - d u))`` per pair, with
@@ -303,15 +334,19 @@ def hypercomplex_cells(images, bank=None, *, end_offset=None, end_weight=0.5, en
         raise InputError(f"thetas must hold one orientation per pair ({m}), got {thetas.size}", argument="thetas")
     if end_offset is None:
         if not all("sigma_y" in p for p in pair_params):
-            raise InputError("end_offset is required when the bank has no 'sigma_y' parameters",
-                             argument="end_offset")  # fmt: skip
+            raise InputError("end_offset is required when the bank has no 'sigma_y' parameters", argument="end_offset")
         offsets = [4.0 * p["sigma_y"] for p in pair_params]
     else:
         offsets = [check_positive_float(end_offset, "end_offset")] * m
     # the end zones are a correlation kernel reaching +-end_offset: bound it before the energies are computed
     half = check_support(max(offsets) + 1.0, "end_offset", what=f"end_offset={max(offsets):g}")
-    check_allocation((2 * half + 1, 2 * half + 1), np.float64, "end_offset", copies=4,
-                     what=f"end_offset={max(offsets):g} asks for a {2 * half + 1} x {2 * half + 1} end-zone kernel")
+    check_allocation(
+        (2 * half + 1, 2 * half + 1),
+        np.float64,
+        "end_offset",
+        copies=4,
+        what=f"end_offset={max(offsets):g} asks for a {2 * half + 1} x {2 * half + 1} end-zone kernel",
+    )
     e = _energy(c, obj, kernels, energy, method, device)
     single = e.ndim == 3
     e4 = e[None] if single else e

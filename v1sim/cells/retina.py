@@ -26,6 +26,7 @@ SURROUND_RATIO = 6.0  # surround / centre radius, about that of foveal P cells (
 # (an assumption of the right order for tonically firing macaque ganglion cells, not fitted to data)
 GANGLION_NONLINEARITY = Nonlinearity(peak=100.0, spontaneous=20.0, exponent=1.0)
 
+
 @dataclass(frozen=True, kw_only=True)
 class GanglionCell(LinearRF, Cell):
     """ON- or OFF-centre retinal ganglion cell with a difference-of-Gaussians field.
@@ -69,8 +70,10 @@ class GanglionCell(LinearRF, Cell):
         rc = self._px(self.center_radius, "center_radius")
         rs = rc * SURROUND_RATIO if self.surround_radius is None else self._px(self.surround_radius, "surround_radius")
         if rs <= rc:
-            raise InputError(f"surround_radius must be larger than center_radius, got {rs} <= {rc} pixels",
-                             argument="surround_radius")  # fmt: skip
+            raise InputError(
+                f"surround_radius must be larger than center_radius, got {rs} <= {rc} pixels",
+                argument="surround_radius",
+            )
         self._set(_w=check_in_range(self.surround_weight, "surround_weight", 0.0, math.inf))
         self._set(_sc=rc / math.sqrt(2.0), _ss=rs / math.sqrt(2.0))
         self._set(_half=self._half_width(N_STDS * self._ss))

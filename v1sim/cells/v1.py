@@ -361,15 +361,22 @@ class HubelWieselCell(Cell):
         if not isinstance(self.rectify, (bool, np.bool_)):
             raise InputTypeError(f"rectify must be a bool, got {self.rectify!r}", argument="rectify")
         check_allocation(n * 1024, np.uint8, "n_subunits", what=f"n_subunits={n} units (about 1 kB of records each)")
-        unit = GanglionCell(center_radius=self.center_radius, surround_radius=self.surround_radius,
-                            surround_weight=self.surround_weight, ppd=self.ppd)  # fmt: skip
+        unit = GanglionCell(
+            center_radius=self.center_radius,
+            surround_radius=self.surround_radius,
+            surround_weight=self.surround_weight,
+            ppd=self.ppd,
+        )
         self._set(_unit_cell=unit)
         rc = self._px(self.center_radius, "center_radius")
         spacing = rc if self.spacing is None else self._px(self.spacing, "spacing")
         offset = rc if self.offset is None else self._px(self.offset, "offset")
-        rows = {"light-line": [(0.0, 1.0)], "dark-line": [(0.0, -1.0)],
-                "dark-to-light": [(-offset, -1.0), (offset, 1.0)],
-                "light-to-dark": [(-offset, 1.0), (offset, -1.0)]}[kind]  # fmt: skip
+        rows = {
+            "light-line": [(0.0, 1.0)],
+            "dark-line": [(0.0, -1.0)],
+            "dark-to-light": [(-offset, -1.0), (offset, 1.0)],
+            "light-to-dark": [(-offset, 1.0), (offset, -1.0)],
+        }[kind]
         c, s = math.cos(self.theta), math.sin(self.theta)
         along = (np.arange(n) - (n - 1) / 2.0) * spacing
         self._set(_units=[(xp * c - yp * s, xp * s + yp * c, sign) for xp, sign in rows for yp in along])
@@ -391,8 +398,12 @@ class HubelWieselCell(Cell):
 
     def _sample(self, x, y):
         u = self._unit_cell
-        return np.stack([formulas.dog(x - dx, y - dy, u._sc, u._ss, u._w, sign, square_support(x - dx, y - dy, u._half))
-                         for dx, dy, sign in self._units])
+        return np.stack(
+            [
+                formulas.dog(x - dx, y - dy, u._sc, u._ss, u._w, sign, square_support(x - dx, y - dy, u._half))
+                for dx, dy, sign in self._units
+            ]
+        )
 
     def _combine(self, raw):
         return (np.maximum(raw, 0.0) if self.rectify else raw).sum(axis=1)

@@ -39,9 +39,17 @@ def run(args) -> int:
     """``v1sim record``: run the protocol on the cell, write the figure, print the metrics; returns the exit code."""
     from ..physiology.recording import write_recording
 
-    result = write_recording(args.cell, args.protocol, out_dir=args.out, seed=args.seed, theta_deg=args.theta,
-                             frequency=args.frequency, size=args.size, trials=args.trials,
-                             frames=args.frames)  # fmt: skip
+    result = write_recording(
+        args.cell,
+        args.protocol,
+        out_dir=args.out,
+        seed=args.seed,
+        theta_deg=args.theta,
+        frequency=args.frequency,
+        size=args.size,
+        trials=args.trials,
+        frames=args.frames,
+    )
     if args.json:
         print(json.dumps(result))
     else:
@@ -67,16 +75,42 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--protocol", required=True, metavar="PROTOCOL", help="the experiment (listed below)")
     p.add_argument("--out", metavar="DIR", default="recordings", help="folder for the figure (default: ./recordings)")
     p.add_argument("--seed", type=int, default=0, help="seed of the spikes and the noise (default 0)")
-    p.add_argument("--theta", type=float, default=0.0, metavar="DEG",
-                   help="V1 cells' preferred orientation, degrees clockwise from vertical (default 0)")  # fmt: skip
-    p.add_argument("--frequency", type=float, default=0.125, metavar="CPP",
-                   help="V1 cells' carrier frequency, cycles/pixel (default 0.125)")  # fmt: skip
+    p.add_argument(
+        "--theta",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="V1 cells' preferred orientation, degrees clockwise from vertical (default 0)",
+    )
+    p.add_argument(
+        "--frequency",
+        type=float,
+        default=0.125,
+        metavar="CPP",
+        help="V1 cells' carrier frequency, cycles/pixel (default 0.125)",
+    )
     p.add_argument("--size", type=int, default=64, metavar="PX", help="screen side, pixels (default 64)")
     p.add_argument("--trials", type=int, default=10, metavar="N", help="spike-train repeats in rasters (default 10)")
-    p.add_argument("--frames", type=int, default=20000, metavar="N",
-                   help="white-noise frames for reverse-correlation (default 20000)")  # fmt: skip
+    p.add_argument(
+        "--frames",
+        type=int,
+        default=20000,
+        metavar="N",
+        help="white-noise frames for reverse-correlation (default 20000)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object (metrics and the curve)")
-    p.set_defaults(func=run, flags={"cell": "CELL", "protocol": "--protocol", "out_dir": "--out", "seed": "--seed",
-                                        "theta_deg": "--theta", "frequency": "--frequency", "size": "--size",
-                                        "trials": "--trials", "frames": "--frames"})  # fmt: skip
+    p.set_defaults(
+        func=run,
+        flags={
+            "cell": "CELL",
+            "protocol": "--protocol",
+            "out_dir": "--out",
+            "seed": "--seed",
+            "theta_deg": "--theta",
+            "frequency": "--frequency",
+            "size": "--size",
+            "trials": "--trials",
+            "frames": "--frames",
+        },
+    )
     return p

@@ -64,10 +64,22 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", metavar="MODEL", help="model name (see --list), e.g. vgg16, resnet50, lenet5")
     p.add_argument("--input", metavar="C,H,W", help="per-sample input shape (default: the model's own, e.g. 3,224,224)")
     p.add_argument("--variant", choices=["fc", "lc", "conv"], help="fc-vs-conv only: which of the three layers")
-    p.add_argument("--depth", type=int, metavar="N",
-                   help="rows nested at most N deep (0: totals only; default 2 in the table, all in JSON)")  # fmt: skip
+    p.add_argument(
+        "--depth",
+        type=int,
+        metavar="N",
+        help="rows nested at most N deep (0: totals only; default 2 in the table, all in JSON)",
+    )
     p.add_argument("--list", action="store_true", help="list the models and exit")
     p.add_argument("--json", action="store_true", help="print one JSON object (totals and layers)")
-    p.set_defaults(func=run, flags={"model_or_name": "MODEL", "input_shape": "--input", "depth": "--depth",
-                                         "build_options": "--variant", "variant": "--variant"})  # fmt: skip
+    p.set_defaults(
+        func=run,
+        flags={
+            "model_or_name": "MODEL",
+            "input_shape": "--input",
+            "depth": "--depth",
+            "build_options": "--variant",
+            "variant": "--variant",
+        },
+    )
     return p

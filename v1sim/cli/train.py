@@ -53,8 +53,17 @@ examples:
 """
 
 #: argparse dests of the flags that override a ConvNet recipe; the S/C hierarchies refuse them
-SGD_FLAGS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "lr_step", "lr_gamma", "warmup_steps",
-              "log_every")
+SGD_FLAGS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "lr_step",
+    "lr_gamma",
+    "warmup_steps",
+    "log_every",
+)
 
 
 #: the flags a resumed run takes from its run.json, and their spelling in messages
@@ -65,8 +74,14 @@ FLAG_NAMES = {k: "--" + k.replace("_", "-") for k in RUN_FLAGS}
 def run(args) -> int:
     """``v1sim train``: train, print the result, return the exit code (one line on stderr for every failure)."""
     from .. import hierarchy
-    from ..errors import (CheckpointError, CudaUnavailableError, DownloadError, InputError, TrainingError,
-                         TrainingInterrupted)  # fmt: skip
+    from ..errors import (
+        CheckpointError,
+        CudaUnavailableError,
+        DownloadError,
+        InputError,
+        TrainingError,
+        TrainingInterrupted,
+    )
     from ..nn import models
 
     if args.model in hierarchy.MODELS:
@@ -95,8 +110,11 @@ def run(args) -> int:
         print(f"v1sim train: {exc}", file=sys.stderr)
         return 2
     if result.get("already_finished"):
-        print(f"v1sim train: the run in {result['out']} is already finished; nothing trained"
-              + ("" if args.model in hierarchy.MODELS else " (a larger --epochs extends it)"), file=sys.stderr)
+        print(
+            f"v1sim train: the run in {result['out']} is already finished; nothing trained"
+            + ("" if args.model in hierarchy.MODELS else " (a larger --epochs extends it)"),
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(result))
     elif args.model in hierarchy.MODELS:
@@ -130,15 +148,18 @@ def _continue(args, folder) -> dict:
 
     saved = folder.saved_run()
     if saved.get("model") != args.model:
-        raise CheckpointError(f"cannot resume {folder.path}: it holds a {saved.get('model')} run, not {args.model}",
-                              path=folder.path)  # fmt: skip
+        raise CheckpointError(
+            f"cannot resume {folder.path}: it holds a {saved.get('model')} run, not {args.model}", path=folder.path
+        )
     config = saved.get("config") if isinstance(saved.get("config"), dict) else {}
     recorded = {**config, **{k: saved[k] for k in ("seed", "dataset", "limit") if k in saved}}
     given = {k: getattr(args, k) for k in RUN_FLAGS if k != "epochs" and getattr(args, k) is not None}
     diff = differences(recorded, given, names=FLAG_NAMES)
     if diff:
-        raise CheckpointError(f"cannot resume {folder.path}: {'; '.join(diff)} (leave a flag out to keep the saved "
-                              "value)", path=folder.path)  # fmt: skip
+        raise CheckpointError(
+            f"cannot resume {folder.path}: {'; '.join(diff)} (leave a flag out to keep the saved value)",
+            path=folder.path,
+        )
     for key in ("seed", "dataset", "limit"):
         if getattr(args, key) is None and recorded.get(key) is not None:
             setattr(args, key, recorded[key])
@@ -166,10 +187,17 @@ def _convnet(args) -> dict:
             settings[key] = getattr(args, key)
     args.dataset = args.dataset or "digits"
     return recipes.train_model(
-        args.model, dataset=args.dataset, data_dir=args.data_dir, download=args.download,
-        config=train.TrainConfig(**settings), device=args.device, out=folder.path,
-        resume=args.resume, progress=not args.quiet, limit=args.limit,
-    )  # fmt: skip
+        args.model,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        download=args.download,
+        config=train.TrainConfig(**settings),
+        device=args.device,
+        out=folder.path,
+        resume=args.resume,
+        progress=not args.quiet,
+        limit=args.limit,
+    )
 
 
 def _hierarchy(args) -> dict:
@@ -207,10 +235,17 @@ def _hierarchy(args) -> dict:
     if args.limit is not None:
         x, y = x[: args.limit], y[: args.limit]
     result = hierarchy.train(
-        args.model, (x, y), test, out_dir=folder.path, seed=0 if args.seed is None else args.seed,
-        progress=not args.quiet, resume=args.resume, device=args.device,
-        meta={"dataset": args.dataset, "limit": args.limit}, **overrides,
-    )  # fmt: skip
+        args.model,
+        (x, y),
+        test,
+        out_dir=folder.path,
+        seed=0 if args.seed is None else args.seed,
+        progress=not args.quiet,
+        resume=args.resume,
+        device=args.device,
+        meta={"dataset": args.dataset, "limit": args.limit},
+        **overrides,
+    )
     return {"model": args.model, "dataset": args.dataset, **result}
 
 
@@ -227,8 +262,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="ConvNet (lenet5, resnet20..110, plain20..110) or S/C hierarchy (neocognitron, hmax)")
-    p.add_argument("--dataset", choices=["digits", "mnist"],
-                   help="embedded offline digits (default) or MNIST")
+    p.add_argument("--dataset", choices=["digits", "mnist"], help="embedded offline digits (default) or MNIST")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST IDX files (gz or raw)")
     p.add_argument("--download", action="store_true", help="download MNIST (checksum-verified) if absent")
     p.add_argument("--epochs", type=int, help="passes over the training set (S/C hierarchies: 1 only)")
@@ -238,14 +272,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, help="L2 weight decay")
     p.add_argument("--lr-step", type=int, help="divide the learning rate every N epochs (0: never)")
     p.add_argument("--lr-gamma", type=float, help="factor applied every --lr-step epochs")
-    p.add_argument("--warmup-steps", type=int, metavar="N",
-                   help="raise the learning rate linearly from lr/10 over the first N steps (0: none)")
-    p.add_argument("--log-every", type=int, metavar="N",
-                   help="write the mean training loss and error of every N steps to steps.jsonl (0: off)")
-    p.add_argument("--seed", type=int,
-                   help="seed of weights, batch order and dropout; hierarchies: presentation order (default 0)")
-    p.add_argument("--classifier", metavar="NAME",  # checked against v1sim.hierarchy.CLASSIFIERS when it runs
-                   help="S/C hierarchies: the readout reported (default: the model's own; see models below)")
+    p.add_argument(
+        "--warmup-steps",
+        type=int,
+        metavar="N",
+        help="raise the learning rate linearly from lr/10 over the first N steps (0: none)",
+    )
+    p.add_argument(
+        "--log-every",
+        type=int,
+        metavar="N",
+        help="write the mean training loss and error of every N steps to steps.jsonl (0: off)",
+    )
+    p.add_argument(
+        "--seed", type=int, help="seed of weights, batch order and dropout; hierarchies: presentation order (default 0)"
+    )
+    p.add_argument(
+        "--classifier",
+        metavar="NAME",  # checked against v1sim.hierarchy.CLASSIFIERS when it runs
+        help="S/C hierarchies: the readout reported (default: the model's own; see models below)",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "parallel", "cuda"], default="auto")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")

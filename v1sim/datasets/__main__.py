@@ -13,7 +13,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m v1sim.datasets", description="Maintenance of the bundled digits (v1sim/data/digits.npz)."
     )
-    parser.add_argument("--build-embedded", metavar="SRC_DIR", required=True, help="directory with the 4 MNIST .gz files")
+    parser.add_argument(
+        "--build-embedded", metavar="SRC_DIR", required=True, help="directory with the 4 MNIST .gz files"
+    )
     parser.add_argument("--out", help="output file (default: the package's data/digits.npz)")
     parser.add_argument("--train-per-class", type=int, default=500)
     parser.add_argument("--test-per-class", type=int, default=100)

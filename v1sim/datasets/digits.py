@@ -119,8 +119,10 @@ def build_embedded(
             name = f"{stem}.gz"
             digest = file_sha256(src / name)
             if digest != MNIST_SHA256[name]:
-                raise InputError(f"src_dir: {src / name} has SHA-256 {digest}, not the published "
-                                 f"{MNIST_SHA256[name]}", argument="src_dir")  # fmt: skip
+                raise InputError(
+                    f"src_dir: {src / name} has SHA-256 {digest}, not the published {MNIST_SHA256[name]}",
+                    argument="src_dir",
+                )
             names.append(name)
             digests.append(digest)
     rng = np.random.default_rng(seed)

@@ -23,14 +23,22 @@ __all__ = ["read_idx"]
 #: bytes read at a time (IDX payloads, checksums)
 CHUNK = 1 << 20
 _IDX_MAGIC = {0x00000803: "images", 0x00000801: "labels"}
-_IDX_DTYPES = {0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32", 0x0E: "float64"}
+_IDX_DTYPES = {
+    0x08: "unsigned byte",
+    0x09: "signed byte",
+    0x0B: "int16",
+    0x0C: "int32",
+    0x0D: "float32",
+    0x0E: "float64",
+}
 
 
 def check_path(value, name: str) -> Path:
     """``value`` as a Path; an :class:`~v1sim.errors.InputTypeError` naming ``name`` if it is no str or PathLike."""
     if not isinstance(value, (str, os.PathLike)):
-        raise InputTypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__} {value!r}",
-                             argument=name)  # fmt: skip
+        raise InputTypeError(
+            f"{name} must be a path (str or os.PathLike), got {type(value).__name__} {value!r}", argument=name
+        )
     return Path(value)
 
 
@@ -108,8 +116,7 @@ def _parse_idx(f, path: Path, is_gzip: bool) -> np.ndarray:
     magic = int.from_bytes(head, "big")
     if head[:2] != b"\x00\x00":
         raise ValueError(
-            f"{path}: not an IDX file: magic number 0x{magic:08X}, expected 0x00000803 (images) "
-            f"or 0x00000801 (labels)"
+            f"{path}: not an IDX file: magic number 0x{magic:08X}, expected 0x00000803 (images) or 0x00000801 (labels)"
         )
     dtype_code, ndim = head[2], head[3]
     if dtype_code != 0x08:
@@ -125,9 +132,7 @@ def _parse_idx(f, path: Path, is_gzip: bool) -> np.ndarray:
         )
     dims_bytes = _read_up_to(f, 4 * ndim)
     if len(dims_bytes) < 4 * ndim:
-        raise ValueError(
-            f"{path}: truncated IDX header: expected {4 + 4 * ndim} bytes, received {4 + len(dims_bytes)}"
-        )
+        raise ValueError(f"{path}: truncated IDX header: expected {4 + 4 * ndim} bytes, received {4 + len(dims_bytes)}")
     dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">i4"))
     if min(dims) < 0:
         raise ValueError(f"{path}: IDX header has a negative size {dims}")

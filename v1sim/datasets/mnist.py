@@ -170,7 +170,9 @@ def load_mnist_uint8(split: str, data_dir, download: bool, cache_dir) -> tuple[n
     data_dir = None if data_dir is None else check_path(data_dir, "data_dir")
     cache_dir = default_cache_dir() if cache_dir is None else check_path(cache_dir, "cache_dir")
     if not isinstance(download, (bool, np.bool_)):
-        raise InputTypeError(f"download must be a bool, got {type(download).__name__} {download!r}", argument="download")
+        raise InputTypeError(
+            f"download must be a bool, got {type(download).__name__} {download!r}", argument="download"
+        )
     images_path, labels_path = _locate(split, data_dir, cache_dir, bool(download))
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3:

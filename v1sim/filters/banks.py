@@ -91,8 +91,9 @@ class FilterBank:
         elif isinstance(index, (Sequence, np.ndarray)) and not isinstance(index, str):
             picks = self._picks(np.asarray(index))
         else:
-            raise InputTypeError(f"FilterBank index must be an int, a slice or a sequence of int, got {index!r}",
-                                 argument="index")  # fmt: skip
+            raise InputTypeError(
+                f"FilterBank index must be an int, a slice or a sequence of int, got {index!r}", argument="index"
+            )
         picks = list(picks)
         if not picks:
             raise IndexError(f"index {index!r} selects no filter of this bank of {len(self)}")
@@ -132,8 +133,9 @@ class FilterBank:
                 raise IndexError(f"boolean index must have shape ({len(self)},), got {index.shape}")
             return np.flatnonzero(index).tolist()
         if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
-            raise InputTypeError(f"FilterBank index must be an int, a slice or a sequence of int, got {index!r}",
-                                 argument="index")  # fmt: skip
+            raise InputTypeError(
+                f"FilterBank index must be an int, a slice or a sequence of int, got {index!r}", argument="index"
+            )
         return [range(len(self))[int(i)] for i in index]
 
     def __eq__(self, other):
@@ -189,8 +191,9 @@ def make_bank(built, name: str, size: int) -> FilterBank:
     kernels, params = built
     for k, p in zip(kernels, params):
         if k is None:
-            raise InputError(f"size={size} is too small for the {name} filter {p}: the kernel vanishes",
-                             argument="size")
+            raise InputError(
+                f"size={size} is too small for the {name} filter {p}: the kernel vanishes", argument="size"
+            )
     return FilterBank(np.stack(kernels), tuple(params), name)
 
 
@@ -248,8 +251,12 @@ def gabor_bank(
     sigmas = [formulas.gabor_sigma(f, bandwidth) for f in freqs]
     count = len(freqs) * n_orientations * len(phs)
     name = "bandwidth" if formulas.gabor_sigma_argument(min(freqs), bandwidth)[0] == "bandwidth" else "frequencies"
-    check_allocation(count * _RECORD_BYTES, np.uint8, "n_orientations",
-                     what=f"a bank of {count} filters (about 1 kB of parameters each)")  # fmt: skip
+    check_allocation(
+        count * _RECORD_BYTES,
+        np.uint8,
+        "n_orientations",
+        what=f"a bank of {count} filters (about 1 kB of parameters each)",
+    )
     value = min(freqs) if name == "frequencies" else bandwidth
     half = half_size(odd_size(size), max(sigmas), n_stds, name, value=value, count=count)
     kernels, params = [], []
@@ -260,9 +267,16 @@ def gabor_bank(
             for ph in phs:
                 kernels.append(formulas.gabor(x, y, f, theta, ph, sigma, sigma))
                 params.append(
-                    {"kind": "gabor", "frequency": f, "theta": theta, "phase": ph,
-                     "sigma_x": sigma, "sigma_y": sigma, "bandwidth": bandwidth}
-                )  # fmt: skip
+                    {
+                        "kind": "gabor",
+                        "frequency": f,
+                        "theta": theta,
+                        "phase": ph,
+                        "sigma_x": sigma,
+                        "sigma_y": sigma,
+                        "bandwidth": bandwidth,
+                    }
+                )
     return FilterBank(np.stack(kernels), tuple(params), "Gabor")
 
 
@@ -292,21 +306,40 @@ def dog_bank(
     centers = _float_list(sigma_centers, "sigma_centers", check_positive_float)
     ratio = check_positive_float(surround_ratio, "surround_ratio")
     if ratio <= 1.0:
-        raise InputError(f"surround_ratio must be > 1 (surround wider than centre), got {ratio}",
-                         argument="surround_ratio")  # fmt: skip
+        raise InputError(
+            f"surround_ratio must be > 1 (surround wider than centre), got {ratio}", argument="surround_ratio"
+        )
     if isinstance(polarities, str) or not isinstance(polarities, Sequence) or not polarities:
-        raise InputError(f"polarities must be a non-empty sequence of 'on'/'off', got {polarities!r}",
-                         argument="polarities")  # fmt: skip
+        raise InputError(
+            f"polarities must be a non-empty sequence of 'on'/'off', got {polarities!r}", argument="polarities"
+        )
     pols = [check_choice(p, "polarities", ("on", "off")) for p in polarities]
     # the surround's peak is below 1, so this keeps the float32 kernels finite
     weight = check_in_range(surround_weight, "surround_weight", 0.0, float(np.finfo(np.float32).max))
-    size = 2 * half_size(odd_size(size), ratio * max(centers), N_STDS, "sigma_centers", value=max(centers),
-                         count=len(centers) * len(pols)) + 1  # fmt: skip
+    size = (
+        2
+        * half_size(
+            odd_size(size),
+            ratio * max(centers),
+            N_STDS,
+            "sigma_centers",
+            value=max(centers),
+            count=len(centers) * len(pols),
+        )
+        + 1
+    )
     kernels, params = [], []
     x, y = formulas.grid(size // 2)
     for s in centers:
         for pol in pols:
             kernels.append(formulas.dog(x, y, s, ratio * s, weight, 1.0 if pol == "on" else -1.0))
-            params.append({"kind": "dog", "polarity": pol, "sigma_center": s, "sigma_surround": ratio * s,
-                           "surround_weight": weight})  # fmt: skip
+            params.append(
+                {
+                    "kind": "dog",
+                    "polarity": pol,
+                    "sigma_center": s,
+                    "sigma_surround": ratio * s,
+                    "surround_weight": weight,
+                }
+            )
     return FilterBank(np.stack(kernels), tuple(params), "DoG")

@@ -62,8 +62,7 @@ def gaussian(x, y, sigma: float, support=None) -> np.ndarray:
     return g / g.sum()
 
 
-def dog(x, y, sigma_center: float, sigma_surround: float, weight: float, sign: float = 1.0,
-        support=None) -> np.ndarray:
+def dog(x, y, sigma_center: float, sigma_surround: float, weight: float, sign: float = 1.0, support=None) -> np.ndarray:
     """Difference of Gaussians ``sign * (G_c - weight * G_s)``, each Gaussian of unit sum on the samples."""
     return sign * (gaussian(x, y, sigma_center, support) - weight * gaussian(x, y, sigma_surround, support))
 
@@ -85,8 +84,9 @@ def gaussian_derivative(x, y, sigma_x: float, sigma_y: float, order: int, theta:
     return (xr * xr - vx) / (vx * vx) * g
 
 
-def gabor(x, y, frequency: float, theta: float, phase: float, sigma_x: float, sigma_y: float,
-          support=None) -> np.ndarray:
+def gabor(
+    x, y, frequency: float, theta: float, phase: float, sigma_x: float, sigma_y: float, support=None
+) -> np.ndarray:
     """DC-free real Gabor: ``envelope * cos(2 pi f x' + phase) - c * envelope``.
 
     The envelope ``exp(-x'^2/2 sigma_x^2 - y'^2/2 sigma_y^2) / (2 pi sigma_x sigma_y)``

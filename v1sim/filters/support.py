@@ -23,8 +23,9 @@ def odd_size(size) -> int | None:
     return None if size is None else check_odd_int(size, "size")
 
 
-def half_size(size: int | None, sigma_max: float, n_stds: float, name: str = "sigma", *, value=None,
-              count: int = 1) -> int:
+def half_size(
+    size: int | None, sigma_max: float, n_stds: float, name: str = "sigma", *, value=None, count: int = 1
+) -> int:
     """Half-width of a kernel: ``size // 2``, or ``ceil(n_stds * sigma_max)``; refused if it cannot fit in memory.
 
     Parameters
@@ -56,6 +57,11 @@ def half_size(size: int | None, sigma_max: float, n_stds: float, name: str = "si
     side = 2 * half + 1
     kernels = f"{count} kernels" if count > 1 else "a kernel"
     # Python ints: side * side cannot overflow here, whatever sigma was
-    check_allocation((side, side), np.float64, arg, copies=2 * count + SAMPLE_COPIES,
-                     what=f"{why} {kernels} of {side} x {side} pixels")  # fmt: skip
+    check_allocation(
+        (side, side),
+        np.float64,
+        arg,
+        copies=2 * count + SAMPLE_COPIES,
+        what=f"{why} {kernels} of {side} x {side} pixels",
+    )
     return half

@@ -176,8 +176,9 @@ class Hierarchy:
 
     def predict(self, images, *, classifier=None, batch_size=500, progress=False) -> np.ndarray:
         """Class labels (N,) int64 by the configured (or given) classifier."""
-        return self.predict_features(self.features(images, self.FEATURE_STAGE, batch_size=batch_size,
-                                                   progress=progress), classifier=classifier)  # fmt: skip
+        return self.predict_features(
+            self.features(images, self.FEATURE_STAGE, batch_size=batch_size, progress=progress), classifier=classifier
+        )
 
     # ------------------------------------------------------------ state
     def stage_arrays(self, stage) -> dict:
@@ -196,8 +197,12 @@ class Hierarchy:
         for stage in self.LEARNED:
             if f"{stage}/templates" in arrays:
                 try:
-                    self.set_planes(stage, arrays[f"{stage}/templates"], arrays.get(f"{stage}/counts"),
-                                    arrays.get(f"{stage}/labels"))  # fmt: skip
+                    self.set_planes(
+                        stage,
+                        arrays[f"{stage}/templates"],
+                        arrays.get(f"{stage}/counts"),
+                        arrays.get(f"{stage}/labels"),
+                    )
                 except ValueError as exc:  # a message about the layer's arguments: say which arrays they were
                     raise ValueError(f"the arrays of stage {stage} do not fit its configuration: {exc}") from None
         readout = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("readout/")}

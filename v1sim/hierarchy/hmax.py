@@ -62,8 +62,17 @@ class HMAXConfig(HierarchyConfig):
         object.__setattr__(self, "s1_frequencies", freqs)
         for i, f in enumerate(freqs):
             check_in_range(f, f"s1_frequencies[{i}]", 0.0, 0.5, inclusive=(False, True))
-        for name in ("image_size", "s1_orientations", "s1_size", "c1_size", "c1_stride", "c1_scale_pool",
-                     "s2_size", "s2_prototypes", "n_imprint"):  # fmt: skip
+        for name in (
+            "image_size",
+            "s1_orientations",
+            "s1_size",
+            "c1_size",
+            "c1_stride",
+            "c1_scale_pool",
+            "s2_size",
+            "s2_prototypes",
+            "n_imprint",
+        ):
             check_positive_int(getattr(self, name), name)
         if self.s1_size % 2 == 0:
             raise ValueError(f"s1_size must be odd, got {self.s1_size}")
@@ -98,12 +107,20 @@ class HMAX(Hierarchy):
     def __init__(self, config: HMAXConfig | None = None, *, device="auto"):
         super().__init__(config, device=device)
         cfg = self.config
-        bank = filters.gabor_bank(cfg.s1_frequencies, cfg.s1_orientations, phases=(0.0,),
-                                  bandwidth=cfg.s1_bandwidth, size=cfg.s1_size)  # fmt: skip
+        bank = filters.gabor_bank(
+            cfg.s1_frequencies, cfg.s1_orientations, phases=(0.0,), bandwidth=cfg.s1_bandwidth, size=cfg.s1_size
+        )
         self.layers["US1"] = SLayer(bank.kernels[:, None], tuning="ndp", device=device, name="US1")
-        self.layers["UC1"] = CLayer(cfg.c1_size, cfg.c1_stride, cfg.c1_padding, kind="max",
-                                    n_scales=len(cfg.s1_frequencies), scale_pool=cfg.c1_scale_pool, device=device,
-                                    name="UC1")  # fmt: skip
+        self.layers["UC1"] = CLayer(
+            cfg.c1_size,
+            cfg.c1_stride,
+            cfg.c1_padding,
+            kind="max",
+            n_scales=len(cfg.s1_frequencies),
+            scale_pool=cfg.c1_scale_pool,
+            device=device,
+            name="UC1",
+        )
         self._check_geometry()
 
     def _check_geometry(self):
@@ -143,15 +160,17 @@ class HMAX(Hierarchy):
 
     def set_planes(self, stage, templates, counts=None, labels=None):
         """Install S2 prototypes (K, C1 planes, s, s) and the global C2 layer."""
-        self.layers["US2"] = SLayer(templates, tuning="rbf", sigma=self.config.s2_sigma, padding="valid",
-                                    device=self.device, name="US2")  # fmt: skip
+        self.layers["US2"] = SLayer(
+            templates, tuning="rbf", sigma=self.config.s2_sigma, padding="valid", device=self.device, name="US2"
+        )
         self.layers["UC2"] = CLayer(None, kind="max", device=self.device, name="UC2")
         self.counts["S2"] = np.ones(len(templates), dtype=np.int64) if counts is None else np.asarray(counts)
 
     def predict_features(self, c2, *, classifier=None) -> np.ndarray:
         """Class labels from C2 maps (N, K, 1, 1) by the ridge readout (HMAX's one classifier, the default)."""
-        check_choice(CLASSIFIERS[self.NAME][0] if classifier is None else classifier, "classifier",
-                     CLASSIFIERS[self.NAME])  # fmt: skip
+        check_choice(
+            CLASSIFIERS[self.NAME][0] if classifier is None else classifier, "classifier", CLASSIFIERS[self.NAME]
+        )
         if self.readout is None:
             raise RuntimeError("the readout is not trained yet (fit first)")
         return self.readout.predict(c2.reshape(len(c2), -1))
@@ -185,4 +204,3 @@ def imprint(c1, size, n, rng) -> np.ndarray:
         p = cand[rng.integers(cand.size)]
         out[i] = win[j, :, p // energy.shape[2], p % energy.shape[2]]
     return out
-

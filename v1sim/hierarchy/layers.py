@@ -127,8 +127,19 @@ class SLayer:
        object recognition with cortex-like mechanisms. IEEE TPAMI 29(3):411-426.
     """
 
-    def __init__(self, templates, *, tuning="shunting", r=None, c=None, sigma=0.5, padding="same",
-                 method="auto", device="auto", name="S"):  # fmt: skip
+    def __init__(
+        self,
+        templates,
+        *,
+        tuning="shunting",
+        r=None,
+        c=None,
+        sigma=0.5,
+        padding="same",
+        method="auto",
+        device="auto",
+        name="S",
+    ):
         self.name = str(name)
         t = as_float_array(templates, "templates", ndim=4, allow_empty=True)
         if t.shape[0] < 1:
@@ -139,8 +150,9 @@ class SLayer:
             raise ValueError(f"templates of {self.name} must not be empty, got shape {t.shape}")
         k, ch, kh, kw = t.shape
         if padding == "same" and (kh % 2 == 0 or kw % 2 == 0):
-            raise ValueError(f"templates of {self.name} need odd connection areas (kh, kw) for padding='same', "
-                             f"got {(kh, kw)}")  # fmt: skip
+            raise ValueError(
+                f"templates of {self.name} need odd connection areas (kh, kw) for padding='same', got {(kh, kw)}"
+            )
         self.tuning = check_choice(tuning, "tuning", TUNINGS)
         self.r = None
         if self.tuning == "shunting":
@@ -159,8 +171,10 @@ class SLayer:
         self.method = check_choice(method, "method", METHODS)
         self.device = resolve_device(device)
         if method == "fused" and (self.tuning not in _FUSED_MODES or self.device == "cuda"):
-            raise ValueError(f"method='fused' of {self.name} computes the 'shunting' and 'ndp' tunings on the CPU; "
-                             f"got tuning={self.tuning!r}, device={self.device!r}")  # fmt: skip
+            raise ValueError(
+                f"method='fused' of {self.name} computes the 'shunting' and 'ndp' tunings on the CPU; "
+                f"got tuning={self.tuning!r}, device={self.device!r}"
+            )
         self._fused = method == "fused" or (
             method == "auto" and self.tuning in _FUSED_MODES and self.device != "cuda" and t.size <= _FUSED_MAX_WEIGHTS
         )
@@ -311,8 +325,19 @@ class CLayer:
     ``H2 = (H + 2P - F) // S + 1`` (1 for a global layer).
     """
 
-    def __init__(self, size=None, stride=None, padding=0, *, kind="avg", saturation=None, n_scales=1,
-                 scale_pool=1, device="auto", name="C"):  # fmt: skip
+    def __init__(
+        self,
+        size=None,
+        stride=None,
+        padding=0,
+        *,
+        kind="avg",
+        saturation=None,
+        n_scales=1,
+        scale_pool=1,
+        device="auto",
+        name="C",
+    ):
         self.name = str(name)
         self.kind = check_choice(kind, "kind", C_KINDS)
         self.size = None if size is None else _pair(size, "size", 1)
@@ -345,8 +370,10 @@ class CLayer:
         out = []
         for n, f, s, p, what in zip((h, w), size, stride, self.padding, ("height", "width")):
             if f > n + 2 * p:
-                raise ValueError(f"{self.name}: size {f} (pooling window {what}) is larger than its input {what} {n}"
-                                 + (f" + 2*{p}" if p else ""))  # fmt: skip
+                raise ValueError(
+                    f"{self.name}: size {f} (pooling window {what}) is larger than its input {what} {n}"
+                    + (f" + 2*{p}" if p else "")
+                )
             out.append(out_len(n, f, s, p))
         return ch // self.scale_pool, out[0], out[1]
 

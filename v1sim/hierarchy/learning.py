@@ -48,10 +48,19 @@ def learn_stage(net, stage, images, labels, *, seed, progress=False, state=None,
             subset = x[order[: cfg.n_unsupervised]]
             maps = net.features(subset, key, progress=progress, desc=f"{key} of the learning set")
         result = competitive_learning(
-            maps, size=spec.s_size, max_planes=spec.planes, r=spec.s_r_learn, c=net.connection_weights(spec.s_size),
-            min_input=cfg.ais_min_input, batch_size=cfg.batch_size, device=net.device, name=f"US{level}",
-            progress=progress, state=state, should_stop=should_stop,
-        )  # fmt: skip
+            maps,
+            size=spec.s_size,
+            max_planes=spec.planes,
+            r=spec.s_r_learn,
+            c=net.connection_weights(spec.s_size),
+            min_input=cfg.ais_min_input,
+            batch_size=cfg.batch_size,
+            device=net.device,
+            name=f"US{level}",
+            progress=progress,
+            state=state,
+            should_stop=should_stop,
+        )
         if "position" in result:
             return result
         net.set_planes(stage, result["templates"], result["counts"])
@@ -63,9 +72,17 @@ def learn_stage(net, stage, images, labels, *, seed, progress=False, state=None,
     if feats is None:
         feats = cache["UC3/all"] = net.features(x[order], "UC3", progress=progress, desc="UC3 of the training set")
     if stage == "S4":
-        result = supervised_learning(feats, y[order], r=cfg.s4_r_learn, max_planes=cfg.s4_planes,
-                                     c_taper=cfg.c_taper, batch_size=4 * cfg.batch_size, progress=progress,
-                                     state=state, should_stop=should_stop)  # fmt: skip
+        result = supervised_learning(
+            feats,
+            y[order],
+            r=cfg.s4_r_learn,
+            max_planes=cfg.s4_planes,
+            c_taper=cfg.c_taper,
+            batch_size=4 * cfg.batch_size,
+            progress=progress,
+            state=state,
+            should_stop=should_stop,
+        )
         if "position" in result:
             return result
         net.set_planes("S4", result["templates"], result["counts"], result["labels"])
@@ -81,8 +98,21 @@ def _patches(xp, i, size):
     return np.ascontiguousarray(win.transpose(1, 2, 0, 3, 4)).reshape(h * w, c * size * size)
 
 
-def competitive_learning(maps, *, size, max_planes, r, c, min_input, batch_size=64, device="auto", name="S",
-                         progress=False, state=None, should_stop=None) -> dict:  # fmt: skip
+def competitive_learning(
+    maps,
+    *,
+    size,
+    max_planes,
+    r,
+    c,
+    min_input,
+    batch_size=64,
+    device="auto",
+    name="S",
+    progress=False,
+    state=None,
+    should_stop=None,
+) -> dict:
     """Unsupervised learning of one S-layer: winner-take-all in hypercolumns, add-if-silent.
 
     For every image, in order (Fukushima 2003, Sec. 3; 2013 for the name):
@@ -168,8 +198,11 @@ def competitive_learning(maps, *, size, max_planes, r, c, min_input, batch_size=
         bar.set_postfix(planes=len(templates))
         if should_stop is not None and should_stop() and b0 + batch_size < m:
             bar.close()
-            return {"templates": templates.reshape(-1, ch, size, size), "counts": counts,
-                    "position": np.int64(b0 + batch_size)}  # fmt: skip
+            return {
+                "templates": templates.reshape(-1, ch, size, size),
+                "counts": counts,
+                "position": np.int64(b0 + batch_size),
+            }
     bar.close()
     if not len(templates):
         raise RuntimeError(f"{name} learned no cell plane: its inputs were silent (lower ais_min_input?)")
@@ -183,8 +216,9 @@ def _unit_rows(rows, wvec):
     return u.astype(np.float32)
 
 
-def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=256, progress=False,
-                        state=None, should_stop=None) -> dict:  # fmt: skip
+def supervised_learning(
+    features, labels, *, r, max_planes, c_taper, batch_size=256, progress=False, state=None, should_stop=None
+) -> dict:
     """Supervised competitive learning of the labelled S4 planes (Fukushima 2003, US4).
 
     Each training vector (a whole UC3 map) is compared with every prototype
@@ -264,11 +298,18 @@ def supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size=
         bar.set_postfix(prototypes=k0)
         if should_stop is not None and should_stop() and b0 + batch_size < n:
             bar.close()
-            return {"templates": sums[:k0].reshape(-1, ch, h, w).copy(), "labels": labs[:k0].copy(),
-                    "counts": counts[:k0].copy(), "position": np.int64(b0 + batch_size)}  # fmt: skip
+            return {
+                "templates": sums[:k0].reshape(-1, ch, h, w).copy(),
+                "labels": labs[:k0].copy(),
+                "counts": counts[:k0].copy(),
+                "position": np.int64(b0 + batch_size),
+            }
     bar.close()
-    return {"templates": sums[:k0].reshape(-1, ch, h, w).copy(), "labels": labs[:k0].copy(),
-            "counts": counts[:k0].copy()}  # fmt: skip
+    return {
+        "templates": sums[:k0].reshape(-1, ch, h, w).copy(),
+        "labels": labs[:k0].copy(),
+        "counts": counts[:k0].copy(),
+    }
 
 
 def _grow(a, cap):

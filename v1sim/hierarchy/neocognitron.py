@@ -125,9 +125,26 @@ class NeocognitronConfig(HierarchyConfig):
     ridge_alpha: float = 10.0  # L2 penalty of the linear readout
 
     def __post_init__(self):
-        for name in ("image_size", "ug_size", "s1_orientations", "s1_size", "c1_size", "c1_stride", "s2_size",
-                     "s2_planes", "c2_size", "c2_stride", "s3_size", "s3_planes", "c3_size", "c3_stride",
-                     "s4_planes", "intvec_candidates", "n_unsupervised", "batch_size"):  # fmt: skip
+        for name in (
+            "image_size",
+            "ug_size",
+            "s1_orientations",
+            "s1_size",
+            "c1_size",
+            "c1_stride",
+            "s2_size",
+            "s2_planes",
+            "c2_size",
+            "c2_stride",
+            "s3_size",
+            "s3_planes",
+            "c3_size",
+            "c3_stride",
+            "s4_planes",
+            "intvec_candidates",
+            "n_unsupervised",
+            "batch_size",
+        ):
             check_positive_int(getattr(self, name), name)
         for name in ("ug_size", "s1_size", "s2_size", "s3_size"):
             if getattr(self, name) % 2 == 0:
@@ -150,22 +167,44 @@ class NeocognitronConfig(HierarchyConfig):
     def stages(self) -> tuple[StageSpec, StageSpec, StageSpec]:
         """The S/C levels 1 to 3 as data: :class:`StageSpec` (US1/UC1, US2/UC2, US3/UC3)."""
         return (
-            StageSpec(1, self.s1_orientations, self.s1_size, self.s1_r, None, self.c1_size, self.c1_stride,
-                      self.c1_padding),
-            StageSpec(2, self.s2_planes, self.s2_size, self.s2_r, self.s2_r_learn, self.c2_size, self.c2_stride,
-                      self.c2_padding),
-            StageSpec(3, self.s3_planes, self.s3_size, self.s3_r, self.s3_r_learn, self.c3_size, self.c3_stride,
-                      self.c3_padding),
-        )  # fmt: skip
+            StageSpec(
+                1, self.s1_orientations, self.s1_size, self.s1_r, None, self.c1_size, self.c1_stride, self.c1_padding
+            ),
+            StageSpec(
+                2,
+                self.s2_planes,
+                self.s2_size,
+                self.s2_r,
+                self.s2_r_learn,
+                self.c2_size,
+                self.c2_stride,
+                self.c2_padding,
+            ),
+            StageSpec(
+                3,
+                self.s3_planes,
+                self.s3_size,
+                self.s3_r,
+                self.s3_r_learn,
+                self.c3_size,
+                self.c3_stride,
+                self.c3_padding,
+            ),
+        )
 
 
 def _edge_templates(cfg: NeocognitronConfig) -> np.ndarray:
     """S1 templates (K1, 2, s, s): a Gaussian-derivative edge split into its ON and OFF lobes."""
     out = []
     for k in range(cfg.s1_orientations):
-        g = filters.gaussian_derivative_kernel(cfg.s1_sigma, 2 * cfg.s1_sigma, order=1,
-                                               theta=2 * math.pi * k / cfg.s1_orientations,
-                                               size=cfg.s1_size, dtype=np.float64)  # fmt: skip
+        g = filters.gaussian_derivative_kernel(
+            cfg.s1_sigma,
+            2 * cfg.s1_sigma,
+            order=1,
+            theta=2 * math.pi * k / cfg.s1_orientations,
+            size=cfg.s1_size,
+            dtype=np.float64,
+        )
         # -d/dx' G is positive on the +x' side: bright (ON) there, dark (OFF) on the other side
         out.append(np.stack([np.maximum(-g, 0.0), np.maximum(g, 0.0)]))
     return np.asarray(out, dtype=np.float32)
@@ -212,8 +251,9 @@ class Neocognitron(Hierarchy):
         s1 = cfg.stages[0]
         on = filters.dog_kernel(cfg.ug_sigma, cfg.ug_ratio * cfg.ug_sigma, size=cfg.ug_size)
         self.layers["UG"] = SLayer(np.stack([on, -on])[:, None], tuning="linear", device=device, name="UG")
-        self.layers["US1"] = SLayer(_edge_templates(cfg), r=s1.s_r, c=self.connection_weights(s1.s_size),
-                                    device=device, name="US1")  # fmt: skip
+        self.layers["US1"] = SLayer(
+            _edge_templates(cfg), r=s1.s_r, c=self.connection_weights(s1.s_size), device=device, name="US1"
+        )
         self.layers["UC1"] = self._clayer(s1)
         self.classifier: PrototypeClassifier | None = None
         self._shapes = self._check_geometry()
@@ -225,8 +265,15 @@ class Neocognitron(Hierarchy):
 
     def _clayer(self, spec: StageSpec):
         cfg = self.config
-        return CLayer(spec.c_size, spec.c_stride, spec.c_padding, kind=cfg.c_kind, saturation=cfg.c_saturation,
-                      device=self.device, name=f"UC{spec.level}")  # fmt: skip
+        return CLayer(
+            spec.c_size,
+            spec.c_stride,
+            spec.c_padding,
+            kind=cfg.c_kind,
+            saturation=cfg.c_saturation,
+            device=self.device,
+            name=f"UC{spec.level}",
+        )
 
     def _check_geometry(self) -> dict:
         """Per-image shapes of every stage with the configured sizes, or a ValueError naming the field."""
@@ -238,8 +285,9 @@ class Neocognitron(Hierarchy):
             if pad > size // 2:
                 raise ValueError(f"c{level}_padding={pad} must be at most half of c{level}_size={size}")
             if size > h + 2 * pad:
-                raise ValueError(f"c{level}_size={size} (pooling window) is larger than its input US{level} "
-                                 f"({h}x{h}, padding {pad})")  # fmt: skip
+                raise ValueError(
+                    f"c{level}_size={size} (pooling window) is larger than its input US{level} ({h}x{h}, padding {pad})"
+                )
             shapes[f"US{level}"] = (spec.planes, h, h)
             h = out_len(h, size, stride, pad)
             shapes[f"UC{level}"] = (spec.planes, h, h)
@@ -264,8 +312,9 @@ class Neocognitron(Hierarchy):
         arrays and the position reached) when ``should_stop()`` turned true
         between batches; pass it back as ``state`` to continue exactly.
         """
-        return learning.learn_stage(self, stage, images, labels, seed=seed, progress=progress, state=state,
-                                    should_stop=should_stop, cache=cache)  # fmt: skip
+        return learning.learn_stage(
+            self, stage, images, labels, seed=seed, progress=progress, state=state, should_stop=should_stop, cache=cache
+        )
 
     def fit_top(self, c3, labels, *, rng=None, progress=False) -> Neocognitron:
         """Learn only the supervised top (S4 prototypes and readout) from UC3 maps (N, K3, h, w).
@@ -277,26 +326,37 @@ class Neocognitron(Hierarchy):
         c3 = np.asarray(c3, dtype=np.float32)
         y = check_labels(labels, len(c3))
         order = np.random.default_rng([seed_from(rng), 0]).permutation(len(c3))
-        result = learning.supervised_learning(c3[order], y[order], r=cfg.s4_r_learn, max_planes=cfg.s4_planes,
-                                              c_taper=cfg.c_taper, batch_size=4 * cfg.batch_size,
-                                              progress=progress)  # fmt: skip
+        result = learning.supervised_learning(
+            c3[order],
+            y[order],
+            r=cfg.s4_r_learn,
+            max_planes=cfg.s4_planes,
+            c_taper=cfg.c_taper,
+            batch_size=4 * cfg.batch_size,
+            progress=progress,
+        )
         self.set_planes("S4", result["templates"], result["counts"], result["labels"])
         self.readout = RidgeReadout(cfg.ridge_alpha).fit(c3.reshape(len(c3), -1), y)
         return self
 
     def predict_features(self, c3, *, classifier=None) -> np.ndarray:
         """Class labels from UC3 maps (N, K3, h, w)."""
-        kind = check_choice(self.config.classifier if classifier is None else classifier, "classifier",
-                            CLASSIFIERS[self.NAME])
+        kind = check_choice(
+            self.config.classifier if classifier is None else classifier, "classifier", CLASSIFIERS[self.NAME]
+        )
         if kind == "ridge":
             if self.readout is None:
                 raise RuntimeError("the ridge readout is not trained yet (fit first)")
             return self.readout.predict(c3.reshape(len(c3), -1))
         if self.classifier is None:
             raise RuntimeError("S4 has no prototypes yet (fit first)")
-        return np.concatenate([self.classifier.predict(c3[i : i + 1000], method=kind,
-                                                       candidates=self.config.intvec_candidates)
-                               for i in range(0, len(c3), 1000)] or [np.zeros(0, dtype=np.int64)])  # fmt: skip
+        return np.concatenate(
+            [
+                self.classifier.predict(c3[i : i + 1000], method=kind, candidates=self.config.intvec_candidates)
+                for i in range(0, len(c3), 1000)
+            ]
+            or [np.zeros(0, dtype=np.int64)]
+        )
 
     def predict_all(self, c3, *, batch_size=1000) -> dict:
         """Labels from UC3 maps by every classifier ("intvec", "nearest", "ridge"), sharing one S4 pass.
@@ -309,8 +369,9 @@ class Neocognitron(Hierarchy):
         for start in range(0, len(c3), batch_size):
             s = self.classifier.similarity(c3[start : start + batch_size])
             for m in out:
-                out[m].append(self.classifier.predict(None, method=m, candidates=self.config.intvec_candidates,
-                                                      similarity=s))  # fmt: skip
+                out[m].append(
+                    self.classifier.predict(None, method=m, candidates=self.config.intvec_candidates, similarity=s)
+                )
         out = {m: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for m, v in out.items()}
         out["ridge"] = self.predict_features(c3, classifier="ridge")
         return out
@@ -322,12 +383,14 @@ class Neocognitron(Hierarchy):
         level = int(stage[1])
         if level in (2, 3):
             spec = cfg.stages[level - 1]
-            self.layers[f"US{level}"] = SLayer(templates, r=spec.s_r, c=self.connection_weights(spec.s_size),
-                                               device=self.device, name=f"US{level}")  # fmt: skip
+            self.layers[f"US{level}"] = SLayer(
+                templates, r=spec.s_r, c=self.connection_weights(spec.s_size), device=self.device, name=f"US{level}"
+            )
             self.layers[f"UC{level}"] = self._clayer(spec)
         else:
-            self.classifier = PrototypeClassifier(templates, labels, r=cfg.s4_r, c_taper=cfg.c_taper,
-                                                  device=self.device)  # fmt: skip
+            self.classifier = PrototypeClassifier(
+                templates, labels, r=cfg.s4_r, c_taper=cfg.c_taper, device=self.device
+            )
             self.layers["US4"] = self.classifier.layer
         self.counts[stage] = np.asarray(counts if counts is not None else np.ones(len(templates)), dtype=np.int64)
 

@@ -200,8 +200,14 @@ class RidgeReadout:
         return self.classes[self.decision_function(features).argmax(axis=1)]
 
     def state_dict(self) -> dict:
-        return {"weights": self.weights, "bias": self.bias, "mean": self.mean, "scale": self.scale,
-                "classes": self.classes, "alpha": np.array(self.alpha)}  # fmt: skip
+        return {
+            "weights": self.weights,
+            "bias": self.bias,
+            "mean": self.mean,
+            "scale": self.scale,
+            "classes": self.classes,
+            "alpha": np.array(self.alpha),
+        }
 
     @classmethod
     def from_state(cls, state: dict) -> RidgeReadout:

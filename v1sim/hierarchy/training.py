@@ -86,8 +86,9 @@ def _model_from(model_name, config: dict, device="auto", *, path=None):
     try:
         cfg = config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in fields})
     except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"checkpoint {path} holds an invalid {model_name} configuration: {exc}",
-                              path=path) from None  # fmt: skip
+        raise CheckpointError(
+            f"checkpoint {path} holds an invalid {model_name} configuration: {exc}", path=path
+        ) from None
     return cls(cfg, device=device)
 
 
@@ -100,8 +101,9 @@ def _load_learned(model, arrays, path) -> None:
         raise CheckpointError(f"checkpoint {path} does not fit a {type(model).__name__}: {exc}", path=path) from None
     for key, a in model.state_dict().items():
         if key not in learned or np.shape(learned[key]) != np.shape(a):
-            raise CheckpointError(f"checkpoint {path} is inconsistent: array {key!r} is missing or of another shape",
-                                  path=path)  # fmt: skip
+            raise CheckpointError(
+                f"checkpoint {path} is inconsistent: array {key!r} is missing or of another shape", path=path
+            )
 
 
 def _check_checkpoint(model_name, stages, facts, probe, arrays, info, path) -> None:
@@ -141,8 +143,20 @@ def _check_checkpoint(model_name, stages, facts, probe, arrays, info, path) -> N
         raise bad(f"its learned arrays do not fit together ({exc})") from None
 
 
-def train(model_name, train_data, test_data, *, out_dir, seed=0, n_train=None, progress=True, resume=False,
-          device="auto", meta=None, **overrides) -> dict:  # fmt: skip
+def train(
+    model_name,
+    train_data,
+    test_data,
+    *,
+    out_dir,
+    seed=0,
+    n_train=None,
+    progress=True,
+    resume=False,
+    device="auto",
+    meta=None,
+    **overrides,
+) -> dict:
     """Train a Neocognitron or HMAX on labelled images and test it: the CLI's ``v1sim train`` entry point.
 
     One pass: each learned stage ("S2", "S3", "S4" and "readout" for the
@@ -218,8 +232,9 @@ def train(model_name, train_data, test_data, *, out_dir, seed=0, n_train=None, p
     partial = None
 
     def checkpoint(extra_arrays=None, partial_stage=None):
-        folder.save_last(dict(model.state_dict(), **(extra_arrays or {})),
-                         {**facts, **state, "partial_stage": partial_stage})  # fmt: skip
+        folder.save_last(
+            dict(model.state_dict(), **(extra_arrays or {})), {**facts, **state, "partial_stage": partial_stage}
+        )
 
     with folder.interrupts() as interrupted:
         if resume:
@@ -230,8 +245,10 @@ def train(model_name, train_data, test_data, *, out_dir, seed=0, n_train=None, p
                 _load_learned(model, arrays, folder.path / "last.npz")
                 state = {k: info[k] for k in ("done", "history", "train_seconds")}
                 if info.get("partial_stage") is not None:
-                    partial = (info["partial_stage"], {k[len("partial/") :]: v for k, v in arrays.items()
-                                                       if k.startswith("partial/")})  # fmt: skip
+                    partial = (
+                        info["partial_stage"],
+                        {k[len("partial/") :]: v for k, v in arrays.items() if k.startswith("partial/")},
+                    )
                 folder.write_metrics(state["history"])
                 if state["history"] and state["history"][-1].get("stage") == "test":
                     return _result(state["history"][-1], model_name, len(x), folder, already_finished=True)
@@ -247,34 +264,52 @@ def train(model_name, train_data, test_data, *, out_dir, seed=0, n_train=None, p
         for stage in stages[len(state["done"]) :]:
             if interrupted():
                 checkpoint()
-                raise TrainingInterrupted(f"interrupted before stage {stage}; checkpoint {folder.path / 'last.npz'} "
-                                          "written (continue with --resume)")  # fmt: skip
+                raise TrainingInterrupted(
+                    f"interrupted before stage {stage}; checkpoint {folder.path / 'last.npz'} "
+                    "written (continue with --resume)"
+                )
             start = time.perf_counter()
-            result = model.learn_stage(stage, x, y, seed=seed, progress=progress, should_stop=stop, cache=cache,
-                                       state=partial[1] if partial and partial[0] == stage else None)  # fmt: skip
+            result = model.learn_stage(
+                stage,
+                x,
+                y,
+                seed=seed,
+                progress=progress,
+                should_stop=stop,
+                cache=cache,
+                state=partial[1] if partial and partial[0] == stage else None,
+            )
             stage_seconds = time.perf_counter() - start
             state["train_seconds"] += stage_seconds
             if result is not None:
                 checkpoint({f"partial/{k}": v for k, v in result.items()}, partial_stage=stage)
-                raise TrainingInterrupted(f"interrupted in stage {stage}; checkpoint {folder.path / 'last.npz'} "
-                                          "written (continue with --resume)")  # fmt: skip
+                raise TrainingInterrupted(
+                    f"interrupted in stage {stage}; checkpoint {folder.path / 'last.npz'} "
+                    "written (continue with --resume)"
+                )
             state["done"].append(stage)
-            record = {"stage": stage, "seconds": stage_seconds, "train_seconds": state["train_seconds"],
-                      "images": len(x)}  # fmt: skip
+            record = {
+                "stage": stage,
+                "seconds": stage_seconds,
+                "train_seconds": state["train_seconds"],
+                "images": len(x),
+            }
             if stage in model.counts:
                 record["planes"] = int(len(model.counts[stage]))
             state["history"].append(record)
             checkpoint()
             folder.write_metrics(state["history"])
         if interrupted():
-            raise TrainingInterrupted(f"interrupted before the test; checkpoint {folder.path / 'last.npz'} written "
-                                      "(continue with --resume)")  # fmt: skip
+            raise TrainingInterrupted(
+                f"interrupted before the test; checkpoint {folder.path / 'last.npz'} written (continue with --resume)"
+            )
         final = _test(model, model_name, (x_test, y_test), len(x), state["train_seconds"], progress)
         state["history"].append(final)
         folder.write_metrics(state["history"])
         checkpoint()
-        folder.save_best(model.state_dict(), {**facts, "test_accuracy": final["test_accuracy"],
-                                              "classifier": final["classifier"]})  # fmt: skip
+        folder.save_best(
+            model.state_dict(), {**facts, "test_accuracy": final["test_accuracy"], "classifier": final["classifier"]}
+        )
     return _result(final, model_name, len(x), folder)
 
 
@@ -290,25 +325,43 @@ def _test(model, model_name, test, n_train, seconds, progress) -> dict:
     accuracy = accuracies[classifier]
     planes = {s: int(len(v)) for s, v in model.counts.items()}
     final = {
-        "epoch": 1, "stage": "test", "classifier": classifier, "test_accuracy": accuracy, "test_error": 1.0 - accuracy,
-        "accuracies": accuracies, "planes": planes, "train_seconds": seconds,
+        "epoch": 1,
+        "stage": "test",
+        "classifier": classifier,
+        "test_accuracy": accuracy,
+        "test_error": 1.0 - accuracy,
+        "accuracies": accuracies,
+        "planes": planes,
+        "train_seconds": seconds,
         "images_per_second": n_train / seconds if seconds > 0 else float("nan"),
-        "test_seconds": test_seconds, "test_images_per_second": len(x_test) / test_seconds,
-    }  # fmt: skip
+        "test_seconds": test_seconds,
+        "test_images_per_second": len(x_test) / test_seconds,
+    }
     if progress:
         others = ", ".join(f"{k} {100 * (1 - v):.2f}%" for k, v in accuracies.items() if k != classifier)
-        print(f"{model_name}: test error {100 * (1 - accuracy):.2f}% ({classifier}{'; ' + others if others else ''}), "
-              f"planes {planes}, {final['images_per_second']:.0f} training images/s",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"{model_name}: test error {100 * (1 - accuracy):.2f}% ({classifier}{'; ' + others if others else ''}), "
+            f"planes {planes}, {final['images_per_second']:.0f} training images/s",
+            file=sys.stderr,
+            flush=True,
+        )
     return final
 
 
 def _result(final, model_name, n_train, folder, *, already_finished=False) -> dict:
     """What :func:`train` returns, from the final ``metrics.jsonl`` record."""
     return {
-        "test_accuracy": final["test_accuracy"], "test_error": final["test_error"], "epochs": 1,
-        "train_seconds": final["train_seconds"], "images_per_second": final["images_per_second"],
-        "out": str(folder.path), "model": model_name, "classifier": final["classifier"],
-        "accuracies": final["accuracies"], "planes": final["planes"], "n_train": n_train,
-        "test_seconds": final["test_seconds"], "already_finished": already_finished,
-    }  # fmt: skip
+        "test_accuracy": final["test_accuracy"],
+        "test_error": final["test_error"],
+        "epochs": 1,
+        "train_seconds": final["train_seconds"],
+        "images_per_second": final["images_per_second"],
+        "out": str(folder.path),
+        "model": model_name,
+        "classifier": final["classifier"],
+        "accuracies": final["accuracies"],
+        "planes": final["planes"],
+        "n_train": n_train,
+        "test_seconds": final["test_seconds"],
+        "already_finished": already_finished,
+    }

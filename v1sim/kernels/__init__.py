@@ -86,8 +86,15 @@ def _example_args(name: str, dtype):
     if name == "bn_backward_sums":
         return (x.reshape(1, 2, 36), x.reshape(1, 2, 36), np.zeros(2), np.ones(2), np.empty(2), np.empty(2))
     if name == "bn_backward_dx":
-        return (x.reshape(1, 2, 36), x.reshape(1, 2, 36), np.zeros(2), np.ones(2), np.ones(2), np.zeros((2, 2)),
-                np.empty((1, 2, 36), dtype))  # fmt: skip
+        return (
+            x.reshape(1, 2, 36),
+            x.reshape(1, 2, 36),
+            np.zeros(2),
+            np.ones(2),
+            np.ones(2),
+            np.zeros((2, 2)),
+            np.empty((1, 2, 36), dtype),
+        )
     if name == "im2col":
         return (x, 3, 3, 1, 1, np.empty((18, 1, 16), dtype))
     if name == "col2im":

@@ -74,8 +74,9 @@ def choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int 
     # a faster method is no use if its working memory does not fit (a big kernel's im2col matrix can
     # be thousands of times the output); the direct loops always fit
     cap = memory_limit()
-    costs = {m: t for m, t in costs.items()
-             if m == "direct" or work_bytes(m, x_shape, w_shape, stride, itemsize) <= cap}  # fmt: skip
+    costs = {
+        m: t for m, t in costs.items() if m == "direct" or work_bytes(m, x_shape, w_shape, stride, itemsize) <= cap
+    }
     return min(costs, key=costs.get)
 
 

@@ -18,8 +18,9 @@ from . import get
 __all__ = ["out_len", "pad", "pad_zero", "pool_geometry", "pool", "pool_backward"]
 
 
-def out_len(n: int, f: int, stride: int = 1, padding: int = 0, *, argument: str = "f", axis: str = "size",
-            owner: str = "") -> int:  # fmt: skip
+def out_len(
+    n: int, f: int, stride: int = 1, padding: int = 0, *, argument: str = "f", axis: str = "size", owner: str = ""
+) -> int:
     """Output length of a window sliding over an axis: ``(n - f + 2p) // s + 1``.
 
     The one home of the formula ``W2 = (W1 - F + 2P)/S + 1`` (rounded down:
@@ -50,8 +51,11 @@ def out_len(n: int, f: int, stride: int = 1, padding: int = 0, *, argument: str 
     """
     if f > n + 2 * padding:
         prefix = f"{owner}: " if owner else ""
-        raise InputError(f"{prefix}the window {axis} {f} ({argument}) does not fit the input {axis} {n} with "
-                         f"padding {padding} on each side", argument=argument)  # fmt: skip
+        raise InputError(
+            f"{prefix}the window {axis} {f} ({argument}) does not fit the input {axis} {n} with "
+            f"padding {padding} on each side",
+            argument=argument,
+        )
     return (n - f + 2 * padding) // stride + 1
 
 
@@ -118,13 +122,7 @@ def pool(arr, size, stride, padding, out_hw, kind, return_indices, device):
     out = np.empty((n, c) + tuple(out_hw), dtype=arr.dtype)
     idx = None
     if kind == "max":
-        if (
-            not return_indices
-            and device != "cuda"
-            and size == (2, 2)
-            and stride == (2, 2)
-            and padding == (0, 0)
-        ):
+        if not return_indices and device != "cuda" and size == (2, 2) and stride == (2, 2) and padding == (0, 0):
             get("max_pool_2x2", device)(arr, out)
         else:
             idx = np.empty(out.shape, dtype=np.int32)

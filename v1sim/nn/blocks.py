@@ -96,8 +96,10 @@ class Concat(Module):
             items = ((f"branch{i + 1}", b) for i, b in enumerate(branches))
         for name, b in items:
             if not isinstance(b, Module):
-                raise InputTypeError(f"{type(self).__name__} branches must be Modules, got {type(b).__name__} "
-                                     f"for {name!r}", argument="branches")  # fmt: skip
+                raise InputTypeError(
+                    f"{type(self).__name__} branches must be Modules, got {type(b).__name__} for {name!r}",
+                    argument="branches",
+                )
             setattr(self, name, b)
 
     def forward(self, x):
@@ -116,8 +118,10 @@ class Concat(Module):
     def output_shape(self, input_shape):
         shapes = [b.output_shape(input_shape) for b in self.children()]
         if len({s[1:] for s in shapes}) != 1:
-            raise InputError(f"{type(self).__name__}: branches give maps of different sizes {[s[1:] for s in shapes]}",
-                             argument="branches")  # fmt: skip
+            raise InputError(
+                f"{type(self).__name__}: branches give maps of different sizes {[s[1:] for s in shapes]}",
+                argument="branches",
+            )
         return (sum(s[0] for s in shapes),) + shapes[0][1:]
 
     def macs(self, input_shape):
@@ -138,8 +142,10 @@ class ZeroPadShortcut(Module):
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.out_channels = check_positive_int(out_channels, "out_channels")
         if self.out_channels < self.in_channels:
-            raise InputError(f"out_channels ({self.out_channels}) must be at least in_channels ({self.in_channels})",
-                             argument="out_channels")  # fmt: skip
+            raise InputError(
+                f"out_channels ({self.out_channels}) must be at least in_channels ({self.in_channels})",
+                argument="out_channels",
+            )
         self.stride = check_int_pair(stride, "stride", minimum=1)
         self.before = (self.out_channels - self.in_channels) // 2
 
@@ -212,13 +218,15 @@ class BasicBlock(Residual):
         check_choice(shortcut, "shortcut", ("A", "B", "C"))
         stride = check_positive_int(stride, "stride")
         rng = check_rng(rng)
-        body = Sequential(OrderedDict(
-            conv1=Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, device=device, rng=rng),
-            bn1=BatchNorm2d(out_channels),
-            relu1=ReLU(),
-            conv2=Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, device=device, rng=rng),
-            bn2=BatchNorm2d(out_channels),
-        ))  # fmt: skip
+        body = Sequential(
+            OrderedDict(
+                conv1=Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, device=device, rng=rng),
+                bn1=BatchNorm2d(out_channels),
+                relu1=ReLU(),
+                conv2=Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, device=device, rng=rng),
+                bn2=BatchNorm2d(out_channels),
+            )
+        )
         super().__init__(body, _shortcut(shortcut, in_channels, out_channels, stride, device, rng))
         _place(self, device)
 
@@ -252,16 +260,18 @@ class Bottleneck(Residual):
         planes = check_positive_int(planes, "planes")
         rng = check_rng(rng)
         out_channels = planes * self.expansion
-        body = Sequential(OrderedDict(
-            conv1=Conv2d(in_channels, planes, 1, bias=False, device=device, rng=rng),
-            bn1=BatchNorm2d(planes),
-            relu1=ReLU(),
-            conv2=Conv2d(planes, planes, 3, stride, 1, bias=False, device=device, rng=rng),
-            bn2=BatchNorm2d(planes),
-            relu2=ReLU(),
-            conv3=Conv2d(planes, out_channels, 1, bias=False, device=device, rng=rng),
-            bn3=BatchNorm2d(out_channels),
-        ))  # fmt: skip
+        body = Sequential(
+            OrderedDict(
+                conv1=Conv2d(in_channels, planes, 1, bias=False, device=device, rng=rng),
+                bn1=BatchNorm2d(planes),
+                relu1=ReLU(),
+                conv2=Conv2d(planes, planes, 3, stride, 1, bias=False, device=device, rng=rng),
+                bn2=BatchNorm2d(planes),
+                relu2=ReLU(),
+                conv3=Conv2d(planes, out_channels, 1, bias=False, device=device, rng=rng),
+                bn3=BatchNorm2d(out_channels),
+            )
+        )
         super().__init__(body, _shortcut(shortcut, in_channels, out_channels, stride, device, rng))
         _place(self, device)
 
@@ -289,10 +299,12 @@ class Inception(Concat):
         def conv(c_in, c_out, size):
             return [Conv2d(c_in, c_out, size, padding=size // 2, device=device, rng=rng), ReLU()]
 
-        super().__init__([
-            Sequential(*conv(in_channels, ch1x1, 1)),
-            Sequential(*conv(in_channels, ch3x3red, 1), *conv(ch3x3red, ch3x3, 3)),
-            Sequential(*conv(in_channels, ch5x5red, 1), *conv(ch5x5red, ch5x5, 5)),
-            Sequential(MaxPool2d(3, 1, 1, device=device), *conv(in_channels, pool_proj, 1)),
-        ])  # fmt: skip
+        super().__init__(
+            [
+                Sequential(*conv(in_channels, ch1x1, 1)),
+                Sequential(*conv(in_channels, ch3x3red, 1), *conv(ch3x3red, ch3x3, 3)),
+                Sequential(*conv(in_channels, ch5x5red, 1), *conv(ch5x5red, ch5x5, 5)),
+                Sequential(MaxPool2d(3, 1, 1, device=device), *conv(in_channels, pool_proj, 1)),
+            ]
+        )
         _place(self, device)

@@ -22,14 +22,14 @@ from .._core.runs import differences, finite_number, require
 from ..errors import CheckpointError
 from .config import TrainConfig
 
-__all__ = ["check_checkpoint", "checkpoint_state", "fresh_position", "fresh_window", "generators",
-           "restore_checkpoint"]  # fmt: skip
+__all__ = ["check_checkpoint", "checkpoint_state", "fresh_position", "fresh_window", "generators", "restore_checkpoint"]
 
 
 def generators(model):
     """The random generators held by modules (dropout), by module name."""
-    return {name: m.rng for name, m in model.named_modules()
-            if isinstance(getattr(m, "rng", None), np.random.Generator)}  # fmt: skip
+    return {
+        name: m.rng for name, m in model.named_modules() if isinstance(getattr(m, "rng", None), np.random.Generator)
+    }
 
 
 def fresh_position(epoch=0):
@@ -73,8 +73,9 @@ def check_checkpoint(run, arrays, info, path) -> None:
     require(path, {"steps": [], **info}, "steps", list, "a list of step records")
     require(path, {"generators": {}, **info}, "generators", dict, "the random generators by module")
     defaults = dataclasses.asdict(TrainConfig())  # fields added after the checkpoint take their defaults
-    other = differences({**defaults, **config}, {k: v for k, v in dataclasses.asdict(run.config).items()
-                                                 if k != "epochs"})  # fmt: skip
+    other = differences(
+        {**defaults, **config}, {k: v for k, v in dataclasses.asdict(run.config).items() if k != "epochs"}
+    )
     if other:
         raise bad(f"it belongs to another run ({'; '.join(other)})")
     epochs = require(path, config, "epochs", int, "a positive number of epochs")

@@ -52,8 +52,10 @@ class Sequential(Module):
             items = [(str(i), m) for i, m in enumerate(modules)]
         for name, m in items:
             if not isinstance(m, Module):
-                raise InputTypeError(f"Sequential takes Modules, got {type(m).__name__} for entry {name!r} of modules",
-                                     argument="modules")  # fmt: skip
+                raise InputTypeError(
+                    f"Sequential takes Modules, got {type(m).__name__} for entry {name!r} of modules",
+                    argument="modules",
+                )
             setattr(self, name, m)
 
     def __len__(self):
@@ -69,7 +71,7 @@ class Sequential(Module):
             return self._modules[index]
         return list(self._modules.values())[index]
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise InputTypeError(f"Sequential.append takes a Module, got {type(module).__name__}", argument="module")
         setattr(self, str(len(self)), module)

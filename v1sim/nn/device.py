@@ -22,8 +22,22 @@ import numpy as np
 
 from .functional.dispatch import any_device, is_device
 
-__all__ = ["is_device", "any_device", "to_device", "to_host", "host_copy", "like", "add", "reshape",
-           "concat_channels", "split_channels", "add_bias", "sum_batch", "fn", "kernels"]  # fmt: skip
+__all__ = [
+    "is_device",
+    "any_device",
+    "to_device",
+    "to_host",
+    "host_copy",
+    "like",
+    "add",
+    "reshape",
+    "concat_channels",
+    "split_channels",
+    "add_bias",
+    "sum_batch",
+    "fn",
+    "kernels",
+]
 
 
 def kernels():

@@ -34,8 +34,9 @@ def calculate_fans(shape) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight array of ``shape`` (at least 2-D)."""
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2:
-        raise InputError(f"fans need a weight of at least 2 dimensions (out, in, ...), got shape {shape}",
-                         argument="shape")  # fmt: skip
+        raise InputError(
+            f"fans need a weight of at least 2 dimensions (out, in, ...), got shape {shape}", argument="shape"
+        )
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
@@ -100,4 +101,3 @@ def init_weight(array: np.ndarray, scheme: str, rng) -> np.ndarray:
     """Fill ``array`` with the named scheme ("he" or "xavier") — what the layers call."""
     check_choice(scheme, "init", tuple(INITS))
     return INITS[scheme](array, rng=rng)
-

@@ -48,9 +48,18 @@ from .parameter import Parameter
 from .pooling import AvgPool2d, Flatten, GlobalAvgPool2d, MaxPool2d
 
 __all__ = [
-    "shape_only", "Conv2d", "LocallyConnected2d", "Linear", "ReLU", "Tanh", "Sigmoid", "MaxPool2d", "AvgPool2d",
-    "GlobalAvgPool2d", "Flatten",
-]  # fmt: skip
+    "shape_only",
+    "Conv2d",
+    "LocallyConnected2d",
+    "Linear",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
+    "Flatten",
+]
 
 
 _build = threading.local()
@@ -97,8 +106,9 @@ class _Weighted(Module):
         rng = check_rng(rng)
         # a weight, its gradient and the optimiser's momentum: blame the argument behind the largest axis
         name = names[int(np.argmax(shape))] if names else "weight"
-        check_allocation(shape, np.float32, name, copies=3,
-                         what=f"{type(self).__name__} with a weight of shape {tuple(shape)}")  # fmt: skip
+        check_allocation(
+            shape, np.float32, name, copies=3, what=f"{type(self).__name__} with a weight of shape {tuple(shape)}"
+        )
         w = np.empty(shape, dtype=np.float32)
         for block in [w] if blocks is None else w.reshape(blocks):  # one fan per filter bank
             init_weight(block, init, rng)
@@ -159,8 +169,20 @@ class Conv2d(_Weighted):
     ((10, 32, 32), 760)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, bias=True, *,
-                 init="he", device="auto", rng=None):  # fmt: skip
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        groups=1,
+        bias=True,
+        *,
+        init="he",
+        device="auto",
+        rng=None,
+    ):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.out_channels = check_positive_int(out_channels, "out_channels")
@@ -176,12 +198,18 @@ class Conv2d(_Weighted):
             )
         self.device = resolve_device(device)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self._init_params(shape, (self.out_channels,) if bias else None, init, rng,
-                          names=("out_channels", "in_channels", "kernel_size", "kernel_size"))  # fmt: skip
+        self._init_params(
+            shape,
+            (self.out_channels,) if bias else None,
+            init,
+            rng,
+            names=("out_channels", "in_channels", "kernel_size", "kernel_size"),
+        )
 
     def forward(self, x):
-        out, cache = F.conv2d_forward(x, self.weight.data, self._bias_data(), self.stride, self.padding, self.groups,
-                                      device=self.device)  # fmt: skip
+        out, cache = F.conv2d_forward(
+            x, self.weight.data, self._bias_data(), self.stride, self.padding, self.groups, device=self.device
+        )
         self._store(cache)
         return out
 
@@ -243,8 +271,20 @@ class LocallyConnected2d(_Weighted):
     bias : Parameter (K, H2, W2) or None
     """
 
-    def __init__(self, in_channels, out_channels, input_size, kernel_size, stride=1, padding=0, bias=True, *,
-                 init="he", device="auto", rng=None):  # fmt: skip
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        input_size,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias=True,
+        *,
+        init="he",
+        device="auto",
+        rng=None,
+    ):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.out_channels = check_positive_int(out_channels, "out_channels")
@@ -257,13 +297,19 @@ class LocallyConnected2d(_Weighted):
         ho, wo = self._out_len(h, kh, sy, py, "height"), self._out_len(w, kw, sx, px, "width")
         shape = (ho, wo, self.out_channels, self.in_channels, kh, kw)
         blocks = (ho * wo, self.out_channels, self.in_channels, kh, kw)
-        self._init_params(shape, (self.out_channels, ho, wo) if bias else None, init, rng, blocks,
-                          names=("input_size", "input_size", "out_channels", "in_channels", "kernel_size",
-                                 "kernel_size"))  # fmt: skip
+        self._init_params(
+            shape,
+            (self.out_channels, ho, wo) if bias else None,
+            init,
+            rng,
+            blocks,
+            names=("input_size", "input_size", "out_channels", "in_channels", "kernel_size", "kernel_size"),
+        )
 
     def forward(self, x):
-        out, cache = F.locally_connected2d_forward(x, self.weight.data, self._bias_data(), self.stride, self.padding,
-                                                   device=self.device)  # fmt: skip
+        out, cache = F.locally_connected2d_forward(
+            x, self.weight.data, self._bias_data(), self.stride, self.padding, device=self.device
+        )
         self._store(cache)
         return out
 
@@ -276,8 +322,9 @@ class LocallyConnected2d(_Weighted):
         c, h, w = self._check_ndim(input_shape, "CHW")
         self._check_channels(c, self.in_channels, (c, h, w))
         if (h, w) != self.input_size:
-            raise InputError(f"{self._name()} expects input maps of size {self.input_size}, got {(h, w)} in x",
-                             argument="x")  # fmt: skip
+            raise InputError(
+                f"{self._name()} expects input maps of size {self.input_size}, got {(h, w)} in x", argument="x"
+            )
         return (self.out_channels,) + self.weight.shape[:2]
 
     def macs(self, input_shape):
@@ -285,8 +332,10 @@ class LocallyConnected2d(_Weighted):
         return k * ho * wo * self.in_channels * math.prod(self.kernel_size)
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, input_size={self.input_size}, "
-                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}")  # fmt: skip
+        return (
+            f"{self.in_channels}, {self.out_channels}, input_size={self.input_size}, "
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        )
 
 
 class Linear(_Weighted):
@@ -313,8 +362,13 @@ class Linear(_Weighted):
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         self.device = resolve_device(device)
-        self._init_params((self.out_features, self.in_features), (self.out_features,) if bias else None, init, rng,
-                          names=("out_features", "in_features"))  # fmt: skip
+        self._init_params(
+            (self.out_features, self.in_features),
+            (self.out_features,) if bias else None,
+            init,
+            rng,
+            names=("out_features", "in_features"),
+        )
 
     def forward(self, x):
         out, cache = F.linear_forward(x, self.weight.data, self._bias_data())

@@ -96,8 +96,9 @@ class Module:
                 registry.pop(name, None)
         if name in self._buffers:
             if not isinstance(value, np.ndarray) and not _device.is_device(value):
-                raise InputTypeError(f"buffer {name!r} must be a numpy (or device) array, got {type(value).__name__}",
-                                     argument=name)  # fmt: skip
+                raise InputTypeError(
+                    f"buffer {name!r} must be a numpy (or device) array, got {type(value).__name__}", argument=name
+                )
             self._buffers[name] = None
         object.__setattr__(self, name, value)
 
@@ -132,13 +133,19 @@ class Module:
         """
         x = _as_batch(x)
         if x.ndim < 2:
-            raise InputError(f"{self._name()} expects a batch x of shape (N, ...) with a leading batch axis, "
-                             f"got shape {x.shape}", argument="x")  # fmt: skip
+            raise InputError(
+                f"{self._name()} expects a batch x of shape (N, ...) with a leading batch axis, got shape {x.shape}",
+                argument="x",
+            )
         out = self.output_shape(x.shape[1:])
         # the output (and, for a training step, its gradient): a batch too large for memory is refused, not swapped
-        check_allocation((x.shape[0],) + tuple(out), x.dtype, self._size_argument(x.shape[1:]), copies=2,
-                         what=f"a batch of {x.shape[0]} through {self._name()} gives an output of per-sample shape "
-                              f"{tuple(out)}")  # fmt: skip
+        check_allocation(
+            (x.shape[0],) + tuple(out),
+            x.dtype,
+            self._size_argument(x.shape[1:]),
+            copies=2,
+            what=f"a batch of {x.shape[0]} through {self._name()} gives an output of per-sample shape {tuple(out)}",
+        )
         return self.forward(x)
 
     def _size_argument(self, input_shape) -> str:
@@ -189,8 +196,9 @@ class Module:
     def _check_channels(self, got: int, want: int, shape: tuple, what: str = "input channels") -> None:
         """An InputError blaming ``x`` unless its per-sample ``shape`` has ``want`` channels (features)."""
         if got != want:
-            raise InputError(f"{self._name()} expects {want} {what}, got {got} in x (per-sample shape {shape})",
-                             argument="x")  # fmt: skip
+            raise InputError(
+                f"{self._name()} expects {want} {what}, got {got} in x (per-sample shape {shape})", argument="x"
+            )
 
     def _out_len(self, size: int, f: int, s: int, p: int, axis: str) -> int:
         """Output length of a window over one axis of the input (:func:`v1sim.kernels.ops.out_len`), blaming ``x``."""
@@ -234,13 +242,13 @@ class Module:
 
     # -- modes ----------------------------------------------------------------
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Training mode (batch statistics in BN, dropout on); returns self."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Evaluation mode (running statistics in BN, dropout off); returns self."""
         return self.train(False)
 
@@ -248,18 +256,18 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def freeze(self) -> "Module":
+    def freeze(self) -> Module:
         """Stop training every parameter below this module; returns self."""
         for p in self.parameters():
             p.requires_grad = False
         return self
 
-    def unfreeze(self) -> "Module":
+    def unfreeze(self) -> Module:
         for p in self.parameters():
             p.requires_grad = True
         return self
 
-    def to(self, device: str | None = None, dtype=None) -> "Module":
+    def to(self, device: str | None = None, dtype=None) -> Module:
         """Move every layer to ``device`` and/or cast parameters and buffers to ``dtype``; returns self.
 
         ``"cuda"`` moves parameters, gradients and buffers into GPU memory
@@ -295,12 +303,12 @@ class Module:
                 object.__setattr__(m, name, place(getattr(m, name)))
         return self
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(dtype=np.float64)
 
     # -- state ----------------------------------------------------------------
 
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Copies of every parameter and buffer as plain arrays, by dotted name.
 
         Suitable for ``np.savez`` and ``np.load(..., allow_pickle=False)``;
@@ -365,8 +373,10 @@ class Module:
                     argument="state",
                 )
             if value.dtype.kind not in "iuf" or not np.isfinite(value).all():
-                raise InputError(f"load_state_dict for {type(self).__name__}: {key!r} of the state must be finite "
-                                 f"real numbers", argument="state")  # fmt: skip
+                raise InputError(
+                    f"load_state_dict for {type(self).__name__}: {key!r} of the state must be finite real numbers",
+                    argument="state",
+                )
             values[key] = (current, value)
         for current, value in values.values():  # all checked first: no half-loaded model
             if _device.is_device(current):

@@ -69,16 +69,29 @@ class _BatchNorm(Module):
         self.eps = check_positive_float(eps, "eps")
         self.momentum = check_in_range(momentum, "momentum", 0.0, 1.0)
         # weight, bias, their gradients and momenta, and the two running statistics
-        check_allocation(self.num_features, np.float32, "num_features", copies=8,
-                         what=f"{type(self).__name__} with {self.num_features} features")  # fmt: skip
+        check_allocation(
+            self.num_features,
+            np.float32,
+            "num_features",
+            copies=8,
+            what=f"{type(self).__name__} with {self.num_features} features",
+        )
         self.weight = Parameter(np.ones(self.num_features, np.float32))
         self.bias = Parameter(np.zeros(self.num_features, np.float32))
         self.register_buffer("running_mean", np.zeros(self.num_features, np.float32))
         self.register_buffer("running_var", np.ones(self.num_features, np.float32))
 
     def forward(self, x):
-        out, cache = F.batch_norm_forward(x, self.weight.data, self.bias.data, self.running_mean, self.running_var,
-                                          training=self.training, momentum=self.momentum, eps=self.eps)  # fmt: skip
+        out, cache = F.batch_norm_forward(
+            x,
+            self.weight.data,
+            self.bias.data,
+            self.running_mean,
+            self.running_var,
+            training=self.training,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
         self._store(cache)
         return out
 
@@ -151,4 +164,3 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p:g}"
-

@@ -76,8 +76,9 @@ class SGD:
         self.params = []
         for p in params:
             if not isinstance(p, Parameter):
-                raise InputTypeError(f"params must be Parameters (e.g. model.parameters()), got {type(p).__name__}",
-                                     argument="params")  # fmt: skip
+                raise InputTypeError(
+                    f"params must be Parameters (e.g. model.parameters()), got {type(p).__name__}", argument="params"
+                )
             if all(p is not q for q in self.params):
                 self.params.append(p)
         if not self.params:
@@ -123,13 +124,20 @@ class SGD:
         if self.momentum:
             v = self._velocity[i] = _device.kernels().empty(p.shape, p.dtype) if first else _device.to_device(v)
         grad = _device.to_device(p.grad)
-        _device.kernels().elementwise.sgd_step(p.data, grad, grad if v is None else v, self.lr * p.lr_mult,
-                                               self.weight_decay, self.momentum, self.nesterov, first)  # fmt: skip
+        _device.kernels().elementwise.sgd_step(
+            p.data,
+            grad,
+            grad if v is None else v,
+            self.lr * p.lr_mult,
+            self.weight_decay,
+            self.momentum,
+            self.nesterov,
+            first,
+        )
 
     def state_dict(self) -> dict:
         """Hyperparameters (floats) and momentum buffers (``"velocity.<i>"``, host arrays)."""
-        state = {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay,
-                 "nesterov": self.nesterov}  # fmt: skip
+        state = {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay, "nesterov": self.nesterov}
         state.update((f"velocity.{i}", _device.host_copy(v)) for i, v in sorted(self._velocity.items()))
         return state
 
@@ -143,15 +151,18 @@ class SGD:
         for key in state:
             if key in known:
                 continue
-            index = key[len("velocity."):] if key.startswith("velocity.") else ""
+            index = key[len("velocity.") :] if key.startswith("velocity.") else ""
             if not index.isdigit() or int(index) >= len(self.params):
-                raise KeyError(f"SGD.load_state_dict: unexpected key {key!r} (this optimiser has {len(self.params)} "
-                               "parameters)")  # fmt: skip
+                raise KeyError(
+                    f"SGD.load_state_dict: unexpected key {key!r} (this optimiser has {len(self.params)} parameters)"
+                )
             v = np.asarray(state[key])
             p = self.params[int(index)]
             if v.shape != p.shape:
-                raise InputError(f"SGD.load_state_dict: {key!r} has shape {v.shape}, its parameter has shape {p.shape}",
-                                 argument="state")  # fmt: skip
+                raise InputError(
+                    f"SGD.load_state_dict: {key!r} has shape {v.shape}, its parameter has shape {p.shape}",
+                    argument="state",
+                )
             velocity[int(index)] = np.array(v, dtype=p.dtype, copy=True)
         self.lr = check_positive_float(float(state["lr"]), "lr")
         self.momentum = check_in_range(float(state["momentum"]), "momentum", 0.0, 1.0, inclusive=(True, False))
@@ -160,8 +171,10 @@ class SGD:
         self._velocity = velocity
 
     def __repr__(self) -> str:
-        return (f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
-                f"nesterov={self.nesterov}, params={len(self.params)})")  # fmt: skip
+        return (
+            f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
+            f"nesterov={self.nesterov}, params={len(self.params)})"
+        )
 
 
 class _Schedule:
@@ -170,8 +183,9 @@ class _Schedule:
 
     def __init__(self, optimizer):
         if not hasattr(optimizer, "lr"):
-            raise InputTypeError(f"optimizer must have an lr attribute (e.g. SGD), got {type(optimizer).__name__}",
-                                 argument="optimizer")  # fmt: skip
+            raise InputTypeError(
+                f"optimizer must have an lr attribute (e.g. SGD), got {type(optimizer).__name__}", argument="optimizer"
+            )
         self.optimizer = optimizer
 
     def get_last_lr(self) -> float:
@@ -245,12 +259,34 @@ class ReduceLROnPlateau(_Schedule):
         Smallest change of the rate that is applied (PyTorch's default, 1e-8).
     """
 
-    _fields = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps",
-               "best", "num_bad_epochs", "cooldown_counter", "last_epoch")  # fmt: skip
+    _fields = (
+        "mode",
+        "factor",
+        "patience",
+        "threshold",
+        "threshold_mode",
+        "cooldown",
+        "min_lr",
+        "eps",
+        "best",
+        "num_bad_epochs",
+        "cooldown_counter",
+        "last_epoch",
+    )
     _added_later = ("eps",)
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0.0, eps=1e-8):  # fmt: skip
+    def __init__(
+        self,
+        optimizer,
+        mode="min",
+        factor=0.1,
+        patience=10,
+        threshold=1e-4,
+        threshold_mode="rel",
+        cooldown=0,
+        min_lr=0.0,
+        eps=1e-8,
+    ):
         super().__init__(optimizer)
         self.mode = check_choice(mode, "mode", ("min", "max"))
         self.factor = check_in_range(factor, "factor", 0.0, 1.0, inclusive=(False, False))

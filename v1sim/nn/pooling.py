@@ -34,8 +34,11 @@ class _Pool2d(Module):
         self.stride = self.kernel_size if stride is None else check_int_pair(stride, "stride", minimum=1)
         self.padding = check_int_pair(padding, "padding", minimum=0)
         if any(p > f // 2 for p, f in zip(self.padding, self.kernel_size)):
-            raise InputError(f"padding must be at most half of kernel_size, got padding={self.padding} for "
-                             f"kernel_size={self.kernel_size}", argument="padding")  # fmt: skip
+            raise InputError(
+                f"padding must be at most half of kernel_size, got padding={self.padding} for "
+                f"kernel_size={self.kernel_size}",
+                argument="padding",
+            )
         self.device = resolve_device(device)
 
     def forward(self, x):

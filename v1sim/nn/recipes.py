@@ -25,12 +25,26 @@ __all__ = ["RECIPES", "predict_labels", "prepare_images", "recipe", "train_model
 # The defaults `v1sim train MODEL` uses (flags override them).
 RECIPES = {
     # LeNet-5 (tanh, average pooling): SGD with momentum and a step schedule.
-    "lenet5": {"epochs": 20, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
-               "lr_step": 8, "lr_gamma": 0.2},
+    "lenet5": {
+        "epochs": 20,
+        "batch_size": 64,
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "lr_step": 8,
+        "lr_gamma": 0.2,
+    },
     # He et al.'s CIFAR recipe, shortened: lr 0.1 with momentum 0.9, weight decay 1e-4.
-    "resnet": {"epochs": 6, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
-               "lr_step": 4, "lr_gamma": 0.1},
-}  # fmt: skip
+    "resnet": {
+        "epochs": 6,
+        "batch_size": 128,
+        "lr": 0.1,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "lr_step": 4,
+        "lr_gamma": 0.1,
+    },
+}
 
 
 def recipe(model_name: str) -> dict:
@@ -98,8 +112,9 @@ def train_steps(name, images, labels, *, steps, seed=0):
     x, y = check_data(prepare_images(images, models.default_input_shape(name)), labels, "train")
     settings = recipe(name)
     model = models.build(name, rng=seed)
-    opt = SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"],
-              weight_decay=settings["weight_decay"])
+    opt = SGD(
+        model.parameters(), lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["weight_decay"]
+    )
     criterion = CrossEntropyLoss()
     rng = np.random.default_rng(seed)
     batch = min(settings["batch_size"], len(x))
@@ -124,8 +139,19 @@ def predict_labels(model, images, input_shape, *, batch_size=500):
     return np.concatenate([to_host(model(x[i : i + batch_size])).argmax(axis=1) for i in range(0, len(x), batch_size)])
 
 
-def train_model(name, *, dataset="digits", data_dir=None, download=False, config=None, device="auto", out="runs",
-                resume=False, progress=True, limit=None) -> dict:  # fmt: skip
+def train_model(
+    name,
+    *,
+    dataset="digits",
+    data_dir=None,
+    download=False,
+    config=None,
+    device="auto",
+    out="runs",
+    resume=False,
+    progress=True,
+    limit=None,
+) -> dict:
     """Train zoo model ``name`` on digits from a folder: the engine behind ``v1sim train``.
 
     Parameters

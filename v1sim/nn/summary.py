@@ -109,11 +109,17 @@ class LayerRow:
 
     def to_dict(self) -> dict:
         return {
-            "name": self.name, "type": self.type, "depth": self.depth,
-            "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
-            "params": self.params, "activations": self.activations, "memory": self.memory, "macs": self.macs,
+            "name": self.name,
+            "type": self.type,
+            "depth": self.depth,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "activations": self.activations,
+            "memory": self.memory,
+            "macs": self.macs,
             "container": self.container,
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True)
@@ -175,13 +181,18 @@ class Summary:
         """
         rows = self._rows(depth)
         return {
-            "model": self.model, "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
-            "total_params": self.total_params, "trainable_params": self.trainable_params,
-            "total_macs": self.total_macs, "total_flops": self.total_flops,
-            "total_activations": self.total_activations, "total_memory": self.total_memory,
+            "model": self.model,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_macs": self.total_macs,
+            "total_flops": self.total_flops,
+            "total_activations": self.total_activations,
+            "total_memory": self.total_memory,
             "params_memory": self.params_memory,
             "layers": [row.to_dict() for row in rows],
-        }  # fmt: skip
+        }
 
     def _rows(self, depth):
         if depth is None:
@@ -196,8 +207,9 @@ class Summary:
         cells = []
         for r in rows:
             label = "  " * (r.depth - 1) + (r.name.rsplit(".", 1)[-1] if r.name else r.name) + f" ({r.type})"
-            cells.append((label, _shape(r.output_shape), f"{r.params:,}", f"{r.activations:,}",
-                          _bytes(r.memory), f"{r.macs:,}"))  # fmt: skip
+            cells.append(
+                (label, _shape(r.output_shape), f"{r.params:,}", f"{r.activations:,}", _bytes(r.memory), f"{r.macs:,}")
+            )
         widths = [max(len(c[i]) for c in cells + [head]) for i in range(len(head))]
 
         def line(c):
@@ -267,10 +279,16 @@ def _walk(module, name, input_shape, depth, rows):
     else:
         stored = 0 if _stores_nothing(module) else math.prod(out)
     rows[index] = LayerRow(
-        name=name or type(module).__name__, type=type(module).__name__, depth=depth,
-        input_shape=tuple(input_shape), output_shape=out, params=module.num_parameters(),
-        activations=stored, macs=int(module.macs(input_shape)), container=bool(children),
-    )  # fmt: skip
+        name=name or type(module).__name__,
+        type=type(module).__name__,
+        depth=depth,
+        input_shape=tuple(input_shape),
+        output_shape=out,
+        params=module.num_parameters(),
+        activations=stored,
+        macs=int(module.macs(input_shape)),
+        container=bool(children),
+    )
     return out, stored
 
 
@@ -281,14 +299,17 @@ def parse_shape(text) -> tuple:
         try:
             values = [int(p) for p in parts]
         except ValueError:
-            raise InputError(f"input_shape must be integers such as 3,224,224 (C,H,W), got {text!r}",
-                             argument="input_shape") from None  # fmt: skip
+            raise InputError(
+                f"input_shape must be integers such as 3,224,224 (C,H,W), got {text!r}", argument="input_shape"
+            ) from None
     else:
         try:
             values = list(text)
         except TypeError:
-            raise InputTypeError(f"input_shape must be a sequence of ints or a string such as '3,224,224', got "
-                                 f"{type(text).__name__}", argument="input_shape") from None  # fmt: skip
+            raise InputTypeError(
+                f"input_shape must be a sequence of ints or a string such as '3,224,224', got {type(text).__name__}",
+                argument="input_shape",
+            ) from None
     if len(values) not in (1, 3):
         raise InputError(f"input_shape must be (C, H, W) or (F,), got {text!r}", argument="input_shape")
     return tuple(check_positive_int(v, "input_shape") for v in values)
@@ -335,15 +356,19 @@ def summarize(model_or_name, input_shape=None, **build_options) -> Summary:
             input_shape = models.default_input_shape(name, build_options.get("in_channels"))
     elif isinstance(model_or_name, Module):
         if build_options:
-            raise InputTypeError(f"build options {', '.join(build_options)} need a model name, not a Module",
-                                 argument="build_options")  # fmt: skip
+            raise InputTypeError(
+                f"build options {', '.join(build_options)} need a model name, not a Module", argument="build_options"
+            )
         model, name = model_or_name, type(model_or_name).__name__
         if input_shape is None:
-            raise InputError("input_shape is required to summarise a Module, e.g. (3, 224, 224)",
-                             argument="input_shape")  # fmt: skip
+            raise InputError(
+                "input_shape is required to summarise a Module, e.g. (3, 224, 224)", argument="input_shape"
+            )
     else:
-        raise InputTypeError(f"model_or_name must be a Module or a model name, got {type(model_or_name).__name__}",
-                             argument="model_or_name")  # fmt: skip
+        raise InputTypeError(
+            f"model_or_name must be a Module or a model name, got {type(model_or_name).__name__}",
+            argument="model_or_name",
+        )
     shape = parse_shape(input_shape)
     rows = [LayerRow("input", "Input", 1, shape, shape, 0, math.prod(shape), 0)]
     try:
@@ -356,7 +381,12 @@ def summarize(model_or_name, input_shape=None, **build_options) -> Summary:
     except ValueError as exc:  # shape arithmetic only: a refusal means this input does not fit the model
         raise InputError(str(exc), argument="input_shape") from exc
     return Summary(
-        model=name, input_shape=shape, output_shape=out, layers=tuple(rows),
-        total_params=model.num_parameters(), trainable_params=model.num_parameters(trainable_only=True),
-        total_macs=int(model.macs(shape)), total_activations=math.prod(shape) + stored,
-    )  # fmt: skip
+        model=name,
+        input_shape=shape,
+        output_shape=out,
+        layers=tuple(rows),
+        total_params=model.num_parameters(),
+        trainable_params=model.num_parameters(trainable_only=True),
+        total_macs=int(model.macs(shape)),
+        total_activations=math.prod(shape) + stored,
+    )

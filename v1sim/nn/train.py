@@ -83,8 +83,10 @@ def check_data(images, labels, name):
     x = np.ascontiguousarray(images, dtype=np.float32)
     bad = x.size - int(np.count_nonzero(np.isfinite(x)))
     if bad:  # found here, not blamed on the learning rate a few steps later
-        raise NonFiniteError(f"{name} images must be finite, got {bad} NaN or infinite value(s) (after conversion "
-                             "to float32)", argument=f"{name} images")  # fmt: skip
+        raise NonFiniteError(
+            f"{name} images must be finite, got {bad} NaN or infinite value(s) (after conversion to float32)",
+            argument=f"{name} images",
+        )
     return x, labels
 
 
@@ -111,8 +113,13 @@ class _Run:
     def __init__(self, model, config, train, test, folder, meta, progress):
         self.model, self.config, self.folder, self.meta, self.progress = model, config, folder, meta, progress
         (self.x, self.y), (self.x_test, self.y_test) = train, test
-        self.optimizer = SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                             weight_decay=config.weight_decay, nesterov=config.nesterov)  # fmt: skip
+        self.optimizer = SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            nesterov=config.nesterov,
+        )
         self.schedule = StepLR(self.optimizer, config.lr_step, config.lr_gamma) if config.lr_step else None
         self.criterion = CrossEntropyLoss()
         self.steps_per_epoch = math.ceil(len(self.x) / config.batch_size)
@@ -126,8 +133,12 @@ class _Run:
 
     def facts(self) -> dict:
         """What ``run.json`` records, and a resume must match (``epochs`` apart)."""
-        return {"config": dataclasses.asdict(self.config), **self.meta, "n_train": len(self.x),
-                "n_test": len(self.x_test)}  # fmt: skip
+        return {
+            "config": dataclasses.asdict(self.config),
+            **self.meta,
+            "n_train": len(self.x),
+            "n_test": len(self.x_test),
+        }
 
     def open(self, resume: bool) -> None:
         """Start the run, or restore the newest usable checkpoint and rewrite the logs to match it."""
@@ -146,8 +157,11 @@ class _Run:
             self.folder.write_steps(self.steps_log)
         done, target = self.position["epoch"], self.config.epochs
         if done > target or (done == target and self.position["batch"]):
-            raise InputError(f"epochs={target} is fewer than the {done + bool(self.position['batch'])} epoch(s) "
-                             f"{self.folder.path} holds already", argument="epochs")  # fmt: skip
+            raise InputError(
+                f"epochs={target} is fewer than the {done + bool(self.position['batch'])} epoch(s) "
+                f"{self.folder.path} holds already",
+                argument="epochs",
+            )
 
     def interrupt(self, where: str):
         """Save ``last`` at the current position and raise TrainingInterrupted (Ctrl-C)."""
@@ -161,8 +175,9 @@ class _Run:
 
     def diverged(self, what, epoch, batch=None, cause=None):
         where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
-        raise TrainingError(f"{what} at {where}: training diverged; lower the learning rate (--lr, now "
-                            f"{self.optimizer.lr:g})") from cause  # fmt: skip
+        raise TrainingError(
+            f"{what} at {where}: training diverged; lower the learning rate (--lr, now {self.optimizer.lr:g})"
+        ) from cause
 
     def step(self, epoch, batch, order) -> float:
         """One SGD step on minibatch ``batch`` of epoch ``epoch``; returns its loss (measured before the update)."""
@@ -175,8 +190,11 @@ class _Run:
         except NonFiniteError as exc:  # layers refuse NaN/inf activations
             self.diverged("the activations became NaN or infinite", epoch, batch, exc)
         if not math.isfinite(loss) or loss > DIVERGED_STEP * self.chance_loss:
-            self.diverged(f"the loss reached {loss:.4g} (> {DIVERGED_STEP} ln C = "
-                          f"{DIVERGED_STEP * self.chance_loss:.0f})", epoch, batch)  # fmt: skip
+            self.diverged(
+                f"the loss reached {loss:.4g} (> {DIVERGED_STEP} ln C = {DIVERGED_STEP * self.chance_loss:.0f})",
+                epoch,
+                batch,
+            )
         self.model.zero_grad()
         self.model.backward_without_input_grad(self.criterion.backward())  # no gradient w.r.t. the images
         scheduled, step = self.optimizer.lr, epoch * self.steps_per_epoch + batch
@@ -190,11 +208,16 @@ class _Run:
             win["loss_sum"], win["wrong"] = win["loss_sum"] + loss * len(y), win["wrong"] + len(y) - right
             win["seen"], win["steps"] = win["seen"] + len(y), win["steps"] + 1
             if win["steps"] == cfg.log_every:
-                self.steps_log.append({
-                    "step": step + 1, "epoch": epoch + (batch + 1) / self.steps_per_epoch,
-                    "lr": scheduled * cfg.lr_factor(step), "steps": win["steps"],
-                    "train_loss": win["loss_sum"] / win["seen"], "train_error": win["wrong"] / win["seen"],
-                })  # fmt: skip
+                self.steps_log.append(
+                    {
+                        "step": step + 1,
+                        "epoch": epoch + (batch + 1) / self.steps_per_epoch,
+                        "lr": scheduled * cfg.lr_factor(step),
+                        "steps": win["steps"],
+                        "train_loss": win["loss_sum"] / win["seen"],
+                        "train_error": win["wrong"] / win["seen"],
+                    }
+                )
                 self.window = fresh_window()
                 self.folder.write_steps(self.steps_log)
         return loss
@@ -205,8 +228,15 @@ class _Run:
 
         first, steps = self.position["batch"], self.steps_per_epoch
         order = np.random.default_rng([self.config.seed, epoch]).permutation(len(self.x))
-        bar = tqdm(range(first, steps), desc=f"epoch {epoch + 1}/{self.config.epochs}", unit="batch",
-                   initial=first, total=steps, disable=not self.progress, leave=False)  # fmt: skip
+        bar = tqdm(
+            range(first, steps),
+            desc=f"epoch {epoch + 1}/{self.config.epochs}",
+            unit="batch",
+            initial=first,
+            total=steps,
+            disable=not self.progress,
+            leave=False,
+        )
         self.clock = time.perf_counter()
         with bar:
             for batch in bar:
@@ -225,16 +255,24 @@ class _Run:
         self.clock = None
         train_loss = pos["loss_sum"] / pos["seen"] if pos["seen"] else math.nan
         if not train_loss <= DIVERGED_EPOCH * self.chance_loss:
-            self.diverged(f"the mean training loss reached {train_loss:.4g} (> {DIVERGED_EPOCH} ln C = "
-                          f"{DIVERGED_EPOCH * self.chance_loss:.1f})", epoch)  # fmt: skip
+            self.diverged(
+                f"the mean training loss reached {train_loss:.4g} (> {DIVERGED_EPOCH} ln C = "
+                f"{DIVERGED_EPOCH * self.chance_loss:.1f})",
+                epoch,
+            )
         kill_point("evaluate")
         test_loss, test_acc = evaluate(self.model, self.x_test, self.y_test)
         record = {
-            "epoch": epoch + 1, "lr": self.optimizer.lr,
-            "train_loss": train_loss, "train_accuracy": pos["correct"] / pos["seen"],
-            "test_loss": test_loss, "test_accuracy": test_acc, "test_error": 1.0 - test_acc,
-            "seconds": seconds, "images_per_second": pos["seen"] / seconds if seconds > 0 else float("nan"),
-        }  # fmt: skip
+            "epoch": epoch + 1,
+            "lr": self.optimizer.lr,
+            "train_loss": train_loss,
+            "train_accuracy": pos["correct"] / pos["seen"],
+            "test_loss": test_loss,
+            "test_accuracy": test_acc,
+            "test_error": 1.0 - test_acc,
+            "seconds": seconds,
+            "images_per_second": pos["seen"] / seconds if seconds > 0 else float("nan"),
+        }
         self.history.append(record)
         if self.schedule is not None:
             self.schedule.step()
@@ -245,8 +283,12 @@ class _Run:
         self.folder.save_last(*state)
         self.folder.write_metrics(self.history)
         if self.progress:
-            print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, test error {100 * record['test_error']:.2f}%, "
-                  f"{record['images_per_second']:.0f} images/s", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"epoch {epoch + 1}: train loss {train_loss:.4f}, test error {100 * record['test_error']:.2f}%, "
+                f"{record['images_per_second']:.0f} images/s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def summary(self, *, already_finished=False) -> dict:
         """The result :func:`fit` returns, from the history."""
@@ -254,12 +296,17 @@ class _Run:
         train_seconds = sum(h["seconds"] for h in self.history)
         images = sum(h["images_per_second"] * h["seconds"] for h in self.history)
         return {
-            "test_accuracy": final["test_accuracy"], "test_error": final["test_error"], "test_loss": final["test_loss"],
-            "epochs": final["epoch"], "train_seconds": train_seconds,
+            "test_accuracy": final["test_accuracy"],
+            "test_error": final["test_error"],
+            "test_loss": final["test_loss"],
+            "epochs": final["epoch"],
+            "train_seconds": train_seconds,
             "images_per_second": images / train_seconds if train_seconds > 0 else float("nan"),
-            "best_epoch": best["epoch"], "best_test_error": best["test_error"], "out": str(self.folder.path),
+            "best_epoch": best["epoch"],
+            "best_test_error": best["test_error"],
+            "out": str(self.folder.path),
             "already_finished": already_finished,
-        }  # fmt: skip
+        }
 
 
 def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progress=True, meta=None) -> dict:
@@ -314,8 +361,15 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
     """
     if not isinstance(config, TrainConfig):
         raise InputTypeError(f"config must be a TrainConfig, got {type(config).__name__}", argument="config")
-    run = _Run(model, config, check_data(*train, "train"), check_data(*test, "test"), RunFolder(out_dir),
-               dict(meta or {}), progress)  # fmt: skip
+    run = _Run(
+        model,
+        config,
+        check_data(*train, "train"),
+        check_data(*test, "test"),
+        RunFolder(out_dir),
+        dict(meta or {}),
+        progress,
+    )
     with run.folder.interrupts() as interrupted:
         run.open(resume)
         if run.position["epoch"] == config.epochs:

@@ -56,14 +56,47 @@ import importlib
 
 #: public name -> the module of this package that defines it (imported on first use)
 _EXPORTS = {
-    **dict.fromkeys(("PROTOCOLS", "SWEEP_STIMULI", "center_surround", "record", "record_spikes", "reverse_correlation",
-                     "run_protocol", "sweep"), "protocols"),
-    **dict.fromkeys(("area_summation", "grating_response", "length_tuning", "orientation_tuning", "phase_tuning",
-                     "spatial_frequency_tuning"), "gratings"),
-    **dict.fromkeys(("AreaSummation", "CenterSurround", "FrequencyTuning", "GratingResponse", "LengthTuning",
-                     "OrientationTuning", "PhaseTuning", "Recording", "ReverseCorrelation", "Sweep"), "results"),
+    **dict.fromkeys(
+        (
+            "PROTOCOLS",
+            "SWEEP_STIMULI",
+            "center_surround",
+            "record",
+            "record_spikes",
+            "reverse_correlation",
+            "run_protocol",
+            "sweep",
+        ),
+        "protocols",
+    ),
+    **dict.fromkeys(
+        (
+            "area_summation",
+            "grating_response",
+            "length_tuning",
+            "orientation_tuning",
+            "phase_tuning",
+            "spatial_frequency_tuning",
+        ),
+        "gratings",
+    ),
+    **dict.fromkeys(
+        (
+            "AreaSummation",
+            "CenterSurround",
+            "FrequencyTuning",
+            "GratingResponse",
+            "LengthTuning",
+            "OrientationTuning",
+            "PhaseTuning",
+            "Recording",
+            "ReverseCorrelation",
+            "Sweep",
+        ),
+        "results",
+    ),
     "SPIKE_MODELS": "common",
-}  # fmt: skip
+}
 
 __all__ = sorted(_EXPORTS)
 

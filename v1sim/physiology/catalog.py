@@ -26,21 +26,27 @@ class RecordProtocol:
 
 #: protocol name -> what it runs and shows
 PROTOCOLS = {
-    "spot-annulus": RecordProtocol("center_surround", "flashed centre spot, surround spot, annulus, full field: "
-                                   "rasters and PSTHs"),
+    "spot-annulus": RecordProtocol(
+        "center_surround", "flashed centre spot, surround spot, annulus, full field: rasters and PSTHs"
+    ),
     "sweep": RecordProtocol("sweep", "a bar swept across the field: rate vs position"),
-    "orientation": RecordProtocol("orientation_tuning", "drifting gratings, 16 orientations: preferred, bandwidth, "
-                                  "CV, F1/F0"),
-    "spatial-frequency": RecordProtocol("spatial_frequency_tuning", "drifting gratings over spatial frequency: "
-                                        "preferred frequency"),
-    "drifting-grating": RecordProtocol("grating_response", "the optimal drifting grating: raster, PSTH, F1/F0 "
-                                       "(simple > 1 > complex)"),
-    "area": RecordProtocol("area_summation", "spots (ganglion) or grating patches (V1), growing radius: suppression "
-                           "index"),
+    "orientation": RecordProtocol(
+        "orientation_tuning", "drifting gratings, 16 orientations: preferred, bandwidth, CV, F1/F0"
+    ),
+    "spatial-frequency": RecordProtocol(
+        "spatial_frequency_tuning", "drifting gratings over spatial frequency: preferred frequency"
+    ),
+    "drifting-grating": RecordProtocol(
+        "grating_response", "the optimal drifting grating: raster, PSTH, F1/F0 (simple > 1 > complex)"
+    ),
+    "area": RecordProtocol(
+        "area_summation", "spots (ganglion) or grating patches (V1), growing radius: suppression index"
+    ),
     "length": RecordProtocol("length_tuning", "bars of growing length: end-stopping index, optimal length"),
-    "reverse-correlation": RecordProtocol("reverse_correlation", "white noise (--frames, 32x32 px): spike-triggered "
-                                          "average vs the true field"),
-}  # fmt: skip
+    "reverse-correlation": RecordProtocol(
+        "reverse_correlation", "white noise (--frames, 32x32 px): spike-triggered average vs the true field"
+    ),
+}
 
 
 def listing(items) -> str:

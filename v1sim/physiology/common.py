@@ -64,8 +64,9 @@ def setup(cell, shape):
     cell = check_cell(cell)
     shape = check_int_pair(shape, "shape")
     # every protocol draws (H, W) float64 frames and the cell's working copies of them
-    check_allocation(shape, np.float64, "shape", copies=8, what=f"shape={shape!r} asks for {shape[0]} x {shape[1]} "
-                     "frames")  # fmt: skip
+    check_allocation(
+        shape, np.float64, "shape", copies=8, what=f"shape={shape!r} asks for {shape[0]} x {shape[1]} frames"
+    )
     return cell, shape, Units(cell), cell.center_in(shape)
 
 
@@ -74,8 +75,10 @@ def grating_frequency(cell, u, frequency):
         return min(preferred_cpp(cell), 0.5)
     f = float(u.cpp(check_positive_float(frequency, "frequency")))
     if f > 0.5:
-        raise InputError(f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel",
-                         argument="frequency")
+        raise InputError(
+            f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f:.4g} cycles/pixel",
+            argument="frequency",
+        )
     return f
 
 
@@ -85,13 +88,17 @@ def orientation(cell, theta):
 
 def timing(temporal_frequency, duration, dt):
     """Validated (tf Hz, duration s, dt s) of a drifting-grating protocol."""
-    return (check_positive_float(temporal_frequency, "temporal_frequency"),
-            check_positive_float(duration, "duration"), check_positive_float(dt, "dt"))  # fmt: skip
+    return (
+        check_positive_float(temporal_frequency, "temporal_frequency"),
+        check_positive_float(duration, "duration"),
+        check_positive_float(dt, "dt"),
+    )
 
 
 def drifting_response(cell, shape, center, f, theta, tf, duration, dt, contrast, **mask):
-    movie = stimuli.drifting_grating(shape, f, tf, duration, dt=dt, theta=theta, contrast=contrast, center=center,
-                                     background=cell.background, **mask)  # fmt: skip
+    movie = stimuli.drifting_grating(
+        shape, f, tf, duration, dt=dt, theta=theta, contrast=contrast, center=center, background=cell.background, **mask
+    )
     return cell.response(movie)
 
 

@@ -26,16 +26,34 @@ from .results import (
     PhaseTuning,
 )
 
-__all__ = ["area_summation", "grating_response", "length_tuning", "orientation_tuning", "phase_tuning",
-           "spatial_frequency_tuning"]  # fmt: skip
+__all__ = [
+    "area_summation",
+    "grating_response",
+    "length_tuning",
+    "orientation_tuning",
+    "phase_tuning",
+    "spatial_frequency_tuning",
+]
 
 
 # ------------------------------------------------------------------ gratings
 
 
-def orientation_tuning(cell, shape, *, orientations=None, stimulus="grating", frequency=None,
-                       temporal_frequency=4.0, duration=0.5, dt=0.01, contrast=1.0, length=None, width=None,
-                       polarity="light"):
+def orientation_tuning(
+    cell,
+    shape,
+    *,
+    orientations=None,
+    stimulus="grating",
+    frequency=None,
+    temporal_frequency=4.0,
+    duration=0.5,
+    dt=0.01,
+    contrast=1.0,
+    length=None,
+    width=None,
+    polarity="light",
+):
     """Responses to drifting gratings (or stationary bars) over orientation.
 
     Parameters
@@ -72,21 +90,38 @@ def orientation_tuning(cell, shape, *, orientations=None, stimulus="grating", fr
     else:
         ln = 4.0 * cell.rf_radius if length is None else float(u.px(check_positive_float(length, "length")))
         wd = 0.5 / preferred_cpp(cell) if width is None else float(u.px(check_positive_float(width, "width")))
-        bars = [stimuli.bar(shape, ln, wd, theta=t, center=center, polarity=polarity, contrast=contrast,
-                            background=cell.background) for t in th]  # fmt: skip
+        bars = [
+            stimuli.bar(
+                shape, ln, wd, theta=t, center=center, polarity=polarity, contrast=contrast, background=cell.background
+            )
+            for t in th
+        ]
         rates = cell.response(np.stack(bars))
     cv = tuning.circular_variance(th, rates) if rates.sum() > 0 else 1.0
     if not tuning.is_tuned(rates):  # the vector average of a flat curve is noise, its half-width undefined
-        return OrientationTuning(stimulus, th, np.degrees(th), rates, f1, cell.spontaneous_rate, None, None, cv, None,
-                                 None)  # fmt: skip
+        return OrientationTuning(
+            stimulus, th, np.degrees(th), rates, f1, cell.spontaneous_rate, None, None, cv, None, None
+        )
     pref = tuning.preferred_orientation(th, rates)
     bw = tuning.orientation_bandwidth(th, rates)
-    return OrientationTuning(stimulus, th, np.degrees(th), rates, f1, cell.spontaneous_rate, pref, math.degrees(pref),
-                             cv, bw, math.degrees(bw))  # fmt: skip
+    return OrientationTuning(
+        stimulus,
+        th,
+        np.degrees(th),
+        rates,
+        f1,
+        cell.spontaneous_rate,
+        pref,
+        math.degrees(pref),
+        cv,
+        bw,
+        math.degrees(bw),
+    )
 
 
-def spatial_frequency_tuning(cell, shape, *, frequencies=None, theta=None, temporal_frequency=4.0, duration=0.5,
-                             dt=0.01, contrast=1.0):
+def spatial_frequency_tuning(
+    cell, shape, *, frequencies=None, theta=None, temporal_frequency=4.0, duration=0.5, dt=0.01, contrast=1.0
+):
     """Responses to drifting gratings over spatial frequency at the preferred orientation.
 
     Parameters
@@ -133,13 +168,26 @@ def phase_tuning(cell, shape, *, phases=None, frequency=None, theta=None, contra
     cell, shape, u, center = setup(cell, shape)
     ph = float_values(phases, "phases", np.arange(16) * 2 * math.pi / 16)
     f, th = grating_frequency(cell, u, frequency), orientation(cell, theta)
-    frames = [stimuli.grating(shape, f, theta=th, phase=p, contrast=contrast, center=center,
-                              background=cell.background) for p in ph]  # fmt: skip
+    frames = [
+        stimuli.grating(shape, f, theta=th, phase=p, contrast=contrast, center=center, background=cell.background)
+        for p in ph
+    ]
     return PhaseTuning(ph, np.degrees(ph), cell.response(np.stack(frames)), cell.spontaneous_rate)
 
 
-def grating_response(cell, shape, *, frequency=None, theta=None, temporal_frequency=4.0, duration=1.0, dt=0.01,
-                     contrast=1.0, mask=None, mask_radius=None):
+def grating_response(
+    cell,
+    shape,
+    *,
+    frequency=None,
+    theta=None,
+    temporal_frequency=4.0,
+    duration=1.0,
+    dt=0.01,
+    contrast=1.0,
+    mask=None,
+    mask_radius=None,
+):
     """Response to a drifting grating at (by default) the preferred orientation and frequency.
 
     Parameters
@@ -192,16 +240,32 @@ def length_tuning(cell, shape, *, lengths=None, width=None, theta=None, polarity
     ls = u.px(float_values(lengths, "lengths", default, positive=True))
     wd = 0.5 / preferred_cpp(cell) if width is None else float(u.px(check_positive_float(width, "width")))
     th = orientation(cell, theta)
-    bars = [stimuli.bar(shape, ln, wd, theta=th, center=center, polarity=polarity, contrast=contrast,
-                        background=cell.background) for ln in ls]  # fmt: skip
+    bars = [
+        stimuli.bar(
+            shape, ln, wd, theta=th, center=center, polarity=polarity, contrast=contrast, background=cell.background
+        )
+        for ln in ls
+    ]
     rates = cell.response(np.stack(bars))
     spont = cell.spontaneous_rate
     esi = tuning.end_stopping_index(rates, spontaneous=spont) if rates.max() > spont else 0.0
     return LengthTuning(u.user(ls), rates, spont, esi, float(u.user(tuning.optimal_size(ls, rates))))
 
 
-def area_summation(cell, shape, *, radii=None, stimulus="grating", polarity="light", contrast=1.0, frequency=None,
-                   theta=None, temporal_frequency=4.0, duration=0.25, dt=0.01):
+def area_summation(
+    cell,
+    shape,
+    *,
+    radii=None,
+    stimulus="grating",
+    polarity="light",
+    contrast=1.0,
+    frequency=None,
+    theta=None,
+    temporal_frequency=4.0,
+    duration=0.25,
+    dt=0.01,
+):
     """Drifting grating patches ("grating", as Cavanaugh et al. 2002) or spots ("spot") of growing radius.
 
     Gratings are the default: a large uniform spot gives any DC-free (Gabor)
@@ -234,13 +298,21 @@ def area_summation(cell, shape, *, radii=None, stimulus="grating", polarity="lig
     rs = u.px(float_values(radii, "radii", u.user(np.linspace(0.5, min(shape) / 2.0, 32)), positive=True))
     tf, duration, dt = timing(temporal_frequency, duration, dt)
     if stimulus == "spot":
-        spots = [stimuli.spot(shape, r, center=center, polarity=polarity, contrast=contrast,
-                              background=cell.background) for r in rs]  # fmt: skip
+        spots = [
+            stimuli.spot(shape, r, center=center, polarity=polarity, contrast=contrast, background=cell.background)
+            for r in rs
+        ]
         rates = cell.response(np.stack(spots))
     else:
         f, th = grating_frequency(cell, u, frequency), orientation(cell, theta)
-        rates = np.array([drifting_response(cell, shape, center, f, th, tf, duration, dt, contrast, mask="circle",
-                                    mask_radius=r).mean() for r in rs])  # fmt: skip
+        rates = np.array(
+            [
+                drifting_response(
+                    cell, shape, center, f, th, tf, duration, dt, contrast, mask="circle", mask_radius=r
+                ).mean()
+                for r in rs
+            ]
+        )
     spont = cell.spontaneous_rate
     si = tuning.surround_suppression_index(rates, spontaneous=spont) if rates.max() > spont else 0.0
     return AreaSummation(stimulus, u.user(rs), rates, spont, si, float(u.user(tuning.optimal_size(rs, rates))))

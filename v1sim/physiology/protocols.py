@@ -35,8 +35,16 @@ from .gratings import (
 )
 from .results import CenterSurround, Recording, ReverseCorrelation, Sweep
 
-__all__ = ["PROTOCOLS", "SWEEP_STIMULI", "center_surround", "record", "record_spikes", "reverse_correlation",
-           "run_protocol", "sweep"]  # fmt: skip
+__all__ = [
+    "PROTOCOLS",
+    "SWEEP_STIMULI",
+    "center_surround",
+    "record",
+    "record_spikes",
+    "reverse_correlation",
+    "run_protocol",
+    "sweep",
+]
 
 
 # ------------------------------------------------------------------ spike trains to a movie
@@ -85,8 +93,22 @@ record = record_spikes
 # ------------------------------------------------------------------ the lecture's stimulus conditions
 
 
-def center_surround(cell, shape, *, polarity="light", contrast=1.0, spot_radius=None, annulus=None, duration=0.5,
-                    onset=0.1, offset=0.4, dt=0.002, n_trials=0, spike_model="poisson", rng=None):
+def center_surround(
+    cell,
+    shape,
+    *,
+    polarity="light",
+    contrast=1.0,
+    spot_radius=None,
+    annulus=None,
+    duration=0.5,
+    onset=0.1,
+    offset=0.4,
+    dt=0.002,
+    n_trials=0,
+    spike_model="poisson",
+    rng=None,
+):
     """Spot on the centre, spot on the surround, annulus and full field (Kuffler 1953).
 
     Parameters
@@ -121,24 +143,29 @@ def center_surround(cell, shape, *, polarity="light", contrast=1.0, spot_radius=
     else:
         inner, outer = (float(u.px(v)) for v in annulus)
     if outer <= inner:
-        raise InputError(f"annulus must satisfy inner < outer, got inner={inner:.4g} px, outer={outer:.4g} px",
-                         argument="annulus")
+        raise InputError(
+            f"annulus must satisfy inner < outer, got inner={inner:.4g} px, outer={outer:.4g} px", argument="annulus"
+        )
     kw = dict(contrast=contrast, polarity=polarity, background=cell.background)
     sign = 1.0 if polarity == "light" else -1.0
-    images = np.stack([
-        stimuli.spot(shape, r0, center=(cx, cy), **kw),
-        stimuli.spot(shape, r0 / 2.0, center=(cx + 1.75 * r0, cy), **kw),
-        stimuli.annulus(shape, inner, outer, center=(cx, cy), **kw),
-        np.full(shape, cell.background * (1.0 + sign * contrast), np.float32),
-    ])  # fmt: skip
+    images = np.stack(
+        [
+            stimuli.spot(shape, r0, center=(cx, cy), **kw),
+            stimuli.spot(shape, r0 / 2.0, center=(cx + 1.75 * r0, cy), **kw),
+            stimuli.annulus(shape, inner, outer, center=(cx, cy), **kw),
+            np.full(shape, cell.background * (1.0 + sign * contrast), np.float32),
+        ]
+    )
     rates = cell.response(images)
     n_trials = check_nonnegative_int(n_trials, "n_trials")
     duration, dt = check_positive_float(duration, "duration"), check_positive_float(dt, "dt")
     time, counts = np.empty(0), np.zeros((4, 0, 0), np.int64)
     if n_trials:
         rng = check_rng(rng)
-        movies = [stimuli.present(im, duration, onset=onset, offset=offset, dt=dt, background=cell.background)
-                  for im in images]  # fmt: skip
+        movies = [
+            stimuli.present(im, duration, onset=onset, offset=offset, dt=dt, background=cell.background)
+            for im in images
+        ]
         traces = np.stack([cell.response(m) for m in movies])
         counts = spike_counts(traces, dt, n_trials, spike_model, rng, 2.0, 0.002)
         time = np.arange(traces.shape[1]) * dt
@@ -184,14 +211,27 @@ def sweep(cell, shape, *, stimulus="light bar", positions=None, theta=None, leng
         wd = 0.5 / preferred_cpp(cell) if width is None else float(u.px(check_positive_float(width, "width")))
         pol = stimulus.split()[0]
         for p in pos:
-            frames.append(stimuli.bar(shape, ln, wd, theta=th, center=(cx + p * c, cy + p * s), polarity=pol,
-                                      contrast=contrast, background=cell.background))  # fmt: skip
+            frames.append(
+                stimuli.bar(
+                    shape,
+                    ln,
+                    wd,
+                    theta=th,
+                    center=(cx + p * c, cy + p * s),
+                    polarity=pol,
+                    contrast=contrast,
+                    background=cell.background,
+                )
+            )
     else:
         proj = (cx - (shape[1] - 1) / 2.0) * c + (cy - (shape[0] - 1) / 2.0) * s
         kind = stimulus.rsplit(" ", 1)[0]
         for p in pos:
-            frames.append(stimuli.edge(shape, theta=th, position=p + proj, kind=kind, contrast=contrast,
-                                       background=cell.background))  # fmt: skip
+            frames.append(
+                stimuli.edge(
+                    shape, theta=th, position=p + proj, kind=kind, contrast=contrast, background=cell.background
+                )
+            )
     rates = cell.response(np.stack(frames))
     return Sweep(stimulus, u.user(pos), rates, th, math.degrees(th), cell.spontaneous_rate)
 
@@ -203,8 +243,9 @@ def sweep(cell, shape, *, stimulus="light bar", positions=None, theta=None, leng
 _MAX_NOISE_PIXELS = 10**13
 
 
-def reverse_correlation(cell, shape, *, n_frames=10000, dt=0.05, contrast=1.0, kind="binary", n_trials=1,
-                        rng=None, chunk=4096):
+def reverse_correlation(
+    cell, shape, *, n_frames=10000, dt=0.05, contrast=1.0, kind="binary", n_trials=1, rng=None, chunk=4096
+):
     """Map the receptive field with white noise and Poisson spikes (the STA).
 
     Parameters
@@ -236,10 +277,12 @@ def reverse_correlation(cell, shape, *, n_frames=10000, dt=0.05, contrast=1.0, k
     cell, shape, u, _ = setup(cell, shape)
     n_frames = check_positive_int(n_frames, "n_frames")
     if n_frames * shape[0] * shape[1] > _MAX_NOISE_PIXELS:
-        raise InputError(f"n_frames={n_frames} noise frames of {shape[0]} x {shape[1]} pixels are "
-                         f"{n_frames * shape[0] * shape[1]:.3g} pixel-frames, more than the {_MAX_NOISE_PIXELS:.0e} "
-                         f"a call may draw (about 4 days here); map with fewer frames or pixels",
-                         argument="n_frames")  # fmt: skip
+        raise InputError(
+            f"n_frames={n_frames} noise frames of {shape[0]} x {shape[1]} pixels are "
+            f"{n_frames * shape[0] * shape[1]:.3g} pixel-frames, more than the {_MAX_NOISE_PIXELS:.0e} "
+            f"a call may draw (about 4 days here); map with fewer frames or pixels",
+            argument="n_frames",
+        )
     dt = check_positive_float(dt, "dt")
     n_trials = check_positive_int(n_trials, "n_trials")
     chunk = check_positive_int(chunk, "chunk")

@@ -29,8 +29,14 @@ __all__ = ["CELLS", "PROTOCOLS", "json_safe", "listing", "make_cell", "write_rec
 _MIN_SIZE = 16  # pixels: the smallest screen the protocols' stimuli fit on
 _MAX_SIZE = 512  # pixels: spot-annulus holds 1000 frames of the screen, ~1.5 GB here (0.5 GB measured at 256)
 #: a protocol function's argument -> the write_recording() argument that sets it (errors name what the caller wrote)
-_ARGUMENTS = {"shape": "size", "size": "size", "frequency": "frequency", "theta": "theta_deg", "n_frames": "frames",
-              "n_trials": "trials"}  # fmt: skip
+_ARGUMENTS = {
+    "shape": "size",
+    "size": "size",
+    "frequency": "frequency",
+    "theta": "theta_deg",
+    "n_frames": "frames",
+    "n_trials": "trials",
+}
 _STA_SHAPE = (32, 32)  # pixels: reverse correlation's noise frames (the STA's cost grows with their area)
 
 
@@ -66,8 +72,9 @@ def make_cell(name, theta_deg=0.0, frequency=0.125):
     return kind(theta=math.radians(check_finite_float(theta_deg, "theta_deg")), frequency=frequency)
 
 
-def write_recording(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequency=0.125, size=64, trials=10,
-           frames=20000) -> dict:  # fmt: skip
+def write_recording(
+    cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0.0, frequency=0.125, size=64, trials=10, frames=20000
+) -> dict:
     """Record from a model cell with one protocol: write its figure and return its metrics.
 
     Rates are the linear-nonlinear model's expected rates (spikes/s); rasters
@@ -147,8 +154,17 @@ def write_recording(cell, protocol, *, out_dir="recordings", seed=0, theta_deg=0
         raise InputError(str(exc), argument=_ARGUMENTS[exc.argument]) from exc
     out.mkdir(parents=True, exist_ok=True)
     path = _figure(model, cell, protocol, res, extra, size, out / f"{cell}_{protocol}.png")
-    return json_safe({"cell": cell, "protocol": protocol, "seed": seed, "size_px": size, "figure": str(path),
-                      **metrics, "data": data})  # fmt: skip
+    return json_safe(
+        {
+            "cell": cell,
+            "protocol": protocol,
+            "seed": seed,
+            "size_px": size,
+            "figure": str(path),
+            **metrics,
+            "data": data,
+        }
+    )
 
 
 def json_safe(value):
@@ -169,15 +185,29 @@ def json_safe(value):
 # ----------------------------------------------------------------------------- measuring
 
 #: write_recording() builds pixel cells: a unit-dependent metric or curve is named with its unit in the JSON result
-_PIXEL_NAMES = {"peak_position": "peak_position_px", "positions": "positions_px", "frequencies": "frequencies_cpp",
-                "preferred_frequency": "preferred_frequency_cpp", "frequency": "frequency_cpp", "time": "time_s",
-                "optimal_radius": "optimal_radius_px", "radii": "radii_px", "optimal_length": "optimal_length_px",
-                "lengths": "lengths_px"}  # fmt: skip
+_PIXEL_NAMES = {
+    "peak_position": "peak_position_px",
+    "positions": "positions_px",
+    "frequencies": "frequencies_cpp",
+    "preferred_frequency": "preferred_frequency_cpp",
+    "frequency": "frequency_cpp",
+    "time": "time_s",
+    "optimal_radius": "optimal_radius_px",
+    "radii": "radii_px",
+    "optimal_length": "optimal_length_px",
+    "lengths": "lengths_px",
+}
 #: physiology protocol -> the fields of its result returned as the measured curve (``data``)
-_CURVES = {"center_surround": ("conditions", "rates"), "sweep": ("positions", "rates"),
-           "orientation_tuning": ("orientations_deg", "rates", "f1"), "grating_response": ("time", "rates"),
-           "spatial_frequency_tuning": ("frequencies", "rates", "f1"), "area_summation": ("radii", "rates"),
-           "length_tuning": ("lengths", "rates"), "reverse_correlation": ()}  # fmt: skip
+_CURVES = {
+    "center_surround": ("conditions", "rates"),
+    "sweep": ("positions", "rates"),
+    "orientation_tuning": ("orientations_deg", "rates", "f1"),
+    "grating_response": ("time", "rates"),
+    "spatial_frequency_tuning": ("frequencies", "rates", "f1"),
+    "area_summation": ("radii", "rates"),
+    "length_tuning": ("lengths", "rates"),
+    "reverse_correlation": (),
+}
 _GRATING_DT = 0.005  # seconds per frame of the drifting grating, and per bin of its spike counts
 
 
@@ -197,8 +227,11 @@ def _arguments(runs, name, cell, trials, frames, rng) -> dict:
     if runs == "orientation_tuning":
         return {"stimulus": "bar" if short else "grating", "length": short}
     if runs == "grating_response":
-        return {"duration": 1.0, "dt": _GRATING_DT, **({"mask": "circle", "mask_radius": cell.rf_radius} if short
-                                                        else {})}  # fmt: skip
+        return {
+            "duration": 1.0,
+            "dt": _GRATING_DT,
+            **({"mask": "circle", "mask_radius": cell.rf_radius} if short else {}),
+        }
     if runs == "area_summation":
         return {"stimulus": "spot", "polarity": polarity} if ganglion else {"stimulus": "grating"}
     if runs == "length_tuning":
@@ -245,15 +278,29 @@ def _figure(cell, name, protocol, res, extra, size, path):
     with paper_style():
         if protocol == "spot-annulus":
             fig = plt.figure(figsize=(10.5, 4.6))  # fixed margins: constrained layout costs seconds here
-            grid = fig.add_gridspec(3, 5, height_ratios=[1.0, 1.1, 0.9], left=0.02, right=0.99, bottom=0.1, top=0.86,
-                                    wspace=0.3, hspace=0.25)  # fmt: skip
+            grid = fig.add_gridspec(
+                3,
+                5,
+                height_ratios=[1.0, 1.1, 0.9],
+                left=0.02,
+                right=0.99,
+                bottom=0.1,
+                top=0.86,
+                wspace=0.3,
+                hspace=0.25,
+            )
         else:
             fig = plt.figure(figsize=(5.6 if protocol == "reverse-correlation" else 8.4, 3.3), constrained_layout=True)
             ratios = [1, 1, 0.01] if protocol == "reverse-correlation" else [1, 1.4, 0.05]
             grid = fig.add_gridspec(1, 3, width_ratios=ratios)
         ax = fig.add_subplot(grid[:, 0] if protocol == "spot-annulus" else grid[0, 0])
-        _field_panel(ax, cell, name, _STA_SHAPE if protocol == "reverse-correlation" else (size, size),
-                     whole=protocol == "reverse-correlation")  # fmt: skip
+        _field_panel(
+            ax,
+            cell,
+            name,
+            _STA_SHAPE if protocol == "reverse-correlation" else (size, size),
+            whole=protocol == "reverse-correlation",
+        )
         if protocol == "spot-annulus":
             _spot_annulus_panels(fig, grid, name, res)
         elif protocol == "reverse-correlation":
@@ -283,8 +330,12 @@ def _field_panel(ax, cell, name, rf_shape, whole):
     norm = matplotlib.colors.TwoSlopeNorm(0.0, lo, hi) if lo < 0 < hi else None  # weak surrounds visible
     show_image(ax, crop, symmetric=norm is None, cmap="RdBu_r", norm=norm, title=f"{name} cell\n{what}")
     set_frame(ax)
-    ax.set_xlabel(f"{'central ' if crop.shape != rf.shape else ''}{crop.shape[1]} × {crop.shape[0]} px"
-                  "\n(red +, blue −,\neach to its peak)" if norm else "\n(red +, blue −)")  # fmt: skip
+    ax.set_xlabel(
+        f"{'central ' if crop.shape != rf.shape else ''}{crop.shape[1]} × {crop.shape[0]} px"
+        "\n(red +, blue −,\neach to its peak)"
+        if norm
+        else "\n(red +, blue −)"
+    )
 
 
 def _spot_annulus_panels(fig, grid, name, res):
@@ -318,8 +369,12 @@ def _sta_panel(a, res):
     from ..plotting import set_frame, show_image
 
     r = f"r = {res.correlation:.2f} with the field" if np.isfinite(res.correlation) else "no linear field"
-    show_image(a, res.sta, symmetric=True, title=f"spike-triggered average, {r}\n{res.n_spikes} spikes, "
-               f"{res.n_frames} noise frames")  # fmt: skip
+    show_image(
+        a,
+        res.sta,
+        symmetric=True,
+        title=f"spike-triggered average, {r}\n{res.n_spikes} spikes, {res.n_frames} noise frames",
+    )
     set_frame(a)
     a.set_xlabel(f"{res.sta.shape[1]} × {res.sta.shape[0]} px")
 
@@ -333,8 +388,11 @@ def _polar_panel(a, res):
     a.set_theta_direction(-1)  # theta turns clockwise on screen, as the stimuli
     a.set_rlabel_position(112.5)
     what = "bar orientation θ" if res.stimulus == "bar" else "grating θ (0°: vertical, drifting right)"
-    tuned = "untuned" if res.preferred_deg is None else (f"preferred {res.preferred_deg:.0f}°, "
-                                                         f"half-width {res.bandwidth_deg:.0f}°")  # fmt: skip
+    tuned = (
+        "untuned"
+        if res.preferred_deg is None
+        else (f"preferred {res.preferred_deg:.0f}°, half-width {res.bandwidth_deg:.0f}°")
+    )
     a.set_title(f"F0 (spikes/s) vs {what}\n{tuned}, CV {res.circular_variance:.2f}", pad=10)
 
 
@@ -351,12 +409,13 @@ def _grating_panels(fig, spec, name, res, counts):
     a.set_xlim(0, t[-1] + t[1])
     a.set_xticklabels([])
     patch = " (patch of one RF radius)" if name == "hypercomplex" else ""
-    a.set_title(f"optimal grating{patch} drifting at {res.temporal_frequency:g} Hz:\nF0 {res.f0:.1f}, "
-                f"F1 {res.f1:.1f} spikes/s, F1/F0 = {res.f1_f0:.2f}")  # fmt: skip
+    a.set_title(
+        f"optimal grating{patch} drifting at {res.temporal_frequency:g} Hz:\nF0 {res.f0:.1f}, "
+        f"F1 {res.f1:.1f} spikes/s, F1/F0 = {res.f1_f0:.2f}"
+    )
     a = fig.add_subplot(sub[1])
     edges, psth = count_psth(counts, dt, 0.025)
-    a.stairs(psth, edges, color="0.45", fill=True, alpha=0.5,
-             label=f"PSTH, {counts.shape[0]} trials (25 ms bins)")  # fmt: skip
+    a.stairs(psth, edges, color="0.45", fill=True, alpha=0.5, label=f"PSTH, {counts.shape[0]} trials (25 ms bins)")
     a.plot(t, res.rates, color="tab:red", lw=1.2, label="model rate")
     a.set_xlim(0, t[-1] + t[1])
     a.set_xlabel("time (s)")
@@ -374,8 +433,9 @@ def _curve_panel(a, protocol, res):
         title = f"{res.stimulus} swept across the field"
     elif protocol == "spatial-frequency":
         x, xlabel = res.frequencies, "spatial frequency (cycles/pixel)"
-        title = "drifting gratings: " + ("untuned" if res.preferred is None else
-                                         f"preferred {res.preferred:.3f} cycles/pixel")  # fmt: skip
+        title = "drifting gratings: " + (
+            "untuned" if res.preferred is None else f"preferred {res.preferred:.3f} cycles/pixel"
+        )
     elif protocol == "area":
         x, xlabel = res.radii, f"{res.stimulus} radius (px)"
         title = f"area summation: suppression index {res.suppression_index:.2f}"

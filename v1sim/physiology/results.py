@@ -17,9 +17,17 @@ import numpy as np
 from .. import spikes as _spikes
 
 __all__ = [
-    "AreaSummation", "CenterSurround", "FrequencyTuning", "GratingResponse", "LengthTuning", "OrientationTuning",
-    "PhaseTuning", "Recording", "ReverseCorrelation", "Sweep",
-]  # fmt: skip
+    "AreaSummation",
+    "CenterSurround",
+    "FrequencyTuning",
+    "GratingResponse",
+    "LengthTuning",
+    "OrientationTuning",
+    "PhaseTuning",
+    "Recording",
+    "ReverseCorrelation",
+    "Sweep",
+]
 
 
 class _Result:
@@ -211,9 +219,14 @@ class OrientationTuning(_Result):
         """
         i = int(np.argmax(self.rates))
         f1_f0 = float(self.f1[i] / self.rates[i]) if self.stimulus == "grating" and self.rates[i] > 0 else None
-        return {"preferred_orientation_deg": self.preferred_deg, "bandwidth_deg": self.bandwidth_deg,
-                "circular_variance": self.circular_variance, "peak_rate": float(self.rates[i]), "f1_f0": f1_f0,
-                "stimulus": self.stimulus}  # fmt: skip
+        return {
+            "preferred_orientation_deg": self.preferred_deg,
+            "bandwidth_deg": self.bandwidth_deg,
+            "circular_variance": self.circular_variance,
+            "peak_rate": float(self.rates[i]),
+            "f1_f0": f1_f0,
+            "stimulus": self.stimulus,
+        }
 
 
 @dataclass(frozen=True)
@@ -273,8 +286,13 @@ class GratingResponse(_Result):
 
     def metrics(self) -> dict:
         """F0, F1, F1/F0, the grating's spatial ``frequency`` and ``temporal_frequency_hz``."""
-        return {"f0": self.f0, "f1": self.f1, "f1_f0": self.f1_f0, "frequency": self.frequency,
-                "temporal_frequency_hz": self.temporal_frequency}  # fmt: skip
+        return {
+            "f0": self.f0,
+            "f1": self.f1,
+            "f1_f0": self.f1_f0,
+            "frequency": self.frequency,
+            "temporal_frequency_hz": self.temporal_frequency,
+        }
 
 
 @dataclass(frozen=True)
@@ -307,5 +325,8 @@ class AreaSummation(_Result):
 
     def metrics(self) -> dict:
         """``suppression_index``, ``optimal_radius`` and the ``stimulus`` ("grating" or "spot")."""
-        return {"suppression_index": self.suppression_index, "optimal_radius": self.optimal_radius,
-                "stimulus": self.stimulus}  # fmt: skip
+        return {
+            "suppression_index": self.suppression_index,
+            "optimal_radius": self.optimal_radius,
+            "stimulus": self.stimulus,
+        }

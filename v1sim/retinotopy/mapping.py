@@ -46,7 +46,6 @@ RF_SLOPE = 0.25  # RF diameter per degree of eccentricity: an assumption of the 
 RF_SIZE0 = 0.1  # deg: foveal RF diameter (assumption)
 
 
-
 def check_map(k, a):
     """The map's scale ``k`` (mm) and foveal constant ``a`` (deg), validated (> 0)."""
     return check_positive_float(k, "k"), check_positive_float(a, "a")
@@ -137,9 +136,12 @@ def inverse(ww, k, a, outside, name="w"):
     if not np.isfinite(z).all():  # |u| beyond about 710 k: exp overflows, no visual angle is that large
         u = float(np.abs(ww.real[~np.isfinite(z)]).max())
         reach = k * math.log(np.finfo(float).max / max(a, 1.0))
-        raise InputError(f"{name}: cortical positions must lie within {reach:.4g} mm of the "
-                         f"vertical meridian (|u|) for k={k:g}, a={a:g}: exp(|u|/k) overflows beyond it; got |u| = "
-                         f"{u:.3g} mm", argument=name)  # fmt: skip
+        raise InputError(
+            f"{name}: cortical positions must lie within {reach:.4g} mm of the "
+            f"vertical meridian (|u|) for k={k:g}, a={a:g}: exp(|u|/k) overflows beyond it; got |u| = "
+            f"{u:.3g} mm",
+            argument=name,
+        )
     # on the sheet iff the preimage stays in its own hemifield (Re z >= 0), up to rounding
     inside = (z.real >= -1e-9 * (1.0 + np.abs(z))) & (np.abs(mirrored.imag) < k * math.pi / 2)
     z = np.where(right, z, -np.conj(z))

@@ -45,8 +45,13 @@ def cortical_extent(shape, ppd, *, k=K_MACAQUE, a=A_MACAQUE):
     t = np.linspace(-1.0, 1.0, 513)
     border = np.concatenate([xr * t + 1j * yt, xr * t - 1j * yt, xr + 1j * yt * t, -xr + 1j * yt * t])
     meridian = 1j * yt * t
-    pts = np.concatenate([visual_to_cortex(border, k=k, a=a), visual_to_cortex(meridian, k=k, a=a),
-                          -np.conj(visual_to_cortex(meridian, k=k, a=a))])  # fmt: skip
+    pts = np.concatenate(
+        [
+            visual_to_cortex(border, k=k, a=a),
+            visual_to_cortex(meridian, k=k, a=a),
+            -np.conj(visual_to_cortex(meridian, k=k, a=a)),
+        ]
+    )
     return float(pts.real.min()), float(pts.real.max()), float(pts.imag.min()), float(pts.imag.max())
 
 
@@ -54,11 +59,18 @@ def _grid(extent, mm_per_pixel):
     """Cortical pixel centres (complex, (n_v, n_u), row 0 at v_max) and the exact extent of the grid."""
     u0, u1, v0, v1 = extent
     # a tiny mm_per_pixel sets the output size: bounded (and overflow-safe) before the grid exists
-    spans = [check_support((hi - lo) / mm_per_pixel - 1e-9, "mm_per_pixel", what=f"mm_per_pixel={mm_per_pixel:g}")
-             for lo, hi in ((u0, u1), (v0, v1))]  # fmt: skip
+    spans = [
+        check_support((hi - lo) / mm_per_pixel - 1e-9, "mm_per_pixel", what=f"mm_per_pixel={mm_per_pixel:g}")
+        for lo, hi in ((u0, u1), (v0, v1))
+    ]
     nu, nv = (max(n, 1) for n in spans)
-    check_allocation((nv, nu), np.complex128, "mm_per_pixel", copies=8,
-                     what=f"mm_per_pixel={mm_per_pixel:g} gives a cortical image of {nv} x {nu} pixels")
+    check_allocation(
+        (nv, nu),
+        np.complex128,
+        "mm_per_pixel",
+        copies=8,
+        what=f"mm_per_pixel={mm_per_pixel:g} gives a cortical image of {nv} x {nu} pixels",
+    )
     uc, vc = 0.5 * (u0 + u1), 0.5 * (v0 + v1)
     u0, v0 = uc - nu * mm_per_pixel / 2.0, vc - nv * mm_per_pixel / 2.0
     u = u0 + (np.arange(nu) + 0.5) * mm_per_pixel
@@ -88,8 +100,9 @@ def _sample(image, rows, cols, order, cval, mode="constant"):
     return ndimage.map_coordinates(image, [rows, cols], order=order, mode=mode, cval=cval, prefilter=order > 1)
 
 
-def to_cortex(image, ppd, *, k=K_MACAQUE, a=A_MACAQUE, mm_per_pixel=None, extent=None, order=1, antialias=True,
-              cval=np.nan):
+def to_cortex(
+    image, ppd, *, k=K_MACAQUE, a=A_MACAQUE, mm_per_pixel=None, extent=None, order=1, antialias=True, cval=np.nan
+):
     """Warp an image centred on fixation into cortical coordinates.
 
     Each cortical pixel ``w`` takes the image's value at ``cortex_to_visual(w)``
@@ -143,8 +156,11 @@ def to_cortex(image, ppd, *, k=K_MACAQUE, a=A_MACAQUE, mm_per_pixel=None, extent
         mmpp = (ext[1] - ext[0]) / max(img.shape)
         if not mmpp > 0:  # the image maps to one cortical point: 1 x 1 pixels, or a ppd so large it spans ~0 deg
             name = "image" if img.size == 1 else "ppd"
-            raise InputError(f"{name}: an image of shape {img.shape} at ppd={ppd:g} maps to a single point of cortex "
-                             f"(no cortical extent to sample); give a larger image or a smaller ppd", argument=name)
+            raise InputError(
+                f"{name}: an image of shape {img.shape} at ppd={ppd:g} maps to a single point of cortex "
+                f"(no cortical extent to sample); give a larger image or a smaller ppd",
+                argument=name,
+            )
     else:
         mmpp = check_positive_float(mm_per_pixel, "mm_per_pixel")
     w, out_extent = _grid(ext, mmpp)

@@ -18,14 +18,17 @@ __all__ = ["bin_counts", "count_psth", "mean_rate", "psth", "raster", "spike_tim
 def _as_trials(spikes, name="spikes"):
     """A list of 1-D spike-time arrays (one trial each), validated."""
     if isinstance(spikes, np.ndarray) and spikes.dtype != object:
-        raise InputTypeError(f"{name} must be a list of spike-time arrays (one per trial); for a raster use "
-                             f"spike_times()", argument=name)  # fmt: skip
+        raise InputTypeError(
+            f"{name} must be a list of spike-time arrays (one per trial); for a raster use spike_times()", argument=name
+        )
     try:
-        trials = [as_float_array(s, f"{name}[{i}]", ndim=1, allow_empty=True, dtype=np.float64)
-                  for i, s in enumerate(spikes)]  # fmt: skip
+        trials = [
+            as_float_array(s, f"{name}[{i}]", ndim=1, allow_empty=True, dtype=np.float64) for i, s in enumerate(spikes)
+        ]
     except TypeError:
-        raise InputTypeError(f"{name} must be a list of spike-time arrays (one per trial), got "
-                             f"{type(spikes).__name__}", argument=name) from None  # fmt: skip
+        raise InputTypeError(
+            f"{name} must be a list of spike-time arrays (one per trial), got {type(spikes).__name__}", argument=name
+        ) from None
     if not trials:
         raise InputError(f"{name} must hold at least one trial", argument=name)
     return trials
@@ -36,8 +39,11 @@ def _n_bins(duration, dt, name="dt"):
     dt = check_positive_float(dt, name)
     bins = duration / dt  # inf for 1e300 s in 1e-10 s bins: refused before int() sees it
     if not bins < 2**62:
-        raise InputError(f"duration ({duration} s) in bins of {name}={dt} s is {bins:.3g} bins; that many would need "
-                         f"more memory than any machine has", argument="duration")  # fmt: skip
+        raise InputError(
+            f"duration ({duration} s) in bins of {name}={dt} s is {bins:.3g} bins; that many would need "
+            f"more memory than any machine has",
+            argument="duration",
+        )
     n = int(round(bins))
     if n < 1:
         raise InputError(f"duration ({duration} s) must hold at least one bin of {name}={dt} s", argument="duration")
@@ -104,15 +110,18 @@ def count_psth(counts, dt, bin_width):
     if c.ndim < 2:
         raise InputError(f"counts must have shape (..., trials, T), got {c.shape}", argument="counts")
     if c.min() < 0 or not np.array_equal(c, np.round(c)):
-        raise InputError(f"counts must be non-negative whole numbers of spikes, got values in [{c.min():g}, "
-                         f"{c.max():g}]{'' if np.array_equal(c, np.round(c)) else ', not all integral'}",
-                         argument="counts")  # fmt: skip
+        raise InputError(
+            f"counts must be non-negative whole numbers of spikes, got values in [{c.min():g}, "
+            f"{c.max():g}]{'' if np.array_equal(c, np.round(c)) else ', not all integral'}",
+            argument="counts",
+        )
     dt = check_positive_float(dt, "dt")
     k = max(int(round(check_positive_float(bin_width, "bin_width") / dt)), 1)
     n = c.shape[-1] // k
     if n < 1:
-        raise InputError(f"bin_width ({bin_width} s) is longer than the recording ({c.shape[-1] * dt} s)",
-                         argument="bin_width")  # fmt: skip
+        raise InputError(
+            f"bin_width ({bin_width} s) is longer than the recording ({c.shape[-1] * dt} s)", argument="bin_width"
+        )
     rate = c[..., : n * k].reshape(*c.shape[:-1], n, k).sum(-1).mean(-2) / (k * dt)
     return np.arange(n + 1) * k * dt, rate
 
@@ -152,8 +161,9 @@ def spike_times(raster_, dt):
     """
     arr = as_array(raster_, "raster", "biu")
     if arr.ndim != 2:
-        raise InputError(f"raster must be 2-D (trials, T), got a {arr.ndim}-D array of shape {arr.shape}",
-                         argument="raster")  # fmt: skip
+        raise InputError(
+            f"raster must be 2-D (trials, T), got a {arr.ndim}-D array of shape {arr.shape}", argument="raster"
+        )
     if arr.dtype.kind not in "biu":
         raise InputTypeError(f"raster must be boolean or integer counts, got dtype {arr.dtype}", argument="raster")
     if arr.dtype.kind != "b" and arr.min() < 0:

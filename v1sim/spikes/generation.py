@@ -36,7 +36,6 @@ SPONTANEOUS_RATE = 0.8  # spikes/s, maintained discharge (typical macaque V1)
 _MAX_MEAN_COUNT = 2.0**62  # expected spikes per bin: counts are int64 (NumPy's Poisson sampler stops near 2**63)
 
 
-
 def _rates(rates, dt):
     """Validate a (T,) or (N, T) rate array (spikes/s, >= 0) and dt; returns float64 rates, dt.
 
@@ -49,8 +48,11 @@ def _rates(rates, dt):
     dt = check_positive_float(dt, "dt")
     if r.max() * dt >= _MAX_MEAN_COUNT:  # inf too
         name = "dt" if dt > 1 else "rates"
-        raise InputError(f"{name}: rates * dt, the expected spikes per bin, must stay below 2**62 (an int64 count); "
-                         f"got a maximum rate of {r.max():.3g} spikes/s with dt = {dt:.3g} s", argument=name)
+        raise InputError(
+            f"{name}: rates * dt, the expected spikes per bin, must stay below 2**62 (an int64 count); "
+            f"got a maximum rate of {r.max():.3g} spikes/s with dt = {dt:.3g} s",
+            argument=name,
+        )
     return r, dt
 
 
@@ -122,9 +124,14 @@ def _check_spike_memory(r, dt, n_trials, copies):
     ``dt`` when the bin is longer than a second, else ``rates`` (as :func:`_rates`).
     """
     expected = float(r.sum()) * dt * n_trials
-    check_allocation(int(expected + 10 * math.sqrt(expected)) + 1, np.float64, "dt" if dt > 1 else "rates",
-                     copies=copies, what=f"rates summing to {r.sum():.3g} spikes/s over {r.shape[-1]} bins of "
-                     f"{dt:g} s, {n_trials} trial(s), give about {expected:.3g} spike times")  # fmt: skip
+    check_allocation(
+        int(expected + 10 * math.sqrt(expected)) + 1,
+        np.float64,
+        "dt" if dt > 1 else "rates",
+        copies=copies,
+        what=f"rates summing to {r.sum():.3g} spikes/s over {r.shape[-1]} bins of "
+        f"{dt:g} s, {n_trials} trial(s), give about {expected:.3g} spike times",
+    )
 
 
 def _place(counts, dt, rng):
@@ -180,8 +187,13 @@ def gamma_spikes(rates, dt, *, order=2.0, refractory=0.002, n_trials=1, rng=None
     order = check_positive_float(order, "order")
     refractory = check_in_range(refractory, "refractory", 0.0, math.inf)
     n_trials = check_positive_int(n_trials, "n_trials")
-    check_allocation(r.shape[0] * n_trials if r.ndim == 2 else n_trials, np.float64, "n_trials", copies=8,
-                     what=f"{n_trials} trials of spike trains")  # fmt: skip
+    check_allocation(
+        r.shape[0] * n_trials if r.ndim == 2 else n_trials,
+        np.float64,
+        "n_trials",
+        copies=8,
+        what=f"{n_trials} trials of spike trains",
+    )
     _check_spike_memory(r, dt, n_trials, copies=3)  # the NaN-padded (spikes, trials) stack, its list, the result
     rng = check_rng(rng)
     if r.max() * refractory >= 1.0:

@@ -115,16 +115,27 @@ def frame_times(duration, dt, temporal_frequency, frame, dtype=np.float32, copie
     dt = check_positive_float(dt, "dt")
     tf = check_in_range(temporal_frequency, "temporal_frequency", 0.0, math.inf)
     if tf * dt >= 0.5:
-        raise InputError(f"temporal_frequency must be below the Nyquist limit 0.5/dt = {0.5 / dt:.4g} Hz, got {tf}",
-                         argument="temporal_frequency")  # fmt: skip
+        raise InputError(
+            f"temporal_frequency must be below the Nyquist limit 0.5/dt = {0.5 / dt:.4g} Hz, got {tf}",
+            argument="temporal_frequency",
+        )
     frames = duration / dt  # may overflow to inf (1e300 s at 1e-10 s): bounded before int() sees it
     if frames >= 2**62:
-        raise InputError(f"duration={duration} s at dt={dt} s is {frames:.3g} frames; a movie that long would need "
-                         f"more memory than any machine has", argument="duration")  # fmt: skip
+        raise InputError(
+            f"duration={duration} s at dt={dt} s is {frames:.3g} frames; a movie that long would need "
+            f"more memory than any machine has",
+            argument="duration",
+        )
     n = int(round(frames))
     if n < 1:
-        raise InputError(f"duration must be at least dt/2 = {dt / 2} s to hold one frame, got {duration}",
-                         argument="duration")  # fmt: skip
-    check_allocation((n,) + tuple(frame), dtype, "duration", copies=copies,
-                     what=f"duration={duration} s at dt={dt} s gives a movie of {n} frames of {frame[0]} x {frame[1]}")
+        raise InputError(
+            f"duration must be at least dt/2 = {dt / 2} s to hold one frame, got {duration}", argument="duration"
+        )
+    check_allocation(
+        (n,) + tuple(frame),
+        dtype,
+        "duration",
+        copies=copies,
+        what=f"duration={duration} s at dt={dt} s gives a movie of {n} frames of {frame[0]} x {frame[1]}",
+    )
     return np.arange(n) * dt, tf

@@ -28,8 +28,9 @@ def _grating_setup(shape, frequency, theta, phase, contrast, waveform, center, m
     f_px = f if ppd is None else f / ppd
     if f_px > 0.5:
         unit = "" if ppd is None else f" cycles/degree = {f_px:.4g} cycles/pixel at ppd={ppd}"
-        raise InputError(f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f}{unit}",
-                         argument="frequency")  # fmt: skip
+        raise InputError(
+            f"frequency must be at most the Nyquist limit 0.5 cycles/pixel, got {f}{unit}", argument="frequency"
+        )
     theta = check_finite_float(theta, "theta")
     check_finite_float(phase, "phase")
     waveform = check_choice(waveform, "waveform", ("sine", "square"))
@@ -46,15 +47,27 @@ def _grating_setup(shape, frequency, theta, phase, contrast, waveform, center, m
         d = np.hypot(xr, yr)
         env = disc(d, r) if mask == "circle" else np.exp(-(d**2) / (2.0 * r**2))
     elif mask_radius is not None:
-        raise InputError("mask_radius was given but mask is None; pass mask='circle' or 'gaussian'",
-                         argument="mask_radius")  # fmt: skip
+        raise InputError(
+            "mask_radius was given but mask is None; pass mask='circle' or 'gaussian'", argument="mask_radius"
+        )
     xr, _ = coords(shape, center, theta)
     return xr, f_px, env, c, bg, waveform
 
 
-
-def grating(shape, frequency, *, theta=0.0, phase=0.0, contrast=1.0, waveform="sine", center=None,
-            mask=None, mask_radius=None, background=0.5, ppd=None):
+def grating(
+    shape,
+    frequency,
+    *,
+    theta=0.0,
+    phase=0.0,
+    contrast=1.0,
+    waveform="sine",
+    center=None,
+    mask=None,
+    mask_radius=None,
+    background=0.5,
+    ppd=None,
+):
     """A static grating, full-field or in an aperture.
 
     Parameters
@@ -90,14 +103,29 @@ def grating(shape, frequency, *, theta=0.0, phase=0.0, contrast=1.0, waveform="s
     -------
     ndarray of float32, shape (H, W)
     """
-    xr, f, env, c, bg, waveform = _grating_setup(shape, frequency, theta, phase, contrast, waveform,
-                                                 center, mask, mask_radius, background, ppd)
+    xr, f, env, c, bg, waveform = _grating_setup(
+        shape, frequency, theta, phase, contrast, waveform, center, mask, mask_radius, background, ppd
+    )
     return luminance(bg, c * bg * env * _wave(xr, f, phase, waveform))
 
 
-def drifting_grating(shape, frequency, temporal_frequency, duration, *, dt=0.01, theta=0.0, phase=0.0,
-                     contrast=1.0, waveform="sine", center=None, mask=None, mask_radius=None,
-                     background=0.5, ppd=None):
+def drifting_grating(
+    shape,
+    frequency,
+    temporal_frequency,
+    duration,
+    *,
+    dt=0.01,
+    theta=0.0,
+    phase=0.0,
+    contrast=1.0,
+    waveform="sine",
+    center=None,
+    mask=None,
+    mask_radius=None,
+    background=0.5,
+    ppd=None,
+):
     """A grating drifting along its normal, in the direction θ.
 
     Frame ``k`` is `grating` with phase ``phase - 2π tf k dt``: the stripes
@@ -119,8 +147,9 @@ def drifting_grating(shape, frequency, temporal_frequency, duration, *, dt=0.01,
     -------
     ndarray of float32, shape (T, H, W)
     """
-    xr, f, env, c, bg, waveform = _grating_setup(shape, frequency, theta, phase, contrast, waveform,
-                                                 center, mask, mask_radius, background, ppd)
+    xr, f, env, c, bg, waveform = _grating_setup(
+        shape, frequency, theta, phase, contrast, waveform, center, mask, mask_radius, background, ppd
+    )
     t, tf = frame_times(duration, dt, temporal_frequency, xr.shape)
     out = np.empty((t.size,) + xr.shape, np.float32)
     for k, tk in enumerate(t):
@@ -128,9 +157,23 @@ def drifting_grating(shape, frequency, temporal_frequency, duration, *, dt=0.01,
     return out
 
 
-def counterphase_grating(shape, frequency, temporal_frequency, duration, *, dt=0.01, theta=0.0, phase=0.0,
-                         contrast=1.0, waveform="sine", center=None, mask=None, mask_radius=None,
-                         background=0.5, ppd=None):
+def counterphase_grating(
+    shape,
+    frequency,
+    temporal_frequency,
+    duration,
+    *,
+    dt=0.01,
+    theta=0.0,
+    phase=0.0,
+    contrast=1.0,
+    waveform="sine",
+    center=None,
+    mask=None,
+    mask_radius=None,
+    background=0.5,
+    ppd=None,
+):
     """A standing grating whose contrast reverses sinusoidally in time.
 
     Frame ``k`` is ``background * (1 + contrast * cos(2π tf k dt) * carrier)``;
@@ -148,15 +191,29 @@ def counterphase_grating(shape, frequency, temporal_frequency, duration, *, dt=0
     -------
     ndarray of float32, shape (T, H, W)
     """
-    xr, f, env, c, bg, waveform = _grating_setup(shape, frequency, theta, phase, contrast, waveform,
-                                                 center, mask, mask_radius, background, ppd)
+    xr, f, env, c, bg, waveform = _grating_setup(
+        shape, frequency, theta, phase, contrast, waveform, center, mask, mask_radius, background, ppd
+    )
     t, tf = frame_times(duration, dt, temporal_frequency, xr.shape, np.float64, copies=3)  # product, clip, cast
     amp = np.cos(2.0 * np.pi * tf * t)[:, None, None]
     return luminance(bg, amp * (c * bg * env * _wave(xr, f, phase, waveform)))
 
 
-def plaid(shape, frequency, theta1, theta2, *, contrast=1.0, phase=0.0, waveform="sine", center=None,
-          mask=None, mask_radius=None, background=0.5, ppd=None):
+def plaid(
+    shape,
+    frequency,
+    theta1,
+    theta2,
+    *,
+    contrast=1.0,
+    phase=0.0,
+    waveform="sine",
+    center=None,
+    mask=None,
+    mask_radius=None,
+    background=0.5,
+    ppd=None,
+):
     """Two superimposed gratings of half the contrast each.
 
     Luminance ``background * (1 + contrast/2 * (carrier(θ1) + carrier(θ2)))``,
@@ -174,7 +231,8 @@ def plaid(shape, frequency, theta1, theta2, *, contrast=1.0, phase=0.0, waveform
     ndarray of float32, shape (H, W)
     """
     theta1, theta2 = check_finite_float(theta1, "theta1"), check_finite_float(theta2, "theta2")
-    xr, f, env, c, bg, waveform = _grating_setup(shape, frequency, theta1, phase, contrast, waveform,
-                                                 center, mask, mask_radius, background, ppd)
+    xr, f, env, c, bg, waveform = _grating_setup(
+        shape, frequency, theta1, phase, contrast, waveform, center, mask, mask_radius, background, ppd
+    )
     xr2, _ = coords(xr.shape, check_center(center, check_ppd(ppd)), theta2)
     return luminance(bg, 0.5 * c * bg * env * (_wave(xr, f, phase, waveform) + _wave(xr2, f, phase, waveform)))

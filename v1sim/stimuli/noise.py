@@ -36,8 +36,9 @@ def white_noise(shape, *, n_frames=None, contrast=1.0, kind="gaussian", backgrou
     """
     shape = frame_shape(shape)
     size = shape if n_frames is None else (check_positive_int(n_frames, "n_frames"),) + shape
-    check_allocation(size, np.float32, "shape" if n_frames is None else "n_frames", copies=3,
-                     what=f"white noise of shape {size}")  # fmt: skip
+    check_allocation(
+        size, np.float32, "shape" if n_frames is None else "n_frames", copies=3, what=f"white noise of shape {size}"
+    )
     kind = check_choice(kind, "kind", ("gaussian", "binary"))
     c, bg = levels(contrast, background)
     rng = check_rng(rng)

@@ -60,8 +60,9 @@ def spot(shape, radius, *, center=None, contrast=1.0, polarity="light", backgrou
     return _ring(shape, 0.0, radius, center, contrast, polarity, background, ppd)
 
 
-def annulus(shape, inner_radius, outer_radius, *, center=None, contrast=1.0, polarity="light",
-            background=0.5, ppd=None):
+def annulus(
+    shape, inner_radius, outer_radius, *, center=None, contrast=1.0, polarity="light", background=0.5, ppd=None
+):
     """A ring between two radii (the surround of a centre-surround test).
 
     Parameters
@@ -80,8 +81,9 @@ def annulus(shape, inner_radius, outer_radius, *, center=None, contrast=1.0, pol
     inner = check_in_range(inner_radius, "inner_radius", 0.0, math.inf)
     outer = check_positive_float(outer_radius, "outer_radius")
     if outer <= inner:
-        raise InputError(f"outer_radius must be greater than inner_radius, got {outer} <= {inner}",
-                         argument="outer_radius")  # fmt: skip
+        raise InputError(
+            f"outer_radius must be greater than inner_radius, got {outer} <= {inner}", argument="outer_radius"
+        )
     return _ring(shape, inner, outer, center, contrast, polarity, background, ppd)
 
 

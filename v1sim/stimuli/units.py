@@ -64,6 +64,8 @@ def _scaled(value, name, ppd, op):
     with np.errstate(over="ignore"):
         out = arr * ppd if op == "*" else arr / ppd
     if not np.isfinite(out).all():
-        raise InputError(f"{name} {op} ppd overflows float64: got {name} up to {np.abs(arr).max():.3g} and ppd = "
-                         f"{ppd:.3g}", argument=name)  # fmt: skip
+        raise InputError(
+            f"{name} {op} ppd overflows float64: got {name} up to {np.abs(arr).max():.3g} and ppd = {ppd:.3g}",
+            argument=name,
+        )
     return float(out[0]) if np.ndim(value) == 0 else out  # as_float_array returns 0-d input as shape (1,)

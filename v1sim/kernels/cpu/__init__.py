@@ -18,6 +18,7 @@ See Also
 --------
 v1sim.kernels.cuda : numba-cuda twins with the same signatures.
 """
+
 from __future__ import annotations
 
 from . import conv, elementwise, layout, norm, pool  # noqa: F401  (importing them registers their kernels)

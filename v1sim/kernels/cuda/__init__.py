@@ -33,9 +33,7 @@ from .conv import correlate_valid, correlate_valid_bank
 from .matmul import gemm
 from .pool import avg_pool, avg_pool_backward, l2_pool, max_pool, max_pool_backward
 
-
 __all__ = ["KERNELS", "gemm", "elementwise", "layout", "norm", "empty", "is_device", "to_device"]
-
 
 
 def im2col(x, kh, kw, sy, sx, cols):

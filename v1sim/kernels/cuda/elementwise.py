@@ -151,9 +151,15 @@ def _binary(kernel):
 
 
 relu, tanh, sigmoid = _unary(_relu), _unary(_tanh), _unary(_sigmoid)
-relu_backward, tanh_backward, sigmoid_backward = _binary(_relu_backward), _binary(_tanh_backward), _binary(_sigmoid_backward)
+relu_backward, tanh_backward, sigmoid_backward = (
+    _binary(_relu_backward),
+    _binary(_tanh_backward),
+    _binary(_sigmoid_backward),
+)
 relu.__doc__ = "``out = max(x, 0)`` on device arrays."
-tanh.__doc__ = "``out = tanh(x)`` on device arrays (CUDA's tanh, within 1 ulp; the CPU's float32 twin is a 4e-7 approximation)."
+tanh.__doc__ = (
+    "``out = tanh(x)`` on device arrays (CUDA's tanh, within 1 ulp; the CPU's float32 twin is a 4e-7 approximation)."
+)
 sigmoid.__doc__ = "``out = 1/(1 + e)`` (x >= 0) or ``e/(1 + e)`` (x < 0), ``e = exp(-|x|)``, on device arrays."
 relu_backward.__doc__ = "``out = g * (y > 0)``, y the forward output."
 tanh_backward.__doc__ = "``out = g * (1 - y^2)``, y = tanh(x) from the forward pass."

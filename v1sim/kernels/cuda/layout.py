@@ -222,6 +222,5 @@ def global_avg_pool_backward(g, dx2):
 
 def pool_backward(g, idx, kind, ph, pw, sy, sx, py, px, dx):
     """Gradient of max (``kind="max"``, argmax ``idx``) or average pooling, written into ``dx`` (no zeroing needed)."""
-    launch(_pool_backward, dx.size, g, g if idx is None else idx, 0 if kind == "max" else 1,
-           ph, pw, sy, sx, py, px, dx)  # fmt: skip
+    launch(_pool_backward, dx.size, g, g if idx is None else idx, 0 if kind == "max" else 1, ph, pw, sy, sx, py, px, dx)
     return dx

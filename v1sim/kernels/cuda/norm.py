@@ -21,7 +21,9 @@ from numba import cuda, float32, float64
 from .common import SIMULATOR, THREADS, launch, ncl
 
 _jit = cuda.jit(cache=not SIMULATOR)
-_RT = 2 if SIMULATOR else THREADS  # threads per reduction block (a power of two; few in the simulator, where syncthreads is slow)
+_RT = (
+    2 if SIMULATOR else THREADS
+)  # threads per reduction block (a power of two; few in the simulator, where syncthreads is slow)
 SUM, SUM_PRODUCT, SUM_SQUARED_DEVIATION = 0, 1, 2
 
 
@@ -88,8 +90,21 @@ def _bn_stats(total, deviation, count, training, momentum, eps, unbias, running_
 def bn_stats(total, deviation, count, training, momentum, eps, running_mean, running_var, mean, invstd):
     """Per-channel mean and ``1/sqrt(var + eps)`` from float64 sums (training) or the running buffers."""
     unbias = count / (count - 1) if count > 1 else 1.0
-    launch(_bn_stats, mean.size, total, deviation, float(count), bool(training), float(momentum), float(eps), unbias,
-           running_mean, running_var, mean, invstd)  # fmt: skip
+    launch(
+        _bn_stats,
+        mean.size,
+        total,
+        deviation,
+        float(count),
+        bool(training),
+        float(momentum),
+        float(eps),
+        unbias,
+        running_mean,
+        running_var,
+        mean,
+        invstd,
+    )
 
 
 @_jit
@@ -121,7 +136,9 @@ def _bn_backward(g, xhat, gamma, invstd, dgamma, dbeta, inv_count, training, dx)
 def bn_backward(g3, xhat, gamma, invstd, dgamma, dbeta, training, dx):
     """Input gradient of batch norm from the parameter gradients ``dgamma``, ``dbeta`` (N, C, L) arrays."""
     count = g3.shape[0] * g3.shape[2]
-    launch(_bn_backward, g3.size, g3, xhat, gamma, invstd, dgamma, dbeta, g3.dtype.type(1.0 / count), bool(training), dx)
+    launch(
+        _bn_backward, g3.size, g3, xhat, gamma, invstd, dgamma, dbeta, g3.dtype.type(1.0 / count), bool(training), dx
+    )
 
 
 @_jit
@@ -135,7 +152,7 @@ def _lrn_forward(x, size, alpha_n, beta, k, scale, factor, out):
             v = x[n, cc, l]
             s += v * v
         sc = k + alpha_n * s
-        f = sc ** -beta
+        f = sc**-beta
         scale[n, c, l] = sc
         factor[n, c, l] = f
         out[n, c, l] = x[n, c, l] * f
@@ -201,4 +218,3 @@ def _cross_entropy_backward(probs, y, scale, d):
 def cross_entropy_backward(probs, y, scale, d):
     """``d = (probs - onehot(y)) * scale`` on device arrays."""
     launch(_cross_entropy_backward, probs.size, probs, y, probs.dtype.type(scale), d)
-

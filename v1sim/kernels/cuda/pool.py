@@ -122,5 +122,16 @@ def _avg_pool_backward(grad_out, ph, pw, sy, sx, py, px, grad_in):
 
 def avg_pool_backward(grad_out, ph, pw, sy, sx, py, px, grad_in):
     """CUDA twin of :func:`v1sim.kernels.cpu.avg_pool_backward`."""
-    launch_host(_avg_pool_backward, (grad_in,), grad_out, ph, pw, sy, sx, py, px, grad_in,
-            n=grad_out.shape[0] * grad_out.shape[1])
+    launch_host(
+        _avg_pool_backward,
+        (grad_in,),
+        grad_out,
+        ph,
+        pw,
+        sy,
+        sx,
+        py,
+        px,
+        grad_in,
+        n=grad_out.shape[0] * grad_out.shape[1],
+    )

@@ -16,8 +16,15 @@ from .common import (
 )
 from .dispatch import twin
 
-__all__ = ["TanhCache", "relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward", "tanh_backward",
-           "tanh_forward"]  # fmt: skip
+__all__ = [
+    "TanhCache",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "tanh_backward",
+    "tanh_forward",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +42,7 @@ class TanhCache:
 
 @twin
 def relu_forward(x):
-    """``max(x, 0)``; the gradient at exactly 0 is taken as 0. (GPU for device arrays, as all the element-wise pairs.)"""
+    """``max(x, 0)``; the gradient at exactly 0 is taken as 0 (device arrays stay on the GPU, as in every pair)."""
     x = float_array(x, "x", range(1, 7))
     out = np.maximum(x, 0)
     return out, out

@@ -22,8 +22,9 @@ def float_array(x, name, ndim) -> np.ndarray:
 def checked_grad(grad_out, shape, dtype) -> np.ndarray:
     g = float_array(grad_out, "grad_out", len(shape))
     if g.shape != tuple(shape):
-        raise InputError(f"grad_out must have the forward output's shape {tuple(shape)}, got {g.shape}",
-                         argument="grad_out")  # fmt: skip
+        raise InputError(
+            f"grad_out must have the forward output's shape {tuple(shape)}, got {g.shape}", argument="grad_out"
+        )
     return g.astype(dtype, copy=False)
 
 
@@ -39,16 +40,17 @@ def check_cache(cache, kind: type, forward: str):
     anything else) is refused by name instead of failing on an attribute or an unpacking deep inside.
     """
     if not isinstance(cache, kind):
-        raise InputTypeError(f"cache must be the cache returned by {forward}, got {describe(cache)}",
-                             argument="cache")  # fmt: skip
+        raise InputTypeError(f"cache must be the cache returned by {forward}, got {describe(cache)}", argument="cache")
     return cache
 
 
 def check_output_cache(cache, forward: str) -> np.ndarray:
     """The cache of the element-wise pairs whose cache is their float output array."""
     if not (isinstance(cache, np.ndarray) and cache.dtype in FLOATS):
-        raise InputTypeError(f"cache must be the cache returned by {forward} (its float output array), got "
-                             f"{describe(cache)}", argument="cache")  # fmt: skip
+        raise InputTypeError(
+            f"cache must be the cache returned by {forward} (its float output array), got {describe(cache)}",
+            argument="cache",
+        )
     return cache
 
 
@@ -63,8 +65,11 @@ def positive_in_dtype(value, name: str, dtype, *, allow_underflow: bool = False)
     tiny, top = float(info.tiny), float(info.max)  # Python floats: comparing with a float32 scalar would cast v
     if v > top or (not allow_underflow and v < tiny):
         low = 0 if allow_underflow else tiny
-        raise InputError(f"{name} must lie in ({low:.3g}, {top:.3g}] to be represented in the "
-                         f"{np.dtype(dtype).name} arithmetic of this call, got {v:.3g}", argument=name)  # fmt: skip
+        raise InputError(
+            f"{name} must lie in ({low:.3g}, {top:.3g}] to be represented in the "
+            f"{np.dtype(dtype).name} arithmetic of this call, got {v:.3g}",
+            argument=name,
+        )
     return v
 
 

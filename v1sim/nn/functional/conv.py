@@ -24,8 +24,16 @@ from ...kernels.ops import out_len, pad_zero
 from .common import check_cache, checked_bias, checked_grad, float_array, host_backend
 from .dispatch import twin
 
-__all__ = ["ConvCache", "LocallyConnectedCache", "conv2d_backward", "conv2d_forward", "conv_geometry",
-           "locally_connected2d_backward", "locally_connected2d_forward", "locally_connected_geometry"]  # fmt: skip
+__all__ = [
+    "ConvCache",
+    "LocallyConnectedCache",
+    "conv2d_backward",
+    "conv2d_forward",
+    "conv_geometry",
+    "locally_connected2d_backward",
+    "locally_connected2d_forward",
+    "locally_connected_geometry",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +69,16 @@ class LocallyConnectedCache:
 
 
 def conv_geometry(x, w, stride, padding, groups):
-    """Checked ``(stride, padding, groups, ho, wo)`` of a grouped convolution of x (N, C, H, W) by w (K, C/G, kh, kw)."""
+    """Checked ``(stride, padding, groups, ho, wo)`` of a grouped convolution of x (N, C, H, W), w (K, C/G, kh, kw)."""
     sy, sx = stride = check_int_pair(stride, "stride", minimum=1)
     py, px = padding = check_int_pair(padding, "padding", minimum=0)
     groups = check_positive_int(groups, "groups")
     n, c, h, wd = x.shape
     k, cg, kh, kw = w.shape
     if c % groups or k % groups:
-        raise InputError(f"groups={groups} must divide both the input channels ({c}) and the filters ({k})",
-                         argument="groups")  # fmt: skip
+        raise InputError(
+            f"groups={groups} must divide both the input channels ({c}) and the filters ({k})", argument="groups"
+        )
     if cg * groups != c:
         raise InputError(
             f"weight of shape {tuple(w.shape)} with groups={groups} expects {cg * groups} input channels, "
@@ -92,8 +101,10 @@ def locally_connected_geometry(x, w, stride, padding):
             f"weight of shape {tuple(w.shape)} expects {cw} input channels, x has {c} (shape {tuple(x.shape)})",
             argument="weight",
         )
-    want = (out_len(h, kh, sy, py, argument="weight", axis="height"),
-            out_len(wd, kw, sx, px, argument="weight", axis="width"))  # fmt: skip
+    want = (
+        out_len(h, kh, sy, py, argument="weight", axis="height"),
+        out_len(wd, kw, sx, px, argument="weight", axis="width"),
+    )
     if want != (ho, wo):
         raise InputError(
             f"weight of shape {tuple(w.shape)} holds filters for a {ho}x{wo} output, but x of shape "
@@ -117,9 +128,14 @@ def _check_conv_memory(x_shape, padding, cols_rows, ho, wo, k, dtype) -> None:
     hp, wp = h + 2 * padding[0], w + 2 * padding[1]
     count = (n * c * hp * wp if any(padding) else 0) + cols_rows * n * ho * wo + 2 * n * k * ho * wo
     name = "padding" if hp * wp > 2 * h * w else "x"
-    check_allocation(count, dtype, name, what=f"x of shape {tuple(x_shape)} with padding {tuple(padding)} gives a "
-                     f"padded input, an im2col matrix of {cols_rows} x {n * ho * wo} and an output of "
-                     f"{(n, k, ho, wo)}")  # fmt: skip
+    check_allocation(
+        count,
+        dtype,
+        name,
+        what=f"x of shape {tuple(x_shape)} with padding {tuple(padding)} gives a "
+        f"padded input, an im2col matrix of {cols_rows} x {n * ho * wo} and an output of "
+        f"{(n, k, ho, wo)}",
+    )
 
 
 def _padded_shape(x_shape, padding) -> tuple:
@@ -248,8 +264,15 @@ def conv2d_backward(grad_out, cache, *, input_grad=True):
         If ``grad_out`` does not have the forward output's shape.
     """
     cache = check_cache(cache, ConvCache, "conv2d_forward")
-    x_shape, cols, w, stride, padding, groups, device = (cache.x_shape, cache.cols, cache.w, cache.stride,
-                                                         cache.padding, cache.groups, cache.device)  # fmt: skip
+    x_shape, cols, w, stride, padding, groups, device = (
+        cache.x_shape,
+        cache.cols,
+        cache.w,
+        cache.stride,
+        cache.padding,
+        cache.groups,
+        cache.device,
+    )
     xp_shape = _padded_shape(x_shape, padding)
     n, k, kh, kw = x_shape[0], w.shape[0], w.shape[2], w.shape[3]
     ho = (xp_shape[2] - kh) // stride[0] + 1  # the forward pass checked the geometry
@@ -314,7 +337,10 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
 
 @twin
 def locally_connected2d_backward(grad_out, cache, *, input_grad=True):
-    """Gradients of :func:`locally_connected2d_forward`: ``(dx, dw, db)``, db None without bias, dx None if not ``input_grad``."""
+    """Gradients of :func:`locally_connected2d_forward`: ``(dx, dw, db)``.
+
+    ``db`` is None without bias, ``dx`` None unless ``input_grad``.
+    """
     cache = check_cache(cache, LocallyConnectedCache, "locally_connected2d_forward")
     x_shape, cols_t, w, stride, padding = cache.x_shape, cache.cols_t, cache.w, cache.stride, cache.padding
     ho, wo, k, _, kh, kw = w.shape

@@ -11,8 +11,14 @@ from ...errors import InputError
 from .common import check_cache, float_array
 from .dispatch import twin
 
-__all__ = ["CrossEntropyCache", "check_labels", "cross_entropy_backward", "cross_entropy_forward", "log_softmax",
-           "softmax"]  # fmt: skip
+__all__ = [
+    "CrossEntropyCache",
+    "check_labels",
+    "cross_entropy_backward",
+    "cross_entropy_forward",
+    "log_softmax",
+    "softmax",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +43,9 @@ def log_softmax(logits, axis=-1):
     z = float_array(logits, "logits", range(1, 7))
     axis = check_axis(axis, "axis", z.ndim)
     if z.shape[axis] == 0:
-        raise InputError(f"logits must have at least one class along axis {axis}, got shape {z.shape}",
-                         argument="logits")  # fmt: skip
+        raise InputError(
+            f"logits must have at least one class along axis {axis}, got shape {z.shape}", argument="logits"
+        )
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -51,11 +58,15 @@ def softmax(logits, axis=-1):
 def check_labels(labels, n, n_classes) -> np.ndarray:
     y = as_array(labels, "labels")  # class indices
     if y.shape != (n,):
-        raise InputError(f"labels must have shape ({n},), one class index per row of logits, got shape {y.shape}",
-                         argument="labels")  # fmt: skip
+        raise InputError(
+            f"labels must have shape ({n},), one class index per row of logits, got shape {y.shape}", argument="labels"
+        )
     if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise InputError(f"labels must lie in [0, {n_classes}) for logits with {n_classes} classes, got values in "
-                         f"[{y.min()}, {y.max()}]", argument="labels")  # fmt: skip
+        raise InputError(
+            f"labels must lie in [0, {n_classes}) for logits with {n_classes} classes, got values in "
+            f"[{y.min()}, {y.max()}]",
+            argument="labels",
+        )
     return y.astype(np.intp, copy=False)
 
 

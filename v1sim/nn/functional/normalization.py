@@ -29,8 +29,17 @@ from .common import (
 )
 from .dispatch import twin
 
-__all__ = ["BatchNormCache", "LocalResponseNormCache", "batch_norm_backward", "batch_norm_forward", "bn_eps",
-           "bn_flags", "local_response_norm_backward", "local_response_norm_forward", "lrn_params"]  # fmt: skip
+__all__ = [
+    "BatchNormCache",
+    "LocalResponseNormCache",
+    "batch_norm_backward",
+    "batch_norm_forward",
+    "bn_eps",
+    "bn_flags",
+    "local_response_norm_backward",
+    "local_response_norm_forward",
+    "lrn_params",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +84,18 @@ def _window_sum(a, before, after):
 
 
 def lrn_params(x, size, alpha, beta, k):
-    """Checked ``(size, alpha, beta, k)`` of :func:`local_response_norm_forward` for x's dtype (shared with the twin)."""
+    """Checked ``(size, alpha, beta, k)`` of :func:`local_response_norm_forward` for x's dtype (shared by the twins)."""
     size = check_positive_int(size, "size")
     dtype = np.dtype(x.dtype)
     k = positive_in_dtype(k, "k", dtype)
     alpha = positive_in_dtype(alpha, "alpha", dtype, allow_underflow=True)
     beta = check_positive_float(beta, "beta")
     if beta * -math.log(k) >= math.log(np.finfo(dtype).max):  # k < 1 and a large beta: the factor overflows
-        raise InputError(f"beta: k**-beta = {k:.3g}**-{beta:.3g}, the largest factor an input is multiplied by, "
-                         f"overflows {dtype.name}; use a smaller beta or a k nearer 1", argument="beta")  # fmt: skip
+        raise InputError(
+            f"beta: k**-beta = {k:.3g}**-{beta:.3g}, the largest factor an input is multiplied by, "
+            f"overflows {dtype.name}; use a smaller beta or a k nearer 1",
+            argument="beta",
+        )
     return size, alpha, beta, k
 
 
@@ -131,11 +143,15 @@ def _running(buffer, name, n_ch, update) -> np.ndarray | None:
     elif isinstance(buffer, np.ndarray) and buffer.dtype in FLOATS and buffer.flags.writeable:
         arr = buffer
     else:
-        raise InputTypeError(f"{name} must be a writable float32 or float64 array (training updates it in place), "
-                             f"got {describe(buffer)}", argument=name)  # fmt: skip
+        raise InputTypeError(
+            f"{name} must be a writable float32 or float64 array (training updates it in place), "
+            f"got {describe(buffer)}",
+            argument=name,
+        )
     if arr.shape != (n_ch,):
-        raise InputError(f"{name} must have shape ({n_ch},), one value per channel, got shape {arr.shape}",
-                         argument=name)  # fmt: skip
+        raise InputError(
+            f"{name} must have shape ({n_ch},), one value per channel, got shape {arr.shape}", argument=name
+        )
     return arr
 
 
@@ -196,8 +212,10 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     gamma, beta = float_array(gamma, "gamma", 1), float_array(beta, "beta", 1)
     for name, a in (("gamma", gamma), ("beta", beta)):
         if a.shape != (n_ch,):
-            raise InputError(f"{name} must have shape ({n_ch},), one value per channel of x of shape {x.shape}, "
-                             f"got {a.shape}", argument=name)  # fmt: skip
+            raise InputError(
+                f"{name} must have shape ({n_ch},), one value per channel of x of shape {x.shape}, got {a.shape}",
+                argument=name,
+            )
     running_mean = _running(running_mean, "running_mean", n_ch, training)
     running_var = _running(running_var, "running_var", n_ch, training)
     per_map = math.prod(x.shape[2:])
@@ -206,8 +224,11 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     x3 = x.reshape(n, n_ch, per_map)  # (N, C, L): the kernels' view of both layouts (explicit: N may be 0)
     if training:
         if count < 2:
-            raise InputError(f"x: batch norm in training mode needs more than one value per channel (N*H*W >= 2), "
-                             f"got x of shape {x.shape}", argument="x")  # fmt: skip
+            raise InputError(
+                f"x: batch norm in training mode needs more than one value per channel (N*H*W >= 2), "
+                f"got x of shape {x.shape}",
+                argument="x",
+            )
         mean, var = np.empty(n_ch), np.empty(n_ch)
         kernels.get("bn_stats", host)(x3, mean, var)
         if running_mean is not None:
@@ -219,8 +240,9 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     else:
         if running_mean is None or running_var is None:
             name = "running_mean" if running_mean is None else "running_var"
-            raise InputError(f"{name}: batch norm in evaluation mode needs running_mean and running_var, got None",
-                             argument=name)  # fmt: skip
+            raise InputError(
+                f"{name}: batch norm in evaluation mode needs running_mean and running_var, got None", argument=name
+            )
         mean, var = running_mean.astype(np.float64), running_var.astype(np.float64)
     invstd = 1.0 / np.sqrt(var + eps)
     scale = gamma * invstd  # out = xhat * gamma + beta = x * scale + shift
@@ -246,7 +268,14 @@ def batch_norm_backward(grad_out, cache):
     ``dxhat = grad_out * gamma`` and M values per channel.
     """
     cache = check_cache(cache, BatchNormCache, "batch_norm_forward")
-    x, gamma, mean, invstd, training, host = cache.x, cache.gamma, cache.mean, cache.invstd, cache.training, cache.device
+    x, gamma, mean, invstd, training, host = (
+        cache.x,
+        cache.gamma,
+        cache.mean,
+        cache.invstd,
+        cache.training,
+        cache.device,
+    )
     g = checked_grad(grad_out, x.shape, x.dtype)
     n, n_ch = x.shape[:2]
     per_map = math.prod(x.shape[2:])
@@ -258,5 +287,3 @@ def batch_norm_backward(grad_out, cache):
     dx = np.empty_like(x)
     kernels.get("bn_backward_dx", host)(g3, x3, mean, invstd, gamma * invstd, means, dx.reshape(x3.shape))
     return dx, sum_gxhat.astype(x.dtype), sum_g.astype(x.dtype)
-
-

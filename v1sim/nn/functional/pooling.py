@@ -11,8 +11,17 @@ from ...kernels.ops import pool, pool_backward, pool_geometry
 from .common import check_cache, checked_grad, float_array
 from .dispatch import twin
 
-__all__ = ["GlobalAvgPoolCache", "PoolCache", "avg_pool2d_backward", "avg_pool2d_forward", "check_pool_cache",
-           "global_avg_pool2d_backward", "global_avg_pool2d_forward", "max_pool2d_backward", "max_pool2d_forward"]  # fmt: skip
+__all__ = [
+    "GlobalAvgPoolCache",
+    "PoolCache",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "check_pool_cache",
+    "global_avg_pool2d_backward",
+    "global_avg_pool2d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +51,9 @@ def check_pool_cache(cache, kind) -> PoolCache:
     forward = f"{kind}_pool2d_forward"
     cache = check_cache(cache, PoolCache, forward)
     if cache.kind != kind:
-        raise InputTypeError(f"cache must be the cache returned by {forward}, got one from "
-                             f"{cache.kind}_pool2d_forward", argument="cache")  # fmt: skip
+        raise InputTypeError(
+            f"cache must be the cache returned by {forward}, got one from {cache.kind}_pool2d_forward", argument="cache"
+        )
     return cache
 
 

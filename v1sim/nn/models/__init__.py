@@ -70,10 +70,27 @@ from .resnet import RESNET_DEPTHS, ResNetDepth, cifar_resnet, resnet
 from .vgg import VGG_CONFIGS, VGGConv, vgg
 
 __all__ = [
-    "MODELS", "ModelInfo", "build", "names", "default_input_shape", "PositionBias",
-    "lenet5", "alexnet", "vgg", "VGG_CONFIGS", "VGGConv", "googlenet", "GOOGLENET_INCEPTION", "InceptionSpec",
-    "resnet", "RESNET_DEPTHS", "ResNetDepth", "cifar_resnet", "alphago_policy", "fc_vs_conv",
-]  # fmt: skip
+    "MODELS",
+    "ModelInfo",
+    "build",
+    "names",
+    "default_input_shape",
+    "PositionBias",
+    "lenet5",
+    "alexnet",
+    "vgg",
+    "VGG_CONFIGS",
+    "VGGConv",
+    "googlenet",
+    "GOOGLENET_INCEPTION",
+    "InceptionSpec",
+    "resnet",
+    "RESNET_DEPTHS",
+    "ResNetDepth",
+    "cifar_resnet",
+    "alphago_policy",
+    "fc_vs_conv",
+]
 
 _MATERIALIZE_LIMIT_BYTES = 4 * 2**30
 
@@ -95,9 +112,12 @@ def _register():
         partial(alexnet, towers=2), (3, 227, 227), "AlexNet, the paper's two towers (groups=2) (Krizhevsky 2012)"
     )
     for name, config, what in (
-        ("vgg11", "A", "A, 11 weight layers"), ("vgg11-lrn", "A-LRN", "A-LRN, with LRN"),
-        ("vgg13", "B", "B, 13 weight layers"), ("vgg16-c", "C", "C, 16 layers with 1x1 convs"),
-        ("vgg16", "D", "D, 16 weight layers"), ("vgg19", "E", "E, 19 weight layers"),
+        ("vgg11", "A", "A, 11 weight layers"),
+        ("vgg11-lrn", "A-LRN", "A-LRN, with LRN"),
+        ("vgg13", "B", "B, 13 weight layers"),
+        ("vgg16-c", "C", "C, 16 layers with 1x1 convs"),
+        ("vgg16", "D", "D, 16 weight layers"),
+        ("vgg19", "E", "E, 19 weight layers"),
     ):
         m[name] = ModelInfo(partial(vgg, config), (3, 224, 224), f"VGG config {what} (Simonyan & Zisserman 2014)")
     m["googlenet"] = ModelInfo(googlenet, (3, 224, 224), "GoogLeNet, no auxiliary heads (Szegedy et al. 2014)")
@@ -112,7 +132,7 @@ def _register():
     m["fc-vs-conv"] = ModelInfo(
         fc_vs_conv, (1, 200, 200), "200x200 image to 40K units: variant=fc | lc | conv (Ranzato 2014, in the lecture)"
     )
-    return m  # fmt: skip
+    return m
 
 
 #: name -> :class:`ModelInfo`, in the lecture's order.
@@ -184,8 +204,9 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
     unknown = [k for k in options if k not in params]
     if unknown:
         known = [k for k in params if k not in ("rng", "device")]
-        raise InputError(f"model {name!r} takes no option {', '.join(unknown)}; its options: {', '.join(known)}",
-                         argument=unknown[0])  # fmt: skip
+        raise InputError(
+            f"model {name!r} takes no option {', '.join(unknown)}; its options: {', '.join(known)}", argument=unknown[0]
+        )
     with shape_only():
         model = info.builder(rng=None, device=device, **options)
     if not materialize:

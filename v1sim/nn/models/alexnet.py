@@ -42,8 +42,9 @@ def alexnet(num_classes=1000, in_channels=3, *, towers=1, rng=None, device="auto
     """
     towers = check_positive_int(towers, "towers")
     if towers not in (1, 2):
-        raise InputError(f"towers must be 1 (the lecture's table) or 2 (the paper's two GPUs), got {towers}",
-                         argument="towers")  # fmt: skip
+        raise InputError(
+            f"towers must be 1 (the lecture's table) or 2 (the paper's two GPUs), got {towers}", argument="towers"
+        )
     rng = check_rng(rng)
     conv = partial(Conv2d, device=device, rng=rng)
     pool = partial(MaxPool2d, 3, 2, device=device)
@@ -54,10 +55,17 @@ def alexnet(num_classes=1000, in_channels=3, *, towers=1, rng=None, device="auto
         stem = conv1 + [("pool1", pool()), ("norm1", lrn())] + conv2 + [("pool2", pool()), ("norm2", lrn())]
     else:
         stem = conv1 + [("norm1", lrn()), ("pool1", pool())] + conv2 + [("norm2", lrn()), ("pool2", pool())]
-    layers = stem + [
-        ("conv3", conv(256, 384, 3, 1, 1)), ("relu3", ReLU()),
-        ("conv4", conv(384, 384, 3, 1, 1, groups=g)), ("relu4", ReLU()),
-        ("conv5", conv(384, 256, 3, 1, 1, groups=g)), ("relu5", ReLU()),
-        ("pool3", pool()),
-    ] + classifier(256 * 6 * 6, (4096, 4096), num_classes, 0.5, rng)  # fmt: skip
+    layers = (
+        stem
+        + [
+            ("conv3", conv(256, 384, 3, 1, 1)),
+            ("relu3", ReLU()),
+            ("conv4", conv(384, 384, 3, 1, 1, groups=g)),
+            ("relu4", ReLU()),
+            ("conv5", conv(384, 256, 3, 1, 1, groups=g)),
+            ("relu5", ReLU()),
+            ("pool3", pool()),
+        ]
+        + classifier(256 * 6 * 6, (4096, 4096), num_classes, 0.5, rng)
+    )
     return Sequential(OrderedDict(layers))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..._core.validate import check_positive_int
-from ..layers import Flatten, Linear
 from ..activation import ReLU
+from ..layers import Flatten, Linear
 from ..normalization import Dropout, LocalResponseNorm
 
 __all__ = ["classes", "classifier", "lrn"]

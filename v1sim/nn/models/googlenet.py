@@ -75,10 +75,17 @@ def googlenet(num_classes=1000, in_channels=3, *, rng=None, device="auto") -> Se
     conv = partial(Conv2d, device=device, rng=rng)
     pool = partial(MaxPool2d, 3, 2, 1, device=device)
     layers = [
-        ("conv1", conv(in_channels, 64, 7, 2, 3)), ("relu1", ReLU()), ("pool1", pool()), ("norm1", lrn()),
-        ("conv2_reduce", conv(64, 64, 1)), ("relu2_reduce", ReLU()),
-        ("conv2", conv(64, 192, 3, 1, 1)), ("relu2", ReLU()), ("norm2", lrn()), ("pool2", pool()),
-    ]  # fmt: skip
+        ("conv1", conv(in_channels, 64, 7, 2, 3)),
+        ("relu1", ReLU()),
+        ("pool1", pool()),
+        ("norm1", lrn()),
+        ("conv2_reduce", conv(64, 64, 1)),
+        ("relu2_reduce", ReLU()),
+        ("conv2", conv(64, 192, 3, 1, 1)),
+        ("relu2", ReLU()),
+        ("norm2", lrn()),
+        ("pool2", pool()),
+    ]
     c = 192
     for name, spec in GOOGLENET_INCEPTION:
         if spec == "M":
@@ -88,7 +95,9 @@ def googlenet(num_classes=1000, in_channels=3, *, rng=None, device="auto") -> Se
             layers.append((name, Inception(c, **spec._asdict(), device=device, rng=rng)))
             c = spec.out_channels
     layers += [
-        ("pool5", AvgPool2d(7, 1, device=device)), ("flatten", Flatten()), ("dropout", Dropout(0.4, rng=rng)),
+        ("pool5", AvgPool2d(7, 1, device=device)),
+        ("flatten", Flatten()),
+        ("dropout", Dropout(0.4, rng=rng)),
         ("fc", Linear(c, classes(num_classes), rng=rng)),
-    ]  # fmt: skip
+    ]
     return Sequential(OrderedDict(layers))

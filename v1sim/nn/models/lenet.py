@@ -37,10 +37,19 @@ def lenet5(num_classes=10, in_channels=1, *, rng=None, device="auto") -> Sequent
     """
     rng = check_rng(rng)
     conv = partial(Conv2d, init="xavier", device=device, rng=rng)
-    return Sequential(OrderedDict(
-        c1=conv(in_channels, 6, 5), tanh1=Tanh(), s2=AvgPool2d(2, device=device),
-        c3=conv(6, 16, 5), tanh3=Tanh(), s4=AvgPool2d(2, device=device),
-        c5=conv(16, 120, 5), tanh5=Tanh(), flatten=Flatten(),
-        f6=Linear(120, 84, init="xavier", rng=rng), tanh6=Tanh(),
-        output=Linear(84, classes(num_classes), init="xavier", rng=rng),
-    ))  # fmt: skip
+    return Sequential(
+        OrderedDict(
+            c1=conv(in_channels, 6, 5),
+            tanh1=Tanh(),
+            s2=AvgPool2d(2, device=device),
+            c3=conv(6, 16, 5),
+            tanh3=Tanh(),
+            s4=AvgPool2d(2, device=device),
+            c5=conv(16, 120, 5),
+            tanh5=Tanh(),
+            flatten=Flatten(),
+            f6=Linear(120, 84, init="xavier", rng=rng),
+            tanh6=Tanh(),
+            output=Linear(84, classes(num_classes), init="xavier", rng=rng),
+        )
+    )

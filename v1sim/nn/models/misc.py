@@ -59,8 +59,9 @@ class PositionBias(Module):
     def output_shape(self, input_shape):
         shape = self._check_ndim(input_shape, "CHW")
         if shape != self.shape:
-            raise InputError(f"{self._name()} expects per-sample input of shape {self.shape}, got x with {shape}",
-                             argument="x")  # fmt: skip
+            raise InputError(
+                f"{self._name()} expects per-sample input of shape {self.shape}, got x with {shape}", argument="x"
+            )
         return shape
 
     def extra_repr(self):

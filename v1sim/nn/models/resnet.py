@@ -71,8 +71,10 @@ def resnet(depth=50, num_classes=1000, in_channels=3, *, stride_on_3x3=False, rn
     rng = check_rng(rng)
     layers = [
         ("conv1", Conv2d(in_channels, 64, 7, 2, 3, bias=False, device=device, rng=rng)),
-        ("bn1", BatchNorm2d(64)), ("relu", ReLU()), ("maxpool", MaxPool2d(3, 2, 1, device=device)),
-    ]  # fmt: skip
+        ("bn1", BatchNorm2d(64)),
+        ("relu", ReLU()),
+        ("maxpool", MaxPool2d(3, 2, 1, device=device)),
+    ]
     c = 64
     for stage, (width, n) in enumerate(zip((64, 128, 256, 512), spec.blocks)):
         blocks = []
@@ -94,10 +96,16 @@ def resnet(depth=50, num_classes=1000, in_channels=3, *, stride_on_3x3=False, rn
 
 def _plain_block(c_in, c_out, stride, device, rng):
     conv = partial(Conv2d, bias=False, device=device, rng=rng)
-    return Sequential(OrderedDict(
-        conv1=conv(c_in, c_out, 3, stride, 1), bn1=BatchNorm2d(c_out), relu1=ReLU(),
-        conv2=conv(c_out, c_out, 3, 1, 1), bn2=BatchNorm2d(c_out), relu2=ReLU(),
-    ))  # fmt: skip
+    return Sequential(
+        OrderedDict(
+            conv1=conv(c_in, c_out, 3, stride, 1),
+            bn1=BatchNorm2d(c_out),
+            relu1=ReLU(),
+            conv2=conv(c_out, c_out, 3, 1, 1),
+            bn2=BatchNorm2d(c_out),
+            relu2=ReLU(),
+        )
+    )
 
 
 def cifar_resnet(depth=20, num_classes=10, in_channels=3, *, shortcuts=True, rng=None, device="auto") -> Sequential:
@@ -116,8 +124,9 @@ def cifar_resnet(depth=20, num_classes=10, in_channels=3, *, shortcuts=True, rng
     n, rng = (depth - 2) // 6, check_rng(rng)
     layers = [
         ("conv1", Conv2d(in_channels, 16, 3, 1, 1, bias=False, device=device, rng=rng)),
-        ("bn1", BatchNorm2d(16)), ("relu", ReLU()),
-    ]  # fmt: skip
+        ("bn1", BatchNorm2d(16)),
+        ("relu", ReLU()),
+    ]
     c = 16
     for stage, width in enumerate((16, 32, 64)):
         blocks = []

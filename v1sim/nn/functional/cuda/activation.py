@@ -19,8 +19,9 @@ __all__ = ["relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward
 
 def _output_cache(cache, forward):
     if not is_device(cache):
-        raise InputTypeError(f"cache must be the cache returned by {forward} (its output array), got "
-                             f"{describe(cache)}", argument="cache")  # fmt: skip
+        raise InputTypeError(
+            f"cache must be the cache returned by {forward} (its output array), got {describe(cache)}", argument="cache"
+        )
     return cache
 
 

@@ -25,12 +25,15 @@ def no_vector(dtype):
 def dev(a, name, ndim, dtype=None):
     """``a`` as a C-contiguous float device array of ``ndim`` dimensions (host arrays checked, then copied once)."""
     if not is_device(a):
-        a = kc.to_device(float_array(a, name, ndim) if dtype is None else float_array(a, name, ndim).astype(dtype, copy=False))
+        a = kc.to_device(
+            float_array(a, name, ndim) if dtype is None else float_array(a, name, ndim).astype(dtype, copy=False)
+        )
     else:
         want = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if a.ndim not in want:
-            raise InputError(f"{name} must have {' or '.join(map(str, want))} dimensions, got shape {tuple(a.shape)}",
-                             argument=name)  # fmt: skip
+            raise InputError(
+                f"{name} must have {' or '.join(map(str, want))} dimensions, got shape {tuple(a.shape)}", argument=name
+            )
         if np.dtype(a.dtype) not in FLOATS:
             raise InputTypeError(f"{name} must be float32 or float64, got dtype {a.dtype}", argument=name)
         if not a.is_c_contiguous():
@@ -47,6 +50,7 @@ def result_dtype(*arrays):
 def checked_grad(grad_out, shape, dtype):
     g = dev(grad_out, "grad_out", len(shape), dtype)
     if tuple(g.shape) != tuple(shape):
-        raise InputError(f"grad_out must have the forward output's shape {tuple(shape)}, got {tuple(g.shape)}",
-                         argument="grad_out")  # fmt: skip
+        raise InputError(
+            f"grad_out must have the forward output's shape {tuple(shape)}, got {tuple(g.shape)}", argument="grad_out"
+        )
     return g

@@ -45,15 +45,24 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     cols_m, w_m, out_t = cols.reshape(r, nl), w.reshape(k, rg), kc.empty((k, nl), dtype)
     for g in range(groups):
         kc.gemm(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out_t[g * kg : (g + 1) * kg])
-    out = kc.layout.swap01(out_t.reshape(k, n, ho * wo), no_vector(dtype) if b is None else b, kc.empty((n, k, ho * wo), dtype))
+    out = kc.layout.swap01(
+        out_t.reshape(k, n, ho * wo), no_vector(dtype) if b is None else b, kc.empty((n, k, ho * wo), dtype)
+    )
     return out.reshape(n, k, ho, wo), ConvCache(tuple(x.shape), cols, w, stride, padding, groups, "cuda", b is not None)
 
 
 def conv2d_backward(grad_out, cache, *, input_grad=True):
     """CUDA twin of :func:`v1sim.nn.functional.conv.conv2d_backward`: ``(dx or None, dw, db or None)``."""
     cache = check_cache(cache, ConvCache, "conv2d_forward")
-    x_shape, cols, w, stride, padding, groups, has_bias = (cache.x_shape, cache.cols, cache.w, cache.stride,
-                                                           cache.padding, cache.groups, cache.has_bias)  # fmt: skip
+    x_shape, cols, w, stride, padding, groups, has_bias = (
+        cache.x_shape,
+        cache.cols,
+        cache.w,
+        cache.stride,
+        cache.padding,
+        cache.groups,
+        cache.has_bias,
+    )
     (n, c, h, wd), (k, cg, kh, kw) = x_shape, w.shape
     ho, wo = (h + 2 * padding[0] - kh) // stride[0] + 1, (wd + 2 * padding[1] - kw) // stride[1] + 1
     dtype, nl, kg, rg, r = np.dtype(w.dtype), n * ho * wo, k // groups, cg * kh * kw, c * kh * kw
@@ -91,14 +100,22 @@ def locally_connected2d_forward(x, weight, bias=None, stride=1, padding=0, *, de
     out = kc.layout.permute3(out_t, (2, 1, 0), kc.empty((n, k, l), dtype))
     if b is not None:
         kc.elementwise.add_tiled(out, b, out)
-    return out.reshape(n, k, ho, wo), LocallyConnectedCache(tuple(x.shape), cols_t, w, stride, padding, "cuda", b is not None)
+    return out.reshape(n, k, ho, wo), LocallyConnectedCache(
+        tuple(x.shape), cols_t, w, stride, padding, "cuda", b is not None
+    )
 
 
 def locally_connected2d_backward(grad_out, cache, *, input_grad=True):
     """CUDA twin of :func:`v1sim.nn.functional.conv.locally_connected2d_backward`."""
     cache = check_cache(cache, LocallyConnectedCache, "locally_connected2d_forward")
-    x_shape, cols_t, w, stride, padding, has_bias = (cache.x_shape, cache.cols_t, cache.w, cache.stride,
-                                                     cache.padding, cache.has_bias)  # fmt: skip
+    x_shape, cols_t, w, stride, padding, has_bias = (
+        cache.x_shape,
+        cache.cols_t,
+        cache.w,
+        cache.stride,
+        cache.padding,
+        cache.has_bias,
+    )
     ho, wo, k, c, kh, kw = w.shape
     n, l, r, dtype = x_shape[0], ho * wo, cols_t.shape[1], np.dtype(w.dtype)
     g = checked_grad(grad_out, (n, k, ho, wo), dtype)

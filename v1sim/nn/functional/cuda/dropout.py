@@ -49,11 +49,14 @@ def dropout_backward(grad_out, cache):
     if cache is None:
         return grad_out
     if not isinstance(cache, DeviceDropoutCache):
-        raise InputTypeError(f"cache must be the cache returned by dropout_forward, got {describe(cache)}",
-                             argument="cache")  # fmt: skip
+        raise InputTypeError(
+            f"cache must be the cache returned by dropout_forward, got {describe(cache)}", argument="cache"
+        )
     keep_d, scale = cache.keep, cache.scale
     g = dev(grad_out, "grad_out", range(1, 7))
     if tuple(g.shape) != tuple(keep_d.shape):
-        raise InputError(f"grad_out must have the forward output's shape {tuple(keep_d.shape)}, got {tuple(g.shape)}",
-                         argument="grad_out")  # fmt: skip
+        raise InputError(
+            f"grad_out must have the forward output's shape {tuple(keep_d.shape)}, got {tuple(g.shape)}",
+            argument="grad_out",
+        )
     return kc.elementwise.dropout(g, keep_d, scale, kc.empty(g.shape, g.dtype))

@@ -28,8 +28,10 @@ def cross_entropy_forward(logits, labels):
     kc.norm.cross_entropy(z, y_d, probs, losses)
     per_row = losses.copy_to_host()
     if not np.isfinite(per_row).all():
-        raise NonFiniteError("logits must be finite (no NaN or inf); the device computed a non-finite softmax "
-                             "cross-entropy", argument="logits")  # fmt: skip
+        raise NonFiniteError(
+            "logits must be finite (no NaN or inf); the device computed a non-finite softmax cross-entropy",
+            argument="logits",
+        )
     return float(per_row.astype(np.float64).mean()), CrossEntropyCache(probs, y_d, "cuda")
 
 

@@ -40,16 +40,22 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     gamma, beta = dev(gamma, "gamma", 1, dtype), dev(beta, "beta", 1, dtype)
     for name, a in (("gamma", gamma), ("beta", beta)):
         if tuple(a.shape) != (c,):
-            raise InputError(f"{name} must have shape ({c},), one value per channel of x of shape {shape}, "
-                             f"got {tuple(a.shape)}", argument=name)  # fmt: skip
+            raise InputError(
+                f"{name} must have shape ({c},), one value per channel of x of shape {shape}, got {tuple(a.shape)}",
+                argument=name,
+            )
     count = n * math.prod(shape[2:])
     if training and count < 2:
-        raise InputError(f"x: batch norm in training mode needs more than one value per channel (N*H*W >= 2), "
-                         f"got x of shape {shape}", argument="x")  # fmt: skip
+        raise InputError(
+            f"x: batch norm in training mode needs more than one value per channel (N*H*W >= 2), "
+            f"got x of shape {shape}",
+            argument="x",
+        )
     if not training and (running_mean is None or running_var is None):
         name = "running_mean" if running_mean is None else "running_var"
-        raise InputError(f"{name}: batch norm in evaluation mode needs running_mean and running_var, got None",
-                         argument=name)  # fmt: skip
+        raise InputError(
+            f"{name}: batch norm in evaluation mode needs running_mean and running_var, got None", argument=name
+        )
     hosts = [(a, kc.to_device(a)) for a in (running_mean, running_var) if a is not None and not is_device(a)]
     moved = {id(h): d for h, d in hosts}
     rm = no_vector(dtype) if running_mean is None else moved.get(id(running_mean), running_mean)
@@ -58,8 +64,9 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     total = deviation = no_vector(np.float64)
     if training:
         total = kc.norm.reduce(x3, kc.empty((c,), np.float64))
-        deviation = kc.norm.reduce(x3, kc.empty((c,), np.float64), kc.norm.SUM_SQUARED_DEVIATION, shift=total,
-                                   shift_scale=1.0 / count)  # fmt: skip
+        deviation = kc.norm.reduce(
+            x3, kc.empty((c,), np.float64), kc.norm.SUM_SQUARED_DEVIATION, shift=total, shift_scale=1.0 / count
+        )
     kc.norm.bn_stats(total, deviation, count, training, momentum, eps, rm, rv, mean, invstd)
     for h, d in hosts:
         if training:

@@ -10,8 +10,14 @@ from ..common import check_cache
 from ..pooling import GlobalAvgPoolCache, PoolCache, check_pool_cache
 from .common import checked_grad, dev
 
-__all__ = ["avg_pool2d_backward", "avg_pool2d_forward", "global_avg_pool2d_backward", "global_avg_pool2d_forward",
-           "max_pool2d_backward", "max_pool2d_forward"]  # fmt: skip
+__all__ = [
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "global_avg_pool2d_backward",
+    "global_avg_pool2d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+]
 
 
 def _pool_forward(x, kernel_size, stride, padding, kind):

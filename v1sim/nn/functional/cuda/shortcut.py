@@ -1,4 +1,7 @@
-"""CUDA twin of the ResNet option-A shortcut's CPU body in :class:`v1sim.nn.blocks.ZeroPadShortcut` (no functional pair)."""
+"""CUDA twin of the ResNet option-A shortcut's CPU body in :class:`v1sim.nn.blocks.ZeroPadShortcut`.
+
+It has no functional pair on the CPU: the block computes the shortcut itself.
+"""
 
 from __future__ import annotations
 
