@@ -70,7 +70,8 @@ from v1sim.datasets import load_digits
 from v1sim.nn import SGD, CrossEntropyLoss
 from v1sim.nn.models import MODELS, cifar_resnet
 from v1sim.nn.recipes import prepare_images
-from v1sim.nn.train import load_run, warmup_factor
+from v1sim.nn.runlog import load_run
+from v1sim.nn.train import warmup_factor
 from v1sim.plotting import paper_style, save_figure
 
 RUNS_ENV = "V1SIM_RUNS"  # folder holding the run folders (default ./runs)
@@ -98,7 +99,7 @@ def runs_dir() -> Path:
 
 
 def read_runs(folder) -> list[dict]:
-    """Curves of the ``plainN`` / ``resnetN`` run folders under ``folder`` (see :func:`v1sim.nn.train.load_run`).
+    """Curves of the ``plainN`` / ``resnetN`` run folders under ``folder`` (see :func:`v1sim.nn.runlog.load_run`).
 
     Only the CIFAR networks of the model zoo (``plain20..110``,
     ``resnet20..110``; not the ImageNet ``resnet18..152``) with a non-empty

@@ -13,7 +13,8 @@ from v1sim import nn
 from v1sim._core.io import load_checkpoint
 from v1sim.datasets import load_digits
 from v1sim.errors import CheckpointError
-from v1sim.nn.train import TrainConfig, TrainingError, TrainingInterrupted, fit, load_run
+from v1sim.nn.runlog import load_run
+from v1sim.nn.train import TrainConfig, TrainingError, TrainingInterrupted, fit
 
 
 def small_net(seed=0, dropout=True):

@@ -31,7 +31,8 @@ Populations over whole images (maps computed through the kernel layer,
 
 The package: :mod:`.base` (:class:`Nonlinearity`, the LN cell base
 :class:`~v1sim.cells.base.Cell`), :mod:`.retina` (:class:`GanglionCell`),
-:mod:`.v1` (the V1 cells), :mod:`.populations` (the maps).
+:mod:`.v1` (the Gabor-based V1 cells), :mod:`.hubel_wiesel`
+(:class:`HubelWieselCell`), :mod:`.populations` (the maps).
 
 Conventions
 -----------
@@ -65,9 +66,10 @@ References
 from __future__ import annotations
 
 from .base import Nonlinearity
+from .hubel_wiesel import HubelWieselCell
 from .populations import complex_cells, ganglion_cells, hypercomplex_cells, simple_cells
 from .retina import SURROUND_RATIO, SURROUND_WEIGHT, GanglionCell
-from .v1 import ComplexCell, HubelWieselCell, HypercomplexCell, MaxComplexCell, SimpleCell
+from .v1 import ComplexCell, HypercomplexCell, MaxComplexCell, SimpleCell
 
 __all__ = [
     "ComplexCell",

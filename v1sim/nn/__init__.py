@@ -38,7 +38,7 @@ optim
     StepLR, ReduceLROnPlateau.
 models, summary
     The model zoo (LeNet-5 to ResNet-152) and per-layer architecture tables.
-train, checkpoints
+train, checkpoints, runlog
     ``fit``: the training loop with metrics, atomic checkpoints and exact
     resume (``TrainConfig``); what a checkpoint holds and the checks a resume
     makes; ``load_run`` reads a run folder's logs.

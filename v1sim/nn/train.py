@@ -26,9 +26,9 @@ a run folder (:class:`v1sim._core.runs.RunFolder`, the same for every trainer):
     The weights of the epoch with the lowest test error (there is no
     separate validation split; the test set is what LeNet-5's paper reports).
 
-:func:`load_run` reads the logs back (a folder holding only ``run.json``
-and the two ``.jsonl`` files is enough, e.g. to plot a run without its
-checkpoints).
+:func:`v1sim.nn.runlog.load_run` reads the logs back (a folder holding only
+``run.json`` and the two ``.jsonl`` files is enough, e.g. to plot a run
+without its checkpoints).
 
 Resume is exact: the minibatch order of epoch ``e`` is drawn from a generator
 seeded with ``(seed, e)``, so a resumed run replays the same batches from
@@ -46,12 +46,10 @@ never gets there: LeNet-5 starts at ln C and falls; at ``--lr 1`` it reached
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
@@ -65,7 +63,7 @@ from .device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR
 
-__all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "load_run", "warmup_factor"]
+__all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "warmup_factor"]
 
 DIVERGED_STEP = 100  # a step's loss above this many times ln(classes) stops the run
 DIVERGED_EPOCH = 10  # so does an epoch's mean training loss above this many times ln(classes)
@@ -385,48 +383,3 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
             if interrupted() and epoch + 1 < config.epochs:
                 raise run.folder.interruption(f"after epoch {epoch + 1}")
     return run.summary()
-
-
-def load_run(folder) -> dict:
-    """The logs of a :func:`fit` run folder: how it was made, per-epoch metrics and the step log.
-
-    Parameters
-    ----------
-    folder : str or Path
-        A run folder (``v1sim train ... --out DIR``); the checkpoints are not
-        needed.
-
-    Returns
-    -------
-    dict
-        ``run`` (the contents of ``run.json``: ``config``, ``model``,
-        ``dataset``, ``n_train``, ...; empty if absent), ``epochs`` (the
-        ``metrics.jsonl`` records, by epoch) and ``steps`` (the
-        ``steps.jsonl`` records, by step; empty if absent).
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``folder`` has no ``metrics.jsonl`` (no epoch finished yet).
-    ValueError
-        If a log is not valid JSON lines.
-    """
-    folder = Path(folder)
-    metrics = folder / "metrics.jsonl"
-    if not metrics.is_file():
-        raise FileNotFoundError(f"{folder} holds no metrics.jsonl (not a v1sim train run, or no epoch finished)")
-
-    def lines(path):
-        try:
-            return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except ValueError as exc:
-            raise ValueError(f"{path} is not a JSON-lines log: {exc}") from None
-
-    run_json = folder / "run.json"
-    run = json.loads(run_json.read_text(encoding="utf-8")) if run_json.is_file() else {}
-    steps = folder / "steps.jsonl"
-    return {
-        "run": run,
-        "epochs": sorted(lines(metrics), key=lambda r: r["epoch"]),
-        "steps": sorted(lines(steps), key=lambda r: r["step"]) if steps.is_file() else [],
-    }
