@@ -43,6 +43,9 @@ results
 recording
     ``v1sim record``'s back end: :func:`~v1sim.physiology.recording.write_recording`
     runs a named protocol on a named model cell and draws it to a figure file.
+figures
+    The figure of ``v1sim record``: the cell's field next to its recordings
+    (:func:`~v1sim.physiology.figures.recording_figure`).
 catalog
     The cells and protocols of ``v1sim record`` by name (numpy-free, for ``--help``).
 
