@@ -251,3 +251,25 @@ def test_lenet5_built_for_cuda_trains_like_cpu(assert_close):
     for (name, pc), (_, ph) in params:
         assert nn_device.is_device(pc.data), name
         assert_close(pc.data, ph.data)
+
+
+# -- layers built with device=, against the same layers on the CPU ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, device=d, rng=0),
+        lambda d: nn.MaxPool2d(3, 2, 1, device=d),
+        lambda d: nn.AvgPool2d(2, device=d),
+    ],
+    ids=["grouped-strided-conv", "maxpool-3-2-1", "avgpool-2"],
+)
+def test_layers_built_on_the_device_match_the_cpu(make, assert_close):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 7, 5)).astype(np.float32)
+    gpu, cpu = make("cuda"), make("cpu")
+    out_g, out_c = gpu(x), cpu(x)
+    assert_close(out_g, out_c, 1e-5)
+    g = rng.standard_normal(out_c.shape).astype(np.float32)
+    assert_close(gpu.backward(g), cpu.backward(g), 1e-5)
