@@ -22,6 +22,36 @@ from v1sim.backend import retain_freed_memory
 retain_freed_memory()
 
 
+def machine_report() -> str:
+    """Where the numbers came from: load, cores, Numba threads, and which BLAS kernel ran.
+
+    OpenBLAS picks its kernel for the processor (``architecture``, e.g. SkylakeX,
+    Zen); ``OPENBLAS_CORETYPE`` forces an older, slower one that users do not
+    have. Benchmarks are meant to run with it unset
+    (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/...``);
+    the report says so when it is set.
+    """
+    import numba
+    from threadpoolctl import threadpool_info
+
+    blas = ", ".join(
+        f"{m['internal_api']} {m.get('version') or ''} kernel {m.get('architecture') or '?'}, "
+        f"{m['num_threads']} threads"
+        for m in threadpool_info()
+        if m["user_api"] == "blas"
+    )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {load}; "
+        f"numba {numba.__version__} ({numba.get_num_threads()} threads)",
+        f"BLAS: {blas or 'none loaded'}",
+    ]
+    forced = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+    if forced:
+        lines.append(f"WARNING: {forced} forces an older BLAS kernel than users get; unset it for the benchmark")
+    return "\n".join(lines)
+
+
 def median_time(fn, *, repeat=5, warmup=1) -> float:
     """Median wall time of ``fn()`` over ``repeat`` calls after ``warmup`` calls."""
     for _ in range(warmup):

@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
-from _common import paired_medians, report, torch_or_none  # noqa: E402
+from _common import machine_report, paired_medians, report, torch_or_none  # noqa: E402
 
 from v1sim import nn  # noqa: E402
 from v1sim.nn import models  # noqa: E402
@@ -173,22 +173,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args(argv)
+    print(machine_report())
     repeat = 5 if args.quick else 15
     torch = torch_or_none()
-    import numba
-    from threadpoolctl import threadpool_info
-
     from v1sim.backend import SMALL_GEMM_MACS
 
-    blas = ", ".join(
-        f"{m['internal_api']} {m['num_threads']} threads" for m in threadpool_info() if m["user_api"] == "blas"
-    )
+    print(f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}")
     print(
-        f"numba {numba.__version__} ({numba.get_num_threads()} threads); "
-        f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}"
-    )
-    print(
-        f"threads: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, BLAS {blas}, "
+        f"threads: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
         "v1sim GEMMs: one BLAS thread each, split over v1sim's worker threads from "
         f"{SMALL_GEMM_MACS:.0e} MACs (v1sim.backend)"
     )

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
 import scipy.signal as ss  # noqa: E402
-from _common import first_call_seconds, median_time, report, torch_or_none  # noqa: E402
+from _common import first_call_seconds, machine_report, median_time, report, torch_or_none  # noqa: E402
 
 import v1sim  # noqa: E402
 from v1sim import filters, stimuli  # noqa: E402
@@ -167,6 +167,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args(argv)
+    print(machine_report())
     repeat = 3 if args.quick else 7
     import numba
 

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
-from _common import paired_medians, report  # noqa: E402
+from _common import machine_report, paired_medians, report  # noqa: E402
 
 from v1sim.datasets import load_digits  # noqa: E402
 from v1sim.hierarchy import HMAX, Neocognitron, NeocognitronConfig  # noqa: E402
@@ -59,6 +59,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats")
     args = parser.parse_args(argv)
+    print(machine_report())
     repeat = 5 if args.quick else 9
     n_train = 300 if args.quick else 1000
     n_batch = 16 if args.quick else 64

@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
-from _common import median_time, report  # noqa: E402
+from _common import machine_report, median_time, report  # noqa: E402
 
 from v1sim import filters, stimuli  # noqa: E402
 from v1sim.cells import Nonlinearity  # noqa: E402
@@ -111,6 +111,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat each")
     args = parser.parse_args(argv)
+    print(machine_report())
     rng = np.random.default_rng(0)
     cells = make_population(rng)
     contrast, thetas, _ = make_gratings()
