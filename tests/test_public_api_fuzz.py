@@ -226,6 +226,12 @@ CASES: dict = {
     "biology.ks_distance": (biology.ks_distance, dict(a=RNG.random(20), b=RNG.random(30))),
     "biology.bimodality_coefficient": (biology.bimodality_coefficient, dict(values=RNG.random(30))),
     "biology.ringach2002_f1f0": (biology.ringach2002_f1f0, dict(min_evoked=1.0)),
+    "biology.v1_property": (biology.v1_property, dict(name="f1_f0")),
+    "biology.ceiling": (biology.ceiling, dict(name="surround_diameter", rng=0, method="split-half")),
+    "biology.property_score": (
+        biology.property_score,
+        dict(name="f1_f0", model_values=RNG.random(50), rng=0, method="bootstrap"),
+    ),
     # efficient coding
     "efficient_coding.natural_patches": (
         efficient_coding.natural_patches,
@@ -500,6 +506,7 @@ def test_every_public_function_is_covered_or_excused():
         "datasets.default_cache_dir",
         "hierarchy.train",
         "hierarchy.load_model",
+        "biology.build_shipped",  # writes v1sim/data from the shared CSVs; tests/test_v1_properties.py
         # data loaders and result containers without user arguments worth fuzzing
         "biology.devalois1982_orientation",
         "biology.ringach2002_nxny",

@@ -15,6 +15,16 @@ Data
     (De Valois, Yund & Hepler 1982): more cells prefer the cardinal
     orientations (the oblique effect).
 
+V1 benchmark (Marques, Schrimpf & DiCarlo 2021)
+-----------------------------------------------
+:func:`v1_property`
+    The macaque distribution of one of the 13 single-neuron properties in
+    :data:`V1_PROPERTIES` (orientation, spatial frequency, size tuning,
+    F1/F0), on the bins Brain-Score's V1 benchmarks score on.
+:func:`property_score`
+    A model's per-unit values against that distribution: a bootstrapped
+    Kolmogorov-Smirnov similarity divided by the data's :func:`ceiling`.
+
 Receptive fields
 ----------------
 :func:`fit_gabor`
@@ -30,7 +40,8 @@ Statistics
     Two-sample Kolmogorov-Smirnov distance between model and data.
 
 Modules: ``data`` (the data sets and their provenance), ``gabor_fit``
-(:func:`fit_gabor`, :func:`gabor_model`), ``statistics``.
+(:func:`fit_gabor`, :func:`gabor_model`), ``statistics``, ``properties``
+(the V1 benchmark's data, :func:`build_shipped`), ``similarity`` (its scores).
 
 Provenance
 ----------
@@ -94,21 +105,40 @@ from .data import (
     ringach2002_nxny,
 )
 from .gabor_fit import GaborFit, fit_gabor, gabor_model
+from .properties import (
+    MARQUES2020_PROPERTIES,
+    RINGACH2002_ORIENTATION,
+    V1_PROPERTIES,
+    PropertyData,
+    build_shipped,
+    v1_property,
+)
+from .similarity import CEILING_METHODS, PropertyScore, ceiling, property_score
 from .statistics import bimodality_coefficient, ks_distance
 
 __all__ = [
+    "CEILING_METHODS",
     "DEVALOIS1982",
+    "MARQUES2020_PROPERTIES",
     "RINGACH2002",
     "RINGACH2002_NXNY",
+    "RINGACH2002_ORIENTATION",
+    "V1_PROPERTIES",
     "GaborFit",
     "OrientationCounts",
+    "PropertyData",
+    "PropertyScore",
     "RingachF1F0",
     "RingachNxNy",
     "bimodality_coefficient",
+    "build_shipped",
+    "ceiling",
     "devalois1982_orientation",
     "fit_gabor",
     "gabor_model",
     "ks_distance",
+    "property_score",
     "ringach2002_f1f0",
     "ringach2002_nxny",
+    "v1_property",
 ]
