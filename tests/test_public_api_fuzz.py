@@ -64,6 +64,8 @@ TRACE = 10 + 5 * np.sin(2 * np.pi * 4 * np.arange(100) * 0.01)
 SPIKE_TRAIN = [np.array([0.01, 0.2, 0.5])]
 SMALL_CELL = cells.SimpleCell(frequency=0.15)
 SHAPE = (21, 21)
+LENET = models.build("lenet5", rng=0)
+HMAX_MODEL = hierarchy.make_model("hmax")
 
 
 def _fwd(fn, *args, **kwargs):
@@ -176,6 +178,30 @@ CASES: dict = {
     "physiology.record": (
         physiology.record,
         dict(cell=SMALL_CELL, stimulus=np.full((5, 21, 21), 0.5), dt=0.01, n_trials=2, rng=0),
+    ),
+    # unit populations of the V1 benchmark (physiology.units, convnet_units, macaque)
+    "physiology.CellPopulation": (physiology.CellPopulation, dict(cells=[SMALL_CELL], ppd=4.0, image_size=16)),
+    "physiology.ConvNetLayer": (
+        physiology.ConvNetLayer,
+        dict(model=LENET, layer="c1", ppd=None, fov=8.0, image_size=32, input_size=32, in_channels=1),
+    ),
+    "physiology.HierarchyStage": (physiology.HierarchyStage, dict(model=HMAX_MODEL, stage="C1", ppd=None, fov=8.0)),
+    "physiology.macaque_population": (
+        physiology.macaque_population,
+        dict(n_units=4, ppd=16.0, image_size=16, rng=0, simple_fraction=0.5, max_frequency=8.0),
+    ),
+    "physiology.MacaquePopulation": (
+        physiology.MacaquePopulation,
+        dict(
+            theta=[0.0, 1.0],
+            frequency=[2.0, 4.0],
+            phase=[0.0, 0.5],
+            nx=[0.3, 0.5],
+            ny=[0.4, 0.6],
+            simple=[True, False],
+            ppd=16.0,
+            image_size=16,
+        ),
     ),
     # tuning metrics
     "tuning.circular_variance": (tuning.circular_variance, dict(orientations=ORI, rates=ORI_RATES)),
@@ -511,6 +537,8 @@ def test_every_public_function_is_covered_or_excused():
         "biology.devalois1982_orientation",
         "biology.ringach2002_nxny",
         "models.names",
+        # a typing.Protocol: a description of unit populations, never called
+        "physiology.UnitPopulation",
     }
     modules = {
         "signal": signal,

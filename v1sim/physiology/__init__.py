@@ -46,6 +46,15 @@ recording
 figures
     The figure of ``v1sim record``: the cell's field next to its recordings
     (:func:`~v1sim.physiology.figures.recording_figure`).
+units
+    Unit populations for the V1 benchmark: the :class:`UnitPopulation` protocol
+    and its adapters for cells (:class:`CellPopulation`) and Neocognitron/HMAX
+    stages (:class:`HierarchyStage`).
+convnet_units
+    :class:`ConvNetLayer`: a layer of a v1sim ConvNet as a unit population.
+macaque
+    :func:`macaque_population`: a VOneNet-style Gabor population sampled from
+    macaque V1 statistics (:class:`MacaquePopulation`).
 catalog
     The cells and protocols of ``v1sim record`` by name (numpy-free, for ``--help``).
 
@@ -99,6 +108,9 @@ _EXPORTS = {
         "results",
     ),
     "SPIKE_MODELS": "common",
+    **dict.fromkeys(("CellPopulation", "HierarchyStage", "UnitPopulation"), "units"),
+    "ConvNetLayer": "convnet_units",
+    **dict.fromkeys(("MacaquePopulation", "macaque_population"), "macaque"),
 }
 
 __all__ = sorted(_EXPORTS)

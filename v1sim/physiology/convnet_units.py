@@ -1,0 +1,222 @@
+"""A layer of a v1sim ConvNet as a unit population (:class:`ConvNetLayer`), for the V1 benchmark.
+
+See :mod:`v1sim.physiology.units` for the interface (:class:`~v1sim.physiology.units.UnitPopulation`).
+
+References
+----------
+.. [1] Marques T, Schrimpf M, DiCarlo JJ (2021). Multi-scale hierarchical
+   neural network models that bridge from single neurons in the primate
+   primary visual cortex to object recognition behavior. bioRxiv
+   2021.03.01.433495 (model units at the centre of a layer's maps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.validate import check_allocation, check_choice, check_positive_int, describe
+from ..errors import InputError, InputTypeError
+from .units import BATCH, centre_units, check_images, field_of_view
+
+__all__ = ["ConvNetLayer"]
+
+
+class _Captured(Exception):
+    """Raised by the capturing forward once the layer of interest has run: the rest of the network is skipped."""
+
+
+class ConvNetLayer:
+    """A layer of a v1sim ConvNet as a unit population: its channels at the centre of its output map.
+
+    Parameters
+    ----------
+    model : v1sim.nn.Module
+        Any v1sim network, e.g. ``v1sim.nn.models.build("resnet20", rng=0)``;
+        :meth:`from_run` loads a trained one.
+    layer : str
+        A name of ``model.named_modules()`` ("c1", "stage1.0.body.conv1", ...).
+        A weighted layer (Conv2d, LocallyConnected2d, Linear) followed in its
+        Sequential by an activation (ReLU, Tanh, Sigmoid; BatchNorm layers in
+        between are passed through) is read after that activation, the
+        layer's nonlinearity; ``read_from`` says which module is read.
+    ppd : float, optional
+        Pixels per degree of the images; default ``image_size / fov``.
+    fov : float
+        Field of view, degrees (> 0), used when ``ppd`` is None. 8 in
+        Marques et al. (2021).
+    image_size : int, optional
+        Side of the images the population takes; default ``input_size``.
+    input_size : int, optional
+        Side of the square input the network is run at; default
+        ``image_size``. One of the two is needed. Images are resampled
+        (bilinear, pixel-area aligned) from ``image_size`` to ``input_size``,
+        so the field of view spans the network's whole input.
+    in_channels : int, optional
+        Input channels; default the ``in_channels`` of the model's first
+        convolution. Grey images are replicated to every channel.
+
+    Notes
+    -----
+    The images are fed as they are, in [0, 1] with background 0.5: no mean
+    subtraction or scaling (v1sim's zoo models are trained on [0, 1]
+    digits; a model that expects another normalisation is the caller's to
+    wrap). The units are the channels at row ``H // 2`` and column
+    ``W // 2`` of the layer's (N, K, H, W) output, or every feature of a
+    (N, F) output. Responses are half-wave rectified (``max(r, 0)``) so
+    that they are firing-rate-like: a no-op after a ReLU, the negative half
+    of a tanh or of a layer without nonlinearity is cut. The model runs in
+    eval mode (its mode is restored afterwards) and only up to the layer.
+    """
+
+    def __init__(self, model, layer, *, ppd=None, fov=8.0, image_size=None, input_size=None, in_channels=None):
+        from ..nn import Module
+
+        if not isinstance(model, Module):
+            raise InputTypeError(f"model must be a v1sim.nn.Module, got {describe(model)}", argument="model")
+        self.model = model
+        modules = dict(model.named_modules())
+        names = [n for n in modules if n]
+        if not isinstance(layer, str) or layer not in names:
+            raise InputError(
+                f"layer must name one of the model's modules, got {describe(layer)}; the names: {', '.join(names)}",
+                argument="layer",
+            )
+        self.layer = layer
+        self.read_from = _with_nonlinearity(model, layer)
+        if image_size is None and input_size is None:
+            raise InputError("give image_size or input_size (the side of the network's input)", argument="image_size")
+        self.image_size = check_positive_int(image_size if image_size is not None else input_size, "image_size")
+        self.input_size = check_positive_int(input_size if input_size is not None else image_size, "input_size")
+        self.ppd = field_of_view(self.image_size, ppd, fov)
+        if in_channels is None:
+            first = next((m for m in modules.values() if hasattr(m, "in_channels")), None)
+            in_channels = 1 if first is None else first.in_channels
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        for name, side, copies in (
+            ("image_size", self.image_size, 1),
+            ("input_size", self.input_size, self.in_channels),
+        ):
+            check_allocation((BATCH, side, side), np.float32, name, copies=copies, what=f"a batch of {side}^2 images")
+        try:  # the layer's output shape tells the unit count, and refuses an input the network cannot take
+            probe = self._forward(np.full((1, self.image_size, self.image_size), 0.5, np.float32))
+        except InputError as exc:
+            raise InputError(
+                f"the model cannot take inputs of in_channels={self.in_channels}, input_size={self.input_size} "
+                f"up to layer {layer!r}: {exc}",
+                argument="input_size",
+            ) from None
+        self.n_units = int(probe.shape[1])
+
+    @classmethod
+    def from_run(cls, run_dir, layer, *, checkpoint="best", device="auto", **options) -> ConvNetLayer:
+        """The layer of a network trained by ``v1sim train`` (:func:`v1sim.nn.train.fit`), from its run folder.
+
+        The model is rebuilt from ``run.json`` (its ``model`` name and
+        ``input_shape``; 10 classes, as the digit recipes train) and loaded
+        from ``<run_dir>/<checkpoint>.npz``; ``input_size`` defaults to the
+        run's input side. ``options`` go to :class:`ConvNetLayer`.
+
+        Raises
+        ------
+        v1sim.errors.CheckpointError
+            If the folder holds no ``v1sim train`` run of a zoo model, or the
+            checkpoint is missing, corrupt or of another model.
+        """
+        from .._core.io import load_checkpoint
+        from .._core.runs import RunFolder, check_finite
+        from ..errors import CheckpointError
+        from ..nn import models
+
+        check_choice(checkpoint, "checkpoint", ("best", "last"))
+        folder = RunFolder(run_dir)
+        run = folder.saved_run()
+        name, shape = run.get("model"), run.get("input_shape")
+        if name not in models.MODELS or not (isinstance(shape, list) and len(shape) == 3):
+            raise CheckpointError(
+                f"{folder.path} does not hold a v1sim train run of a zoo model (model {name!r})", path=folder.path
+            )
+        path = folder.path / f"{checkpoint}.npz"
+        arrays, _ = load_checkpoint(path)
+        check_finite(path, arrays)
+        model = models.build(name, num_classes=10, in_channels=int(shape[0]), device=device)
+        try:
+            model.load_state_dict({k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")})
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint {path} does not fit model {name!r}: {exc}", path=path) from None
+        options.setdefault("input_size", int(shape[1]))
+        return cls(model, layer, **options)
+
+    def __repr__(self) -> str:
+        return (
+            f"ConvNetLayer({self.layer!r} read at {self.read_from!r}, {self.n_units} units, "
+            f"image_size={self.image_size}, input_size={self.input_size}, ppd={self.ppd:g})"
+        )
+
+    def _inputs(self, x: np.ndarray) -> np.ndarray:
+        """(N, S, S) images -> (N, C, input_size, input_size) float32: resampled, grey replicated to C channels."""
+        if self.input_size != self.image_size:
+            from scipy import ndimage
+
+            z = self.input_size / self.image_size
+            x = ndimage.zoom(x, (1.0, z, z), order=1, mode="nearest", grid_mode=True)
+        x = np.ascontiguousarray(x, dtype=np.float32)[:, None]
+        return np.ascontiguousarray(np.broadcast_to(x, (x.shape[0], self.in_channels) + x.shape[2:]))
+
+    def _forward(self, images: np.ndarray) -> np.ndarray:
+        """Raw outputs of ``read_from`` for (N, S, S) images, as (N, K, H, W) or (N, F) host arrays."""
+        from ..nn.device import to_host
+
+        target = dict(self.model.named_modules())[self.read_from]
+        captured = []
+
+        def capture(x, _forward=target.forward):
+            captured.append(to_host(_forward(x)))
+            raise _Captured
+
+        was_training = self.model.training
+        object.__setattr__(target, "forward", capture)  # an instance attribute shadows the class's forward
+        self.model.eval()
+        try:
+            self.model(self._inputs(images))
+        except _Captured:
+            pass
+        finally:
+            del target.__dict__["forward"]
+            self.model.train(was_training)
+        if not captured:
+            raise InputError(f"layer {self.layer!r} did not run in the model's forward pass", argument="layer")
+        return np.asarray(captured[0])
+
+    def full_output(self, images) -> np.ndarray:
+        """The whole output of ``read_from`` (not rectified), (N, K, H, W) or (N, F), for checks and figures."""
+        return self._forward(check_images(images, self.image_size))
+
+    def responses(self, images) -> np.ndarray:
+        """Centre units (N, n_units), half-wave rectified, in the model's float dtype."""
+        x = check_images(images, self.image_size)
+        parts = []
+        for i in range(0, len(x), BATCH):
+            out = self._forward(x[i : i + BATCH])
+            parts.append(centre_units(out) if out.ndim == 4 else out.reshape(len(out), -1))
+        return np.maximum(np.concatenate(parts), 0)
+
+
+def _with_nonlinearity(model, layer: str) -> str:
+    """``layer``, or the activation that follows it in its Sequential when ``layer`` is a weighted layer."""
+    from ..nn import BatchNorm1d, BatchNorm2d, Conv2d, Linear, LocallyConnected2d, ReLU, Sequential, Sigmoid, Tanh
+
+    modules = dict(model.named_modules())
+    if not isinstance(modules[layer], (Conv2d, LocallyConnected2d, Linear)):
+        return layer
+    parent_name, _, own = layer.rpartition(".")
+    parent = modules[parent_name]
+    if not isinstance(parent, Sequential):
+        return layer
+    siblings = [(n, m) for n, m in parent.named_modules() if n and "." not in n]  # its direct children
+    after = [n for n, _ in siblings].index(own) + 1
+    for name, module in siblings[after:]:
+        if isinstance(module, (ReLU, Tanh, Sigmoid)):
+            return f"{parent_name}.{name}" if parent_name else name
+        if not isinstance(module, (BatchNorm1d, BatchNorm2d)):
+            break
+    return layer
