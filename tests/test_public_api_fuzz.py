@@ -48,6 +48,7 @@ from v1sim.datasets import batches, pad_to
 from v1sim.errors import InputError
 from v1sim.nn import functional as F
 from v1sim.nn import models
+from v1sim.physiology.population import measure_properties
 
 RNG = np.random.default_rng(0)
 IMG = RNG.random((12, 13))
@@ -201,6 +202,16 @@ CASES: dict = {
             simple=[True, False],
             ppd=16.0,
             image_size=16,
+        ),
+    ),
+    # the V1 benchmark's in-silico electrophysiology of a whole population (physiology.population)
+    "physiology.measure_properties": (
+        measure_properties,
+        dict(
+            population=physiology.macaque_population(n_units=3, ppd=4.0, image_size=16, rng=0, max_frequency=1.5),
+            properties=None,
+            rng=0,
+            protocol=None,
         ),
     ),
     # tuning metrics
@@ -357,7 +368,12 @@ CASES: dict = {
 
 #: results that may hold NaN by design (cval=nan marks the pixels outside the mapped field; cortex_to_visual
 #: documents nan + nan j for points off the cortical sheet, such as w = 1j, left of the sheet's border)
-NAN_BY_DESIGN = {"retinotopy.from_cortex", "retinotopy.to_cortex", "retinotopy.cortex_to_visual"}
+NAN_BY_DESIGN = {
+    "retinotopy.from_cortex",
+    "retinotopy.to_cortex",
+    "retinotopy.cortex_to_visual",
+    "physiology.measure_properties",  # NaN marks unresponsive units and properties a curve leaves undefined
+}
 
 #: the ConvNet engine's functional ops, which do not scan float arrays for NaN/inf on every call (speed; the
 #: training loop checks the loss and activations): NaN/inf in an input float array propagates IEEE-style, as in
