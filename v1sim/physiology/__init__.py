@@ -55,6 +55,10 @@ convnet_units
 macaque
     :func:`macaque_population`: a VOneNet-style Gabor population sampled from
     macaque V1 statistics (:class:`MacaquePopulation`).
+population
+    :func:`measure_properties`: in-silico electrophysiology of a whole unit
+    population (gratings over orientation, spatial frequency and phase;
+    circular patches for size), the 13 V1 properties of Marques et al. (2021).
 catalog
     The cells and protocols of ``v1sim record`` by name (numpy-free, for ``--help``).
 
@@ -111,6 +115,7 @@ _EXPORTS = {
     **dict.fromkeys(("CellPopulation", "HierarchyStage", "UnitPopulation"), "units"),
     "ConvNetLayer": "convnet_units",
     **dict.fromkeys(("MacaquePopulation", "macaque_population"), "macaque"),
+    **dict.fromkeys(("GratingProtocol", "PopulationProperties", "measure_properties"), "population"),
 }
 
 __all__ = sorted(_EXPORTS)
