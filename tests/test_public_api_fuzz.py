@@ -230,6 +230,10 @@ CASES: dict = {
         tuning.spike_triggered_average,
         dict(stimulus=RNG.random((50, 6, 6)), counts=RNG.poisson(1.0, 50)),
     ),
+    "tuning.spike_triggered_covariance": (
+        tuning.spike_triggered_covariance,
+        dict(stimulus=RNG.random((50, 6, 6)), counts=RNG.poisson(1.0, 50)),
+    ),
     # spikes
     "spikes.poisson_counts": (spikes.poisson_counts, dict(rates=TRACE, dt=0.01, n_trials=2, rng=0)),
     "spikes.poisson_spikes": (spikes.poisson_spikes, dict(rates=TRACE, dt=0.01, n_trials=2, rng=0)),

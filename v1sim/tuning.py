@@ -21,6 +21,8 @@ References
    J Neurophysiol 28:229-289 (hypercomplex / end-stopped cells).
 .. [5] Chichilnisky EJ (2001). A simple white noise analysis of neuronal light
    responses. Network 12:199-213 (spike-triggered average).
+.. [6] Schwartz O, Pillow JW, Rust NC, Simoncelli EP (2006). Spike-triggered
+   neural characterization. J Vis 6:484-507 (ridge-whitened STA, STC).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ._core.validate import (
     check_finite_float,
     check_in_range,
     check_positive_float,
+    check_positive_int,
 )
 from .errors import InputError
 
@@ -51,6 +54,7 @@ __all__ = [
     "preferred_orientation",
     "rf_correlation",
     "spike_triggered_average",
+    "spike_triggered_covariance",
     "surround_suppression_index",
 ]
 
@@ -340,41 +344,69 @@ def end_stopping_index(rates, *, spontaneous=0.0) -> float:
     return surround_suppression_index(rates, spontaneous=spontaneous)
 
 
-def spike_triggered_average(stimulus, counts, *, background=0.5) -> np.ndarray:
-    """Spike-triggered average of the stimulus contrast (reverse correlation).
+def _spike_contrast(stimulus, counts, background):
+    s = as_float_array(stimulus, "stimulus", ndim=3)
+    n = as_array(counts, "counts", "biuf")
+    n = n.sum(axis=0) if n.ndim == 2 else n
+    if n.ndim != 1 or n.size != s.shape[0]:
+        msg = f"counts must have shape ({s.shape[0]},) or (trials, {s.shape[0]}), got {np.shape(counts)}"
+        raise InputError(msg, argument="counts")
+    total = float(n.sum())
+    if total <= 0:
+        raise InputError("counts hold no spikes: the spike-triggered average is undefined", argument="counts")
+    bg = check_in_range(background, "background", 0.0, 1.0, inclusive=(False, True))
+    return (s.reshape(s.shape[0], -1).astype(np.float64) - bg) / bg, n.astype(np.float64), total
 
-    ``STA = sum_t n_t (C_t - mean C) / sum_t n_t`` with ``C = (L - background)
-    / background``: for an LN(P) cell driven by white noise it is proportional
-    to the linear receptive field (Chichilnisky 2001). Zero-lag: the model
-    cells have no temporal filter.
+
+def spike_triggered_average(stimulus, counts, *, background=0.5, ridge=None) -> np.ndarray:
+    """Spike-triggered average of the stimulus contrast (reverse correlation), optionally whitened.
+
+    ``STA = sum_t n_t (C_t - mean C) / sum_t n_t`` with ``C = (L - background) / background``: for an LN(P)
+    cell driven by white noise it is proportional to the linear receptive field [5]_. Correlated noise gives
+    ``Sigma k`` (the field blurred by the noise covariance ``Sigma``); ``ridge`` undoes it:
+    ``(Sigma + ridge * mean(diag Sigma) I)^-1 STA``, the ridge regression ``(S^T S + lambda I)^-1 S^T n``
+    up to scale [6]_. Zero-lag: the model cells have no temporal filter.
 
     Parameters
     ----------
     stimulus : (T, H, W) array_like
         Noise frames (luminance).
     counts : (T,) or (trials, T) array_like
-        Spike counts per frame (summed over trials if 2-D).
+        Spike counts per frame (trials summed).
     background : float in (0, 1]
+    ridge : float >= 0, optional (None: the plain STA; else relative to the mean pixel variance)
 
     Returns
     -------
     (H, W) ndarray of float64
     """
-    s = as_float_array(stimulus, "stimulus", ndim=3)
-    n = as_array(counts, "counts", "biuf")
-    n = n.sum(axis=0) if n.ndim == 2 else n
-    if n.ndim != 1 or n.size != s.shape[0]:
-        raise InputError(
-            f"counts must have shape ({s.shape[0]},) or (trials, {s.shape[0]}), got {np.shape(counts)}",
-            argument="counts",
-        )
-    total = float(n.sum())
-    if total <= 0:
-        raise InputError("counts hold no spikes: the spike-triggered average is undefined", argument="counts")
-    bg = check_in_range(background, "background", 0.0, 1.0, inclusive=(False, True))
-    c = (s.reshape(s.shape[0], -1).astype(np.float64) - bg) / bg
-    sta = (n.astype(np.float64) @ c) / total - c.mean(axis=0)
-    return sta.reshape(s.shape[1:])
+    c, n, total = _spike_contrast(stimulus, counts, background)
+    sta = (n @ c) / total - c.mean(axis=0)
+    if ridge is not None:
+        lam = check_in_range(ridge, "ridge", 0.0, math.inf, inclusive=(True, False))
+        cov = np.cov(c, rowvar=False).reshape(c.shape[1], c.shape[1])
+        cov[np.diag_indices_from(cov)] += lam * float(np.trace(cov)) / c.shape[1] + 1e-12  # 1e-12: constant pixels
+        sta = np.linalg.solve(cov, sta)
+    return sta.reshape(np.shape(stimulus)[1:])
+
+
+def spike_triggered_covariance(stimulus, counts, *, background=0.5, n_components=2):
+    """Leading excitatory axes of the spike-triggered covariance (STC).
+
+    ``dC = sum_t n_t (C_t - STA - m)(...)^T / sum_t n_t - Cov(C)`` (``m``: mean contrast); for an energy-model
+    complex cell (STA ~ 0) the two leading eigenvectors span its quadrature pair of subunits [6]_.
+
+    Parameters: ``stimulus``, ``counts``, ``background`` as :func:`spike_triggered_average`; ``n_components``
+    (int >= 1). Returns ``(eigenvalues (k,), eigenvectors (k, H, W))`` float64, largest first, unit norm,
+    arbitrary sign.
+    """
+    c, n, total = _spike_contrast(stimulus, counts, background)
+    k = min(check_positive_int(n_components, "n_components"), c.shape[1])
+    d = c - c.mean(axis=0)
+    centred = d - (n @ d) / total  # about the spike-triggered mean
+    dc = (centred * n[:, None]).T @ centred / total - d.T @ d / max(c.shape[0] - 1, 1)
+    vals, vecs = np.linalg.eigh(dc)  # ascending
+    return vals[::-1][:k], vecs[:, ::-1][:, :k].T.reshape((k,) + np.shape(stimulus)[1:])
 
 
 def rf_correlation(a, b) -> float:

@@ -159,10 +159,15 @@ class ReverseCorrelation(_Result):
     receptive_field : (H, W) ndarray
         The cell's true linear field (NaN-filled for cells without one).
     correlation : float
-        Pearson correlation of the two (NaN without a true field).
+        The estimate's quality: Pearson correlation of ``sta`` and the field (NaN without a true field), or
+        for "stc" the smallest cosine of the principal angles between ``stc`` and the cell's subunits.
     n_spikes, n_frames : int
     dt : float
         Seconds per noise frame.
+    estimate : {"sta", "whitened", "stc"}
+        Which estimate ``correlation`` scores ("whitened": ``sta`` is the ridge-whitened STA).
+    stc : (2, H, W) ndarray or None
+        The spike-triggered covariance's two leading eigenvectors ("stc" only).
     """
 
     sta: np.ndarray
@@ -171,10 +176,18 @@ class ReverseCorrelation(_Result):
     n_spikes: int
     n_frames: int
     dt: float
+    estimate: str = "sta"
+    stc: np.ndarray | None = None
 
     def metrics(self) -> dict:
-        """``sta_correlation`` (with the true field), ``n_spikes`` and ``n_frames``."""
-        return {"sta_correlation": self.correlation, "n_spikes": self.n_spikes, "n_frames": self.n_frames}
+        """``sta_correlation`` or ``stc_correlation`` (the other None), ``n_spikes`` and ``n_frames``."""
+        stc = self.estimate == "stc"
+        return {
+            "sta_correlation": None if stc else self.correlation,
+            "stc_correlation": self.correlation if stc else None,
+            "n_spikes": self.n_spikes,
+            "n_frames": self.n_frames,
+        }
 
 
 @dataclass(frozen=True)
