@@ -96,7 +96,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         type=int,
         default=20000,
         metavar="N",
-        help="white-noise frames for reverse-correlation (default 20000)",
+        help="noise frames for reverse-correlation (default 20000)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object (metrics and the curve)")
     p.set_defaults(

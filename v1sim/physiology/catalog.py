@@ -44,7 +44,8 @@ PROTOCOLS = {
     ),
     "length": RecordProtocol("length_tuning", "bars of growing length: end-stopping index, optimal length"),
     "reverse-correlation": RecordProtocol(
-        "reverse_correlation", "white noise (--frames, 32x32 px): spike-triggered average vs the true field"
+        "reverse_correlation",
+        "noise at the field's grain (--frames, 32x32 px): STA vs the true field; complex cells: STC axes",
     ),
 }
 

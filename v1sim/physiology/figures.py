@@ -129,15 +129,15 @@ def _spot_annulus_panels(fig, grid, name, res):
 def _sta_panel(a, res):
     from ..plotting import set_frame, show_image
 
-    r = f"r = {res.correlation:.2f} with the field" if np.isfinite(res.correlation) else "no linear field"
-    show_image(
-        a,
-        res.sta,
-        symmetric=True,
-        title=f"spike-triggered average, {r}\n{res.n_spikes} spikes, {res.n_frames} noise frames",
-    )
+    if getattr(res, "estimate", "sta") == "stc":  # an energy cell: its leading covariance axis, not the (noise) STA
+        image, what = res.stc[0], "STC leading axis"
+        r = f"match {res.correlation:.2f} with the subunits"
+    else:
+        image, what = res.sta, "spike-triggered average"
+        r = f"r = {res.correlation:.2f} with the field" if np.isfinite(res.correlation) else "no linear field"
+    show_image(a, image, symmetric=True, title=f"{what}, {r}\n{res.n_spikes} spikes, {res.n_frames} noise frames")
     set_frame(a)
-    a.set_xlabel(f"{res.sta.shape[1]} × {res.sta.shape[0]} px")
+    a.set_xlabel(f"{image.shape[1]} × {image.shape[0]} px")
 
 
 def _polar_panel(a, res):
