@@ -273,6 +273,17 @@ CASES: dict = {
         biology.property_score,
         dict(name="f1_f0", model_values=RNG.random(50), rng=0, method="bootstrap"),
     ),
+    # the whole V1 benchmark (biology.benchmark)
+    "biology.score_population": (
+        biology.score_population,
+        dict(population=physiology.macaque_population(4, ppd=16.0, image_size=32, rng=0), properties="f1_f0", rng=0),
+    ),
+    "biology.ModelSpec": (biology.ModelSpec, dict(model="pixels", layer=None, fov=8.0, units=4, seed=0)),
+    "biology.build_population": (biology.build_population, dict(spec=biology.ModelSpec("pixels", units=4))),
+    "biology.score_many": (
+        biology.score_many,
+        dict(specs=[biology.ModelSpec("neocognitron", units=2)], scheduler=None, progress=False),
+    ),
     # efficient coding
     "efficient_coding.natural_patches": (
         efficient_coding.natural_patches,

@@ -24,6 +24,10 @@ V1 benchmark (Marques, Schrimpf & DiCarlo 2021)
 :func:`property_score`
     A model's per-unit values against that distribution: a bootstrapped
     Kolmogorov-Smirnov similarity divided by the data's :func:`ceiling`.
+:func:`score_population`
+    The benchmark: all 13 properties measured on a unit population and
+    scored, averaged to one :class:`V1Score`; :func:`score_many` scores
+    models named by :class:`ModelSpec` in-process or on a Dask cluster.
 
 Receptive fields
 ----------------
@@ -41,7 +45,8 @@ Statistics
 
 Modules: ``data`` (the data sets and their provenance), ``gabor_fit``
 (:func:`fit_gabor`, :func:`gabor_model`), ``statistics``, ``properties``
-(the V1 benchmark's data, :func:`build_shipped`), ``similarity`` (its scores).
+(the V1 benchmark's data, :func:`build_shipped`), ``similarity`` (its scores),
+``benchmark`` (the whole benchmark and the models it names).
 
 Provenance
 ----------
@@ -93,6 +98,7 @@ References
    robustness to image perturbations. NeurIPS 33 (VOneNet).
 """
 
+from .benchmark import ModelSpec, V1Score, build_population, score_many, score_population
 from .data import (
     DEVALOIS1982,
     RINGACH2002,
@@ -125,12 +131,15 @@ __all__ = [
     "RINGACH2002_ORIENTATION",
     "V1_PROPERTIES",
     "GaborFit",
+    "ModelSpec",
     "OrientationCounts",
     "PropertyData",
     "PropertyScore",
     "RingachF1F0",
     "RingachNxNy",
+    "V1Score",
     "bimodality_coefficient",
+    "build_population",
     "build_shipped",
     "ceiling",
     "devalois1982_orientation",
@@ -140,5 +149,7 @@ __all__ = [
     "property_score",
     "ringach2002_f1f0",
     "ringach2002_nxny",
+    "score_many",
+    "score_population",
     "v1_property",
 ]
