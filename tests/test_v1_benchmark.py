@@ -41,6 +41,17 @@ def test_macaque_population_beats_identical_units():
     assert isinstance(good, V1Score) and good.n_units == good.n_responsive == 80
 
 
+def test_macaque_population_scores_near_the_ceiling_on_what_it_was_sampled_from():
+    """The issue's check of the protocol: a population sampled from the monkeys' preferred orientations
+    (De Valois 1982a) and peak spatial frequencies (De Valois 1982b) scores >= 0.9 of the ceiling on those two
+    properties (the ceiled score is raw / ceiling). The other properties are reported, not tuned."""
+    population = physiology.macaque_population(400, ppd=16.0, image_size=128, rng=1)  # 8 degrees, as Marques et al.
+    result = score_population(population, properties=("preferred_orientation", "peak_spatial_frequency"))
+    for name in ("preferred_orientation", "peak_spatial_frequency"):
+        assert result.properties[name].n_units >= 380
+        assert result.properties[name].score >= 0.9, (name, result.properties[name])
+
+
 def test_score_is_the_mean_of_the_property_scores_and_repeats_with_the_seed():
     pop = _macaque(40)
     s = score_population(pop, properties=FAST, rng=3)
