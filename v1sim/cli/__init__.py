@@ -6,12 +6,13 @@ figures   regenerate the figure gallery (the main job)
 summary   a model's layers: output shapes, parameters, activation memory, MACs
 train     train a ConvNet, the Neocognitron or HMAX on digits (checkpoints, resume)
 record    virtual electrophysiology on a model cell: rasters, tuning curves, metrics
+benchmark score models against macaque V1 (Marques et al. 2021's 13 properties; Dask for many)
 info      versions, threads, Numba threading layer, CUDA availability
 warmup    compile every kernel ahead of use and report first-call times
 
 Modules: ``main`` (the parser, :func:`main`, the error-type -> exit-code
 mapping), and one per subcommand (``figures``, ``summary``, ``train``,
-``record``, ``info`` with ``warmup``), each with ``add_parser(sub)`` and the
+``record``, ``benchmark``, ``info`` with ``warmup``), each with ``add_parser(sub)`` and the
 function it runs. Building the parser imports no numpy: ``v1sim --help``
 starts fast.
 
