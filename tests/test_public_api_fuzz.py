@@ -204,6 +204,19 @@ CASES: dict = {
             image_size=16,
         ),
     ),
+    "physiology.population_reverse_correlation": (
+        physiology.population_reverse_correlation,
+        dict(
+            population=physiology.macaque_population(n_units=3, ppd=4.0, image_size=16, rng=0, max_frequency=1.5),
+            n_frames=64,
+            grain=0.0,
+            contrast=1.0,
+            kind="binary",
+            ridge=None,
+            rng=0,
+            batch=32,
+        ),
+    ),
     # the V1 benchmark's in-silico electrophysiology of a whole population (physiology.population)
     "physiology.measure_properties": (
         measure_properties,
@@ -388,6 +401,7 @@ NAN_BY_DESIGN = {
     "retinotopy.to_cortex",
     "retinotopy.cortex_to_visual",
     "physiology.measure_properties",  # NaN marks unresponsive units and properties a curve leaves undefined
+    "physiology.population_reverse_correlation",  # NaN rows mark the units `responsive` flags as silent
 }
 
 #: the ConvNet engine's functional ops, which do not scan float arrays for NaN/inf on every call (speed; the

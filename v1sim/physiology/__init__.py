@@ -59,6 +59,9 @@ population
     :func:`measure_properties`: in-silico electrophysiology of a whole unit
     population (gratings over orientation, spatial frequency and phase;
     circular patches for size), the 13 V1 properties of Marques et al. (2021).
+population_rc
+    :func:`population_reverse_correlation`: every unit's response-weighted average of
+    streamed noise frames (the STA of a rate model), optionally ridge-whitened.
 catalog
     The cells and protocols of ``v1sim record`` by name (numpy-free, for ``--help``).
 
@@ -116,6 +119,7 @@ _EXPORTS = {
     "ConvNetLayer": "convnet_units",
     **dict.fromkeys(("MacaquePopulation", "macaque_population"), "macaque"),
     **dict.fromkeys(("GratingProtocol", "PopulationProperties", "measure_properties"), "population"),
+    **dict.fromkeys(("PopulationReverseCorrelation", "population_reverse_correlation"), "population_rc"),
 }
 
 __all__ = sorted(_EXPORTS)

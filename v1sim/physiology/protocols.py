@@ -339,7 +339,7 @@ def reverse_correlation(
     done = 0
     while done < n_frames:
         m = min(chunk, n_frames - done)
-        frames = _noise(shape, m, contrast, kind, bg, grain, rng)
+        frames = noise_frames(shape, m, contrast, kind, bg, grain, rng)
         counts = _spikes.poisson_counts(cell.response(frames), dt, n_trials=n_trials, rng=rng).sum(axis=0)
         c = (frames.reshape(m, -1).astype(np.float64) - bg) / bg
         weighted += counts.astype(np.float64) @ c
@@ -365,7 +365,7 @@ def reverse_correlation(
     return ReverseCorrelation(sta, rf, corr, n_spikes, n_frames, dt, estimate, stc)
 
 
-def _noise(shape, m, contrast, kind, bg, grain, rng):
+def noise_frames(shape, m, contrast, kind, bg, grain, rng):
     """``m`` noise frames: white (``grain`` 0) or Gaussian noise smoothed by ``grain`` px (binary: its sign)."""
     if grain == 0:
         return stimuli.white_noise(shape, n_frames=m, contrast=contrast, kind=kind, background=bg, rng=rng)
