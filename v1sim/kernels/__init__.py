@@ -33,6 +33,8 @@ CPU_ONLY = {
     "s_cells": "the Neocognitron's S-cells run on the CPU only",
     "spectral_mac": "the FFT method runs on the CPU only (scipy.fft)",
     "max_pool_2x2": "a CPU fast path; the device's max_pool covers it",
+    "grating_batch": "the V1 benchmark's stimuli are drawn on the CPU (cheap next to the responses)",
+    "gabor_energy": "the V1 benchmark's read-out runs on the CPU next to backend.matmul's BLAS",
 }
 
 
@@ -118,6 +120,11 @@ def _example_args(name: str, dtype):
         return (x, 2, 2, 2, 2, 0, 0, np.empty((1, 2, 3, 3), dtype))
     if name == "avg_pool_backward":
         return (np.ones((1, 2, 3, 3), dtype), 2, 2, 2, 2, 0, 0, np.zeros_like(x))
+    if name == "grating_batch":
+        v = np.ones(2)
+        return (v, 0.1 * v, v, np.full(2, np.inf), 1.0, 0.5, np.empty((2, 5, 7), np.float32))
+    if name == "gabor_energy":
+        return (np.ones((2, 3), np.float32), np.ones(2), np.array([-1, 2]), np.empty((2, 2)))
     raise KeyError(f"no example arguments for kernel {name!r}")
 
 

@@ -20,14 +20,14 @@ References
 
 from __future__ import annotations
 
-import math
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import kernels
 from .._core.validate import check_allocation, check_in_range, check_positive_float, check_positive_int, describe
 from ..errors import InputError, InputTypeError
-from ..stimuli import grating
 
 __all__ = [
     "GratingProtocol",
@@ -159,9 +159,14 @@ def resolve(protocol, geometry: PopulationGeometry) -> tuple[np.ndarray, np.ndar
     return ori, sf, diam
 
 
-def record(population, images: np.ndarray, n_units: int) -> np.ndarray:
-    """``population.responses(images)`` as float64 (N, n_units), checked against the protocol's promise."""
-    out = population.responses(images)
+def record(population, images: np.ndarray, n_units: int, units=None) -> np.ndarray:
+    """``population.responses(images)`` as float64 (N, n_units), checked against the protocol's promise.
+
+    With ``units``, ``population.responses(images, units=units)``, (N, len(units)).
+    """
+    out = population.responses(images) if units is None else population.responses(images, units=units)
+    if units is not None:
+        n_units = len(units)
     try:
         r = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError):
@@ -182,6 +187,32 @@ def _phases(n_phases: int, offset: float) -> np.ndarray:
     return offset + 2.0 * np.pi * np.arange(n_phases) / n_phases
 
 
+def draw_gratings(geometry, theta_deg, cpd, phase, radius_deg, contrast) -> np.ndarray:
+    """(N, S, S) float32 centred sine gratings from per-image vectors (degrees, cycles/degree, radians, degrees).
+
+    ``radius_deg`` is ``inf`` for a full-field grating, else a circular aperture (``mask="circle"``).
+    """
+    theta, f, ph, r = np.broadcast_arrays(
+        np.radians(np.asarray(theta_deg, np.float64)),
+        np.asarray(cpd, np.float64) / geometry.ppd,
+        np.asarray(phase, np.float64),
+        np.asarray(radius_deg, np.float64) * geometry.ppd,
+    )
+    s = geometry.image_size
+    out = np.empty((theta.size, s, s), np.float32)
+    kernels.get("grating_batch", "parallel")(
+        *(np.ascontiguousarray(v, np.float64).ravel() for v in (theta, f, ph, r)), float(contrast), 0.5, out
+    )
+    return out
+
+
+def _takes_units(population) -> bool:
+    try:
+        return "units" in inspect.signature(population.responses).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def record_gratings(population, geometry, ori, sf, protocol, phase_offset) -> tuple[np.ndarray, int]:
     """Full-field gratings: responses (n_units, n_sf, n_ori, n_phases) and the number of images shown.
 
@@ -192,15 +223,8 @@ def record_gratings(population, geometry, ori, sf, protocol, phase_offset) -> tu
     out = np.empty((geometry.n_units, sf.size, ori.size, n_ph))
     phases = _phases(n_ph, phase_offset)
     for i, f in enumerate(sf):
-        batch = np.stack(
-            [
-                grating(
-                    geometry.image_size, f, theta=math.radians(o), phase=p, contrast=protocol.contrast, ppd=geometry.ppd
-                )
-                for o in ori
-                for p in phases
-            ]
-        )
+        o, p = np.meshgrid(ori, phases, indexing="ij")
+        batch = draw_gratings(geometry, o, f, p, np.inf, protocol.contrast)
         out[:, i] = record(population, batch, geometry.n_units).T.reshape(geometry.n_units, ori.size, n_ph)
     return out, sf.size * ori.size * n_ph
 
@@ -216,23 +240,13 @@ def record_patches(population, geometry, pairs, diam, protocol, phase_offset) ->
     check_allocation((geometry.n_units, diam.size, n_ph), np.float64, "population", copies=2)
     out = np.full((geometry.n_units, diam.size, n_ph), np.nan)
     phases = _phases(n_ph, phase_offset)
+    subset = _takes_units(population)
     for (o, f), units in pairs.items():
-        batch = np.stack(
-            [
-                grating(
-                    geometry.image_size,
-                    f,
-                    theta=math.radians(o),
-                    phase=p,
-                    contrast=protocol.contrast,
-                    mask="circle",
-                    mask_radius=d / 2.0,
-                    ppd=geometry.ppd,
-                )
-                for d in diam
-                for p in phases
-            ]
-        )
-        r = record(population, batch, geometry.n_units)[:, units]  # keep only the units this batch is for
+        d, p = np.meshgrid(diam, phases, indexing="ij")
+        batch = draw_gratings(geometry, o, f, p, d / 2.0, protocol.contrast)
+        if subset:  # only the units this batch is for
+            r = record(population, batch, geometry.n_units, units=np.asarray(units))
+        else:
+            r = record(population, batch, geometry.n_units)[:, units]
         out[units] = r.T.reshape(len(units), diam.size, n_ph)
     return out, len(pairs) * diam.size * n_ph

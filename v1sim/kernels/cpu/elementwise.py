@@ -1,4 +1,5 @@
-"""CPU element-wise kernels: tanh and its gradient (CUDA twins: :mod:`v1sim.kernels.cuda.elementwise`)."""
+"""CPU element-wise kernels: tanh and its gradient (CUDA twins: :mod:`v1sim.kernels.cuda.elementwise`); the V1
+benchmark's grating drawing and Gabor-energy read-out (CPU only)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,50 @@ def tanh_backward(grad_out, y, grad_in):
 
 
 # --------------------------------------------------------------------------
+
+
+# Stimuli and read-outs of the V1 benchmark (CPU only: see kernels.CPU_ONLY)
+# --------------------------------------------------------------------------
+
+
+@twin
+def grating_batch(theta, frequency, phase, radius, contrast, background, out):
+    """out[n] = the sine grating ``n`` on an (H, W) float32 canvas, as :func:`v1sim.stimuli.grating` draws it.
+
+    Per image: ``theta`` (radians), ``frequency`` (cycles/pixel), ``phase`` (radians) and ``radius``
+    (pixels, circular aperture with a 1-pixel ramp; ``inf`` for full field), float64 (N,); ``contrast``
+    and ``background`` scalars. Centred on the image; each pixel is computed in float64 in the order of
+    ``grating`` (``bg + c bg env cos(2 pi f x' + phase)`` clipped to [0, 1]) and rounded once to float32.
+    """
+    n_img, h, w = out.shape
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    cb = contrast * background
+    for n in prange(n_img):
+        c, s = np.cos(theta[n]), np.sin(theta[n])
+        k, ph, r = 2.0 * np.pi * frequency[n], phase[n], radius[n]
+        for i in range(h):
+            y = i - cy
+            for j in range(w):
+                x = j - cx
+                env = min(max(r - np.sqrt(x * x + y * y) + 0.5, 0.0), 1.0)
+                v = background + cb * env * np.cos(k * (x * c + y * s) + ph)
+                out[n, i, j] = min(max(v, 0.0), 1.0)
+
+
+@twin
+def gabor_energy(q, scale, pair, out):
+    """Drives of Gabor units from projections: simple ``q[:, u]``, complex ``hypot(q[:, u], q[:, pair[u]])``.
+
+    ``q`` (N, K) float32 projections of the images on the stacked Gabors, ``scale`` (U,) float64
+    (divides each unit's drive), ``pair`` (U,) int64: the column of unit ``u``'s quadrature Gabor, or
+    -1 for a simple unit; ``out`` (N, U) float64.
+    """
+    n_img, n_units = out.shape
+    for n in prange(n_img):
+        for u in range(n_units):
+            a = np.float64(q[n, u])
+            p = pair[u]
+            if p >= 0:
+                b = np.float64(q[n, p])
+                a = np.hypot(a, b)
+            out[n, u] = a / scale[u]
