@@ -307,6 +307,22 @@ def _random_args(name, dtype):
         return (x.reshape(-1), np.tanh(x).reshape(-1), np.zeros(x.size, dtype))
     if name == "swap01":
         return (x.reshape(n, c, h * w), rng.standard_normal(n).astype(dtype), np.zeros((c, n, h * w), dtype))
+    if name == "grating_batch":  # the V1 benchmark's stimuli: always float32 images, full field (inf) and patches
+        k = 7
+        radius = np.where(np.arange(k) % 2 == 0, np.inf, rng.uniform(2.0, 6.0, k))
+        return (
+            rng.uniform(0, np.pi, k),
+            rng.uniform(0.02, 0.3, k),
+            rng.uniform(0, 2 * np.pi, k),
+            radius,
+            0.8,
+            0.5,
+            np.zeros((k, h, w), np.float32),
+        )
+    if name == "gabor_energy":  # simple units (-1) and complex units paired with their quadrature partner
+        q = rng.standard_normal((9, 6)).astype(np.float32)
+        pair = np.array([-1, 2, 1, -1, 5, 4])
+        return (q, rng.random(6) + 0.5, pair, np.zeros((9, 6)))
     raise KeyError(name)
 
 
