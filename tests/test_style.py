@@ -24,7 +24,7 @@ def _ruff():
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
 def test_ruff_is_clean(command):
-    done = subprocess.run([*_ruff(), *command, *PATHS], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([*_ruff(), *command, "."], cwd=ROOT, capture_output=True, text=True)  # README's code too
     assert done.returncode == 0, done.stdout + done.stderr
 
 
