@@ -43,6 +43,7 @@ __all__ = [
     "save_checkpoint",
     "write_json",
     "write_jsonl",
+    "write_reproducible_npz",
 ]
 
 FORMAT = "v1sim-checkpoint/2"  # one file: arrays + "__meta__"
@@ -145,6 +146,33 @@ def write_json(path, obj, *, point: str = "log") -> Path:
 def write_jsonl(path, records) -> Path:
     """Write one JSON object per line, atomically (the whole file each time)."""
     return atomic_write(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode())
+
+
+def write_reproducible_npz(path, arrays: dict, *, compresslevel: int | None = None) -> Path:
+    """Write ``arrays`` as a compressed ``.npz`` that is the same bytes every time, atomically.
+
+    Like ``np.savez_compressed``, but every member has a fixed timestamp and
+    mode, so a data file shipped in ``v1sim/data`` can be rebuilt from its
+    source and compared byte for byte. No pickle.
+
+    Parameters
+    ----------
+    path : str or Path
+    arrays : dict of str to array_like
+    compresslevel : int, optional
+        zlib level (None: zlib's default).
+    """
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
+        for key, arr in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1998, 11, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+    return atomic_write(path, buf.getvalue())
 
 
 def remove_stale_temporaries(folder) -> list[Path]:

@@ -85,7 +85,7 @@ class RingachF1F0:
 
 
 @cache
-def _shipped(file: str, sha256: str) -> dict:
+def load_shipped(file: str, sha256: str) -> dict:
     """The read-only arrays of ``v1sim/data/<file>``, after checking the source SHA-256 recorded inside it."""
     with resources.files("v1sim").joinpath(f"data/{file}").open("rb") as fh:
         with np.load(fh, allow_pickle=False) as npz:
@@ -120,7 +120,7 @@ def ringach2002_f1f0(*, min_evoked=None) -> RingachF1F0:
     --------
     RINGACH2002 : citation and provenance.
     """
-    d = _shipped("ringach2002_f1f0.npz", RINGACH2002["source_sha256"])
+    d = load_shipped("ringach2002_f1f0.npz", RINGACH2002["source_sha256"])
     keep = np.ones(d["neuron"].size, bool)
     if min_evoked is not None:
         thr = check_finite_float(min_evoked, "min_evoked")  # any real number of spikes/s; negative keeps all
@@ -226,7 +226,7 @@ def ringach2002_nxny() -> RingachNxNy:
     --------
     RINGACH2002_NXNY : citation and provenance.
     """
-    d = _shipped("ringach2002_nxny.npz", RINGACH2002_NXNY["source_sha256"])
+    d = load_shipped("ringach2002_nxny.npz", RINGACH2002_NXNY["source_sha256"])
     return RingachNxNy(10.0 ** d["log10_edges"], d["counts"].astype(np.int64))
 
 
@@ -290,5 +290,5 @@ def devalois1982_orientation() -> OrientationCounts:
     --------
     DEVALOIS1982 : citation and provenance.
     """
-    d = _shipped("devalois1982_orientation.npz", DEVALOIS1982["source_sha256"])
+    d = load_shipped("devalois1982_orientation.npz", DEVALOIS1982["source_sha256"])
     return OrientationCounts(d["centres_deg"].astype(np.float64), d["counts"].astype(np.int64))

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._core.io import atomic_write
+from .._core.io import write_reproducible_npz
 from .._core.validate import check_choice
 from ..errors import InputError, InputTypeError
-from .data import _shipped
+from ..physiology.population import PROPERTY_NAMES
+from .data import load_shipped
 
 __all__ = [
     "MARQUES2020_PROPERTIES",
@@ -31,21 +30,8 @@ __all__ = [
     "v1_property",
 ]
 
-V1_PROPERTIES = (
-    "preferred_orientation",
-    "circular_variance",
-    "orientation_bandwidth",
-    "orthogonal_preferred_ratio",
-    "peak_spatial_frequency",
-    "spatial_frequency_bandwidth",
-    "spatial_frequency_selective",
-    "grating_summation_field",
-    "surround_diameter",
-    "surround_grating_summation_field_ratio",
-    "surround_suppression_index",
-    "strongly_suppressed",
-    "f1_f0",
-)
+#: the 13 properties, in Marques et al.'s order: one list, the one the measurements use
+V1_PROPERTIES = PROPERTY_NAMES
 
 _CITATIONS = {
     "DeValois1982a": "De Valois RL, Yund EW, Hepler N (1982). The orientation and direction selectivity of cells "
@@ -214,14 +200,14 @@ def v1_property(name) -> PropertyData:
     name = check_choice(name, "name", V1_PROPERTIES)
     if name in _RINGACH:
         return _ringach_property(name)
-    d = _shipped("marques2020_properties.npz", MARQUES2020_PROPERTIES["source_sha256"])
+    d = load_shipped("marques2020_properties.npz", MARQUES2020_PROPERTIES["source_sha256"])
     paper, unit = _MARQUES[name]
     period = 180.0 if name == "preferred_orientation" else None
     return PropertyData(name, unit, d[f"{name}__bins"], d[f"{name}__counts"], None, _CITATIONS[paper], period)
 
 
 def _ringach_property(name: str) -> PropertyData:
-    d = _shipped("ringach2002_orientation.npz", RINGACH2002_ORIENTATION["source_sha256"])
+    d = load_shipped("ringach2002_orientation.npz", RINGACH2002_ORIENTATION["source_sha256"])
     keep = d["maxdc"] > d["spont"] + _MIN_EVOKED
     column, unit, bins = _RINGACH[name]
     values = d["maxfirst"] / d["maxdc"] if name == "f1_f0" else d[column]
@@ -245,19 +231,6 @@ def bin_index(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_npz(path: Path, arrays: dict) -> None:
-    """Byte-reproducible ``.npz`` (fixed timestamps), written atomically."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for key, arr in arrays.items():
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.asarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1998, 11, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
-    atomic_write(path, buf.getvalue())
 
 
 def _marques_arrays(rows: list[dict]) -> dict:
@@ -314,6 +287,6 @@ def build_shipped(src_dir, out_dir=None) -> tuple[Path, Path]:
             arrays["neuron"] = arrays["neuron"].astype(np.int64)
         arrays["source_sha256"] = np.array(info["source_sha256"])
         target = out / Path(info["file"]).name
-        _write_npz(target, arrays)
+        write_reproducible_npz(target, arrays)
         written.append(target)
     return written[0], written[1]

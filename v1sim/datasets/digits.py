@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .._core.io import atomic_write
+from .._core.io import write_reproducible_npz
 from .._core.validate import check_choice, check_nonnegative_int, check_positive_int
 from ..errors import InputError
 from .idx import check_path
@@ -67,19 +65,6 @@ def load_digits(split: str = "train"):
     split = check_choice(split, "split", SPLITS)
     data = _embedded()
     return to_float(data[f"{split}_images"], data[f"{split}_labels"])
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Like ``np.savez_compressed`` but byte-reproducible (fixed timestamps) and atomic."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for key, arr in arrays.items():
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.asarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1998, 11, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
-    atomic_write(path, buf.getvalue())
 
 
 def build_embedded(
@@ -149,5 +134,5 @@ def build_embedded(
             "http://yann.lecun.com/exdb/mnist/ . License: CC BY-SA 3.0."
         ),
     )
-    _write_npz(out, arrays)
+    write_reproducible_npz(out, arrays, compresslevel=9)
     return out

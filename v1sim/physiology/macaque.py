@@ -49,8 +49,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 import numpy as np
 
@@ -107,16 +105,6 @@ class PeakFrequencyCounts:
         return np.bincount(i, minlength=self.counts.size).astype(np.int64)
 
 
-@cache
-def _arrays() -> dict:
-    with resources.files("v1sim").joinpath("data/devalois1982b_peak_sf.npz").open("rb") as fh:
-        with np.load(fh, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    if str(arrays.pop("source_sha256")) != DEVALOIS1982B["source_sha256"]:
-        raise RuntimeError("v1sim/data/devalois1982b_peak_sf.npz does not match its recorded source; reinstall v1sim")
-    return arrays
-
-
 def devalois1982b_peak_sf() -> PeakFrequencyCounts:
     """Peak spatial frequencies of 139 macaque V1 cells (De Valois, Albrecht & Thorell 1982b), as VOneNet tabulates.
 
@@ -126,7 +114,9 @@ def devalois1982b_peak_sf() -> PeakFrequencyCounts:
     --------
     DEVALOIS1982B : citation and provenance.
     """
-    d = _arrays()
+    from ..biology.data import load_shipped  # biology's checksum-checked loader; lazy, biology imports physiology
+
+    d = load_shipped("devalois1982b_peak_sf.npz", DEVALOIS1982B["source_sha256"])
     return PeakFrequencyCounts(d["edges_cpd"].astype(np.float64), d["counts"].astype(np.int64))
 
 
