@@ -133,3 +133,11 @@ def first_call_seconds(snippet: str) -> dict:
             res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
             out[label] = json.loads(res.stdout.strip().splitlines()[-1])
     return out
+
+
+def print_first_calls(results: dict, title: str) -> None:
+    """Print :func:`first_call_seconds`' cold- and warm-cache first calls against the steady state."""
+    print(f"\n## {title}")
+    for label in ("cold", "warm"):
+        r = results[label]
+        print(f"{label} cache: first call {r['first'] * 1e3:8.1f} ms, second call {r['steady'] * 1e3:8.2f} ms")

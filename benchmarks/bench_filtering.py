@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
 import scipy.signal as ss  # noqa: E402
-from _common import first_call_seconds, machine_report, median_time, report, torch_or_none  # noqa: E402
+from _common import first_call_seconds, machine_report, median_time, print_first_calls, report, torch_or_none  # noqa: E402
 
 import v1sim  # noqa: E402
 from v1sim import filters, stimuli  # noqa: E402
@@ -157,10 +157,7 @@ def compile_case():
         "    v1sim.apply_bank(img, bank, method='fft'); v1sim.pool2d(x, 2); v1sim.pool2d(x, 3, 2, kind='avg')\n"
     )
     res = first_call_seconds(snippet)
-    print("\n## (e) first call vs steady state (fresh processes; correlation, FFT bank, pooling)")
-    for label in ("cold", "warm"):
-        r = res[label]
-        print(f"{label} cache: first call {r['first'] * 1e3:8.1f} ms, second call {r['steady'] * 1e3:6.2f} ms")
+    print_first_calls(res, "(e) first call vs steady state (fresh processes; correlation, FFT bank, pooling)")
 
 
 def main(argv=None):

@@ -46,15 +46,15 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
-from _common import first_call_seconds, machine_report, median_time, paired_medians, report  # noqa: E402
+from _common import first_call_seconds, machine_report, median_time, paired_medians, print_first_calls, report  # noqa: E402
 
 from v1sim.physiology import macaque_population, measure_properties  # noqa: E402
-from v1sim.physiology.population import RESPONSE_THRESHOLD, _rate_map  # noqa: E402
+from v1sim.physiology.population import RESPONSE_THRESHOLD, rate_map  # noqa: E402
 from v1sim.physiology.population_stimuli import (  # noqa: E402
     GratingProtocol,
-    _phases,
     check_population,
     draw_gratings,
+    grating_phases,
     resolve,
 )
 
@@ -65,7 +65,7 @@ def batch_list(pop, rng=0):
     proto = GratingProtocol()
     phase_offset = np.random.default_rng(rng).uniform(0.0, 2.0 * np.pi)
     ori, sf, diam = resolve(proto, geometry)
-    phases = _phases(proto.n_phases, phase_offset)
+    phases = grating_phases(proto.n_phases, phase_offset)
     n = geometry.n_units
     batches = [(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), None)]  # the blank: contrast 0 via radius 0
     for f in sf:
@@ -75,7 +75,7 @@ def batch_list(pop, rng=0):
     blank_raw = pop.responses(np.full((1, geometry.image_size, geometry.image_size), 0.5))[0]
     raw = np.stack([pop.responses(draw_gratings(geometry, *b[:4], proto.contrast)) for b in batches[1:]], axis=1)
     raw = raw.T.reshape(n, sf.size, ori.size, proto.n_phases)  # (units, sf, ori, phase)
-    scale, offset = _rate_map(raw.mean(axis=3).reshape(n, -1).max(axis=1), blank_raw)
+    scale, offset = rate_map(raw.mean(axis=3).reshape(n, -1).max(axis=1), blank_raw)
     s, o_ = (scale, offset) if np.isfinite(scale) else (0.0, 0.0)
     f0 = np.maximum(s * raw + o_, 0.0).mean(axis=3)
     blank = np.maximum(s * blank_raw + o_, 0.0)
@@ -171,10 +171,7 @@ def main(argv=None):
         "    measure_properties(pop)\n"
     )
     res = first_call_seconds(snippet)
-    print("\n## first call vs steady state (fresh processes; measure_properties, 200 units)")
-    for label in ("cold", "warm"):
-        r = res[label]
-        print(f"{label} cache: first call {r['first'] * 1e3:8.1f} ms, second call {r['steady'] * 1e3:8.1f} ms")
+    print_first_calls(res, "first call vs steady state (fresh processes; measure_properties, 200 units)")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from ..errors import InputError, InputTypeError
 from .population_stimuli import (
     GratingProtocol,
     check_population,
+    grating_phases,
     record,
     record_gratings,
     record_patches,
@@ -225,7 +226,7 @@ def measure_properties(population, *, properties=None, rng=0, protocol=None) -> 
 
     blank_raw = record(population, np.full((1, geometry.image_size, geometry.image_size), 0.5), n)[0]
     raw, n_images = record_gratings(population, geometry, ori, sf, proto, phase_offset)
-    scale, offset = _rate_map(raw.mean(axis=3).reshape(n, -1).max(axis=1), blank_raw)
+    scale, offset = rate_map(raw.mean(axis=3).reshape(n, -1).max(axis=1), blank_raw)
     s, o = (scale, offset) if np.isfinite(scale) else (0.0, 0.0)  # nothing responds: all rates 0
     rates = np.maximum(s * raw + o, 0.0)
     blank = np.maximum(s * blank_raw + o, 0.0)
@@ -271,14 +272,14 @@ def measure_properties(population, *, properties=None, rng=0, protocol=None) -> 
         rate_offset=offset,
         orientations=ori,
         spatial_frequencies=sf,
-        phases=phase_offset + 2.0 * np.pi * np.arange(proto.n_phases) / proto.n_phases,
+        phases=grating_phases(proto.n_phases, phase_offset),
         diameters=diam,
         contrast=float(proto.contrast),
         n_images=n_images + 1,
     )
 
 
-def _rate_map(best_raw, blank_raw) -> tuple[float, float]:
+def rate_map(best_raw, blank_raw) -> tuple[float, float]:
     """Brain-Score's firing_rates_affine: (scale, offset) putting the medians at macaque V1's rates."""
     evoked = best_raw - blank_raw
     top = evoked.max()

@@ -33,6 +33,7 @@ __all__ = [
     "GratingProtocol",
     "PopulationGeometry",
     "check_population",
+    "grating_phases",
     "record",
     "record_gratings",
     "record_patches",
@@ -183,7 +184,8 @@ def record(population, images: np.ndarray, n_units: int, units=None) -> np.ndarr
     return r
 
 
-def _phases(n_phases: int, offset: float) -> np.ndarray:
+def grating_phases(n_phases: int, offset: float) -> np.ndarray:
+    """The protocol's ``n_phases`` evenly spaced grating phases from ``offset`` (radians)."""
     return offset + 2.0 * np.pi * np.arange(n_phases) / n_phases
 
 
@@ -221,7 +223,7 @@ def record_gratings(population, geometry, ori, sf, protocol, phase_offset) -> tu
     n_ph = protocol.n_phases
     check_allocation((geometry.n_units, sf.size, ori.size, n_ph), np.float64, "population", copies=3)
     out = np.empty((geometry.n_units, sf.size, ori.size, n_ph))
-    phases = _phases(n_ph, phase_offset)
+    phases = grating_phases(n_ph, phase_offset)
     for i, f in enumerate(sf):
         o, p = np.meshgrid(ori, phases, indexing="ij")
         batch = draw_gratings(geometry, o, f, p, np.inf, protocol.contrast)
@@ -239,7 +241,7 @@ def record_patches(population, geometry, pairs, diam, protocol, phase_offset) ->
     n_ph = protocol.n_phases
     check_allocation((geometry.n_units, diam.size, n_ph), np.float64, "population", copies=2)
     out = np.full((geometry.n_units, diam.size, n_ph), np.nan)
-    phases = _phases(n_ph, phase_offset)
+    phases = grating_phases(n_ph, phase_offset)
     subset = _takes_units(population)
     for (o, f), units in pairs.items():
         d, p = np.meshgrid(diam, phases, indexing="ij")
