@@ -105,10 +105,6 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def _simulator_enabled() -> bool:
-    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"
-
-
 @functools.lru_cache(maxsize=1)
 def cuda_available() -> bool:
     """True if ``numba.cuda`` is importable and a GPU (or the simulator) is usable."""

@@ -17,7 +17,7 @@ from .._core.validate import (
     check_nonnegative_int,
     check_positive_int,
 )
-from ..errors import CheckpointError, TrainingInterrupted
+from ..errors import CheckpointError
 from .base import as_images
 from .catalog import CLASSIFIERS
 from .hmax import HMAX
@@ -264,10 +264,7 @@ def train(
         for stage in stages[len(state["done"]) :]:
             if interrupted():
                 checkpoint()
-                raise TrainingInterrupted(
-                    f"interrupted before stage {stage}; checkpoint {folder.path / 'last.npz'} "
-                    "written (continue with --resume)"
-                )
+                raise folder.interruption(f"before stage {stage}")
             start = time.perf_counter()
             result = model.learn_stage(
                 stage,
@@ -283,10 +280,7 @@ def train(
             state["train_seconds"] += stage_seconds
             if result is not None:
                 checkpoint({f"partial/{k}": v for k, v in result.items()}, partial_stage=stage)
-                raise TrainingInterrupted(
-                    f"interrupted in stage {stage}; checkpoint {folder.path / 'last.npz'} "
-                    "written (continue with --resume)"
-                )
+                raise folder.interruption(f"in stage {stage}")
             state["done"].append(stage)
             record = {
                 "stage": stage,
@@ -300,9 +294,7 @@ def train(
             checkpoint()
             folder.write_metrics(state["history"])
         if interrupted():
-            raise TrainingInterrupted(
-                f"interrupted before the test; checkpoint {folder.path / 'last.npz'} written (continue with --resume)"
-            )
+            raise folder.interruption("before the test")
         final = _test(model, model_name, (x_test, y_test), len(x), state["train_seconds"], progress)
         state["history"].append(final)
         folder.write_metrics(state["history"])

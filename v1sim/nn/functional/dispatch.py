@@ -64,7 +64,6 @@ def twin(fn):
     params = list(inspect.signature(fn).parameters)
     cache_at = params.index("cache") if "cache" in params else None
     takes_device = "device" in params
-    name = fn.__name__
 
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
@@ -77,7 +76,7 @@ def twin(fn):
                 on_device = device == "cuda"
             on_device = on_device or any_device(*args) or any_device(*kwargs.values())
         if on_device:
-            return getattr(importlib.import_module(TWINS[name]), name)(*args, **kwargs)
+            return twin_of(fn)(*args, **kwargs)
         return fn(*args, **kwargs)
 
     return dispatch
