@@ -262,8 +262,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="ConvNet (lenet5, resnet20..110, plain20..110) or S/C hierarchy (neocognitron, hmax)")
-    p.add_argument("--dataset", choices=["digits", "mnist"], help="embedded offline digits (default) or MNIST")
-    p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST IDX files (gz or raw)")
+    p.add_argument(
+        "--dataset",
+        choices=["digits", "mnist", "fashion-mnist", "images"],
+        help="embedded offline digits (default), MNIST, Fashion-MNIST, or natural images (unlabelled photographs "
+        "for the natural-image models: scikit-image's bundled ones, or --data-dir)",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder holding the MNIST / Fashion-MNIST IDX files (gz or raw), or, with --dataset images, "
+        "any folder of PNG/JPEG photographs (searched recursively)",
+    )
     p.add_argument("--download", action="store_true", help="download MNIST (checksum-verified) if absent")
     p.add_argument("--epochs", type=int, help="passes over the training set (S/C hierarchies: 1 only)")
     p.add_argument("--batch-size", type=int, help="images per SGD step")
