@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from . import benchmark, figures, info, record, summary, train
+from . import benchmark, codes, figures, info, record, summary, train, visualize
 
 __all__ = ["build_parser", "main"]
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (figures, summary, train, record, benchmark, info):  # info adds warmup too
+    for command in (figures, summary, train, codes, record, benchmark, visualize, info):  # info adds warmup too
         command.add_parser(sub)
     return parser
 

@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 import json
 import sys
+from functools import partial
 
-__all__ = ["EPILOG", "FLAG_NAMES", "RUN_FLAGS", "SGD_FLAGS", "add_parser", "run"]
+__all__ = ["EPILOG", "FLAG_NAMES", "RUN_FLAGS", "SGD_FLAGS", "TRANSFER_FLAGS", "add_parser", "run"]
 
 EPILOG = """\
 models:
@@ -40,6 +41,17 @@ run's target (run.json, or a later --epochs that extended it, recorded in the ch
 --epochs extends it. It loads last.npz, or previous.npz if last.npz is damaged (saying so). On a
 finished run --resume prints its result, says it is finished and exits 0.
 
+transfer learning (ConvNets; the lecture's "CNN codes, freeze, fine-tune"):
+  --init RUN_DIR     start from that run's best.npz (else last.npz), same architecture; the classifier
+                     (the last Linear) is replaced for the new task's classes
+  --classes 5-9      train and test on these labels only ('5-9', '0,2,4', '0-2,7'), renumbered 0..k-1
+                     in the order given; --limit then counts their images
+  --freeze c1,c3     layers left untrained (names or prefixes as 'v1sim summary MODEL' prints them,
+                     e.g. stage1): bit-identical after training
+  --lr-mult c5=0.1   a layer's learning rate times a factor (several: --lr-mult c1=0.01 c3=0.1;
+                     0 equals --freeze); all four are recorded in run.json and checked by --resume
+  'v1sim codes RUN_DIR' writes a run's CNN codes and their nearest-neighbour retrieval.
+
 exit codes: 0 done; 1 training failed (diverged, download or device error); 2 usage (bad flag,
 contradicting or corrupt run folder); 130 interrupted (after the checkpoint).
 
@@ -50,6 +62,9 @@ examples:
   v1sim train lenet5 --out runs/lenet5 --resume        continue an interrupted run
   v1sim train neocognitron --limit 1000                the Neocognitron on 1,000 digits
   v1sim train hmax --json
+  v1sim train lenet5 --classes 0-4 --out runs/digits04           source task: digits 0-4
+  v1sim train lenet5 --init runs/digits04 --classes 5-9 --limit 100 --freeze c1,c3,c5,f6 --out runs/frozen
+  v1sim train lenet5 --init runs/digits04 --classes 5-9 --lr-mult c1=0.1 c3=0.1 c5=0.1 f6=0.1 --out runs/ft
 """
 
 #: argparse dests of the flags that override a ConvNet recipe; the S/C hierarchies refuse them
@@ -63,11 +78,15 @@ SGD_FLAGS = (
     "lr_gamma",
     "warmup_steps",
     "log_every",
+    "freeze",
+    "lr_mult",
 )
+#: argparse dests of the transfer-learning flags that are not recipe settings (run.json facts)
+TRANSFER_FLAGS = ("init", "classes")
 
 
 #: the flags a resumed run takes from its run.json, and their spelling in messages
-RUN_FLAGS = (*SGD_FLAGS, "seed", "limit", "dataset", "classifier")
+RUN_FLAGS = (*SGD_FLAGS, "seed", "limit", "dataset", "classifier", *TRANSFER_FLAGS)
 FLAG_NAMES = {k: "--" + k.replace("_", "-") for k in RUN_FLAGS}
 
 
@@ -152,7 +171,7 @@ def _continue(args, folder) -> dict:
             f"cannot resume {folder.path}: it holds a {saved.get('model')} run, not {args.model}", path=folder.path
         )
     config = saved.get("config") if isinstance(saved.get("config"), dict) else {}
-    recorded = {**config, **{k: saved[k] for k in ("seed", "dataset", "limit") if k in saved}}
+    recorded = {**config, **{k: saved[k] for k in ("seed", "dataset", "limit", *TRANSFER_FLAGS) if k in saved}}
     given = {k: getattr(args, k) for k in RUN_FLAGS if k != "epochs" and getattr(args, k) is not None}
     diff = differences(recorded, given, names=FLAG_NAMES)
     if diff:
@@ -160,7 +179,7 @@ def _continue(args, folder) -> dict:
             f"cannot resume {folder.path}: {'; '.join(diff)} (leave a flag out to keep the saved value)",
             path=folder.path,
         )
-    for key in ("seed", "dataset", "limit"):
+    for key in ("seed", "dataset", "limit", *TRANSFER_FLAGS):
         if getattr(args, key) is None and recorded.get(key) is not None:
             setattr(args, key, recorded[key])
     return saved
@@ -186,7 +205,13 @@ def _convnet(args) -> dict:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     args.dataset = args.dataset or "digits"
-    return recipes.train_model(
+    transfer = {"init": args.init, "classes": args.classes}
+    train_one = recipes.train_model
+    if args.init is not None or args.classes is not None:
+        from ..nn.transfer import train_transfer
+
+        train_one = partial(train_transfer, **transfer)
+    return train_one(
         args.model,
         dataset=args.dataset,
         data_dir=args.data_dir,
@@ -207,7 +232,11 @@ def _hierarchy(args) -> dict:
     from .._core.validate import check_positive_int
     from ..datasets import load_dataset
 
-    given = [k for k in SGD_FLAGS if getattr(args, k) is not None and not (k == "epochs" and args.epochs == 1)]
+    given = [
+        k
+        for k in (*SGD_FLAGS, *TRANSFER_FLAGS)
+        if getattr(args, k) is not None and not (k == "epochs" and args.epochs == 1)
+    ]
     refused = [FLAG_NAMES[k] for k in given]
     if refused:
         raise ValueError(
@@ -247,6 +276,36 @@ def _hierarchy(args) -> dict:
         **overrides,
     )
     return {"model": args.model, "dataset": args.dataset, **result}
+
+
+def _classes(text) -> tuple:
+    from ..errors import InputError
+    from ..nn.transfer import parse_classes
+
+    try:
+        return parse_classes(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _layers(text) -> tuple:
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected layer names separated by commas (e.g. c1,c3), got {text!r}")
+    return names
+
+
+def _layer_factor(text) -> tuple:
+    import math
+
+    layer, sep, factor = text.partition("=")
+    try:
+        value = float(factor)
+    except ValueError:
+        value = math.nan
+    if not sep or not layer.strip() or not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected LAYER=FACTOR with a finite factor >= 0 (e.g. c1=0.1), got {text!r}")
+    return layer.strip(), value
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -301,6 +360,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--classifier",
         metavar="NAME",  # checked against v1sim.hierarchy.CLASSIFIERS when it runs
         help="S/C hierarchies: the readout reported (default: the model's own; see models below)",
+    )
+    p.add_argument("--init", metavar="RUN_DIR", help="ConvNets: start from this run's weights, a new classifier")
+    p.add_argument(
+        "--classes", type=_classes, metavar="LIST", help="train and test on these labels only, e.g. 5-9 or 0,2,4"
+    )
+    p.add_argument("--freeze", type=_layers, metavar="LAYERS", help="layers left untrained, e.g. c1,c3 or stage1")
+    p.add_argument(
+        "--lr-mult",
+        type=_layer_factor,
+        nargs="+",
+        metavar="LAYER=FACTOR",
+        help="a layer's learning-rate multiplier, e.g. c1=0.1 (0: frozen)",
     )
     p.add_argument("--device", choices=["auto", "cpu", "parallel", "cuda"], default="auto")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/MODEL)")

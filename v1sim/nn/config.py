@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from .._core.validate import check_in_range, check_nonnegative_int, check_positive_float, check_positive_int
+from ..errors import InputError, InputTypeError
 
-__all__ = ["TrainConfig", "warmup_factor"]
+__all__ = ["TrainConfig", "layer_factors", "layer_names", "warmup_factor"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,13 @@ class TrainConfig:
     log_every : int
         Append the mean training loss and error of every ``log_every`` SGD
         steps to ``steps.jsonl`` (0: no step log).
+    freeze : tuple of str
+        Layers left untrained, by name or name prefix as ``v1sim summary``
+        prints them (``"c1"``, ``"stage1"``): their parameters keep their
+        values bit for bit (see :func:`v1sim.nn.transfer.set_layer_rates`).
+    lr_mult : tuple of (str, float)
+        Per-layer learning-rate multipliers, ``(("c1", 0.1), ...)``: the
+        layer trains at ``lr * factor`` (0 equals freezing it).
     """
 
     epochs: int = 10
@@ -55,6 +64,8 @@ class TrainConfig:
     seed: int = 0
     warmup_steps: int = 0
     log_every: int = 50
+    freeze: tuple = ()
+    lr_mult: tuple = ()
 
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
@@ -67,10 +78,41 @@ class TrainConfig:
         check_nonnegative_int(self.seed, "seed")
         check_nonnegative_int(self.warmup_steps, "warmup_steps")
         check_nonnegative_int(self.log_every, "log_every")
+        # lists (from run.json) become tuples: the config stays hashable and compares equal to the original
+        object.__setattr__(self, "freeze", layer_names(self.freeze, "freeze"))
+        object.__setattr__(self, "lr_mult", layer_factors(self.lr_mult, "lr_mult"))
 
     def lr_factor(self, step: int) -> float:
         """Warm-up factor of the learning rate at (0-based) SGD step ``step`` (see :func:`warmup_factor`)."""
         return warmup_factor(step, self.warmup_steps)
+
+
+def layer_names(names, argument) -> tuple:
+    """``names`` (a string or a sequence of strings, non-empty each) as a tuple of str."""
+    if isinstance(names, str):
+        names = (names,)
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n for n in names):
+        raise InputTypeError(f"{argument} must be a sequence of layer names, got {names!r}", argument=argument)
+    return tuple(names)
+
+
+def layer_factors(pairs, argument) -> tuple:
+    """``pairs`` (a mapping or a sequence of ``(name, factor)``) as a tuple of (str, float), factors >= 0."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    if not isinstance(items, (list, tuple, type({}.items()))):
+        raise InputTypeError(f"{argument} must be (layer, factor) pairs, got {pairs!r}", argument=argument)
+    out = []
+    for item in items:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str) and item[0]):
+            raise InputTypeError(f"{argument} must be (layer, factor) pairs, got {item!r}", argument=argument)
+        factor = item[1]
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 <= factor < math.inf:
+            raise InputError(
+                f"{argument}: the factor of layer {item[0]!r} must be a finite number >= 0, got {factor!r}",
+                argument=argument,
+            )
+        out.append((item[0], float(factor)))
+    return tuple(out)
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:

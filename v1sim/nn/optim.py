@@ -9,7 +9,10 @@ formulation, dampening 0)::
     w = w - lr * lr_mult * g
 
 ``lr_mult`` is the parameter's own multiplier (Caffe's per-layer learning
-rates; 0 or ``requires_grad=False`` freezes it). Parameters in GPU memory
+rates; 0 or ``requires_grad=False`` freezes it, bit for bit: no weight decay,
+no momentum). :func:`set_layer_rates` sets both by layer name, as transfer
+learning wants (a frozen feature extractor, or fine-tuning at a tenth of the
+rate). Parameters in GPU memory
 are updated there by one fused kernel per parameter, their momentum buffers
 kept on the device. Schedules change
 ``optimizer.lr``: :class:`StepLR` every ``step_size`` epochs,
@@ -41,9 +44,10 @@ from .._core.validate import (
 )
 from ..errors import InputError, InputTypeError, NonFiniteError
 from . import device as _device
+from .config import layer_factors, layer_names
 from .parameter import Parameter
 
-__all__ = ["SGD", "StepLR", "ReduceLROnPlateau"]
+__all__ = ["SGD", "StepLR", "ReduceLROnPlateau", "layer_parameters", "set_layer_rates"]
 
 
 def _nonnegative(value, name) -> float:
@@ -175,6 +179,72 @@ class SGD:
             f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
             f"nesterov={self.nesterov}, params={len(self.params)})"
         )
+
+
+def _summary_names(model) -> list[str]:
+    """Names of the layers holding parameters, as ``v1sim summary`` prints them (two levels deep)."""
+    return [
+        name
+        for name, m in model.named_modules()
+        if name and name.count(".") <= 1 and next(iter(m.parameters()), None) is not None
+    ]
+
+
+def layer_parameters(model, names, argument="layers") -> dict:
+    """The parameters of the layers ``names`` select: ``{name given: [Parameter, ...]}``.
+
+    A name selects the module of that dotted name and every module below it
+    (``"c1"``, ``"stage1"`` or ``"stage1.0.conv1"``; not ``"c"``).
+
+    Raises
+    ------
+    v1sim.errors.InputError
+        For a name that selects no parameters, listing the known layer names
+        (``argument`` is named).
+    """
+    names = layer_names(names, argument)
+    found = {}
+    for name in names:
+        selected = [m for full, m in model.named_modules() if full == name or full.startswith(name + ".")]
+        params = list({id(p): p for m in selected for p in m.parameters()}.values())
+        if not params:
+            known = ", ".join(_summary_names(model))
+            raise InputError(
+                f"{argument}: the model has no layer {name!r} with parameters; known: {known} "
+                "(or a dotted name below them)",
+                argument=argument,
+            )
+        found[name] = params
+    return found
+
+
+def set_layer_rates(model, freeze=(), lr_mult=()):
+    """Freeze layers and set per-layer learning-rate multipliers, in place; returns ``model``.
+
+    Parameters
+    ----------
+    model : Module
+    freeze : sequence of str
+        Layers (names or prefixes, see :func:`layer_parameters`) whose
+        parameters stop training: ``requires_grad=False``, so no gradient is
+        stored and :class:`~v1sim.nn.SGD` leaves them bit-identical (weight
+        decay and momentum included).
+    lr_mult : sequence of (str, float) or dict
+        ``Parameter.lr_mult`` of each named layer's parameters; a factor of
+        0 leaves them as frozen ones are (the optimiser skips them).
+
+    Notes
+    -----
+    Buffers are not parameters: a frozen BatchNorm still updates its running
+    statistics in training mode, as in PyTorch.
+    """
+    for name, factor in layer_factors(lr_mult, "lr_mult"):
+        for p in layer_parameters(model, [name], "lr_mult")[name]:
+            p.lr_mult = factor
+    for params in layer_parameters(model, freeze, "freeze").values():
+        for p in params:
+            p.requires_grad = False
+    return model
 
 
 class _Schedule:

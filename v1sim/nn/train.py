@@ -61,7 +61,7 @@ from .checkpoints import check_checkpoint, checkpoint_state, fresh_position, fre
 from .config import TrainConfig, warmup_factor
 from .device import to_host
 from .loss import CrossEntropyLoss
-from .optim import SGD, StepLR
+from .optim import SGD, StepLR, set_layer_rates
 
 __all__ = ["TrainConfig", "TrainingError", "TrainingInterrupted", "evaluate", "fit", "warmup_factor"]
 
@@ -111,6 +111,7 @@ class _Run:
     def __init__(self, model, config, train, test, folder, meta, progress):
         self.model, self.config, self.folder, self.meta, self.progress = model, config, folder, meta, progress
         (self.x, self.y), (self.x_test, self.y_test) = train, test
+        set_layer_rates(model, config.freeze, config.lr_mult)  # what trains (transfer learning)
         self.optimizer = SGD(
             model.parameters(),
             lr=config.lr,
