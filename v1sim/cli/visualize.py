@@ -1,0 +1,84 @@
+"""``v1sim visualize``: what a trained network's units respond to (filters, maps, top patches, maximisation)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["EPILOG", "add_parser", "run"]
+
+EPILOG = """\
+examples:
+  v1sim train lenet5 --out runs/lenet5 && v1sim visualize runs/lenet5
+  v1sim visualize runs/lenet5 --layer c1 --units 6 --out vis/c1
+  v1sim visualize runs/neocognitron --layer US2 --json
+
+Writes into --out: filters.png (the first layer's filters; --layer's by their strongest input
+channel), activations.png (test image --image through every layer), top_patches.png (the test
+images that drive each of the first --units units of --layer hardest, cropped to the unit's
+receptive field; Zeiler & Fergus 2014), maximization.png (ConvNets: the input that maximises
+the centre unit, by gradient ascent with an L2 penalty, blur every 4 steps and clipping to
+[0, 1]; Simonyan et al. 2014, Yosinski et al. 2015) and receptive_fields.png (size / jump per
+layer). A unit is a channel of the layer; default --layer: a ConvNet's second convolution, a
+hierarchy's highest learned S-stage.
+"""
+
+
+def run(args) -> int:
+    """``v1sim visualize``: write the PNGs and print a summary (or one JSON line); returns the exit code."""
+    from ..visualize.report import summary_lines, write_visualizations
+
+    summary = write_visualizations(
+        args.run_dir,
+        args.out,
+        layer=args.layer,
+        units=args.units,
+        image=args.image,
+        k=args.top,
+        steps=args.steps,
+        checkpoint=args.checkpoint,
+        progress=not args.quiet and not args.json,
+    )
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print("\n".join(summary_lines(summary)))
+    return 0
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``visualize`` subcommand to the subparsers ``sub``."""
+    p = sub.add_parser(
+        "visualize",
+        help="feature visualisation of a trained run: filters, maps, top patches, maximisation",
+        description=(
+            "Show what the units of a trained network (a v1sim train run folder: a ConvNet of the zoo or\n"
+            "the Neocognitron) respond to, as the lecture's Zeiler & Fergus slides do."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of v1sim train (--out DIR)")
+    p.add_argument("--layer", metavar="NAME", help="the layer whose units are shown (an unknown name lists them)")
+    p.add_argument("--out", metavar="DIR", default="visualize", help="folder for the PNGs (default ./visualize)")
+    p.add_argument("--units", type=int, default=8, metavar="K", help="show the first K units (default 8)")
+    p.add_argument("--image", type=int, default=0, metavar="N", help="test image for the activation maps (default 0)")
+    p.add_argument("--top", type=int, default=9, metavar="K", help="top patches per unit (default 9)")
+    p.add_argument("--steps", type=int, default=60, metavar="N", help="activation-maximisation steps (default 60)")
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default best)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print one JSON object (fields, top patches, files)")
+    p.set_defaults(
+        func=run,
+        flags={
+            "layer": "--layer",
+            "out_dir": "--out",
+            "units": "--units",
+            "image": "--image",
+            "k": "--top",
+            "steps": "--steps",
+            "checkpoint": "--checkpoint",
+            "run_dir": "RUN_DIR",
+        },
+    )
+    return p

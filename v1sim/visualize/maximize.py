@@ -1,0 +1,311 @@
+"""Activation maximisation: the input that drives a unit hardest, by gradient ascent through ``Module.backward``.
+
+Starting from a grey image plus a little noise, the input ``x`` climbs the
+gradient of the objective
+
+    J(x) = a(x) - (l2 / 2) ||x - background||^2
+
+where ``a`` is the unit's response (Erhan et al. 2009 [1]_; Simonyan et al.
+2014 [2]_ with the L2 penalty). The gradient of ``a`` is the network's own
+input gradient (:meth:`v1sim.nn.Module.backward` from a one-hot output
+gradient), run only as far as the unit's layer. Each step moves ``x`` by
+``lr`` times the gradient divided by its root mean square (so ``lr`` is in
+pixel units whatever the layer's scale) and clips it to the pixel range;
+a step that would lower ``J`` is halved until it does not (up to 10
+times), so the ascent is monotone. Every ``blur_every`` steps the image is
+blurred by a Gaussian of ``blur_sigma`` pixels (Yosinski et al. 2015 [3]_),
+a regulariser that favours the smooth images a network sees over
+high-frequency patterns; the blur may lower ``J`` (the trace shows it).
+
+References
+----------
+.. [1] Erhan D, Bengio Y, Courville A, Vincent P (2009). Visualizing
+   higher-layer features of a deep network. Technical report 1341,
+   Universite de Montreal.
+.. [2] Simonyan K, Vedaldi A, Zisserman A (2014). Deep inside convolutional
+   networks: visualising image classification models and saliency maps.
+   ICLR 2014 workshop.
+.. [3] Yosinski J, Clune J, Nguyen A, Fuchs T, Lipson H (2015).
+   Understanding neural networks through deep visualization. ICML 2015
+   Deep Learning Workshop.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._core.validate import (
+    check_finite_float,
+    check_in_range,
+    check_nonnegative_int,
+    check_positive_float,
+    check_positive_int,
+    check_rng,
+    describe,
+)
+from ..errors import InputError, InputTypeError
+from .activations import check_layer
+from .receptive_field import check_input_shape
+
+__all__ = ["Maximization", "maximize_activation", "unit_gradient"]
+
+_HALVINGS = 10  # step halvings tried before a step is given up
+
+
+@dataclass(frozen=True)
+class Maximization:
+    """The result of :func:`maximize_activation`.
+
+    Attributes
+    ----------
+    image : (C, H, W) ndarray
+        The input found.
+    responses : (steps + 1,) ndarray
+        The unit's response ``a(x)`` before the first step and after each.
+    objective : (steps + 1,) ndarray
+        ``J(x) = a(x) - (l2 / 2) ||x - background||^2`` at the same points.
+    layer : str
+    unit : int
+    position : (int, int)
+        (row, column) of the unit in its layer's map ((0, 0) for a vector layer).
+    """
+
+    image: np.ndarray
+    responses: np.ndarray
+    objective: np.ndarray
+    layer: str
+    unit: int
+    position: tuple
+
+
+def prefix_network(model, layer: str):
+    """A Sequential sharing ``model``'s modules that runs its input up to ``layer``'s output.
+
+    ``layer`` must be reachable through Sequential containers (every layer of
+    LeNet-5, AlexNet, VGG; a whole residual or Inception block, not a layer
+    inside one).
+    """
+    from ..nn import Sequential
+
+    parts, chain, current, path = layer.split("."), [], model, []
+    for part in parts:
+        if not isinstance(current, Sequential):
+            where = ".".join(path) or "the model"
+            raise InputError(
+                f"layer {layer!r} lies inside {where} ({type(current).__name__}), not a Sequential: "
+                "maximise the whole block instead",
+                argument="layer",
+            )
+        names = [n for n, _ in current.named_modules() if n and "." not in n]
+        index = names.index(part)
+        if index:
+            chain.append(current[:index])
+        current = current[part]
+        path.append(part)
+    chain.append(current)
+    return Sequential(OrderedDict((str(i), m) for i, m in enumerate(chain)))
+
+
+def unit_gradient(model, layer, unit, x, position=None) -> tuple:
+    """The response of one unit of ``layer`` to each image of ``x`` and its gradient with respect to ``x``.
+
+    Parameters
+    ----------
+    model : v1sim.nn.Module
+    layer : str
+        A layer name reachable through Sequential containers.
+    unit : int
+        Channel (feature) index.
+    x : (N, C, H, W) ndarray
+        Float32 or float64 inputs (float64 for gradient checks: give the
+        model ``.double()`` weights too).
+    position : (int, int), optional
+        (row, column) of the unit in the map; default the centre ``(H // 2, W // 2)``.
+
+    Returns
+    -------
+    response : (N,) ndarray
+    gradient : (N, C, H, W) ndarray
+    position : (int, int)
+
+    Notes
+    -----
+    The model runs in eval mode (its mode is restored). The parameters'
+    ``grad`` are restored as they were: the backward pass adds into them.
+    """
+    from ..nn import Module
+    from ..nn.device import to_host
+
+    if not isinstance(model, Module):
+        raise InputTypeError(
+            f"model must be a v1sim.nn.Module (activation maximisation needs its backward pass), got {describe(model)}",
+            argument="model",
+        )
+    check_layer(model, layer)
+    net = prefix_network(model, layer)
+    x = np.asarray(x)
+    params = list(model.parameters())
+    saved = [p.grad for p in params]
+    was_training = model.training
+    model.eval()
+    try:
+        out = to_host(net(x))
+        unit = check_nonnegative_int(unit, "unit")
+        if unit >= out.shape[1]:
+            raise InputError(f"unit must be below {out.shape[1]} (channels of {layer!r}), got {unit}", argument="unit")
+        if out.ndim == 4:
+            position = _check_position(position, out.shape[2:])
+            index = (slice(None), unit) + position
+        elif out.ndim == 2:
+            position, index = (0, 0), (slice(None), unit)
+        else:
+            raise InputError(f"layer {layer!r} gives {out.ndim - 1}-D samples: no units to maximise", argument="layer")
+        grad_out = np.zeros_like(out)
+        grad_out[index] = 1
+        grad = to_host(net.backward(grad_out))
+    finally:
+        for p, g in zip(params, saved):
+            p.grad = g
+        model.train(was_training)
+    return np.array(out[index]), np.asarray(grad), position
+
+
+def _check_position(position, shape) -> tuple:
+    if position is None:
+        return shape[0] // 2, shape[1] // 2
+    ok = isinstance(position, (tuple, list)) and len(position) == 2
+    ok = ok and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in position)
+    if not ok or not all(0 <= v < n for v, n in zip(position, shape)):
+        raise InputError(
+            f"position must be (row, column) inside the {shape} map, got {describe(position)}", argument="position"
+        )
+    return int(position[0]), int(position[1])
+
+
+def maximize_activation(
+    model,
+    layer,
+    unit,
+    *,
+    input_shape,
+    steps=100,
+    lr=0.05,
+    l2=0.01,
+    blur_every=4,
+    blur_sigma=0.5,
+    background=0.0,
+    bounds=(0.0, 1.0),
+    position=None,
+    start=None,
+    rng=None,
+    progress=False,
+) -> Maximization:
+    """The input that maximises one unit's response, by regularised gradient ascent (see the module docstring).
+
+    Parameters
+    ----------
+    model : v1sim.nn.Module
+    layer : str
+        The unit's layer, reachable through Sequential containers.
+    unit : int
+        Its channel (feature) index.
+    input_shape : (C, H, W)
+        The model's per-sample input.
+    steps : int
+        Gradient steps (>= 1).
+    lr : float
+        Step length: pixels of root-mean-square change per step (> 0).
+    l2 : float
+        Weight of the L2 penalty ``(l2 / 2) ||x - background||^2`` (>= 0).
+    blur_every : int
+        Blur the image every this many steps (0: never).
+    blur_sigma : float
+        Standard deviation of that blur, pixels (> 0).
+    background : float
+        The grey the image starts from and the penalty pulls towards (0 for
+        digits, ink = 1).
+    bounds : (float, float)
+        The pixel range the image is clipped to.
+    position : (int, int), optional
+        The unit's (row, column) in its map; default the centre.
+    start : (C, H, W) array_like, optional
+        Start image; default ``background`` plus uniform noise of 0.01.
+    rng : None, int or Generator
+        Seeds the start noise.
+    progress : bool
+        A tqdm bar on stderr.
+
+    Returns
+    -------
+    Maximization
+
+    Raises
+    ------
+    InputError
+        For an unknown layer or unit, a layer inside a residual block, or bad settings (each named).
+    """
+    from scipy import ndimage
+    from tqdm.auto import trange
+
+    from .._core.validate import as_float_array
+    from ..nn import Module
+
+    shape = check_input_shape(input_shape)
+    steps = check_positive_int(steps, "steps")
+    lr = check_positive_float(lr, "lr")
+    l2 = check_in_range(l2, "l2", 0.0, 1e6)
+    blur_every = check_nonnegative_int(blur_every, "blur_every")
+    blur_sigma = check_positive_float(blur_sigma, "blur_sigma")
+    background = check_finite_float(background, "background")
+    low, high = _check_bounds(bounds)
+    if not isinstance(model, Module):
+        raise InputTypeError(
+            f"model must be a v1sim.nn.Module (activation maximisation needs its backward pass), got {describe(model)}",
+            argument="model",
+        )
+    check_layer(model, layer)
+    dtype = next((np.dtype(p.data.dtype) for p in model.parameters()), np.dtype(np.float32))
+    if start is None:
+        x = background + 0.01 * check_rng(rng).random(shape)
+    else:
+        x = as_float_array(start, "start", ndim=3)
+        if x.shape != shape:
+            raise InputError(f"start must have shape {shape} (input_shape), got {x.shape}", argument="start")
+    x = np.clip(x, low, high).astype(dtype)[None]
+
+    def objective(a, image):
+        return float(a) - 0.5 * l2 * float(np.sum((image.astype(np.float64) - background) ** 2))
+
+    a, grad, position = unit_gradient(model, layer, unit, x, position)
+    responses, values = [float(a[0])], [objective(a[0], x)]
+    step = lr
+    for i in trange(steps, desc=f"maximise {layer}[{unit}]", disable=not progress, leave=False):
+        g = grad[0] - l2 * (x[0] - background)
+        rms = float(np.sqrt(np.mean(g.astype(np.float64) ** 2)))
+        step = min(step * 2, lr)  # recover from earlier halvings
+        if rms > 0:
+            for _ in range(_HALVINGS):
+                trial = np.clip(x + (step / rms) * g[None], low, high).astype(x.dtype)
+                a_trial, grad_trial, _ = unit_gradient(model, layer, unit, trial, position)
+                if objective(a_trial[0], trial) >= values[-1]:
+                    x, a, grad = trial, a_trial, grad_trial
+                    break
+                step /= 2
+        if blur_every and (i + 1) % blur_every == 0:
+            x = ndimage.gaussian_filter(x, (0, 0, blur_sigma, blur_sigma), mode="nearest").astype(x.dtype)
+            a, grad, _ = unit_gradient(model, layer, unit, x, position)
+        responses.append(float(a[0]))
+        values.append(objective(a[0], x))
+    return Maximization(x[0], np.asarray(responses), np.asarray(values), layer, int(unit), position)
+
+
+def _check_bounds(bounds) -> tuple:
+    ok = isinstance(bounds, (tuple, list)) and len(bounds) == 2
+    if ok:
+        low, high = (check_finite_float(b, "bounds") for b in bounds)
+        if low < high:
+            return low, high
+    raise InputError(f"bounds must be (low, high) with low < high, got {describe(bounds)}", argument="bounds")
