@@ -450,7 +450,11 @@ def test_load_dataset_mnist_reads_data_dir(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        (dict(name="cifar10"), ValueError, "name must be one of 'digits', 'mnist'; got 'cifar10'"),
+        (
+            dict(name="cifar10"),
+            ValueError,
+            "name must be one of 'digits', 'mnist', 'fashion-mnist', 'images'; got 'cifar10'",
+        ),
         (dict(name="MNIST"), ValueError, "name"),
         (dict(name=None), TypeError, "name"),
         (dict(split="val"), ValueError, "split must be one of 'train', 'test'"),

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from v1sim import (
     biology,
     cells,
+    datasets,
     efficient_coding,
     filters,
     hierarchy,
@@ -44,7 +45,7 @@ from v1sim import (
     stimuli,
     tuning,
 )
-from v1sim.datasets import batches, pad_to
+from v1sim.datasets import augment, batches, natural_patches, pad_to, whiten
 from v1sim.errors import InputError
 from v1sim.nn import functional as F
 from v1sim.nn import models
@@ -327,6 +328,9 @@ CASES: dict = {
         lambda **kw: list(batches(**kw)),
         dict(images=RNG.random((10, 1, 4, 4)), labels=np.arange(10), batch_size=3, shuffle=True, rng=0),
     ),
+    "datasets.augment": (augment, dict(images=X4, rng=0, flip=True, crop=6, shift=1)),
+    "datasets.natural_patches": (natural_patches, dict(n=20, size=6, images=(IMG[:10, :10] + 0.1,), rng=0)),
+    "datasets.whiten": (whiten, dict(images=STACK, cutoff=0.4)),
     # nn: layers, functional, models
     "nn.Conv2d": (nn.Conv2d, dict(in_channels=3, out_channels=4, kernel_size=3, stride=1, padding=1, groups=1, rng=0)),
     "nn.LocallyConnected2d": (
@@ -575,6 +579,10 @@ def test_every_public_function_is_covered_or_excused():
         "datasets.load_mnist",
         "datasets.read_idx",
         "datasets.default_cache_dir",
+        "datasets.load_fashion_mnist",
+        "datasets.load_image_folder",
+        "datasets.load_labelled_folder",
+        "datasets.natural_images",  # reads scikit-image's files or a folder
         "hierarchy.train",
         "hierarchy.load_model",
         "biology.build_shipped",  # writes v1sim/data from the shared CSVs; tests/test_v1_properties.py
@@ -597,6 +605,7 @@ def test_every_public_function_is_covered_or_excused():
         "retinotopy": retinotopy,
         "biology": biology,
         "efficient_coding": efficient_coding,
+        "datasets": datasets,
         "hierarchy": hierarchy,
     }
     missing = []

@@ -8,13 +8,15 @@ are localised, oriented and band-pass: Gabor-like, as simple cells are.
 Ringach (2002) then measured where they differ: fitted with the same Gabor,
 the learned filters have more subregions (larger ``nx``) than V1 cells, and
 none of V1's blob-like fields. :func:`ica_filters` learns them here from the
-grey images bundled with scikit-image (no download), so
+grey images bundled with scikit-image (no download; the patches and the
+image list live in :mod:`v1sim.datasets.natural` and are re-exported here), so
 :func:`v1sim.biology.fit_gabor` can place them beside the macaque data.
 
 Functions
 ---------
 :func:`natural_patches`
-    Random patches of log-luminance from natural images, each with its mean removed.
+    Random patches of log-luminance from natural images, each with its mean removed
+    (:func:`v1sim.datasets.natural_patches`, re-exported).
 :func:`ica_filters`
     PCA whitening, then symmetric FastICA (``tanh`` contrast), giving the
     filters (what a cell computes) and basis functions (what it explains).
@@ -34,80 +36,15 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._core.validate import as_float_array, check_allocation, check_positive_float, check_positive_int, check_rng
-from .errors import InputError, InputTypeError
+from ._core.validate import as_float_array, check_positive_float, check_positive_int, check_rng
+from .datasets.natural import NATURAL_IMAGES, natural_patches  # re-exported: the image source has one home
+from .errors import InputError
 
 __all__ = ["IcaFilters", "NATURAL_IMAGES", "ica_filters", "natural_patches"]
-
-# Grey photographs and textures shipped inside scikit-image's wheel (see v1sim.stimuli.natural_image).
-NATURAL_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "moon", "clock", "brick", "grass", "gravel")
-
-
-def natural_patches(n, size, *, images=NATURAL_IMAGES, log=True, rng=None) -> np.ndarray:
-    """Draw ``n`` square patches at random positions from natural images, each with its mean removed.
-
-    Parameters
-    ----------
-    n : int
-        Number of patches, drawn in turn from each image.
-    size : int
-        Patch side in pixels (>= 2).
-    images : sequence of str or of (H, W) array_like
-        Names for :func:`v1sim.stimuli.natural_image` (default: the nine
-        bundled grey images and textures) or grey images of your own, each
-        larger than ``size``.
-    log : bool
-        Take ``log(1 + 255 I)`` first, so patches code contrast rather than
-        absolute luminance (as the retina roughly does; van Hateren 1998).
-    rng : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    (n, size, size) ndarray of float64
-        Zero-mean patches.
-    """
-    from .stimuli import natural_image
-
-    n = check_positive_int(n, "n")
-    size = check_positive_int(size, "size")
-    if size < 2:
-        raise InputError(f"size must be at least 2 pixels, got {size}", argument="size")
-    check_allocation(
-        (n, size, size),
-        np.float64,
-        "n" if n > size * size else "size",
-        copies=2,
-        what=f"{n} patches of {size} x {size} pixels",
-    )
-    if not isinstance(images, Sequence) and not isinstance(images, np.ndarray):
-        raise InputTypeError(
-            f"images must be a sequence of image names or 2-D arrays, got {type(images).__name__}", argument="images"
-        )
-    if isinstance(images, (str, np.ndarray)) or len(images) == 0:
-        raise InputError("images must be a non-empty sequence of image names or 2-D arrays", argument="images")
-    rng = check_rng(rng)
-    grey = []
-    for i, image in enumerate(images):
-        img = natural_image(image) if isinstance(image, str) else as_float_array(image, f"images[{i}]", ndim=2)
-        if min(img.shape) <= size:
-            raise InputError(
-                f"images[{i}] must be larger than size={size} pixels, got shape {img.shape}", argument=f"images[{i}]"
-            )
-        img = img.astype(np.float64)
-        grey.append(np.log1p(255.0 * np.clip(img, 0.0, None)) if log else img)
-    out = np.empty((n, size, size))
-    for k in range(n):
-        img = grey[k % len(grey)]
-        r = rng.integers(0, img.shape[0] - size + 1)
-        c = rng.integers(0, img.shape[1] - size + 1)
-        out[k] = img[r : r + size, c : c + size]
-    out -= out.mean(axis=(1, 2), keepdims=True)
-    return out
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""Handwritten digits: the MNIST IDX reader and downloader, and the bundled offline digits.
+"""Datasets: handwritten digits, Fashion-MNIST, natural images (bundled or from a folder), and augmentation.
 
-Two sources, one shape. Every loader returns ``(images, labels)`` with images
-float32 in [0, 1] of shape (N, 1, 28, 28) (NCHW, ink = 1) and labels int64 of
-shape (N,):
+Labelled sets for the classifiers. Every loader returns ``(images, labels)``
+with images float32 in [0, 1] of shape (N, 1, 28, 28) (NCHW) and labels int64
+of shape (N,):
 
 ``load_digits(split)``
     A class-balanced subset of real MNIST shipped inside the package
@@ -14,16 +14,30 @@ shape (N,):
     The full MNIST (60000 / 10000) from the four original IDX files, gzip or
     raw, found in ``data_dir`` or the cache, or downloaded on request with
     SHA-256 verification and atomic writes.
+``load_fashion_mnist(data_dir, download, split)``
+    Fashion-MNIST [3]_ (60000 / 10000 images of clothing, ten classes named
+    by ``FASHION_CLASSES``), from files of MNIST's names and format, through
+    the same reader and the same checksum-verified download.
 ``load_dataset(name, split, ...)``
-    The single entry point the command line uses.
+    The single entry point the command line uses (``--dataset``).
+
+Natural images, unlabelled, for learning receptive fields (ICA, the
+natural-image ConvNets): :func:`natural_images` (scikit-image's bundled grey
+photographs, offline, or a folder), :func:`natural_patches` (random
+mean-removed patches, deterministic for a seed) and :func:`whiten`
+(Olshausen & Field's 1/f whitening). :func:`load_image_folder` reads any
+folder of PNG/JPEG files; :func:`load_labelled_folder` reads class subfolders
+as a classification set.
 
 Helpers: :func:`read_idx` (the IDX format), :func:`pad_to` (28 -> 32 for
-LeNet-5) and :func:`batches` (minibatches, deterministic under a seed).
+LeNet-5), :func:`batches` (minibatches, deterministic under a seed) and
+:func:`augment` (random flips, shifts and crops of a batch).
 
-Modules: ``idx`` (the IDX format), ``mnist`` (files, mirrors, checksums, the
-download), ``digits`` (the bundled subset and its builder,
-``python -m v1sim.datasets --build-embedded SRC_DIR``); the entry point and
-the training helpers live here.
+Modules: ``idx`` (the IDX format), ``download`` (finding IDX files, the
+checksum-verified download, shared by ``mnist`` and ``fashion``), ``mnist``,
+``fashion``, ``digits`` (the bundled subset and its builder,
+``python -m v1sim.datasets --build-embedded SRC_DIR``), ``natural``,
+``folder``, ``augment``; the entry point and the training helpers live here.
 
 References
 ----------
@@ -35,6 +49,8 @@ References
    carries the same license and attribution.
 .. [2] Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-based learning
    applied to document recognition", Proc. IEEE 86(11):2278-2324, 1998.
+.. [3] H. Xiao, K. Rasul and R. Vollgraf, "Fashion-MNIST: a novel image
+   dataset for benchmarking machine learning algorithms", arXiv:1708.07747, 2017.
 """
 
 from __future__ import annotations
@@ -54,42 +70,62 @@ from .._core.validate import (
     check_rng,
 )
 from ..errors import DownloadError, InputError, InputTypeError
+from .augment import augment
 from .digits import load_digits
+from .download import SPLITS, default_cache_dir
+from .fashion import FASHION_CLASSES, FASHION_MIRRORS, FASHION_SHA256, load_fashion_mnist
+from .folder import load_image_folder, load_labelled_folder
 from .idx import read_idx
-from .mnist import MNIST_FILES, MNIST_MIRRORS, MNIST_SHA256, SPLITS, default_cache_dir, load_mnist
+from .mnist import MNIST_FILES, MNIST_MIRRORS, MNIST_SHA256, load_mnist
+from .natural import NATURAL_IMAGES, natural_images, natural_patches, whiten
 
 __all__ = [
     "DownloadError",
+    "FASHION_CLASSES",
+    "FASHION_MIRRORS",
+    "FASHION_SHA256",
     "MNIST_FILES",
     "MNIST_MIRRORS",
     "MNIST_SHA256",
+    "NATURAL_IMAGES",
+    "augment",
     "batches",
     "default_cache_dir",
     "load_dataset",
     "load_digits",
+    "load_fashion_mnist",
+    "load_image_folder",
+    "load_labelled_folder",
     "load_mnist",
+    "natural_images",
+    "natural_patches",
     "pad_to",
     "read_idx",
+    "whiten",
 ]
 
-_DATASETS = ("digits", "mnist")
+#: the names ``load_dataset`` (and ``v1sim train --dataset``) accepts
+DATASETS = ("digits", "mnist", "fashion-mnist", "images")
 
 
 def load_dataset(name: str = "digits", split: str = "train", data_dir=None, download: bool = False, *, cache_dir=None):
-    """Load a digit dataset by name: the entry point of the command line.
+    """Load a labelled image dataset by name: the entry point of the command line (``--dataset``).
 
     Parameters
     ----------
-    name : {"digits", "mnist"}
+    name : {"digits", "mnist", "fashion-mnist", "images"}
         ``"digits"``: the bundled subset (:func:`load_digits`, 5000 / 1000
         images, offline). ``"mnist"``: the full MNIST (:func:`load_mnist`).
+        ``"fashion-mnist"``: Fashion-MNIST (:func:`load_fashion_mnist`).
+        ``"images"`` is refused here: natural photographs carry no labels
+        (see :func:`natural_images`).
     split : {"train", "test"}
     data_dir : str or os.PathLike, optional
-        MNIST directory (``"mnist"`` only).
+        Folder of the IDX files (``"mnist"``, ``"fashion-mnist"``).
     download : bool, default False
-        Download missing MNIST files (``"mnist"`` only).
+        Download missing files (``"mnist"``, ``"fashion-mnist"``).
     cache_dir : str or os.PathLike, optional
-        Download directory (``"mnist"`` only).
+        Download directory (``"mnist"``, ``"fashion-mnist"``).
 
     Returns
     -------
@@ -100,20 +136,30 @@ def load_dataset(name: str = "digits", split: str = "train", data_dir=None, down
     Raises
     ------
     ValueError
-        For an unknown ``name`` or ``split``, or ``data_dir`` / ``download``
-        / ``cache_dir`` given with ``name="digits"`` (they would be ignored).
+        For an unknown ``name`` or ``split``, for ``name="images"`` (no
+        labels), or ``data_dir`` / ``download`` / ``cache_dir`` given with
+        ``name="digits"`` (they would be ignored).
     """
-    name = check_choice(name, "name", _DATASETS)
+    name = check_choice(name, "name", DATASETS)
     split = check_choice(split, "split", SPLITS)
+    if name == "images":
+        raise InputError(
+            "--dataset images holds unlabelled photographs: it trains the natural-image models (their first layer "
+            "learned from natural-image patches, e.g. v1sim.datasets.natural_patches); classifiers need digits, "
+            "mnist or fashion-mnist",
+            argument="name",
+        )
     if name == "digits":
         given = [k for k, v in (("data_dir", data_dir), ("download", download), ("cache_dir", cache_dir)) if v]
         if given:
             raise InputError(
-                f"{', '.join(given)} only apply to name='mnist'; the bundled 'digits' need no files "
+                f"{', '.join(given)} only apply to name='mnist' or 'fashion-mnist'; the bundled 'digits' need no files "
                 f"(got name='digits' with {', '.join(given)})",
                 argument=given[0],
             )
         return load_digits(split)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(data_dir, download, split, cache_dir=cache_dir)
     return load_mnist(data_dir, download=download, cache_dir=cache_dir, split=split)
 
 

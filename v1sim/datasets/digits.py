@@ -11,8 +11,9 @@ import numpy as np
 from .._core.io import write_reproducible_npz
 from .._core.validate import check_choice, check_nonnegative_int, check_positive_int
 from ..errors import InputError
+from .download import SPLITS, file_sha256, to_float
 from .idx import check_path
-from .mnist import MNIST_FILES, MNIST_SHA256, SPLITS, file_sha256, load_mnist_uint8, to_float
+from .mnist import MNIST_FILES, MNIST_SHA256, load_mnist_uint8
 
 __all__ = ["load_digits"]
 
