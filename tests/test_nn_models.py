@@ -397,6 +397,12 @@ NAMES = [
     "plain44",
     "plain56",
     "plain110",
+    "alexnet-torchvision",
+    "vgg11-bn",
+    "vgg13-bn",
+    "vgg16-bn",
+    "vgg19-bn",
+    "googlenet-torchvision",
     "alphago-policy",
     "fc-vs-conv",
 ]

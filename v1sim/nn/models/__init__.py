@@ -62,12 +62,13 @@ from ...backend import resolve_device
 from ...errors import InputError
 from ..layers import shape_only
 from ..module import Module
-from .alexnet import alexnet
-from .googlenet import GOOGLENET_INCEPTION, InceptionSpec, googlenet
+from .alexnet import alexnet, alexnet_torchvision
+from .googlenet import GOOGLENET_INCEPTION, InceptionSpec, googlenet, googlenet_torchvision
 from .lenet import lenet5
 from .misc import PositionBias, alphago_policy, fc_vs_conv
 from .resnet import RESNET_DEPTHS, ResNetDepth, cifar_resnet, resnet
 from .vgg import VGG_CONFIGS, VGGConv, vgg
+from .weights import TORCHVISION_MODELS, load_torchvision
 
 __all__ = [
     "MODELS",
@@ -78,10 +79,12 @@ __all__ = [
     "PositionBias",
     "lenet5",
     "alexnet",
+    "alexnet_torchvision",
     "vgg",
     "VGG_CONFIGS",
     "VGGConv",
     "googlenet",
+    "googlenet_torchvision",
     "GOOGLENET_INCEPTION",
     "InceptionSpec",
     "resnet",
@@ -128,6 +131,15 @@ def _register():
     for d in (20, 32, 44, 56, 110):
         plain = partial(cifar_resnet, d, shortcuts=False)
         m[f"plain{d}"] = ModelInfo(plain, (3, 32, 32), f"plain-{d}: ResNet-{d} without shortcuts, CIFAR-10 {he}")
+    m["alexnet-torchvision"] = ModelInfo(
+        alexnet_torchvision, (3, 224, 224), "AlexNet as torchvision ships it, 64/192/384/256/256 (Krizhevsky 2014)"
+    )
+    for d in (11, 13, 16, 19):
+        bn = partial(vgg, "ABDE"[(11, 13, 16, 19).index(d)], batch_norm=True)
+        m[f"vgg{d}-bn"] = ModelInfo(bn, (3, 224, 224), f"VGG-{d} with BatchNorm, torchvision's vgg{d}_bn")
+    m["googlenet-torchvision"] = ModelInfo(
+        googlenet_torchvision, (3, 224, 224), "GoogLeNet as torchvision ships it, BatchNorm (Ioffe & Szegedy 2015)"
+    )
     m["alphago-policy"] = ModelInfo(alphago_policy, (48, 19, 19), "AlphaGo's policy network (Silver et al. 2016)")
     m["fc-vs-conv"] = ModelInfo(
         fc_vs_conv, (1, 200, 200), "200x200 image to 40K units: variant=fc | lc | conv (Ranzato 2014, in the lecture)"
@@ -156,7 +168,9 @@ def default_input_shape(name, in_channels=None) -> tuple:
     return shape if in_channels is None else (check_positive_int(in_channels, "in_channels"),) + shape[1:]
 
 
-def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", materialize=True, **options) -> Module:
+def build(
+    name, *, num_classes=None, in_channels=None, rng=None, device="auto", materialize=True, weights=None, **options
+) -> Module:
     """Build model ``name`` of :data:`MODELS`.
 
     Parameters
@@ -181,6 +195,13 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
         Builder options, e.g. ``variant="fc"`` for "fc-vs-conv",
         ``filters=128`` for "alphago-policy", ``stride_on_3x3=True`` for the
         ImageNet ResNets.
+    weights : str or Path, optional
+        An ``.npz`` of a torchvision state dict, loaded by name with every
+        tensor checked (:func:`v1sim.nn.models.weights.load_torchvision`;
+        the names that take one: :data:`~v1sim.nn.models.weights.TORCHVISION_MODELS`).
+        The model then carries ``input_normalization`` (ImageNet's mean and
+        std in RGB). ResNet-50/101/152 get ``stride_on_3x3=True``, where
+        torchvision strides, unless the option is given.
 
     Returns
     -------
@@ -207,6 +228,10 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
         raise InputError(
             f"model {name!r} takes no option {', '.join(unknown)}; its options: {', '.join(known)}", argument=unknown[0]
         )
+    if weights is not None:
+        if not materialize:
+            raise InputError("weights need a materialised model; drop materialize=False", argument="materialize")
+        options = dict(TORCHVISION_MODELS[name].options) | options if name in TORCHVISION_MODELS else options
     with shape_only():
         model = info.builder(rng=None, device=device, **options)
     if not materialize:
@@ -219,7 +244,12 @@ def build(name, *, num_classes=None, in_channels=None, rng=None, device="auto", 
             "shapes and sizes",
             argument="materialize",
         )
-    model = info.builder(rng=rng, device=device, **options)
+    if weights is None:
+        model = info.builder(rng=rng, device=device, **options)
+    else:  # the placeholders get the file's tensors: no random weights drawn to be overwritten
+        with shape_only():
+            model = info.builder(rng=rng, device=device, **options)
+        load_torchvision(model, name, weights)
     if resolve_device(device) == "cuda":
         model.to("cuda")
     return model

@@ -4,6 +4,9 @@ References
 ----------
 .. [2] A. Krizhevsky, I. Sutskever, G. Hinton, "ImageNet classification with
    deep convolutional neural networks", NIPS 2012.
+.. [8] A. Krizhevsky, "One weird trick for parallelizing convolutional neural
+   networks", arXiv 1404.5997, 2014 (the 64/192/384/256/256 network
+   torchvision ships as ``alexnet``).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from ..._core.validate import check_positive_int, check_rng
 from ...errors import InputError
 from ..activation import ReLU
 from ..container import Sequential
-from ..layers import Conv2d
+from ..layers import Conv2d, Flatten, Linear
+from ..normalization import Dropout
 from ..pooling import MaxPool2d
-from .common import classifier, lrn
+from .common import classes, classifier, lrn
 
-__all__ = ["alexnet"]
+__all__ = ["alexnet", "alexnet_torchvision"]
 
 
 def alexnet(num_classes=1000, in_channels=3, *, towers=1, rng=None, device="auto") -> Sequential:
@@ -68,4 +72,44 @@ def alexnet(num_classes=1000, in_channels=3, *, towers=1, rng=None, device="auto
         ]
         + classifier(256 * 6 * 6, (4096, 4096), num_classes, 0.5, rng)
     )
+    return Sequential(OrderedDict(layers))
+
+
+def alexnet_torchvision(num_classes=1000, in_channels=3, *, rng=None, device="auto") -> Sequential:
+    """torchvision's ``alexnet`` [8]_ on 224x224 inputs: 64/192/384/256/256 filters, no LRN, 61,100,840 parameters.
+
+    CONV1 64 11x11/4 p2 -> POOL1 3x3/2 -> CONV2 192 5x5 p2 -> POOL2 -> CONV3
+    384 3x3 p1 -> CONV4 256 -> CONV5 256 -> POOL3 (6x6x256) -> dropout ->
+    FC6 4096 -> dropout -> FC7 4096 -> FC8, ReLU after every layer but FC8,
+    in torchvision's order, so that its ImageNet weights load into it
+    (:mod:`v1sim.nn.models.weights`). torchvision's adaptive average pool
+    to 6x6 is the identity on 224x224 inputs and is left out: other input
+    sizes are refused by FC6 rather than resampled.
+    """
+    rng = check_rng(rng)
+    conv = partial(Conv2d, device=device, rng=rng)
+    pool = partial(MaxPool2d, 3, 2, device=device)
+    layers = [
+        ("conv1", conv(in_channels, 64, 11, 4, 2)),
+        ("relu1", ReLU()),
+        ("pool1", pool()),
+        ("conv2", conv(64, 192, 5, 1, 2)),
+        ("relu2", ReLU()),
+        ("pool2", pool()),
+        ("conv3", conv(192, 384, 3, 1, 1)),
+        ("relu3", ReLU()),
+        ("conv4", conv(384, 256, 3, 1, 1)),
+        ("relu4", ReLU()),
+        ("conv5", conv(256, 256, 3, 1, 1)),
+        ("relu5", ReLU()),
+        ("pool3", pool()),
+        ("flatten", Flatten()),
+        ("drop6", Dropout(0.5, rng=rng)),
+        ("fc6", Linear(256 * 6 * 6, 4096, rng=rng)),
+        ("relu6", ReLU()),
+        ("drop7", Dropout(0.5, rng=rng)),
+        ("fc7", Linear(4096, 4096, rng=rng)),
+        ("relu7", ReLU()),
+        ("fc8", Linear(4096, classes(num_classes), rng=rng)),
+    ]
     return Sequential(OrderedDict(layers))

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import NamedTuple
 
-from ..._core.validate import check_choice, check_rng
+from ..._core.validate import check_choice, check_rng, describe
+from ...errors import InputTypeError
 from ..activation import ReLU
 from ..container import Sequential
 from ..layers import Conv2d
+from ..normalization import BatchNorm2d
 from ..pooling import MaxPool2d
 from .common import classifier, lrn
 
@@ -60,14 +62,19 @@ VGG_CONFIGS = {
 }
 
 
-def vgg(config="D", num_classes=1000, in_channels=3, *, rng=None, device="auto") -> Sequential:
+def vgg(config="D", num_classes=1000, in_channels=3, *, batch_norm=False, rng=None, device="auto") -> Sequential:
     """VGG network [3]_ from a configuration of :data:`VGG_CONFIGS` ("A", "A-LRN", "B", "C", "D", "E").
 
     Layers are named as in the paper's Caffe models: ``conv{stage}_{i}``,
     ``relu{stage}_{i}``, ``pool{stage}``, then FC6/FC7 (4096, ReLU, dropout
     0.5) and FC8. On 224x224 inputs the last pool gives 7x7x512.
+    ``batch_norm=True`` puts a BatchNorm ``bn{stage}_{i}`` between each
+    convolution and its ReLU (torchvision's ``vgg16_bn`` and kin, a later
+    variant than the paper's; the convolutions keep their biases, as there).
     """
     check_choice(config, "config", tuple(VGG_CONFIGS))
+    if not isinstance(batch_norm, bool):
+        raise InputTypeError(f"batch_norm must be True or False, got {describe(batch_norm)}", argument="batch_norm")
     rng = check_rng(rng)
     layers, c, stage, i = [], in_channels, 1, 1
     for item in VGG_CONFIGS[config]:
@@ -80,6 +87,8 @@ def vgg(config="D", num_classes=1000, in_channels=3, *, rng=None, device="auto")
             spec = VGGConv(item) if isinstance(item, int) else VGGConv(*item)
             k, size = spec.filters, spec.size
             layers.append((f"conv{stage}_{i}", Conv2d(c, k, size, 1, size // 2, device=device, rng=rng)))
+            if batch_norm:
+                layers.append((f"bn{stage}_{i}", BatchNorm2d(k)))
             layers.append((f"relu{stage}_{i}", ReLU()))
             c, i = k, i + 1
     return Sequential(OrderedDict(layers + classifier(c * 7 * 7, (4096, 4096), num_classes, 0.5, rng)))
