@@ -145,3 +145,14 @@ def test_layer_diagram_stages_account_for_every_parameter():
     assert [b["shape"][1] for b in vgg["stages"][:7]] == [224, 224, 112, 56, 28, 14, 7]
     assert vgg["stages"][1]["params"] == 1_728 + 36_864 + 2 * 64  # lines 1765-1767, plus 64 biases per layer
     assert round(vgg["summary"].total_params / 1e6) == 138  # line 1761, configuration D
+
+
+def test_orientation_tuning_title_follows_the_half_widths():
+    from types import SimpleNamespace
+
+    fig = _script("orientation_tuning")
+    widths = lambda *w: [SimpleNamespace(bandwidth_deg=x) for x in w]  # noqa: E731
+    text = fig.verdict((0.5, 1, 2, 4), widths(40, 20, 10, 5))
+    assert text.startswith("Orientation tuning sharpens") and "^-1.00" in text
+    assert "does NOT sharpen" in fig.verdict((0.5, 1, 2), widths(20, 25, 10))
+    assert "flat curve" in fig.verdict((0.5, 1), widths(20, None))
