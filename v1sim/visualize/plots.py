@@ -80,16 +80,22 @@ def plot_top_patches(top, *, fig=None, label="unit"):
     return fig
 
 
-def plot_maximizations(results, *, axes=None, label="unit"):
-    """Each activation-maximisation image (ink dark), titled with its unit and final response."""
+def plot_maximizations(results, *, axes=None, label="unit", field=None):
+    """Each activation-maximisation image (ink dark), titled with its unit and final response.
+
+    With the layer's :class:`ReceptiveField` ``field``, each image is cropped to the unit's field.
+    """
     import matplotlib.pyplot as plt
+
+    from .activations import crop
 
     if axes is None:
         fig, axes = plt.subplots(1, len(results), figsize=(1.1 * len(results) + 0.4, 1.5), squeeze=False)
         axes = axes[0]
     for ax, r in zip(axes, results):
-        image = r.image[0] if r.image.shape[0] == 1 else r.image.transpose(1, 2, 0)
-        _show(ax, 1 - np.clip(image, 0, 1), f"{label} {r.unit}\na = {r.responses[-1]:.2f}")
+        img = r.image if field is None else crop(r.image, field, *r.position)
+        image = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+        _show(ax, 1 - np.clip(image, 0, 1), f"{label}[{r.unit}]\na = {r.responses[-1]:.2f}")
     return axes[0].figure
 
 
@@ -109,7 +115,7 @@ def plot_receptive_fields(fields, *, ax=None, input_side=None):
         ax.text(bar.get_x() + bar.get_width() / 2, s, f"{s} / {j}", ha="center", va="bottom", fontsize=6)
     if input_side is not None:
         ax.axhline(input_side, color="0.4", lw=0.8, ls="--")
-        ax.text(len(names) - 0.5, input_side, "input", ha="right", va="bottom", fontsize=6, color="0.3")
+        ax.text(-0.4, input_side, f"input ({input_side} px)", ha="left", va="bottom", fontsize=6, color="0.3")
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=45, ha="right")
     ax.set_ylabel("receptive field (pixels)")
