@@ -417,3 +417,46 @@ def test_half_precision_file_loads_with_a_note(tmp_path):
         ours = models.build("resnet18", weights=path)
     assert any("half-precision" in str(w.message) for w in caught)
     np.testing.assert_array_equal(ours.state_dict()["fc.weight"], net.fc.weight.detach().half().float().numpy())
+
+
+# -- where weights are used: the V1 benchmark's units and v1sim summary ----------------------------------------------
+
+
+def _resnet18_file(tmp_path):
+    model = models.build("resnet18", materialize=False)
+    _, state = _synthetic("resnet18", model)
+    rng = np.random.default_rng(0)
+    state = {k: (rng.standard_normal(v.shape) * 0.1).astype(np.float32) if v.ndim else v for k, v in state.items()}
+    state |= {k: np.abs(v) + 0.5 for k, v in state.items() if k.endswith("running_var")}
+    np.savez(tmp_path / "r18.npz", **state)
+    return tmp_path / "r18.npz"
+
+
+def test_benchmark_units_see_normalised_rgb(tmp_path):
+    from v1sim import biology, physiology
+
+    path = _resnet18_file(tmp_path)
+    model = models.build("resnet18", weights=path).eval()
+    layer = physiology.ConvNetLayer(model, "conv1", image_size=32, fov=2.0)
+    grey = np.random.default_rng(1).random((2, 32, 32)).astype(np.float32)
+    x = W.normalize_input(grey[:, None])  # grey into R, G and B, then ImageNet's mean and std
+    want = np.maximum(model.bn1(model.conv1(np.ascontiguousarray(x, np.float32))), 0)
+    np.testing.assert_allclose(layer.full_output(grey), want, rtol=1e-5, atol=1e-5)
+    spec = biology.ModelSpec("resnet18", units=3, weights=str(path))
+    assert biology.build_population(spec).n_units == 3
+    with pytest.raises(CheckpointError, match="resnet34"):
+        biology.build_population(biology.ModelSpec("resnet34", weights=str(path)))
+
+
+def test_summary_cli_loads_and_reports_the_normalisation(tmp_path, capsys):
+    import json
+
+    from v1sim.cli.main import main
+
+    path = _resnet18_file(tmp_path)
+    assert main(["summary", "resnet18", "--weights", str(path), "--json", "--depth", "0"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["input_normalization"]["mean"] == list(W.IMAGENET_NORMALIZATION.mean)
+    assert main(["summary", "resnet34", "--weights", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "missing layer1.2.conv1.weight" in err

@@ -187,6 +187,7 @@ class ModelSpec:
     fov: float = 8.0
     units: int | None = None
     seed: int = 0
+    weights: str | None = None  #: a zoo name's torchvision weights (.npz), v1sim.nn.models.build(weights=)
 
     def __post_init__(self):
         model = os.fspath(self.model) if isinstance(self.model, os.PathLike) else self.model
@@ -270,7 +271,7 @@ def _network(spec: ModelSpec):
         return physiology.HierarchyStage(hierarchy.make_model(name), spec.layer or "US1", fov=spec.fov)
     if name in models.MODELS:
         c, side, _ = models.MODELS[name].input_shape
-        model = models.build(name, rng=spec.seed)
+        model = models.build(name, rng=spec.seed, weights=spec.weights)
         layer = spec.layer or _first_convolution(model)
         return physiology.ConvNetLayer(model, layer, fov=spec.fov, image_size=side, in_channels=c)
     kind = RunFolder(name).saved_run().get("model")

@@ -27,6 +27,7 @@ examples:
   v1sim benchmark macaque pixels                       the data's own sampling vs the floor
   v1sim benchmark lenet5 --layer c3 --json
   v1sim benchmark runs/lenet5 --out /tmp/v1
+  v1sim benchmark alexnet-torchvision --weights alexnet.npz    ImageNet weights exported from torchvision
   v1sim benchmark alexnet resnet20 --scheduler tcp://10.0.0.5:8786     on a Dask cluster
 
 The score is the mean over 13 properties (orientation, spatial frequency, size tuning, F1/F0) of the
@@ -46,7 +47,8 @@ def run(args) -> int:
     from ..plotting import check_out_dir
 
     out = check_out_dir(args.out, "--out")
-    specs = [ModelSpec(m, layer=args.layer, fov=args.fov, units=args.units, seed=args.seed) for m in args.models]
+    options = dict(layer=args.layer, fov=args.fov, units=args.units, seed=args.seed, weights=args.weights)
+    specs = [ModelSpec(m, **options) for m in args.models]
     results = score_many(specs, scheduler=args.scheduler, progress=True)
     records = []
     for spec, result in zip(specs, results):
@@ -160,6 +162,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON list of {model, score, ceiling, properties}")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, unit draws and the bootstrap (default 0)")
+    p.add_argument("--weights", metavar="NPZ", help="torchvision weights (.npz state dict) for the zoo MODEL")
     p.add_argument("--scheduler", metavar="ADDRESS", help="score the models on this Dask scheduler ([distributed])")
     p.set_defaults(
         func=run,
@@ -173,6 +176,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
             "seed": "--seed",
             "out_dir": "--out",
             "scheduler": "--scheduler",
+            "weights": "--weights",
         },
     )
     return p

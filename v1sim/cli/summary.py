@@ -17,6 +17,7 @@ examples:
   v1sim summary resnet20 --input 3,64,64    another input size
   v1sim summary fc-vs-conv --variant fc     1.6 billion weights, none allocated
   v1sim summary googlenet --json        one JSON object (totals and every layer)
+  v1sim summary resnet50 --weights resnet50.npz   check a torchvision export loads (every tensor by name)
 
 Nothing is computed on data and no weights are allocated: shapes, sizes and
 multiply-accumulates come from each layer's formulas, W2 = (W1 - F + 2P)/S + 1.
@@ -39,11 +40,23 @@ def run(args) -> int:
         print("v1sim summary: give a MODEL name (or --list); known: " + ", ".join(models.MODELS), file=sys.stderr)
         return 2
     options = {} if args.variant is None else {"variant": args.variant}
+    loaded = None
+    if args.weights is not None:  # built shape-only and filled from the file: every tensor checked by name
+        loaded = models.build(args.model, weights=args.weights, **options)
+        norm = loaded.input_normalization
+        loaded = {"weights": args.weights, "input_normalization": {"mean": norm.mean, "std": norm.std}}
+        loaded["input_normalization"]["channels"] = norm.channels
     result = summarize(args.model, args.input, **options)  # InputErrors name the argument: main maps it to a flag
     if args.json:
-        print(json.dumps(result.to_dict(depth=args.depth)))
+        print(json.dumps(result.to_dict(depth=args.depth) | ({} if loaded is None else loaded)))
     else:
         print(result.to_text(depth=2 if args.depth is None else args.depth))
+        if loaded is not None:
+            norm = loaded["input_normalization"]
+            print(
+                f"weights: {args.weights} (every tensor loaded by name); inputs {norm['channels']} in [0, 1], "
+                f"normalised (x - mean) / std, mean {norm['mean']}, std {norm['std']}"
+            )
     return 0
 
 
@@ -70,6 +83,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="N",
         help="rows nested at most N deep (0: totals only; default 2 in the table, all in JSON)",
     )
+    p.add_argument(
+        "--weights", metavar="NPZ", help="an .npz of a torchvision state dict to load (checked by name and shape)"
+    )
     p.add_argument("--list", action="store_true", help="list the models and exit")
     p.add_argument("--json", action="store_true", help="print one JSON object (totals and layers)")
     p.set_defaults(
@@ -80,6 +96,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
             "depth": "--depth",
             "build_options": "--variant",
             "variant": "--variant",
+            "weights": "--weights",
+            "name": "MODEL",
         },
     )
     return p

@@ -59,8 +59,9 @@ class ConvNetLayer:
     -----
     The images are fed as they are, in [0, 1] with background 0.5: no mean
     subtraction or scaling (v1sim's zoo models are trained on [0, 1]
-    digits; a model that expects another normalisation is the caller's to
-    wrap). The units are the channels at row ``H // 2`` and column
+    digits), unless the model carries ``input_normalization`` (weights
+    trained elsewhere, :mod:`v1sim.nn.models.weights`): then the grey
+    images go into every (RGB) channel and are normalised with it. The units are the channels at row ``H // 2`` and column
     ``W // 2`` of the layer's (N, K, H, W) output, or every feature of a
     (N, F) output. Responses are half-wave rectified (``max(r, 0)``) so
     that they are firing-rate-like: a no-op after a ReLU, the negative half
@@ -160,7 +161,9 @@ class ConvNetLayer:
             z = self.input_size / self.image_size
             x = ndimage.zoom(x, (1.0, z, z), order=1, mode="nearest", grid_mode=True)
         x = np.ascontiguousarray(x, dtype=np.float32)[:, None]
-        return np.ascontiguousarray(np.broadcast_to(x, (x.shape[0], self.in_channels) + x.shape[2:]))
+        x = np.ascontiguousarray(np.broadcast_to(x, (x.shape[0], self.in_channels) + x.shape[2:]))
+        norm = getattr(self.model, "input_normalization", None)  # ImageNet's mean and std, for imported weights
+        return x if norm is None else np.ascontiguousarray(norm.apply(x), dtype=np.float32)
 
     def _forward(self, images: np.ndarray) -> np.ndarray:
         """Raw outputs of ``read_from`` for (N, S, S) images, as (N, K, H, W) or (N, F) host arrays."""
