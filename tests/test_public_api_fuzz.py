@@ -44,6 +44,7 @@ from v1sim import (
     spikes,
     stimuli,
     tuning,
+    visualize,
 )
 from v1sim.datasets import augment, batches, natural_patches, pad_to, whiten
 from v1sim.errors import InputError
@@ -396,6 +397,28 @@ CASES: dict = {
     "models.lenet5": (models.lenet5, dict(num_classes=10, in_channels=1, rng=0)),
     "models.cifar_resnet": (models.cifar_resnet, dict(depth=8, num_classes=10, in_channels=3, rng=0)),
     "models.fc_vs_conv": (models.fc_vs_conv, dict(variant="conv", in_channels=1, rng=0)),
+    # feature visualisation (v1sim.visualize) on an untrained LeNet-5 and 32x32 inputs
+    "visualize.receptive_fields": (visualize.receptive_fields, dict(model=LENET, input_shape=(1, 32, 32))),
+    "visualize.receptive_field": (
+        visualize.receptive_field,
+        dict(model=LENET, layer="c3", input_shape=(1, 32, 32)),
+    ),
+    "visualize.layer_outputs": (visualize.layer_outputs, dict(model=LENET, images=RNG.random((2, 1, 32, 32)))),
+    "visualize.top_patches": (
+        visualize.top_patches,
+        dict(model=LENET, layer="c3", images=RNG.random((4, 1, 32, 32)), k=2, units=[0, 3], batch_size=3),
+    ),
+    "visualize.unit_gradient": (
+        visualize.unit_gradient,
+        dict(model=LENET, layer="c3", unit=1, x=RNG.random((1, 1, 32, 32)).astype(np.float32), position=(2, 3)),
+    ),
+    "visualize.maximize_activation": (
+        visualize.maximize_activation,
+        dict(model=LENET, layer="c3", unit=1, input_shape=(1, 32, 32), steps=2, lr=0.05, l2=0.01, blur_every=1),
+    ),
+    "visualize.layer_weights": (visualize.layer_weights, dict(model=LENET, layer="c3")),
+    "visualize.filter_images": (visualize.filter_images, dict(weights=W4, channel="strongest")),
+    "visualize.tile": (visualize.tile, dict(images=RNG.random((5, 4, 3)), columns=2, pad=1, scale="each", fill=1.0)),
 }
 
 #: results that may hold NaN by design (cval=nan marks the pixels outside the mapped field; cortex_to_visual
@@ -592,6 +615,10 @@ def test_every_public_function_is_covered_or_excused():
         "models.names",
         # a typing.Protocol: a description of unit populations, never called
         "physiology.UnitPopulation",
+        # read run folders and write figures: tests/test_visualize.py
+        "visualize.load_network",
+        "visualize.network_images",
+        "visualize.write_visualizations",
     }
     modules = {
         "signal": signal,
@@ -607,6 +634,7 @@ def test_every_public_function_is_covered_or_excused():
         "efficient_coding": efficient_coding,
         "datasets": datasets,
         "hierarchy": hierarchy,
+        "visualize": visualize,
     }
     missing = []
     for prefix, module in modules.items():

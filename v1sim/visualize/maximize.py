@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._core.validate import (
+    as_float_array,
     check_finite_float,
     check_in_range,
     check_nonnegative_int,
@@ -53,6 +54,7 @@ from .receptive_field import check_input_shape
 __all__ = ["Maximization", "maximize_activation", "unit_gradient"]
 
 _HALVINGS = 10  # step halvings tried before a step is given up
+_MAX_STEPS = 100_000  # a bound on the work one call may ask for
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def unit_gradient(model, layer, unit, x, position=None) -> tuple:
         )
     check_layer(model, layer)
     net = prefix_network(model, layer)
-    x = np.asarray(x)
+    x = as_float_array(x, "x", ndim=4)
     params = list(model.parameters())
     saved = [p.grad for p in params]
     was_training = model.training
@@ -250,11 +252,12 @@ def maximize_activation(
     from scipy import ndimage
     from tqdm.auto import trange
 
-    from .._core.validate import as_float_array
     from ..nn import Module
 
     shape = check_input_shape(input_shape)
     steps = check_positive_int(steps, "steps")
+    if steps > _MAX_STEPS:
+        raise InputError(f"steps must be at most {_MAX_STEPS}, got {steps}", argument="steps")
     lr = check_positive_float(lr, "lr")
     l2 = check_in_range(l2, "l2", 0.0, 1e6)
     blur_every = check_nonnegative_int(blur_every, "blur_every")

@@ -13,7 +13,14 @@ import math
 
 import numpy as np
 
-from .._core.validate import as_float_array, check_choice, check_nonnegative_int, check_positive_int, describe
+from .._core.validate import (
+    as_float_array,
+    check_allocation,
+    check_choice,
+    check_nonnegative_int,
+    check_positive_int,
+    describe,
+)
 from ..errors import InputError
 from .activations import check_layer, check_model
 
@@ -117,7 +124,9 @@ def tile(images, *, columns=None, pad=1, scale="symmetric", fill=1.0) -> np.ndar
     x = np.clip(x, 0, 1)
     rows = math.ceil(len(x) / columns)
     h, w = x.shape[1:3]
-    out = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad) + x.shape[3:], float(fill))
+    shape = (rows * (h + pad) - pad, columns * (w + pad) - pad) + x.shape[3:]
+    check_allocation(shape, np.float64, "columns" if columns > len(x) else "pad", what="the mosaic")
+    out = np.full(shape, float(fill))
     for i, img in enumerate(x):
         r, c = divmod(i, columns)
         out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = img
