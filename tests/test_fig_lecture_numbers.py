@@ -156,3 +156,19 @@ def test_orientation_tuning_title_follows_the_half_widths():
     assert text.startswith("Orientation tuning sharpens") and "^-1.00" in text
     assert "does NOT sharpen" in fig.verdict((0.5, 1, 2), widths(20, 25, 10))
     assert "flat curve" in fig.verdict((0.5, 1), widths(20, None))
+
+
+def test_f1f0_title_states_only_what_the_coefficients_support():
+    fig = _script("f1f0")
+    assert "above 5/9: bimodal), more bimodal" in fig.verdict(0.5, 0.6)
+    assert "NOT above 5/9" in fig.verdict(0.4, 0.5) and ", more bimodal" in fig.verdict(0.4, 0.5)
+    assert "NOT more bimodal" in fig.verdict(0.6, 0.58)
+
+
+def test_f1f0_population_sets_weights_and_measures_ratios():
+    fig = _script("f1f0")
+    cells = fig.population(6, np.random.default_rng(0))
+    w, r = cells["weights"], cells["ratios"]
+    assert w.shape == r.shape == (6,) and np.all((w > 0) & (w < 1)) and np.all(np.isfinite(r))
+    # more linear drive, more modulation: F1/F0 rises with the linear weight (Mechler & Ringach 2002)
+    assert np.corrcoef(w, r)[0, 1] > 0.5
