@@ -61,8 +61,8 @@ class ConvNetLayer:
     subtraction or scaling (v1sim's zoo models are trained on [0, 1]
     digits), unless the model carries ``input_normalization`` (weights
     trained elsewhere, :mod:`v1sim.nn.models.weights`): then the grey
-    images go into every (RGB) channel and are normalised with it. The units are the channels at row ``H // 2`` and column
-    ``W // 2`` of the layer's (N, K, H, W) output, or every feature of a
+    images go into every (RGB) channel and are normalised with it. The
+    units are the channels at row ``H // 2`` and column ``W // 2`` of the layer's (N, K, H, W) output, or every feature of a
     (N, F) output. Responses are half-wave rectified (``max(r, 0)``) so
     that they are firing-rate-like: a no-op after a ReLU, the negative half
     of a tanh or of a layer without nonlinearity is cut. The model runs in
