@@ -31,8 +31,11 @@ ResNet. The logs of those runs
 weights) are kept in ``scripts/data/plain_vs_residual_mnist``, so this
 figure is redrawn from what was measured without training again; the
 title's verdict is computed from the curves, not asserted. To plot other
-runs, point ``$V1SIM_RUNS`` at their folder and run
-``scripts/fig_plain_vs_residual.py``, which draws the same panels.
+runs, run ``python scripts/plain_vs_residual_panels.py RUNS_DIR OUT_DIR``,
+which draws the same panels. (This figure replaced one that trained the
+four networks for 60 steps on the embedded digits inside ``v1sim figures``,
+a window in which the result did not hold across seeds.) One run per
+network, one seed each: the spread across seeds is not measured.
 
 References: K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for
 image recognition", CVPR 2016, section 4.2.
@@ -49,8 +52,8 @@ RECORDED = Path(__file__).resolve().parent / "data" / "plain_vs_residual_mnist"
 
 
 def _panels():
-    """The reading and plotting code of ``fig_plain_vs_residual.py`` beside this script."""
-    path = Path(__file__).resolve().with_name("fig_plain_vs_residual.py")
+    """The reading and plotting code of ``plain_vs_residual_panels.py`` beside this script."""
+    path = Path(__file__).resolve().with_name("plain_vs_residual_panels.py")
     spec = importlib.util.spec_from_file_location("_fig_plain_vs_residual_panels", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -1,4 +1,4 @@
-"""scripts/fig_plain_vs_residual.py: both sources of curves (run folders, a short training run), fast."""
+"""scripts/plain_vs_residual_panels.py: reading v1sim train run folders and drawing them (the MNIST figure's panels)."""
 
 import importlib.util
 import json
@@ -14,8 +14,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def fig():
-    path = default_scripts_dir() / "fig_plain_vs_residual.py"
-    spec = importlib.util.spec_from_file_location("fig_plain_vs_residual_under_test", path)
+    path = default_scripts_dir() / "plain_vs_residual_panels.py"
+    spec = importlib.util.spec_from_file_location("plain_vs_residual_panels_under_test", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -91,14 +91,17 @@ def test_verdict_names_a_narrowed_gap(fig, tmp_path):
     assert text.startswith("half as in the lecture") and "+0.70 nats" in text and "+0.08 nats" in text
 
 
-def test_plots_run_folders_without_training(fig, tmp_path, monkeypatch):
+def test_draws_run_folders(fig, tmp_path):
     runs = tmp_path / "elsewhere"
     _make_runs(runs, LECTURE)
-    monkeypatch.setenv("V1SIM_RUNS", str(runs))
-    monkeypatch.setattr(fig, "train_curves", lambda quick=False: pytest.fail("trained despite run folders"))
-    path = fig.main(tmp_path / "out", quick=True)
+    path = fig.draw_runs(runs, tmp_path / "out")
     assert path == tmp_path / "out" / "plain_vs_residual.png"
     assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+
+
+def test_a_folder_without_runs_is_an_error_not_an_empty_figure(fig, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no plainN/resnetN run folders"):
+        fig.draw_runs(tmp_path, tmp_path / "out")
 
 
 def test_default_runs_folder_is_relative_to_cwd(fig, tmp_path, monkeypatch):
@@ -107,25 +110,6 @@ def test_default_runs_folder_is_relative_to_cwd(fig, tmp_path, monkeypatch):
     assert fig.runs_dir().resolve() == (tmp_path / "runs").resolve()
     _make_runs(tmp_path / "runs", {"plain20": (0.04, 0.05), "resnet20": (0.04, 0.05)})
     assert len(fig.read_runs(fig.runs_dir())) == 2
-
-
-def test_quick_mode_trains_and_writes_png(fig, tmp_path, monkeypatch):
-    monkeypatch.setenv("V1SIM_RUNS", str(tmp_path / "no-runs-here"))
-    path = fig.main(tmp_path, quick=True)
-    assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
-
-
-def test_training_is_deterministic_and_records_every_step(fig):
-    x, y = fig.digits_32()
-    assert x.shape == (5000, 1, 32, 32)
-    data = (x[:64], y[:64])
-    a = fig.train_curve("resnet", 8, data, iterations=3, batch_size=4, lr=0.05)
-    b = fig.train_curve("resnet", 8, data, iterations=3, batch_size=4, lr=0.05)
-    assert a["train_loss"].shape == (3,) and np.isfinite(a["train_loss"]).all()
-    np.testing.assert_array_equal(a["train_loss"], b["train_loss"])
-    np.testing.assert_array_equal(a["train_error"], b["train_error"])
-    with pytest.raises(ValueError, match="training digits"):
-        fig.train_curve("plain", 8, data, iterations=20, batch_size=4, lr=0.05)
 
 
 def test_a_foreign_metrics_file_is_skipped_with_a_warning(fig, tmp_path):
@@ -137,7 +121,7 @@ def test_a_foreign_metrics_file_is_skipped_with_a_warning(fig, tmp_path):
     assert [(c["kind"], c["depth"]) for c in curves] == [("plain", 20)]
 
 
-def test_step_logs_give_per_step_curves_with_test_points_at_epoch_ends(fig, tmp_path, monkeypatch):
+def test_step_logs_give_per_step_curves_with_test_points_at_epoch_ends(fig, tmp_path):
     # 2 epochs of 12 steps, logged every 4 steps, as fit() writes them
     for name, final in (("plain20", 0.3), ("plain56", 0.6), ("resnet20", 0.3), ("resnet56", 0.2)):
         run = tmp_path / name
@@ -163,8 +147,7 @@ def test_step_logs_give_per_step_curves_with_test_points_at_epoch_ends(fig, tmp_
     np.testing.assert_allclose(p56["x_test"], [12, 24])  # the test set is seen at the end of each epoch
     np.testing.assert_allclose(p56["train_loss"][-1], 0.6)
     assert fig.verdict(curves).startswith("as in the lecture")
-    monkeypatch.setenv("V1SIM_RUNS", str(tmp_path))
-    path = fig.main(tmp_path / "out")
+    path = fig.draw_runs(tmp_path, tmp_path / "out")
     assert path.read_bytes()[:8] == PNG
 
 

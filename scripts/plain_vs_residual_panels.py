@@ -1,4 +1,4 @@
-"""Plain vs residual networks: the deeper plain net trains worse, the deeper ResNet does not.
+"""Plain vs residual networks: reading v1sim train's run folders and drawing their curves (not a figure script).
 
 The lecture's ResNet slides (He et al. 2016, Fig. 1 and Fig. 6, CIFAR-10):
 a 56-layer "plain" network (the same convolution + batch-norm + ReLU layers,
@@ -9,43 +9,20 @@ plain nets; right: ResNets; colour: depth. Top row: classification error,
 bottom row: cross-entropy loss (log scale); thin lines: training, bold lines
 with dots: test; dotted: chance (90%, ln 10 nats).
 
-Two sources, in this order:
+This module serves ``fig_plain_vs_residual_mnist.py``, which draws the
+committed logs of four ``v1sim train`` runs (``scripts/data/
+plain_vs_residual_mnist``), and draws any folder of run folders
+(``plainN`` and ``resnetN``, N = 20, 32, 44, 56 or 110)::
 
-1. Run folders of ``v1sim train`` (``plainN`` and ``resnetN``, N = 20, 32,
-   44, 56 or 110, under ``$V1SIM_RUNS`` or else ``./runs``), e.g.
-   ``v1sim train plain20 --dataset mnist --epochs 3`` and the same for
-   ``resnet20``, ``plain56``, ``resnet56`` (MNIST zero-padded to 32x32).
-   Their ``metrics.jsonl`` holds one record per epoch, so these curves are
-   per epoch: training values averaged over the epoch (train mode), test
-   values on the test set after it (eval mode).
-2. Otherwise (the normal case inside ``v1sim figures``) the script trains
-   plain and residual versions of He et al.'s CIFAR network
-   (:func:`v1sim.nn.models.cifar_resnet`: 16/32/64 filters, batch norm,
-   option-A shortcuts) at depths 8 and 32 itself, on the embedded digits
-   zero-padded to 32x32, in about a minute on two cores: 60 SGD steps of 16
-   digits (960 images, a fifth of an epoch; momentum 0.9, weight decay 1e-4;
-   learning rate warmed up linearly from 0.01 to 0.1 over the first 20 steps,
-   as He et al. warm up ResNet-110, then 0.1; fixed seeds and one batch order
-   for all four networks). Faint:
-   the loss and error of each minibatch, measured before its update; thin:
-   their moving average. No image is seen twice, so this training curve is
-   also a held-out estimate; there is no separate test curve, because after
-   60 steps batch norm's running averages have not settled and eval-mode
-   test numbers would measure that rather than learning.
+    v1sim train plain20 --dataset mnist --epochs 3 --out runs/plain20   # and resnet20, plain56, resnet56
+    python scripts/plain_vs_residual_panels.py runs figures
 
-   This is the first moments of training, not He et al.'s 64,000 iterations,
-   and it shows the lecture's point in that window: the deep plain net
-   hardly starts to learn, while the deep ResNet, after an early loss spike
-   (the shortcut sums inflate the activations of a fresh deep ResNet),
-   overtakes the shallow one. The figure's title is computed from the curves
-   at hand (mean of the last quarter of the steps, 0.05-nat tolerance), not
-   asserted. Sixty steps are a small window: the ResNet half of the pattern
-   holds for seeds 0, 1 and 2 (mean training loss of the last 15 steps,
-   ResNet-32 minus ResNet-8: -0.17, -0.40, -0.43 nats), the plain half for
-   seeds 0 and 2 only (plain-32 minus plain-8: +0.23, -0.14, +0.65). The
-   MNIST runs of ``fig_plain_vs_residual_mnist.py`` (three epochs of 20,000
-   digits, 471 steps of 128, depths 20 and 56) show both halves clearly:
-   plain-56 minus plain-20 +0.30 nats, ResNet-56 minus ResNet-20 0.00.
+Its name does not start with ``fig_``, so ``v1sim figures`` does not run it.
+It replaces ``fig_plain_vs_residual.py``, which trained the four networks
+for 60 steps of 16 embedded digits inside ``v1sim figures``: a window in
+which the result did not hold across seeds (the plain half held for seeds 0
+and 2 only: plain-32 minus plain-8 +0.23, -0.14, +0.65 nats), so the
+three-epoch MNIST runs are the figure instead (issue 14).
 
 References: K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for
 image recognition", CVPR 2016, section 4.2.
@@ -57,7 +34,6 @@ import json
 import os
 import re
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -66,24 +42,13 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
-from v1sim.datasets import load_digits
-from v1sim.nn import SGD, CrossEntropyLoss
-from v1sim.nn.models import MODELS, cifar_resnet
-from v1sim.nn.recipes import prepare_images
+from v1sim.nn.models import MODELS
 from v1sim.nn.runlog import load_run
-from v1sim.nn.train import warmup_factor
 from v1sim.plotting import paper_style, save_figure
 
 RUNS_ENV = "V1SIM_RUNS"  # folder holding the run folders (default ./runs)
 KINDS = ("plain", "resnet")
 LABELS = {"plain": "plain", "resnet": "ResNet"}
-
-# The embedded-digit experiment: normal and quick (tests) settings.
-SETTINGS = {
-    False: {"depths": (8, 32), "iterations": 60, "batch_size": 16, "lr": 0.1, "warmup": 20},
-    True: {"depths": (8, 14), "iterations": 8, "batch_size": 8, "lr": 0.1, "warmup": 3},
-}
-MOMENTUM, WEIGHT_DECAY, SEED = 0.9, 1e-4, 0
 
 _RUN_NAME = re.compile(r"(plain|resnet)(\d+)")
 
@@ -175,78 +140,6 @@ def read_runs(folder) -> list[dict]:
         curve["source"] = "runs"
         curves.append(curve)
     return curves
-
-
-# --------------------------------------------------------------------------
-# curves from a short training run on the embedded digits
-# --------------------------------------------------------------------------
-
-
-def digits_32() -> tuple[np.ndarray, np.ndarray]:
-    """The 5000 embedded training digits zero-padded to 32x32, as ``v1sim train`` feeds them to these nets."""
-    x, y = load_digits("train")
-    return prepare_images(x, (1, 32, 32)), y
-
-
-def train_curve(kind, depth, data, *, iterations, batch_size, lr, warmup=0, seed=SEED) -> dict:
-    """Train one plain or residual CIFAR network with SGD, recording every minibatch's loss and error.
-
-    Each minibatch's loss and error are measured in the forward pass of its
-    own step, before the update. With ``warmup`` > 0 the learning rate rises
-    linearly from ``lr / 10`` to ``lr`` over the first ``warmup`` steps. The
-    weights are seeded with ``seed``; the batch order (a permutation of the
-    training set seeded with ``seed``) is the same for every network, and no
-    image is seen twice.
-    """
-    x, y = data
-    if iterations * batch_size > len(x):
-        raise ValueError(f"{iterations} steps of {batch_size} need more than the {len(x)} training digits")
-    model = cifar_resnet(depth, 10, x.shape[1], shortcuts=(kind == "resnet"), rng=seed)
-    opt = SGD(model.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
-    criterion = CrossEntropyLoss()
-    order = np.random.default_rng(seed).permutation(len(x))
-    losses, errors = np.empty(iterations), np.empty(iterations)
-    start = time.perf_counter()
-    model.train()
-    for it in range(iterations):
-        idx = order[it * batch_size : (it + 1) * batch_size]
-        opt.lr = lr * warmup_factor(it, warmup)
-        logits = model(x[idx])
-        losses[it] = criterion(logits, y[idx])
-        errors[it] = np.mean(logits.argmax(axis=1) != y[idx])
-        model.zero_grad()
-        model.backward(criterion.backward(), input_grad=False)
-        opt.step()
-    return {
-        "kind": kind,
-        "depth": depth,
-        "unit": "iteration",
-        "dataset": "digits",
-        "batch_size": batch_size,
-        "lr": lr,
-        "warmup": warmup,
-        "x_train": np.arange(1, iterations + 1, dtype=float),
-        "train_loss": losses,
-        "train_error": errors,
-        "x_test": np.empty(0),
-        "test_loss": np.empty(0),
-        "test_error": np.empty(0),
-        "seconds": time.perf_counter() - start,
-        "source": "digits",
-    }
-
-
-def train_curves(quick=False) -> list[dict]:
-    """The four embedded-digit runs (plain and ResNet at two depths) of :data:`SETTINGS`."""
-    s = SETTINGS[bool(quick)]
-    data = digits_32()
-    return [
-        train_curve(
-            kind, depth, data, iterations=s["iterations"], batch_size=s["batch_size"], lr=s["lr"], warmup=s["warmup"]
-        )
-        for kind in KINDS
-        for depth in s["depths"]
-    ]
 
 
 # --------------------------------------------------------------------------
@@ -381,7 +274,7 @@ def plot(curves, out_path, *, source) -> Path:
                             title=final,
                             title_fontsize=8,
                         )
-        if per_iteration and curves[0]["source"] == "runs":
+        if per_iteration:
             c = curves[0]
             datasets = ", ".join(sorted({c["dataset"] or "?" for c in curves}))
             n_train = {c["n_train"] for c in curves}
@@ -390,20 +283,11 @@ def plot(curves, out_path, *, source) -> Path:
             )
             warm = f" after a warm-up from {c['lr'] / 10:g} over {c['warmup']} steps" if c["warmup"] else ""
             what = (
-                f"v1sim train runs in {source} ({datasets}: {images} padded to 32x32)\nbatch {c['batch_size']}, "
+                f"v1sim train runs in {source}, one per network and seed ({datasets}: {images} padded to 32x32)\n"
+                f"batch {c['batch_size']}, "
                 f"lr {c['lr']:g}{warm}, momentum {c['momentum']:g}, weight decay {c['weight_decay']:g}\nfaint: mean of "
                 f"every {c['log_every']} minibatches before their updates, thin: moving average; bold dots: the "
                 "test set after each epoch (eval mode); dotted: chance"
-            )
-        elif per_iteration:
-            c = curves[0]
-            n, batch, lr, warmup = len(c["x_train"]), c["batch_size"], c["lr"], c["warmup"]
-            rate = f"lr {lr / 10:g} to {lr:g} over {warmup} steps, then {lr:g}" if warmup else f"lr {lr:g}"
-            what = (
-                f"{n} SGD steps of {batch} embedded MNIST digits padded to 32x32 ({n * batch} images, each seen "
-                f"once; {rate}, momentum {MOMENTUM:g})\nfaint: each minibatch before its update, thin: moving "
-                "average; dotted: chance; no test curves this early (batch norm's running averages have not "
-                "settled)"
             )
         else:
             datasets = sorted({c["dataset"] or "?" for c in curves})
@@ -416,17 +300,20 @@ def plot(curves, out_path, *, source) -> Path:
         return save_figure(fig, out_path)
 
 
-def main(out_dir, quick=False) -> Path:
-    folder = runs_dir()
+def draw_runs(folder, out_dir, name="plain_vs_residual.png") -> Path:
+    """Draw the ``plainN``/``resnetN`` run folders under ``folder`` into ``out_dir/name``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` holds no such run folder.
+    """
     curves = read_runs(folder)
-    source = str(folder)
     if not curves:
-        curves, source = train_curves(quick), "embedded digits"
-    return plot(curves, Path(out_dir) / "plain_vs_residual.png", source=source)
+        raise FileNotFoundError(f"no plainN/resnetN run folders with metrics.jsonl under {folder}")
+    return plot(curves, Path(out_dir) / name, source=str(folder))
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    args = [a for a in sys.argv[1:] if a != "--quick"]
-    path = main(args[0] if args else "figures", quick="--quick" in sys.argv)
-    print(f"{path} ({time.perf_counter() - start:.1f} s)")
+    args = sys.argv[1:]
+    print(draw_runs(args[0] if args else runs_dir(), args[1] if len(args) > 1 else "figures"))
