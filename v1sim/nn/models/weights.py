@@ -200,16 +200,13 @@ def torchvision_names(model, name) -> dict:
                 new = re.sub(pattern, replacement, new)
             out[key] = new
         return out
-    index, segment = {}, "features"  # the zoo's layers before "flatten" are torchvision's features
-    children = [n for n in dict(model.named_modules()) if n and "." not in n]
-    for child in children:
-        if child == "flatten":
-            segment, i = "classifier", 0
+    where, segment, position = {}, "features", 0  # the zoo's layers before "flatten" are torchvision's features
+    for child in (n for n in dict(model.named_modules()) if n and "." not in n):
+        if child == "flatten":  # torchvision's classifier Sequential counts from 0 after it
+            segment, position = "classifier", 0
             continue
-        i = index.get(segment, 0)
-        index[segment] = i + 1
-        index[child] = f"{segment}.{i}"
-    return {k: index[k.split(".", 1)[0]] + "." + k.split(".", 1)[1] for k in keys}
+        where[child], position = f"{segment}.{position}", position + 1
+    return {k: where[k.split(".", 1)[0]] + "." + k.split(".", 1)[1] for k in keys}
 
 
 def _source(name) -> TorchvisionSource:
