@@ -91,7 +91,8 @@ def test_output_sizes_are_the_lectures():
     assert ten["out"] == 32 and ten["params"] == 760 and ten["note"].startswith("76 per filter")  # lines 1236-1265
     conv1 = rows["AlexNet CONV1: 96 11x11 filters, stride 4"]
     assert conv1["out"] == 55  # line 1436
-    assert conv1["note"].startswith("34,848 weights") and round(34_848, -3) == 35_000  # line 1470: 35K weights
+    weights = int(conv1["note"].split(" weights")[0].replace(",", ""))
+    assert round(weights, -3) == 35_000 and weights == (11 * 11 * 3) * 96  # line 1470: (11*11*3)*96 = 35K
     pool1 = rows["AlexNet POOL1: 3x3, stride 2"]
     assert pool1["out"] == 27 and pool1["params"] == 0  # lines 1485, 1506
     assert rows["AlphaGo CONV1: 5x5, stride 1, pad 2"]["out"] == 19  # line 2136
