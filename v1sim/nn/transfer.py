@@ -100,6 +100,8 @@ def load_trained(run_dir, *, checkpoint="best", device="auto"):
 
     check_choice(checkpoint, "checkpoint", ("best", "last"))
     folder = RunFolder(run_dir)
+    if not (folder.path / folder.RUN).is_file():  # saved_run's wording is about resuming
+        raise CheckpointError(f"{folder.path} holds no v1sim train run ({folder.RUN} is missing)", path=folder.path)
     run = folder.saved_run()
     name, shape = run.get("model"), run.get("input_shape")
     if name not in models.MODELS or not (isinstance(shape, list) and len(shape) == 3):
