@@ -166,11 +166,8 @@ def source_run(tmp_path_factory):
 
 def test_init_loads_the_trained_weights_and_frozen_layers_stay(tmp_path, capsys, source_run):
     out = tmp_path / "target"
-    code, stdout, _ = _run(
-        capsys, "train", "lenet5", "--init", str(source_run), "--classes", "5-9", "--freeze", "c1,c3",
-        "--lr-mult", "c5=0.1", "--epochs", "1", "--limit", "64", "--batch-size", "32", "--out", str(out),
-        "--quiet", "--json",
-    )  # fmt: skip
+    flags = "--classes 5-9 --freeze c1,c3 --lr-mult c5=0.1 --epochs 1 --limit 64 --batch-size 32 --quiet --json"
+    code, stdout, _ = _run(capsys, "train", "lenet5", "--init", str(source_run), "--out", str(out), *flags.split())
     assert code == 0
     result = json.loads(stdout.strip().splitlines()[-1])
     assert {"init", "classes", "trainable_parameters", "parameters", "test_accuracy"} <= result.keys()
