@@ -59,10 +59,10 @@ def code_layer(model) -> str:
     siblings = [n for n in before if n.rpartition(".")[0] == parent]
     if siblings:
         return siblings[-1]
-    return code_layer_before(names, parent)
+    return _code_layer_before(names, parent)
 
 
-def code_layer_before(names, container) -> str:
+def _code_layer_before(names, container) -> str:
     """The layer before ``container`` at its own level (the container's input comes from there)."""
     parent = container.rpartition(".")[0]
     before = [n for n in names[: names.index(container)] if n.rpartition(".")[0] == parent]
