@@ -323,6 +323,11 @@ def _random_args(name, dtype):
         q = rng.standard_normal((9, 6)).astype(np.float32)
         pair = np.array([-1, 2, 1, -1, 5, 4])
         return (q, rng.random(6) + 0.5, pair, np.zeros((9, 6)))
+    if name == "aperture_projections":  # float32 Gabors, 3 carriers x 4 of them, radii from the blank to full field
+        radius = np.array([0.0, 0.7, 1.6, 3.0, 4.2, np.inf])
+        gabors = rng.standard_normal((6, h, w)).astype(np.float32)
+        carriers = (rng.uniform(0, np.pi, 3), rng.uniform(0.02, 0.3, 3))
+        return (gabors, np.array([5, 0, 3, 2]), *carriers, radius, np.zeros((3, 6, 2, 4)))
     raise KeyError(name)
 
 

@@ -35,6 +35,7 @@ CPU_ONLY = {
     "max_pool_2x2": "a CPU fast path; the device's max_pool covers it",
     "grating_batch": "the V1 benchmark's stimuli are drawn on the CPU (cheap next to the responses)",
     "gabor_energy": "the V1 benchmark's read-out runs on the CPU next to backend.matmul's BLAS",
+    "aperture_projections": "the V1 benchmark's patch projections run on the CPU (a few ms per population)",
 }
 
 
@@ -125,6 +126,9 @@ def _example_args(name: str, dtype):
         return (v, 0.1 * v, v, np.full(2, np.inf), 1.0, 0.5, np.empty((2, 5, 7), np.float32))
     if name == "gabor_energy":
         return (np.ones((2, 3), np.float32), np.ones(2), np.array([-1, 2]), np.empty((2, 2)))
+    if name == "aperture_projections":
+        v = np.ones(2)
+        return (np.ones((3, 5, 7), np.float32), np.array([0, 2]), v, 0.1 * v, v, np.empty((2, 2, 2, 2)))
     raise KeyError(f"no example arguments for kernel {name!r}")
 
 

@@ -62,6 +62,7 @@ from .._core.validate import (
     check_rng,
 )
 from ..errors import InputError, InputTypeError
+from .population_gratings import grating_projections, kernel_device, project_images
 from .units import check_images
 
 __all__ = ["DEVALOIS1982B", "MacaquePopulation", "PeakFrequencyCounts", "devalois1982b_peak_sf", "macaque_population"]
@@ -187,13 +188,14 @@ class MacaquePopulation:
         if not np.all(unit > 0):  # a field cut to nothing by the image border
             raise InputError("image_size is too small for the sampled receptive fields", argument="image_size")
         self._even, self._odd, self._unit = even, odd, unit
-        # the GEMM operand: every unit's Gabor, then the complex units' quadrature twins, float32 (S*S, K)
+        # every unit's Gabor, then the complex units' quadrature twins, float32 (K, S, S): the GEMM's operand
+        # (transposed view) and the aperture kernel's
         complex_units = np.flatnonzero(~self.simple)
         bank = np.concatenate([even, odd[complex_units]])
         # the envelope's far tails would be float32 subnormals, which slow the GEMM some 30-fold: dropped
         # (below 1e-12 of the row's peak, they change no drive beyond float32 rounding)
         bank[np.abs(bank) < 1e-12 * np.abs(bank).max(axis=1, keepdims=True)] = 0.0
-        self._bank = np.ascontiguousarray(bank.T, dtype=np.float32)
+        self._gabors = bank.astype(np.float32).reshape(-1, s, s)
         self._pair = np.full(self.n_units, -1, np.int64)
         self._pair[complex_units] = self.n_units + np.arange(complex_units.size)
 
@@ -209,32 +211,53 @@ class MacaquePopulation:
         then the fused rectify/energy read-out (kernel ``gabor_energy``). ``units`` (int array, optional)
         restricts the work to those units: the result is then (N, len(units)).
         """
-        from .. import kernels
-        from ..backend import matmul
-
         x = check_images(images, self.image_size)
-        c = x.reshape(len(x), -1).astype(np.float32)
-        c -= np.float32(0.5)
-        c /= np.float32(0.5)
+        columns, unit, pair = self._columns(units)
+        return self._energy(project_images(self._gabors, x, columns), unit, pair)
+
+    def grating_drives(self, theta_deg, cpd, phase, radius_deg, contrast=1.0, units=None) -> np.ndarray:
+        """Drives (N, n_units) float64 to centred gratings, without drawing them.
+
+        What ``drives(draw_gratings(...))`` returns for these per-image vectors, up to float32 rounding:
+        :func:`~v1sim.physiology.population_gratings.grating_projections` projects two quadrature images per
+        grating, whatever its phases, then the read-out of :meth:`drives` follows. Arguments as
+        ``grating_projections``; ``units`` as in :meth:`drives`.
+        """
+        columns, unit, pair = self._columns(units)
+        args = (theta_deg, cpd, phase, radius_deg, contrast)
+        q = grating_projections(self._gabors, *args, ppd=self.ppd, rows=columns)
+        return self._energy(q.astype(np.float32), unit, pair)
+
+    def _columns(self, units):
+        """The Gabors of ``units`` (rows of ``_gabors``; None for all), each unit's drive scale, and the read-out's
+        column of each unit's quadrature Gabor among them (-1 for a simple unit)."""
         if units is None:
-            bank, pair, unit = self._bank, self._pair, self._unit
-        else:
-            units = np.asarray(units, dtype=np.int64).reshape(-1)
-            if units.size and (units.min() < 0 or units.max() >= self.n_units):
-                raise InputError(f"units must index the {self.n_units} units", argument="units")
-            quad = self._pair[units]
-            pair = np.where(quad >= 0, units.size + np.cumsum(quad >= 0) - 1, -1)
-            bank = np.ascontiguousarray(self._bank[:, np.concatenate([units, quad[quad >= 0]])])
-            unit = self._unit[units]
-        check_allocation((len(x), bank.shape[1]), np.float32, "images", copies=3)
-        q = matmul(c, bank)
-        out = np.empty((len(x), unit.size))
-        kernels.get("gabor_energy", "parallel")(q, unit, pair, out)
+            return None, self._unit, self._pair
+        units = np.asarray(units, dtype=np.int64).reshape(-1)
+        if units.size and (units.min() < 0 or units.max() >= self.n_units):
+            raise InputError(f"units must index the {self.n_units} units", argument="units")
+        quad = self._pair[units]
+        pair = np.where(quad >= 0, units.size + np.cumsum(quad >= 0) - 1, -1)
+        return np.concatenate([units, quad[quad >= 0]]), self._unit[units], pair
+
+    def _energy(self, q, unit, pair) -> np.ndarray:
+        from .. import kernels
+
+        out = np.empty((len(q), unit.size))
+        kernels.get("gabor_energy", kernel_device(out.size * 64))(q, unit, pair, out)
         return out
 
     def responses(self, images, units=None) -> np.ndarray:
         """Rates (N, n_units) float64, spikes/s: ``nonlinearity(drives(images))``; (N, len(units)) with ``units``."""
         return self.nonlinearity(self.drives(images, units))
+
+    def grating_responses(self, theta_deg, cpd, phase, radius_deg, contrast=1.0, units=None) -> np.ndarray:
+        """Rates (N, n_units) float64 to the gratings :meth:`grating_drives` describes, without drawing them.
+
+        ``nonlinearity(grating_drives(...))``: what ``responses(draw_gratings(...))`` returns, to float32
+        rounding. :func:`~v1sim.physiology.measure_properties` calls it in place of drawing its gratings.
+        """
+        return self.nonlinearity(self.grating_drives(theta_deg, cpd, phase, radius_deg, contrast, units))
 
 
 def macaque_population(

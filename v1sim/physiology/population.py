@@ -176,7 +176,8 @@ def measure_properties(population, *, properties=None, rng=0, protocol=None) -> 
         Any object with ``ppd`` (float, pixels per degree), ``image_size`` (int, pixels), ``n_units`` (int)
         and ``responses(images)``: float images (N, image_size, image_size) on a 0.5 background, values in
         [0, 1], to finite non-negative responses (N, n_units). Its units' receptive fields are taken to be
-        centred in the image.
+        centred in the image. A ``grating_responses`` method, where it has one, answers for the gratings
+        without their images being drawn (:func:`~v1sim.physiology.population_stimuli.show_gratings`).
     properties : str or sequence of str, optional
         Names from ``PROPERTY_NAMES`` (default: all). The size patches are shown only when a size property
         (grating_summation_field, surround_diameter, their ratio, surround_suppression_index,

@@ -6,7 +6,11 @@ mapping float images (N, image_size, image_size) on a 0.5 background to
 non-negative responses (N, n_units) (the ``UnitPopulation`` protocol of
 :mod:`v1sim.physiology.units`; duck-typed here). Every stimulus is drawn by
 :func:`v1sim.stimuli.grating` (one home for the grating formula), centred on
-the image, where the protocol places the units' receptive fields.
+the image, where the protocol places the units' receptive fields. A population may
+also offer ``grating_responses(theta_deg, cpd, phase, radius_deg, contrast, units=None)``,
+returning what ``responses(draw_gratings(...))`` would for those per-image vectors;
+:func:`show_gratings` then asks it and draws no image (the Gabor population of
+:mod:`v1sim.physiology.macaque` projects two quadrature phases per grating instead of eight).
 
 Orientations follow :mod:`v1sim.stimuli`: theta = 0 varies along x (vertical
 stripes); degrees here, as Marques et al. and the data tables use.
@@ -33,11 +37,13 @@ __all__ = [
     "GratingProtocol",
     "PopulationGeometry",
     "check_population",
+    "checked_responses",
     "grating_phases",
     "record",
     "record_gratings",
     "record_patches",
     "resolve",
+    "show_gratings",
 ]
 
 #: Marques et al.'s spatial frequencies, cycles/degree (0.5 to 11.2 in half-octave steps)
@@ -166,17 +172,20 @@ def record(population, images: np.ndarray, n_units: int, units=None) -> np.ndarr
     With ``units``, ``population.responses(images, units=units)``, (N, len(units)).
     """
     out = population.responses(images) if units is None else population.responses(images, units=units)
-    if units is not None:
-        n_units = len(units)
+    return checked_responses(out, images.shape[0], n_units if units is None else len(units))
+
+
+def checked_responses(out, n_images: int, n_units: int) -> np.ndarray:
+    """A population's responses ``out`` as float64 (n_images, n_units), or an InputError naming ``population``."""
     try:
         r = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError):
         raise InputTypeError(
             f"population.responses must return numbers, got {describe(out)}", argument="population"
         ) from None
-    if r.shape != (images.shape[0], n_units):
+    if r.shape != (n_images, n_units):
         raise InputError(
-            f"population.responses must return shape (N, n_units) = ({images.shape[0]}, {n_units}), got {r.shape}",
+            f"population.responses must return shape (N, n_units) = ({n_images}, {n_units}), got {r.shape}",
             argument="population",
         )
     if not np.isfinite(r).all() or (r < 0).any():
@@ -208,6 +217,26 @@ def draw_gratings(geometry, theta_deg, cpd, phase, radius_deg, contrast) -> np.n
     return out
 
 
+def show_gratings(population, geometry, theta_deg, cpd, phase, radius_deg, contrast, units=None) -> np.ndarray:
+    """Checked responses (N, n_units) to the gratings these per-image vectors describe (see :func:`draw_gratings`).
+
+    A population with a ``grating_responses(theta_deg, cpd, phase, radius_deg, contrast, units=None)`` method
+    (e.g. :class:`~v1sim.physiology.MacaquePopulation`, which needs only two quadrature phases per grating) is
+    asked through it, and no images are drawn; any other is shown ``draw_gratings``' images. With ``units``
+    the result is (N, len(units)).
+    """
+    fast = getattr(population, "grating_responses", None)
+    if callable(fast):
+        args = (theta_deg, cpd, phase, radius_deg, contrast)
+        out = fast(*args) if units is None else fast(*args, units=units)
+        n = np.broadcast(*(np.asarray(v) for v in args[:4])).size
+        return checked_responses(out, n, geometry.n_units if units is None else len(units))
+    batch = draw_gratings(geometry, theta_deg, cpd, phase, radius_deg, contrast)
+    if units is None or _takes_units(population):
+        return record(population, batch, geometry.n_units, units=units)
+    return record(population, batch, geometry.n_units)[:, units]
+
+
 def _takes_units(population) -> bool:
     try:
         return "units" in inspect.signature(population.responses).parameters
@@ -226,8 +255,8 @@ def record_gratings(population, geometry, ori, sf, protocol, phase_offset) -> tu
     phases = grating_phases(n_ph, phase_offset)
     for i, f in enumerate(sf):
         o, p = np.meshgrid(ori, phases, indexing="ij")
-        batch = draw_gratings(geometry, o, f, p, np.inf, protocol.contrast)
-        out[:, i] = record(population, batch, geometry.n_units).T.reshape(geometry.n_units, ori.size, n_ph)
+        r = show_gratings(population, geometry, o.ravel(), f, p.ravel(), np.inf, protocol.contrast)
+        out[:, i] = r.T.reshape(geometry.n_units, ori.size, n_ph)
     return out, sf.size * ori.size * n_ph
 
 
@@ -242,13 +271,8 @@ def record_patches(population, geometry, pairs, diam, protocol, phase_offset) ->
     check_allocation((geometry.n_units, diam.size, n_ph), np.float64, "population", copies=2)
     out = np.full((geometry.n_units, diam.size, n_ph), np.nan)
     phases = grating_phases(n_ph, phase_offset)
-    subset = _takes_units(population)
-    for (o, f), units in pairs.items():
+    for (o, f), units in pairs.items():  # each batch shown only to the units it is for
         d, p = np.meshgrid(diam, phases, indexing="ij")
-        batch = draw_gratings(geometry, o, f, p, d / 2.0, protocol.contrast)
-        if subset:  # only the units this batch is for
-            r = record(population, batch, geometry.n_units, units=np.asarray(units))
-        else:
-            r = record(population, batch, geometry.n_units)[:, units]
+        r = show_gratings(population, geometry, o, f, p.ravel(), d.ravel() / 2.0, protocol.contrast, np.asarray(units))
         out[units] = r.T.reshape(len(units), diam.size, n_ph)
     return out, len(pairs) * diam.size * n_ph
