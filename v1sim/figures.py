@@ -1,7 +1,9 @@
 """Discover and run the figure scripts (``scripts/fig_*.py``), the project's main job.
 
 Each script is a module with a docstring whose first line is its title and a
-``main(out_dir, quick=False) -> Path`` that writes one PNG. The runner finds
+``main(out_dir, quick=False) -> Path`` that writes one PNG; a figure of a
+network trained elsewhere also takes ``weights=None`` (a path to an ``.npz``
+of its state dict, passed by ``v1sim figures NAME --weights PATH``). The runner finds
 them next to the package (a source checkout or editable install), or in a
 folder given explicitly, and runs them in name order with a progress bar.
 """
@@ -21,11 +23,12 @@ __all__ = ["FigureScript", "default_scripts_dir", "discover", "run"]
 
 @dataclass(frozen=True)
 class FigureScript:
-    """One figure script: its short name (``fig_dog.py`` -> ``dog``), path and title."""
+    """One figure script: short name (``fig_dog.py`` -> ``dog``), path, title, whether ``main`` takes ``weights``."""
 
     name: str
     path: Path
     title: str
+    takes_weights: bool = False
 
 
 def default_scripts_dir() -> Path | None:
@@ -34,7 +37,8 @@ def default_scripts_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-def _title(path: Path) -> str:
+def _title(path: Path) -> tuple:
+    """The script's title (its docstring's first line) and whether its ``main`` has a ``weights`` argument."""
     import ast
 
     try:
@@ -43,8 +47,11 @@ def _title(path: Path) -> str:
         raise InputError(
             f"scripts_dir holds an unreadable figure script {str(path)!r} ({exc.strerror})", argument="scripts_dir"
         ) from exc
-    doc = ast.get_docstring(ast.parse(text)) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else path.stem
+    tree = ast.parse(text)
+    doc = ast.get_docstring(tree) or ""
+    main = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"), None)
+    names = [] if main is None else [a.arg for a in main.args.args + main.args.kwonlyargs]
+    return (doc.strip().splitlines()[0] if doc.strip() else path.stem), "weights" in names
 
 
 def discover(scripts_dir=None) -> list[FigureScript]:
@@ -69,7 +76,7 @@ def discover(scripts_dir=None) -> list[FigureScript]:
         raise InputError(
             f"scripts_dir must hold fig_*.py figure scripts, found none in {str(folder)!r}", argument="scripts_dir"
         )
-    return [FigureScript(p.stem[len("fig_") :], p, _title(p)) for p in paths]
+    return [FigureScript(p.stem[len("fig_") :], p, *_title(p)) for p in paths]
 
 
 def _load(script: FigureScript):
@@ -86,7 +93,7 @@ def _load(script: FigureScript):
     return module
 
 
-def run(scripts, out_dir, *, quick=False, progress=True) -> list[dict]:
+def run(scripts, out_dir, *, quick=False, progress=True, weights=None) -> list[dict]:
     """Run figure scripts, each writing its PNG into ``out_dir``.
 
     Parameters
@@ -98,6 +105,8 @@ def run(scripts, out_dir, *, quick=False, progress=True) -> list[dict]:
         Ask each script for a fast, smaller version (tests use this).
     progress : bool
         Show a progress bar on stderr.
+    weights : str or Path, optional
+        Passed as ``weights=`` to the scripts that take it (``takes_weights``); the others run as usual.
 
     Returns
     -------
@@ -109,6 +118,8 @@ def run(scripts, out_dir, *, quick=False, progress=True) -> list[dict]:
     v1sim.errors.InputError
         With ``argument="out_dir"`` if ``out_dir`` is a file, lies under one,
         or cannot be written.
+    v1sim.errors.CheckpointError
+        From a script that takes ``weights``, if the file is missing or does not fit its model.
     """
     from tqdm.auto import tqdm
 
@@ -122,7 +133,8 @@ def run(scripts, out_dir, *, quick=False, progress=True) -> list[dict]:
         bar.set_postfix_str(script.name)
         start = time.perf_counter()
         try:
-            path = Path(_load(script).main(out_dir, quick=quick))
+            extra = {"weights": weights} if weights is not None and script.takes_weights else {}
+            path = Path(_load(script).main(out_dir, quick=quick, **extra))
         except InputError as exc:  # the script's call into v1sim, not the user, is at fault: a bug, with traceback
             raise RuntimeError(f"figure script {script.path} passed a bad value to v1sim: {exc}") from exc
         records.append({"name": script.name, "path": str(path), "seconds": round(time.perf_counter() - start, 3)})
