@@ -63,12 +63,13 @@ from .activation import ReLU, Sigmoid, Tanh
 from .blocks import BasicBlock, Bottleneck, Concat, Inception, Residual, ZeroPadShortcut
 from .container import Identity, Sequential
 from .layers import Conv2d, Linear, LocallyConnected2d, shape_only
-from .loss import CrossEntropyLoss
+from .loss import CrossEntropyLoss, ReconstructionLoss
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LocalResponseNorm
 from .optim import SGD, ReduceLROnPlateau, StepLR
 from .parameter import Parameter
 from .pooling import AvgPool2d, Flatten, GlobalAvgPool2d, MaxPool2d
+from .sparse import L1Penalty, TiedConvTranspose2d, UnitNormConv2d
 
 __all__ = [
     "functional",
@@ -99,6 +100,10 @@ __all__ = [
     "Bottleneck",
     "Inception",
     "CrossEntropyLoss",
+    "ReconstructionLoss",
+    "UnitNormConv2d",
+    "TiedConvTranspose2d",
+    "L1Penalty",
     "SGD",
     "StepLR",
     "ReduceLROnPlateau",

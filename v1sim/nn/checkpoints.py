@@ -80,7 +80,8 @@ def check_checkpoint(run, arrays, info, path) -> None:
         raise bad(f"it belongs to another run ({'; '.join(other)})")
     epochs = require(path, config, "epochs", int, "a positive number of epochs")
     epoch, batch = (require(path, progress, k, int, "a count") for k in ("epoch", "batch"))
-    correct, seen = (require(path, progress, k, int, "a count") for k in ("correct", "seen"))
+    seen = require(path, progress, "seen", int, "a count")
+    correct = require(path, progress, "correct", (int, float), "a count or a sum of scores")  # float: reconstruction
     if not 0 <= epoch <= epochs:
         raise bad(f"progress epoch {epoch} is outside 0..{epochs} (its configured epochs)")
     if not 0 <= batch <= run.steps_per_epoch or (epoch == epochs and batch):

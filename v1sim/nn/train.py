@@ -59,7 +59,6 @@ from .._core.validate import check_labels
 from ..errors import InputError, InputTypeError, NonFiniteError, TrainingError, TrainingInterrupted
 from .checkpoints import check_checkpoint, checkpoint_state, fresh_position, fresh_window, restore_checkpoint
 from .config import TrainConfig, warmup_factor
-from .device import to_host
 from .loss import CrossEntropyLoss
 from .optim import SGD, StepLR, set_layer_rates
 
@@ -72,12 +71,13 @@ DIVERGED_EPOCH = 10  # so does an epoch's mean training loss above this many tim
 def check_data(images, labels, name):
     """(N, C, H, W) finite float32 images and (N,) int64 labels (:func:`~v1sim._core.validate.check_labels`).
 
-    Errors name ``"{name} images"`` or ``"{name} labels"`` (``name`` is "train" or "test").
+    ``labels`` None (unsupervised data) stays None. Errors name ``"{name} images"`` or ``"{name} labels"``
+    (``name`` is "train" or "test").
     """
     images = np.asarray(images)
     if images.ndim != 4:
         raise InputError(f"{name} images must be (N, C, H, W), got shape {images.shape}", argument=f"{name} images")
-    labels = check_labels(labels, images.shape[0], f"{name} labels")
+    labels = None if labels is None else check_labels(labels, images.shape[0], f"{name} labels")
     x = np.ascontiguousarray(images, dtype=np.float32)
     bad = x.size - int(np.count_nonzero(np.isfinite(x)))
     if bad:  # found here, not blamed on the learning rate a few steps later
@@ -88,18 +88,22 @@ def check_data(images, labels, name):
     return x, labels
 
 
-def evaluate(model, images, labels, *, batch_size=256) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` (in eval mode) on a dataset."""
-    criterion = CrossEntropyLoss()
+def evaluate(model, images, labels, *, batch_size=256, criterion=None) -> tuple[float, float]:
+    """Mean loss and score of ``model`` (in eval mode) on a dataset: cross-entropy and accuracy by default.
+
+    ``criterion`` is an objective of :mod:`v1sim.nn.loss` (``labels`` None for a reconstruction).
+    """
+    criterion = criterion or CrossEntropyLoss()
     was_training = model.training
     model.eval()
     loss_sum, correct = 0.0, 0
     try:
         for start in range(0, len(images), batch_size):
-            x, y = images[start : start + batch_size], labels[start : start + batch_size]
-            logits = model(x)
-            loss_sum += criterion(logits, y) * len(y)
-            correct += int(np.count_nonzero(to_host(logits).argmax(axis=1) == y))  # device logits: one copy
+            x = images[start : start + batch_size]
+            target = criterion.targets(x, None if labels is None else labels[start : start + batch_size])
+            output = model(x)
+            loss_sum += criterion(output, target) * len(x)
+            correct += criterion.score(output, target)
     finally:
         model.train(was_training)
     return loss_sum / len(images), correct / len(images)
@@ -108,7 +112,7 @@ def evaluate(model, images, labels, *, batch_size=256) -> tuple[float, float]:
 class _Run:
     """One :func:`fit` run: its model, optimiser and counters, and the step, epoch and checkpoint that change them."""
 
-    def __init__(self, model, config, train, test, folder, meta, progress):
+    def __init__(self, model, config, train, test, folder, meta, progress, criterion):
         self.model, self.config, self.folder, self.meta, self.progress = model, config, folder, meta, progress
         (self.x, self.y), (self.x_test, self.y_test) = train, test
         set_layer_rates(model, config.freeze, config.lr_mult)  # what trains (transfer learning)
@@ -120,9 +124,11 @@ class _Run:
             nesterov=config.nesterov,
         )
         self.schedule = StepLR(self.optimizer, config.lr_step, config.lr_gamma) if config.lr_step else None
-        self.criterion = CrossEntropyLoss()
+        self.criterion = criterion
         self.steps_per_epoch = math.ceil(len(self.x) / config.batch_size)
-        self.chance_loss = math.log(max(2, int(max(self.y.max(), self.y_test.max())) + 1))  # ln C: a uniform guess
+        # a trivial guess's loss (ln C for classes): the scale of the divergence checks
+        self.chance_loss = max(criterion.chance_loss(*train), criterion.chance_loss(*test))
+        self.chance = criterion.chance_name
         self.history: list[dict] = []
         self.steps_log: list[dict] = []
         self.position, self.window = fresh_position(), fresh_window()
@@ -182,7 +188,8 @@ class _Run:
         """One SGD step on minibatch ``batch`` of epoch ``epoch``; returns its loss (measured before the update)."""
         cfg, pos, win = self.config, self.position, self.window
         idx = order[batch * cfg.batch_size : (batch + 1) * cfg.batch_size]
-        x, y = self.x[idx], self.y[idx]
+        x = self.x[idx]
+        y = self.criterion.targets(x, None if self.y is None else self.y[idx])
         try:
             logits = self.model(x)
             loss = self.criterion(logits, y)
@@ -190,7 +197,8 @@ class _Run:
             self.diverged("the activations became NaN or infinite", epoch, batch, exc)
         if not math.isfinite(loss) or loss > DIVERGED_STEP * self.chance_loss:
             self.diverged(
-                f"the loss reached {loss:.4g} (> {DIVERGED_STEP} ln C = {DIVERGED_STEP * self.chance_loss:.0f})",
+                f"the loss reached {loss:.4g} "
+                f"(> {DIVERGED_STEP} {self.chance} = {DIVERGED_STEP * self.chance_loss:.0f})",
                 epoch,
                 batch,
             )
@@ -200,7 +208,7 @@ class _Run:
         self.optimizer.lr = scheduled * cfg.lr_factor(step)
         self.optimizer.step()
         self.optimizer.lr = scheduled
-        right = int(np.count_nonzero(to_host(logits).argmax(axis=1) == y))  # device logits: one copy
+        right = self.criterion.score(logits, y)
         pos["batch"], pos["seen"] = batch + 1, pos["seen"] + len(y)
         pos["loss_sum"], pos["correct"] = pos["loss_sum"] + loss * len(y), pos["correct"] + right
         if cfg.log_every:
@@ -255,19 +263,20 @@ class _Run:
         train_loss = pos["loss_sum"] / pos["seen"] if pos["seen"] else math.nan
         if not train_loss <= DIVERGED_EPOCH * self.chance_loss:
             self.diverged(
-                f"the mean training loss reached {train_loss:.4g} (> {DIVERGED_EPOCH} ln C = "
+                f"the mean training loss reached {train_loss:.4g} (> {DIVERGED_EPOCH} {self.chance} = "
                 f"{DIVERGED_EPOCH * self.chance_loss:.1f})",
                 epoch,
             )
         kill_point("evaluate")
-        test_loss, test_acc = evaluate(self.model, self.x_test, self.y_test)
+        test_loss, test_acc = evaluate(self.model, self.x_test, self.y_test, criterion=self.criterion)
+        metric = self.criterion.metric  # "accuracy" for classifiers
         record = {
             "epoch": epoch + 1,
             "lr": self.optimizer.lr,
             "train_loss": train_loss,
-            "train_accuracy": pos["correct"] / pos["seen"],
+            f"train_{metric}": pos["correct"] / pos["seen"],
             "test_loss": test_loss,
-            "test_accuracy": test_acc,
+            f"test_{metric}": test_acc,
             "test_error": 1.0 - test_acc,
             "seconds": seconds,
             "images_per_second": pos["seen"] / seconds if seconds > 0 else float("nan"),
@@ -295,7 +304,7 @@ class _Run:
         train_seconds = sum(h["seconds"] for h in self.history)
         images = sum(h["images_per_second"] * h["seconds"] for h in self.history)
         return {
-            "test_accuracy": final["test_accuracy"],
+            f"test_{self.criterion.metric}": final[f"test_{self.criterion.metric}"],
             "test_error": final["test_error"],
             "test_loss": final["test_loss"],
             "epochs": final["epoch"],
@@ -308,8 +317,8 @@ class _Run:
         }
 
 
-def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progress=True, meta=None) -> dict:
-    """Train ``model`` with minibatch SGD and softmax cross-entropy.
+def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progress=True, meta=None, criterion=None):
+    """Train ``model`` with minibatch SGD on softmax cross-entropy, or another objective (``criterion``).
 
     Parameters
     ----------
@@ -333,6 +342,11 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
     meta : dict, optional
         Extra JSON-able facts stored in ``run.json`` and the checkpoints
         (model name, dataset).
+    criterion : objective of :mod:`v1sim.nn.loss`, optional
+        Default :class:`~v1sim.nn.CrossEntropyLoss`. With
+        :class:`~v1sim.nn.ReconstructionLoss` the labels may be None, the
+        logs' ``accuracy`` is its ``metric`` (``variance_explained``) and the
+        error the fraction unexplained.
 
     Returns
     -------
@@ -368,6 +382,7 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
         RunFolder(out_dir),
         dict(meta or {}),
         progress,
+        criterion or CrossEntropyLoss(),
     )
     with run.folder.interrupts() as interrupted:
         run.open(resume)

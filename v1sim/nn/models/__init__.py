@@ -67,6 +67,7 @@ from .googlenet import GOOGLENET_INCEPTION, InceptionSpec, googlenet, googlenet_
 from .lenet import lenet5
 from .misc import PositionBias, alphago_policy, fc_vs_conv
 from .resnet import RESNET_DEPTHS, ResNetDepth, cifar_resnet, resnet
+from .sparse import sparse_conv
 from .vgg import VGG_CONFIGS, VGGConv, vgg
 from .weights import TORCHVISION_MODELS, load_torchvision
 
@@ -93,6 +94,7 @@ __all__ = [
     "cifar_resnet",
     "alphago_policy",
     "fc_vs_conv",
+    "sparse_conv",
 ]
 
 _MATERIALIZE_LIMIT_BYTES = 4 * 2**30
@@ -143,6 +145,9 @@ def _register():
     m["alphago-policy"] = ModelInfo(alphago_policy, (48, 19, 19), "AlphaGo's policy network (Silver et al. 2016)")
     m["fc-vs-conv"] = ModelInfo(
         fc_vs_conv, (1, 200, 200), "200x200 image to 40K units: variant=fc | lc | conv (Ranzato 2014, in the lecture)"
+    )
+    m["sparse_conv"] = ModelInfo(
+        sparse_conv, (1, 12, 12), "sparse convolutional autoencoder of natural images (Olshausen & Field 1996)"
     )
     return m
 
