@@ -101,7 +101,14 @@ def batch_list(pop, rng=0):
 
 
 def v1sim_run(pop, batches, contrast):
-    return [pop.grating_responses(t, f, p, r, contrast, units=u) for t, f, p, r, u in batches]
+    """As measure_properties asks: the batches for all units (blank, full field) in one call, as no image is
+    drawn; each patch batch in its own, for its units. Returns the responses batch by batch."""
+    everyone = [b for b in batches if b[4] is None]  # the first batches of the list
+    out = []
+    if everyone:
+        joined = pop.grating_responses(*(np.concatenate([b[i] for b in everyone]) for i in range(4)), contrast)
+        out = np.split(joined, np.cumsum([len(b[0]) for b in everyone])[:-1])
+    return out + [pop.grating_responses(t, f, p, r, contrast, units=u) for t, f, p, r, u in batches[len(out) :]]
 
 
 def numpy_gratings(size, ppd, theta_deg, cpd, phase, radius_deg, contrast, background=0.5):

@@ -103,29 +103,30 @@ def grating_projections(filters, theta_deg, cpd, phase, radius_deg, contrast=1.0
     contrast = check_in_range(contrast, "contrast", 0.0, 1.0, inclusive=(False, True))
     size = filters.shape[1]
     k = len(filters) if rows is None else len(rows)
-    check_allocation((f.size, k), np.float64, "phase", copies=3)
-    # each image's carrier (orientation, frequency) and aperture radius among the distinct ones (ascending)
-    carriers, carrier = np.unique(np.stack([theta, f], axis=1), axis=0, return_inverse=True)
-    radii, aperture = np.unique(r, return_inverse=True)
-    n_finite = int(np.isfinite(radii).sum())
-    proj = np.empty((len(carriers), radii.size, 2, k))  # the projections of c0 and c90
-    if n_finite:  # patches: every radius of a carrier in one pass over each filter's pixels
-        part = np.empty((len(carriers), n_finite, 2, k))
+    check_allocation((f.size, k), np.float64, "phase", copies=4)
+    # the projections of c0 and c90 for each image, from its distinct (orientation, frequency[, radius])
+    p0, p1 = np.empty((f.size, k)), np.empty((f.size, k))
+    full = np.isinf(r)
+    if full.any():  # full field: the two images of each carrier through one GEMM
+        carriers, which = np.unique(np.stack([theta[full], f[full]], axis=1), axis=0, return_inverse=True)
+        twice = np.repeat(carriers, 2, axis=0)
+        quadrature = np.tile([0.0, math.pi / 2.0], len(carriers))
+        images = draw_gratings(PopulationGeometry(ppd, size, k), twice[:, 0], twice[:, 1], quadrature, np.inf, 1.0)
+        q = project_images(filters, images, rows).reshape(len(carriers), 2, k)
+        p0[full], p1[full] = q[which.ravel(), 0], q[which.ravel(), 1]
+    if not full.all():  # patches: every radius of a carrier in one pass over each filter's pixels
+        patch = ~full
+        carriers, which = np.unique(np.stack([theta[patch], f[patch]], axis=1), axis=0, return_inverse=True)
+        radii, aperture = np.unique(r[patch], return_inverse=True)  # ascending
+        q = np.empty((len(carriers), radii.size, 2, k))
         kernels.get("aperture_projections", kernel_device(len(carriers) * k * size * size))(
             filters,
             np.arange(k) if rows is None else np.asarray(rows, np.int64),
             np.radians(carriers[:, 0]),
             carriers[:, 1] / ppd,
-            radii[:n_finite] * ppd,
-            part,
+            radii * ppd,
+            q,
         )
-        proj[:, :n_finite] = part
-    if n_finite < radii.size:  # full field: the two images of each carrier through one GEMM
-        twice = np.repeat(carriers, 2, axis=0)
-        quadrature = np.tile([0.0, math.pi / 2.0], len(carriers))
-        images = draw_gratings(PopulationGeometry(ppd, size, k), twice[:, 0], twice[:, 1], quadrature, np.inf, 1.0)
-        proj[:, -1] = project_images(filters, images, rows).reshape(len(carriers), 2, k)
+        p0[patch], p1[patch] = q[which.ravel(), aperture, 0], q[which.ravel(), aperture, 1]
     ph = ph[:, None]
-    return contrast * (
-        np.cos(ph) * proj[carrier.ravel(), aperture, 0] + np.sin(ph) * proj[carrier.ravel(), aperture, 1]
-    )
+    return contrast * (np.cos(ph) * p0 + np.sin(ph) * p1)

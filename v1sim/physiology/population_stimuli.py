@@ -247,16 +247,18 @@ def _takes_units(population) -> bool:
 def record_gratings(population, geometry, ori, sf, protocol, phase_offset) -> tuple[np.ndarray, int]:
     """Full-field gratings: responses (n_units, n_sf, n_ori, n_phases) and the number of images shown.
 
-    One batch per spatial frequency (n_ori * n_phases images), so memory stays at one batch of images.
+    One batch per spatial frequency (n_ori * n_phases images), so memory stays at one batch of images; one
+    batch for all of them when the population answers through ``grating_responses`` (no image is drawn).
     """
     n_ph = protocol.n_phases
     check_allocation((geometry.n_units, sf.size, ori.size, n_ph), np.float64, "population", copies=3)
     out = np.empty((geometry.n_units, sf.size, ori.size, n_ph))
     phases = grating_phases(n_ph, phase_offset)
-    for i, f in enumerate(sf):
-        o, p = np.meshgrid(ori, phases, indexing="ij")
-        r = show_gratings(population, geometry, o.ravel(), f, p.ravel(), np.inf, protocol.contrast)
-        out[:, i] = r.T.reshape(geometry.n_units, ori.size, n_ph)
+    step = sf.size if callable(getattr(population, "grating_responses", None)) else 1
+    for i in range(0, sf.size, step):
+        f, o, p = np.meshgrid(sf[i : i + step], ori, phases, indexing="ij")
+        r = show_gratings(population, geometry, o.ravel(), f.ravel(), p.ravel(), np.inf, protocol.contrast)
+        out[:, i : i + step] = r.T.reshape(geometry.n_units, -1, ori.size, n_ph)
     return out, sf.size * ori.size * n_ph
 
 
