@@ -11,6 +11,7 @@ from v1sim import kernels
 from v1sim.errors import InputError
 from v1sim.physiology.macaque import macaque_population
 from v1sim.physiology.population import measure_properties
+from v1sim.physiology.population_gratings import grating_projections
 from v1sim.physiology.population_stimuli import check_population, draw_gratings
 from v1sim.stimuli import grating
 
@@ -168,4 +169,21 @@ def test_grating_drives_names_the_bad_argument(kwargs, argument):
     call = {"theta_deg": [0.0, 90.0], "cpd": 2.0, "phase": 0.0, "radius_deg": np.inf, **kwargs}
     with pytest.raises(InputError) as info:
         population.grating_drives(**call)
+    assert info.value.argument == argument
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"filters": np.zeros((2, 8, 9), np.float32)}, "filters"),
+        ({"filters": np.zeros((8, 8), np.float32)}, "filters"),
+        ({"rows": [2]}, "rows"),
+        ({"ppd": 0.0}, "ppd"),
+    ],
+)
+def test_grating_projections_names_the_bad_argument(kwargs, argument):
+    call = {"filters": np.zeros((2, 8, 8), np.float32), "theta_deg": 0.0, "cpd": 1.0, "phase": 0.0}
+    call = {**call, "radius_deg": np.inf, "ppd": 4.0, **kwargs}
+    with pytest.raises(InputError) as info:
+        grating_projections(**call)
     assert info.value.argument == argument

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from .. import kernels
-from .._core.validate import as_float_array, check_allocation, check_in_range
+from .._core.validate import as_float_array, check_allocation, check_in_range, check_positive_float
 from ..errors import InputError
 from .population_stimuli import PopulationGeometry, draw_gratings
 
@@ -84,9 +84,18 @@ def grating_projections(filters, theta_deg, cpd, phase, radius_deg, contrast=1.0
     Raises
     ------
     InputError
-        Naming the argument: non-finite orientation or phase, a frequency outside [0, ppd / 2), a negative or
-        NaN radius, a contrast outside (0, 1], vectors that do not broadcast.
+        Naming the argument: filters that are not (K, S, S), rows outside them, a ppd <= 0, non-finite
+        orientation or phase, a frequency outside [0, ppd / 2), a negative or NaN radius, a contrast outside
+        (0, 1], vectors that do not broadcast.
     """
+    filters = as_float_array(filters, "filters", ndim=3, dtype=np.float32)
+    if filters.shape[1] != filters.shape[2]:
+        raise InputError(f"filters must be (K, S, S), square images; got shape {filters.shape}", argument="filters")
+    ppd = check_positive_float(ppd, "ppd")
+    if rows is not None:
+        rows = np.asarray(rows, np.int64).reshape(-1)
+        if rows.size and (rows.min() < 0 or rows.max() >= len(filters)):
+            raise InputError(f"rows must index the {len(filters)} filters", argument="rows")
     given = [
         as_float_array(v, name, ndim=(0, 1), dtype=np.float64, allow_nonfinite=name == "radius_deg")
         for v, name in ((theta_deg, "theta_deg"), (cpd, "cpd"), (phase, "phase"), (radius_deg, "radius_deg"))
@@ -121,7 +130,7 @@ def grating_projections(filters, theta_deg, cpd, phase, radius_deg, contrast=1.0
         q = np.empty((len(carriers), radii.size, 2, k))
         kernels.get("aperture_projections", kernel_device(len(carriers) * k * size * size))(
             filters,
-            np.arange(k) if rows is None else np.asarray(rows, np.int64),
+            np.arange(k) if rows is None else rows,
             np.radians(carriers[:, 0]),
             carriers[:, 1] / ppd,
             radii * ppd,
