@@ -18,6 +18,12 @@ models:
     resnet20..110   He et al. 2016, CIFAR-style; plain20..110 the same without shortcuts
                     (digits zero-padded to 32x32; recipe: 6 epochs, batch 128, lr 0.1, step decay;
                     depth 110 warms up over 400 steps as He et al. did)
+  Natural images, unlabelled (default --dataset images: scikit-image's photographs, or --data-dir DIR),
+  minibatch SGD on a sparse-coding objective; the result reports gabor_fraction (conv1 filters whose
+  Gabor fit reaches r^2 >= 0.7):
+    sparse_conv     sparse convolutional autoencoder, Olshausen & Field 1996: 64 unit-norm 12x12
+                    filters, ReLU codes with an L1 cost, tied decoder; whitened patches (recipe: 20
+                    epochs of 64,000 patches, batch 64, SGD lr 0.1, momentum 0.9)
   S/C hierarchies, one learning pass without SGD (the SGD flags above are refused):
     neocognitron    Fukushima 2003: fixed edge cells, US2/US3 competitive learning, US4 labelled
                     prototypes; --classifier intvec (Fukushima 2007, default), nearest or ridge
@@ -144,6 +150,12 @@ def run(args) -> int:
             f"one pass over {result['n_train']} images ({result['train_seconds']:.0f} s, "
             f"{result['images_per_second']:.0f} images/s); run in {result['out']}"
         )
+    elif "gabor_fraction" in result:  # a natural-image model: no classes, a reconstruction
+        print(
+            f"{args.model} on natural images: {100 * result['gabor_fraction']:.0f}% of conv1's filters Gabor-like "
+            f"(fit r^2 >= 0.7), {100 * result['test_variance_explained']:.1f}% of test patch variance explained "
+            f"after {result['epochs']} epochs ({result['train_seconds']:.0f} s); run in {result['out']}"
+        )
     else:
         print(
             f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% after {result['epochs']} "
@@ -204,7 +216,9 @@ def _convnet(args) -> dict:
     for key in (*SGD_FLAGS, "seed"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    args.dataset = args.dataset or "digits"
+    from ..nn.natural import NATURAL_MODELS
+
+    args.dataset = args.dataset or ("images" if args.model in NATURAL_MODELS else "digits")
     transfer = {"init": args.init, "classes": args.classes}
     train_one = recipes.train_model
     if args.init is not None or args.classes is not None:

@@ -48,7 +48,11 @@ RECIPES = {
 
 
 def recipe(model_name: str) -> dict:
-    """Default hyper-parameters for ``model_name`` (see :data:`RECIPES`)."""
+    """Default hyper-parameters for ``model_name`` (see :data:`RECIPES`; natural-image models: ``NATURAL_RECIPES``)."""
+    from .natural import NATURAL_RECIPES
+
+    if model_name in NATURAL_RECIPES:
+        return dict(NATURAL_RECIPES[model_name])
     if model_name.startswith(("resnet", "plain")):
         settings = dict(RECIPES["resnet"])
         if model_name in ("resnet110", "plain110"):  # He et al. warm ResNet-110 up at lr 0.01 for ~400 steps
@@ -182,7 +186,20 @@ def train_model(
     """
     from ..datasets import load_dataset
     from . import models
+    from .natural import NATURAL_MODELS, train_natural
 
+    if name in NATURAL_MODELS:  # unlabelled natural images, a reconstruction objective
+        return train_natural(
+            name,
+            dataset=dataset,
+            data_dir=data_dir,
+            config=config,
+            device=device,
+            out=out,
+            resume=resume,
+            progress=progress,
+            limit=limit,
+        )
     config = config or TrainConfig(**recipe(name))
     input_shape = models.default_input_shape(name, in_channels=1)
     x, y = load_dataset(dataset, "train", data_dir=data_dir, download=download)

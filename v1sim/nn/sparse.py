@@ -73,6 +73,8 @@ class UnitNormConv2d(Conv2d):
         super().__init__(
             in_channels, out_channels, kernel_size, stride, padding, 1, bias, device=_host_device(device), rng=rng
         )
+        if self.weight.data.flags.writeable:  # start on the sphere (not a shape-only placeholder)
+            self.weight.data /= self._norms()[:, None, None, None]
 
     def _norms(self) -> np.ndarray:
         w = self.weight.data
