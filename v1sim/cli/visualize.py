@@ -12,6 +12,7 @@ examples:
   v1sim train lenet5 --out runs/lenet5 && v1sim visualize runs/lenet5
   v1sim visualize runs/lenet5 --layer c1 --units 6 --out vis/c1
   v1sim visualize runs/neocognitron --layer US2 --json
+  v1sim visualize alexnet-torchvision --weights alexnet.npz --layer conv2 --out vis/alexnet
 
 Writes into --out: filters.png (the first layer's filters; --layer's by their strongest input
 channel), activations.png (test image --image through every layer), top_patches.png (the test
@@ -21,6 +22,12 @@ the centre unit, by gradient ascent with an L2 penalty, blur every 4 steps and c
 [0, 1]; Simonyan et al. 2014, Yosinski et al. 2015) and receptive_fields.png (size / jump per
 layer). A unit is a channel of the layer; default --layer: a ConvNet's second convolution, a
 hierarchy's highest learned S-stage.
+
+A network trained elsewhere: a zoo name instead of RUN_DIR, with --weights NPZ (a torchvision
+state dict, exported with numpy.savez(NPZ, **{k: v.numpy() for k, v in model.state_dict().items()})).
+Its images are crops of the natural photographs (v1sim.datasets.natural_images, grey in every
+channel, resized to the model's input), normalised with ImageNet's mean and std by a first layer
+'normalize'; RGB conv1 filters are shown in colour.
 """
 
 
@@ -38,6 +45,7 @@ def run(args) -> int:
         steps=args.steps,
         checkpoint=args.checkpoint,
         progress=not args.quiet and not args.json,
+        weights=args.weights,
     )
     if args.json:
         print(json.dumps(summary))
@@ -53,12 +61,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="feature visualisation of a trained run: filters, maps, top patches, maximisation",
         description=(
             "Show what the units of a trained network (a v1sim train run folder: a ConvNet of the zoo or\n"
-            "the Neocognitron) respond to, as the lecture's Zeiler & Fergus slides do."
+            "the Neocognitron; or a zoo ConvNet with --weights trained elsewhere) respond to, as the\n"
+            "lecture's Zeiler & Fergus slides do."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder of v1sim train (--out DIR)")
+    p.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a run folder of v1sim train (--out DIR), or a zoo name with --weights"
+    )
+    p.add_argument(
+        "--weights",
+        metavar="NPZ",
+        help="a torchvision state dict (.npz) for the zoo model RUN_DIR names (e.g. alexnet-torchvision)",
+    )
     p.add_argument("--layer", metavar="NAME", help="the layer whose units are shown (an unknown name lists them)")
     p.add_argument("--out", metavar="DIR", default="visualize", help="folder for the PNGs (default ./visualize)")
     p.add_argument("--units", type=int, default=8, metavar="K", help="show the first K units (default 8)")
@@ -79,6 +95,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
             "steps": "--steps",
             "checkpoint": "--checkpoint",
             "run_dir": "RUN_DIR",
+            "weights": "--weights",
         },
     )
     return p

@@ -2,7 +2,8 @@
 
 Each function draws on axes it is given (or a new figure) and returns the
 figure; :func:`v1sim.plotting.save_figure` writes it. Images are shown as
-they are: grey maps with ink (1) dark, filters with zero at mid-grey.
+they are: grey maps with ink (1) dark (``ink=False``: photographs, bright as they are), filters with zero
+at mid-grey.
 """
 
 from __future__ import annotations
@@ -37,15 +38,18 @@ def _show(ax, image, title, cmap="gray"):
     ax.set_title(title)
 
 
-def plot_filters(weights, title, *, ax=None, columns=None):
-    """A mosaic of a (K, C, kh, kw) bank, each filter by its strongest input channel (zero is mid-grey)."""
+def plot_filters(weights, title, *, ax=None, columns=None, channel="strongest"):
+    """A mosaic of a (K, C, kh, kw) bank, each filter by its strongest input channel or in colour (zero is mid-grey).
+
+    ``channel``: as :func:`filter_images` (``"rgb"`` for a first layer over RGB images).
+    """
     fig, ax = _figure(ax, (3.2, 3.2))
-    images, _ = filter_images(weights)
+    images, _ = filter_images(weights, channel=channel)
     _show(ax, tile(images, columns=columns, scale="symmetric", fill=1.0), title, cmap="gray")
     return fig
 
 
-def plot_activation_maps(image, outputs, *, channels=6, fig=None):
+def plot_activation_maps(image, outputs, *, channels=6, fig=None, ink=True):
     """The input and, one row per layer, the first ``channels`` maps of each (N=1) layer output with a map."""
     import matplotlib.pyplot as plt
 
@@ -53,7 +57,8 @@ def plot_activation_maps(image, outputs, *, channels=6, fig=None):
     rows = len(spatial) + 1
     fig = fig or plt.figure(figsize=(1.1 * (channels + 1) + 0.6, 1.15 * rows + 0.4))
     grid = fig.add_gridspec(rows, channels)
-    _show(fig.add_subplot(grid[0, 0]), 1 - np.clip(image[0], 0, 1), "input")
+    shown = np.clip(image[0], 0, 1)
+    _show(fig.add_subplot(grid[0, 0]), 1 - shown if ink else shown, "input")
     for r, (name, maps) in enumerate(spatial.items(), start=1):
         peak = float(np.abs(maps).max()) or 1.0
         for c in range(min(channels, len(maps))):
@@ -65,7 +70,7 @@ def plot_activation_maps(image, outputs, *, channels=6, fig=None):
     return fig
 
 
-def plot_top_patches(top, *, fig=None, label="unit"):
+def plot_top_patches(top, *, fig=None, label="unit", ink=True):
     """One row per unit: its top-k input patches (cropped to the receptive field), best first, ink dark."""
     import matplotlib.pyplot as plt
 
@@ -74,13 +79,14 @@ def plot_top_patches(top, *, fig=None, label="unit"):
     for u in range(units):
         ax = fig.add_subplot(units, 1, u + 1)
         crops = top.crops[u][:, 0] if top.crops.shape[2] == 1 else top.crops[u].transpose(0, 2, 3, 1)
-        ax.imshow(1 - tile(np.clip(crops, 0, 1), columns=k, scale="none", fill=0.0), cmap="gray", vmin=0, vmax=1)
+        mosaic = tile(np.clip(crops, 0, 1), columns=k, scale="none", fill=0.0)
+        ax.imshow(1 - mosaic if ink else mosaic, cmap="gray", vmin=0, vmax=1)
         _bare(ax)
         ax.set_ylabel(f"{label} {top.units[u]}", rotation=0, ha="right", va="center", fontsize=7)
     return fig
 
 
-def plot_maximizations(results, *, axes=None, label="unit", field=None):
+def plot_maximizations(results, *, axes=None, label="unit", field=None, ink=True):
     """Each activation-maximisation image (ink dark), titled with its unit and final response.
 
     With the layer's :class:`ReceptiveField` ``field``, each image is cropped to the unit's field.
@@ -95,7 +101,8 @@ def plot_maximizations(results, *, axes=None, label="unit", field=None):
     for ax, r in zip(axes, results):
         img = r.image if field is None else crop(r.image, field, *r.position)
         image = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
-        _show(ax, 1 - np.clip(image, 0, 1), f"{label}[{r.unit}]\na = {r.responses[-1]:.2f}")
+        image = np.clip(image, 0, 1)
+        _show(ax, 1 - image if ink else image, f"{label}[{r.unit}]\na = {r.responses[-1]:.2f}")
     return axes[0].figure
 
 

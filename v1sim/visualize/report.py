@@ -9,7 +9,7 @@ from ..errors import InputError
 from .activations import check_layer, layer_names, layer_outputs, top_patches
 from .maximize import maximize_activation
 from .mosaic import layer_weights
-from .network import load_network, network_images
+from .network import NATURAL_IMAGES, load_network, network_images
 from .receptive_field import receptive_fields
 
 __all__ = ["default_layer", "summary_lines", "write_visualizations"]
@@ -37,7 +37,7 @@ def _first_filters(network) -> str:
 
 
 def write_visualizations(
-    run_dir, out_dir, *, layer=None, units=8, image=0, k=9, steps=60, checkpoint="best", progress=False
+    run_dir, out_dir, *, layer=None, units=8, image=0, k=9, steps=60, checkpoint="best", progress=False, weights=None
 ) -> dict:
     """Visualise a trained network into ``out_dir``: filters, activation maps, top patches, maximisation, fields.
 
@@ -48,7 +48,10 @@ def write_visualizations(
     ``layer`` hardest, cropped to their receptive field),
     ``maximization.png`` (ConvNets: activation maximisation of those units,
     :func:`maximize_activation` with its defaults and ``steps``) and
-    ``receptive_fields.png``.
+    ``receptive_fields.png``. With ``weights`` (a torchvision state dict),
+    ``run_dir`` is a zoo name instead and the images are crops of the natural
+    images (:func:`~v1sim.visualize.network.load_network`); RGB first-layer
+    filters are shown in colour.
 
     Returns
     -------
@@ -65,7 +68,7 @@ def write_visualizations(
     out = check_out_dir(out_dir, "out_dir")
     units = check_positive_int(units, "units")
     image = check_nonnegative_int(image, "image")
-    network = load_network(run_dir, checkpoint=checkpoint)
+    network = load_network(run_dir, checkpoint=checkpoint, weights=weights)
     model = network.model
     layer = default_layer(network) if layer is None else check_layer(model, layer)
     x, _, dataset = network_images(network, progress=progress)
@@ -90,18 +93,21 @@ def write_visualizations(
         first = _first_filters(network)
         has_filters = _has_filters(model, layer) and layer != first
         fig, axes = plt.subplots(1, 1 + has_filters, figsize=(3.4 * (1 + has_filters), 3.4), squeeze=False)
-        plots.plot_filters(layer_weights(model, first), f"{first}: filters", ax=axes[0, 0])
+        first_weights = layer_weights(model, first)
+        colour = "rgb" if first_weights.shape[1] == 3 else "strongest"
+        plots.plot_filters(first_weights, f"{first}: filters", ax=axes[0, 0], channel=colour)
         if has_filters:
             plots.plot_filters(layer_weights(model, layer), f"{layer}: strongest input channel", ax=axes[0, 1])
         files.append(save_figure(fig, out / "filters.png"))
-        fig = plots.plot_activation_maps(x[image], outputs)
+        ink = dataset != NATURAL_IMAGES  # digits are ink on paper, shown dark; photographs as they are
+        fig = plots.plot_activation_maps(x[image], outputs, ink=ink)
         fig.suptitle(f"{network.name}: {dataset} test image {image} through the layers")
         files.append(save_figure(fig, out / "activations.png"))
-        fig = plots.plot_top_patches(top)
+        fig = plots.plot_top_patches(top, ink=ink)
         fig.suptitle(f"{layer}: top {k} of {len(x)} test images per unit, {top.field.size[0]} px receptive field")
         files.append(save_figure(fig, out / "top_patches.png"))
         if maxima is not None:
-            fig = plots.plot_maximizations(maxima)
+            fig = plots.plot_maximizations(maxima, ink=ink)
             fig.suptitle(f"{layer}: activation maximisation (centre unit)", y=1.02)
             files.append(save_figure(fig, out / "maximization.png"))
         side = network.input_shape[1]
