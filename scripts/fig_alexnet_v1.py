@@ -21,13 +21,16 @@ filters are compared with were mapped with grey (achromatic) stimuli, so they
 are luminance fields; eight fits spread over nx are shown. (c) The fits that
 explain at least half of their filter's variance, on Ringach's nx-ny plane
 beside his 79 simple cells (grey histogram, as
-``scripts/fig_learned_rf_vs_v1.py`` draws it). (d) A colour-opponency index
+``scripts/fig_learned_rf_vs_v1.py`` draws it), the colour-opponent filters
+(index above 0.5, panel d) in purple: their luminance is what a grey
+stimulus sees of them. (d) A colour-opponency index
 per filter: each pixel's RGB projected onto an orthonormal achromatic axis
 (1, 1, 1)/sqrt 3 and two opponent axes, red-green (1, -1, 0)/sqrt 2 and
 yellow-blue (1, 1, -2)/sqrt 6; the index is the share of the filter's energy
 in the two opponent components (0 for a grey filter, 1 for a pure
 red-minus-green one, 2/3 expected of a filter with independent random
-weights, as two of the three axes are chromatic). (e) The most opponent
+weights, as two of the three axes are chromatic); above 0.5 a filter counts as
+colour-opponent. (e) The most opponent
 filters: ImageNet-trained AlexNet learns a group of low-frequency colour-blob
 filters beside its achromatic Gabors (Krizhevsky et al. 2012, Fig. 3).
 (f) The V1 benchmark (Marques, Schrimpf & DiCarlo 2021;
@@ -86,6 +89,7 @@ OPPONENT_AXES = np.array(
 LAYERS = ("conv1", "conv2", "conv3")
 UNITS = 16  # per layer: v1sim benchmark --units 16
 MIN_R2 = 0.5
+OPPONENT = 0.5  # opponency index above which a filter counts as colour-opponent (most of its energy chromatic)
 FOV = 8.0  # degrees, Marques et al.
 TICKS = (0.1, 0.2, 0.3, 0.5, 1.0, 1.5)
 
@@ -200,7 +204,7 @@ def _picks(nx, n):
     return order[np.unique(np.linspace(0, len(order) - 1, n).round().astype(int))]
 
 
-def _nxny_plane(ax, good):
+def _nxny_plane(ax, good, opponent):
     data = biology.ringach2002_nxny()
     edges = data.edges
     centre = np.sqrt(edges[:-1] * edges[1:])
@@ -209,16 +213,17 @@ def _nxny_plane(ax, good):
     for (i, j), c in np.ndenumerate(data.counts):
         if c:
             ax.text(centre[i], centre[j], str(c), ha="center", va="center", fontsize=7, color="0.25")
-    clip = (edges[0] * 1.02, edges[-1] / 1.02)  # fits beyond the data's range sit on its border
-    ax.scatter(
-        np.clip(good.nx, *clip),
-        np.clip(good.ny, *clip),
-        s=16,
-        color="tab:orange",
-        alpha=0.85,
-        edgecolor="none",
-        label=f"conv1 luminance fits (n = {len(good)})",
-    )
+    clip = (edges[0] * 1.08, edges[-1] / 1.08)  # fits beyond the data's range sit just inside its border
+    for mask, colour, what in ((~opponent, "tab:orange", "achromatic"), (opponent, "tab:purple", "colour-opponent")):
+        ax.scatter(
+            np.clip(good.nx[mask], *clip),
+            np.clip(good.ny[mask], *clip),
+            s=16,
+            color=colour,
+            alpha=0.85,
+            edgecolor="none",
+            label=f"conv1 fits, {what} filters (n = {int(mask.sum())})",
+        )
     ax.set(xscale="log", yscale="log", xlim=(edges[0], edges[-1]), ylim=(edges[0], edges[-1]))
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(FixedLocator(TICKS))
@@ -302,7 +307,7 @@ def main(out_dir, quick=False, weights=None) -> Path:
             pad=16,
         )
 
-        net_median = _nxny_plane(axes[0, 2], good)
+        net_median = _nxny_plane(axes[0, 2], good, index[: len(fits)][keep] > OPPONENT)
 
         ax = axes[1, 0]
         ax.hist(index, bins=np.linspace(0, 1, 21), color="tab:purple", edgecolor="white")
@@ -310,9 +315,9 @@ def main(out_dir, quick=False, weights=None) -> Path:
         ax.text(2 / 3, ax.get_ylim()[1] * 0.95, "random RGB\nweights: 2/3 ", fontsize=7, va="top", ha="right")
         ax.set_xlabel("colour-opponency index (chromatic share of filter energy)")
         ax.set_ylabel("conv1 filters")
-        opponent = int(np.sum(index > 0.5))
+        opponent = int(np.sum(index > OPPONENT))
         ax.set_title(
-            f"(d) colour opponency: {opponent} of {len(index)} filters above 0.5\n0 = grey, 1 = purely chromatic"
+            f"(d) colour opponency: {opponent} of {len(index)} filters above {OPPONENT}\n0 = grey, 1 = purely chromatic"
         )
 
         order = np.argsort(-index)[:8]
@@ -322,7 +327,7 @@ def main(out_dir, quick=False, weights=None) -> Path:
         _scores_panel(axes[1, 2], scores)
 
         source = (
-            f"ImageNet weights from {Path(weights).name}"
+            f"weights from {Path(weights).name}"
             if weights is not None
             else f"UNTRAINED (random initialisation, seed {SEED}; pass --weights for trained ones)"
         )
