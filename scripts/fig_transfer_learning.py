@@ -75,10 +75,10 @@ import numpy as np
 
 from v1sim._core.io import write_json
 from v1sim.datasets import load_dataset, load_digits
-from v1sim.nn import SGD, CrossEntropyLoss, Linear, models
+from v1sim.nn import Linear, models
 from v1sim.nn.codes import extract_codes
 from v1sim.nn.optim import set_layer_rates
-from v1sim.nn.recipes import prepare_images, train_steps
+from v1sim.nn.recipes import prepare_images, sgd_steps, train_steps
 from v1sim.nn.transfer import classifier_name, replace_classifier, select_classes
 from v1sim.plotting import paper_style, save_figure
 
@@ -102,20 +102,10 @@ COLOURS = dict(zip(METHODS, ("0.35", "C0", "C2", "C3", "C1"), strict=True))
 
 
 def _sgd(model, x, y, steps, seed):
-    """``steps`` SGD steps of batch min(64, N) over seeded permutations (the lenet5 recipe's settings)."""
-    opt = SGD(model.parameters(), lr=LR, momentum=0.9, weight_decay=5e-4)
-    criterion, rng = CrossEntropyLoss(), np.random.default_rng(seed)
-    batch, order = min(64, len(x)), np.zeros(0, dtype=np.int64)
-    model.train()
-    for _ in range(steps):
-        if len(order) < batch:
-            order = np.concatenate([order, rng.permutation(len(x))])
-        idx, order = order[:batch], order[batch:]
-        criterion(model(x[idx]), y[idx])
-        model.zero_grad()
-        model.backward_without_input_grad(criterion.backward())
-        opt.step()
-    return model.eval()
+    """``steps`` SGD steps of batch min(64, N) at the lenet5 recipe's constant rate, no decay."""
+    return sgd_steps(
+        model, x, y, steps=steps, seed=seed, lr=LR, momentum=0.9, weight_decay=5e-4, batch_size=64, lr_gamma=None
+    )
 
 
 def _accuracy(model, x, y) -> float:

@@ -4,7 +4,9 @@ Subcommands
 -----------
 figures   regenerate the figure gallery (the main job)
 summary   a model's layers: output shapes, parameters, activation memory, MACs
-train     train a ConvNet, the Neocognitron or HMAX on digits (checkpoints, resume)
+train     train a ConvNet (digits, Fashion-MNIST, natural images; transfer from a run), the Neocognitron or HMAX
+codes     a trained ConvNet's "CNN codes" of a dataset, with nearest-neighbour retrieval
+visualize feature visualisation of a run or of a zoo model with torchvision weights
 record    virtual electrophysiology on a model cell: rasters, tuning curves, metrics
 benchmark score models against macaque V1 (Marques et al. 2021's 13 properties; Dask for many)
 info      versions, threads, Numba threading layer, CUDA availability
@@ -12,7 +14,7 @@ warmup    compile every kernel ahead of use and report first-call times
 
 Modules: ``main`` (the parser, :func:`main`, the error-type -> exit-code
 mapping), and one per subcommand (``figures``, ``summary``, ``train``,
-``record``, ``benchmark``, ``info`` with ``warmup``), each with ``add_parser(sub)`` and the
+``record``, ``benchmark``, ``codes``, ``visualize``, ``info`` with ``warmup``), each with ``add_parser(sub)`` and the
 function it runs. Building the parser imports no numpy: ``v1sim --help``
 starts fast.
 

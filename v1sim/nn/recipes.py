@@ -6,8 +6,9 @@
     Zero-pad 28x28 digits to a model's (C, H, W) input.
 :func:`train_model`
     Load a dataset, build the model and :func:`~v1sim.nn.train.fit` it into a run folder.
-:func:`train_steps` / :func:`predict_labels`
-    A fixed number of SGD steps in memory, and the labels it predicts: for figures.
+:func:`train_steps` / :func:`sgd_steps` / :func:`predict_labels`
+    A fixed number of SGD steps in memory (of a zoo model by name, or of any module), and the labels it
+    predicts: for figures.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .loss import CrossEntropyLoss
 from .optim import SGD
 from .train import TrainConfig, check_data, fit
 
-__all__ = ["RECIPES", "predict_labels", "prepare_images", "recipe", "train_model", "train_steps"]
+__all__ = ["RECIPES", "predict_labels", "prepare_images", "recipe", "sgd_steps", "train_model", "train_steps"]
 
 # The defaults `v1sim train MODEL` uses (flags override them).
 RECIPES = {
@@ -116,17 +117,52 @@ def train_steps(name, images, labels, *, steps, seed=0):
     x, y = check_data(prepare_images(images, models.default_input_shape(name)), labels, "train")
     settings = recipe(name)
     model = models.build(name, rng=seed)
-    opt = SGD(
-        model.parameters(), lr=settings["lr"], momentum=settings["momentum"], weight_decay=settings["weight_decay"]
+    return sgd_steps(
+        model,
+        x,
+        y,
+        steps=steps,
+        seed=seed,
+        lr=settings["lr"],
+        momentum=settings["momentum"],
+        weight_decay=settings["weight_decay"],
+        batch_size=settings["batch_size"],
+        lr_gamma=settings["lr_gamma"],
     )
+
+
+def sgd_steps(model, x, y, *, steps, seed, lr, momentum, weight_decay, batch_size, lr_gamma=None):
+    """``steps`` SGD steps of ``model`` on softmax cross-entropy, in memory; the loop of :func:`train_steps`.
+
+    Minibatches of ``min(batch_size, N)`` walk through permutations drawn
+    from ``numpy.random.default_rng(seed)``; with ``lr_gamma`` the rate is
+    multiplied by it once, after three quarters of the steps. The optimiser
+    honours each parameter's ``requires_grad`` and ``lr_mult`` (frozen and
+    fine-tuned layers, :func:`v1sim.nn.optim.set_layer_rates`).
+
+    Parameters
+    ----------
+    model : Module
+    x : (N, C, H, W) float32 ndarray
+        Images already fitted to the model's input (:func:`prepare_images`).
+    y : (N,) int ndarray
+    steps, seed, lr, momentum, weight_decay, batch_size, lr_gamma
+        The schedule, as above.
+
+    Returns
+    -------
+    Module
+        ``model``, trained, in eval mode.
+    """
+    opt = SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     criterion = CrossEntropyLoss()
     rng = np.random.default_rng(seed)
-    batch = min(settings["batch_size"], len(x))
+    batch = min(batch_size, len(x))
     order = np.zeros(0, dtype=np.int64)
     model.train()
     for step in range(steps):
-        if step == (3 * steps) // 4:
-            opt.lr *= settings["lr_gamma"]
+        if lr_gamma is not None and step == (3 * steps) // 4:
+            opt.lr *= lr_gamma
         if len(order) < batch:
             order = np.concatenate([order, rng.permutation(len(x))])
         idx, order = order[:batch], order[batch:]
