@@ -14,11 +14,14 @@ ImageNet's per-channel std (the network sees ``(x - mean) / std``), so a
 filter is a (3, 11, 11) kernel over the image's RGB in [0, 1].
 
 Panels: (a) the 64 conv1 filters in colour, each scaled on its own (zero is
-mid-grey). (b) Their luminance, the Rec. 601 weighted sum ``0.299 R + 0.587 G
-+ 0.114 B`` of the three channels, fitted with Ringach's (2002) Gabor
-(:func:`v1sim.biology.fit_gabor`): luminance because the macaque fields the
-filters are compared with were mapped with grey (achromatic) stimuli, so they
-are luminance fields; eight fits spread over nx are shown. (c) The fits that
+mid-grey). (b) Their achromatic part, the mean ``(R + G + B) / 3`` of the
+three channels, fitted with Ringach's (2002) Gabor
+(:func:`v1sim.biology.fit_gabor`): a grey stimulus (R = G = B) sees exactly
+this field of a filter, and the macaque fields the filters are compared with
+were mapped with grey stimuli, as the V1 benchmark in panel (e) probes the
+network (grey in every channel); eight fits spread over nx are shown. (A
+perceptual luminance such as Rec. 601's ``0.299 R + 0.587 G + 0.114 B`` would
+fit a field no grey stimulus measures.) (c) The fits that
 explain at least half of their filter's variance, on Ringach's nx-ny plane
 beside his 79 simple cells (grey histogram, as
 ``scripts/fig_learned_rf_vs_v1.py`` draws it), the colour-opponent filters
@@ -53,8 +56,7 @@ D. L. Ringach, "Spatial structure and symmetry of simple-cell receptive fields
 in macaque primary visual cortex", J Neurophysiol 88 (2002) 455-463;
 T. Marques, M. Schrimpf, J. J. DiCarlo, "Multi-scale hierarchical neural
 network models that bridge from single neurons in the primate primary visual
-cortex to object recognition behavior", bioRxiv 2021.03.01.433495;
-ITU-R BT.601 (the luminance weights).
+cortex to object recognition behavior", bioRxiv 2021.03.01.433495.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ from v1sim.visualize.maximize import prefix_network
 
 MODEL = "alexnet-torchvision"
 SEED = 0
-REC601 = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights of R, G, B
+GREY = (1 / 3, 1 / 3, 1 / 3)  # what a grey stimulus (R = G = B) sees of an RGB filter, up to scale
 #: rows: achromatic, red-green, yellow-blue; orthonormal, so the three components' energies add up to the filter's
 OPPONENT_AXES = np.array(
     [
@@ -94,8 +96,11 @@ FOV = 8.0  # degrees, Marques et al.
 TICKS = (0.1, 0.2, 0.3, 0.5, 1.0, 1.5)
 
 
-def luminance(weights, coefficients=REC601) -> np.ndarray:
-    """The luminance of RGB filters: ``sum_c coefficients[c] * weights[:, c]``, (K, 3, kh, kw) -> (K, kh, kw)."""
+def luminance(weights, coefficients=GREY) -> np.ndarray:
+    """The achromatic part of RGB filters, ``sum_c coefficients[c] * weights[:, c]``: (K, 3, kh, kw) -> (K, kh, kw).
+
+    The default, the channel mean, is the field a grey stimulus (R = G = B) sees, up to a factor 3.
+    """
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 4 or w.shape[1] != len(coefficients):
         raise InputError(f"weights must be (K, {len(coefficients)}, kh, kw), got shape {w.shape}", argument="weights")
@@ -301,7 +306,7 @@ def main(out_dir, quick=False, weights=None) -> Path:
         titles = [f"R2 {fits.r2[i]:.2f}" for i in picks] + [f"nx {fits.nx[i]:.2f}" for i in picks]
         kernel_mosaic(ax, tiles, len(picks), titles=titles, row_labels=["luminance", "Gabor fit"], vgap=0.35)
         ax.set_title(
-            f"(b) Rec. 601 luminance of conv1 filters and their Gabor fits\n"
+            f"(b) conv1 filters as grey stimuli see them, (R+G+B)/3, and their Gabor fits\n"
             f"{int(keep.sum())} of {len(fits)} fits explain >= {MIN_R2:.0%} of the variance "
             f"(median R2 {np.median(fits.r2):.2f})",
             pad=16,

@@ -58,11 +58,14 @@ def weights(tmp_path_factory):
     return path
 
 
-def test_luminance_is_the_rec601_weighted_sum(fig):
+def test_luminance_is_what_a_grey_stimulus_sees(fig):
     w = np.random.default_rng(0).normal(size=(5, 3, 4, 6))
-    expected = 0.299 * w[:, 0] + 0.587 * w[:, 1] + 0.114 * w[:, 2]
-    np.testing.assert_allclose(fig.luminance(w), expected, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(fig.luminance(np.ones((1, 3, 2, 2))), 1.0)  # the weights sum to 1: grey stays grey
+    grey = np.random.default_rng(1).random((4, 6))  # the same image in R, G and B
+    seen = np.einsum("kcij,ij->k", w, grey)  # the filters' responses to it
+    np.testing.assert_allclose(3 * np.einsum("kij,ij->k", fig.luminance(w), grey), seen, rtol=1e-12)
+    np.testing.assert_allclose(fig.luminance(np.ones((1, 3, 2, 2))), 1.0)  # grey stays grey
+    weighted = fig.luminance(w, coefficients=(0.299, 0.587, 0.114))  # other weights on request
+    np.testing.assert_allclose(weighted, 0.299 * w[:, 0] + 0.587 * w[:, 1] + 0.114 * w[:, 2], rtol=1e-13)
 
 
 def test_opponency_index_grey_is_zero_red_minus_green_is_one(fig):
