@@ -88,7 +88,8 @@ def grating_projections(filters, theta_deg, cpd, phase, radius_deg, contrast=1.0
         orientation or phase, a frequency outside [0, ppd / 2), a negative or NaN radius, a contrast outside
         (0, 1], vectors that do not broadcast.
     """
-    filters = as_float_array(filters, "filters", ndim=3, dtype=np.float32)
+    # no finiteness scan of the (possibly large) stack on every call: a non-finite filter gives non-finite projections
+    filters = as_float_array(filters, "filters", ndim=3, dtype=np.float32, allow_nonfinite=True)
     if filters.shape[1] != filters.shape[2]:
         raise InputError(f"filters must be (K, S, S), square images; got shape {filters.shape}", argument="filters")
     ppd = check_positive_float(ppd, "ppd")
