@@ -18,7 +18,7 @@ from .._core.validate import check_allocation, check_choice, check_positive_int,
 from ..errors import InputError, InputTypeError
 from .units import BATCH, centre_units, check_images, field_of_view
 
-__all__ = ["ConvNetLayer"]
+__all__ = ["ConvNetLayer", "fully_convolutional", "load_run_network"]
 
 
 class _Captured(Exception):
@@ -54,6 +54,14 @@ class ConvNetLayer:
     in_channels : int, optional
         Input channels; default the ``in_channels`` of the model's first
         convolution. Grey images are replicated to every channel.
+    crop : int, optional
+        Feed the network the central ``crop`` x ``crop`` pixels of the
+        images at their own scale, not resampled (``input_size`` is then
+        ``crop``). For a convolutional network (:func:`fully_convolutional`)
+        whose centre unit's receptive field lies inside the crop, the
+        responses equal those of the whole image, at a fraction of the cost:
+        a 12-pixel filter bank reads the same 12 x 12 central pixels of a
+        128-pixel image either way.
 
     Notes
     -----
@@ -62,14 +70,17 @@ class ConvNetLayer:
     digits), unless the model carries ``input_normalization`` (weights
     trained elsewhere, :mod:`v1sim.nn.models.weights`): then the grey
     images go into every (RGB) channel and are normalised with it. The
-    units are the channels at row ``H // 2`` and column ``W // 2`` of the layer's (N, K, H, W) output, or every feature of a
-    (N, F) output. Responses are half-wave rectified (``max(r, 0)``) so
-    that they are firing-rate-like: a no-op after a ReLU, the negative half
-    of a tanh or of a layer without nonlinearity is cut. The model runs in
+    units are the channels at row ``H // 2`` and column ``W // 2`` of the
+    layer's (N, K, H, W) output, or every feature of a (N, F) output.
+    Responses are half-wave rectified (``max(r, 0)``) so that they are
+    firing-rate-like: a no-op after a ReLU, the negative half of a tanh or
+    of a layer without nonlinearity is cut. The model runs in
     eval mode (its mode is restored afterwards) and only up to the layer.
     """
 
-    def __init__(self, model, layer, *, ppd=None, fov=8.0, image_size=None, input_size=None, in_channels=None):
+    def __init__(
+        self, model, layer, *, ppd=None, fov=8.0, image_size=None, input_size=None, in_channels=None, crop=None
+    ):
         from ..nn import Module
 
         if not isinstance(model, Module):
@@ -87,6 +98,14 @@ class ConvNetLayer:
         if image_size is None and input_size is None:
             raise InputError("give image_size or input_size (the side of the network's input)", argument="image_size")
         self.image_size = check_positive_int(image_size if image_size is not None else input_size, "image_size")
+        self.crop = None if crop is None else check_positive_int(crop, "crop")
+        if self.crop is not None and (self.crop > self.image_size or input_size not in (None, self.crop)):
+            raise InputError(
+                f"crop must be at most image_size ({self.image_size}) and equal input_size when both are given, "
+                f"got crop={crop!r}, input_size={input_size!r}",
+                argument="crop",
+            )
+        input_size = self.crop if self.crop is not None else input_size
         self.input_size = check_positive_int(input_size if input_size is not None else image_size, "input_size")
         self.ppd = field_of_view(self.image_size, ppd, fov)
         if in_channels is None:
@@ -112,10 +131,15 @@ class ConvNetLayer:
     def from_run(cls, run_dir, layer, *, checkpoint="best", device="auto", **options) -> ConvNetLayer:
         """The layer of a network trained by ``v1sim train`` (:func:`v1sim.nn.train.fit`), from its run folder.
 
-        The model is rebuilt from ``run.json`` (its ``model`` name and
-        ``input_shape``; 10 classes, as the digit recipes train) and loaded
-        from ``<run_dir>/<checkpoint>.npz``; ``input_size`` defaults to the
-        run's input side. ``options`` go to :class:`ConvNetLayer`.
+        The model is rebuilt from ``run.json`` and the checkpoint
+        (:func:`load_run_network`: a classifier's class count is read from
+        the checkpoint, so a ``--classes 5-9`` run loads; ``sparse_conv``
+        has none). ``input_size`` defaults to the run's input side; but a
+        fully convolutional network (:func:`fully_convolutional`) given a
+        larger ``image_size`` sees the images at their own scale, its centre
+        unit computed on the central crop of the run's input side (``crop``),
+        instead of the whole field shrunk onto its training input.
+        ``options`` go to :class:`ConvNetLayer`.
 
         Raises
         ------
@@ -123,39 +147,27 @@ class ConvNetLayer:
             If the folder holds no ``v1sim train`` run of a zoo model, or the
             checkpoint is missing, corrupt or of another model.
         """
-        from .._core.io import load_checkpoint
-        from .._core.runs import RunFolder, check_finite
-        from ..errors import CheckpointError
-        from ..nn import models
-
-        check_choice(checkpoint, "checkpoint", ("best", "last"))
-        folder = RunFolder(run_dir)
-        run = folder.saved_run()
-        name, shape = run.get("model"), run.get("input_shape")
-        if name not in models.MODELS or not (isinstance(shape, list) and len(shape) == 3):
-            raise CheckpointError(
-                f"{folder.path} does not hold a v1sim train run of a zoo model (model {name!r})", path=folder.path
-            )
-        path = folder.path / f"{checkpoint}.npz"
-        arrays, _ = load_checkpoint(path)
-        check_finite(path, arrays)
-        model = models.build(name, num_classes=10, in_channels=int(shape[0]), device=device)
-        try:
-            model.load_state_dict({k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")})
-        except (KeyError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"checkpoint {path} does not fit model {name!r}: {exc}", path=path) from None
-        options.setdefault("input_size", int(shape[1]))
+        model, run = load_run_network(run_dir, checkpoint=checkpoint, device=device)
+        side = int(run["input_shape"][1])
+        wide = options.get("image_size") is not None and options["image_size"] > side
+        if fully_convolutional(model) and wide and options.get("input_size") is None:
+            options.setdefault("crop", side)
+        else:
+            options.setdefault("input_size", side)
         return cls(model, layer, **options)
 
     def __repr__(self) -> str:
         return (
             f"ConvNetLayer({self.layer!r} read at {self.read_from!r}, {self.n_units} units, "
-            f"image_size={self.image_size}, input_size={self.input_size}, ppd={self.ppd:g})"
+            f"image_size={self.image_size}, input_size={self.input_size}, crop={self.crop}, ppd={self.ppd:g})"
         )
 
     def _inputs(self, x: np.ndarray) -> np.ndarray:
-        """(N, S, S) images -> (N, C, input_size, input_size) float32: resampled, grey replicated to C channels."""
-        if self.input_size != self.image_size:
+        """(N, S, S) images -> (N, C, input_size, input_size) float32: cropped or resampled, grey to C channels."""
+        if self.crop is not None:
+            lo = (self.image_size - self.crop) // 2
+            x = x[:, lo : lo + self.crop, lo : lo + self.crop]
+        elif self.input_size != self.image_size:
             from scipy import ndimage
 
             z = self.input_size / self.image_size
@@ -202,6 +214,53 @@ class ConvNetLayer:
             out = self._forward(x[i : i + BATCH])
             parts.append(centre_units(out) if out.ndim == 4 else out.reshape(len(out), -1))
         return np.maximum(np.concatenate(parts), 0)
+
+
+def fully_convolutional(model) -> bool:
+    """True when ``model`` has no Linear or LocallyConnected2d layer: it takes inputs of any size."""
+    from ..nn import Linear, LocallyConnected2d, Module
+
+    if not isinstance(model, Module):
+        raise InputTypeError(f"model must be a v1sim.nn.Module, got {describe(model)}", argument="model")
+    return not any(isinstance(m, (Linear, LocallyConnected2d)) for _, m in model.named_modules())
+
+
+def load_run_network(run_dir, *, checkpoint="best", device="auto"):
+    """The trained network of a ``v1sim train`` run of a zoo model and its ``run.json``, the network in eval mode.
+
+    A classifier is rebuilt by :func:`v1sim.nn.transfer.load_trained` (its
+    class count read from the checkpoint); a network without one (the
+    natural-image ``sparse_conv``, whose ``run.json`` has ``num_classes``
+    null) from its name and input channels. ``"best"`` falls back to
+    ``last.npz`` when the run has no ``best.npz``.
+
+    Raises
+    ------
+    v1sim.errors.CheckpointError
+        As :func:`~v1sim.nn.transfer.load_trained`.
+    """
+    from .._core.io import load_checkpoint
+    from .._core.runs import RunFolder, check_finite
+    from ..errors import CheckpointError
+    from ..nn import models
+    from ..nn.transfer import load_trained
+
+    check_choice(checkpoint, "checkpoint", ("best", "last"))
+    folder = RunFolder(run_dir)
+    run = folder.saved_run() if (folder.path / folder.RUN).is_file() else {}
+    name, shape = run.get("model"), run.get("input_shape")
+    if name not in models.MODELS or not fully_convolutional(models.build(name, materialize=False)):
+        return load_trained(run_dir, checkpoint=checkpoint, device=device)  # it refuses what is not a run
+    path = folder.path / f"{checkpoint}.npz"
+    path = path if path.is_file() or checkpoint == "last" else folder.path / "last.npz"
+    arrays, _ = load_checkpoint(path)
+    check_finite(path, arrays)
+    model = models.build(name, in_channels=int(shape[0]), device=device)
+    try:
+        model.load_state_dict({k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")})
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path} does not fit model {name!r}: {exc}", path=path) from None
+    return model.eval(), run
 
 
 def _with_nonlinearity(model, layer: str) -> str:

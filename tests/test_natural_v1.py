@@ -1,0 +1,101 @@
+"""The natural-image ConvNet meets the V1 benchmark: run folders load, the centre unit is read at the field's scale."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from v1sim.biology import ModelSpec, build_population
+from v1sim.biology.benchmark import IMAGE_SIZE
+from v1sim.cli import main
+from v1sim.errors import CheckpointError, InputError
+from v1sim.nn import models
+from v1sim.physiology import ConvNetLayer
+from v1sim.physiology.convnet_units import fully_convolutional, load_run_network
+
+
+@pytest.fixture(scope="module")
+def sparse_run(tmp_path_factory):
+    """A one-epoch sparse_conv run on 640 patches (well under a second of training)."""
+    out = tmp_path_factory.mktemp("runs") / "sparse_conv"
+    argv = ["train", "sparse_conv", "--epochs", "1", "--limit", "640", "--out", str(out), "--quiet", "--json"]
+    assert main(argv) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def five_class_run(tmp_path_factory):
+    """LeNet-5 trained on digits 5-9 only: a 5-way classifier."""
+    out = tmp_path_factory.mktemp("runs") / "lenet5_59"
+    argv = ["train", "lenet5", "--classes", "5-9", "--epochs", "1", "--limit", "200", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    return out
+
+
+def test_a_sparse_conv_run_loads_with_its_trained_filters(sparse_run):
+    assert json.loads((sparse_run / "run.json").read_text())["num_classes"] is None
+    model, run = load_run_network(sparse_run)
+    assert run["model"] == "sparse_conv" and not model.training and fully_convolutional(model)
+    saved = np.load(sparse_run / "best.npz", allow_pickle=False)
+    np.testing.assert_array_equal(model.conv1.weight.data, saved["model/conv1.weight"])
+    pop = ConvNetLayer.from_run(sparse_run, "conv1")
+    assert (pop.n_units, pop.read_from, pop.image_size, pop.crop) == (64, "relu1", 12, None)
+
+
+def test_the_centre_unit_of_a_wide_image_is_its_central_patch_through_the_filters(sparse_run):
+    """Known answer: at image_size 128 the centre unit reads pixels 58..69 with the unit-norm filters, then ReLU."""
+    pop = ConvNetLayer.from_run(sparse_run, "conv1", image_size=IMAGE_SIZE, fov=8.0)
+    assert (pop.crop, pop.input_size, pop.ppd) == (12, 12, IMAGE_SIZE / 8.0)
+    saved = np.load(sparse_run / "best.npz", allow_pickle=False)
+    w = saved["model/conv1.weight"][:, 0].astype(np.float64)
+    w /= np.sqrt((w**2).sum(axis=(1, 2), keepdims=True))
+    b = saved["model/conv1.bias"].astype(np.float64)
+    images = np.random.default_rng(0).random((3, IMAGE_SIZE, IMAGE_SIZE))
+    lo = (IMAGE_SIZE - 12 + 1) // 2  # the full map is 117 wide: its centre unit (index 58) starts at pixel 58
+    expected = np.maximum(np.einsum("nij,kij->nk", images[:, lo : lo + 12, lo : lo + 12], w) + b, 0)
+    np.testing.assert_allclose(pop.responses(images), expected, rtol=1e-4, atol=1e-5)
+    whole = ConvNetLayer(pop.model, "conv1", image_size=IMAGE_SIZE, fov=8.0)  # no crop: the 117 x 117 map
+    np.testing.assert_allclose(pop.responses(images), whole.responses(images), rtol=1e-4, atol=1e-5)
+
+
+def test_a_five_class_run_loads_with_its_five_way_classifier(five_class_run):
+    model, _ = load_run_network(five_class_run)
+    assert model.output.out_features == 5 and not fully_convolutional(model)
+    pop = ConvNetLayer.from_run(five_class_run, "c1", image_size=IMAGE_SIZE)  # a classifier is shrunk, not cropped
+    assert (pop.n_units, pop.input_size, pop.crop) == (6, 32, None)
+
+
+def test_the_benchmark_builds_the_natural_net_at_sixteen_pixels_per_degree(sparse_run):
+    pop = build_population(ModelSpec(str(sparse_run)))
+    assert (pop.image_size, pop.crop, pop.ppd, pop.read_from) == (IMAGE_SIZE, 12, 16.0, "relu1")
+    untrained = build_population(ModelSpec("sparse_conv"))
+    assert (untrained.image_size, untrained.crop, untrained.n_units) == (IMAGE_SIZE, 12, 64)
+    lenet = build_population(ModelSpec("lenet5"))  # unchanged: a classifier sees the field at its input side
+    assert (lenet.image_size, lenet.crop) == (32, None)
+
+
+def test_benchmark_cli_scores_a_sparse_conv_run(sparse_run, tmp_path, capsys):
+    assert main(["benchmark", str(sparse_run), "--json", "--out", str(tmp_path)]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert set(record) == {"model", "score", "ceiling", "properties"} and len(record["properties"]) == 13
+    assert math.isfinite(record["score"]) and 0 < record["score"] <= 1
+    saved = json.loads((tmp_path / "sparse_conv" / "benchmark.json").read_text())
+    assert saved["n_units"] == 64 and saved["score"] == record["score"]
+
+
+@pytest.mark.parametrize(("crop", "input_size"), [(13, None), (12, 10), (0, None)])
+def test_a_crop_larger_than_the_image_or_unlike_input_size_is_refused(crop, input_size):
+    model = models.build("sparse_conv", rng=0)
+    with pytest.raises(InputError) as exc:
+        ConvNetLayer(model, "conv1", image_size=12, input_size=input_size, crop=crop)
+    assert exc.value.argument == "crop"
+
+
+def test_a_folder_without_a_run_is_a_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError):
+        load_run_network(tmp_path)
+    with pytest.raises(TypeError):
+        fully_convolutional("sparse_conv")
