@@ -152,12 +152,11 @@ def aperture_projections(gabors, columns, theta, frequency, radius, out):
         r_in = radius[r] - 0.5
         r_in2[r] = r_in * r_in if r_in > 0.0 else -1.0
         r_out2[r] = (radius[r] + 0.5) * (radius[r] + 0.5)
-    # per pixel: the radii from first_ramp on reach it, those from first_inside on hold it entirely (n_rad: none)
+    # per pixel: the radii from first_ramp on reach it, those from first_inside on hold it entirely (n_rad: none);
+    # the distance is symmetric about both central axes, so one quadrant is searched and mirrored
     first_ramp, first_inside = np.empty((h, w), np.int32), np.empty((h, w), np.int32)
-    reach = np.zeros((h, 2), np.int64)  # per row, the columns [reach[i, 0], reach[i, 1]) some aperture reaches
-    for i in range(h):
-        reach[i, 0] = w
-        for j in range(w):
+    for i in range((h + 1) // 2):
+        for j in range((w + 1) // 2):
             d2 = (i - cy) * (i - cy) + (j - cx) * (j - cx)
             lo, b = 0, n_rad  # bisection: lo = the number of radii with r_out2 <= d2
             while lo < b:
@@ -173,8 +172,14 @@ def aperture_projections(gabors, columns, theta, frequency, radius, out):
                     hi = m + 1
                 else:
                     b = m
-            first_ramp[i, j], first_inside[i, j] = lo, hi
-            if lo < n_rad:
+            for ii in (i, h - 1 - i):
+                for jj in (j, w - 1 - j):
+                    first_ramp[ii, jj], first_inside[ii, jj] = lo, hi
+    reach = np.zeros((h, 2), np.int64)  # per row, the columns [reach[i, 0], reach[i, 1]) some aperture reaches
+    for i in range(h):
+        reach[i, 0] = w
+        for j in range(w):
+            if first_ramp[i, j] < n_rad:
                 reach[i, 0], reach[i, 1] = min(reach[i, 0], j), j + 1
     for t in prange(n_car * n_col):
         c = t // n_col
