@@ -224,15 +224,14 @@ def test_frequencies_above_nyquist_are_refused():
     assert info.value.argument == "protocol"
 
 
-def test_hundred_units_all_properties_time():
-    """The 100-unit budget: all properties at Marques's defaults (8 deg at 8 px/deg)."""
+def test_hundred_units_all_properties():
+    """All properties of 100 units at Marques's defaults (8 deg at 8 px/deg); the time is printed, not asserted
+    (a shared machine's wall clock is no test: benchmarks/bench_v1_benchmark.py times the protocol)."""
     rng = np.random.default_rng(0)
     n = 100
     f0 = 2 ** rng.uniform(-0.5, 1.5, n)
     pop = GaborPopulation(rng.uniform(0, 180, n), f0, CYCLES / f0, ppd=8.0, image_size=64)
     t0 = time.perf_counter()
     res = measure_properties(pop)
-    elapsed = time.perf_counter() - t0
-    print(f"100 units: {res.n_images} images, {elapsed:.2f} s")
+    print(f"100 units: {res.n_images} images, {time.perf_counter() - t0:.2f} s")
     assert res.n_responsive > 90
-    assert elapsed < 30
