@@ -233,6 +233,7 @@ def test_short_training_beats_chance_and_writes_checkpoints(digits, tmp_path):
     )
     # resuming a finished run reports it without learning or testing again; another seed is refused
     again = hierarchy.train("neocognitron", *digits, out_dir=tmp_path, seed=0, progress=False, resume=True)
+    assert again.pop("peak_rss_mb") >= result.pop("peak_rss_mb") > 0  # this process's peak so far: it never falls
     assert again == {**result, "already_finished": True}
     with pytest.raises(CheckpointError, match="seed"):
         hierarchy.train("neocognitron", *digits, out_dir=tmp_path, seed=1, progress=False, resume=True)

@@ -167,7 +167,9 @@ def test_train_neocognitron_resume_after_a_finished_run_reports_it(neocognitron_
     out, result = neocognitron_run
     code, again, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--json", "--quiet")
     assert code == 0 and "already finished" in err
-    assert again == {**result, "already_finished": True}  # nothing learned or tested again; --limit from run.json
+    assert again["peak_rss_mb"] >= result["peak_rss_mb"] > 0  # this process's peak so far: it never falls
+    peak = {"peak_rss_mb": again["peak_rss_mb"]}
+    assert again == {**result, "already_finished": True, **peak}  # nothing learned or tested again; --limit: run.json
     # flags that contradict the run are refused, naming the flag and both values
     code, _, err = _run("train", "neocognitron", "--out", str(out), "--resume", "--seed", "1", *HIERARCHY_ARGS)
     assert code == 2 and "--seed: 0 in the saved run, 1 given" in err

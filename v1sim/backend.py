@@ -60,8 +60,10 @@ __all__ = [
     "SMALL_GEMM_MACS",
     "blas_threads",
     "matmul",
+    "peak_rss_mb",
     "retain_freed_memory",
     "resolve_device",
+    "thread_owners",
     "cuda_available",
     "require_cuda",
     "CudaUnavailableError",
@@ -240,3 +242,75 @@ def retain_freed_memory(limit_bytes: int = 1 << 30) -> bool:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
     return bool(mallopt(m_mmap_threshold, int(limit_bytes)) and mallopt(m_trim_threshold, int(limit_bytes)))
+
+
+def peak_rss_mb() -> float | None:
+    """The largest resident set size this process has had so far, in MB (10^6 bytes).
+
+    ``resource.getrusage(RUSAGE_SELF).ru_maxrss``: the peak of the physical
+    memory the process held (its arrays, Python, the loaded libraries and
+    Numba's compiled code), as the operating system counted it; memory
+    mapped but never touched does not count. It never falls, so it measures
+    a whole run (``v1sim train`` reports it). None where the ``resource``
+    module is missing (Windows).
+    """
+    import sys
+
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kibibytes on Linux, bytes on macOS
+    return peak * (1 if sys.platform == "darwin" else 1024) / 1e6
+
+
+def thread_owners() -> dict:
+    """Which thread pool owns which work, and how many threads each has (``v1sim info`` prints it).
+
+    The one-owner rule of "Threads" above, as data: Numba's pool runs the
+    kernels and its workers sleep when a kernel ends (``OMP_WAIT_POLICY``);
+    v1sim's matrix products run BLAS on one thread, split over v1sim's own
+    ``gemm_workers`` when large; BLAS's own pool (``blas``: the library, its
+    version, the kernel it chose for this processor and its default thread
+    count) serves only numpy calls made outside v1sim.
+
+    Returns
+    -------
+    dict
+        ``owners`` (work -> pool), ``numba_threads``, ``numba_threading_layer``
+        (the layer asked for, and the one running once a parallel kernel has
+        run), ``omp_wait_policy``, ``blas_threads_in_v1sim`` (1),
+        ``gemm_workers``, ``small_gemm_macs`` and ``blas`` (a list: one dict
+        per BLAS library loaded, threadpoolctl's ``internal_api``,
+        ``version``, ``architecture``, ``threading_layer``, ``num_threads``),
+        ``forced_blas_kernel`` (``OPENBLAS_CORETYPE`` if set, else None).
+    """
+    import numba
+    from threadpoolctl import threadpool_info
+
+    try:
+        running = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet in this process
+        running = None
+    threads = numba.get_num_threads()
+    return {
+        "owners": {
+            "Numba kernels (correlation, pooling, S-cells, the ConvNet kernels)": "numba",
+            "v1sim matrix products (matmul: ConvNet layers, GEMM correlation, S4 cosines)": (
+                "BLAS on 1 thread" + (f", split over {threads} v1sim-gemm workers when large" if threads > 1 else "")
+            ),
+            "numpy linear algebra outside v1sim.backend.matmul": "BLAS's own pool",
+        },
+        "numba_threads": threads,
+        "numba_threading_layer": {"asked": numba.config.THREADING_LAYER, "running": running},
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "blas_threads_in_v1sim": 1,
+        "gemm_workers": threads,
+        "small_gemm_macs": SMALL_GEMM_MACS,
+        "blas": [
+            {k: lib.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
+            for lib in threadpool_info()
+            if lib.get("user_api") == "blas"
+        ],
+        "forced_blas_kernel": os.environ.get("OPENBLAS_CORETYPE"),
+    }

@@ -15,7 +15,7 @@ def info(args) -> int:
     import scipy
 
     from .. import __version__
-    from ..backend import cuda_available, resolve_device
+    from ..backend import cuda_available, resolve_device, thread_owners
 
     facts = {
         "v1sim": __version__,
@@ -27,12 +27,24 @@ def info(args) -> int:
         "numba_threading_layer": numba.config.THREADING_LAYER,
         "default_device": resolve_device("auto"),
         "cuda_available": cuda_available(),
+        "threads": thread_owners(),  # the one-owner rule: which pool runs which work (v1sim.backend)
     }
     if args.json:
         print(json.dumps(facts))
-    else:
-        for key, value in facts.items():
-            print(f"{key:<22} {value}")
+        return 0
+    threads = facts.pop("threads")
+    for key, value in facts.items():
+        print(f"{key:<22} {value}")
+    print("threads (one owner at a time: Numba's pool or BLAS's, never both spinning)")
+    for work, owner in threads.pop("owners").items():
+        print(f"  {work}: {owner}")
+    for lib in threads.pop("blas"):
+        print(
+            f"  BLAS {lib['internal_api']} {lib['version']}, kernel {lib['architecture']}, "
+            f"{lib['threading_layer']}, {lib['num_threads']} threads of its own"
+        )
+    for key, value in threads.items():
+        print(f"  {key:<24} {value}")
     return 0
 
 
@@ -57,7 +69,15 @@ def warmup(args) -> int:
 
 def add_parser(sub) -> None:
     """Add the ``info`` and ``warmup`` subcommands to the subparsers ``sub``."""
-    p = sub.add_parser("info", help="versions, threads and devices", description="Report the runtime environment.")
+    p = sub.add_parser(
+        "info",
+        help="versions, threads and devices",
+        description=(
+            "Report the runtime environment: versions, devices, and which thread pool owns which work (Numba's "
+            "for the kernels, one-thread BLAS on v1sim's workers for matrix products), with the BLAS library "
+            "and the kernel it chose for this processor."
+        ),
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=info)
 

@@ -58,6 +58,10 @@ transfer learning (ConvNets; the lecture's "CNN codes, freeze, fine-tune"):
                      0 equals --freeze); all four are recorded in run.json and checked by --resume
   'v1sim codes RUN_DIR' writes a run's CNN codes and their nearest-neighbour retrieval.
 
+peak memory: the summary line and the JSON result ('peak_rss_mb') give the largest resident set
+size of the process over the whole run, in MB (10^6 bytes): getrusage's ru_maxrss, i.e. the
+physical memory held at the worst moment (data, arrays, Python, libraries, compiled kernels).
+
 exit codes: 0 done; 1 training failed (diverged, download or device error); 2 usage (bad flag,
 contradicting or corrupt run folder); 130 interrupted (after the checkpoint).
 
@@ -148,21 +152,27 @@ def run(args) -> int:
         print(
             f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% ({chosen}{others}) after "
             f"one pass over {result['n_train']} images ({result['train_seconds']:.0f} s, "
-            f"{result['images_per_second']:.0f} images/s); run in {result['out']}"
+            f"{result['images_per_second']:.0f} images/s{_peak(result)}); run in {result['out']}"
         )
     elif "gabor_fraction" in result:  # a natural-image model: no classes, a reconstruction
         print(
             f"{args.model} on natural images: {100 * result['gabor_fraction']:.0f}% of conv1's filters Gabor-like "
             f"(fit r^2 >= 0.7), {100 * result['test_variance_explained']:.1f}% of test patch variance explained "
-            f"after {result['epochs']} epochs ({result['train_seconds']:.0f} s); run in {result['out']}"
+            f"after {result['epochs']} epochs ({result['train_seconds']:.0f} s{_peak(result)}); run in {result['out']}"
         )
     else:
         print(
             f"{args.model} on {args.dataset}: test error {100 * result['test_error']:.2f}% after {result['epochs']} "
-            f"epochs ({result['train_seconds']:.0f} s, {result['images_per_second']:.0f} images/s); "
+            f"epochs ({result['train_seconds']:.0f} s, {result['images_per_second']:.0f} images/s{_peak(result)}); "
             f"run in {result['out']}"
         )
     return 0
+
+
+def _peak(result) -> str:
+    """The ", peak memory 812 MB" of a summary line (nothing where the platform cannot say)."""
+    peak = result.get("peak_rss_mb")
+    return "" if peak is None else f", peak memory {peak:.0f} MB"
 
 
 def _continue(args, folder) -> dict:

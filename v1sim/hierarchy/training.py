@@ -17,6 +17,7 @@ from .._core.validate import (
     check_nonnegative_int,
     check_positive_int,
 )
+from ..backend import peak_rss_mb
 from ..errors import CheckpointError
 from .base import as_images
 from .catalog import CLASSIFIERS
@@ -204,7 +205,8 @@ def train(
         images per second of learning), ``out``; also ``model``,
         ``classifier``, ``accuracies`` (every classifier), ``planes`` (cell
         planes per learned stage), ``n_train``, ``test_seconds``,
-        ``already_finished``.
+        ``already_finished``, ``peak_rss_mb`` (the process's peak resident
+        memory, :func:`v1sim.backend.peak_rss_mb`).
 
     Raises
     ------
@@ -356,4 +358,5 @@ def _result(final, model_name, n_train, folder, *, already_finished=False) -> di
         "n_train": n_train,
         "test_seconds": final["test_seconds"],
         "already_finished": already_finished,
+        "peak_rss_mb": peak_rss_mb(),  # of the whole process so far (v1sim.backend.peak_rss_mb)
     }

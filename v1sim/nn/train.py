@@ -56,6 +56,7 @@ import numpy as np
 from .._core.io import kill_point
 from .._core.runs import RunFolder
 from .._core.validate import check_labels
+from ..backend import peak_rss_mb
 from ..errors import InputError, InputTypeError, NonFiniteError, TrainingError, TrainingInterrupted
 from .checkpoints import check_checkpoint, checkpoint_state, fresh_position, fresh_window, restore_checkpoint
 from .config import TrainConfig, warmup_factor
@@ -314,6 +315,7 @@ class _Run:
             "best_test_error": best["test_error"],
             "out": str(self.folder.path),
             "already_finished": already_finished,
+            "peak_rss_mb": peak_rss_mb(),  # of the whole process so far (v1sim.backend.peak_rss_mb)
         }
 
 
@@ -353,7 +355,8 @@ def fit(model, train, test, config: TrainConfig, out_dir, *, resume=False, progr
     dict
         ``test_accuracy``, ``test_error``, ``test_loss``, ``epochs``,
         ``train_seconds``, ``images_per_second``, ``best_epoch``,
-        ``best_test_error``, ``out``, ``already_finished``.
+        ``best_test_error``, ``out``, ``already_finished``, ``peak_rss_mb``
+        (the process's peak resident memory, :func:`v1sim.backend.peak_rss_mb`).
 
     Raises
     ------
