@@ -36,6 +36,10 @@ CPU_ONLY = {
     "grating_batch": "the V1 benchmark's stimuli are drawn on the CPU (cheap next to the responses)",
     "gabor_energy": "the V1 benchmark's read-out runs on the CPU next to backend.matmul's BLAS",
     "aperture_projections": "the V1 benchmark's patch projections run on the CPU (a few ms per population)",
+    "im2col_block": "the CPU conv's cache-sized blocks; the device keeps whole-batch im2col (kernels.cuda.layout)",
+    "col2im_block": "the CPU conv's cache-sized blocks; the device keeps whole-batch col2im (kernels.cuda.layout)",
+    "block_to_nchw": "the CPU conv's cache-sized blocks; the device transposes whole batches (swap01)",
+    "nchw_to_block": "the CPU conv's cache-sized blocks; the device transposes whole batches (swap01)",
 }
 
 
