@@ -132,6 +132,61 @@ def test_col2im_is_adjoint_of_im2col(case, device):
     assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)
 
 
+def _blocks_of(n, ho, images, rows):
+    """(n0, nb, oy0, rows) covering n images of ho output rows, as the block-by-block convolution cuts them."""
+    return [
+        (n0, min(images, n - n0), oy0, min(rows, ho - oy0)) for n0 in range(0, n, images) for oy0 in range(0, ho, rows)
+    ]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("images, rows", [(1, 1), (2, 100), (1, 2)])
+def test_im2col_block_pieces_equal_the_naive_column_matrix(case, dtype, device, images, rows):
+    n, c, h, w, _, kh, kw, sy, sx = case
+    x = _conv_data(case)[0].astype(dtype)
+    ref = naive.im2col(x, kh, kw, sy, sx)  # (R, N, Ho*Wo)
+    ho, wo = naive.out_len(h, kh, sy), naive.out_len(w, kw, sx)
+    rows = min(rows, ho)
+    for n0, nb, oy0, nr in _blocks_of(n, ho, images, rows):
+        cols = np.full((c * kh * kw, nb, nr * wo), np.nan, dtype)
+        kernels.get("im2col_block", device)(x, n0, oy0, kh, kw, sy, sx, cols)
+        np.testing.assert_array_equal(cols, ref[:, n0 : n0 + nb, oy0 * wo : (oy0 + nr) * wo])  # a copy: exact
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_col2im_block_pieces_add_up_to_the_naive_scatter(case, dtype, device):
+    n, c, h, w, _, kh, kw, sy, sx = case
+    ho, wo = naive.out_len(h, kh, sy), naive.out_len(w, kw, sx)
+    cols = np.random.default_rng(8).standard_normal((c * kh * kw, n, ho * wo)).astype(dtype)
+    ref = naive.col2im(cols, (n, c, h, w), kh, kw, sy, sx)
+    x = np.zeros((n, c, h, w), dtype)
+    for n0, nb, oy0, nr in _blocks_of(n, ho, 1, 2):  # rows of one image overlap: added one block after another
+        block = np.ascontiguousarray(cols[:, n0 : n0 + nb, oy0 * wo : (oy0 + nr) * wo])
+        kernels.get("col2im_block", device)(block, n0, oy0, kh, kw, sy, sx, x)
+    np.testing.assert_allclose(x, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_block_to_nchw_and_back_place_a_block_at_its_offset(dtype, device, with_bias):
+    rng = np.random.default_rng(9)
+    block = rng.standard_normal((3, 2, 5)).astype(dtype)  # (K, nb, Lb)
+    bias = rng.standard_normal(3).astype(dtype) if with_bias else np.empty(0, dtype)
+    out = np.full((4, 3, 11), np.nan, dtype)  # (N, K, L)
+    kernels.get("block_to_nchw", device)(block, bias, 1, 4, out)
+    want = block.transpose(1, 0, 2) + (bias[None, :, None] if with_bias else 0)
+    np.testing.assert_array_equal(out[1:3, :, 4:9], want)  # one addition per element: exact
+    assert np.isnan(out[0]).all() and np.isnan(out[3]).all() and np.isnan(out[:, :, :4]).all()
+    back = np.full_like(block, np.nan)
+    kernels.get("nchw_to_block", device)(out, 1, 4, back)
+    np.testing.assert_array_equal(back, want.transpose(1, 0, 2))
+
+
 @pytest.mark.parametrize("complex_dtype", (np.complex64, np.complex128))
 @pytest.mark.parametrize("device", DEVICES)
 def test_spectral_mac_matches_naive(complex_dtype, device):
@@ -285,6 +340,20 @@ def _random_args(name, dtype):
         return (x, 3, 2, 2, 3, np.zeros((c * 6, n, 6 * 4), dtype))
     if name == "col2im":
         return (rng.standard_normal((c * 6, n, 6 * 4)).astype(dtype), 3, 2, 2, 3, np.zeros_like(x))
+    if name == "im2col_block":  # images 1-2, output rows 2-4 of 6
+        return (x, 1, 2, 3, 2, 2, 3, np.zeros((c * 6, 2, 3 * 4), dtype))
+    if name == "col2im_block":
+        return (rng.standard_normal((c * 6, 2, 3 * 4)).astype(dtype), 1, 2, 3, 2, 2, 3, np.zeros_like(x))
+    if name == "block_to_nchw":
+        return (
+            rng.standard_normal((c, 2, 50)).astype(dtype),
+            rng.standard_normal(c).astype(dtype),
+            1,
+            60,
+            x.reshape(n, c, h * w).copy(),
+        )
+    if name == "nchw_to_block":
+        return (x.reshape(n, c, h * w), 1, 60, np.zeros((c, 2, 50), dtype))
     if name == "spectral_mac":
         cd = np.complex64 if dtype == np.float32 else np.complex128
         spec = (rng.standard_normal((c, 7, 5)) + 1j * rng.standard_normal((c, 7, 5))).astype(cd)

@@ -9,6 +9,8 @@ inputs are random normal draws, so a 1e-6 step crosses no tie or kink.
 
 from __future__ import annotations
 
+import tracemalloc
+
 import naive
 import numpy as np
 import pytest
@@ -146,6 +148,124 @@ def test_conv2d_bad_inputs():
     out, cache = F.conv2d_forward(x, np.zeros((2, 4, 3, 3)))
     with pytest.raises(ValueError, match="grad_out"):
         F.conv2d_backward(np.zeros((1, 2, 4, 3)), cache)
+
+
+@pytest.fixture
+def blocking(monkeypatch):
+    """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks)``."""
+    from v1sim.nn.functional import conv_blocks
+
+    def set_to(block_bytes, tasks):
+        monkeypatch.setattr(conv_blocks, "BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(conv_blocks, "TASKS", tasks)
+
+    return set_to
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, padding, groups",
+    [
+        ((5, 3, 9, 7), (4, 3, 3, 3), 1, 1, 1),
+        ((3, 4, 11, 10), (6, 2, 3, 2), (2, 1), (1, 2), 2),
+        ((4, 2, 8, 8), (3, 2, 5, 6), 2, 3, 1),  # padding wider than half the kernel
+    ],
+)
+@pytest.mark.parametrize("block_bytes, tasks", [(1, 1), (1, 3), (600, 2), (1 << 30, 1), (1 << 30, 8)])
+def test_conv2d_any_blocking_matches_naive_and_the_whole_batch(
+    blocking, x_shape, w_shape, stride, padding, groups, block_bytes, tasks
+):
+    """One output row per block, a few rows, several images, the whole batch at once: the same numbers."""
+    rng = np.random.default_rng(11)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    pair = (
+        (stride, stride) if isinstance(stride, int) else stride,
+        (padding, padding) if isinstance(padding, int) else padding,
+    )
+    g = None
+    for device in ("cpu", "parallel"):
+        blocking(block_bytes, tasks)
+        out, cache = F.conv2d_forward(x, w, b, stride, padding, groups, device=device)
+        if g is None:
+            g = rng.standard_normal(out.shape)
+        got = F.conv2d_backward(g, cache)
+        blocking(1 << 30, 1)  # one block: the whole batch's im2col and one GEMM, the former path
+        want = F.conv2d_backward(g, F.conv2d_forward(x, w, b, stride, padding, groups, device=device)[1])
+        np.testing.assert_allclose(out, naive_grouped(x, w, b, *pair, groups), rtol=1e-12, atol=1e-12)
+        for a, e in zip(got, want):
+            np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+    blocking(1, 3)
+    check_pair(F.conv2d_forward, F.conv2d_backward, (x, w, b), rng, stride=stride, padding=padding, groups=groups)
+
+
+def test_conv2d_float32_blocks_match_float64_naive(blocking):
+    rng = np.random.default_rng(12)
+    x, w = rng.standard_normal((6, 3, 10, 9)), rng.standard_normal((5, 3, 3, 3))
+    blocking(300, 4)
+    out, cache = F.conv2d_forward(x.astype(np.float32), w.astype(np.float32), None, 1, 1)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, naive.correlate(x, w, (1, 1), (1, 1)), rtol=1e-5, atol=1e-5)
+    g = rng.standard_normal(out.shape)
+    dx, dw, _ = F.conv2d_backward(g.astype(np.float32), cache)
+    dx64, dw64, _ = F.conv2d_backward(g, F.conv2d_forward(x, w, None, 1, 1)[1])
+    assert dx.dtype == dw.dtype == np.float32
+    np.testing.assert_allclose(dx, dx64, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dw, dw64, rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_caches_its_padded_input_not_its_columns():
+    """A layer keeps (N, C, H+2P, W+2P) for backward, never the (C*kh*kw, N*Ho*Wo) patches (9x a 3x3 input)."""
+    from v1sim import nn
+    from v1sim.nn import models
+
+    model = models.build("resnet20", in_channels=1, num_classes=10, rng=0)
+    x = np.random.default_rng(0).random((16, 1, 32, 32), dtype=np.float32)
+    crit, y = nn.CrossEntropyLoss(), np.arange(16) % 10
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    crit(model(x), y)
+    columns = 0
+    for conv in convs:
+        cache = conv._cache
+        n, c, h, w = cache.x_shape
+        (py, px), (kh, kw) = conv.padding, conv.kernel_size
+        assert cache.cols is None
+        assert cache.xp.shape == (n, c, h + 2 * py, w + 2 * px) and cache.xp.dtype == np.float32
+        columns += c * kh * kw * n * cache.blocks.ho * cache.blocks.wo * 4
+    model.backward(crit.backward(), input_grad=False)
+    tracemalloc.start()
+    try:
+        crit(model(x), y)
+        model.zero_grad()
+        model.backward(crit.backward(), input_grad=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < columns / 2  # the former path held all the columns (96 MB here) at once; now 42 MB in all
+
+
+def test_lenet5_training_curve_is_the_whole_batch_curve_within_1e6(blocking):
+    """Blocks change only the summation order of the weight gradient (per group of images, then added)."""
+    from v1sim import nn
+    from v1sim.nn import models
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 1, 32, 32), dtype=np.float32), rng.integers(0, 10, 64)
+
+    def curve():
+        model, crit = models.build("lenet5", rng=0), nn.CrossEntropyLoss()
+        opt = nn.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        losses = []
+        for _ in range(20):
+            losses.append(crit(model(x), y))
+            model.zero_grad()
+            model.backward(crit.backward(), input_grad=False)
+            opt.step()
+        return np.array(losses)
+
+    blocks = curve()
+    blocking(1 << 30, 1)
+    whole = curve()
+    assert blocks[-1] < blocks[0] - 0.05  # it learns
+    np.testing.assert_allclose(blocks, whole, rtol=0, atol=1e-6)
 
 
 # --------------------------------------------------------------------------

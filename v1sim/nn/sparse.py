@@ -149,16 +149,16 @@ class TiedConvTranspose2d(Module):
         out = np.zeros((n, c, ho + kh - 1, wo + kw - 1), dtype=dtype)
         backend = self.encoder.device if self.encoder.device != "cuda" else "parallel"
         kernels.get("col2im", backend)(cols.reshape(c * kh * kw, n, ho * wo), kh, kw, 1, 1, out)
-        self._store((codes, u.astype(dtype, copy=False)))
+        self._store((a.astype(dtype, copy=False), u.astype(dtype, copy=False)))
         return out
 
     def backward(self, grad_out, *, input_grad=True):
-        codes, u = self._take_cache()
+        a, u = self._take_cache()
         grad_codes, cache = F.conv2d_forward(grad_out, u, None, device=self.encoder.device)
-        cols = cache.cols.reshape(cache.cols.shape[0], -1)  # (C*kh*kw, N*H2*W2): patches of grad_out
-        grad_unit = np.empty((u.shape[0], cols.shape[0]), dtype=u.dtype)
-        matmul(codes, np.ascontiguousarray(cols.T), out=grad_unit)
-        self.encoder.accumulate_unit_grad(grad_unit.reshape(u.shape))
+        # sum_n,l codes[k, n, l] * patches of grad_out: the weight gradient of that correlation, with the codes as its
+        # output gradient
+        _, grad_unit, _ = F.conv2d_backward(a, cache, input_grad=False)
+        self.encoder.accumulate_unit_grad(grad_unit)
         return grad_codes
 
     def output_shape(self, input_shape):

@@ -19,9 +19,13 @@ from ..._core.validate import (
     float_dtype,
 )
 from ...backend import matmul
-from ...errors import InputError
+from ...errors import InputError, InputTypeError
 from ...kernels.ops import out_len, pad_zero
 from .common import check_cache, checked_bias, checked_grad, float_array, host_backend
+from .conv_blocks import ConvBlocks
+from .conv_blocks import backward as blocks_backward
+from .conv_blocks import forward as blocks_forward
+from .conv_blocks import plan as plan_blocks
 from .dispatch import twin
 
 __all__ = [
@@ -41,13 +45,15 @@ class ConvCache:
     """What :func:`conv2d_backward` needs from :func:`conv2d_forward` (on either device)."""
 
     x_shape: tuple  # (N, C, H, W) of the unpadded input
-    cols: np.ndarray  # (C*kh*kw, N, Ho*Wo) channel-major patches (a device array on the GPU)
+    cols: np.ndarray | None  # the GPU's (C*kh*kw, N, Ho*Wo) channel-major patches; None on the CPU
     w: np.ndarray  # (K, C/groups, kh, kw), in the arithmetic's dtype
     stride: tuple
     padding: tuple
     groups: int
     device: str  # the resolved backend the forward pass ran on
     has_bias: bool
+    xp: np.ndarray | None = None  # the CPU's zero-padded input (patches are recomputed from it, block by block)
+    blocks: ConvBlocks | None = None  # how the CPU cut the batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +192,12 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     """2-D convolution layer: cross-correlation with zero padding, stride and groups.
 
     ``out[n, k] = bias[k] + sum_{c in group(k)} correlate(xpad[n, c], weight[k, c])``,
-    with no kernel flip (as PyTorch). Computed as im2col followed by one
-    GEMM per group for the whole batch:
-    ``out = W (K/G, C/G*kh*kw) @ cols (C/G*kh*kw, N*Ho*Wo)``.
+    with no kernel flip (as PyTorch). Computed block by block
+    (:mod:`~v1sim.nn.functional.conv_blocks`): im2col of a few images or
+    rows into a workspace that stays in cache, then one GEMM per group,
+    ``out_block = W (K/G, C/G*kh*kw) @ cols_block (C/G*kh*kw, L)``. The
+    cache holds the input x (not a copy: do not modify x before the
+    backward pass; padded if ``padding``), never the columns.
 
     Parameters
     ----------
@@ -216,30 +225,27 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     """
     x, w = float_array(x, "x", 4), float_array(weight, "weight", 4)
     stride, padding, groups, ho, wo = conv_geometry(x, w, stride, padding, groups)
-    n, c, _, _ = x.shape
-    k, _, kh, kw = w.shape
+    k = w.shape[0]
     dtype = float_dtype(x, w)
-    _check_conv_memory(x.shape, padding, c * kh * kw, ho, wo, k, dtype)
+    n = x.shape[0]
+    check_allocation(
+        2 * n * k * ho * wo, dtype, "x", what=f"x of shape {tuple(x.shape)} gives an output of {(n, k, ho, wo)}"
+    )
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = checked_bias(bias, k, dtype)
-    xp = pad_zero(x, *padding)
-    kg = k // groups
-    cols = _im2col(xp, kh, kw, stride, ho, wo, device)  # (R, N, L), R = C*kh*kw
-    rg, cols_m, w_m = cols.shape[0] // groups, cols.reshape(cols.shape[0], -1), w.reshape(k, -1)
-    out_t = np.empty((k, n * ho * wo), dtype=dtype)
-    for g in range(groups):
-        matmul(w_m[g * kg : (g + 1) * kg], cols_m[g * rg : (g + 1) * rg], out=out_t[g * kg : (g + 1) * kg])
-    out = _swap01(out_t.reshape(k, n, ho * wo), device, b).reshape(n, k, ho, wo)
-    return out, ConvCache(x.shape, cols, w, stride, padding, groups, device, b is not None)
+    blocks = plan_blocks(x.shape, w.shape, stride, padding, groups, ho, wo, dtype.itemsize)
+    out, xp = blocks_forward(x, w, b, blocks, device)
+    return out, ConvCache(x.shape, None, w, stride, padding, groups, device, b is not None, xp=xp, blocks=blocks)
 
 
 @twin
 def conv2d_backward(grad_out, cache, *, input_grad=True):
     """Gradients of :func:`conv2d_forward`.
 
-    With ``G`` the output gradient as a channel-major (K, N*Ho*Wo) matrix:
-    ``dW = G @ colsᵀ`` (the batch sum is inside the product), ``db = sum G``
-    and ``dx = col2im(Wᵀ @ G)`` (cropped to undo the padding).
+    With ``G`` the output gradient of one block as a (K, L) matrix and its
+    patches ``cols`` recomputed from the cached input: ``dW = sum G @ colsᵀ``
+    (over blocks, in a fixed order), ``db = sum G`` and
+    ``dx = col2im(Wᵀ @ G)`` (entries in the padding dropped).
 
     Parameters
     ----------
@@ -264,35 +270,13 @@ def conv2d_backward(grad_out, cache, *, input_grad=True):
         If ``grad_out`` does not have the forward output's shape.
     """
     cache = check_cache(cache, ConvCache, "conv2d_forward")
-    x_shape, cols, w, stride, padding, groups, device = (
-        cache.x_shape,
-        cache.cols,
-        cache.w,
-        cache.stride,
-        cache.padding,
-        cache.groups,
-        cache.device,
-    )
-    xp_shape = _padded_shape(x_shape, padding)
-    n, k, kh, kw = x_shape[0], w.shape[0], w.shape[2], w.shape[3]
-    ho = (xp_shape[2] - kh) // stride[0] + 1  # the forward pass checked the geometry
-    wo = (xp_shape[3] - kw) // stride[1] + 1
-    g = checked_grad(grad_out, (n, k, ho, wo), w.dtype)
-    go = _swap01(g.reshape(n, k, ho * wo), device).reshape(k, n * ho * wo)  # channel-major
-    r, kg = cols.shape[0], k // groups
-    rg, cols_m, w_m = r // groups, cols.reshape(r, -1), w.reshape(k, -1)
-    dw, dcols = np.empty_like(w_m), (np.empty((r, n * ho * wo), dtype=w.dtype) if input_grad else None)
-    for i in range(groups):
-        gk, gr = slice(i * kg, (i + 1) * kg), slice(i * rg, (i + 1) * rg)
-        matmul(go[gk], cols_m[gr].T, out=dw[gk])
-        if input_grad:
-            matmul(w_m[gk].T, go[gk], out=dcols[gr])
-    dx = None
-    if input_grad:
-        dxp = _col2im(dcols.reshape(r, n, ho * wo), xp_shape, kh, kw, stride, device)
-        dx = _crop_hw(dxp, padding[0], padding[1], x_shape)
-    db = go.sum(axis=1) if cache.has_bias else None
-    return dx, dw.reshape(w.shape), db
+    w, blocks = cache.w, cache.blocks
+    if blocks is None or cache.xp is None:
+        raise InputTypeError("cache must be a CPU cache of conv2d_forward (it holds no input)", argument="cache")
+    g = checked_grad(grad_out, (blocks.x_shape[0], w.shape[0], blocks.ho, blocks.wo), w.dtype)
+    dx, dw = blocks_backward(g, cache.xp, w, blocks, input_grad, cache.device)
+    db = g.sum(axis=(0, 2, 3)) if cache.has_bias else None
+    return dx, dw, db
 
 
 @twin
