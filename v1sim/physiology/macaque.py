@@ -181,9 +181,12 @@ class MacaquePopulation:
             sig = (self.nx[i] / f[i], self.ny[i] / f[i])
             even[i] = formulas.gabor(x, y, *args, self.phase[i], *sig).ravel()
             odd[i] = formulas.gabor(x, y, *args, self.phase[i] + math.pi / 2, *sig).ravel()
-            # complex projections on the carrier grating: |p| is the best-phase response of one Gabor
-            carrier = np.exp(2j * math.pi * f[i] * (x * math.cos(self.theta[i]) + y * math.sin(self.theta[i])))
-            p_even, p_odd = even[i] @ carrier.ravel(), odd[i] @ carrier.ravel()
+            # complex projections on the carrier grating: |p| is the best-phase response of one Gabor; the
+            # carrier exp(i k (x cos + y sin)) separates into a column and a row factor (2 S exponentials, not S^2)
+            along_x = np.exp(2j * math.pi * f[i] * math.cos(self.theta[i]) * x[0])
+            along_y = np.exp(2j * math.pi * f[i] * math.sin(self.theta[i]) * y[:, 0])
+            p_even = along_y @ (even[i].reshape(s, s) @ along_x)
+            p_odd = along_y @ (odd[i].reshape(s, s) @ along_x)
             unit[i] = abs(p_even) if self.simple[i] else pair_amplitude(p_even, p_odd)
         if not np.all(unit > 0):  # a field cut to nothing by the image border
             raise InputError("image_size is too small for the sampled receptive fields", argument="image_size")
