@@ -151,7 +151,7 @@ def test_im2col_block_pieces_equal_the_naive_column_matrix(case, dtype, device, 
     rows = min(rows, ho)
     for n0, nb, oy0, nr in _blocks_of(n, ho, images, rows):
         cols = np.full((c * kh * kw, nb, nr * wo), np.nan, dtype)
-        kernels.get("im2col_block", device)(x, n0, oy0, kh, kw, sy, sx, cols)
+        kernels.get("im2col_block", device)(x, n0, oy0, kh, kw, sy, sx, wo, cols)
         np.testing.assert_array_equal(cols, ref[:, n0 : n0 + nb, oy0 * wo : (oy0 + nr) * wo])  # a copy: exact
 
 
@@ -166,25 +166,67 @@ def test_col2im_block_pieces_add_up_to_the_naive_scatter(case, dtype, device):
     x = np.zeros((n, c, h, w), dtype)
     for n0, nb, oy0, nr in _blocks_of(n, ho, 1, 2):  # rows of one image overlap: added one block after another
         block = np.ascontiguousarray(cols[:, n0 : n0 + nb, oy0 * wo : (oy0 + nr) * wo])
-        kernels.get("col2im_block", device)(block, n0, oy0, kh, kw, sy, sx, x)
+        kernels.get("col2im_block", device)(block, n0, oy0, kh, kw, sy, sx, wo, x)
+    np.testing.assert_allclose(x, ref, **_tol(dtype))
+
+
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if c[7:9] == (1, 1)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("rows", [1, 2, 100])
+def test_im2col_block_wide_holds_the_naive_columns_at_a_padded_width_pitch(case, dtype, device, rows):
+    """Columns j < Wo of each row are the naive patches; the spill-over j >= Wo is dropped by the store."""
+    n, c, h, w, _, kh, kw, _, _ = case
+    x = _conv_data(case)[0].astype(dtype)
+    ref = naive.im2col(x, kh, kw, 1, 1)
+    ho, wo = h - kh + 1, w - kw + 1
+    rows = min(rows, ho)
+    for n0, nb, oy0, nr in _blocks_of(n, ho, 1, rows):
+        cols = np.full((c * kh * kw, nb, nr * w), np.nan, dtype)
+        kernels.get("im2col_block", device)(x, n0, oy0, kh, kw, 1, 1, w, cols)
+        assert not np.isnan(cols).any()  # past the plane's end: zeros
+        got = cols.reshape(c * kh * kw, nb, nr, w)[..., :wo].reshape(c * kh * kw, nb, nr * wo)
+        np.testing.assert_array_equal(got, ref[:, n0 : n0 + nb, oy0 * wo : (oy0 + nr) * wo])
+
+
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if c[7:9] == (1, 1)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_col2im_block_wide_with_zero_spill_over_adds_up_to_the_naive_scatter(case, dtype, device):
+    n, c, h, w, _, kh, kw, _, _ = case
+    ho, wo = h - kh + 1, w - kw + 1
+    cols = np.random.default_rng(8).standard_normal((c * kh * kw, n, ho * wo)).astype(dtype)
+    ref = naive.col2im(cols, (n, c, h, w), kh, kw, 1, 1)
+    wide = np.zeros((c * kh * kw, n, ho, w), dtype)
+    wide[..., :wo] = cols.reshape(c * kh * kw, n, ho, wo)
+    x = np.zeros((n, c, h, w), dtype)
+    for n0, nb, oy0, nr in _blocks_of(n, ho, 1, 2):
+        block = np.ascontiguousarray(wide[:, n0 : n0 + nb, oy0 : oy0 + nr]).reshape(c * kh * kw, nb, nr * w)
+        kernels.get("col2im_block", device)(block, n0, oy0, kh, kw, 1, 1, w, x)
     np.testing.assert_allclose(x, ref, **_tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_block_to_nchw_and_back_place_a_block_at_its_offset(dtype, device, with_bias):
+@pytest.mark.parametrize("pitch", [5, 7])
+def test_block_to_nchw_and_back_place_a_block_at_its_offset(dtype, device, with_bias, pitch):
     rng = np.random.default_rng(9)
-    block = rng.standard_normal((3, 2, 5)).astype(dtype)  # (K, nb, Lb)
+    block = rng.standard_normal((3, 2, 2 * pitch)).astype(dtype)  # (K, nb, rows*pitch), 2 rows of 5 kept
     bias = rng.standard_normal(3).astype(dtype) if with_bias else np.empty(0, dtype)
-    out = np.full((4, 3, 11), np.nan, dtype)  # (N, K, L)
-    kernels.get("block_to_nchw", device)(block, bias, 1, 4, out)
-    want = block.transpose(1, 0, 2) + (bias[None, :, None] if with_bias else 0)
-    np.testing.assert_array_equal(out[1:3, :, 4:9], want)  # one addition per element: exact
-    assert np.isnan(out[0]).all() and np.isnan(out[3]).all() and np.isnan(out[:, :, :4]).all()
+    out = np.full((4, 3, 6, 5), np.nan, dtype)  # (N, K, Ho, Wo)
+    kernels.get("block_to_nchw", device)(block, bias, 1, 3, pitch, out)
+    kept = block.reshape(3, 2, 2, pitch)[..., :5]
+    want = kept.transpose(1, 0, 2, 3) + (bias[None, :, None, None] if with_bias else 0)
+    np.testing.assert_array_equal(out[1:3, :, 3:5], want)  # one addition per element: exact
+    untouched = np.ones(out.shape, bool)
+    untouched[1:3, :, 3:5] = False
+    assert np.isnan(out[untouched]).all()
     back = np.full_like(block, np.nan)
-    kernels.get("nchw_to_block", device)(out, 1, 4, back)
-    np.testing.assert_array_equal(back, want.transpose(1, 0, 2))
+    kernels.get("nchw_to_block", device)(out, 1, 3, pitch, back)
+    back = back.reshape(3, 2, 2, pitch)
+    np.testing.assert_array_equal(back[..., :5], want.transpose(1, 0, 2, 3))
+    assert (back[..., 5:] == 0).all()  # the spill-over of the output gradient: zero
 
 
 @pytest.mark.parametrize("complex_dtype", (np.complex64, np.complex128))
@@ -341,19 +383,14 @@ def _random_args(name, dtype):
     if name == "col2im":
         return (rng.standard_normal((c * 6, n, 6 * 4)).astype(dtype), 3, 2, 2, 3, np.zeros_like(x))
     if name == "im2col_block":  # images 1-2, output rows 2-4 of 6
-        return (x, 1, 2, 3, 2, 2, 3, np.zeros((c * 6, 2, 3 * 4), dtype))
+        return (x, 1, 2, 3, 2, 2, 3, 4, np.zeros((c * 6, 2, 3 * 4), dtype))
     if name == "col2im_block":
-        return (rng.standard_normal((c * 6, 2, 3 * 4)).astype(dtype), 1, 2, 3, 2, 2, 3, np.zeros_like(x))
-    if name == "block_to_nchw":
-        return (
-            rng.standard_normal((c, 2, 50)).astype(dtype),
-            rng.standard_normal(c).astype(dtype),
-            1,
-            60,
-            x.reshape(n, c, h * w).copy(),
-        )
+        return (rng.standard_normal((c * 6, 2, 3 * 4)).astype(dtype), 1, 2, 3, 2, 2, 3, 4, np.zeros_like(x))
+    if name == "block_to_nchw":  # rows 6-9 of images 1-2 at a pitch of 13 > Wo = 11
+        block, bias = rng.standard_normal((c, 2, 4 * 13)).astype(dtype), rng.standard_normal(c).astype(dtype)
+        return (block, bias, 1, 6, 13, x.copy())
     if name == "nchw_to_block":
-        return (x.reshape(n, c, h * w), 1, 60, np.zeros((c, 2, 50), dtype))
+        return (x, 1, 6, 13, np.zeros((c, 2, 4 * 13), dtype))
     if name == "spectral_mac":
         cd = np.complex64 if dtype == np.float32 else np.complex128
         spec = (rng.standard_normal((c, 7, 5)) + 1j * rng.standard_normal((c, 7, 5))).astype(cd)

@@ -152,12 +152,13 @@ def test_conv2d_bad_inputs():
 
 @pytest.fixture
 def blocking(monkeypatch):
-    """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks)``."""
+    """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks, max_spill=1.25)``."""
     from v1sim.nn.functional import conv_blocks
 
-    def set_to(block_bytes, tasks):
+    def set_to(block_bytes, tasks, max_spill=1.25):
         monkeypatch.setattr(conv_blocks, "BLOCK_BYTES", block_bytes)
         monkeypatch.setattr(conv_blocks, "TASKS", tasks)
+        monkeypatch.setattr(conv_blocks, "MAX_SPILL", max_spill)
 
     return set_to
 
@@ -166,6 +167,8 @@ def blocking(monkeypatch):
     "x_shape, w_shape, stride, padding, groups",
     [
         ((5, 3, 9, 7), (4, 3, 3, 3), 1, 1, 1),
+        ((3, 2, 6, 10), (4, 2, 3, 3), 1, 1, 1),  # stride 1, Wp = 1.2 Wo: wide blocks
+        ((3, 4, 7, 9), (4, 2, 2, 3), 1, (0, 1), 2),  # wide and grouped
         ((3, 4, 11, 10), (6, 2, 3, 2), (2, 1), (1, 2), 2),
         ((4, 2, 8, 8), (3, 2, 5, 6), 2, 3, 1),  # padding wider than half the kernel
     ],
@@ -195,6 +198,22 @@ def test_conv2d_any_blocking_matches_naive_and_the_whole_batch(
             np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
     blocking(1, 3)
     check_pair(F.conv2d_forward, F.conv2d_backward, (x, w, b), rng, stride=stride, padding=padding, groups=groups)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 1 << 30])
+def test_conv2d_wide_blocks_equal_narrow_blocks(blocking, block_bytes):
+    """Stride-1 blocks at the padded width's pitch (spill-over computed, then dropped) give the same numbers."""
+    rng = np.random.default_rng(13)
+    x, w, b = rng.standard_normal((3, 3, 8, 11)), rng.standard_normal((5, 3, 3, 4)), rng.standard_normal(5)
+    g = rng.standard_normal((3, 5, 8, 10))
+    results = []
+    for max_spill in (1.0, 10.0):  # narrow, wide
+        blocking(block_bytes, 2, max_spill)
+        out, cache = F.conv2d_forward(x, w, b, 1, (1, 1))
+        assert cache.blocks.wide == (max_spill > 1)
+        results.append((out, *F.conv2d_backward(g, cache)))
+    for narrow, wide in zip(*results):
+        np.testing.assert_allclose(wide, narrow, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_float32_blocks_match_float64_naive(blocking):

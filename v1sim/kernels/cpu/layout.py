@@ -93,24 +93,39 @@ def swap01(a, bias, out):
 
 
 @twin
-def im2col_block(xp, n0, oy0, kh, kw, sy, sx, cols):
+def im2col_block(xp, n0, oy0, kh, kw, sy, sx, pitch, cols):
     """Patches of images ``n0 .. n0+nb-1`` and output rows ``oy0 .. oy0+rows-1`` of padded ``xp``.
 
-    cols[(c,u,v), b, i*Wo+j] = xp[n0+b, c, (oy0+i)*sy+u, j*sx+v]; xp (N, C, Hp, Wp) already padded,
-    cols (C*kh*kw, nb, rows*Wo). A block small enough to stay in cache replaces the whole batch's
-    column matrix (which streamed through memory and, cached for backward, held 6 GB for a
-    ResNet-56 step at batch 128).
+    cols[(c,u,v), b, i*pitch+j] = xp[n0+b, c, (oy0+i)*sy+u, j*sx+v] for j < Wo; xp (N, C, Hp, Wp)
+    already padded, cols (C*kh*kw, nb, rows*pitch). A block small enough to stay in cache replaces
+    the whole batch's column matrix (which streamed through memory and, cached for backward, held
+    6 GB for a ResNet-56 step at batch 128).
+
+    ``pitch`` is Wo, or Wp ("wide" blocks, stride 1 only): then each (c, u, v) is one contiguous run
+    of ``rows*Wp`` values of the flattened plane, and the columns ``Wo <= j < Wp`` hold spill-over
+    from the next row (zero past the plane's end), computed by the GEMM and dropped by
+    :func:`block_to_nchw`: one copy instead of ``rows`` short ones (ResNet's 8-wide rows).
     """
-    n_ch = xp.shape[1]
-    nb = cols.shape[1]
-    wo = (xp.shape[3] - kw) // sx + 1
-    rows = cols.shape[2] // wo
+    n_ch, hp, wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    nb, length = cols.shape[1], cols.shape[2]
+    wo = (wp - kw) // sx + 1
+    rows = length // pitch
+    zero = cols.dtype.type(0)
     for t in prange(nb * n_ch):
         b = t // n_ch
         c = t - b * n_ch
         for u in range(kh):
             for v in range(kw):
                 dst = cols[(c * kh + u) * kw + v, b]
+                if pitch != wo:  # wide: one run along the flattened plane
+                    plane = xp[n0 + b, c].reshape(hp * wp)
+                    off = (oy0 + u) * wp + v
+                    m = min(length, hp * wp - off)
+                    for j in range(m):
+                        dst[j] = plane[off + j]
+                    for j in range(m, length):
+                        dst[j] = zero
+                    continue
                 for i in range(rows):
                     src = xp[n0 + b, c, (oy0 + i) * sy + u]
                     base = i * wo
@@ -123,21 +138,29 @@ def im2col_block(xp, n0, oy0, kh, kw, sy, sx, cols):
 
 
 @twin
-def col2im_block(cols, n0, oy0, kh, kw, sy, sx, xp):
-    """Adjoint of :func:`im2col_block`: add cols (C*kh*kw, nb, rows*Wo) into padded xp (N, C, Hp, Wp).
+def col2im_block(cols, n0, oy0, kh, kw, sy, sx, pitch, xp):
+    """Adjoint of :func:`im2col_block`: add cols (C*kh*kw, nb, rows*pitch) into padded xp (N, C, Hp, Wp).
 
-    Blocks of one image must be added one after the other (their rows overlap).
+    Wide blocks (``pitch`` = Wp) must hold zeros in their spill-over columns (:func:`nchw_to_block`
+    zero-fills them in the output gradient, so ``Wᵀ @ G`` is zero there). Blocks of one image must
+    be added one after the other (their rows overlap).
     """
-    n_ch = xp.shape[1]
-    nb = cols.shape[1]
-    wo = (xp.shape[3] - kw) // sx + 1
-    rows = cols.shape[2] // wo
+    n_ch, hp, wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    nb, length = cols.shape[1], cols.shape[2]
+    wo = (wp - kw) // sx + 1
+    rows = length // pitch
     for t in prange(nb * n_ch):
         b = t // n_ch
         c = t - b * n_ch
         for u in range(kh):
             for v in range(kw):
                 src = cols[(c * kh + u) * kw + v, b]
+                if pitch != wo:
+                    plane = xp[n0 + b, c].reshape(hp * wp)
+                    off = (oy0 + u) * wp + v
+                    for j in range(min(length, hp * wp - off)):
+                        plane[off + j] += src[j]
+                    continue
                 for i in range(rows):
                     dst = xp[n0 + b, c, (oy0 + i) * sy + u]
                     base = i * wo
@@ -150,32 +173,45 @@ def col2im_block(cols, n0, oy0, kh, kw, sy, sx, xp):
 
 
 @twin
-def block_to_nchw(block, bias, n0, l0, out):
-    """out[n0+b, k, l0:l0+Lb] = block[k, b, :] + bias[k] (``bias`` may be empty): a GEMM block into NCHW."""
+def block_to_nchw(block, bias, n0, oy0, pitch, out):
+    """out[n0+b, k, oy0+i, j] = block[k, b, i*pitch + j] + bias[k] for j < Wo (``bias`` may be empty).
+
+    A GEMM block (K, nb, rows*pitch) into NCHW out (N, K, Ho, Wo); the pitch is Wo, or the padded
+    width for :func:`im2col_wide` blocks (their spill-over columns are dropped here).
+    """
     n_k, nb, lb = block.shape
+    wo, rows = out.shape[3], lb // pitch
     has_bias = bias.shape[0] > 0
     for t in prange(nb * n_k):
         b = t // n_k
         k = t - b * n_k
         src = block[k, b]
-        dst = out[n0 + b, k]
-        if has_bias:  # two loops rather than "+ 0.0", which would promote float32 to float64
-            bk = bias[k]
-            for j in range(lb):
-                dst[l0 + j] = src[j] + bk
-        else:
-            for j in range(lb):
-                dst[l0 + j] = src[j]
+        for i in range(rows):
+            dst = out[n0 + b, k, oy0 + i]
+            base = i * pitch
+            if has_bias:  # two loops rather than "+ 0.0", which would promote float32 to float64
+                bk = bias[k]
+                for j in range(wo):
+                    dst[j] = src[base + j] + bk
+            else:
+                for j in range(wo):
+                    dst[j] = src[base + j]
 
 
 @twin
-def nchw_to_block(a, n0, l0, block):
-    """block[k, b, :] = a[n0+b, k, l0:l0+Lb]: the inverse gather of :func:`block_to_nchw` (no bias)."""
+def nchw_to_block(a, n0, oy0, pitch, block):
+    """block[k, b, i*pitch + j] = a[n0+b, k, oy0+i, j] for j < Wo, 0 up to the pitch: :func:`block_to_nchw`'s gather."""
     n_k, nb, lb = block.shape
+    wo, rows = a.shape[3], lb // pitch
+    zero = block.dtype.type(0)
     for t in prange(nb * n_k):
         b = t // n_k
         k = t - b * n_k
-        src = a[n0 + b, k]
         dst = block[k, b]
-        for j in range(lb):
-            dst[j] = src[l0 + j]
+        for i in range(rows):
+            src = a[n0 + b, k, oy0 + i]
+            base = i * pitch
+            for j in range(wo):
+                dst[base + j] = src[j]
+            for j in range(wo, pitch):
+                dst[base + j] = zero

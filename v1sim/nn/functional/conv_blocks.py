@@ -28,10 +28,13 @@ from ... import kernels
 from ...backend import blas_threads
 from ...kernels.ops import pad_zero
 
-__all__ = ["BLOCK_BYTES", "TASKS", "ConvBlocks", "backward", "forward", "plan"]
+__all__ = ["BLOCK_BYTES", "MAX_SPILL", "TASKS", "ConvBlocks", "backward", "forward", "plan"]
 
 #: Size of one block of patches: with the GEMM's own packing it fits a 1 MiB L2 cache.
 BLOCK_BYTES = 1 << 19
+
+#: Wide blocks (see :func:`plan`) when they multiply the GEMM's columns by at most this.
+MAX_SPILL = 1.25
 
 #: Image groups per batch (the parallel tasks); fixed, so the weight gradient's summation order is too.
 TASKS = 8
@@ -50,18 +53,30 @@ class ConvBlocks:
     wo: int
     images: int  # images per block (whole images), or 1 ...
     rows: int  # ... and this many output rows per block (all Ho when images > 1)
+    pitch: int  # a block row's length: Wo, or the padded width for stride-1 "wide" blocks (kernels.cpu.layout)
+
+    @property
+    def wide(self) -> bool:
+        return self.pitch != self.wo
 
 
 def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlocks:
-    """Blocks of about :data:`BLOCK_BYTES` of patches: whole images when one is smaller, else rows of one."""
+    """Blocks of about :data:`BLOCK_BYTES` of patches: whole images when one is smaller, else rows of one.
+
+    Stride-1 convolutions whose padded width ``Wp`` is at most :data:`MAX_SPILL` times ``Wo`` use wide
+    blocks: one contiguous copy per (channel, u, v) instead of one per output row, for ``Wp/Wo``
+    times the GEMM's columns.
+    """
     c, (kh, kw) = x_shape[1], w_shape[2:]
-    row_bytes = c * kh * kw * wo * itemsize
+    wp = x_shape[3] + 2 * padding[1]
+    pitch = wp if stride == (1, 1) and wp > wo and wp <= MAX_SPILL * wo else wo
+    row_bytes = c * kh * kw * pitch * itemsize
     per_block = max(1, BLOCK_BYTES // row_bytes)  # output rows per block
     if per_block >= ho:
         images, rows = max(1, min(per_block // ho, -(-x_shape[0] // TASKS))), ho
     else:
         images, rows = 1, per_block
-    return ConvBlocks(tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows)
+    return ConvBlocks(tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch)
 
 
 def _groups_of_images(n) -> list[tuple[int, int]]:
@@ -104,22 +119,22 @@ def forward(x, w, bias, p: ConvBlocks, device) -> tuple[np.ndarray, np.ndarray]:
     (kh, kw), (sy, sx), g = w.shape[2:], p.stride, p.groups
     r, kg = x.shape[1] * kh * kw, k // g
     rg, w_m = r // g, w.reshape(k, -1)
-    out = np.empty((n, k, p.ho * p.wo), dtype=dtype)
+    out = np.empty((n, k, p.ho, p.wo), dtype=dtype)
     b = np.empty(0, dtype) if bias is None else bias
     im2col, store = kernels.get("im2col_block", "cpu"), kernels.get("block_to_nchw", "cpu")
 
     def task(lo, hi):
         for n0, nb, oy0, rows in _blocks(p, lo, hi):
-            lb = rows * p.wo
+            lb = rows * p.pitch
             cols = np.empty((r, nb, lb), dtype)
-            im2col(xp, n0, oy0, kh, kw, sy, sx, cols)
+            im2col(xp, n0, oy0, kh, kw, sy, sx, p.pitch, cols)
             cols_m, res = cols.reshape(r, nb * lb), np.empty((k, nb * lb), dtype)
             for i in range(g):
                 np.matmul(w_m[i * kg : (i + 1) * kg], cols_m[i * rg : (i + 1) * rg], out=res[i * kg : (i + 1) * kg])
-            store(res.reshape(k, nb, lb), b, n0, oy0 * p.wo, out)
+            store(res.reshape(k, nb, lb), b, n0, oy0, p.pitch, out)
 
     _run(task, n, device)
-    return out.reshape(n, k, p.ho, p.wo), xp
+    return out, xp
 
 
 def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
@@ -128,7 +143,6 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     (kh, kw), (sy, sx), (py, px), g = w.shape[2:], p.stride, p.padding, p.groups
     r, kg = xp.shape[1] * kh * kw, k // g
     rg, w_m = r // g, w.reshape(k, -1)
-    grad = grad.reshape(n, k, p.ho * p.wo)
     dxp = np.zeros(xp.shape, dtype) if input_grad else None
     get = functools.partial(kernels.get, device="cpu")
     im2col, col2im, gather = get("im2col_block"), get("col2im_block"), get("nchw_to_block")
@@ -136,10 +150,10 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     def task(lo, hi):
         dw, part = np.zeros((k, rg), dtype), np.empty((k, rg), dtype)
         for n0, nb, oy0, rows in _blocks(p, lo, hi):
-            lb = rows * p.wo
+            lb = rows * p.pitch
             cols, go = np.empty((r, nb, lb), dtype), np.empty((k, nb, lb), dtype)
-            im2col(xp, n0, oy0, kh, kw, sy, sx, cols)
-            gather(grad, n0, oy0 * p.wo, go)
+            im2col(xp, n0, oy0, kh, kw, sy, sx, p.pitch, cols)
+            gather(grad, n0, oy0, p.pitch, go)
             cols_m, go_m = cols.reshape(r, nb * lb), go.reshape(k, nb * lb)
             dcols = np.empty((r, nb * lb), dtype) if input_grad else None
             for i in range(g):
@@ -149,7 +163,7 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
                     np.matmul(w_m[gk].T, go_m[gk], out=dcols[gr])
             dw += part
             if input_grad:
-                col2im(dcols.reshape(r, nb, lb), n0, oy0, kh, kw, sy, sx, dxp)
+                col2im(dcols.reshape(r, nb, lb), n0, oy0, kh, kw, sy, sx, p.pitch, dxp)
         return dw
 
     parts = _run(task, n, device)
