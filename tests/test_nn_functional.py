@@ -152,13 +152,14 @@ def test_conv2d_bad_inputs():
 
 @pytest.fixture
 def blocking(monkeypatch):
-    """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks, max_spill=1.25)``."""
+    """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks, max_spill=1.25)`` (no minimum width)."""
     from v1sim.nn.functional import conv_blocks
 
     def set_to(block_bytes, tasks, max_spill=1.25):
         monkeypatch.setattr(conv_blocks, "BLOCK_BYTES", block_bytes)
         monkeypatch.setattr(conv_blocks, "TASKS", tasks)
         monkeypatch.setattr(conv_blocks, "MAX_SPILL", max_spill)
+        monkeypatch.setattr(conv_blocks, "MIN_COLUMNS", 1)
 
     return set_to
 
@@ -188,6 +189,7 @@ def test_conv2d_any_blocking_matches_naive_and_the_whole_batch(
     for device in ("cpu", "parallel"):
         blocking(block_bytes, tasks)
         out, cache = F.conv2d_forward(x, w, b, stride, padding, groups, device=device)
+        assert cache.blocks.rows == (1 if block_bytes == 1 else cache.blocks.ho) or block_bytes == 600
         if g is None:
             g = rng.standard_normal(out.shape)
         got = F.conv2d_backward(g, cache)

@@ -28,10 +28,13 @@ from ... import kernels
 from ...backend import blas_threads
 from ...kernels.ops import pad_zero
 
-__all__ = ["BLOCK_BYTES", "MAX_SPILL", "TASKS", "ConvBlocks", "backward", "forward", "plan"]
+__all__ = ["BLOCK_BYTES", "MAX_SPILL", "MIN_COLUMNS", "TASKS", "ConvBlocks", "backward", "forward", "plan"]
 
 #: Size of one block of patches: with the GEMM's own packing it fits a 1 MiB L2 cache.
 BLOCK_BYTES = 1 << 19
+
+#: At least this many GEMM columns per block: narrower products run far below BLAS's speed (VGG's 58-wide rows).
+MIN_COLUMNS = 384
 
 #: Wide blocks (see :func:`plan`) when they multiply the GEMM's columns by at most this.
 MAX_SPILL = 1.25
@@ -61,7 +64,8 @@ class ConvBlocks:
 
 
 def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlocks:
-    """Blocks of about :data:`BLOCK_BYTES` of patches: whole images when one is smaller, else rows of one.
+    """Blocks of about :data:`BLOCK_BYTES` of patches (and :data:`MIN_COLUMNS`): whole images when one is smaller,
+    else rows of one.
 
     Stride-1 convolutions whose padded width ``Wp`` is at most :data:`MAX_SPILL` times ``Wo`` use wide
     blocks: one contiguous copy per (channel, u, v) instead of one per output row, for ``Wp/Wo``
@@ -71,11 +75,11 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
     wp = x_shape[3] + 2 * padding[1]
     pitch = wp if stride == (1, 1) and wp > wo and wp <= MAX_SPILL * wo else wo
     row_bytes = c * kh * kw * pitch * itemsize
-    per_block = max(1, BLOCK_BYTES // row_bytes)  # output rows per block
+    per_block = max(1, BLOCK_BYTES // row_bytes, -(-MIN_COLUMNS // pitch))  # output rows per block
     if per_block >= ho:
         images, rows = max(1, min(per_block // ho, -(-x_shape[0] // TASKS))), ho
-    else:
-        images, rows = 1, per_block
+    else:  # rows of one image, in blocks of equal height
+        images, rows = 1, -(-ho // -(-ho // per_block))
     return ConvBlocks(tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch)
 
 
