@@ -1,47 +1,60 @@
-"""Receptive fields learned from natural images beside macaque V1: Gabor fits on Ringach's nx-ny plane.
+"""Receptive fields learned from natural images (a sparse-coding ConvNet and ICA) beside macaque V1.
 
-Efficient coding in action: independent component analysis (ICA; Bell &
-Sejnowski 1997, van Hateren & van der Schaaf 1998) of 16 x 16 patches of
-log-luminance from the nine grey photographs and textures bundled with
-scikit-image (40,000 patches PCA-whitened to 100 dimensions, symmetric
-FastICA) learns
-localised, oriented, band-pass filters: Gabor-like, as V1 simple cells are,
-and as the first layer of a ConvNet trained on photographs is.
+Two learners of natural images, fitted the way Ringach (2002) fitted macaque
+simple cells, beside the monkey data:
 
-Every filter is then fitted with Ringach's (2002) Gabor
-(``v1sim.biology.fit_gabor``), the model he fitted to macaque simple cells,
-so that both are described by the same two numbers: ``nx`` and ``ny``, the
-Gaussian envelope's width across and length along the subregions, in
-periods of the carrier (nx ~ how many subregions, ny ~ how long they are).
-Only fits explaining at least 70% of a filter's variance, with the envelope
-centred at least 2 pixels inside the patch, are kept (ICA also learns
-fragments cut by the patch border, which no recorded field resembles).
+* **the ConvNet**: conv1 of ``v1sim train sparse_conv`` (64 unit-norm 12 x 12
+  filters of a sparse convolutional autoencoder, Olshausen & Field 1996),
+  trained inside the figure for 8 epochs of its recipe on whitened patches of
+  the photographs bundled with scikit-image (seed 0; about 10-15 s on two
+  shared cores). Its ``gabor_fraction`` (the share of filters a Gabor fits with
+  R^2 >= 0.7, :func:`v1sim.nn.natural.gabor_fraction`) is in the title;
+* **ICA** (Bell & Sejnowski 1997, van Hateren & van der Schaaf 1998) of 16 x 16
+  patches of log-luminance from the same photographs (40,000 patches
+  PCA-whitened to 100 dimensions, symmetric FastICA).
 
-First panel: sixteen of the filters (spanning the range of nx) above their
-fitted Gabors. Second: the nx-ny plane, the 79 macaque cells as a grey histogram
-(counts in the bins; VOneNet's tabulation of Ringach's Fig. 4) and the
-learned filters as dots; the crosses are v1sim's own Gabor simple cells
-(``filters.gabor_kernel`` at 1 and 2 octaves bandwidth, aspect 1), fitted
-the same way. Third: the nx marginals. Fourth: preferred orientations,
-cardinal (bins centred on 0 and 90 degrees) against oblique (45 and 135),
-beside 246 macaque cells (De Valois, Yund & Hepler 1982). The comparison
-reproduces Ringach's finding rather than asserting it: the learned filters
-sit at larger nx (more subregions) and none are blob-like, while a quarter
-of V1's simple cells have nx and ny below 0.3; their orientations, though,
-lean to the cardinal axes as V1's do (the oblique effect, inherited from
-the images). The titles' numbers and the verdict are computed from the fits.
+Every filter is fitted with Ringach's Gabor (``v1sim.biology.fit_gabor``), so
+that each is described as V1 cells are: ``nx`` and ``ny``, the Gaussian
+envelope's width across and length along the subregions in periods of the
+carrier (nx ~ how many subregions, ny ~ how long they are), its orientation and
+its carrier frequency. Kept: fits with R^2 >= 0.7 whose envelope is centred at
+least 1/8 of the patch inside it (2 px of ICA's 16, 1.5 px of the ConvNet's 12;
+border fragments resemble no recorded field).
+
+Panels: (a, b) filters above their fits, spanning the range of nx; (c) the
+nx-ny plane: the 79 macaque cells as a grey histogram (counts in its bins;
+VOneNet's tabulation of Ringach's Fig. 4), the filters as dots, v1sim's own
+Gabor cells (``filters.gabor_kernel`` at 1 and 2 octaves) as crosses; a fit
+beyond the axes (a blob whose carrier frequency is ~0 has nx, ny ~ 0) is drawn
+as an arrow at the edge and counted. (d) nx marginals; (e) preferred
+orientation in De Valois, Yund & Hepler's (1982) four bins, 246 cells; (f)
+spatial frequency: the fits' carrier frequency f (cycles/pixel) in cycles/degree
+at 16 pixels/degree, the V1 benchmark's convention (128 pixels over 8 degrees,
+at which it scores the ConvNet: 12 px = 0.75 deg), beside the peak spatial
+frequencies of macaque cells (De Valois, Albrecht & Thorell 1982, on the V1
+benchmark's bins). Every
+number in the titles and legends is computed from the fits. Quick mode trains
+the ConvNet for one epoch (about 17% Gabor-like) and runs a smaller ICA.
 
 References: D. L. Ringach, "Spatial structure and symmetry of simple-cell
 receptive fields in macaque primary visual cortex", J Neurophysiol 88
-(2002) 455-463; A. J. Bell, T. J. Sejnowski, "The 'independent components'
-of natural scenes are edge filters", Vision Res 37 (1997) 3327-3338;
-R. L. De Valois, E. W. Yund, N. Hepler, "The orientation and direction
-selectivity of cells in macaque visual cortex", Vision Res 22 (1982) 531-544.
+(2002) 455-463; B. A. Olshausen, D. J. Field, "Emergence of simple-cell
+receptive field properties by learning a sparse code for natural images",
+Nature 381 (1996) 607-609; A. J. Bell, T. J. Sejnowski, "The 'independent
+components' of natural scenes are edge filters", Vision Res 37 (1997)
+3327-3338; R. L. De Valois, E. W. Yund, N. Hepler, "The orientation and
+direction selectivity of cells in macaque visual cortex", Vision Res 22
+(1982) 531-544; R. L. De Valois, D. G. Albrecht, L. G. Thorell, "Spatial
+frequency selectivity of cells in macaque visual cortex", Vision Res 22
+(1982) 545-559.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -49,18 +62,67 @@ import numpy as np
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from v1sim import biology, efficient_coding, filters
+from v1sim.nn.config import TrainConfig
+from v1sim.nn.natural import MIN_R2, NATURAL_RECIPES, train_natural
+from v1sim.physiology.convnet_units import load_run_network
 from v1sim.plotting import kernel_mosaic, paper_style, save_figure
 
-PATCH = 16
-MIN_R2 = 0.7
-MARGIN = 2.0  # pixels between the envelope centre and the patch border
-TICKS = (0.1, 0.2, 0.3, 0.5, 1.0, 1.5)
+ICA_PATCH = 16
+EPOCHS = 8  # of sparse_conv's recipe: 75% of conv1 Gabor-like (20 epochs: 86%)
+SEED = 0
+MARGIN = 1 / 8  # of the patch side: the envelope centre's least distance from the border
+PPD = 16.0  # pixels per degree: the V1 benchmark's 128 pixels over 8 degrees
+TICKS = (0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+X_LIMITS = (0.06, 3.0)  # nx: the data's bins (0.1-1.58) and room around them
+Y_LIMITS = (0.06, 9.0)  # ny: the same, and room above for the legend
 BLOB = 0.3  # nx and ny below this: a blob-like field (one subregion, hardly elongated)
+TINY = 1e-3  # a fit with carrier frequency 0 has nx = ny = 0; the histograms count it in their lowest bin
+COLOURS = {"ConvNet": "tab:blue", "ICA": "tab:orange", "V1": "0.45"}
 
 
-def _learned(quick):
-    patches = efficient_coding.natural_patches(15000 if quick else 40000, PATCH, rng=1998)
-    return efficient_coding.ica_filters(patches, 49 if quick else 100, rng=0).filters
+@dataclass(frozen=True)
+class Learned:
+    """One learner's filters (K, p, p), their Gabor fits and which fits are kept."""
+
+    name: str
+    filters: np.ndarray
+    fits: object
+    keep: np.ndarray
+    note: str
+    gabor_fraction: float  # of all filters, R^2 >= MIN_R2 (no centring rule)
+
+    @property
+    def good(self):
+        return self.fits.select(self.keep)
+
+
+def _fitted(name, w, note=""):
+    fits = biology.fit_gabor(w)
+    side = w.shape[-1]
+    inside = np.minimum(np.minimum(fits.x0, fits.y0), np.minimum(side - 1 - fits.x0, side - 1 - fits.y0))
+    keep = (fits.r2 >= MIN_R2) & (inside >= MARGIN * side)
+    return Learned(name, w, fits, keep, note, float(np.mean(fits.r2 >= MIN_R2)))
+
+
+def _convnet(quick):
+    """sparse_conv trained here (EPOCHS of its recipe; quick: one): its unit-norm conv1 filters, fitted."""
+    config = TrainConfig(**{**NATURAL_RECIPES["sparse_conv"], "epochs": 1 if quick else EPOCHS, "seed": SEED})
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        result = train_natural("sparse_conv", config=config, out=Path(tmp) / "run", progress=False)
+        seconds = time.perf_counter() - start
+        model, _ = load_run_network(result["out"], checkpoint="last")
+    w = np.asarray(model.conv1.unit_weight(), dtype=np.float64)[:, 0]
+    share = result["gabor_fraction"]  # v1sim.nn.natural.gabor_fraction, as v1sim train reports it
+    epochs = f"{config.epochs} epoch{'s' if config.epochs > 1 else ''}"
+    note = f"trained here: {epochs}, {seconds:.0f} s; gabor_fraction {share:.2f} (R$^2$ >= {MIN_R2} of all {len(w)})"
+    return _fitted("ConvNet", w, note)
+
+
+def _ica(quick):
+    patches = efficient_coding.natural_patches(15000 if quick else 40000, ICA_PATCH, rng=1998)
+    w = efficient_coding.ica_filters(patches, 49 if quick else 100, rng=0).filters
+    return _fitted("ICA", w)
 
 
 def _model_cells():
@@ -76,124 +138,190 @@ def _picks(nx, n):
     return order[np.unique(np.linspace(0, len(order) - 1, n).round().astype(int))]
 
 
+def _mosaic(ax, learned, label):
+    good, kept = learned.good, learned.filters[learned.keep]
+    side = learned.filters.shape[-1]
+    picks = _picks(good.nx, 12)
+    tiles, titles = [], []
+    for row in range(0, len(picks), 6):
+        chunk = picks[row : row + 6]
+        tiles += [kept[i] for i in chunk] + [biology.gabor_model(good.params(i), (side, side)) for i in chunk]
+        titles += [f"nx {good.nx[i]:.2f}" for i in chunk] + [""] * len(chunk)
+    kernel_mosaic(ax, tiles, 6, titles=titles, row_labels=["filter", "fit"] * -(-len(picks) // 6), vgap=0.4, fontsize=8)
+    head = f"({label}) {learned.name}: {side}x{side} px filters and their Gabor fits"
+    kept_line = f"kept {learned.keep.sum()} of {learned.keep.size} (R$^2$ >= {MIN_R2}, centred inside)"
+    ax.set_title("\n".join([head, learned.note, kept_line] if learned.note else [head, kept_line]), pad=14)
+
+
+def _edge_markers(x, y):
+    """Positions inside the axes and a marker per point: 'o' inside, an arrow pointing out where it lies beyond."""
+    (xlo, xhi), (ylo, yhi) = X_LIMITS, Y_LIMITS
+    px, py = np.clip(x, xlo * 1.08, xhi / 1.08), np.clip(y, ylo * 1.08, yhi / 1.08)
+    marker = np.where(x < xlo, "<", np.where(x > xhi, ">", np.where(y < ylo, "v", np.where(y > yhi, "^", "o"))))
+    return px, py, marker
+
+
+def _plane(ax, data, learners):
+    edges, lo = data.edges, X_LIMITS[0]
+    centre = np.sqrt(edges[:-1] * edges[1:])
+    mesh = ax.pcolormesh(edges, edges, data.counts.T, cmap="Greys", vmin=0, vmax=data.counts.max() * 1.6)
+    mesh.set_edgecolor("0.8")
+    for (i, j), c in np.ndenumerate(data.counts):
+        if c:
+            ax.text(centre[i], centre[j], str(c), ha="center", va="center", fontsize=8, color="0.25")
+    beyond = {}
+    for learned in learners:
+        good = learned.good
+        px, py, marker = _edge_markers(good.nx, good.ny)
+        beyond[learned.name] = int(np.sum(marker != "o"))
+        for m in ("o", "<", ">", "v", "^"):
+            sel = marker == m
+            if sel.any():
+                ax.scatter(
+                    px[sel],
+                    py[sel],
+                    s=16 if m == "o" else 34,
+                    marker=m,
+                    color=COLOURS[learned.name],
+                    alpha=0.85,
+                    edgecolor="none",
+                )
+    model_nx, model_ny = _model_cells()
+    for learned in learners:  # legend entries, with the count beyond the axes
+        extra = f", {beyond[learned.name]} beyond the axes (arrows)" if beyond[learned.name] else ""
+        ax.scatter([], [], s=16, color=COLOURS[learned.name], label=f"{learned.name} (n = {len(learned.good)}{extra})")
+    ax.scatter(model_nx, model_ny, marker="x", s=40, color="tab:red", label="v1sim Gabor cells (1, 2 oct.)")
+    ax.add_patch(plt.Rectangle((lo, lo), BLOB - lo, BLOB - lo, fill=False, ls=":", color="k", lw=0.8))
+    ax.set(xscale="log", yscale="log", xlim=X_LIMITS, ylim=Y_LIMITS)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(FixedLocator(TICKS))
+        axis.set_major_formatter(FixedFormatter([f"{t:g}" for t in TICKS]))
+        axis.set_minor_locator(NullLocator())
+    ax.set_xlabel("nx = $\\sigma_x f$  (width across subregions, periods)")
+    ax.set_ylabel("ny = $\\sigma_y f$  (length, periods)")
+    ax.legend(frameon=True, framealpha=0.9, loc="upper left", fontsize=8)  # above ny = 2.5: room left for it
+
+
+def _blob_share(good):
+    return float(np.mean((good.nx < BLOB) & (good.ny < BLOB)))
+
+
+def _bars(ax, groups, tick_labels):
+    """Side-by-side bars: ``groups`` is a list of (label, colour, fractions)."""
+    x = np.arange(len(tick_labels))
+    width = 0.8 / len(groups)
+    for k, (label, colour, values) in enumerate(groups):
+        ax.bar(x + (k - (len(groups) - 1) / 2) * width, values, width, color=colour, label=label)
+    ax.set_xticks(x, tick_labels)
+    ax.legend(frameon=False, loc="upper left", fontsize=8)
+
+
 def main(out_dir, quick=False) -> Path:
-    learned = _learned(quick)
-    fits = biology.fit_gabor(learned)
-    inside = np.minimum(np.minimum(fits.x0, fits.y0), np.minimum(PATCH - 1 - fits.x0, PATCH - 1 - fits.y0))
-    keep = (fits.r2 >= MIN_R2) & (inside >= MARGIN)
-    good, kept_filters = fits.select(keep), learned[keep]
+    learners = [_convnet(quick), _ica(quick)]
     data = biology.ringach2002_nxny()
     edges = data.edges
-    model_nx, model_ny = _model_cells()
-
-    v1_share = data.counts[: int(np.searchsorted(edges, BLOB)), : int(np.searchsorted(edges, BLOB))].sum() / data.n
-    ica_blob = float(np.mean((good.nx < BLOB) & (good.ny < BLOB)))
     centre = np.sqrt(edges[:-1] * edges[1:])  # geometric bin centres for the data's median
+    v1_blob = data.counts[: int(np.searchsorted(edges, BLOB)), : int(np.searchsorted(edges, BLOB))].sum() / data.n
     v1_median_nx = float(np.median(np.repeat(centre, data.counts.sum(axis=1))))
-    ica_median_nx = float(np.median(good.nx))
-    distance = data.distance(good.nx, good.ny)
+    oris = biology.devalois1982_orientation()
+    sf = biology.v1_property("peak_spatial_frequency")
 
     with paper_style():
-        fig, axes = plt.subplots(1, 4, figsize=(16.5, 4.4), gridspec_kw={"width_ratios": [1.25, 1, 1, 0.55]})
-        fig.subplots_adjust(left=0.025, right=0.99, bottom=0.13, top=0.78, wspace=0.3)
-
-        ax = axes[0]
-        picks = _picks(good.nx, 16)
-        tiles, titles = [], []
-        for row in range(0, len(picks), 8):
-            chunk = picks[row : row + 8]
-            tiles += [kept_filters[i] for i in chunk] + [
-                biology.gabor_model(good.params(i), (PATCH, PATCH)) for i in chunk
-            ]
-            titles += [f"nx {good.nx[i]:.2f}" for i in chunk] + [""] * len(chunk)
-        kernel_mosaic(ax, tiles, 8, titles=titles, row_labels=["filter", "fit", "filter", "fit"], vgap=0.35)
+        fig = plt.figure(figsize=(16.0, 9.0))
+        grid = fig.add_gridspec(
+            2, 3, height_ratios=[1.1, 1.0], hspace=0.36, wspace=0.26, left=0.05, right=0.985, top=0.83, bottom=0.08
+        )
+        for k, learned in enumerate(learners):
+            _mosaic(fig.add_subplot(grid[0, k]), learned, "ab"[k])
+        ax = fig.add_subplot(grid[0, 2])
+        _plane(ax, data, learners)
+        shares = ", ".join(f"{lr.name} {_blob_share(lr.good):.0%}" for lr in learners)
         ax.set_title(
-            f"ICA filters of natural images ({PATCH}x{PATCH} px) and their Gabor fits\n"
-            f"kept {keep.sum()} of {len(fits)}: R$^2$ >= {MIN_R2}, centred >= {MARGIN:.0f} px inside "
-            f"(median R$^2$ {np.median(fits.r2):.2f})",
-            pad=16,
+            f"(c) Ringach's nx-ny plane; grey: macaque V1 simple cells (n = {data.n})\n"
+            f"dotted square, blob-like: V1 {v1_blob:.0%}, {shares}"
         )
 
-        ax = axes[1]
-        mesh = ax.pcolormesh(edges, edges, data.counts.T, cmap="Greys", vmin=0, vmax=data.counts.max() * 1.6)
-        mesh.set_edgecolor("0.8")
-        for (i, j), c in np.ndenumerate(data.counts):
-            if c:
-                ax.text(centre[i], centre[j], str(c), ha="center", va="center", fontsize=7, color="0.25")
-        clip = (edges[0] * 1.02, edges[-1] / 1.02)  # fits beyond the data's range sit on its border
-        ax.scatter(
-            np.clip(good.nx, *clip),
-            np.clip(good.ny, *clip),
-            s=14,
-            color="tab:orange",
-            alpha=0.85,
-            edgecolor="none",
-            label=f"ICA filters (n = {len(good)})",
-        )
-        ax.scatter(model_nx, model_ny, marker="x", s=40, color="tab:blue", label="v1sim Gabor cells (1, 2 oct.)")
-        ax.add_patch(
-            plt.Rectangle((edges[0], edges[0]), BLOB - edges[0], BLOB - edges[0], fill=False, ls=":", color="k", lw=0.8)
-        )
-        ax.set(xscale="log", yscale="log", xlim=(edges[0], edges[-1]), ylim=(edges[0], edges[-1]))
-        for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_locator(FixedLocator(TICKS))
-            axis.set_major_formatter(FixedFormatter([f"{t:g}" for t in TICKS]))
-            axis.set_minor_locator(NullLocator())
-        ax.set_xlabel("nx = sigma_x f  (width across subregions, periods)")
-        ax.set_ylabel("ny = sigma_y f  (length, periods)")
-        ax.set_title(
-            f"macaque V1 simple cells (grey, n = {data.n}; Ringach 2002)\n"
-            f"dotted: blob-like, V1 {v1_share:.0%}, ICA {ica_blob:.0%}"
-        )
-        ax.legend(frameon=True, framealpha=0.9, loc="upper left", fontsize=7)
-
-        ax = axes[2]
-        v1_marginal = data.counts.sum(axis=1) / data.n
-        ica_marginal = data.histogram(good.nx, good.ny).sum(axis=1) / len(good)
-        x = np.arange(len(centre))
-        ax.bar(x - 0.2, v1_marginal, 0.4, color="0.45", label=f"macaque V1 (median ~{v1_median_nx:.2f})")
-        ax.bar(x + 0.2, ica_marginal, 0.4, color="tab:orange", label=f"ICA filters (median {ica_median_nx:.2f})")
-        ax.set_xticks(x, [f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])], fontsize=7)
-        ax.set_xlabel("nx bin (outermost bins include values beyond them)")
+        ax = fig.add_subplot(grid[1, 0])
+        groups = [("macaque V1" + f" (median ~{v1_median_nx:.2f})", COLOURS["V1"], data.counts.sum(axis=1) / data.n)]
+        for lr in learners:
+            good = lr.good
+            marginal = data.histogram(np.maximum(good.nx, TINY), np.maximum(good.ny, TINY)).sum(axis=1) / len(good)
+            groups.append((f"{lr.name} (median {np.median(good.nx):.2f})", COLOURS[lr.name], marginal))
+        _bars(ax, groups, [f"{a:.2f}-\n{b:.2f}" for a, b in zip(edges[:-1], edges[1:])])
+        ax.set_xlabel("nx bin (the outermost bins include values beyond them)")
         ax.set_ylabel("fraction of cells / filters")
-        ax.set_title(f"nx marginals\ntotal-variation distance of the joint histograms {distance:.2f}")
-        ax.legend(frameon=False, loc="upper left")
+        dist = ", ".join(
+            f"{lr.name} {data.distance(np.maximum(lr.good.nx, TINY), np.maximum(lr.good.ny, TINY)):.2f}"
+            for lr in learners
+        )
+        ax.set_title(f"(d) nx marginals\ntotal-variation distance of the joint nx-ny histograms to V1: {dist}")
 
-        ax = axes[3]
-        oris = biology.devalois1982_orientation()
-        ica_counts = oris.histogram(good.theta)
-        ica_cardinal = float((ica_counts[0] + ica_counts[2]) / ica_counts.sum())
-        x = np.arange(2)
-        ax.bar(
-            x - 0.2,
-            [oris.cardinal_fraction, 1 - oris.cardinal_fraction],
-            0.4,
-            color="0.45",
-            label=f"macaque V1 (n = {oris.n})",
-        )
-        ax.bar(
-            x + 0.2, [ica_cardinal, 1 - ica_cardinal], 0.4, color="tab:orange", label=f"ICA filters (n = {len(good)})"
-        )
-        ax.axhline(0.5, color="k", ls=":", lw=0.8)
-        ax.set_xticks(x, ["cardinal\n(0, 90 deg)", "oblique\n(45, 135 deg)"])
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("fraction")
-        ax.set_title(f"preferred orientation\ncardinal: V1 {oris.cardinal_fraction:.0%}, ICA {ica_cardinal:.0%}")
-        ax.legend(frameon=False, loc="upper right", fontsize=7)
+        ax = fig.add_subplot(grid[1, 1])
+        groups = [
+            (f"macaque V1 (n = {oris.n}), cardinal {oris.cardinal_fraction:.0%}", COLOURS["V1"], oris.counts / oris.n)
+        ]
+        for lr in learners:
+            counts = oris.histogram(lr.good.theta)
+            cardinal = (counts[0] + counts[2]) / counts.sum()
+            groups.append(
+                (f"{lr.name} (n = {counts.sum()}), cardinal {cardinal:.0%}", COLOURS[lr.name], counts / counts.sum())
+            )
+        _bars(ax, groups, [f"{c:.0f} deg" for c in oris.centres_deg])
+        ax.axhline(0.25, color="k", ls=":", lw=0.8)
+        ax.set_ylim(0, max(max(g[2]) for g in groups) * 1.45)
+        ax.set_xlabel("preferred orientation (45-degree bins; dotted: uniform)")
+        ax.set_ylabel("fraction of cells / filters")
+        ax.set_title("(e) preferred orientation\n(De Valois, Yund & Hepler 1982)")
 
-        verdict = (
-            "the learned filters have more subregions than V1 simple cells, as Ringach (2002) found"
-            if ica_median_nx > v1_median_nx and ica_blob < v1_share
-            else "the learned filters do not differ from V1 as Ringach (2002) reported"
+        ax = fig.add_subplot(grid[1, 2])
+        bins = sf.bins
+        groups = [(f"macaque V1 (n = {sf.n}, median {sf.median():.1f})", COLOURS["V1"], sf.counts / sf.n)]
+        for lr in learners:
+            cpd = lr.good.frequency * PPD
+            idx = np.clip(np.searchsorted(bins, cpd, side="right") - 1, 0, len(bins) - 2)
+            groups.append(
+                (
+                    f"{lr.name} (median {np.median(cpd):.1f})",
+                    COLOURS[lr.name],
+                    np.bincount(idx, minlength=len(bins) - 1) / len(cpd),
+                )
+            )
+        _bars(ax, groups, [f"{b:g}" for b in bins[:-1]])
+        ax.set_xlabel(
+            f"spatial frequency, cycles/deg (bin's lower edge; the outermost bins include values beyond)\n"
+            f"filters: Gabor-fit f (cycles/px) x {PPD:g} px/deg, the V1 benchmark's 128 px over 8 deg"
         )
-        if (ica_cardinal > 0.5) == (oris.cardinal_fraction > 0.5):
-            verdict += "; both lean to the cardinal orientations"
-        fig.suptitle(
-            "Receptive fields learned from natural images (independent components) beside macaque V1, "
-            f"both fitted with Ringach's Gabor\n{verdict}"
+        ax.set_ylabel("fraction of cells / filters")
+        ax.set_title(
+            "(f) spatial frequency: V1 peak SF (De Valois, Albrecht & Thorell 1982)\n"
+            "beside the filters' carrier frequency"
         )
+
+        convnet, ica = learners
+        fig.suptitle(_verdict(convnet, ica, v1_median_nx, v1_blob), fontsize=11)
         return save_figure(fig, Path(out_dir) / "learned_rf_vs_v1.png")
 
 
+def _verdict(convnet, ica, v1_median_nx, v1_blob) -> str:
+    """The figure's title, from the fits: the ConvNet's Gabor share and how each learner's nx compares with V1's."""
+    share = convnet.gabor_fraction
+    lines = [
+        f"Filters learned from natural images beside macaque V1: {share:.0%} of the sparse-coding ConvNet's "
+        f"conv1 filters are Gabor-like (R$^2$ >= {MIN_R2}), as are V1 simple cells"
+    ]
+    parts = []
+    for lr in (convnet, ica):
+        good = lr.good
+        more = np.median(good.nx) > v1_median_nx
+        blobs = _blob_share(good)
+        parts.append(
+            f"{lr.name}: median nx {np.median(good.nx):.2f} "
+            f"({'more' if more else 'no more'} subregions than V1's ~{v1_median_nx:.2f}), "
+            f"{blobs:.0%} blob-like (V1 {v1_blob:.0%})"
+        )
+    lines.append("; ".join(parts))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "figures"))
+    print(main(sys.argv[1] if len(sys.argv) > 1 else "figures", quick="--quick" in sys.argv))
