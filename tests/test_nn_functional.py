@@ -152,7 +152,7 @@ def test_conv2d_bad_inputs():
 
 @pytest.fixture
 def blocking(monkeypatch):
-    """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks, max_spill=1.25)`` (no minimum width)."""
+    """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks, max_spill=1.25)`` (no minimum sizes)."""
     from v1sim.nn.functional import conv_blocks
 
     def set_to(block_bytes, tasks, max_spill=1.25):
@@ -160,6 +160,7 @@ def blocking(monkeypatch):
         monkeypatch.setattr(conv_blocks, "TASKS", tasks)
         monkeypatch.setattr(conv_blocks, "MAX_SPILL", max_spill)
         monkeypatch.setattr(conv_blocks, "MIN_COLUMNS", 1)
+        monkeypatch.setattr(conv_blocks, "MIN_TASK_MACS", 1)
 
     return set_to
 

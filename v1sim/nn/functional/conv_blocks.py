@@ -8,7 +8,7 @@ from the cached (padded) *input*, so a layer holds its input for the backward pa
 columns (nine times the input for a 3x3 kernel: 6.2 GB for a ResNet-56 step at batch
 128 before this module).
 
-Threads: the batch is cut into at most :data:`TASKS` fixed groups of images; with
+Threads: the batch is cut into at most :data:`TASKS` groups of images (fewer for small layers); with
 ``device="parallel"`` the groups run on ``numba.get_num_threads()`` worker threads,
 each calling the serial Numba kernels (compiled ``nogil``) and BLAS on one thread
 (:func:`v1sim.backend.blas_threads`), so one pool owns the cores at a time. Each
@@ -28,7 +28,17 @@ from ... import kernels
 from ...backend import blas_threads
 from ...kernels.ops import pad_zero
 
-__all__ = ["BLOCK_BYTES", "MAX_SPILL", "MIN_COLUMNS", "TASKS", "ConvBlocks", "backward", "forward", "plan"]
+__all__ = [
+    "BLOCK_BYTES",
+    "MAX_SPILL",
+    "MIN_COLUMNS",
+    "MIN_TASK_MACS",
+    "TASKS",
+    "ConvBlocks",
+    "backward",
+    "forward",
+    "plan",
+]
 
 #: Size of one block of patches: with the GEMM's own packing it fits a 1 MiB L2 cache.
 BLOCK_BYTES = 1 << 19
@@ -39,8 +49,13 @@ MIN_COLUMNS = 384
 #: Wide blocks (see :func:`plan`) when they multiply the GEMM's columns by at most this.
 MAX_SPILL = 1.25
 
-#: Image groups per batch (the parallel tasks); fixed, so the weight gradient's summation order is too.
+#: At most this many image groups per batch (the parallel tasks), set by the problem's size, never by the
+#: thread count: the weight gradient's summation order (per group, then the groups in order) is fixed.
 TASKS = 8
+
+#: At least this many multiply-accumulates per task (about 0.3 ms): LeNet-sized layers run as one task,
+#: without a thread hand-off per layer.
+MIN_TASK_MACS = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,7 @@ class ConvBlocks:
     images: int  # images per block (whole images), or 1 ...
     rows: int  # ... and this many output rows per block (all Ho when images > 1)
     pitch: int  # a block row's length: Wo, or the padded width for stride-1 "wide" blocks (kernels.cpu.layout)
+    tasks: int  # groups of images, each summing its own weight gradient
 
     @property
     def wide(self) -> bool:
@@ -74,17 +90,19 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
     c, (kh, kw) = x_shape[1], w_shape[2:]
     wp = x_shape[3] + 2 * padding[1]
     pitch = wp if stride == (1, 1) and wp > wo and wp <= MAX_SPILL * wo else wo
+    n, k, r = x_shape[0], w_shape[0], w_shape[1] * kh * kw
+    tasks = int(max(1, min(n, TASKS, n * k * r * ho * wo // MIN_TASK_MACS)))
     row_bytes = c * kh * kw * pitch * itemsize
     per_block = max(1, BLOCK_BYTES // row_bytes, -(-MIN_COLUMNS // pitch))  # output rows per block
     if per_block >= ho:
-        images, rows = max(1, min(per_block // ho, -(-x_shape[0] // TASKS))), ho
+        images, rows = max(1, min(per_block // ho, -(-n // tasks))), ho
     else:  # rows of one image, in blocks of equal height
         images, rows = 1, -(-ho // -(-ho // per_block))
-    return ConvBlocks(tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch)
+    return ConvBlocks(tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks)
 
 
-def _groups_of_images(n) -> list[tuple[int, int]]:
-    edges = np.linspace(0, n, min(n, TASKS) + 1).astype(int)
+def _groups_of_images(n, tasks) -> list[tuple[int, int]]:
+    edges = np.linspace(0, n, tasks + 1).astype(int)
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
@@ -103,9 +121,9 @@ def _pool(threads: int):
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="v1sim-conv")
 
 
-def _run(task, n, device) -> list:
+def _run(task, p: ConvBlocks, device) -> list:
     """``task(lo, hi)`` for each group of images, on worker threads for ``device="parallel"``; results in order."""
-    groups = _groups_of_images(n)
+    groups = _groups_of_images(p.x_shape[0], p.tasks)
     threads = min(len(groups), numba.get_num_threads()) if device == "parallel" else 1
     with blas_threads(1):
         if threads < 2:
@@ -137,13 +155,13 @@ def forward(x, w, bias, p: ConvBlocks, device) -> tuple[np.ndarray, np.ndarray]:
                 np.matmul(w_m[i * kg : (i + 1) * kg], cols_m[i * rg : (i + 1) * rg], out=res[i * kg : (i + 1) * kg])
             store(res.reshape(k, nb, lb), b, n0, oy0, p.pitch, out)
 
-    _run(task, n, device)
+    _run(task, p, device)
     return out, xp
 
 
 def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``, patches recomputed from padded ``xp``."""
-    n, k, dtype = xp.shape[0], w.shape[0], xp.dtype
+    k, dtype = w.shape[0], xp.dtype
     (kh, kw), (sy, sx), (py, px), g = w.shape[2:], p.stride, p.padding, p.groups
     r, kg = xp.shape[1] * kh * kw, k // g
     rg, w_m = r // g, w.reshape(k, -1)
@@ -170,7 +188,7 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
                 col2im(dcols.reshape(r, nb, lb), n0, oy0, kh, kw, sy, sx, p.pitch, dxp)
         return dw
 
-    parts = _run(task, n, device)
+    parts = _run(task, p, device)
     dw = parts[0]
     for more in parts[1:]:  # a fixed order: the same sum on any number of threads
         dw += more
