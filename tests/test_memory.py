@@ -63,3 +63,72 @@ def test_info_states_which_pool_owns_which_work(capsys):
     assert main(["info"]) == 0
     text = capsys.readouterr().out
     assert "one owner at a time" in text and "kernel " in text
+
+
+# ----------------------------------------------------------------------------- S4 learning in blocks
+
+
+def _reference_supervised_learning(features, labels, *, r, max_planes, c_taper, batch_size):
+    """The S4 rule as it was before its buffers went into blocks: one growing buffer, one product per batch."""
+    from v1sim.hierarchy import connection_kernel
+
+    def unit_rows(rows):
+        u = np.asarray(rows, dtype=np.float64) * wvec
+        u /= np.maximum(np.sqrt((u * u).sum(axis=1, keepdims=True)), 1e-12)
+        return u.astype(np.float32)
+
+    n, ch, h, w = features.shape
+    d = ch * h * w
+    wvec = np.sqrt(np.broadcast_to(connection_kernel((h, w), c_taper * max(h, w)), (ch, h, w))).reshape(-1)
+    wvec = wvec.astype(np.float64)
+    theta = r / (1.0 + r)
+    sums, units = np.zeros((max_planes, d), np.float32), np.zeros((max_planes, d), np.float32)
+    labs, counts, k0 = np.zeros(max_planes, np.int64), np.zeros(max_planes, np.int64), 0
+    for b0 in range(0, n, batch_size):
+        fb = features[b0 : b0 + batch_size].reshape(-1, d)
+        fw = unit_rows(fb)
+        sims = fw @ units[:k0].T
+        kn, reinforced = 0, set()
+        for i in range(len(fb)):
+            if not fw[i].any():
+                continue
+            s = np.concatenate([sims[i], units[k0 : k0 + kn] @ fw[i]]) if kn else sims[i]
+            k = int(s.argmax()) if s.size else -1
+            if k >= 0 and labs[k] == labels[b0 + i] and s[k] > theta:
+                sums[k] += fb[i]
+                counts[k] += 1
+                if k < k0:
+                    reinforced.add(k)
+                else:
+                    units[k] = unit_rows(sums[k : k + 1])[0]
+            elif k0 + kn < max_planes:
+                sums[k0 + kn], units[k0 + kn], labs[k0 + kn], counts[k0 + kn] = fb[i], fw[i], labels[b0 + i], 1
+                kn += 1
+        if reinforced:
+            rows = np.array(sorted(reinforced))
+            units[rows] = unit_rows(sums[rows])
+        k0 += kn
+    return {"templates": sums[:k0].reshape(-1, ch, h, w), "labels": labs[:k0], "counts": counts[:k0]}
+
+
+@pytest.mark.parametrize("max_planes", [5000, 150])
+def test_s4_learning_in_blocks_equals_one_buffer_bit_for_bit(max_planes):
+    from v1sim.hierarchy.learning import supervised_learning
+
+    rng = np.random.default_rng(3)
+    centres = rng.random((200, 2, 5, 5)).astype(np.float32)  # clusters: prototypes are born and reinforced
+    pick = rng.integers(0, 200, 900)
+    feats = np.clip(centres[pick] + 0.15 * rng.standard_normal((900, 2, 5, 5)), 0, None).astype(np.float32)
+    feats[17] = 0.0  # a silent map teaches nothing
+    labels = pick % 10
+    kw = dict(r=10.0, max_planes=max_planes, c_taper=0.5, batch_size=64)
+    want = _reference_supervised_learning(feats, labels, **kw)
+    assert 64 < len(want["labels"]) <= max_planes and want["counts"].max() > 3  # both rules exercised
+    for block_rows in (7, 64, 4096):  # blocks that split batches, one a batch, one for all
+        got = supervised_learning(feats, labels, **kw, block_rows=block_rows)
+        for key in ("templates", "labels", "counts"):
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{key}, block_rows {block_rows}")
+        part = supervised_learning(feats, labels, **kw, block_rows=block_rows, should_stop=lambda: True)
+        rest = supervised_learning(feats, labels, **kw, block_rows=block_rows, state=part)
+        for key in ("templates", "labels", "counts"):
+            np.testing.assert_array_equal(rest[key], want[key], err_msg=f"resumed {key}, block_rows {block_rows}")

@@ -145,16 +145,22 @@ class Hierarchy:
         return None if layer is None else layer(x)
 
     def features(self, images, stage=None, *, batch_size=500, progress=False, desc=None) -> np.ndarray:
-        """The maps of one stage (default ``FEATURE_STAGE``) for many images, computed in batches (N, K, H, W)."""
+        """The maps of one stage (default ``FEATURE_STAGE``) for many images, computed in batches (N, K, H, W).
+
+        The batches are written into one array allocated at the first batch (not gathered and concatenated:
+        on full MNIST the UC3 maps of the training set are 0.56 GB, and a concatenation held them twice).
+        """
         stage = self.FEATURE_STAGE if stage is None else check_choice(stage, "stage", self.STAGES)
         x = as_images(images, "images", self.config.image_size)
-        parts = []
+        out = None
         for start in batched(len(x), batch_size, progress=progress, desc=desc or f"{stage} features"):
             maps = self.forward(x[start : start + batch_size], upto=stage)
             if stage not in maps:
                 raise RuntimeError(f"stage {stage} is not built yet (learned so far: {self.learned or 'none'})")
-            parts.append(maps[stage])
-        return np.concatenate(parts)
+            if out is None:
+                out = np.empty((len(x),) + maps[stage].shape[1:], dtype=maps[stage].dtype)
+            out[start : start + batch_size] = maps[stage]
+        return out  # as_images refuses an empty batch: at least one batch ran
 
     # ------------------------------------------------------------ learning and predicting
     def fit(self, images, labels, *, rng=None, progress=False):

@@ -4,7 +4,8 @@ An :class:`SLayer` is a bank of cell planes sharing weights across positions:
 its excitatory input is one :func:`v1sim.correlate_batch` of the layer below
 with the planes' weights, and its inhibitory V-cell input one more
 correlation, of the summed squared input with the connection kernel ``c``.
-A :class:`CLayer` is a :func:`v1sim.pool2d` (blur = average, or max, or L2)
+The C-layers that pool them are in :mod:`v1sim.hierarchy.clayer`: a
+:class:`CLayer` is a :func:`v1sim.pool2d` (blur = average, or max, or L2)
 with subsampling and an optional saturating output. The equations are in
 :mod:`v1sim.hierarchy`'s docstring.
 """
@@ -16,28 +17,28 @@ import numbers
 
 import numpy as np
 
-from .. import kernels, pooling, signal
+from .. import kernels, signal
 from .._core.validate import (
     as_float_array,
     check_choice,
     check_in_range,
-    check_int_pair,
     check_nonnegative_int,
     check_positive_float,
-    check_positive_int,
 )
 from ..backend import resolve_device
+from ..errors import InputTypeError
 from ..kernels.ops import out_len, pad
+from .clayer import CLayer
 from .connections import vcell_unchecked
 
-__all__ = ["CLayer", "SLayer"]
+__all__ = ["CLayer", "SLayer"]  # CLayer lives in .clayer; imported here, where the S/C pair was defined
 
 TUNINGS = ("shunting", "linear", "ndp", "rbf")
 METHODS = ("auto", "fused", *signal.METHODS[1:])
 _FUSED_MODES = {"shunting": 0, "ndp": 1}  # tunings the fused kernel computes
 _SIMD_FLOATS = 16  # float32 lanes of a 512-bit vector (a multiple of 4 and 8: right for narrower ones too)
 _FUSED_MAX_WEIGHTS = 512  # "auto" fuses while a layer has at most this many weights K*C*kh*kw (see SLayer)
-C_KINDS = ("avg", "max", "l2")
+_NORM_PLANES = 4096  # planes whose norms are computed together (bounds the temporary squares)
 _TINY = 1e-12
 
 
@@ -104,6 +105,12 @@ class SLayer:
         Backend.
     name : str
         Stage name (``"US2"``), used in messages.
+    keep_weights : bool
+        Keep the weights ``a`` beside the templates (default). False holds
+        the planes once: ``a`` is computed from the templates when it is
+        read, and :meth:`weights` gives it a block of planes at a time, with
+        the same values (the Neocognitron's S4: 41,500 prototypes of 2,352
+        values on full MNIST, 0.39 GB each way).
 
     Notes
     -----
@@ -139,6 +146,7 @@ class SLayer:
         method="auto",
         device="auto",
         name="S",
+        keep_weights=True,
     ):
         self.name = str(name)
         t = as_float_array(templates, "templates", ndim=4, allow_empty=True)
@@ -181,17 +189,46 @@ class SLayer:
         self._corr_method = "gemm" if method in ("auto", "fused") else method  # for e and v computed apart
         self.templates = t
         self.c = c
-        norms = np.sqrt(np.einsum("kchw,hw->k", t * t, c, dtype=np.float64))
-        if self.tuning in ("shunting", "ndp"):
+        # ||X_k||_c per plane, _NORM_PLANES planes at a time (t * t is a copy of the templates)
+        norms = np.concatenate(
+            [
+                np.sqrt(np.einsum("kchw,hw->k", block * block, c, dtype=np.float64))
+                for block in (t[i : i + _NORM_PLANES] for i in range(0, k, _NORM_PLANES))
+            ]
+        )
+        self._normalised = self.tuning in ("shunting", "ndp")
+        if self._normalised:
             if (norms <= _TINY).any():
                 bad = np.flatnonzero(norms <= _TINY).tolist()
                 raise ValueError(f"templates of {self.name}: plane(s) {bad} are all zero (nothing to normalise)")
-            self.a = (t * c / norms[:, None, None, None].astype(t.dtype)).astype(t.dtype)
+            self._norms = norms.astype(t.dtype)
             self.b = np.ones(k, dtype=t.dtype)
         else:
-            self.a = (t * c).astype(t.dtype)
             self.b = norms.astype(t.dtype)
-        self.a.setflags(write=False)
+        if not isinstance(keep_weights, bool):
+            raise InputTypeError(f"keep_weights must be True or False, got {keep_weights!r}", argument="keep_weights")
+        self._a = None
+        if keep_weights:
+            self._a = self.weights()
+            self._a.setflags(write=False)
+
+    @property
+    def a(self) -> np.ndarray:
+        """The weights (K, C, kh, kw): ``c X / ||X||_c`` (normalised tunings) or ``c X``; read-only when kept."""
+        return self._a if self._a is not None else self.weights()
+
+    def weights(self, planes=slice(None)) -> np.ndarray:
+        """The weights ``a`` of some planes (a slice or index array), computed from their templates.
+
+        Equal, bit for bit, to the same planes of :attr:`a`: a large bank's correlations can go a block of
+        planes at a time without a second copy of the whole bank (``keep_weights=False``).
+        """
+        if self._a is not None:
+            return self._a[planes]
+        t = self.templates[planes]
+        if self._normalised:
+            return (t * self.c / self._norms[planes, None, None, None]).astype(t.dtype)
+        return (t * self.c).astype(t.dtype)
 
     @property
     def n_planes(self) -> int:
@@ -280,7 +317,9 @@ class SLayer:
         out = np.empty((x.shape[0], k, ho, wo), dtype=dtype)
         theta = 0.0 if r is None else r / (1.0 + r)
         a, c = self.a.astype(dtype, copy=False), self.c.astype(dtype, copy=False)
-        kernels.get("s_cells", self.device)(xp, a, c, _FUSED_MODES[self.tuning], r or 0.0, theta, out)
+        # the kernel unrolled for this width where there is one (the same sums: equal bit for bit, faster)
+        name = f"s_cells_{kw}" if kernels.has(f"s_cells_{kw}", self.device) else "s_cells"
+        kernels.get(name, self.device)(xp, a, c, _FUSED_MODES[self.tuning], r or 0.0, theta, out)
         return out
 
     forward = __call__
@@ -289,116 +328,3 @@ class SLayer:
         k, ch, kh, kw = self.templates.shape
         extra = f", r={self.r:g}" if self.r is not None else ""
         return f"SLayer({self.name}: {ch} -> {k} planes, {kh}x{kw}, tuning={self.tuning!r}{extra})"
-
-
-class CLayer:
-    """A layer of C-cells (complex cells): pooling over position (and scale), then saturation.
-
-    ``u_C = psi[pool_{nu in window} u_S(n + nu, k)]`` with
-    ``psi[x] = phi[x] / (alpha + phi[x])`` (Fukushima 1988) when
-    ``saturation=alpha`` is given, identity otherwise (HMAX). Blur ("avg":
-    uniform weights ``d(nu)``), max (HMAX C1/C2, Riesenhuber & Poggio 1999)
-    or L2 pooling, with subsampling by ``stride``; one :func:`v1sim.pool2d`.
-
-    Parameters
-    ----------
-    size : int or (int, int) or None
-        Pooling window; None pools each whole map (a global C-cell, HMAX C2).
-    stride : int or (int, int), optional
-        Subsampling step; default ``size``.
-    padding : int or (int, int)
-        Implicit padding (at most ``size // 2``), zeros for "avg"/"l2".
-    kind : {"avg", "max", "l2"}
-        Pooling.
-    saturation : float, optional
-        ``alpha > 0`` of the saturating output; None for a linear output.
-    n_scales, scale_pool : int
-        Channels are ``n_scales`` consecutive blocks (scale-major, as
-        :func:`v1sim.filters.gabor_bank`); each group of ``scale_pool``
-        adjacent scales is max-pooled into one band first (HMAX C1).
-    device : {"auto", "cpu", "parallel", "cuda"}
-    name : str
-
-    Notes
-    -----
-    Shape: (N, C, H, W) -> (N, C // scale_pool, H2, W2) with
-    ``H2 = (H + 2P - F) // S + 1`` (1 for a global layer).
-    """
-
-    def __init__(
-        self,
-        size=None,
-        stride=None,
-        padding=0,
-        *,
-        kind="avg",
-        saturation=None,
-        n_scales=1,
-        scale_pool=1,
-        device="auto",
-        name="C",
-    ):
-        self.name = str(name)
-        self.kind = check_choice(kind, "kind", C_KINDS)
-        self.size = None if size is None else _pair(size, "size", 1)
-        self.stride = None if stride is None else _pair(stride, "stride", 1)
-        self.padding = _pair(padding, "padding", 0)
-        if self.size is None and any(self.padding):
-            raise ValueError("padding must be 0 for a global C-layer (size=None)")
-        if self.size is not None:
-            for p, f in zip(self.padding, self.size):
-                if p > f // 2:
-                    raise ValueError(f"padding of {self.name} must be at most half the window ({f} // 2), got {p}")
-        self.saturation = None if saturation is None else check_positive_float(saturation, "saturation")
-        self.n_scales = check_positive_int(n_scales, "n_scales")
-        self.scale_pool = check_positive_int(scale_pool, "scale_pool")
-        if self.n_scales % self.scale_pool:
-            raise ValueError(f"n_scales ({self.n_scales}) must be a multiple of scale_pool ({self.scale_pool})")
-        self.device = resolve_device(device)
-
-    def _geometry(self, h, w):
-        size = (h, w) if self.size is None else self.size
-        stride = size if self.stride is None else self.stride
-        return size, stride
-
-    def output_shape(self, shape) -> tuple[int, int, int]:
-        """(C2, H2, W2) for an input of per-image shape (C, H, W); raises if the window does not fit."""
-        ch, h, w = shape
-        if ch % self.n_scales:
-            raise ValueError(f"{self.name}: {ch} input planes are not {self.n_scales} equal scale blocks")
-        size, stride = self._geometry(h, w)
-        out = []
-        for n, f, s, p, what in zip((h, w), size, stride, self.padding, ("height", "width")):
-            if f > n + 2 * p:
-                raise ValueError(
-                    f"{self.name}: size {f} (pooling window {what}) is larger than its input {what} {n}"
-                    + (f" + 2*{p}" if p else "")
-                )
-            out.append(out_len(n, f, s, p))
-        return ch // self.scale_pool, out[0], out[1]
-
-    def __call__(self, x) -> np.ndarray:
-        """C-cell responses (N, C2, H2, W2) to S-cell maps x (N, C, H, W)."""
-        x = as_float_array(x, "x", ndim=4)
-        self.output_shape(x.shape[1:])
-        if self.scale_pool > 1:
-            n, ch, h, w = x.shape
-            per = ch // self.n_scales
-            x = x.reshape(n, self.n_scales // self.scale_pool, self.scale_pool, per, h, w).max(axis=2)
-            x = np.ascontiguousarray(x.reshape(n, -1, h, w))
-        size, stride = self._geometry(*x.shape[2:])
-        out = pooling.pool2d(x, size, stride, self.padding, kind=self.kind, device=self.device)
-        if self.saturation is not None:
-            out = np.maximum(out, 0.0)
-            out /= self.saturation + out
-        return out
-
-    forward = __call__
-
-    def __repr__(self) -> str:
-        size = "global" if self.size is None else f"{self.size[0]}x{self.size[1]}"
-        return f"CLayer({self.name}: {self.kind} {size}, stride {self.stride}, saturation {self.saturation})"
-
-
-def _pair(value, name, minimum):
-    return check_int_pair(value, name, minimum=minimum)

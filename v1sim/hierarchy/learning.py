@@ -216,8 +216,89 @@ def _unit_rows(rows, wvec):
     return u.astype(np.float32)
 
 
+#: prototypes per block of the S4 learning buffers (38 MB of float32 sums per block at 2,352 values a prototype)
+S4_BLOCK_ROWS = 4096
+
+
+class _PrototypeRows:
+    """The S4 prototypes while they are learned: sums ``X`` and c-weighted unit rows in fixed blocks.
+
+    Blocks of ``block_rows`` rows are added as prototypes are born, never copied to grow (a doubling buffer
+    held its old and new copies at once and up to twice the rows needed: 2.5 GB of the 3.0 GB peak on full
+    MNIST). The cosines with every prototype are one :func:`v1sim.backend.matmul` per block, written into
+    column blocks of one output; each element is the same BLAS dot product as in one product over all rows.
+    """
+
+    def __init__(self, d, block_rows):
+        self.d, self.block_rows, self.count = d, block_rows, 0
+        self.sums: list[np.ndarray] = []
+        self.units: list[np.ndarray] = []
+        self.labels, self.counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    def append(self, sums, units, labels, counts) -> None:
+        """Add rows (sums and unit rows (M, d) float32, labels and counts (M,))."""
+        self.labels, self.counts = np.concatenate([self.labels, labels]), np.concatenate([self.counts, counts])
+        done = 0
+        while done < len(sums):
+            if self.count == len(self.sums) * self.block_rows:
+                self.sums.append(np.empty((self.block_rows, self.d), dtype=np.float32))
+                self.units.append(np.empty((self.block_rows, self.d), dtype=np.float32))
+            b, row = divmod(self.count, self.block_rows)
+            m = min(len(sums) - done, self.block_rows - row)
+            self.sums[b][row : row + m] = sums[done : done + m]
+            self.units[b][row : row + m] = units[done : done + m]
+            done, self.count = done + m, self.count + m
+
+    def blocks(self):
+        """(first row, sums block, units block) of the rows in use, each block cut to them."""
+        for b in range(len(self.sums)):
+            m = min(self.block_rows, self.count - b * self.block_rows)
+            yield b * self.block_rows, self.sums[b][:m], self.units[b][:m]
+
+    def cosines(self, fw) -> np.ndarray:
+        """``fw @ units.T`` (N, count) float32: the cosines of unit rows ``fw`` (N, d) with every prototype."""
+        out = np.empty((len(fw), self.count), dtype=np.float32)
+        for lo, _, units in self.blocks():
+            matmul(fw, units.T, out=out[:, lo : lo + len(units)])
+        return out
+
+    def reinforce(self, k, x) -> None:
+        b, row = divmod(k, self.block_rows)
+        self.sums[b][row] += x
+        self.counts[k] += 1
+
+    def renormalise(self, rows, wvec) -> None:
+        """Recompute the unit rows of prototypes ``rows`` (sorted) from their sums, in one call."""
+        where = [divmod(int(k), self.block_rows) for k in rows]
+        units = _unit_rows(np.stack([self.sums[b][i] for b, i in where]), wvec)
+        for (b, i), u in zip(where, units):
+            self.units[b][i] = u
+
+    def take(self, shape) -> np.ndarray:
+        """The sums as one (count, *shape) array, freeing the blocks as they are copied (the rows are gone)."""
+        self.units.clear()
+        out = np.empty((self.count, self.d), dtype=np.float32)  # its pages are taken as the blocks are copied
+        for b in range(len(self.sums)):
+            lo = b * self.block_rows
+            m = min(self.block_rows, self.count - lo)
+            out[lo : lo + m] = self.sums[b][:m]
+            self.sums[b] = None  # given back before the next block is copied
+        self.sums.clear()
+        return out.reshape((self.count,) + shape)
+
+
 def supervised_learning(
-    features, labels, *, r, max_planes, c_taper, batch_size=256, progress=False, state=None, should_stop=None
+    features,
+    labels,
+    *,
+    r,
+    max_planes,
+    c_taper,
+    batch_size=256,
+    progress=False,
+    state=None,
+    should_stop=None,
+    block_rows=S4_BLOCK_ROWS,
 ) -> dict:
     """Supervised competitive learning of the labelled S4 planes (Fukushima 2003, US4).
 
@@ -228,9 +309,11 @@ def supervised_learning(
     most ``max_planes`` prototypes (later misfits are then dropped).
 
     The cosines with the prototypes that exist at the start of a batch are
-    one matrix product (float32 unit vectors in the c-weighted space, BLAS
-    through :func:`v1sim.backend.matmul`); the sums ``X`` accumulate in
-    float64 and only the prototypes reinforced in a batch are renormalised.
+    matrix products (float32 unit vectors in the c-weighted space, BLAS
+    through :func:`v1sim.backend.matmul`, ``block_rows`` prototypes at a
+    time); the sums ``X`` accumulate in float32 (like the features) and only
+    the prototypes reinforced in a batch are renormalised. The prototypes
+    born in a batch are compared in a buffer of their own until it ends.
 
     Returns
     -------
@@ -244,75 +327,53 @@ def supervised_learning(
     wvec = np.sqrt(np.broadcast_to(c, (ch, h, w))).reshape(-1).astype(np.float64)
     theta = r / (1.0 + r)
     start = 0
-    templates = np.zeros((0, d), dtype=np.float32)  # raw sums
-    labs = np.zeros(0, dtype=np.int64)
-    counts = np.zeros(0, dtype=np.int64)
+    protos = _PrototypeRows(d, block_rows)
     if state is not None:
-        templates = np.asarray(state["templates"], dtype=np.float32).reshape(-1, d)
-        labs = np.asarray(state["labels"], dtype=np.int64)
-        counts = np.asarray(state["counts"], dtype=np.int64)
+        sums = np.asarray(state["templates"], dtype=np.float32).reshape(-1, d)
+        protos.append(
+            sums, _unit_rows(sums, wvec), np.asarray(state["labels"], dtype=np.int64), np.asarray(state["counts"])
+        )
         start = int(state["position"])
-    k0 = len(templates)
-    # Buffers grown by doubling, never past max_planes (appending to arrays of K x D each batch would
-    # copy them every time). The sums are float32 like the features they add up: on full MNIST the
-    # buffers hold up to 60,000 x 2,352 values, 1.1 GB in float64.
-    cap = min(max(2 * k0, 1024), max(max_planes, k0))
-    sums, units = np.zeros((cap, d), dtype=np.float32), np.zeros((cap, d), dtype=np.float32)
-    labs, counts = _grow(labs, cap), _grow(counts, cap)
-    sums[:k0], units[:k0] = templates, _unit_rows(templates, wvec)
+    # the prototypes born in the batch in hand (at most one per vector)
+    new_sums, new_units = np.zeros((batch_size, d), dtype=np.float32), np.zeros((batch_size, d), dtype=np.float32)
+    new_labels, new_counts = np.zeros(batch_size, dtype=np.int64), np.zeros(batch_size, dtype=np.int64)
     bar = batched(n, batch_size, progress=progress, desc="learning US4", start=start)
     for b0 in bar:
+        k0 = protos.count
         fb = features[b0 : b0 + batch_size].reshape(-1, d)
         fw = _unit_rows(fb, wvec)
-        sims = matmul(fw, units[:k0].T) if k0 else np.zeros((len(fb), 0), dtype=np.float32)
-        kn = 0  # prototypes born in this batch: rows k0 .. k0 + kn of the buffers
-        if k0 + len(fb) > cap and cap < max_planes:
-            cap = min(max(2 * cap, k0 + len(fb)), max_planes)
-            sums, units = _grow(sums, cap), _grow(units, cap)
-            labs, counts = _grow(labs, cap), _grow(counts, cap)
+        sims = protos.cosines(fw) if k0 else np.zeros((len(fb), 0), dtype=np.float32)
+        kn = 0  # prototypes born in this batch: rows k0 .. k0 + kn, in new_* until the batch ends
         reinforced = set()
         for i in range(len(fb)):
             if not fw[i].any():  # a silent UC3 map teaches nothing
                 continue
-            s = np.concatenate([sims[i], units[k0 : k0 + kn] @ fw[i]]) if kn else sims[i]
+            s = np.concatenate([sims[i], new_units[:kn] @ fw[i]]) if kn else sims[i]
             k = int(s.argmax()) if s.size else -1
             label = labels[b0 + i]
-            if k >= 0 and labs[k] == label and s[k] > theta:
-                sums[k] += fb[i]
-                counts[k] += 1
+            if k >= 0 and (protos.labels[k] if k < k0 else new_labels[k - k0]) == label and s[k] > theta:
                 if k < k0:
+                    protos.reinforce(k, fb[i])
                     reinforced.add(k)  # renormalised at the end of the batch
                 else:
-                    units[k] = _unit_rows(sums[k : k + 1], wvec)[0]
+                    j = k - k0
+                    new_sums[j] += fb[i]
+                    new_counts[j] += 1
+                    new_units[j] = _unit_rows(new_sums[j : j + 1], wvec)[0]
             elif k0 + kn < max_planes:
-                j = k0 + kn
-                sums[j] = fb[i]
-                units[j] = fw[i]
-                labs[j] = label
-                counts[j] = 1
+                new_sums[kn], new_units[kn], new_labels[kn], new_counts[kn] = fb[i], fw[i], label, 1
                 kn += 1
         if reinforced:
-            rows = np.fromiter(sorted(reinforced), dtype=np.int64)
-            units[rows] = _unit_rows(sums[rows], wvec)
-        k0 += kn
-        bar.set_postfix(prototypes=k0)
+            protos.renormalise(sorted(reinforced), wvec)
+        protos.append(new_sums[:kn], new_units[:kn], new_labels[:kn], new_counts[:kn])
+        bar.set_postfix(prototypes=protos.count)
         if should_stop is not None and should_stop() and b0 + batch_size < n:
             bar.close()
             return {
-                "templates": sums[:k0].reshape(-1, ch, h, w).copy(),
-                "labels": labs[:k0].copy(),
-                "counts": counts[:k0].copy(),
+                "labels": protos.labels.copy(),
+                "counts": protos.counts.copy(),
+                "templates": protos.take((ch, h, w)),
                 "position": np.int64(b0 + batch_size),
             }
     bar.close()
-    return {
-        "templates": sums[:k0].reshape(-1, ch, h, w).copy(),
-        "labels": labs[:k0].copy(),
-        "counts": counts[:k0].copy(),
-    }
-
-
-def _grow(a, cap):
-    out = np.zeros((cap,) + a.shape[1:], dtype=a.dtype)
-    out[: len(a)] = a
-    return out
+    return {"labels": protos.labels.copy(), "counts": protos.counts.copy(), "templates": protos.take((ch, h, w))}

@@ -20,6 +20,8 @@ from .layers import SLayer
 
 __all__ = ["PrototypeClassifier", "RidgeReadout"]
 
+PROTOTYPE_BLOCK = 4096  # S4 prototypes whose weights are made and multiplied together (38 MB on MNIST)
+
 
 class PrototypeClassifier:
     """Labelled S4 cells: nearest-prototype and interpolating-vector (IntVec) classification.
@@ -56,35 +58,51 @@ class PrototypeClassifier:
         self.labels = check_labels(labels, t.shape[0])
         h, w = t.shape[2:]
         c = connection_kernel((h, w), c_taper * max(h, w))
-        self.layer = SLayer(t, r=r, c=c, padding="valid", device=device, name="US4")
+        # The prototypes are held once, as the layer's templates: its weights a_k = c X_k / ||X_k||_c are
+        # computed from them a block at a time (full MNIST: 41,500 x 2,352 values, 0.39 GB each way).
+        self.layer = SLayer(t, r=r, c=c, padding="valid", device=device, name="US4", keep_weights=False)
         self.n_classes = int(self.labels.max()) + 1
-        # The S4 cell's cosine is s_k = x.a_k / ||x||_c with the unit-norm weights a_k = c X_k / ||X_k||_c
-        # (||.||_c: the c-weighted norm), so similarity() is one GEMM (BLAS) with the layer's own
-        # weights instead of a valid correlation per plane, and no second copy of the prototypes.
+        # The S4 cell's cosine is s_k = x.a_k / ||x||_c (||.||_c: the c-weighted norm), so similarity() is
+        # one GEMM (BLAS) per block of prototypes with the layer's own weights, not a correlation per plane.
         self._sqrt_c = np.sqrt(c).astype(np.float32)
-        self._weights = self.layer.a.reshape(len(t), -1)  # a view: (K, C*h*w)
-        # IntVec needs cosines between prototypes of one class only: one Gram block per class
-        # (sum_k K_k^2 entries instead of K^2), indexed by the prototype's rank within its class:
-        # a_i . a_j / c. Computed in float64, kept in float32 (full MNIST: 0.7 GB instead of 1.4).
         self._members = [np.flatnonzero(self.labels == k) for k in range(self.n_classes)]
-        inv_c = np.broadcast_to(1.0 / c, t.shape[1:]).reshape(-1)
-        self._gram = []
-        for i in self._members:
-            w = self._weights[i].astype(np.float64)
-            self._gram.append(matmul(w * inv_c, w.T).astype(np.float32))
+        self._gram_blocks = None  # made when IntVec first needs them (not while the model is still learning)
 
     @property
     def templates(self):
         return self.layer.templates
 
+    @property
+    def _gram(self) -> list:
+        """IntVec's cosines between prototypes of one class only: one Gram block per class.
+
+        ``sum_k K_k^2`` entries instead of ``K^2``, indexed by the prototype's rank within its class:
+        ``a_i . a_j / c``. Computed in float64, kept in float32 (full MNIST: 0.7 GB instead of 1.4), on first
+        use: a model that is still learning its readout does not hold them yet.
+        """
+        if self._gram_blocks is None:
+            t = self.layer.templates
+            inv_c = np.broadcast_to(1.0 / self.layer.c, t.shape[1:]).reshape(-1)
+            self._gram_blocks = []
+            for i in self._members:
+                w = self.layer.weights(i).reshape(len(i), -1).astype(np.float64)
+                self._gram_blocks.append(matmul(w * inv_c, w.T).astype(np.float32))
+        return self._gram_blocks
+
     def similarity(self, c3) -> np.ndarray:
         """Cosines (N, K) float32 between UC3 maps (N, C, h, w) and every prototype (0 for a blank input).
 
         ``s_k = e_k / (b_k v)``, the S4 cell's excitation over its V-cell input,
-        computed as one matrix product in the c-weighted space.
+        computed as matrix products in the c-weighted space, ``PROTOTYPE_BLOCK``
+        prototypes at a time.
         """
         x = np.asarray(self.layer._check_input(c3), dtype=np.float32)
-        s = matmul(x.reshape(len(x), -1), self._weights.T)
+        xf = x.reshape(len(x), -1)
+        k = self.layer.n_planes
+        s = np.empty((len(x), k), dtype=np.float32)
+        for lo in range(0, k, PROTOTYPE_BLOCK):
+            w = self.layer.weights(slice(lo, lo + PROTOTYPE_BLOCK))
+            matmul(xf, w.reshape(len(w), -1).T, out=s[:, lo : lo + len(w)])
         norm = np.linalg.norm((x * self._sqrt_c).reshape(len(x), -1), axis=1)  # ||x||_c
         s /= np.maximum(norm, 1e-12)[:, None]
         return s
@@ -188,13 +206,19 @@ class RidgeReadout:
             self.weights = z.T @ np.linalg.solve(z @ z.T + self.alpha * np.eye(n), t)
         return self
 
-    def decision_function(self, features) -> np.ndarray:
+    def decision_function(self, features, *, chunk=1024) -> np.ndarray:
+        """Class scores (N, classes) float64, ``chunk`` rows at a time (full MNIST's 10,000 test maps in float64
+        were 0.56 GB of temporaries at once)."""
         if self.weights is None:
             raise RuntimeError("the readout is not fitted yet")
-        x = as_float_array(features, "features", ndim=2, dtype=np.float64)
+        x = as_float_array(features, "features", ndim=2)
         if x.shape[1] != self.weights.shape[0]:
             raise ValueError(f"features must have {self.weights.shape[0]} columns, got {x.shape[1]}")
-        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+        out = np.empty((len(x), self.weights.shape[1]))
+        for i in range(0, len(x), chunk):
+            z = (x[i : i + chunk].astype(np.float64) - self.mean) / self.scale
+            out[i : i + chunk] = z @ self.weights + self.bias
+        return out
 
     def predict(self, features) -> np.ndarray:
         return self.classes[self.decision_function(features).argmax(axis=1)]
