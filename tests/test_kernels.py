@@ -357,12 +357,13 @@ def _random_args(name, dtype):
         return (x, rng.standard_normal((5, c, 3, 4)).astype(dtype), 2, 1, np.zeros((n, 5, 6, 8), dtype))
     if name == "correlate_valid_bank":
         return (x, rng.standard_normal((c, 3, 4, 9)).astype(dtype), 1, 2, np.zeros((n, 9, 11, 4), dtype))
-    if name == "s_cells":  # rows computed 16 wide, 9 kept
-        a = rng.standard_normal((5, c, 5, 3)).astype(dtype)
+    if name == "s_cells" or name.startswith("s_cells_"):  # rows computed 19 - kw wide, 9 kept
+        kw = 3 if name == "s_cells" else int(name.rsplit("_", 1)[1])  # s_cells_5: the kernel for width 5
+        a = rng.standard_normal((5, c, 5, kw)).astype(dtype)
         return (
             np.abs(np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 7)))),
             a,
-            rng.random((5, 3)).astype(dtype) + 0.1,
+            rng.random((5, kw)).astype(dtype) + 0.1,
             0,
             1.5,
             0.6,

@@ -31,6 +31,9 @@ CPU_ONLY = {
     "bn_backward_sums": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
     "bn_backward_dx": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
     "s_cells": "the Neocognitron's S-cells run on the CPU only",
+    "s_cells_3": "the Neocognitron's S-cells run on the CPU only (s_cells unrolled for width 3)",
+    "s_cells_5": "the Neocognitron's S-cells run on the CPU only (s_cells unrolled for width 5)",
+    "s_cells_7": "the Neocognitron's S-cells run on the CPU only (s_cells unrolled for width 7)",
     "spectral_mac": "the FFT method runs on the CPU only (scipy.fft)",
     "max_pool_2x2": "a CPU fast path; the device's max_pool covers it",
     "grating_batch": "the V1 benchmark's stimuli are drawn on the CPU (cheap next to the responses)",
@@ -84,8 +87,10 @@ def _example_args(name: str, dtype):
         return (x, np.ones((3, 2, 3, 3), dtype), 1, 1, np.empty((1, 3, 4, 4), dtype))
     if name == "correlate_valid_bank":
         return (x, np.ones((2, 3, 3, 3), dtype), 1, 1, np.empty((1, 3, 4, 4), dtype))
-    if name == "s_cells":
-        return (x, np.ones((3, 2, 3, 3), dtype), np.ones((3, 3), dtype), 0, 1.0, 0.5, np.empty((1, 3, 4, 4), dtype))
+    if name == "s_cells" or name.startswith("s_cells_"):
+        kw = 3 if name == "s_cells" else int(name.rsplit("_", 1)[1])  # s_cells_5: templates 5 wide
+        xw = np.ones((1, 2, 6, 3 + kw), dtype)
+        return (xw, np.ones((3, 2, 3, kw), dtype), np.ones((3, kw), dtype), 0, 1.0, 0.5, np.empty((1, 3, 4, 4), dtype))
     if name == "bn_stats":
         return (x.reshape(1, 2, 36), np.empty(2), np.empty(2))
     if name == "bn_affine":

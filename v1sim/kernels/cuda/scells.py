@@ -1,0 +1,5 @@
+"""No CUDA twins: the S-cell kernels of :mod:`v1sim.kernels.cpu.scells` run on the CPU only.
+
+This module mirrors the CPU module's name (one file per topic on both sides); the kernels are listed in
+:data:`v1sim.kernels.CPU_ONLY` with the reason.
+"""
