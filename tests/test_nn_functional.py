@@ -153,7 +153,7 @@ def test_conv2d_bad_inputs():
 @pytest.fixture
 def blocking(monkeypatch):
     """Set how the CPU convolution cuts a batch: ``blocking(block_bytes, tasks, max_spill=1.25)`` (no minimum sizes)."""
-    from v1sim.nn.functional import conv_blocks
+    from v1sim.kernels import conv_blocks
 
     def set_to(block_bytes, tasks, max_spill=1.25):
         monkeypatch.setattr(conv_blocks, "BLOCK_BYTES", block_bytes)

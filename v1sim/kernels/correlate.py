@@ -3,7 +3,7 @@
 The unchecked engine under :mod:`v1sim.signal` (whose public functions pad
 the input and check every argument first): ``"direct"`` Numba loops
 (row-vectorised for few filters, filter-vectorised for many), ``"gemm"``
-(im2col then one BLAS product for the whole batch) or ``"fft"`` (one real
+(im2col and one BLAS product per cache-sized block, :mod:`.conv_blocks`) or ``"fft"`` (one real
 FFT per image channel shared by the whole bank, the bank's spectra cached).
 """
 
@@ -16,9 +16,8 @@ import numpy as np
 import scipy.fft
 
 from .._core.validate import check_allocation, memory_limit
-from ..backend import matmul
 from ..errors import InputError
-from . import get
+from . import conv_blocks, get
 from .ops import out_len
 
 __all__ = ["bank_loops", "choose_method", "correlate_valid", "fft_shape", "work_bytes"]
@@ -48,9 +47,10 @@ def work_bytes(method: str, x_shape, w_shape, stride, itemsize: int) -> int:
     """Memory a method needs beyond its input and output: im2col's matrix, or the FFT spectra."""
     n, c, hp, wp = x_shape
     k, _, kh, kw = w_shape
-    ho, wo = out_len(hp, kh, stride[0]), out_len(wp, kw, stride[1])
-    if method == "gemm":  # the column matrix, and the (K, N*L) product before its transpose
-        return (c * kh * kw * n * ho * wo + (k * n * ho * wo if n > 1 else 0)) * itemsize
+    if method == "gemm":  # a block of columns and its product per task (conv_blocks), not the batch's matrix
+        r = c * kh * kw
+        block = max(conv_blocks.BLOCK_BYTES, r * conv_blocks.MIN_COLUMNS * itemsize)
+        return conv_blocks.TASKS * (block + k * block // r)
     if method == "fft":  # complex spectra of the bank, one image and the product; one real inverse
         p, q = fft_shape(hp, wp)
         return (k * c + c + k) * p * (q // 2 + 1) * 2 * itemsize + k * p * q * itemsize
@@ -112,16 +112,10 @@ def _correlate_fft(x, w, out, cache, device):
 
 
 def _correlate_gemm(x, w, stride, out, device):
-    n, c, hp, wp = x.shape
-    k, _, kh, kw = w.shape
+    """Block by block (:mod:`.conv_blocks`): im2col of a few images at a time, one GEMM each, straight into out."""
     ho, wo = out.shape[2], out.shape[3]
-    cols = np.empty((c * kh * kw, n, ho * wo), dtype=x.dtype)  # channel-major: one GEMM for the batch
-    get("im2col", device)(x, kh, kw, stride[0], stride[1], cols)
-    if n == 1:  # (K, 1, L) and (1, K, L) share a memory layout
-        matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, ho * wo), out=out.reshape(k, ho * wo))
-        return
-    out_t = matmul(w.reshape(k, -1), cols.reshape(c * kh * kw, n * ho * wo))
-    get("swap01", device)(out_t.reshape(k, n, ho * wo), np.empty(0, x.dtype), out.reshape(n, k, ho * wo))
+    blocks = conv_blocks.plan(x.shape, w.shape, stride, (0, 0), 1, ho, wo, x.dtype.itemsize)
+    conv_blocks.forward(x, w, None, blocks, device, out=out)
 
 
 def correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:

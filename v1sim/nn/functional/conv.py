@@ -20,12 +20,12 @@ from ..._core.validate import (
 )
 from ...backend import matmul
 from ...errors import InputError, InputTypeError
+from ...kernels.conv_blocks import ConvBlocks
+from ...kernels.conv_blocks import backward as blocks_backward
+from ...kernels.conv_blocks import forward as blocks_forward
+from ...kernels.conv_blocks import plan as plan_blocks
 from ...kernels.ops import out_len, pad_zero
 from .common import check_cache, checked_bias, checked_grad, float_array, host_backend
-from .conv_blocks import ConvBlocks
-from .conv_blocks import backward as blocks_backward
-from .conv_blocks import forward as blocks_forward
-from .conv_blocks import plan as plan_blocks
 from .dispatch import twin
 
 __all__ = [
@@ -193,7 +193,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
 
     ``out[n, k] = bias[k] + sum_{c in group(k)} correlate(xpad[n, c], weight[k, c])``,
     with no kernel flip (as PyTorch). Computed block by block
-    (:mod:`~v1sim.nn.functional.conv_blocks`): im2col of a few images or
+    (:mod:`~v1sim.kernels.conv_blocks`): im2col of a few images or
     rows into a workspace that stays in cache, then one GEMM per group,
     ``out_block = W (K/G, C/G*kh*kw) @ cols_block (C/G*kh*kw, L)``. The
     cache holds the input x (not a copy: do not modify x before the

@@ -1,5 +1,8 @@
 """The CPU convolution block by block: im2col of a few images (or output rows) at a time, one GEMM each.
 
+The unchecked driver under :func:`v1sim.nn.functional.conv2d_forward` and ``conv2d_backward`` and
+:func:`v1sim.correlate_batch`'s ``method="gemm"`` (:mod:`v1sim.kernels.correlate`).
+
 The whole batch's column matrix (C*kh*kw, N*Ho*Wo) is never built. Each block of
 patches is written into a small workspace that stays in the core's cache, multiplied
 by the weights at once (one single-threaded BLAS call), and its result written
@@ -24,9 +27,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ... import kernels
-from ...backend import blas_threads
-from ...kernels.ops import pad_zero
+from ..backend import blas_threads
+from . import get
+from .ops import pad_zero
 
 __all__ = [
     "BLOCK_BYTES",
@@ -131,19 +134,20 @@ def _run(task, p: ConvBlocks, device) -> list:
         return list(_pool(threads).map(lambda g: task(*g), groups))
 
 
-def forward(x, w, bias, p: ConvBlocks, device) -> tuple[np.ndarray, np.ndarray]:
+def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np.ndarray]:
     """``(out (N, K, Ho, Wo), xp)``: the grouped cross-correlation of x with w plus bias, and the padded x.
 
-    ``xp`` is x itself without padding; :func:`backward` recomputes the patches from it.
+    ``xp`` is x itself without padding; :func:`backward` recomputes the patches from it. ``out``, if
+    given, is written in place (C-contiguous, x's dtype).
     """
     xp = pad_zero(x, *p.padding)
     n, k, dtype = x.shape[0], w.shape[0], x.dtype
     (kh, kw), (sy, sx), g = w.shape[2:], p.stride, p.groups
     r, kg = x.shape[1] * kh * kw, k // g
     rg, w_m = r // g, w.reshape(k, -1)
-    out = np.empty((n, k, p.ho, p.wo), dtype=dtype)
+    out = np.empty((n, k, p.ho, p.wo), dtype=dtype) if out is None else out
     b = np.empty(0, dtype) if bias is None else bias
-    im2col, store = kernels.get("im2col_block", "cpu"), kernels.get("block_to_nchw", "cpu")
+    im2col, store = get("im2col_block", "cpu"), get("block_to_nchw", "cpu")
 
     def task(lo, hi):
         for n0, nb, oy0, rows in _blocks(p, lo, hi):
@@ -166,8 +170,8 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     r, kg = xp.shape[1] * kh * kw, k // g
     rg, w_m = r // g, w.reshape(k, -1)
     dxp = np.zeros(xp.shape, dtype) if input_grad else None
-    get = functools.partial(kernels.get, device="cpu")
-    im2col, col2im, gather = get("im2col_block"), get("col2im_block"), get("nchw_to_block")
+    get_cpu = functools.partial(get, device="cpu")
+    im2col, col2im, gather = get_cpu("im2col_block"), get_cpu("col2im_block"), get_cpu("nchw_to_block")
 
     def task(lo, hi):
         dw, part = np.zeros((k, rg), dtype), np.empty((k, rg), dtype)
