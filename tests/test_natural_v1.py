@@ -99,3 +99,38 @@ def test_a_folder_without_a_run_is_a_checkpoint_error(tmp_path):
         load_run_network(tmp_path)
     with pytest.raises(TypeError):
         fully_convolutional("sparse_conv")
+
+
+def _script(name):
+    import importlib.util
+    import sys
+
+    from v1sim.figures import default_scripts_dir
+
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", default_scripts_dir() / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there, as v1sim.figures arranges
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_learned_rf_figure_draws_fits_beyond_the_axes_as_outward_arrows_inside_them():
+    fig = _script("fig_learned_rf_vs_v1")
+    (xlo, xhi), (ylo, yhi) = fig.X_LIMITS, fig.Y_LIMITS
+    nx = np.array([0.0, 0.5, 2 * xhi, 0.5, 0.5])
+    ny = np.array([0.5, 0.0, 0.5, 2 * yhi, 0.5])
+    px, py, marker = fig._edge_markers(nx, ny)
+    assert marker.tolist() == ["<", "v", ">", "^", "o"]
+    assert np.all((px > xlo) & (px < xhi) & (py > ylo) & (py < yhi))
+    assert (px[4], py[4]) == (0.5, 0.5)
+
+
+def test_feature_figure_picks_the_grating_like_filters_first():
+    fig = _script("fig_feature_visualization")
+    y, x = np.mgrid[-5.5:6, -5.5:6]
+    grating = np.cos(2 * np.pi * 3 * x / 12)  # all its power at +-3 cycles per 12 pixels
+    blob = np.exp(-(x**2 + y**2) / 8)
+    noise = np.random.default_rng(0).standard_normal((12, 12))
+    bank = np.stack([noise, blob, grating])[:, None]
+    assert fig.grating_like_units(bank, n=3).tolist()[0] == 2
+    assert fig.grating_like_units(bank, n=3).tolist()[-1] == 0  # white noise spreads its power
