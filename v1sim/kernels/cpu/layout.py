@@ -117,24 +117,26 @@ def im2col_block(xp, n0, oy0, kh, kw, sy, sx, pitch, cols):
         for u in range(kh):
             for v in range(kw):
                 dst = cols[(c * kh + u) * kw + v, b]
+                # loops over views that start at index 0: offsets inside the index (plane[off + j]) keep
+                # LLVM from vectorising (measured 1.5x slower copies, 3x slower adds in col2im_block)
                 if pitch != wo:  # wide: one run along the flattened plane
-                    plane = xp[n0 + b, c].reshape(hp * wp)
                     off = (oy0 + u) * wp + v
                     m = min(length, hp * wp - off)
+                    src = xp[n0 + b, c].reshape(hp * wp)[off : off + m]
                     for j in range(m):
-                        dst[j] = plane[off + j]
+                        dst[j] = src[j]
                     for j in range(m, length):
                         dst[j] = zero
                     continue
                 for i in range(rows):
-                    src = xp[n0 + b, c, (oy0 + i) * sy + u]
-                    base = i * wo
+                    src = xp[n0 + b, c, (oy0 + i) * sy + u, v:]
+                    row = dst[i * wo : (i + 1) * wo]
                     if sx == 1:  # unit stride known to the compiler: a vectorised copy
                         for j in range(wo):
-                            dst[base + j] = src[v + j]
+                            row[j] = src[j]
                     else:
                         for j in range(wo):
-                            dst[base + j] = src[j * sx + v]
+                            row[j] = src[j * sx]
 
 
 @twin
@@ -155,21 +157,22 @@ def col2im_block(cols, n0, oy0, kh, kw, sy, sx, pitch, xp):
         for u in range(kh):
             for v in range(kw):
                 src = cols[(c * kh + u) * kw + v, b]
-                if pitch != wo:
-                    plane = xp[n0 + b, c].reshape(hp * wp)
+                if pitch != wo:  # views starting at 0, as in im2col_block
                     off = (oy0 + u) * wp + v
-                    for j in range(min(length, hp * wp - off)):
-                        plane[off + j] += src[j]
+                    m = min(length, hp * wp - off)
+                    dst = xp[n0 + b, c].reshape(hp * wp)[off : off + m]
+                    for j in range(m):
+                        dst[j] += src[j]
                     continue
                 for i in range(rows):
-                    dst = xp[n0 + b, c, (oy0 + i) * sy + u]
-                    base = i * wo
+                    dst = xp[n0 + b, c, (oy0 + i) * sy + u, v:]
+                    row = src[i * wo : (i + 1) * wo]
                     if sx == 1:
                         for j in range(wo):
-                            dst[v + j] += src[base + j]
+                            dst[j] += row[j]
                     else:
                         for j in range(wo):
-                            dst[j * sx + v] += src[base + j]
+                            dst[j * sx] += row[j]
 
 
 @twin
@@ -188,14 +191,14 @@ def block_to_nchw(block, bias, n0, oy0, pitch, out):
         src = block[k, b]
         for i in range(rows):
             dst = out[n0 + b, k, oy0 + i]
-            base = i * pitch
+            row = src[i * pitch : i * pitch + wo]
             if has_bias:  # two loops rather than "+ 0.0", which would promote float32 to float64
                 bk = bias[k]
                 for j in range(wo):
-                    dst[j] = src[base + j] + bk
+                    dst[j] = row[j] + bk
             else:
                 for j in range(wo):
-                    dst[j] = src[base + j]
+                    dst[j] = row[j]
 
 
 @twin
@@ -210,8 +213,8 @@ def nchw_to_block(a, n0, oy0, pitch, block):
         dst = block[k, b]
         for i in range(rows):
             src = a[n0 + b, k, oy0 + i]
-            base = i * pitch
+            row = dst[i * pitch : (i + 1) * pitch]
             for j in range(wo):
-                dst[base + j] = src[j]
+                row[j] = src[j]
             for j in range(wo, pitch):
-                dst[base + j] = zero
+                row[j] = zero
