@@ -11,6 +11,9 @@ Cases
 (c) Forward + backward of AlexNet's conv1 (96 11x11 filters, stride 4) on 227x227x3, batch 8.
 (d) ResNet-20 (He et al.'s CIFAR network: batch norm, option-A shortcuts) training step on
     1x32x32 digits at batch 64, as ``v1sim train resnet20`` runs it.
+(e) ``--memory``: peak resident memory of one plain-56 and one ResNet-56 training step at batch
+    128 (each in a fresh process; the target is 2 GB: a convolution caches its input, not its
+    im2col columns, v1sim.kernels.conv_blocks).
 
 Prints medians and the speed-up (torch time / v1sim time; > 1 means v1sim is faster);
 v1sim and torch steps alternate, so load drifting on a shared machine hits both alike.
@@ -169,9 +172,43 @@ def layer_case(torch, x_shape, w_shape, stride, padding, repeat):
     return ours, theirs, first
 
 
+_MEMORY_STEP = """
+import resource, sys, time
+import numpy as np
+from v1sim import nn
+from v1sim.backend import retain_freed_memory
+from v1sim.nn import models
+retain_freed_memory()
+model = models.build(sys.argv[1], in_channels=1, num_classes=10, rng=0)
+crit, opt = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+rng = np.random.default_rng(0)
+x, y = rng.random((128, 1, 32, 32), dtype=np.float32), rng.integers(0, 10, 128)
+for _ in range(2):
+    start = time.perf_counter()
+    crit(model(x), y)
+    model.zero_grad()
+    model.backward(crit.backward(), input_grad=False)
+    opt.step()
+    step = time.perf_counter() - start
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, step)
+"""
+
+
+def memory_case():
+    """Peak RSS (bytes) and second-step time of a plain-56 and a ResNet-56 step at batch 128, fresh processes."""
+    import subprocess
+
+    print("\n## peak memory of a 56-layer training step, batch 128, 1x32x32 (target <= 2 GB)")
+    for name in ("plain56", "resnet56"):
+        res = subprocess.run([sys.executable, "-c", _MEMORY_STEP, name], capture_output=True, text=True, check=True)
+        rss, step = res.stdout.split()
+        print(f"  {name:<10} peak RSS {int(rss) / 2**30:5.2f} GiB   step {float(step):5.2f} s")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--memory", action="store_true", help="also case (e), peak memory of 56-layer steps")
     args = parser.parse_args(argv)
     print(machine_report())
     repeat = 5 if args.quick else 15
@@ -212,6 +249,8 @@ def main(argv=None):
     print("\nfirst call (compilation or Numba cache load):")
     for label, first in firsts:
         print(f"  {label:<48} {first * 1e3:8.1f} ms")
+    if args.memory:
+        memory_case()
 
 
 if __name__ == "__main__":
