@@ -75,6 +75,7 @@ PPD = 16.0  # pixels per degree: the V1 benchmark's 128 pixels over 8 degrees
 TICKS = (0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
 X_LIMITS = (0.06, 3.0)  # nx: the data's bins (0.1-1.58) and room around them
 Y_LIMITS = (0.06, 9.0)  # ny: the same, and room above for the legend
+GABOR_TARGET = 0.6  # issue 14: at least 60% of conv1 Gabor-like
 BLOB = 0.3  # nx and ny below this: a blob-like field (one subregion, hardly elongated)
 TINY = 1e-3  # a fit with carrier frequency 0 has nx = ny = 0; the histograms count it in their lowest bin
 COLOURS = {"ConvNet": "tab:blue", "ICA": "tab:orange", "V1": "0.45"}
@@ -120,8 +121,8 @@ def _convnet(quick):
 
 
 def _ica(quick):
-    patches = efficient_coding.natural_patches(15000 if quick else 40000, ICA_PATCH, rng=1998)
-    w = efficient_coding.ica_filters(patches, 49 if quick else 100, rng=0).filters
+    patches = efficient_coding.natural_patches(8000 if quick else 40000, ICA_PATCH, rng=1998)
+    w = efficient_coding.ica_filters(patches, 25 if quick else 100, rng=0).filters
     return _fitted("ICA", w)
 
 
@@ -141,13 +142,15 @@ def _picks(nx, n):
 def _mosaic(ax, learned, label):
     good, kept = learned.good, learned.filters[learned.keep]
     side = learned.filters.shape[-1]
-    picks = _picks(good.nx, 12)
+    picks = _picks(good.nx, 12 if len(good) >= 12 else min(len(good), 6))  # whole rows of filters over fits
+    columns = min(6, len(picks))
     tiles, titles = [], []
-    for row in range(0, len(picks), 6):
-        chunk = picks[row : row + 6]
+    for row in range(0, len(picks), columns):
+        chunk = picks[row : row + columns]
         tiles += [kept[i] for i in chunk] + [biology.gabor_model(good.params(i), (side, side)) for i in chunk]
         titles += [f"nx {good.nx[i]:.2f}" for i in chunk] + [""] * len(chunk)
-    kernel_mosaic(ax, tiles, 6, titles=titles, row_labels=["filter", "fit"] * -(-len(picks) // 6), vgap=0.4, fontsize=8)
+    rows = ["filter", "fit"] * (len(picks) // columns)
+    kernel_mosaic(ax, tiles, columns, titles=titles, row_labels=rows, vgap=0.4, fontsize=8)
     head = f"({label}) {learned.name}: {side}x{side} px filters and their Gabor fits"
     kept_line = f"kept {learned.keep.sum()} of {learned.keep.size} (R$^2$ >= {MIN_R2}, centred inside)"
     ax.set_title("\n".join([head, learned.note, kept_line] if learned.note else [head, kept_line]), pad=14)
@@ -307,7 +310,8 @@ def _verdict(convnet, ica, v1_median_nx, v1_blob) -> str:
     share = convnet.gabor_fraction
     lines = [
         f"Filters learned from natural images beside macaque V1: {share:.0%} of the sparse-coding ConvNet's "
-        f"conv1 filters are Gabor-like (R$^2$ >= {MIN_R2}), as are V1 simple cells"
+        f"conv1 filters are Gabor-like (R$^2$ >= {MIN_R2}), "
+        + ("as V1 simple cells are" if share >= GABOR_TARGET else f"short of the {GABOR_TARGET:.0%} asked of it")
     ]
     parts = []
     for lr in (convnet, ica):
