@@ -174,28 +174,32 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     im2col, col2im, gather = get_cpu("im2col_block"), get_cpu("col2im_block"), get_cpu("nchw_to_block")
 
     def task(lo, hi):
-        dw, part = np.zeros((k, rg), dtype), np.empty((k, rg), dtype)
+        # the weight gradient transposed, dWᵀ = cols @ Gᵀ with Gᵀ pixel-major: BLAS runs this orientation
+        # at 81 GF/s against 46 for G @ colsᵀ (K=16, R=144, L=1088, one Zen 4 core)
+        dwt, part = np.zeros((rg, k), dtype), np.empty((rg, k), dtype)
         for n0, nb, oy0, rows in _blocks(p, lo, hi):
             lb = rows * p.pitch
             cols, go = np.empty((r, nb, lb), dtype), np.empty((k, nb, lb), dtype)
             im2col(xp, n0, oy0, kh, kw, sy, sx, p.pitch, cols)
             gather(grad, n0, oy0, p.pitch, go)
             cols_m, go_m = cols.reshape(r, nb * lb), go.reshape(k, nb * lb)
+            go_t = np.ascontiguousarray(go_m.T)
             dcols = np.empty((r, nb * lb), dtype) if input_grad else None
             for i in range(g):
                 gk, gr = slice(i * kg, (i + 1) * kg), slice(i * rg, (i + 1) * rg)
-                np.matmul(go_m[gk], cols_m[gr].T, out=part[gk])
+                np.matmul(cols_m[gr], go_t[:, gk], out=part[:, gk])
                 if input_grad:
                     np.matmul(w_m[gk].T, go_m[gk], out=dcols[gr])
-            dw += part
+            dwt += part
             if input_grad:
                 col2im(dcols.reshape(r, nb, lb), n0, oy0, kh, kw, sy, sx, p.pitch, dxp)
-        return dw
+        return dwt
 
     parts = _run(task, p, device)
-    dw = parts[0]
+    dwt = parts[0]
     for more in parts[1:]:  # a fixed order: the same sum on any number of threads
-        dw += more
+        dwt += more
+    dw = np.ascontiguousarray(dwt.T)
     dx = None
     if input_grad:
         h, wd = p.x_shape[2:]
