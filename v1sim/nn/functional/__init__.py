@@ -18,11 +18,13 @@ arguments. Arrays are NCHW, float32 by default; float64 is kept throughout (the
 gradient checks use it). Inputs are never modified (except the running
 statistics that :func:`batch_norm_forward` updates in place, as PyTorch does).
 
-Where the time goes: convolutions are im2col (a Numba kernel) into a
-channel-major (C*kh*kw, N*Ho*Wo) matrix followed by one BLAS matrix product
-for the whole batch (one large GEMM runs near BLAS peak where N small ones
-per image do not), and their gradients are two more products and a col2im
-scatter (Numba); pooling runs on the pooling kernels of
+Where the time goes: convolutions run block by block
+(:mod:`v1sim.kernels.conv_blocks`): im2col (a Numba kernel) of a few images
+or rows into a workspace that stays in cache, one BLAS product per block
+written straight into NCHW, the blocks spread over worker threads; their
+gradients recompute the patches from the cached input (a layer holds its
+input for backward, never the 9x larger columns) for two more products and
+a col2im scatter; pooling runs on the pooling kernels of
 :mod:`v1sim.kernels.ops`; everything else is a few vectorised numpy passes.
 
 Devices: ``"cpu"`` and ``"parallel"`` select the serial or parallel Numba
