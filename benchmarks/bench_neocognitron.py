@@ -11,8 +11,9 @@ Run from the repository root::
     written with ``scipy.ndimage.correlate``, one call per image, cell plane
     and input plane, timed alternately in blocks of five calls (ratio of
     medians of the block means; see ``_common.paired_medians``). US1 is small
-    enough (2 -> 8 planes) that ``SLayer`` computes it with the fused
-    ``s_cells`` kernel; US2 and US3 by GEMM. Outputs are checked to agree
+    enough (2 -> 8 planes) that ``SLayer`` computes it with the fused S-cell
+    kernel (``s_cells_5``: unrolled for 5-wide templates,
+    :mod:`v1sim.kernels.cpu.scells`); US2 and US3 by GEMM. Outputs are checked to agree
     before timing. Also US4,
     the labelled prototypes: the cosines of UC3 maps with every prototype as
     one matrix product (``PrototypeClassifier.similarity``) against the same

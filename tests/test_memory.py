@@ -132,3 +132,26 @@ def test_s4_learning_in_blocks_equals_one_buffer_bit_for_bit(max_planes):
         rest = supervised_learning(feats, labels, **kw, block_rows=block_rows, state=part)
         for key in ("templates", "labels", "counts"):
             np.testing.assert_array_equal(rest[key], want[key], err_msg=f"resumed {key}, block_rows {block_rows}")
+
+
+def test_class_by_class_scores_equal_the_scores_of_all_prototypes_at_once():
+    """Up to BLAS's rounding: the order of a dot product's sums may depend on how a product is cut."""
+    from v1sim.hierarchy import PrototypeClassifier
+
+    rng = np.random.default_rng(7)
+    templates = rng.random((120, 48, 7, 7)).astype(np.float32)  # UC3's size: 2,352 values
+    labels = rng.integers(0, 4, 120)
+    labels[labels == 2] = 3  # a class without prototypes
+    clf = PrototypeClassifier(templates, labels)
+    x = rng.random((53, 48, 7, 7)).astype(np.float32)
+    x[3] = templates[5]  # its own prototype: cosine 1
+    x[4] = 0.0  # a blank map: every cosine 0, the first prototype's label (as argmax over all)
+    s = clf.similarity(x)
+    clear = np.sort(s, axis=1)[:, -1] - np.sort(s, axis=1)[:, -2] > 1e-5  # no near-tie between two prototypes
+    clear[4] = True
+    for candidates, batch in ((5, 9), (1, 100), (16, 20)):
+        nearest, scores = clf.class_scores(x, candidates, batch_size=batch)
+        np.testing.assert_array_equal(nearest[clear], clf.labels[s.argmax(axis=1)][clear])
+        np.testing.assert_allclose(scores, clf.intvec_scores(s, candidates), rtol=1e-6, atol=0)
+    assert clear.sum() > 40 and nearest[3] == labels[5] and nearest[4] == labels[0]
+    assert np.isneginf(scores[:, 2]).all() and np.isfinite(scores[:, [0, 1, 3]]).all()

@@ -348,31 +348,26 @@ class Neocognitron(Hierarchy):
             if self.readout is None:
                 raise RuntimeError("the ridge readout is not trained yet (fit first)")
             return self.readout.predict(c3.reshape(len(c3), -1))
+        return self._prototype_labels(c3)[kind]
+
+    def _prototype_labels(self, c3) -> dict:
+        """Labels by the S4 prototypes, {"intvec": ..., "nearest": ...}: one class's prototypes at a time."""
         if self.classifier is None:
             raise RuntimeError("S4 has no prototypes yet (fit first)")
-        return np.concatenate(
-            [
-                self.classifier.predict(c3[i : i + 1000], method=kind, candidates=self.config.intvec_candidates)
-                for i in range(0, len(c3), 1000)
-            ]
-            or [np.zeros(0, dtype=np.int64)]
-        )
+        if len(c3) == 0:
+            return {m: np.zeros(0, dtype=np.int64) for m in ("intvec", "nearest")}
+        nearest, scores = self.classifier.class_scores(c3, self.config.intvec_candidates)
+        return {"intvec": scores.argmax(axis=1), "nearest": nearest}
 
-    def predict_all(self, c3, *, batch_size=1000) -> dict:
+    def predict_all(self, c3) -> dict:
         """Labels from UC3 maps by every classifier ("intvec", "nearest", "ridge"), sharing one S4 pass.
 
-        The (N, K) prototype cosines are made ``batch_size`` maps at a time.
+        The prototypes' cosines are made one class at a time
+        (:meth:`PrototypeClassifier.class_scores`), so neither the (N, K) cosines nor every class's
+        Gram block are held at once.
         """
-        if self.classifier is None:
-            raise RuntimeError("S4 has no prototypes yet (fit first)")
-        out = {m: [] for m in CLASSIFIERS[self.NAME] if m != "ridge"}  # the prototype classifiers
-        for start in range(0, len(c3), batch_size):
-            s = self.classifier.similarity(c3[start : start + batch_size])
-            for m in out:
-                out[m].append(
-                    self.classifier.predict(None, method=m, candidates=self.config.intvec_candidates, similarity=s)
-                )
-        out = {m: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for m, v in out.items()}
+        labels = self._prototype_labels(c3)
+        out = {m: labels[m] for m in CLASSIFIERS[self.NAME] if m != "ridge"}  # the prototype classifiers
         out["ridge"] = self.predict_features(c3, classifier="ridge")
         return out
 

@@ -81,12 +81,10 @@ class PrototypeClassifier:
         use: a model that is still learning its readout does not hold them yet.
         """
         if self._gram_blocks is None:
-            t = self.layer.templates
-            inv_c = np.broadcast_to(1.0 / self.layer.c, t.shape[1:]).reshape(-1)
-            self._gram_blocks = []
-            for i in self._members:
-                w = self.layer.weights(i).reshape(len(i), -1).astype(np.float64)
-                self._gram_blocks.append(matmul(w * inv_c, w.T).astype(np.float32))
+            d = self.layer.templates[0].size
+            self._gram_blocks = [
+                _class_gram(self.layer.weights(i).reshape(len(i), d), self.layer.c) for i in self._members
+            ]
         return self._gram_blocks
 
     def similarity(self, c3) -> np.ndarray:
@@ -141,29 +139,72 @@ class PrototypeClassifier:
         stops falling at about 16, see :class:`NeocognitronConfig`).
         """
         s = np.asarray(s)
-        n = s.shape[0]
+        scores = np.full((s.shape[0], self.n_classes), -np.inf)
+        for k, idx in enumerate(self._members):
+            if idx.size:
+                scores[:, k] = _intvec_class(s[:, idx], self._gram[k], candidates)
+        return scores
+
+    def class_scores(self, c3, candidates=16, *, batch_size=2000) -> tuple[np.ndarray, np.ndarray]:
+        """The labels by the nearest prototype (N,) and the IntVec scores (N, classes), one class at a time.
+
+        The numbers of :meth:`predict` ("nearest") and :meth:`intvec_scores` of :meth:`similarity` (up to
+        BLAS's rounding: a dot product's sums may come in another order when a product is cut otherwise;
+        ties between classes go to the prototype learned first, as ``argmax`` over all of them does), but
+        only one class's prototype weights and Gram block exist at a time, and nothing is kept: on full
+        MNIST the Gram blocks of all classes were 0.7 GB, the (1,000, K) cosines of a batch 0.17 GB.
+        """
+        candidates = check_positive_int(candidates, "candidates")
+        x = np.asarray(self.layer._check_input(c3), dtype=np.float32)
+        xf = x.reshape(len(x), -1)
+        norm = np.maximum(np.linalg.norm((x * self._sqrt_c).reshape(len(x), -1), axis=1), 1e-12)  # ||x||_c
+        n = len(x)
+        best, best_index = np.full(n, -np.inf, dtype=np.float32), np.full(n, -1, dtype=np.int64)
         scores = np.full((n, self.n_classes), -np.inf)
         for k, idx in enumerate(self._members):
             if idx.size == 0:
                 continue
-            sk = s[:, idx].astype(np.float64)
-            m = min(candidates, idx.size)
-            top = np.argpartition(-sk, m - 1, axis=1)[:, :m] if idx.size > m else np.broadcast_to(np.arange(m), (n, m))
-            st = np.take_along_axis(sk, top, axis=1)  # (N, m)
-            best = st.max(axis=1)
-            if m > 1:
-                g = self._gram[k][top[:, :, None], top[:, None, :]]  # (N, m, m)
-                si, sj = st[:, :, None], st[:, None, :]
-                det = 1.0 - g * g
-                ok = det > 1e-6  # float32 unit vectors: a pair closer than ~0.06 degrees is one point
-                det = np.where(ok, det, 1.0)
-                alpha = (si - g * sj) / det
-                beta = (sj - g * si) / det
-                inside = ok & (alpha > 0) & (beta > 0)
-                proj = np.sqrt(np.maximum(alpha * si + beta * sj, 0.0))
-                best = np.maximum(best, np.where(inside, proj, -np.inf).max(axis=(1, 2)))
-            scores[:, k] = best
-        return scores
+            w = self.layer.weights(idx).reshape(len(idx), -1)
+            gram = _class_gram(w, self.layer.c)
+            for lo in range(0, n, batch_size):
+                sk = matmul(xf[lo : lo + batch_size], w.T)
+                sk /= norm[lo : lo + batch_size, None]
+                top = sk.argmax(axis=1)  # the first of a class's best: its earliest prototype (idx ascends)
+                value, index = sk[np.arange(len(sk)), top], idx[top]
+                cur, cur_index = best[lo : lo + batch_size], best_index[lo : lo + batch_size]
+                better = (value > cur) | ((value == cur) & (index < cur_index))
+                cur[better], cur_index[better] = value[better], index[better]
+                scores[lo : lo + batch_size, k] = _intvec_class(sk, gram, candidates)
+        return self.labels[best_index], scores
+
+
+def _class_gram(w, c) -> np.ndarray:
+    """Cosines ``a_i . a_j / c`` (K_k, K_k) float32 between one class's weights (K_k, D), computed in float64."""
+    inv_c = np.broadcast_to(1.0 / c, (w.shape[1] // c.size,) + c.shape).reshape(-1)
+    w = w.astype(np.float64)
+    return matmul(w * inv_c, w.T).astype(np.float32)
+
+
+def _intvec_class(s, gram, candidates) -> np.ndarray:
+    """IntVec's score (N,) of one class from the cosines ``s`` (N, K_k) with its prototypes and their Gram block."""
+    n = s.shape[0]
+    sk = s.astype(np.float64)
+    m = min(candidates, sk.shape[1])
+    top = np.argpartition(-sk, m - 1, axis=1)[:, :m] if sk.shape[1] > m else np.broadcast_to(np.arange(m), (n, m))
+    st = np.take_along_axis(sk, top, axis=1)  # (N, m)
+    best = st.max(axis=1)
+    if m > 1:
+        g = gram[top[:, :, None], top[:, None, :]]  # (N, m, m)
+        si, sj = st[:, :, None], st[:, None, :]
+        det = 1.0 - g * g
+        ok = det > 1e-6  # float32 unit vectors: a pair closer than ~0.06 degrees is one point
+        det = np.where(ok, det, 1.0)
+        alpha = (si - g * sj) / det
+        beta = (sj - g * si) / det
+        inside = ok & (alpha > 0) & (beta > 0)
+        proj = np.sqrt(np.maximum(alpha * si + beta * sj, 0.0))
+        best = np.maximum(best, np.where(inside, proj, -np.inf).max(axis=(1, 2)))
+    return best
 
 
 class RidgeReadout:
