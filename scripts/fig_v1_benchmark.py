@@ -8,7 +8,8 @@ as the monkeys' own sampling allows. Left: each model's V1 score, the mean of it
 ceiled property scores (bars; the label gives responsive / all units), with the
 ceiling at 1 and the raw-pixel floor. Right: the ceiled score of every property
 (hatched "no unit": no responsive unit had a value, e.g. no unit was
-surround-suppressed, and the property is left out of the model's mean).
+surround-suppressed; such a property counts 0 in the model's mean, so that no
+model gains by lacking one).
 
 The models, at this figure's settings (smaller than ``v1sim benchmark``'s defaults, to keep it fast):
 v1sim's model V1 cells (36 of the 144 ``v1sim-cells``, drawn with seed 0: each cell
@@ -201,12 +202,12 @@ def main(out_dir, quick=False) -> Path:
         notes.append(f"LeNet-5 trained {lenet['steps']} steps on digits (test accuracy {100 * lenet['accuracy']:.1f}%)")
         lines = [title(entries), "; ".join(notes)]
         natural = next((e.result for e in entries if e.model == "natural ConvNet"), None)
-        if natural is not None:  # its mean leaves out the properties none of its units had (the hatched cells)
+        if natural is not None:
             scored = sum(p.n_units > 0 for p in natural.properties.values())
             lines.append(
                 f"natural ConvNet: sparse_conv trained on whitened natural patches, shown the {IMAGE_SIZE}-px "
-                f"images at {IMAGE_SIZE / 8.0:g} px/deg; its mean is over the {scored} of "
-                f"{len(natural.properties)} properties its units have"
+                f"images at {IMAGE_SIZE / 8.0:g} px/deg; {scored} of {len(natural.properties)} properties measured "
+                f"(mean over those {natural.score_measured:.2f}); unmeasured properties count 0"
             )
         fig.suptitle("\n".join(lines), fontsize=9)
         fig.tight_layout()

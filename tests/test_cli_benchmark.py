@@ -24,7 +24,7 @@ def test_json_lists_one_object_per_model(tmp_path, capsys):
     records = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in records] == ["neocognitron", "pixels"]
     for r in records:
-        assert set(r) == {"model", "score", "ceiling", "properties"} and len(r["properties"]) == 13
+        assert set(r) == {"model", "score", "score_measured", "ceiling", "properties"} and len(r["properties"]) == 13
         assert all(set(p) == {"score", "n_units", "model_median", "monkey_median"} for p in r["properties"].values())
 
 

@@ -80,7 +80,8 @@ def test_the_benchmark_builds_the_natural_net_at_sixteen_pixels_per_degree(spars
 def test_benchmark_cli_scores_a_sparse_conv_run(sparse_run, tmp_path, capsys):
     assert main(["benchmark", str(sparse_run), "--json", "--out", str(tmp_path)]) == 0
     (record,) = json.loads(capsys.readouterr().out)
-    assert set(record) == {"model", "score", "ceiling", "properties"} and len(record["properties"]) == 13
+    assert set(record) == {"model", "score", "score_measured", "ceiling", "properties"}
+    assert len(record["properties"]) == 13
     assert math.isfinite(record["score"]) and 0 < record["score"] <= 1
     saved = json.loads((tmp_path / "sparse_conv" / "benchmark.json").read_text())
     assert saved["n_units"] == 64 and saved["score"] == record["score"]

@@ -64,7 +64,7 @@ def test_score_is_the_mean_of_the_property_scores_and_repeats_with_the_seed():
 
 def test_to_dict_has_the_issue_keys_and_is_json():
     d = score_population(_macaque(30), properties=FAST).to_dict()
-    assert set(d) == {"score", "ceiling", "properties"} and list(d["properties"]) == list(FAST)
+    assert set(d) == {"score", "score_measured", "ceiling", "properties"} and list(d["properties"]) == list(FAST)
     for p in d["properties"].values():
         assert set(p) == {"score", "n_units", "model_median", "monkey_median"}
     assert json.loads(json.dumps(d)) == d
@@ -76,12 +76,17 @@ def test_no_responsive_unit_is_an_error_naming_population():
     assert info.value.argument == "population"
 
 
-def test_a_property_no_unit_has_is_reported_and_left_out_of_the_mean():
+def test_a_property_no_unit_has_is_reported_and_counts_zero_in_the_mean():
     pixels = build_population(ModelSpec("pixels", units=16))  # flat orientation curves: no bandwidth
     s = score_population(pixels, properties=("orientation_bandwidth", "f1_f0"))
     band = s.to_dict()["properties"]["orientation_bandwidth"]
     assert band["score"] is None and band["n_units"] == 0 and band["monkey_median"] > 0
-    assert s.score == s.properties["f1_f0"].score
+    f1f0 = s.properties["f1_f0"].score
+    assert f1f0 > 0
+    assert s.score == pytest.approx(f1f0 / 2)  # the unmeasured property counts 0: no model gains by lacking one
+    assert s.score_measured == f1f0
+    ceilings = [s.properties[k].ceiling for k in ("orientation_bandwidth", "f1_f0")]
+    assert s.ceiling == pytest.approx(np.mean(ceilings))
 
 
 def test_model_specs_build_the_named_populations():

@@ -5,7 +5,8 @@
 patches of growing size) and scores each property's distribution against the macaque's
 (:func:`v1sim.biology.property_score`: a bootstrapped Kolmogorov-Smirnov similarity over the data's bins,
 divided by the data's own ceiling). The benchmark's score is the mean of the ceiled property scores, as
-Brain-Score's V1 benchmarks average their per-property scores.
+Brain-Score's V1 benchmarks average their per-property scores; a property none of the model's units has a
+value of counts 0 (``V1Score.score_measured`` is the mean over the measured ones).
 
 :class:`ModelSpec` names a model by strings and numbers only (a zoo name, a run folder, ``"macaque"``, ...),
 so that :func:`score_many` can send it to Dask workers, which rebuild the population themselves
@@ -51,13 +52,17 @@ class V1Score:
     Attributes
     ----------
     score : float
-        Mean of the ceiled property scores over the properties that could be scored, in [0, 1].
+        Mean of the ceiled property scores over every requested property, in [0, 1]. A property no
+        responsive unit has a value of (e.g. no unit is surround-suppressed, so no surround diameter)
+        counts 0: a model that never shows a property shares none of the monkeys' distribution of it
+        (leaving it out would rank a model above one that shows it imperfectly).
+    score_measured : float
+        The mean over the properties that could be measured only, for comparison.
     ceiling : float
-        Mean ceiling (the monkey data against itself) over the same properties.
+        Mean ceiling (the monkey data against itself) over every requested property.
     properties : mapping str -> PropertyScore
-        Every requested property. One where no responsive unit has a value (e.g. no unit is orientation
-        tuned) has ``n_units == 0`` and NaN ``raw``, ``score`` and ``model_median``; it is left out of the
-        means (``to_dict`` writes its score as None).
+        Every requested property. One where no responsive unit has a value has ``n_units == 0`` and NaN
+        ``raw``, ``score`` and ``model_median`` (``to_dict`` writes its score as None).
     n_units, n_responsive : int
         Units of the population, and those driven 5 spikes/s above their blank rate.
     values : mapping str -> (n_units,) ndarray of float64
@@ -67,6 +72,7 @@ class V1Score:
     """
 
     score: float
+    score_measured: float
     ceiling: float
     properties: Mapping
     n_units: int
@@ -75,8 +81,8 @@ class V1Score:
     seconds: float
 
     def to_dict(self) -> dict:
-        """JSON-able: ``score``, ``ceiling`` and per property ``score``, ``n_units``, ``model_median``,
-        ``monkey_median`` (None for a property no unit could be measured on)."""
+        """JSON-able: ``score``, ``score_measured``, ``ceiling`` and per property ``score``, ``n_units``,
+        ``model_median``, ``monkey_median`` (None for a property no unit could be measured on)."""
 
         def plain(x):
             return None if x is None or not math.isfinite(x) else float(x)
@@ -86,7 +92,12 @@ class V1Score:
             | {"monkey_median": plain(p.monkey_median)}
             for k, p in self.properties.items()
         }
-        return {"score": plain(self.score), "ceiling": plain(self.ceiling), "properties": props}
+        return {
+            "score": plain(self.score),
+            "score_measured": plain(self.score_measured),
+            "ceiling": plain(self.ceiling),
+            "properties": props,
+        }
 
 
 def score_population(population, *, properties=None, rng=0) -> V1Score:
@@ -129,7 +140,7 @@ def score_population(population, *, properties=None, rng=0) -> V1Score:
             argument="population",
         )
     r = seed if seed is not None else gen
-    scores = {  # a property no unit has (e.g. no defined SF bandwidth) is reported, not averaged
+    scores = {  # a property no unit has (e.g. no defined SF bandwidth) is reported, and counts 0
         k: _unscored(k, r) if np.isnan(measured[k]).all() else property_score(k, measured[k], rng=r)
         for k in measured.names
     }
@@ -137,8 +148,9 @@ def score_population(population, *, properties=None, rng=0) -> V1Score:
     if not kept:
         raise InputError(f"no unit of the population has a value of any of {', '.join(scores)}", argument="population")
     return V1Score(
-        score=float(np.mean([p.score for p in kept])),
-        ceiling=float(np.mean([p.ceiling for p in kept])),
+        score=float(np.mean([p.score if p.n_units > 0 else 0.0 for p in scores.values()])),
+        score_measured=float(np.mean([p.score for p in kept])),
+        ceiling=float(np.mean([p.ceiling for p in scores.values()])),
         properties=MappingProxyType(scores),
         n_units=measured.n_units,
         n_responsive=measured.n_responsive,

@@ -82,6 +82,9 @@ def _print_table(label: str, result, folder) -> None:
     for name, p in result.properties.items():
         print(f"  {name:<40}{num(p.model_median):>14}{num(p.monkey_median):>15}{num(p.score):>8}{p.n_units:>7}")
     print(f"  {'V1 score (mean of ceiled scores)':<40}{'':>29}{result.score:>8.3f}   ceiling {result.ceiling:.3f}")
+    unmeasured = sum(p.n_units == 0 for p in result.properties.values())
+    if unmeasured:  # they count 0 in the score
+        print(f"  {f'({unmeasured} unmeasured, counted 0; measured only)':<40}{'':>29}{result.score_measured:>8.3f}")
     print(f"  wrote {folder / 'benchmark.json'} and benchmark.png", file=sys.stderr)
 
 
