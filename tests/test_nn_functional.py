@@ -219,6 +219,22 @@ def test_conv2d_wide_blocks_equal_narrow_blocks(blocking, block_bytes):
         np.testing.assert_allclose(wide, narrow, rtol=1e-12, atol=1e-12)
 
 
+def test_gemm_correlation_needs_blocks_not_the_column_matrix():
+    """A 255x255 bank on four 512x512 images: a 69 GB whole-batch im2col matrix before, blocks of rows now."""
+    from v1sim.kernels import conv_blocks, correlate
+
+    x_shape, w_shape = (4, 1, 512, 512), (2, 1, 255, 255)
+    matrix = 255 * 255 * 4 * 258 * 258 * 8  # (C*kh*kw, N*Ho*Wo) float64
+    need = correlate.work_bytes("gemm", x_shape, w_shape, (1, 1), 8)
+    row = 255 * 255 * 512 * 8  # one padded output row of patches: a block's least
+    assert need == conv_blocks.TASKS * (row + 2 * row // (255 * 255))
+    assert need < matrix / 50
+    rng = np.random.default_rng(14)  # and the blocks of such a row-sized plan compute the right thing
+    x, w = rng.standard_normal((2, 1, 40, 40)), rng.standard_normal((2, 1, 33, 33))
+    want = naive.correlate(x, w)
+    np.testing.assert_allclose(v1sim.correlate_batch(x, w, method="gemm", device="cpu"), want, rtol=1e-12, atol=1e-10)
+
+
 def test_conv2d_float32_blocks_match_float64_naive(blocking):
     rng = np.random.default_rng(12)
     x, w = rng.standard_normal((6, 3, 10, 9)), rng.standard_normal((5, 3, 3, 3))

@@ -196,7 +196,7 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
         return dwt
 
     parts = _run(task, p, device)
-    dwt = parts[0]
+    dwt = parts[0] if parts else np.zeros((rg, k), dtype)  # an empty batch: no group
     for more in parts[1:]:  # a fixed order: the same sum on any number of threads
         dwt += more
     dw = np.ascontiguousarray(dwt.T)

@@ -48,8 +48,8 @@ def work_bytes(method: str, x_shape, w_shape, stride, itemsize: int) -> int:
     n, c, hp, wp = x_shape
     k, _, kh, kw = w_shape
     if method == "gemm":  # a block of columns and its product per task (conv_blocks), not the batch's matrix
-        r = c * kh * kw
-        block = max(conv_blocks.BLOCK_BYTES, r * conv_blocks.MIN_COLUMNS * itemsize)
+        r = c * kh * kw  # a block holds at least one padded output row, and MIN_COLUMNS columns
+        block = max(conv_blocks.BLOCK_BYTES, r * max(wp, conv_blocks.MIN_COLUMNS) * itemsize)
         return conv_blocks.TASKS * (block + k * block // r)
     if method == "fft":  # complex spectra of the bank, one image and the product; one real inverse
         p, q = fft_shape(hp, wp)

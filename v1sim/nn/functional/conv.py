@@ -126,7 +126,7 @@ def locally_connected_geometry(x, w, stride, padding):
 
 
 def _check_conv_memory(x_shape, padding, cols_rows, ho, wo, k, dtype) -> None:
-    """Refuse a convolution whose padded input, im2col matrix and output would not fit in memory.
+    """Refuse a convolution whose padded input, im2col matrix (``cols_rows`` > 0) and output would not fit in memory.
 
     Blames ``padding`` when it is what inflates the input, else ``x`` (the batch: use fewer images).
     """
@@ -134,12 +134,12 @@ def _check_conv_memory(x_shape, padding, cols_rows, ho, wo, k, dtype) -> None:
     hp, wp = h + 2 * padding[0], w + 2 * padding[1]
     count = (n * c * hp * wp if any(padding) else 0) + cols_rows * n * ho * wo + 2 * n * k * ho * wo
     name = "padding" if hp * wp > 2 * h * w else "x"
+    cols = f"an im2col matrix of {cols_rows} x {n * ho * wo} and " if cols_rows else ""
     check_allocation(
         count,
         dtype,
         name,
-        what=f"x of shape {tuple(x_shape)} with padding {tuple(padding)} gives a "
-        f"padded input, an im2col matrix of {cols_rows} x {n * ho * wo} and an output of "
+        what=f"x of shape {tuple(x_shape)} with padding {tuple(padding)} gives a padded input, {cols}an output of "
         f"{(n, k, ho, wo)}",
     )
 
@@ -227,10 +227,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     stride, padding, groups, ho, wo = conv_geometry(x, w, stride, padding, groups)
     k = w.shape[0]
     dtype = float_dtype(x, w)
-    n = x.shape[0]
-    check_allocation(
-        2 * n * k * ho * wo, dtype, "x", what=f"x of shape {tuple(x.shape)} gives an output of {(n, k, ho, wo)}"
-    )
+    _check_conv_memory(x.shape, padding, 0, ho, wo, k, dtype)  # no column matrix: blocks of it, in cache
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = checked_bias(bias, k, dtype)
     blocks = plan_blocks(x.shape, w.shape, stride, padding, groups, ho, wo, dtype.itemsize)
