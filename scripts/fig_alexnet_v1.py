@@ -43,12 +43,13 @@ benchmark``'s ``--units``), with grey gratings in every RGB channel,
 ImageNet-normalised, over an 8-degree field at the network's 224 pixels.
 
 Speed: a unit at the centre of a layer's map sees only its receptive field
-(11, 51 and 99 pixels for conv1-3), so each layer is run on the smallest
-central crop of the benchmark's 224-pixel images that holds that field
-without touching the zero padding, aligned to the layer's stride
-(:class:`CentredCrop`); the responses equal those of the whole image (a test
-checks it), at a fraction of the cost. Quick mode fits 16 filters and scores
-conv1 on 4 units.
+(11, 51 and 99 pixels for conv1-3), so :class:`v1sim.physiology.ConvNetLayer`
+runs each layer on the smallest central crop of the benchmark's 224-pixel
+images that holds that field without touching a zero padding, aligned to the
+layer's stride (13, 57 and 113 pixels; ``centre_crop``, as ``v1sim benchmark``
+does); the responses equal those of the whole image up to float32 rounding
+(tests check it), at a fraction of the cost. Quick mode fits 16 filters and
+scores conv1 on 4 units.
 
 References: A. Krizhevsky, I. Sutskever, G. E. Hinton, "ImageNet
 classification with deep convolutional neural networks", NIPS 2012;
@@ -74,8 +75,7 @@ from v1sim.errors import InputError
 from v1sim.nn import models
 from v1sim.physiology import ConvNetLayer
 from v1sim.plotting import kernel_mosaic, paper_style, save_figure
-from v1sim.visualize import receptive_fields, tile
-from v1sim.visualize.maximize import prefix_network
+from v1sim.visualize import tile
 
 MODEL = "alexnet-torchvision"
 SEED = 0
@@ -132,68 +132,32 @@ def pixel_filters(model) -> np.ndarray:
     return w if norm is None else w / np.asarray(norm.std, dtype=np.float64)[None, :, None, None]
 
 
-class CentredCrop:
-    """The centre units of a :class:`ConvNetLayer`, computed on the central crop of the images that holds their field.
+class SampledUnits:
+    """``keep`` units of a population, in order: the benchmark's ``--units`` draw over a :class:`ConvNetLayer`."""
 
-    Exact, not an approximation: the crop starts a multiple of the layer's
-    jump (its total stride) before the centre unit's receptive field and
-    holds the whole field, so the cropped network's centre unit sums the same
-    pixels with the same weights, and none of its inputs comes from zero
-    padding. The cropped network is the model's prefix up to the layer
-    (:func:`v1sim.visualize.maximize.prefix_network`: AlexNet's classifier
-    takes only 224-pixel inputs). Where no such crop exists (a field beyond
-    the image) the whole image is used. Units: the channels ``keep``
-    (default all).
-
-    Parameters
-    ----------
-    population : ConvNetLayer
-        The whole-image population (``image_size`` = ``input_size``).
-    keep : array_like of int, optional
-        The channels kept, in order.
-    """
-
-    def __init__(self, population: ConvNetLayer, keep=None):
-        size = population.image_size
-        self.ppd, self.image_size = population.ppd, size
-        c = population.in_channels
-        field = receptive_fields(population.model, (c, size, size))[population.read_from]
-        prefix = prefix_network(population.model, population.read_from)
-        top = field.start[0] + (field.map_shape[0] // 2) * field.jump[0]  # the centre unit's first input row
-        self.offset, self.side, self.inner = 0, size, population
-        for side in range(field.size[0], size):
-            try:
-                rows = prefix.output_shape((c, side, side))[1]
-            except InputError:  # too small for a layer on the way
-                continue
-            inner_top = field.start[0] + (rows // 2) * field.jump[0]
-            offset = top - inner_top
-            if inner_top >= 0 and inner_top + field.size[0] <= side and 0 <= offset <= size - side:
-                self.offset, self.side = offset, side
-                prefix.input_normalization = getattr(population.model, "input_normalization", None)
-                last = [n for n, _ in prefix.named_modules() if n and "." not in n][-1]
-                self.inner = ConvNetLayer(prefix, last, ppd=population.ppd, image_size=side, in_channels=c)
-                break
-        n = population.n_units
-        self.keep = np.arange(n) if keep is None else np.asarray(keep, dtype=np.intp)
+    def __init__(self, population: ConvNetLayer, keep):
+        self.population, self.ppd, self.image_size = population, population.ppd, population.image_size
+        self.keep = np.asarray(keep, dtype=np.intp)
         self.n_units = int(self.keep.size)
 
     def responses(self, images) -> np.ndarray:
         """(N, image_size, image_size) images -> (N, n_units) rectified responses of the kept centre units."""
-        x = np.asarray(images)
-        x = x[None] if x.ndim == 2 else x
-        lo, hi = self.offset, self.offset + self.side
-        return self.inner.responses(x[:, lo:hi, lo:hi])[:, self.keep]
+        return self.population.responses(images)[:, self.keep]
 
 
-def layer_population(model, layer, units=None, seed=SEED) -> CentredCrop:
-    """``layer`` of ``model`` as ``v1sim benchmark MODEL --layer LAYER --units UNITS --seed SEED`` sees it."""
+def layer_population(model, layer, units=None, seed=SEED):
+    """``layer`` of ``model`` as ``v1sim benchmark MODEL --layer LAYER --units UNITS --seed SEED`` sees it.
+
+    Its centre units are computed on the smallest central crop that holds their receptive field
+    (:class:`ConvNetLayer`'s ``centre_crop``, on by default).
+    """
     side = models.MODELS[MODEL].input_shape[1]
     full = ConvNetLayer(model, layer, fov=FOV, image_size=side, in_channels=3)
-    keep = None
-    if units is not None:  # the benchmark's draw (biology.benchmark's subsample)
-        keep = np.sort(np.random.default_rng(seed).choice(full.n_units, min(units, full.n_units), replace=False))
-    return CentredCrop(full, keep)
+    if units is None:
+        return full
+    # the benchmark's draw (biology.benchmark_models' subsample)
+    keep = np.sort(np.random.default_rng(seed).choice(full.n_units, min(units, full.n_units), replace=False))
+    return SampledUnits(full, keep)
 
 
 def _fits(filters):

@@ -84,14 +84,15 @@ def test_opponency_index_grey_is_zero_red_minus_green_is_one(fig):
     assert np.isnan(fig.opponency_index(np.zeros((1, 3, 2, 2))))[0]
 
 
-def test_centred_crop_gives_the_whole_images_responses(fig):
+def test_benchmark_population_computes_the_whole_images_responses_on_a_crop(fig):
     model = models.build(NAME, rng=0)
     images = np.random.default_rng(4).uniform(0, 1, (2, 224, 224))
-    for layer in ("conv1", "conv2"):
-        whole = ConvNetLayer(model, layer, fov=8.0, image_size=224, in_channels=3)
-        crop = fig.CentredCrop(whole, keep=[0, 5, 7])
-        assert crop.side < 100 and crop.n_units == 3
-        np.testing.assert_allclose(crop.responses(images), whole.responses(images)[:, [0, 5, 7]], rtol=1e-5, atol=1e-6)
+    for layer, side in (("conv1", 13), ("conv2", 57)):  # conv1's 11-pixel field, conv2's 51: aligned to the stride
+        population = fig.layer_population(model, layer, units=3)
+        assert population.population.centre.shape == (side, side) and population.n_units == 3
+        whole = ConvNetLayer(model, layer, fov=8.0, image_size=224, in_channels=3, centre_crop=False)
+        want = whole.responses(images)[:, population.keep]
+        np.testing.assert_allclose(population.responses(images), want, rtol=0, atol=1e-6)
 
 
 def test_planted_filters_are_found_from_the_weights_file(fig, weights):

@@ -45,6 +45,42 @@ def test_a_sparse_conv_run_loads_with_its_trained_filters(sparse_run):
     assert (pop.n_units, pop.read_from, pop.image_size, pop.crop) == (64, "relu1", 12, None)
 
 
+def test_load_trained_reads_a_run_without_a_classifier(sparse_run, tmp_path):
+    from v1sim.nn.transfer import load_trained
+
+    model, run = load_trained(sparse_run, checkpoint="last")
+    saved = np.load(sparse_run / "last.npz", allow_pickle=False)
+    assert run["model"] == "sparse_conv" and run["num_classes"] is None and not model.training
+    np.testing.assert_array_equal(model.conv1.weight.data, saved["model/conv1.weight"])
+    broken = tmp_path / "broken"  # a run.json whose input shape is not three sizes: a checkpoint error, not a crash
+    broken.mkdir()
+    (broken / "run.json").write_text(json.dumps({**run, "input_shape": [1, "12", 12]}))
+    with pytest.raises(CheckpointError, match="input_shape"):
+        load_trained(broken)
+
+
+def test_visualize_shows_a_natural_image_run_on_whitened_patches(sparse_run, tmp_path, capsys):
+    out = tmp_path / "vis"
+    argv = ["visualize", str(sparse_run), "--layer", "conv1", "--units", "4", "--top", "3", "--steps", "2"]
+    assert main([*argv, "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["model"] == "sparse_conv" and summary["dataset"].startswith("whitened 12-px patches")
+    assert summary["layers"]["conv1"]["size"] == [12, 12] and summary["layers"]["decoder"]["size"] == [23, 23]
+    for name in ("filters", "activations", "top_patches", "maximization", "receptive_fields"):
+        assert (out / f"{name}.png").stat().st_size > 1000, name
+
+
+def test_visualize_of_a_run_the_network_does_not_fit_is_one_line(sparse_run, tmp_path, capsys):
+    run = json.loads((sparse_run / "run.json").read_text())
+    bad = tmp_path / "bad"  # a LeNet-5 run.json over sparse_conv's checkpoint
+    bad.mkdir()
+    (bad / "run.json").write_text(json.dumps({**run, "model": "lenet5", "input_shape": [1, 32, 32]}))
+    (bad / "last.npz").write_bytes((sparse_run / "last.npz").read_bytes())
+    assert main(["visualize", str(bad), "--out", str(tmp_path / "vis"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("v1sim visualize:") and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_the_centre_unit_of_a_wide_image_is_its_central_patch_through_the_filters(sparse_run):
     """Known answer: at image_size 128 the centre unit reads pixels 58..69 with the unit-norm filters, then ReLU."""
     pop = ConvNetLayer.from_run(sparse_run, "conv1", image_size=IMAGE_SIZE, fov=8.0)

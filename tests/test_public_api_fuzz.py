@@ -186,7 +186,7 @@ CASES: dict = {
     "physiology.CellPopulation": (physiology.CellPopulation, dict(cells=[SMALL_CELL], ppd=4.0, image_size=16)),
     "physiology.ConvNetLayer": (
         physiology.ConvNetLayer,
-        dict(model=LENET, layer="c1", ppd=None, fov=8.0, image_size=32, input_size=32, in_channels=1),
+        dict(model=LENET, layer="c1", ppd=None, fov=8.0, image_size=32, input_size=32, in_channels=1, centre_crop=True),
     ),
     "physiology.HierarchyStage": (physiology.HierarchyStage, dict(model=HMAX_MODEL, stage="C1", ppd=None, fov=8.0)),
     "physiology.macaque_population": (

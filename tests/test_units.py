@@ -123,6 +123,71 @@ def test_convnet_layer_refuses_unknown_layers_fov_and_sizes():
     assert err.value.argument == "input_size"
 
 
+def _alexnet_shaped():
+    """AlexNet's first stages, small (99-pixel input): a strided, padded conv, overlapping max-pools, a classifier."""
+    from v1sim import nn
+
+    return nn.Sequential(
+        {
+            "conv1": nn.Conv2d(3, 4, 7, stride=3, padding=2, rng=0),
+            "relu1": nn.ReLU(),
+            "pool1": nn.MaxPool2d(3, 2),
+            "conv2": nn.Conv2d(4, 6, 5, padding=2, rng=1),
+            "relu2": nn.ReLU(),
+            "pool2": nn.MaxPool2d(3, 2),
+            "conv3": nn.Conv2d(6, 5, 3, padding=1, rng=2),
+            "relu3": nn.ReLU(),
+            "flatten": nn.Flatten(),
+            "fc": nn.Linear(5 * 7 * 7, 4, rng=3),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "model, layer, side",
+    [
+        (LENET, "c3", 32),
+        (LENET, "s4", 32),
+        (_alexnet_shaped(), "conv2", 99),
+        (_alexnet_shaped(), "conv3", 99),
+        (models.build("resnet20", rng=0), "stage1.1", 32),  # a residual block: both branches' fields
+        (models.build("resnet20", rng=0), "stage2.0", 32),  # a strided block with a zero-padded shortcut
+    ],
+)
+def test_centre_crop_gives_the_whole_images_centre_units(model, layer, side):
+    images = 0.5 + 0.5 * np.random.default_rng(3).uniform(-1, 1, (4, side, side))
+    cropped = physiology.ConvNetLayer(model, layer, image_size=side)
+    whole = physiology.ConvNetLayer(model, layer, image_size=side, centre_crop=False)
+    assert whole.centre is None and cropped.centre is not None and max(cropped.centre.shape) < side
+    fast, slow = cropped.responses(images), whole.responses(images)
+    assert fast.dtype == np.float32 and np.abs(slow).max() > 0.1
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-6)  # float32: equal up to the kernels' summation order
+
+
+def test_centre_crop_is_the_field_of_the_centre_unit():
+    # LeNet-5 c3 (14-pixel field, jump 2, 10 x 10 map on 32 x 32): centre unit (5, 5) sees rows 10..23, the smallest
+    # crop that holds it is the field itself, and a 14 x 14 input gives c3 a 1 x 1 map
+    assert physiology.ConvNetLayer(LENET, "c3", image_size=32).centre.offset == (10, 10)
+    assert physiology.ConvNetLayer(LENET, "c3", image_size=32).centre.shape == (14, 14)
+    # no crop: a field as wide as the image (c5), a classifier (f6), a layer inside a residual block
+    assert physiology.ConvNetLayer(LENET, "c5", image_size=32).centre is None
+    assert physiology.ConvNetLayer(LENET, "f6", image_size=32).centre is None
+    inside = physiology.ConvNetLayer(models.build("resnet20", rng=0), "stage1.0.body.conv1", image_size=32)
+    assert inside.read_from == "stage1.0.body.relu1" and inside.centre is None
+    with pytest.raises(InputError) as err:
+        physiology.ConvNetLayer(LENET, "c3", image_size=32, centre_crop="yes")
+    assert err.value.argument == "centre_crop"
+
+
+def test_centre_crop_follows_a_crop_and_a_resampling():
+    images = 0.5 + 0.5 * np.random.default_rng(5).uniform(-1, 1, (2, 64, 64))
+    for options in ({"crop": 32}, {"input_size": 32}):  # LeNet-5 takes 32 x 32 inputs only (its classifier)
+        fast = physiology.ConvNetLayer(LENET, "c3", image_size=64, **options)
+        slow = physiology.ConvNetLayer(LENET, "c3", image_size=64, centre_crop=False, **options)
+        assert fast.centre is not None
+        np.testing.assert_allclose(fast.responses(images), slow.responses(images), rtol=0, atol=1e-6)
+
+
 def test_convnet_layer_from_run_loads_the_trained_weights(tmp_path):
     from v1sim._core.runs import RunFolder
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 __all__ = ["EPILOG", "add_parser", "run"]
 
@@ -33,20 +34,31 @@ channel, resized to the model's input), normalised with ImageNet's mean and std 
 
 def run(args) -> int:
     """``v1sim visualize``: write the PNGs and print a summary (or one JSON line); returns the exit code."""
+    from ..errors import CheckpointError, InputError
     from ..visualize.report import summary_lines, write_visualizations
 
-    summary = write_visualizations(
-        args.run_dir,
-        args.out,
-        layer=args.layer,
-        units=args.units,
-        image=args.image,
-        k=args.top,
-        steps=args.steps,
-        checkpoint=args.checkpoint,
-        progress=not args.quiet and not args.json,
-        weights=args.weights,
-    )
+    try:
+        summary = write_visualizations(
+            args.run_dir,
+            args.out,
+            layer=args.layer,
+            units=args.units,
+            image=args.image,
+            k=args.top,
+            steps=args.steps,
+            checkpoint=args.checkpoint,
+            progress=not args.quiet and not args.json,
+            weights=args.weights,
+        )
+    except (InputError, CheckpointError):
+        raise  # v1sim's own: the command line names the flag
+    except (ValueError, TypeError, KeyError, IndexError, OSError) as exc:  # a run folder this network does not fit
+        message = " ".join(str(exc).split())
+        print(
+            f"v1sim visualize: {args.run_dir}: cannot visualise this run ({type(exc).__name__}: {message})",
+            file=sys.stderr,
+        )
+        return 2
     if args.json:
         print(json.dumps(summary))
     else:

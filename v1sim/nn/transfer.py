@@ -70,7 +70,14 @@ def replace_classifier(model, num_classes, *, rng=None):
 
 
 def load_trained(run_dir, *, checkpoint="best", device="auto"):
-    """The network of a ``v1sim train`` run of a zoo ConvNet, with its trained weights.
+    """The network of a ``v1sim train`` run of a zoo ConvNet, with its trained weights: the one loader of a run.
+
+    A classifier (a model with a :class:`~v1sim.nn.Linear` layer) is rebuilt
+    with the class count its checkpoint holds, so a ``--classes 5-9`` run
+    loads; a network without one (the natural-image ``sparse_conv``, whose
+    ``run.json`` has ``num_classes`` null) from its name and input channels.
+    :func:`v1sim.physiology.load_run_network` and
+    :func:`v1sim.visualize.load_network` read runs through it.
 
     Parameters
     ----------
@@ -84,7 +91,7 @@ def load_trained(run_dir, *, checkpoint="best", device="auto"):
     Returns
     -------
     model : Module
-        In eval mode; its classifier has the run's number of classes.
+        In eval mode; its classifier, if it has one, has the run's number of classes.
     run : dict
         The run's ``run.json``.
 
@@ -108,6 +115,11 @@ def load_trained(run_dir, *, checkpoint="best", device="auto"):
         raise CheckpointError(
             f"{folder.path} does not hold a v1sim train run of a zoo ConvNet (model {name!r})", path=folder.path
         )
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape):
+        raise CheckpointError(
+            f"{folder.path / folder.RUN} has input_shape {shape!r}: three positive sizes (C, H, W) expected",
+            path=folder.path,
+        )
     path = folder.path / f"{checkpoint}.npz"
     if checkpoint == "best" and not path.is_file():
         path = folder.path / "last.npz"
@@ -115,10 +127,13 @@ def load_trained(run_dir, *, checkpoint="best", device="auto"):
     check_finite(path, arrays)
     state = {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
     shell = models.build(name, in_channels=int(shape[0]), materialize=False)
-    head = f"{classifier_name(shell)}.weight"
-    if head not in state:
-        raise CheckpointError(f"checkpoint {path} has no {head!r}: it is not a {name} checkpoint", path=path)
-    model = models.build(name, num_classes=int(state[head].shape[0]), in_channels=int(shape[0]), device=device)
+    options = {}
+    if any(isinstance(m, Linear) for _, m in shell.named_modules()):  # a classifier: its class count as saved
+        head = f"{classifier_name(shell)}.weight"
+        if head not in state:
+            raise CheckpointError(f"checkpoint {path} has no {head!r}: it is not a {name} checkpoint", path=path)
+        options["num_classes"] = int(state[head].shape[0])
+    model = models.build(name, in_channels=int(shape[0]), device=device, **options)
     try:
         model.load_state_dict(state)
     except (KeyError, ValueError, TypeError) as exc:

@@ -32,7 +32,6 @@ References
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +47,7 @@ from .._core.validate import (
     describe,
 )
 from ..errors import InputError, InputTypeError
+from ..nn.receptive_field import prefix_network
 from .activations import check_layer
 from .receptive_field import check_input_shape
 
@@ -81,34 +81,6 @@ class Maximization:
     layer: str
     unit: int
     position: tuple
-
-
-def prefix_network(model, layer: str):
-    """A Sequential sharing ``model``'s modules that runs its input up to ``layer``'s output.
-
-    ``layer`` must be reachable through Sequential containers (every layer of
-    LeNet-5, AlexNet, VGG; a whole residual or Inception block, not a layer
-    inside one).
-    """
-    from ..nn import Sequential
-
-    parts, chain, current, path = layer.split("."), [], model, []
-    for part in parts:
-        if not isinstance(current, Sequential):
-            where = ".".join(path) or "the model"
-            raise InputError(
-                f"layer {layer!r} lies inside {where} ({type(current).__name__}), not a Sequential: "
-                "maximise the whole block instead",
-                argument="layer",
-            )
-        names = [n for n, _ in current.named_modules() if n and "." not in n]
-        index = names.index(part)
-        if index:
-            chain.append(current[:index])
-        current = current[part]
-        path.append(part)
-    chain.append(current)
-    return Sequential(OrderedDict((str(i), m) for i, m in enumerate(chain)))
 
 
 def unit_gradient(model, layer, unit, x, position=None) -> tuple:

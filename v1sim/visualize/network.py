@@ -1,8 +1,10 @@
 """A trained network from its ``v1sim train`` run folder, and the images it was trained on, for visualising.
 
-ConvNets of the zoo are rebuilt by :meth:`v1sim.physiology.ConvNetLayer.from_run`
-(the one place that reads a ConvNet run back); S/C hierarchies by
-:func:`v1sim.hierarchy.load_model`. A network trained elsewhere is a zoo name
+ConvNets of the zoo are rebuilt by :func:`v1sim.nn.transfer.load_trained`
+(the one place that reads a ConvNet run back, classifier or not); S/C
+hierarchies by :func:`v1sim.hierarchy.load_model`. A run trained on natural
+images (``sparse_conv``) is shown on whitened patches drawn as its training
+patches were (:func:`v1sim.nn.natural.whitened_patches`). A network trained elsewhere is a zoo name
 with ``weights`` (a torchvision state dict, :mod:`v1sim.nn.models.weights`):
 it is shown on natural images (:func:`v1sim.datasets.natural_images`), with
 its input normalisation as a first layer so that every visualisation works on
@@ -22,10 +24,12 @@ from .._core.validate import check_choice
 from ..errors import CheckpointError, InputError
 from ..nn.module import Module
 
-__all__ = ["NATURAL_IMAGES", "Network", "load_network", "natural_inputs", "network_images"]
+__all__ = ["NATURAL_IMAGES", "NATURAL_PATCHES", "Network", "load_network", "natural_inputs", "network_images"]
 
 #: the dataset name of a network trained elsewhere, shown on crops of the natural images
 NATURAL_IMAGES = "natural-images"
+#: whitened patches a natural-image run is shown on (top patches among them)
+NATURAL_PATCHES = 2000
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Network:
         The dataset the run trained on (``"digits"`` when it does not say).
     path : Path
         The run folder (the weights file for a network trained elsewhere).
+    data_dir : str, optional
+        The run's ``data_dir`` (a natural-image run's own photographs; None: the bundled ones).
     """
 
     model: object
@@ -51,6 +57,7 @@ class Network:
     input_shape: tuple
     dataset: str
     path: Path
+    data_dir: str | None = None
 
 
 def load_network(run_dir, *, checkpoint="best", weights=None) -> Network:
@@ -81,9 +88,10 @@ def load_network(run_dir, *, checkpoint="best", weights=None) -> Network:
         Naming ``weights`` when ``run_dir`` is a run folder (it holds its own
         weights), ``run_dir`` when it is no zoo name that weights load into.
     """
-    from .. import hierarchy, physiology
+    from .. import hierarchy
     from .._core.runs import RunFolder
     from ..nn import models
+    from ..nn.transfer import load_trained
 
     check_choice(checkpoint, "checkpoint", ("best", "last"))
     if weights is not None:
@@ -107,10 +115,10 @@ def load_network(run_dir, *, checkpoint="best", weights=None) -> Network:
         return Network(model, "hierarchy", name, (1, side, side), dataset, folder.path)
     if name not in models.MODELS:
         raise CheckpointError(f"{folder.path} holds a run of an unknown model {name!r}", path=folder.path)
-    first = next(n for n, _ in models.build(name, materialize=False).named_modules() if n)
-    model = physiology.ConvNetLayer.from_run(folder.path, first, checkpoint=checkpoint).model
+    model, run = load_trained(folder.path, checkpoint=checkpoint)
     shape = tuple(int(s) for s in run["input_shape"])
-    return Network(model, "convnet", name, shape, dataset, folder.path)
+    data_dir = run.get("data_dir")
+    return Network(model, "convnet", name, shape, dataset, folder.path, None if data_dir is None else str(data_dir))
 
 
 def _imported_network(name, weights) -> Network:
@@ -199,10 +207,15 @@ def network_images(network: Network, *, split="test", progress=False) -> tuple:
     """The images of the network's dataset (its test split by default), shaped as the model takes them.
 
     The run's own dataset when it loads offline; otherwise the embedded
-    digits, with a note on stderr (``progress``). Returns ``(images (N, C, H, W)
-    float32, labels (N,), dataset name)``.
+    digits, with a note on stderr (``progress``). A natural-image run
+    (:data:`v1sim.nn.natural.NATURAL_MODELS`) gets :data:`NATURAL_PATCHES`
+    whitened patches of its photographs, cut as its training patches were
+    (:func:`v1sim.nn.natural.whitened_patches`, ``split`` seeding the draw).
+    Returns ``(images (N, C, H, W) float32, labels (N,), dataset name)``;
+    labels are -1 where the images have none.
     """
     from ..datasets import load_dataset
+    from ..nn.natural import DATA_SEED, NATURAL_MODELS, whitened_patches
     from ..nn.recipes import prepare_images
 
     check_choice(split, "split", ("train", "test"))
@@ -210,6 +223,12 @@ def network_images(network: Network, *, split="test", progress=False) -> tuple:
     if dataset == NATURAL_IMAGES:  # a network trained elsewhere: no test split here, photographs instead
         x = natural_inputs(network.input_shape)
         return x, np.full(len(x), -1), dataset
+    if network.kind == "convnet" and network.name in NATURAL_MODELS:
+        channels, side, _ = network.input_shape
+        seed = DATA_SEED + (1 if split == "test" else 0)  # the run's own draw is DATA_SEED's
+        x = whitened_patches(NATURAL_PATCHES, side, source=network.data_dir, rng=seed)
+        x = np.ascontiguousarray(np.broadcast_to(x, (len(x), channels, side, side)))
+        return x, np.full(len(x), -1), f"whitened {side}-px patches of natural images"
     try:
         x, y = load_dataset(dataset, split)
     except (ValueError, OSError) as exc:  # a dataset that needs files or a download: the embedded digits instead
