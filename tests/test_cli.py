@@ -65,3 +65,21 @@ def test_help_starts_without_numpy():
     code = "import sys; from v1sim.cli import build_parser; build_parser(); print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_figures_quiet_prints_no_bar_but_still_the_error(tmp_path, capsys):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "fig_tiny.py").write_text(
+        '"""A tiny figure."""\nfrom pathlib import Path\n\n\n'
+        "def main(out_dir, quick=False):\n    path = Path(out_dir) / 'tiny.png'\n    path.write_bytes(b'png')\n"
+        "    return path\n"
+    )
+    argv = ["figures", "--scripts", str(scripts), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    assert "figures" in capsys.readouterr().err  # the bar and the summary line
+    assert main([*argv, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == "" and (tmp_path / "out" / "tiny.png").is_file()
+    assert main([*argv, "--quiet", "--weights", str(tmp_path / "none.npz")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1  # a mistake is still one line on stderr

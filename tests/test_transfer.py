@@ -226,3 +226,11 @@ def test_codes_command_writes_codes_and_reports_retrieval(tmp_path, capsys, sour
 
     code, _, err = _run(capsys, "codes", str(source_run), "--layer", "c9", "--out", str(out))
     assert code == 2 and "c9" in err and len(err.strip().splitlines()) == 1
+
+
+def test_codes_shows_a_bar_over_batches_unless_quiet(tmp_path, capsys, source_run):
+    argv = ["codes", str(source_run), "--limit", "300", "--out", str(tmp_path / "c.npz")]
+    code, _, err = _run(capsys, *argv)  # 300 images: two batches of 256
+    assert code == 0 and "codes:" in err and "/2 " in err and "batch" in err
+    code, _, err = _run(capsys, *argv, "--quiet")
+    assert code == 0 and err == ""

@@ -15,6 +15,7 @@ examples:
   v1sim figures --list          what there is, with titles
   v1sim figures dog lm_bank     a subset, by name
   v1sim figures --quick --out /tmp/figs   small, fast versions (for tests)
+  v1sim figures --quiet         no progress bar (for logs); errors are still printed
   v1sim figures alexnet_v1 --weights alexnet.npz   a figure of a network trained elsewhere
 
 --weights PATH (an .npz of a torchvision state dict, exported where PyTorch is with
@@ -50,10 +51,10 @@ def run(args) -> int:
         print(f"v1sim figures: argument --weights: weights file {args.weights} does not exist", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else (Path(args.scripts).parent if args.scripts else _repo_root()) / "figures"
-    records = figures.run(scripts, out, quick=args.quick, progress=not args.json, weights=args.weights)
+    records = figures.run(scripts, out, quick=args.quick, progress=not (args.json or args.quiet), weights=args.weights)
     if args.json:
         print(json.dumps({"out": str(out), "figures": records}))
-    else:
+    elif not args.quiet:
         total = sum(r["seconds"] for r in records)
         print(f"wrote {len(records)} figure(s) to {out} in {total:.1f} s", file=sys.stderr)
     return 0
@@ -85,6 +86,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="NPZ",
         help="a torchvision state dict (.npz) for the figures that take one (marked in --list), e.g. alexnet_v1",
     )
+    p.add_argument("--quiet", action="store_true", help="no progress bar nor summary line (errors still printed)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the written files")
     p.set_defaults(func=run, flags={"scripts_dir": "--scripts", "out_dir": "--out", "weights": "--weights"})
     return p
