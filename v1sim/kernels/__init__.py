@@ -111,6 +111,14 @@ def _example_args(name: str, dtype):
         return (x, 3, 3, 1, 1, np.empty((18, 1, 16), dtype))
     if name == "col2im":
         return (np.ones((18, 1, 16), dtype), 3, 3, 1, 1, np.zeros_like(x))
+    if name == "im2col_block":  # one image, all 4 output rows of a 3x3 stride-1 layer on padded x
+        return (x, 0, 0, 3, 3, 1, 1, 4, np.empty((18, 1, 16), dtype))
+    if name == "col2im_block":
+        return (np.ones((18, 1, 16), dtype), 0, 0, 3, 3, 1, 1, 4, np.zeros_like(x))
+    if name == "block_to_nchw":
+        return (np.ones((3, 1, 16), dtype), np.zeros(3, dtype), 0, 0, 4, np.empty((1, 3, 4, 4), dtype))
+    if name == "nchw_to_block":
+        return (np.ones((1, 3, 4, 4), dtype), 0, 0, 4, np.empty((3, 1, 16), dtype))
     if name == "tanh_float32":
         return (np.zeros(4, np.float32), np.empty(4, np.float32))
     if name == "tanh_backward":
