@@ -233,3 +233,48 @@ def test_train_steps_is_deterministic_and_learns(digits):
     assert not a.training
     with pytest.raises(ValueError, match="steps"):
         train_steps("lenet5", x[:8], y[:8], steps=0)
+
+
+class Seen(InterruptAt):
+    """InterruptAt that also keeps a copy of every training minibatch it passes on."""
+
+    def __init__(self, k):
+        super().__init__(k)
+        self.batches = []
+
+    def forward(self, x):
+        if self.training:
+            self.batches.append(np.array(x))
+        return super().forward(x)
+
+
+def test_augmentation_moves_the_minibatches_and_resumes_exactly(digits, tmp_path):
+    from v1sim.datasets import augment
+
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=3, shift=2, flip=True)
+    probe = Seen(0)
+    reference = nn.Sequential(probe, small_net(seed=5))
+    fit(reference, *digits, cfg, tmp_path / "ref", progress=False)
+    (x, _), _ = digits
+    order = np.random.default_rng([3, 1]).permutation(len(x))  # epoch 1's batch order (nn.train)
+    want = augment(x[order[64:128]], np.random.default_rng([3, 1, 1, 1]), flip=True, shift=2)
+    np.testing.assert_array_equal(probe.batches[8 + 1], want)  # epoch 1, batch 1: augmented, as documented
+    assert not np.array_equal(probe.batches[9], x[order[64:128]])
+
+    model = nn.Sequential(InterruptAt(11), small_net(seed=5))  # 8 batches/epoch: stops in epoch 2
+    with pytest.raises(TrainingInterrupted):
+        fit(model, *digits, cfg, tmp_path / "run", progress=False)
+    resumed = nn.Sequential(InterruptAt(0), small_net(seed=99))
+    fit(resumed, *digits, cfg, tmp_path / "run", resume=True, progress=False)
+    got, ref = weights(resumed[1]), weights(reference[1])
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
+    plain = small_net(seed=5)
+    fit(plain, *digits, TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=3), tmp_path / "plain", progress=False)
+    assert any(not np.array_equal(weights(plain)[k], ref[k]) for k in ref)  # augmentation changed the run
+
+
+@pytest.mark.parametrize("kwargs, match", [({"shift": -1}, "shift"), ({"flip": 1}, "flip")])
+def test_bad_augmentation_settings(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        TrainConfig(**kwargs)

@@ -220,6 +220,7 @@ def test_train_hmax_json(tmp_path):
         ("lenet5", ["--classifier", "ridge"], "--classifier"),
         ("neocognitron", ["--classifier", "svm"], "--classifier svm"),  # names from v1sim.hierarchy.CLASSIFIERS
         ("neocognitron", ["--limit", "0"], "--limit"),
+        ("hmax", ["--shift", "2", "--flip"], "--shift, --flip"),
     ],
 )
 def test_train_flags_that_do_not_apply_are_usage_errors(tmp_path, model, flags, named):
@@ -246,3 +247,13 @@ def test_train_help_tells_convnets_from_hierarchies(capsys):
     text = capsys.readouterr().out
     for word in ("ConvNets", "S/C hierarchies", "lenet5", "resnet20", "neocognitron", "hmax", "--classifier"):
         assert word in text
+
+
+def test_augmentation_flags_are_recorded_and_checked_on_resume(tmp_path):
+    out = str(tmp_path / "run")
+    code, result, _ = _run("train", "lenet5", "--epochs", "1", "--limit", "128", "--shift", "2", "--out", out, "--json")
+    assert code == 0 and result["test_error"] < 1
+    config = json.loads((tmp_path / "run" / "run.json").read_text())["config"]
+    assert config["shift"] == 2 and config["flip"] is False
+    code, result, err = _run("train", "lenet5", "--resume", "--shift", "3", "--out", out, "--quiet")
+    assert code == 2 and "--shift: 2 in the saved run, 3 given" in err

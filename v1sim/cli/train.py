@@ -12,8 +12,8 @@ __all__ = ["EPILOG", "FLAG_NAMES", "RUN_FLAGS", "SGD_FLAGS", "TRANSFER_FLAGS", "
 
 EPILOG = """\
 models:
-  ConvNets, minibatch SGD on softmax cross-entropy (--epochs --batch-size --lr --momentum
-  --weight-decay --lr-step --lr-gamma --warmup-steps --log-every override the model's recipe):
+  ConvNets, minibatch SGD on softmax cross-entropy (--epochs --batch-size --lr --momentum --weight-decay
+  --lr-step --lr-gamma --warmup-steps --log-every --shift --flip override the model's recipe):
     lenet5          LeCun et al. 1998 (recipe: 20 epochs, SGD lr 0.05, momentum 0.9, step decay)
     resnet20..110   He et al. 2016, CIFAR-style; plain20..110 the same without shortcuts
                     (digits zero-padded to 32x32; recipe: 6 epochs, batch 128, lr 0.1, step decay;
@@ -93,6 +93,8 @@ SGD_FLAGS = (
     "log_every",
     "freeze",
     "lr_mult",
+    "shift",
+    "flip",
 )
 #: argparse dests of the transfer-learning flags that are not recipe settings (run.json facts)
 TRANSFER_FLAGS = ("init", "classes")
@@ -373,18 +375,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, help="L2 weight decay")
     p.add_argument("--lr-step", type=int, help="divide the learning rate every N epochs (0: never)")
     p.add_argument("--lr-gamma", type=float, help="factor applied every --lr-step epochs")
-    p.add_argument(
-        "--warmup-steps",
-        type=int,
-        metavar="N",
-        help="raise the learning rate linearly from lr/10 over the first N steps (0: none)",
-    )
-    p.add_argument(
-        "--log-every",
-        type=int,
-        metavar="N",
-        help="write the mean training loss and error of every N steps to steps.jsonl (0: off)",
-    )
+    p.add_argument("--warmup-steps", type=int, metavar="N", help="raise the lr linearly from lr/10 over N steps")
+    p.add_argument("--log-every", type=int, metavar="N", help="log mean loss and error of every N steps (0: off)")
+    p.add_argument("--shift", type=int, metavar="N", help="augment: move images by up to N px, zero-filled")
+    p.add_argument("--flip", action="store_const", const=True, help="augment: mirror half the images (not digits)")
     p.add_argument(
         "--seed", type=int, help="seed of weights, batch order and dropout; hierarchies: presentation order (default 0)"
     )

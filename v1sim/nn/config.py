@@ -51,6 +51,14 @@ class TrainConfig:
     lr_mult : tuple of (str, float)
         Per-layer learning-rate multipliers, ``(("c1", 0.1), ...)``: the
         layer trains at ``lr * factor`` (0 equals freezing it).
+    shift : int
+        Augmentation: each training image moved by up to ``shift`` pixels
+        each way, zero-filled (:func:`v1sim.datasets.augment`; 0: none).
+    flip : bool
+        Augmentation: each training image mirrored left-right with
+        probability 1/2 (not for digits: a mirrored 2 is no 2). The draws of
+        a minibatch come from a generator seeded with ``(seed, epoch,
+        batch)``, so a resumed run augments as an uninterrupted one.
     """
 
     epochs: int = 10
@@ -66,6 +74,8 @@ class TrainConfig:
     log_every: int = 50
     freeze: tuple = ()
     lr_mult: tuple = ()
+    shift: int = 0
+    flip: bool = False
 
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
@@ -78,6 +88,9 @@ class TrainConfig:
         check_nonnegative_int(self.seed, "seed")
         check_nonnegative_int(self.warmup_steps, "warmup_steps")
         check_nonnegative_int(self.log_every, "log_every")
+        check_nonnegative_int(self.shift, "shift")
+        if not isinstance(self.flip, bool):
+            raise InputTypeError(f"flip must be True or False, got {self.flip!r}", argument="flip")
         # lists (from run.json) become tuples: the config stays hashable and compares equal to the original
         object.__setattr__(self, "freeze", layer_names(self.freeze, "freeze"))
         object.__setattr__(self, "lr_mult", layer_factors(self.lr_mult, "lr_mult"))

@@ -57,6 +57,7 @@ from .._core.io import kill_point
 from .._core.runs import RunFolder
 from .._core.validate import check_labels
 from ..backend import peak_rss_mb
+from ..datasets.augment import augment
 from ..errors import InputError, InputTypeError, NonFiniteError, TrainingError, TrainingInterrupted
 from .checkpoints import check_checkpoint, checkpoint_state, fresh_position, fresh_window, restore_checkpoint
 from .config import TrainConfig, warmup_factor
@@ -190,6 +191,8 @@ class _Run:
         cfg, pos, win = self.config, self.position, self.window
         idx = order[batch * cfg.batch_size : (batch + 1) * cfg.batch_size]
         x = self.x[idx]
+        if cfg.shift or cfg.flip:  # drawn from (seed, epoch, batch): a resume augments the same way
+            x = augment(x, np.random.default_rng([cfg.seed, epoch, batch, 1]), flip=cfg.flip, shift=cfg.shift)
         y = self.criterion.targets(x, None if self.y is None else self.y[idx])
         try:
             logits = self.model(x)
