@@ -416,6 +416,14 @@ CASES: dict = {
         visualize.maximize_activation,
         dict(model=LENET, layer="c3", unit=1, input_shape=(1, 32, 32), steps=2, lr=0.05, l2=0.01, blur_every=1),
     ),
+    "visualize.finite_difference_gradient": (
+        visualize.finite_difference_gradient,
+        dict(response=lambda b: np.tanh(b.reshape(len(b), -1)).sum(axis=1), x=RNG.random((1, 1, 4, 4)), step=0.01),
+    ),
+    "visualize.hierarchy_unit_gradient": (
+        visualize.hierarchy_unit_gradient,
+        dict(model=HMAX_MODEL, layer="UC1", unit=1, x=RNG.random((1, 1, 11, 11)).astype(np.float32), step=0.01),
+    ),
     "visualize.layer_weights": (visualize.layer_weights, dict(model=LENET, layer="c3")),
     "visualize.filter_images": (visualize.filter_images, dict(weights=W4, channel="strongest")),
     "visualize.tile": (visualize.tile, dict(images=RNG.random((5, 4, 3)), columns=2, pad=1, scale="each", fill=1.0)),

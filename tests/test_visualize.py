@@ -25,6 +25,12 @@ from v1sim.visualize import (
     top_patches,
     unit_gradient,
 )
+from v1sim.visualize.finite_difference import (
+    MAX_FIELD_PIXELS,
+    finite_difference_gradient,
+    hierarchy_unit_gradient,
+    unit_holder,
+)
 
 
 def _support_box(grad):
@@ -185,6 +191,84 @@ def test_maximisation_refuses_a_layer_inside_a_block_and_a_missing_unit():
     assert exc.value.argument == "unit"
 
 
+def test_finite_differences_equal_the_backward_pass_on_a_convnet():
+    # the same function: the one-batch central differences of the response, against Module.backward (float64)
+    model = models.build("lenet5", rng=5).double()
+    x = np.random.default_rng(6).random((2, 1, 32, 32))
+    a, grad, pos = unit_gradient(model, "tanh3", 3, x)
+
+    def response(batch):
+        return unit_gradient(model, "tanh3", 3, batch, pos)[0]
+
+    value, numeric = finite_difference_gradient(response, x, step=1e-5)
+    np.testing.assert_allclose(value, a, rtol=1e-12)
+    assert np.abs(grad).max() > 1e-3  # a live unit: the comparison is not between zeros
+    np.testing.assert_allclose(numeric, grad, rtol=1e-6, atol=1e-6 * np.abs(grad).max())
+
+
+@pytest.mark.parametrize(("name", "stage"), [("neocognitron", "US1"), ("neocognitron", "UC1"), ("hmax", "UC1")])
+def test_hierarchy_unit_on_its_small_holder_is_the_unit_on_the_full_image(name, stage):
+    # the oracle: the full-size forward with the field image pasted under a unit whose window lies inside
+    model = hierarchy.make_model(name)
+    field = receptive_field(model, stage)
+    crops = np.random.default_rng(1).random((3, 1) + field.size).astype(np.float32)
+    value, grad, _ = hierarchy_unit_gradient(model, stage, 1, crops)
+    row = col = -(field.start[0] // field.jump[0]) + 1  # the second unit whose window is inside the image
+    top, left, bottom, right = field.window(row, col)
+    full = np.zeros((3, 1, model.config.image_size, model.config.image_size), np.float32)
+    full[:, :, top:bottom, left:right] = crops
+    np.testing.assert_allclose(value, model.forward(full, upto=stage)[stage][:, 1, row, col], rtol=1e-5, atol=1e-7)
+    assert grad.shape == crops.shape and np.isfinite(grad).all() and np.abs(grad).max() > 0
+
+
+def test_neocognitron_ascent_by_finite_differences_climbs_monotonically():
+    model = hierarchy.make_model("neocognitron")
+    for stage in ("US1", "UC1"):
+        side = receptive_field(model, stage).size[0]
+        run = maximize_activation(model, stage, 2, steps=15, l2=0.0, blur_every=0, rng=0)
+        assert run.image.shape == (1, side, side) and run.image.min() >= 0 and run.image.max() <= 1
+        assert np.all(np.diff(run.responses) >= 0), stage  # no penalty, no blur: accepted steps never fall
+        assert run.responses[-1] > run.responses[0] + 0.05, stage
+        penalised = maximize_activation(model, stage, 2, steps=8, l2=0.01, blur_every=0, rng=0)
+        assert np.all(np.diff(penalised.objective) >= 0), stage
+
+
+@pytest.fixture(scope="module")
+def neocognitron_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "neocognitron"
+    assert main(["train", "neocognitron", "--limit", "150", "--out", str(out), "--quiet", "--json"]) == 0
+    return out
+
+
+def test_a_stage_too_large_for_finite_differences_gets_a_clear_message(neocognitron_run, tmp_path, capsys):
+    from v1sim.visualize import load_network
+
+    model = load_network(neocognitron_run).model
+    side = receptive_field(model, "US4").size[0]
+    assert side * side > MAX_FIELD_PIXELS
+    with pytest.raises(InputError, match=f"{side}x{side} = {side * side} pixels.*at most {MAX_FIELD_PIXELS}") as exc:
+        maximize_activation(model, "US4", 0, steps=1)
+    assert exc.value.argument == "layer"
+    with pytest.raises(InputError, match="at most"):
+        unit_holder(model, "UC4")
+    capsys.readouterr()
+    argv = ["visualize", str(neocognitron_run), "--layer", "US4", "--units", "2", "--top", "2", "--json"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0  # the other figures are still written
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["maximization"] is None and "at most 1600" in summary["maximization_note"]
+    assert not (tmp_path / "maximization.png").exists() and (tmp_path / "top_patches.png").exists()
+
+
+def test_cli_maximises_a_few_neocognitron_units(neocognitron_run, tmp_path, capsys):
+    capsys.readouterr()
+    argv = ["visualize", str(neocognitron_run), "--layer", "UC1", "--units", "6", "--top", "2", "--steps", "4"]
+    assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [m["unit"] for m in summary["maximization"]] == [0, 1, 2, 3]  # HIERARCHY_MAX_UNITS of the 6 shown
+    assert all(m["final"] >= m["initial"] for m in summary["maximization"]) and summary["maximization_note"] is None
+    assert (tmp_path / "maximization.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_filter_images_show_the_strongest_channel_and_tiles_keep_zero_grey():
     w = np.zeros((2, 3, 2, 2))
     w[0, 1] = [[1, -2], [0, 0]]
@@ -231,6 +315,7 @@ def test_cli_writes_the_figures_and_json(lenet_run, tmp_path, capsys):
         "units",
         "top_patches",
         "maximization",
+        "maximization_note",
         "dataset",
         "image",
         "files",

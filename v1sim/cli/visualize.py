@@ -18,11 +18,12 @@ examples:
 Writes into --out: filters.png (the first layer's filters; --layer's by their strongest input
 channel), activations.png (test image --image through every layer), top_patches.png (the test
 images that drive each of the first --units units of --layer hardest, cropped to the unit's
-receptive field; Zeiler & Fergus 2014), maximization.png (ConvNets: the input that maximises
-the centre unit, by gradient ascent with an L2 penalty, blur every 4 steps and clipping to
-[0, 1]; Simonyan et al. 2014, Yosinski et al. 2015) and receptive_fields.png (size / jump per
-layer). A unit is a channel of the layer; default --layer: a ConvNet's second convolution, a
-hierarchy's highest learned S-stage.
+receptive field; Zeiler & Fergus 2014), maximization.png (the input that maximises the centre
+unit, by gradient ascent with an L2 penalty, blur every 4 steps and clipping to [0, 1];
+Simonyan et al. 2014, Yosinski et al. 2015; a Neocognitron's or HMAX's first 4 units by central
+finite differences over their receptive field, for a --layer whose field is at most 40x40 px)
+and receptive_fields.png (size / jump per layer). A unit is a channel of the layer; default
+--layer: a ConvNet's second convolution, a hierarchy's highest learned S-stage.
 
 A network trained elsewhere: a zoo name instead of RUN_DIR, with --weights NPZ (a torchvision
 state dict, exported with numpy.savez(NPZ, **{k: v.numpy() for k, v in model.state_dict().items()})).

@@ -14,6 +14,10 @@ maximize (:func:`maximize_activation`, :class:`Maximization`)
     Activation maximisation: gradient ascent on the input through the
     engine's ``Module.backward``, regularised by an L2 penalty, Gaussian
     blur every few steps and the pixel range.
+finite_difference (:func:`finite_difference_gradient`, :func:`hierarchy_unit_gradient`)
+    The same ascent for an S/C hierarchy, which has no backward pass: the
+    gradient by central differences over the unit's receptive field, the
+    2 P perturbed images in one batched forward.
 mosaic (:func:`filter_images`, :func:`tile`, :func:`layer_weights`)
     Filters as images: the first layer as it is, deeper layers by their
     strongest input channel; tiles laid out as one mosaic.
@@ -43,6 +47,7 @@ References
 """
 
 from .activations import TopPatches, layer_outputs, top_patches
+from .finite_difference import finite_difference_gradient, hierarchy_unit_gradient
 from .maximize import Maximization, maximize_activation, unit_gradient
 from .mosaic import filter_images, layer_weights, tile
 from .network import Network, load_network, network_images
@@ -55,6 +60,8 @@ __all__ = [
     "ReceptiveField",
     "TopPatches",
     "filter_images",
+    "finite_difference_gradient",
+    "hierarchy_unit_gradient",
     "layer_outputs",
     "layer_weights",
     "load_network",

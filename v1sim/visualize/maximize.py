@@ -17,6 +17,12 @@ blurred by a Gaussian of ``blur_sigma`` pixels (Yosinski et al. 2015 [3]_),
 a regulariser that favours the smooth images a network sees over
 high-frequency patterns; the blur may lower ``J`` (the trace shows it).
 
+The loop (:func:`gradient_ascent`) takes the gradient as a function. An S/C
+hierarchy (the Neocognitron, HMAX) has no backward pass: its gradient is
+taken by central finite differences over the unit's receptive field
+(:mod:`v1sim.visualize.finite_difference`), and the image is that field. The
+objective, regulariser and step rule are the same.
+
 References
 ----------
 .. [1] Erhan D, Bengio Y, Courville A, Vincent P (2009). Visualizing
@@ -49,9 +55,10 @@ from .._core.validate import (
 from ..errors import InputError, InputTypeError
 from ..nn.receptive_field import prefix_network
 from .activations import check_layer
-from .receptive_field import check_input_shape
+from .finite_difference import hierarchy_unit_gradient, unit_holder
+from .receptive_field import check_input_shape, receptive_fields
 
-__all__ = ["Maximization", "maximize_activation", "unit_gradient"]
+__all__ = ["Maximization", "gradient_ascent", "maximize_activation", "unit_gradient"]
 
 _HALVINGS = 10  # step halvings tried before a step is given up
 _MAX_STEPS = 100_000  # a bound on the work one call may ask for
@@ -164,7 +171,7 @@ def maximize_activation(
     layer,
     unit,
     *,
-    input_shape,
+    input_shape=None,
     steps=100,
     lr=0.05,
     l2=0.01,
@@ -181,13 +188,18 @@ def maximize_activation(
 
     Parameters
     ----------
-    model : v1sim.nn.Module
+    model : v1sim.nn.Module or v1sim.hierarchy.Neocognitron / HMAX
+        A ConvNet (gradient by its backward pass) or an S/C hierarchy (by
+        finite differences over the unit's receptive field, which must hold at
+        most :data:`~v1sim.visualize.finite_difference.MAX_FIELD_PIXELS` pixels).
     layer : str
-        The unit's layer, reachable through Sequential containers.
+        The unit's layer, reachable through Sequential containers, or a hierarchy's stage ("US1", "UC1", ...).
     unit : int
-        Its channel (feature) index.
+        Its channel (feature) index, or cell plane.
     input_shape : (C, H, W)
-        The model's per-sample input.
+        The model's per-sample input; required for a ConvNet. A hierarchy's
+        image is its unit's receptive field (``input_shape`` None or its
+        ``(1, image_size, image_size)``).
     steps : int
         Gradient steps (>= 1).
     lr : float
@@ -204,7 +216,9 @@ def maximize_activation(
     bounds : (float, float)
         The pixel range the image is clipped to.
     position : (int, int), optional
-        The unit's (row, column) in its map; default the centre.
+        The unit's (row, column) in its map; default the centre. ConvNets
+        only: a hierarchy's unit is the one whose window fills the small image
+        that holds its field (:func:`~v1sim.visualize.finite_difference.unit_holder`).
     start : (C, H, W) array_like, optional
         Start image; default ``background`` plus uniform noise of 0.01.
     rng : None, int or Generator
@@ -221,12 +235,9 @@ def maximize_activation(
     InputError
         For an unknown layer or unit, a layer inside a residual block, or bad settings (each named).
     """
-    from scipy import ndimage
-    from tqdm.auto import trange
-
+    from ..hierarchy.base import Hierarchy
     from ..nn import Module
 
-    shape = check_input_shape(input_shape)
     steps = check_positive_int(steps, "steps")
     if steps > _MAX_STEPS:
         raise InputError(f"steps must be at most {_MAX_STEPS}, got {steps}", argument="steps")
@@ -235,46 +246,98 @@ def maximize_activation(
     blur_every = check_nonnegative_int(blur_every, "blur_every")
     blur_sigma = check_positive_float(blur_sigma, "blur_sigma")
     background = check_finite_float(background, "background")
-    low, high = _check_bounds(bounds)
-    if not isinstance(model, Module):
+    bounds = _check_bounds(bounds)
+    if isinstance(model, Hierarchy):
+        if position is not None:
+            raise InputError("position is for ConvNets: a hierarchy's unit is its field's (None)", argument="position")
+        receptive_fields(model, input_shape)  # None or its (1, image_size, image_size), else an InputError
+        _, _, position, field = unit_holder(model, layer)
+        shape, dtype = (1,) + field.size, np.dtype(np.float32)
+
+        def gradient(x):
+            return hierarchy_unit_gradient(model, layer, unit, x)[:2]
+
+        gradient(np.full((1,) + shape, background, dtype))  # checks the unit before the loop
+    elif isinstance(model, Module):
+        shape = check_input_shape(input_shape)
+        check_layer(model, layer)
+        dtype = next((np.dtype(p.data.dtype) for p in model.parameters()), np.dtype(np.float32))
+        position = unit_gradient(model, layer, unit, np.zeros((1,) + shape, dtype), position)[2]
+
+        def gradient(x):
+            return unit_gradient(model, layer, unit, x, position)[:2]
+
+    else:
         raise InputTypeError(
-            f"model must be a v1sim.nn.Module (activation maximisation needs its backward pass), got {describe(model)}",
+            f"model must be a v1sim.nn.Module or an S/C hierarchy (Neocognitron, HMAX), got {describe(model)}",
             argument="model",
         )
-    check_layer(model, layer)
-    dtype = next((np.dtype(p.data.dtype) for p in model.parameters()), np.dtype(np.float32))
     if start is None:
         x = background + 0.01 * check_rng(rng).random(shape)
     else:
         x = as_float_array(start, "start", ndim=3)
         if x.shape != shape:
-            raise InputError(f"start must have shape {shape} (input_shape), got {x.shape}", argument="start")
-    x = np.clip(x, low, high).astype(dtype)[None]
+            raise InputError(f"start must have shape {shape} (the unit's input), got {x.shape}", argument="start")
+    image, responses, values = gradient_ascent(
+        gradient,
+        x.astype(dtype),
+        steps=steps,
+        lr=lr,
+        l2=l2,
+        blur_every=blur_every,
+        blur_sigma=blur_sigma,
+        background=background,
+        bounds=bounds,
+        progress=progress,
+        desc=f"maximise {layer}[{unit}]",
+    )
+    return Maximization(image, responses, values, layer, int(unit), position)
+
+
+def gradient_ascent(
+    gradient, start, *, steps, lr, l2, blur_every, blur_sigma, background, bounds, progress=False, desc="ascent"
+) -> tuple:
+    """The regularised ascent of :func:`maximize_activation` on any unit, given its gradient function.
+
+    ``gradient`` maps a (1, C, H, W) image to ``(response (1,), gradient (1, C, H, W))``:
+    :func:`unit_gradient` for a ConvNet, :func:`~v1sim.visualize.finite_difference.hierarchy_unit_gradient`
+    for a hierarchy. The arguments are those of :func:`maximize_activation`, checked there.
+
+    Returns
+    -------
+    image : (C, H, W) ndarray
+    responses, objective : (steps + 1,) ndarray
+    """
+    from scipy import ndimage
+    from tqdm.auto import trange
+
+    low, high = bounds
 
     def objective(a, image):
         return float(a) - 0.5 * l2 * float(np.sum((image.astype(np.float64) - background) ** 2))
 
-    a, grad, position = unit_gradient(model, layer, unit, x, position)
+    x = np.clip(start, low, high).astype(start.dtype)[None]
+    a, grad = gradient(x)
     responses, values = [float(a[0])], [objective(a[0], x)]
     step = lr
-    for i in trange(steps, desc=f"maximise {layer}[{unit}]", disable=not progress, leave=False):
+    for i in trange(steps, desc=desc, disable=not progress, leave=False):
         g = grad[0] - l2 * (x[0] - background)
         rms = float(np.sqrt(np.mean(g.astype(np.float64) ** 2)))
         step = min(step * 2, lr)  # recover from earlier halvings
         if rms > 0:
             for _ in range(_HALVINGS):
                 trial = np.clip(x + (step / rms) * g[None], low, high).astype(x.dtype)
-                a_trial, grad_trial, _ = unit_gradient(model, layer, unit, trial, position)
+                a_trial, grad_trial = gradient(trial)
                 if objective(a_trial[0], trial) >= values[-1]:
                     x, a, grad = trial, a_trial, grad_trial
                     break
                 step /= 2
         if blur_every and (i + 1) % blur_every == 0:
             x = ndimage.gaussian_filter(x, (0, 0, blur_sigma, blur_sigma), mode="nearest").astype(x.dtype)
-            a, grad, _ = unit_gradient(model, layer, unit, x, position)
+            a, grad = gradient(x)
         responses.append(float(a[0]))
         values.append(objective(a[0], x))
-    return Maximization(x[0], np.asarray(responses), np.asarray(values), layer, int(unit), position)
+    return x[0], np.asarray(responses), np.asarray(values)
 
 
 def _check_bounds(bounds) -> tuple:

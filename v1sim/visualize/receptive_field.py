@@ -93,19 +93,33 @@ def receptive_field(model, layer: str, input_shape=None) -> ReceptiveField:
 
 
 def _hierarchy_fields(model, input_shape) -> dict:
-    """Fields of an S/C hierarchy's stages: S-layers slide their connection area, C-layers their window."""
-    from ..hierarchy import CLayer, SLayer
-
+    """Fields of an S/C hierarchy's stages on its configured ``image_size``."""
     side = model.config.image_size
     if input_shape is not None and tuple(input_shape) != (1, side, side):
         raise InputError(
             f"input_shape of this hierarchy is (1, {side}, {side}) (its image_size), got {input_shape!r}",
             argument="input_shape",
         )
-    maps = model.forward(np.zeros((1, 1, side, side), np.float32))
+    return hierarchy_fields(model, side)
+
+
+def hierarchy_fields(model, side: int, upto=None) -> dict:
+    """Fields of an S/C hierarchy's stages on a ``side`` x ``side`` image (any side its layers take), up to ``upto``.
+
+    S-layers slide their connection area, C-layers their window. The stages run
+    through ``model.stage_output`` (not ``forward``, which takes only the
+    configured ``image_size``), so a small image holding one unit's field
+    (:mod:`v1sim.visualize.finite_difference`) gets its own geometry.
+    """
+    from ..hierarchy import CLayer, SLayer
+
+    prev = np.zeros((1, 1, side, side), np.float32)
     field, out = ReceptiveField.of_input(side, side), {}
-    for stage, value in list(maps.items())[1:]:
-        layer = model.layers.get(stage)
+    for stage in model.STAGES[1:]:
+        value = model.stage_output(stage, prev)
+        if value is None:
+            break
+        prev, layer = value, model.layers.get(stage)
         h, w = value.shape[2:]
         if isinstance(layer, SLayer):
             field = field.after(layer.templates.shape[2:], 1, layer.padding, 1, (h, w))
@@ -115,4 +129,6 @@ def _hierarchy_fields(model, input_shape) -> dict:
         elif (h, w) != field.map_shape:
             raise InputError(f"stage {stage} has no receptive-field rule", argument="model")
         out[stage] = field
+        if stage == upto:
+            break
     return out

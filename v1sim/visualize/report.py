@@ -7,12 +7,15 @@ import numpy as np
 from .._core.validate import check_nonnegative_int, check_positive_int
 from ..errors import InputError
 from .activations import check_layer, layer_names, layer_outputs, top_patches
+from .finite_difference import unit_holder
 from .maximize import maximize_activation
 from .mosaic import layer_weights
 from .network import NATURAL_IMAGES, load_network, network_images
 from .receptive_field import receptive_fields
 
-__all__ = ["default_layer", "summary_lines", "write_visualizations"]
+__all__ = ["HIERARCHY_MAX_UNITS", "default_layer", "summary_lines", "write_visualizations"]
+
+HIERARCHY_MAX_UNITS = 4  # units maximised by finite differences (2 P forwards a step): a few, not all shown
 
 
 def default_layer(network) -> str:
@@ -46,8 +49,10 @@ def write_visualizations(
     ``image`` through every layer with a map), ``top_patches.png`` (the
     ``k`` test images that drive each of the first ``units`` units of
     ``layer`` hardest, cropped to their receptive field),
-    ``maximization.png`` (ConvNets: activation maximisation of those units,
-    :func:`maximize_activation` with its defaults and ``steps``) and
+    ``maximization.png`` (activation maximisation of those units,
+    :func:`maximize_activation` with its defaults and ``steps``; a hierarchy's
+    by finite differences, its first :data:`HIERARCHY_MAX_UNITS` units, when
+    ``layer``'s field has at most 40x40 pixels) and
     ``receptive_fields.png``. With ``weights`` (a torchvision state dict),
     ``run_dir`` is a zoo name instead and the images are crops of the natural
     images (:func:`~v1sim.visualize.network.load_network`); RGB first-layer
@@ -59,7 +64,8 @@ def write_visualizations(
         The JSON summary: ``run``, ``model``, ``kind``, ``layer``, ``layers``
         (name -> ``size``, ``jump``, ``start``, ``map_shape``), ``units``,
         ``top_patches`` (per unit: ``image_index``, ``values``), ``maximization``
-        (per unit: first and final response; None for a hierarchy),
+        (per unit: first and final response; None when skipped), ``maximization_note``
+        (why it was skipped, or None),
         ``dataset``, ``image``, ``files``.
     """
     from ..plotting import check_out_dir, paper_style, save_figure
@@ -79,12 +85,22 @@ def write_visualizations(
     n_units = outputs[layer].shape[1]
     shown = list(range(min(units, n_units)))
     top = top_patches(model, layer, x, k=k, units=shown, progress=progress)
-    maxima = None
+    maxima, maxima_note = None, None
     if network.kind == "convnet":
         maxima = [
             maximize_activation(model, layer, u, input_shape=network.input_shape, steps=steps, rng=0, progress=progress)
             for u in shown
         ]
+    else:  # finite differences over the field: a few units, and only a field of at most 40x40 pixels
+        try:
+            unit_holder(model, layer)
+        except InputError as exc:
+            maxima_note = f"no activation maximisation: {exc}"
+        else:
+            maxima = [
+                maximize_activation(model, layer, u, steps=steps, rng=0, progress=progress)
+                for u in shown[:HIERARCHY_MAX_UNITS]
+            ]
     out.mkdir(parents=True, exist_ok=True)
     files = []
     with paper_style():
@@ -107,8 +123,13 @@ def write_visualizations(
         fig.suptitle(f"{layer}: top {k} of {len(x)} test images per unit, {top.field.size[0]} px receptive field")
         files.append(save_figure(fig, out / "top_patches.png"))
         if maxima is not None:
-            fig = plots.plot_maximizations(maxima, ink=ink)
-            fig.suptitle(f"{layer}: activation maximisation (centre unit)", y=1.02)
+            fig = plots.plot_maximizations(maxima, ink=ink, label=layer)
+            if network.kind == "convnet":
+                fig.suptitle(f"{layer}: activation maximisation (centre unit)", y=1.02)
+            else:
+                fig.suptitle(
+                    f"{layer}: activation maximisation\n(finite differences, {fields[layer].size[0]} px field)", y=1.35
+                )
             files.append(save_figure(fig, out / "maximization.png"))
         side = network.input_shape[1]
         files.append(save_figure(plots.plot_receptive_fields(fields, input_side=side), out / "receptive_fields.png"))
@@ -129,6 +150,7 @@ def write_visualizations(
         "maximization": None
         if maxima is None
         else [{"unit": r.unit, "initial": float(r.responses[0]), "final": float(r.responses[-1])} for r in maxima],
+        "maximization_note": maxima_note,
         "dataset": dataset,
         "image": image,
         "files": [str(f) for f in files],
@@ -158,5 +180,7 @@ def summary_lines(summary: dict) -> list:
         lines.append(f"  unit {entry['unit']:<3} top images {entry['image_index'][:5]} values {entry['values'][0]:.3g}")
     for entry in summary["maximization"] or []:
         lines.append(f"  unit {entry['unit']:<3} maximised {entry['initial']:.3g} -> {entry['final']:.3g}")
+    if summary.get("maximization_note"):
+        lines.append(f"  {summary['maximization_note']}")
     lines += [f"wrote {p}" for p in summary["files"]]
     return lines
