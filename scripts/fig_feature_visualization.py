@@ -26,8 +26,16 @@ with seed 0) that drive four of its units hardest, cropped to their 12-pixel fie
 and the inputs found by gradient ascent (pixels within +-0.5 around a zero
 background, the whitened patches' range; the same regulariser). The four units
 are those whose filters concentrate the largest share of their Fourier power in
-one frequency pair (the most grating-like), computed from the weights. Quick mode
-trains LeNet-5 for 10 steps and searches 200 test digits and 200 natural patches.
+one frequency pair (the most grating-like), computed from the weights.
+
+The last row does the same ascent on the Neocognitron (Fukushima 1980), which
+has no backward pass: four UC1 units (its fixed oriented-edge stage, pooled),
+the gradient of each unit's response by central differences (step 0.01) over
+its 13x13 receptive field, the 338 perturbed images of a step in one batched
+forward (:mod:`v1sim.visualize.finite_difference`), with the same objective,
+L2 penalty, blur and step rule; beside them the response at each step. About
+3 s of the figure's time. Quick mode trains LeNet-5 for 10 steps, searches 200
+test digits and 200 natural patches, and ascends 3 steps.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from v1sim.datasets import load_digits
+from v1sim.hierarchy import make_model
 from v1sim.nn import Sequential
 from v1sim.nn.natural import whitened_patches
 from v1sim.nn.recipes import prepare_images, train_steps
@@ -55,6 +64,9 @@ TOP_K = 9
 STEPS = 60  # activation-maximisation steps per unit
 NATURAL_RUN = Path(__file__).resolve().parent / "data" / "sparse_conv_run"
 NATURAL_SIDE = 24  # pixels of the natural patches searched (two 12-pixel fields)
+NEO_LAYER = "UC1"  # the Neocognitron's pooled edge stage: a 13-pixel field, 2 x 169 images a step
+NEO_UNITS = (0, 2, 4, 6)  # every other one of its 8 orientation planes
+NEO_STEPS = 40  # finite-difference steps per unit (about 0.8 s each on two cores)
 
 
 def _top_rows(fig, cell, top, label=LAYER, what="test digits", ink=True):
@@ -115,6 +127,30 @@ def _signed_images(axes, maxima, label):
         ax.set_title(f"{label}[{r.unit}]\na = {r.responses[-1]:.2f}")
 
 
+def _neocognitron_row(fig, cell, maxima):
+    """The Neocognitron's maximising inputs (ink dark) and their response at each step."""
+    row = cell.subgridspec(1, 2, width_ratios=[2.0, 1.2], wspace=0.3)
+    images = row[0].subgridspec(1, len(maxima), wspace=0.1)
+    axes = [fig.add_subplot(images[0, i]) for i in range(len(maxima))]
+    plot_maximizations(maxima, axes=axes, label=NEO_LAYER)
+    side = maxima[0].image.shape[-1]
+    axes[0].text(
+        -0.15,
+        0.5,
+        f"Neocognitron {NEO_LAYER}\n(no backward pass:\nfinite differences\nover the {side} px field)",
+        transform=axes[0].transAxes,
+        ha="right",
+        va="center",
+    )
+    ax = fig.add_subplot(row[1])
+    for r in maxima:
+        ax.plot(r.responses, label=f"{NEO_LAYER}[{r.unit}]")
+    ax.set_xlabel("ascent step")
+    ax.set_ylabel("response a (UC1 output)")
+    ax.set_title("the response climbs (blur every 4 steps)")
+    ax.legend(fontsize=7, frameon=False)
+
+
 def main(out_dir, quick=False) -> Path:
     import matplotlib.pyplot as plt
 
@@ -130,9 +166,13 @@ def main(out_dir, quick=False) -> Path:
         for u in UNITS
     ]
     natural_weights, natural_top, natural_maxima, n_patches, natural_epochs = natural_row(quick)
+    neocognitron = make_model("neocognitron")
+    neo_maxima = [
+        maximize_activation(neocognitron, NEO_LAYER, u, steps=3 if quick else NEO_STEPS, rng=SEED) for u in NEO_UNITS
+    ]
     with paper_style():
-        fig = plt.figure(figsize=(11.0, 10.4))
-        outer = fig.add_gridspec(3, 1, height_ratios=[1.0, 1.25, 1.15], hspace=0.42, bottom=0.05, top=0.9)
+        fig = plt.figure(figsize=(11.0, 12.6))
+        outer = fig.add_gridspec(4, 1, height_ratios=[1.0, 1.25, 1.15, 0.8], hspace=0.45, bottom=0.05, top=0.91)
         row1 = outer[0].subgridspec(1, 3, width_ratios=[1.0, 1.0, 1.5], wspace=0.35)
         plot_filters(layer_weights(model, "c1"), "C1: the six 5x5 filters", ax=fig.add_subplot(row1[0]), columns=3)
         plot_filters(
@@ -168,10 +208,12 @@ def main(out_dir, quick=False) -> Path:
         _signed_images(
             [fig.add_subplot(nat_grid[i // 2, i % 2]) for i in range(len(natural_maxima))], natural_maxima, "conv1"
         )
+        _neocognitron_row(fig, outer[3], neo_maxima)
         fig.suptitle(
             f"What LeNet-5 learned on digits ({steps} SGD steps): C3 units see {fields[LAYER].size[0]} px, "
-            f"C5 the whole {fields['c5'].size[0]} px input\nbottom: the natural-image ConvNet (sparse_conv, "
-            f"{natural_epochs} epochs on whitened photographs): conv1's filters, top patches and maximising inputs"
+            f"C5 the whole {fields['c5'].size[0]} px input\nthird row: the natural-image ConvNet (sparse_conv, "
+            f"{natural_epochs} epochs on whitened photographs): conv1's filters, top patches and maximising inputs;\n"
+            "bottom: the Neocognitron, maximised without a backward pass"
         )
         return save_figure(fig, Path(out_dir) / "feature_visualization.png")
 
