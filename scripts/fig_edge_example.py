@@ -37,21 +37,6 @@ from v1sim.signal import convolve2d, correlate2d
 KERNEL = np.array([[-1, 0, 1]] * 3, dtype=np.float32)  # the lecture's kernel, rows [-1 0 1]
 
 
-def signed_grid(ax, values, title):
-    """Numbers over a diverging shading centred on zero (value_grid shades from 0 up)."""
-    limit = max(float(np.abs(values).max()), 1e-12)
-    ax.imshow(values, cmap="RdBu_r", vmin=-1.6 * limit, vmax=1.6 * limit)
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7)
-    ax.set_xticks(np.arange(-0.5, values.shape[1]), minor=True)
-    ax.set_yticks(np.arange(-0.5, values.shape[0]), minor=True)
-    ax.grid(which="minor", color="0.6", linewidth=0.5)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    for side in ax.spines.values():
-        side.set_visible(False)
-    ax.set_title(title)
-
-
 def edge_example(quick=False) -> dict:
     """The numeric and photographic examples, computed."""
     f = mean_filter_example()
@@ -69,8 +54,8 @@ def main(out_dir, quick=False) -> Path:
         fig = plt.figure(figsize=(11.0, 8.2))
         top = fig.add_gridspec(1, 3, width_ratios=[10, 3.2, 8], left=0.03, right=0.97, top=0.86, bottom=0.52)
         value_grid(fig.add_subplot(top[0]), f, title=f"input f ({f.shape[0]}x{f.shape[1]}, the lecture's)")
-        signed_grid(fig.add_subplot(top[1]), KERNEL, "kernel")
-        signed_grid(fig.add_subplot(top[2]), g, f"output ({g.shape[0]}x{g.shape[1]}, valid)")
+        value_grid(fig.add_subplot(top[1]), KERNEL, signed=True, title="kernel")
+        value_grid(fig.add_subplot(top[2]), g, signed=True, title=f"output ({g.shape[0]}x{g.shape[1]}, valid)")
         bottom = fig.add_gridspec(1, 3, left=0.03, right=0.9, top=0.45, bottom=0.02, wspace=0.08)
         show_image(fig.add_subplot(bottom[0]), e["photo"], title=f"photograph ({e['photo'].shape[0]} px)")
         limit = float(np.percentile(np.abs(e["corr"]), 99.5))

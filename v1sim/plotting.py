@@ -194,7 +194,7 @@ def spike_raster(ax, time, counts, *, linewidth=0.7):
     return artists
 
 
-def value_grid(ax, values, *, title=None, fmt="{:.0f}", cmap="Greys", highlight=None, vmax=None):
+def value_grid(ax, values, *, title=None, fmt="{:.0f}", cmap="Greys", highlight=None, vmax=None, signed=False):
     """Draw a small matrix as a grid of numbers over shaded cells (the lecture's filtering slides).
 
     Parameters
@@ -210,14 +210,21 @@ def value_grid(ax, values, *, title=None, fmt="{:.0f}", cmap="Greys", highlight=
         A rectangle to outline (e.g. the current filter window).
     vmax : float, optional
         Upper end of the shading scale.
+    signed : bool
+        Shade on a diverging scale centred on zero (``RdBu_r`` unless ``cmap``
+        names another) instead of from zero up: for outputs of either sign.
 
     Returns
     -------
     matplotlib.image.AxesImage
     """
     values = np.asarray(values, dtype=float)
-    vmax = float(values.max()) if vmax is None else vmax
-    artist = ax.imshow(values, cmap=cmap, vmin=0, vmax=max(vmax, 1e-12) * 1.6)
+    if signed:
+        limit = max(float(np.abs(values).max()) if vmax is None else vmax, 1e-12) * 1.6
+        artist = ax.imshow(values, cmap="RdBu_r" if cmap == "Greys" else cmap, vmin=-limit, vmax=limit)
+    else:
+        vmax = float(values.max()) if vmax is None else vmax
+        artist = ax.imshow(values, cmap=cmap, vmin=0, vmax=max(vmax, 1e-12) * 1.6)
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7)
     ax.set_xticks(np.arange(-0.5, values.shape[1]), minor=True)
