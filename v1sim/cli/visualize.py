@@ -93,7 +93,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--units", type=int, default=8, metavar="K", help="show the first K units (default 8)")
     p.add_argument("--image", type=int, default=0, metavar="N", help="test image for the activation maps (default 0)")
     p.add_argument("--top", type=int, default=9, metavar="K", help="top patches per unit (default 9)")
-    p.add_argument("--steps", type=int, default=60, metavar="N", help="activation-maximisation steps (default 60)")
+    p.add_argument(
+        "--steps", type=int, metavar="N", help="activation-maximisation steps (default 60; S/C hierarchies 20)"
+    )
     p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint (default best)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object (fields, top patches, files)")

@@ -13,9 +13,18 @@ from .mosaic import layer_weights
 from .network import NATURAL_IMAGES, load_network, network_images
 from .receptive_field import receptive_fields
 
-__all__ = ["HIERARCHY_MAX_UNITS", "default_layer", "summary_lines", "write_visualizations"]
+__all__ = [
+    "CONVNET_STEPS",
+    "HIERARCHY_MAX_UNITS",
+    "HIERARCHY_STEPS",
+    "default_layer",
+    "summary_lines",
+    "write_visualizations",
+]
 
 HIERARCHY_MAX_UNITS = 4  # units maximised by finite differences (2 P forwards a step): a few, not all shown
+CONVNET_STEPS = 60  # default ascent steps through the backward pass
+HIERARCHY_STEPS = 20  # by finite differences: Neocognitron US3 units had plateaued by 20 (0.245 at 20 and 60 steps)
 
 
 def default_layer(network) -> str:
@@ -40,33 +49,34 @@ def _first_filters(network) -> str:
 
 
 def write_visualizations(
-    run_dir, out_dir, *, layer=None, units=8, image=0, k=9, steps=60, checkpoint="best", progress=False, weights=None
+    run_dir, out_dir, *, layer=None, units=8, image=0, k=9, steps=None, checkpoint="best", progress=False, weights=None
 ) -> dict:
     """Visualise a trained network into ``out_dir``: filters, activation maps, top patches, maximisation, fields.
 
-    Writes ``filters.png`` (first layer as images; ``layer``'s filters by
-    their strongest input channel), ``activations.png`` (test image
-    ``image`` through every layer with a map), ``top_patches.png`` (the
-    ``k`` test images that drive each of the first ``units`` units of
-    ``layer`` hardest, cropped to their receptive field),
-    ``maximization.png`` (activation maximisation of those units,
-    :func:`maximize_activation` with its defaults and ``steps``; a hierarchy's
-    by finite differences, its first :data:`HIERARCHY_MAX_UNITS` units, when
-    ``layer``'s field has at most 40x40 pixels) and
-    ``receptive_fields.png``. With ``weights`` (a torchvision state dict),
-    ``run_dir`` is a zoo name instead and the images are crops of the natural
-    images (:func:`~v1sim.visualize.network.load_network`); RGB first-layer
-    filters are shown in colour.
+        Writes ``filters.png`` (first layer as images; ``layer``'s filters by
+        their strongest input channel), ``activations.png`` (test image
+        ``image`` through every layer with a map), ``top_patches.png`` (the
+        ``k`` test images that drive each of the first ``units`` units of
+        ``layer`` hardest, cropped to their receptive field),
+        ``maximization.png`` (activation maximisation of those units,
+        :func:`maximize_activation` with its defaults and ``steps``, default
+    :data:`CONVNET_STEPS` or, for a hierarchy, :data:`HIERARCHY_STEPS`; a hierarchy's
+        by finite differences, its first :data:`HIERARCHY_MAX_UNITS` units, when
+        ``layer``'s field has at most 40x40 pixels) and
+        ``receptive_fields.png``. With ``weights`` (a torchvision state dict),
+        ``run_dir`` is a zoo name instead and the images are crops of the natural
+        images (:func:`~v1sim.visualize.network.load_network`); RGB first-layer
+        filters are shown in colour.
 
-    Returns
-    -------
-    dict
-        The JSON summary: ``run``, ``model``, ``kind``, ``layer``, ``layers``
-        (name -> ``size``, ``jump``, ``start``, ``map_shape``), ``units``,
-        ``top_patches`` (per unit: ``image_index``, ``values``), ``maximization``
-        (per unit: first and final response; None when skipped), ``maximization_note``
-        (why it was skipped, or None),
-        ``dataset``, ``image``, ``files``.
+        Returns
+        -------
+        dict
+            The JSON summary: ``run``, ``model``, ``kind``, ``layer``, ``layers``
+            (name -> ``size``, ``jump``, ``start``, ``map_shape``), ``units``,
+            ``top_patches`` (per unit: ``image_index``, ``values``), ``maximization``
+            (per unit: first and final response; None when skipped), ``maximization_note``
+            (why it was skipped, or None),
+            ``dataset``, ``image``, ``files``.
     """
     from ..plotting import check_out_dir, paper_style, save_figure
     from . import plots
@@ -88,7 +98,15 @@ def write_visualizations(
     maxima, maxima_note = None, None
     if network.kind == "convnet":
         maxima = [
-            maximize_activation(model, layer, u, input_shape=network.input_shape, steps=steps, rng=0, progress=progress)
+            maximize_activation(
+                model,
+                layer,
+                u,
+                input_shape=network.input_shape,
+                steps=CONVNET_STEPS if steps is None else steps,
+                rng=0,
+                progress=progress,
+            )
             for u in shown
         ]
     else:  # finite differences over the field: a few units, and only a field of at most 40x40 pixels
@@ -98,7 +116,9 @@ def write_visualizations(
             maxima_note = f"no activation maximisation: {exc}"
         else:
             maxima = [
-                maximize_activation(model, layer, u, steps=steps, rng=0, progress=progress)
+                maximize_activation(
+                    model, layer, u, steps=HIERARCHY_STEPS if steps is None else steps, rng=0, progress=progress
+                )
                 for u in shown[:HIERARCHY_MAX_UNITS]
             ]
     out.mkdir(parents=True, exist_ok=True)
