@@ -171,3 +171,16 @@ def test_feature_figure_picks_the_grating_like_filters_first():
     bank = np.stack([noise, blob, grating])[:, None]
     assert fig.grating_like_units(bank, n=3).tolist()[0] == 2
     assert fig.grating_like_units(bank, n=3).tolist()[-1] == 0  # white noise spreads its power
+
+
+def test_codes_and_transfer_flags_refuse_a_natural_image_run_in_one_line(sparse_run, tmp_path, capsys):
+    for argv in (
+        ["codes", str(sparse_run)],
+        ["codes", str(sparse_run), "--layer", "nope"],
+        ["train", "sparse_conv", "--classes", "0-4", "--out", str(tmp_path / "a")],
+        ["train", "sparse_conv", "--init", str(sparse_run), "--out", str(tmp_path / "b")],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert "without labels" in err, err

@@ -41,6 +41,12 @@ def run(args) -> int:
         start = time.perf_counter()
         k = check_positive_int(args.neighbours, "--neighbours")
         model, saved = load_trained(args.run_dir, checkpoint=args.checkpoint, device=args.device)
+        if "num_classes" in saved and saved["num_classes"] is None:  # natural-image runs: no classifier, no labels
+            raise InputError(
+                f"{args.run_dir} holds a {saved.get('model')} run, trained without labels: v1sim codes reads a "
+                "classifier's codes of labelled images (see v1sim visualize for this run)",
+                argument="RUN_DIR",
+            )
         x, y = load_dataset(args.dataset, args.split, data_dir=args.data_dir, download=args.download)
         if args.limit is not None:
             x, y = x[: check_positive_int(args.limit, "--limit")], y[: args.limit]
@@ -56,7 +62,7 @@ def run(args) -> int:
         out = args.out or f"{args.run_dir}/codes_{layer}_{args.split}.npz"
         arrays = {"codes": features, "labels": y, "indices": np.arange(len(y)), "neighbours": neighbours}
         write_reproducible_npz(out, arrays)
-    except (InputError, CheckpointError, FileNotFoundError) as exc:
+    except (InputError, CheckpointError, FileNotFoundError, ValueError, TypeError) as exc:  # a run or data refused
         print(f"v1sim codes: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except (DownloadError, OSError) as exc:

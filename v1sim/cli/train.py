@@ -234,6 +234,8 @@ def _convnet(args) -> dict:
     from ..nn.natural import NATURAL_MODELS
 
     args.dataset = args.dataset or ("images" if args.model in NATURAL_MODELS else "digits")
+    if args.model in NATURAL_MODELS and (args.init is not None or args.classes is not None):
+        raise ValueError(f"--init and --classes apply to classifiers; {args.model} learns without labels or classifier")
     transfer = {"init": args.init, "classes": args.classes}
     train_one = recipes.train_model
     if args.init is not None or args.classes is not None:
