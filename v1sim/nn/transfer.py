@@ -44,6 +44,8 @@ __all__ = [
     "transfer_model",
 ]
 
+MAX_CLASSES = 100_000  # more labels than any dataset here has: a longer range is a typo, not a task
+
 
 def classifier_name(model) -> str:
     """Dotted name of the model's classifier: its last :class:`~v1sim.nn.Linear` module."""
@@ -176,12 +178,18 @@ def parse_classes(text) -> tuple:
     try:
         for part in text.split(","):
             low, sep, high = part.strip().partition("-")
-            out += range(int(low), int(high) + 1) if sep else [int(low)]
-    except ValueError:
+            span = range(int(low), int(high) + 1) if sep else [int(low)]
+            if len(out) + len(span) > MAX_CLASSES:  # checked before the list is built: "0-1000000000" is a typo
+                raise InputError(f"classes must name at most {MAX_CLASSES:,} labels, got {text!r}", argument="classes")
+            out += span
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
         raise InputError(f"classes must look like '5-9' or '0,2,4', got {text!r}", argument="classes") from None
     if len(out) < 2 or len(set(out)) != len(out) or min(out) < 0:
+        shown = out if len(out) <= 12 else [*out[:12], "..."]
         raise InputError(
-            f"classes must name two or more different labels >= 0, got {text!r} ({out})", argument="classes"
+            f"classes must name two or more different labels >= 0, got {text!r} ({shown})", argument="classes"
         )
     return tuple(out)
 
