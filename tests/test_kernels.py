@@ -412,6 +412,10 @@ def _random_args(name, dtype):
         return ((3 * x).astype(np.float32).reshape(-1), np.zeros(x.size, np.float32))
     if name == "tanh_backward":
         return (x.reshape(-1), np.tanh(x).reshape(-1), np.zeros(x.size, dtype))
+    if name == "relu_backward":
+        return (x.reshape(-1), np.maximum(x, 0).reshape(-1), np.zeros(x.size, dtype))
+    if name == "add_relu":
+        return (x.reshape(-1), rng.standard_normal(x.size).astype(dtype), np.zeros(x.size, dtype))
     if name == "swap01":
         return (x.reshape(n, c, h * w), rng.standard_normal(n).astype(dtype), np.zeros((c, n, h * w), dtype))
     if name == "grating_batch":  # the V1 benchmark's stimuli: always float32 images, full field (inf) and patches

@@ -43,6 +43,8 @@ CPU_ONLY = {
     "col2im_block": "the CPU conv's cache-sized blocks; the device keeps whole-batch col2im (kernels.cuda.layout)",
     "block_to_nchw": "the CPU conv's cache-sized blocks; the device transposes whole batches (swap01)",
     "nchw_to_block": "the CPU conv's cache-sized blocks; the device transposes whole batches (swap01)",
+    "relu_backward": "a CPU fast path (one pass, no mask array); the device's relu_backward is its own twin",
+    "add_relu": "a CPU fast path for Residual (one pass); the device adds, then rectifies",
 }
 
 
@@ -122,6 +124,10 @@ def _example_args(name: str, dtype):
     if name == "tanh_float32":
         return (np.zeros(4, np.float32), np.empty(4, np.float32))
     if name == "tanh_backward":
+        return (np.ones(4, dtype), np.zeros(4, dtype), np.empty(4, dtype))
+    if name == "relu_backward":
+        return (np.ones(4, dtype), np.zeros(4, dtype), np.empty(4, dtype))
+    if name == "add_relu":
         return (np.ones(4, dtype), np.zeros(4, dtype), np.empty(4, dtype))
     if name == "swap01":
         return (np.ones((2, 3, 4), dtype), np.ones(2, dtype), np.empty((3, 2, 4), dtype))

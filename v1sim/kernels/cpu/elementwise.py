@@ -1,5 +1,6 @@
-"""CPU element-wise kernels: tanh and its gradient (CUDA twins: :mod:`v1sim.kernels.cuda.elementwise`); the V1
-benchmark's grating drawing, aperture projections and Gabor-energy read-out (CPU only)."""
+"""CPU element-wise kernels: tanh and its gradient (CUDA twins: :mod:`v1sim.kernels.cuda.elementwise`); ReLU's
+gradient and the residual add + ReLU (CPU fast paths); the V1 benchmark's grating drawing, aperture projections
+and Gabor-energy read-out (CPU only)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,34 @@ def tanh_backward(grad_out, y, grad_in):
     for i in prange(y.size):
         v = y[i]
         grad_in[i] = grad_out[i] * (1 - v * v)
+
+
+@twin
+def relu_backward(grad_out, y, grad_in):
+    """grad_in = grad_out * (y > 0), y = max(x, 0) from the forward pass (flat arrays, one pass, no mask array).
+
+    A multiply by 1 or 0 rather than a select, so a NaN or infinite gradient where ``y <= 0`` gives NaN and
+    ``-g * 0`` gives -0.0, bit for bit as ``grad_out * (y > 0)`` in numpy.
+    """
+    one, zero = grad_in.dtype.type(1), grad_in.dtype.type(0)
+    for i in prange(y.size):
+        grad_in[i] = grad_out[i] * (one if y[i] > 0 else zero)
+
+
+@twin
+def add_relu(a, b, out):
+    """out = max(a + b, 0) (flat arrays, one pass): a residual block's sum and rectification [1]_.
+
+    Bit for bit ``np.maximum(a + b, 0)``: NaN passes through and -0.0 becomes +0.0, as numpy's maximum gives.
+
+    References
+    ----------
+    .. [1] K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016.
+    """
+    zero = out.dtype.type(0)
+    for i in prange(out.size):
+        v = a[i] + b[i]
+        out[i] = v if (v > zero or v != v) else zero
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import kernels
+from ...backend import resolve_device
 from .common import (
     check_cache,
     check_output_cache,
@@ -50,8 +51,16 @@ def relu_forward(x):
 
 @twin
 def relu_backward(grad_out, cache):
+    """``grad_out * (y > 0)`` from the forward output y; one Numba pass on the CPU (bit for bit the numpy form)."""
     cache = check_output_cache(cache, "relu_forward")
-    return checked_grad(grad_out, cache.shape, cache.dtype) * (cache > 0)
+    g = checked_grad(grad_out, cache.shape, cache.dtype)
+    if not (g.flags.c_contiguous and cache.flags.c_contiguous):
+        return g * (cache > 0)
+    out = np.empty_like(cache)
+    kernels.get("relu_backward", host_backend(resolve_device("auto")))(
+        g.reshape(-1), cache.reshape(-1), out.reshape(-1)
+    )
+    return out
 
 
 @twin

@@ -1,0 +1,148 @@
+"""Fused element-wise passes of the CPU engine: ReLU's gradient in one pass and a residual block's add + ReLU.
+
+Each fused path is checked bit for bit against the numpy form it replaces (NaN, infinities and signed zeros
+included), a residual block against its unfused add-then-ReLU path, its gradient against float64 central
+differences, and a ResNet's training curve against the unfused path (equal to the last bit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from v1sim import kernels, nn
+from v1sim.nn import blocks, models
+from v1sim.nn import functional as F
+
+DEVICES = ("cpu", "parallel")
+DTYPES = (np.float32, np.float64)
+SPECIAL = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, -1.0, -2.0]
+SPECIAL_B = [1.0, -np.inf, 1.0, -0.0, -0.0, 2.0, 0.5, -3.0]
+
+
+def _operands(dtype, size=1001):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
+    a[: len(SPECIAL)], b[: len(SPECIAL)] = SPECIAL, SPECIAL_B
+    return a, b
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_relu_kernel_is_numpy_bit_for_bit(device, dtype):
+    a, b = _operands(dtype)
+    out = np.empty_like(a)
+    kernels.get("add_relu", device)(a, b, out)
+    with np.errstate(invalid="ignore"):
+        expected = np.maximum(a + b, 0)
+    assert out.tobytes() == expected.tobytes()  # NaN payloads and the sign of zero included
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_backward_kernel_is_numpy_bit_for_bit(device, dtype):
+    g, x = _operands(dtype)
+    y = np.maximum(x, 0)
+    out = np.empty_like(g)
+    kernels.get("relu_backward", device)(g, y, out)
+    with np.errstate(invalid="ignore"):
+        expected = g * (y > 0)
+    assert out.tobytes() == expected.tobytes()
+    assert np.isnan(out[1]) and np.signbit(out[7]) and out[7] == 0  # inf * 0 is NaN; -2 * 0 is -0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_backward_strided_and_contiguous_agree(dtype):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 5, 6)).astype(dtype)
+    y, cache = F.relu_forward(x)
+    g = rng.standard_normal((3, 4, 6, 5)).astype(dtype).transpose(0, 1, 3, 2)  # a strided view: the numpy form
+    fast = F.relu_backward(np.ascontiguousarray(g), cache)
+    slow = F.relu_backward(g, cache)
+    assert fast.tobytes() == slow.tobytes() == (g * (y > 0)).tobytes()
+
+
+def _unfused(monkeypatch):
+    monkeypatch.setattr(blocks, "_add_relu", lambda a, b: None)  # Residual's add, then its ReLU layer
+
+
+def _block_pass(block, x, grad_out):
+    out = block(x)
+    block.zero_grad()
+    dx = block.backward(grad_out)
+    return out, dx, [p.grad.copy() for p in block.parameters()]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_residual_block_equals_its_unfused_path(monkeypatch, dtype, stride):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 8, 8)).astype(dtype)
+    block = nn.BasicBlock(4, 8 if stride == 2 else 4, stride=stride, shortcut="A", rng=0)
+    block.to(dtype=dtype)
+    grad_out = rng.standard_normal((3,) + block.output_shape(x.shape[1:])).astype(dtype)
+    fused = _block_pass(block, x, grad_out)
+    _unfused(monkeypatch)
+    plain = _block_pass(block, x, grad_out)
+    for a, b in zip(fused[:2] + tuple(fused[2]), plain[:2] + tuple(plain[2])):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert (fused[0] >= 0).all() and (fused[0] == 0).any()  # rectified, with some units cut
+
+
+def test_residual_gradient_matches_central_differences():
+    """dL/dx of a float64 residual block (batch statistics, L = sum(out * r)) against central differences."""
+    rng = np.random.default_rng(3)
+    block = nn.Residual(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, rng=0), nn.BatchNorm2d(2)))
+    block.double()
+    x = rng.standard_normal((2, 2, 4, 4))
+    r = rng.standard_normal((2, 2, 4, 4))
+    block(x)
+    dx = block.backward(r)
+
+    def loss(v):
+        return float((block(v) * r).sum())
+
+    h, numeric = 1e-6, np.empty_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        numeric[i] = (loss(up) - loss(down)) / (2 * h)
+    np.testing.assert_allclose(dx, numeric, rtol=1e-6, atol=1e-8)
+
+
+def _curve(steps=3):
+    rng = np.random.default_rng(4)
+    x = rng.random((8, 1, 16, 16), dtype=np.float32)
+    y = rng.integers(0, 10, 8)
+    model = models.build("resnet20", in_channels=1, num_classes=10, rng=0)
+    crit = nn.CrossEntropyLoss()
+    opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    losses = []
+    for _ in range(steps):
+        losses.append(float(crit(model(x), y)))
+        model.zero_grad()
+        model.backward(crit.backward(), input_grad=False)
+        opt.step()
+    return losses, [p.data.copy() for p in model.parameters()]
+
+
+def test_resnet20_training_curve_equals_the_unfused_path(monkeypatch):
+    """Three SGD steps of ResNet-20: the fused and unfused residual paths give the same losses and weights, bit
+    for bit (tolerance 0: the fused kernels round exactly as the numpy forms)."""
+    fused_calls = []
+
+    def spy(a, b):
+        out = add_relu(a, b)
+        fused_calls.append(out is not None)
+        return out
+
+    add_relu = blocks._add_relu
+    monkeypatch.setattr(blocks, "_add_relu", spy)
+    losses, weights = _curve()
+    assert len(fused_calls) == 3 * 9 and all(fused_calls)  # nine residual blocks, three steps: all fused
+    _unfused(monkeypatch)
+    plain_losses, plain_weights = _curve()
+    assert losses == plain_losses
+    assert losses[-1] < losses[0]  # it trains
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(weights, plain_weights))
