@@ -89,6 +89,17 @@ def test_residual_block_equals_its_unfused_path(monkeypatch, dtype, stride):
     assert (fused[0] >= 0).all() and (fused[0] == 0).any()  # rectified, with some units cut
 
 
+def test_a_residual_blocks_relu_can_still_be_captured():
+    """layer_outputs shadows a layer's forward to read it: the fused path must let the block's ReLU run."""
+    from v1sim.visualize.activations import layer_outputs
+
+    model = models.build("resnet20", in_channels=1, num_classes=10, rng=0)
+    x = np.random.default_rng(5).random((2, 1, 16, 16), dtype=np.float32)
+    maps = layer_outputs(model, x, ["stage1.0.relu", "stage1.0"])
+    assert maps["stage1.0.relu"].shape == (2, 16, 16, 16)
+    np.testing.assert_array_equal(maps["stage1.0.relu"], maps["stage1.0"])  # the block's output is its ReLU's
+
+
 def test_residual_gradient_matches_central_differences():
     """dL/dx of a float64 residual block (batch statistics, L = sum(out * r)) against central differences."""
     rng = np.random.default_rng(3)
