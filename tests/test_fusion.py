@@ -1,4 +1,5 @@
-"""Fused element-wise passes of the CPU engine: ReLU's gradient in one pass and a residual block's add + ReLU.
+"""Fused passes of the CPU engine: ReLU's gradient in one pass, a residual block's add + ReLU, and the 2x2
+average-pooling gradient written in one pass (no zeroing).
 
 Each fused path is checked bit for bit against the numpy form it replaces (NaN, infinities and signed zeros
 included), a residual block against its unfused add-then-ReLU path, its gradient against float64 central
@@ -60,6 +61,61 @@ def test_relu_backward_strided_and_contiguous_agree(dtype):
     fast = F.relu_backward(np.ascontiguousarray(g), cache)
     slow = F.relu_backward(g, cache)
     assert fast.tobytes() == slow.tobytes() == (g * (y > 0)).tobytes()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 2, 8, 6), (2, 3, 7, 9)])  # even, and odd H and W (a row, a column uncovered)
+def test_avg_pool_2x2_backward_equals_the_general_kernel(device, dtype, shape):
+    rng = np.random.default_rng(6)
+    n, c, h, w = shape
+    g = rng.standard_normal((n, c, h // 2, w // 2)).astype(dtype)
+    g.flat[:4] = [-0.0, np.nan, np.inf, -1e-45]  # -0.0 (and an underflow to it) must come out +0.0, as 0 + g/4
+    general = np.zeros(shape, dtype)
+    kernels.get("avg_pool_backward", device)(g, 2, 2, 2, 2, 0, 0, general)
+    fast = np.full(shape, np.nan, dtype)  # garbage in: every element must be written
+    kernels.get("avg_pool_2x2_backward", device)(g, fast)
+    assert fast.tobytes() == general.tobytes()
+    x = rng.standard_normal(shape).astype(dtype)
+    _, cache = F.avg_pool2d_forward(x, 2)
+    assert F.avg_pool2d_backward(g, cache).tobytes() == general.tobytes()  # the functional pair takes the fast path
+
+
+def test_lenet5_training_curve_is_unchanged_by_the_pooling_fast_path(monkeypatch):
+    """Three SGD steps of LeNet-5 with the one-pass 2x2 pooling gradient and with the general kernel: equal bits."""
+    from v1sim.kernels import ops
+
+    def curve():
+        rng = np.random.default_rng(7)
+        x, y = rng.random((16, 1, 32, 32), dtype=np.float32), rng.integers(0, 10, 16)
+        model, crit = models.build("lenet5", rng=0), nn.CrossEntropyLoss()
+        opt = nn.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        losses = []
+        for _ in range(3):
+            losses.append(float(crit(model(x), y)))
+            model.zero_grad()
+            model.backward(crit.backward(), input_grad=False)
+            opt.step()
+        return losses, [p.data.copy() for p in model.parameters()]
+
+    calls = []
+    real_get = ops.get
+    monkeypatch.setattr(ops, "get", lambda name, device: calls.append(name) or real_get(name, device))
+    fast = curve()
+    assert calls.count("avg_pool_2x2_backward") == 3 * 2 and "avg_pool_backward" not in calls
+    general = kernels.get("avg_pool_backward", "cpu")
+    monkeypatch.setattr(
+        ops,
+        "get",
+        lambda name, device: (
+            (lambda g, gi: (gi.fill(0), general(g, 2, 2, 2, 2, 0, 0, gi)))
+            if name == "avg_pool_2x2_backward"
+            else real_get(name, device)
+        ),
+    )
+    slow = curve()
+    assert fast[0] == slow[0] and fast[0][-1] < fast[0][0]
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(fast[1], slow[1]))
 
 
 def _unfused(monkeypatch):

@@ -45,6 +45,7 @@ CPU_ONLY = {
     "nchw_to_block": "the CPU conv's cache-sized blocks; the device transposes whole batches (swap01)",
     "relu_backward": "a CPU fast path (one pass, no mask array); the device's relu_backward is its own twin",
     "add_relu": "a CPU fast path for Residual (one pass); the device adds, then rectifies",
+    "avg_pool_2x2_backward": "a CPU fast path (one write pass); the device's avg_pool_backward covers it",
 }
 
 
@@ -144,6 +145,8 @@ def _example_args(name: str, dtype):
         return (x, 2, 2, 2, 2, 0, 0, np.empty((1, 2, 3, 3), dtype))
     if name == "avg_pool_backward":
         return (np.ones((1, 2, 3, 3), dtype), 2, 2, 2, 2, 0, 0, np.zeros_like(x))
+    if name == "avg_pool_2x2_backward":
+        return (np.ones((1, 2, 3, 3), dtype), np.empty_like(x))
     if name == "grating_batch":
         v = np.ones(2)
         return (v, 0.1 * v, v, np.full(2, np.inf), 1.0, 0.5, np.empty((2, 5, 7), np.float32))
