@@ -1,5 +1,6 @@
-"""Fused passes of the CPU engine: ReLU's gradient in one pass, a residual block's add + ReLU, and the 2x2
-average-pooling gradient written in one pass (no zeroing).
+"""Fused passes of the CPU engine: ReLU's gradient in one pass, a residual block's add + ReLU, the 2x2
+average-pooling gradient written in one pass (no zeroing), and the convolution's padding and cropping in one
+parallel pass.
 
 Each fused path is checked bit for bit against the numpy form it replaces (NaN, infinities and signed zeros
 included), a residual block against its unfused add-then-ReLU path, its gradient against float64 central
@@ -116,6 +117,20 @@ def test_lenet5_training_curve_is_unchanged_by_the_pooling_fast_path(monkeypatch
     slow = curve()
     assert fast[0] == slow[0] and fast[0][-1] < fast[0][0]
     assert all(a.tobytes() == b.tobytes() for a, b in zip(fast[1], slow[1]))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("py, px", [(1, 1), (0, 2), (3, 0), (2, 5)])
+def test_pad_and_crop_kernels_equal_numpy(device, dtype, py, px):
+    x = np.random.default_rng(8).standard_normal((2, 3, 5, 4)).astype(dtype)
+    x[0, 0, 0, :2] = [-0.0, np.nan]
+    padded = np.full((2, 3, 5 + 2 * py, 4 + 2 * px), np.nan, dtype)  # garbage in: every element must be written
+    kernels.get("pad_nchw", device)(x, py, px, padded)
+    assert padded.tobytes() == np.pad(x, ((0, 0), (0, 0), (py, py), (px, px))).tobytes()
+    cropped = np.full_like(x, np.nan)
+    kernels.get("crop_nchw", device)(padded, py, px, cropped)
+    assert cropped.tobytes() == x.tobytes()
 
 
 def _unfused(monkeypatch):

@@ -412,6 +412,10 @@ def _random_args(name, dtype):
         return ((3 * x).astype(np.float32).reshape(-1), np.zeros(x.size, np.float32))
     if name == "tanh_backward":
         return (x.reshape(-1), np.tanh(x).reshape(-1), np.zeros(x.size, dtype))
+    if name == "pad_nchw":  # 1 row, 2 columns, into garbage
+        return (x, 1, 2, np.full((n, c, h + 2, w + 4), np.nan, dtype))
+    if name == "crop_nchw":
+        return (x, 1, 2, np.full((n, c, h - 2, w - 4), np.nan, dtype))
     if name == "avg_pool_2x2_backward":  # odd H and W: the trailing row and column get zeros
         return (rng.standard_normal((n, c, h // 2, w // 2)).astype(dtype), np.full_like(x, np.nan))
     if name == "relu_backward":

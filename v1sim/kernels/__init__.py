@@ -46,6 +46,8 @@ CPU_ONLY = {
     "relu_backward": "a CPU fast path (one pass, no mask array); the device's relu_backward is its own twin",
     "add_relu": "a CPU fast path for Residual (one pass); the device adds, then rectifies",
     "avg_pool_2x2_backward": "a CPU fast path (one write pass); the device's avg_pool_backward covers it",
+    "pad_nchw": "the CPU conv pads its input in parallel, in one pass; the device pads in its own im2col",
+    "crop_nchw": "the CPU conv crops its padded input gradient in parallel; the device crops in its own col2im",
 }
 
 
@@ -145,6 +147,10 @@ def _example_args(name: str, dtype):
         return (x, 2, 2, 2, 2, 0, 0, np.empty((1, 2, 3, 3), dtype))
     if name == "avg_pool_backward":
         return (np.ones((1, 2, 3, 3), dtype), 2, 2, 2, 2, 0, 0, np.zeros_like(x))
+    if name == "pad_nchw":
+        return (x, 1, 2, np.empty((1, 2, 8, 10), dtype))
+    if name == "crop_nchw":
+        return (x, 1, 2, np.empty((1, 2, 4, 2), dtype))
     if name == "avg_pool_2x2_backward":
         return (np.ones((1, 2, 3, 3), dtype), np.empty_like(x))
     if name == "grating_batch":

