@@ -48,8 +48,13 @@ from v1sim import (
 )
 from v1sim.datasets import augment, batches, natural_patches, pad_to, whiten
 from v1sim.errors import InputError
+from v1sim.nn import codes as nn_codes
 from v1sim.nn import functional as F
 from v1sim.nn import models
+from v1sim.nn import natural as nn_natural
+from v1sim.nn import receptive_field as nn_receptive_field
+from v1sim.nn import transfer as nn_transfer
+from v1sim.nn.models import weights as nn_weights
 from v1sim.physiology.population import measure_properties
 
 RNG = np.random.default_rng(0)
@@ -398,6 +403,44 @@ CASES: dict = {
     "models.cifar_resnet": (models.cifar_resnet, dict(depth=8, num_classes=10, in_channels=3, rng=0)),
     "models.fc_vs_conv": (models.fc_vs_conv, dict(variant="conv", in_channels=1, rng=0)),
     # feature visualisation (v1sim.visualize) on an untrained LeNet-5 and 32x32 inputs
+    # the ConvNet engine's analysis helpers (v1sim.nn's codes, transfer, natural, receptive_field, models.weights)
+    "nn.codes.extract_codes": (
+        nn_codes.extract_codes,
+        dict(model=LENET, images=RNG.random((3, 1, 32, 32)), layer="s4"),
+    ),
+    "nn.codes.nearest_neighbours": (
+        nn_codes.nearest_neighbours,
+        dict(codes=RNG.random((6, 4)), queries=RNG.random((2, 4)), k=2, exclude_self=False),
+    ),
+    "nn.codes.retrieval_precision": (
+        nn_codes.retrieval_precision,
+        dict(codes=RNG.random((6, 4)), labels=np.array([0, 1, 0, 1, 0, 1]), k=2),
+    ),
+    "nn.codes.code_layer": (nn_codes.code_layer, dict(model=LENET)),
+    "nn.codes.code_layers": (nn_codes.code_layers, dict(model=LENET)),
+    "nn.transfer.classifier_name": (nn_transfer.classifier_name, dict(model=LENET)),
+    "nn.transfer.parse_classes": (nn_transfer.parse_classes, dict(text="5-9")),
+    "nn.transfer.select_classes": (
+        nn_transfer.select_classes,
+        dict(images=RNG.random((6, 1, 4, 4)), labels=np.array([0, 1, 2, 0, 1, 2]), classes=(2, 0)),
+    ),
+    "nn.natural.gabor_fraction": (nn_natural.gabor_fraction, dict(filters=RNG.random((3, 1, 8, 8)))),
+    "nn.natural.whitened_patches": (nn_natural.whitened_patches, dict(n=8, size=6, cutoff=0.4, rng=0)),
+    "nn.receptive_field.receptive_fields": (
+        nn_receptive_field.receptive_fields,
+        dict(model=LENET, input_shape=(1, 32, 32)),
+    ),
+    "nn.receptive_field.centre_crop": (
+        nn_receptive_field.centre_crop,
+        dict(model=LENET, layer="c3", input_shape=(1, 32, 32)),
+    ),
+    "nn.receptive_field.prefix_network": (nn_receptive_field.prefix_network, dict(model=LENET, layer="c3")),
+    "nn.receptive_field.check_input_shape": (nn_receptive_field.check_input_shape, dict(input_shape=(1, 32, 32))),
+    "nn.weights.normalize_input": (nn_weights.normalize_input, dict(images=RNG.random((2, 3, 4, 4)))),
+    "nn.weights.torchvision_names": (
+        nn_weights.torchvision_names,
+        dict(model=models.build("alexnet-torchvision", materialize=False), name="alexnet-torchvision"),
+    ),
     "visualize.receptive_fields": (visualize.receptive_fields, dict(model=LENET, input_shape=(1, 32, 32))),
     "visualize.receptive_field": (
         visualize.receptive_field,
@@ -621,6 +664,15 @@ def test_every_public_function_is_covered_or_excused():
         "biology.devalois1982_orientation",
         "biology.ringach2002_nxny",
         "models.names",
+        # run folders, weight files and training: their own tests (test_transfer, test_pretrained, ...)
+        "nn.transfer.load_trained",
+        "nn.transfer.train_transfer",
+        "nn.transfer.transfer_model",
+        "nn.transfer.replace_classifier",  # changes the model it is given: a fuzzed call would change LENET
+        "nn.natural.train_natural",
+        "nn.weights.read_state_dict",
+        "nn.weights.load_torchvision",
+        "nn.weights.TorchvisionSource",  # a NamedTuple row of TORCHVISION_MODELS, data not a function
         # a typing.Protocol: a description of unit populations, never called
         "physiology.UnitPopulation",
         # read run folders and write figures: tests/test_visualize.py
@@ -643,6 +695,11 @@ def test_every_public_function_is_covered_or_excused():
         "datasets": datasets,
         "hierarchy": hierarchy,
         "visualize": visualize,
+        "nn.codes": nn_codes,
+        "nn.transfer": nn_transfer,
+        "nn.natural": nn_natural,
+        "nn.receptive_field": nn_receptive_field,
+        "nn.weights": nn_weights,
     }
     missing = []
     for prefix, module in modules.items():

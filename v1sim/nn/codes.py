@@ -25,7 +25,7 @@ from .._core.validate import as_float_array, check_labels, check_positive_int
 from ..errors import InputError, InputTypeError
 from .container import Sequential
 from .device import to_host
-from .module import Module
+from .module import check_module
 from .transfer import classifier_name
 
 __all__ = ["code_layer", "code_layers", "extract_codes", "nearest_neighbours", "retrieval_precision"]
@@ -33,6 +33,7 @@ __all__ = ["code_layer", "code_layers", "extract_codes", "nearest_neighbours", "
 
 def code_layers(model) -> list[str]:
     """The layer names :func:`extract_codes` can read: every module reached through Sequential containers."""
+    check_module(model)
     out = []
 
     def walk(module, prefix):
@@ -102,8 +103,7 @@ def extract_codes(model, images, layer=None, *, batch_size=256) -> np.ndarray:
         For a layer that cannot be read (listing those that can), or
         images that do not fit the model.
     """
-    if not isinstance(model, Module):
-        raise InputTypeError(f"model must be a v1sim.nn Module, got {type(model).__name__}", argument="model")
+    check_module(model)
     x = as_float_array(images, "images")
     if x.ndim != 4:
         raise InputError(f"images must be (N, C, H, W), got shape {x.shape}", argument="images")
@@ -111,6 +111,8 @@ def extract_codes(model, images, layer=None, *, batch_size=256) -> np.ndarray:
     names = code_layers(model)
     if layer is None:
         layer = code_layer(model)
+    if not isinstance(layer, str):
+        raise InputTypeError(f"layer must be a layer name (str), got {type(layer).__name__}", argument="layer")
     if layer not in names:
         raise InputError(f"layer {layer!r} cannot be read; the layers are {', '.join(names)}", argument="layer")
     was_training = model.training
@@ -161,6 +163,8 @@ def nearest_neighbours(codes, queries, k, *, exclude_self=False, chunk=1024) -> 
     codes = _check_points(codes, "codes")
     queries = _check_points(queries, "queries", codes.shape[1])
     n = codes.shape[0]
+    if not isinstance(exclude_self, (bool, np.bool_)):
+        raise InputTypeError(f"exclude_self must be True or False, got {exclude_self!r}", argument="exclude_self")
     if exclude_self and queries.shape[0] != n:
         raise InputError(f"exclude_self needs queries to be codes ({n} rows), got {len(queries)}", argument="queries")
     k = check_positive_int(k, "k")

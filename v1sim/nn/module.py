@@ -31,14 +31,14 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._core.validate import as_float_array, check_allocation, check_float_dtype
+from .._core.validate import as_float_array, check_allocation, check_float_dtype, describe
 from ..backend import resolve_device
 from ..errors import InputError, InputTypeError
 from ..kernels.ops import out_len
 from . import device as _device
 from .parameter import Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "check_module"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -398,3 +398,10 @@ class Module:
         if len(lines) == 1:
             return lines[0] + ")"
         return "\n".join(lines) + "\n)"
+
+
+def check_module(model, argument: str = "model") -> Module:
+    """``model`` itself if it is a :class:`Module`; else an InputTypeError naming ``argument``."""
+    if not isinstance(model, Module):
+        raise InputTypeError(f"{argument} must be a v1sim.nn.Module, got {describe(model)}", argument=argument)
+    return model

@@ -145,10 +145,9 @@ def receptive_fields(model, input_shape) -> dict:
     >>> fields["c3"].size, fields["c3"].jump, fields["c5"].size
     ((14, 14), (2, 2), (32, 32))
     """
-    from .module import Module
+    from .module import check_module
 
-    if not isinstance(model, Module):
-        raise InputTypeError(f"model must be a v1sim.nn.Module, got {describe(model)}", argument="model")
+    check_module(model)
     if input_shape is None:
         raise InputError("input_shape (C, H, W) is needed for a ConvNet", argument="input_shape")
     shape = check_input_shape(input_shape)
@@ -247,6 +246,8 @@ def prefix_network(model, layer: str):
     """
     from .container import Sequential
 
+    if not isinstance(layer, str):
+        raise InputTypeError(f"layer must be a layer name (str), got {type(layer).__name__}", argument="layer")
     parts, chain, current, path = layer.split("."), [], model, []
     for part in parts:
         if not isinstance(current, Sequential):
@@ -335,10 +336,9 @@ def centre_crop(model, layer, input_shape) -> CentreCrop | None:
     >>> crop.offset, crop.shape
     ((9, 9), (14, 14))
     """
-    from .module import Module
+    from .module import check_module
 
-    if not isinstance(model, Module):
-        raise InputTypeError(f"model must be a v1sim.nn.Module, got {describe(model)}", argument="model")
+    check_module(model)
     names = [n for n, _ in model.named_modules() if n]
     if not isinstance(layer, str) or layer not in names:
         raise InputError(f"layer must name one of the model's modules, got {describe(layer)}", argument="layer")

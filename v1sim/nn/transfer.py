@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core.validate import check_choice, check_positive_int
+from .._core.validate import check_choice, check_labels, check_positive_int
 from ..errors import CheckpointError, InputError, InputTypeError
 from .config import TrainConfig
 from .layers import Linear
+from .module import check_module
 
 __all__ = [
     "classifier_name",
@@ -49,7 +50,7 @@ MAX_CLASSES = 100_000  # more labels than any dataset here has: a longer range i
 
 def classifier_name(model) -> str:
     """Dotted name of the model's classifier: its last :class:`~v1sim.nn.Linear` module."""
-    linear = [name for name, m in model.named_modules() if isinstance(m, Linear)]
+    linear = [name for name, m in check_module(model).named_modules() if isinstance(m, Linear)]
     if not linear:
         raise InputError(f"{type(model).__name__} has no Linear layer to replace", argument="model")
     return linear[-1]
@@ -202,8 +203,19 @@ def select_classes(images, labels, classes):
     v1sim.errors.InputError
         If a class has no image (``argument="classes"``).
     """
-    labels = np.asarray(labels)
-    classes = tuple(int(c) for c in classes)
+    if isinstance(images, (str, bytes)) or not hasattr(images, "__len__"):
+        raise InputTypeError(f"images must be an array of images, got {type(images).__name__}", argument="images")
+    try:
+        images = np.asarray(images)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise InputTypeError("images must be an array of images, got a ragged sequence", argument="images") from None
+    if images.ndim == 0:
+        raise InputError("images must hold one image per label, got a scalar", argument="images")
+    labels = check_labels(labels, len(images))
+    try:
+        classes = tuple(int(c) for c in classes)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"classes must be integer labels, got {classes!r}", argument="classes") from None
     absent = [c for c in classes if not np.any(labels == c)]
     if absent:
         raise InputError(

@@ -103,10 +103,9 @@ class ConvNetLayer:
         crop=None,
         centre_crop=True,
     ):
-        from ..nn import Module
+        from ..nn.module import check_module
 
-        if not isinstance(model, Module):
-            raise InputTypeError(f"model must be a v1sim.nn.Module, got {describe(model)}", argument="model")
+        check_module(model)
         self.model = model
         modules = dict(model.named_modules())
         names = [n for n in modules if n]
@@ -263,10 +262,10 @@ class ConvNetLayer:
 
 def fully_convolutional(model) -> bool:
     """True when ``model`` has no Linear or LocallyConnected2d layer: it takes inputs of any size."""
-    from ..nn import Linear, LocallyConnected2d, Module
+    from ..nn import Linear, LocallyConnected2d
+    from ..nn.module import check_module
 
-    if not isinstance(model, Module):
-        raise InputTypeError(f"model must be a v1sim.nn.Module, got {describe(model)}", argument="model")
+    check_module(model)
     return not any(isinstance(m, (Linear, LocallyConnected2d)) for _, m in model.named_modules())
 
 

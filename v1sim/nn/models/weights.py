@@ -186,10 +186,9 @@ def torchvision_names(model, name) -> dict:
     dict of str to str
         In the model's parameter-then-buffer order.
     """
-    from ..module import Module
+    from ..module import check_module
 
-    if not isinstance(model, Module):
-        raise InputTypeError(f"model must be a v1sim.nn.Module, got {describe(model)}", argument="model")
+    check_module(model)
     source = _source(name)
     keys = _zoo_keys(model)
     if source.rule != "sequential":
