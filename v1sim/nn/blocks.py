@@ -32,6 +32,7 @@ from ..errors import InputError, InputTypeError
 from . import device as _device
 from . import functional as F
 from .activation import ReLU
+from .capture import is_captured
 from .container import Identity, Sequential
 from .functional.common import host_backend
 from .layers import Conv2d
@@ -64,8 +65,8 @@ class Residual(Module):
 
     def forward(self, x):
         main, short = self.body(x), self.shortcut(x)
-        # the ReLU layer runs itself when its forward is shadowed (layer_outputs and ConvNetUnits capture it so)
-        fused = None if "forward" in self.relu.__dict__ else _add_relu(main, short)
+        # the ReLU layer runs itself while its output is being read (nn.capture)
+        fused = None if is_captured(self.relu) else _add_relu(main, short)
         if fused is None:  # device arrays, mixed dtypes or strided views: add, then the ReLU layer
             self._store(None)
             return self.relu(_device.add(main, short))

@@ -21,10 +21,6 @@ from .units import BATCH, centre_units, check_images, field_of_view
 __all__ = ["ConvNetLayer", "fully_convolutional", "load_run_network"]
 
 
-class _Captured(Exception):
-    """Raised by the capturing forward once the layer of interest has run: the rest of the network is skipped."""
-
-
 class ConvNetLayer:
     """A layer of a v1sim ConvNet as a unit population: its channels at the centre of its output map.
 
@@ -222,28 +218,12 @@ class ConvNetLayer:
 
     def _forward(self, images: np.ndarray) -> np.ndarray:
         """Raw outputs of ``read_from`` for (N, S, S) images, as (N, K, H, W) or (N, F) host arrays."""
-        from ..nn.device import to_host
+        from ..nn.capture import capture_outputs
 
-        target = dict(self.model.named_modules())[self.read_from]
-        captured = []
-
-        def capture(x, _forward=target.forward):
-            captured.append(to_host(_forward(x)))
-            raise _Captured
-
-        was_training = self.model.training
-        object.__setattr__(target, "forward", capture)  # an instance attribute shadows the class's forward
-        self.model.eval()
-        try:
-            self.model(self._inputs(images))
-        except _Captured:
-            pass
-        finally:
-            del target.__dict__["forward"]
-            self.model.train(was_training)
+        captured = capture_outputs(self.model, self._inputs(images), [self.read_from])
         if not captured:
             raise InputError(f"layer {self.layer!r} did not run in the model's forward pass", argument="layer")
-        return np.asarray(captured[0])
+        return captured[self.read_from]
 
     def full_output(self, images) -> np.ndarray:
         """The whole output of ``read_from`` (not rectified), (N, K, H, W) or (N, F), for checks and figures."""

@@ -23,10 +23,6 @@ from .receptive_field import ReceptiveField, receptive_fields
 __all__ = ["TopPatches", "layer_outputs", "top_patches"]
 
 
-class _Done(Exception):
-    """Raised by a capturing forward once every requested layer has run: the rest of the network is skipped."""
-
-
 def check_model(model):
     """``model`` if it is a v1sim ConvNet (nn.Module) or an S/C hierarchy; else an InputTypeError."""
     from ..hierarchy.base import Hierarchy
@@ -100,7 +96,7 @@ def layer_outputs(model, images, layers=None) -> dict:
         For an unknown layer (the names are listed) or images the model cannot take.
     """
     from ..nn import Module
-    from ..nn.device import to_host
+    from ..nn.capture import capture_outputs
 
     check_model(model)
     names = layer_names(model)
@@ -109,28 +105,7 @@ def layer_outputs(model, images, layers=None) -> dict:
     if not isinstance(model, Module):
         maps = model.forward(x)
         return {n: maps[n] for n in names if n in wanted and n in maps}
-    modules = dict(model.named_modules())
-    captured: dict = {}
-    for name in wanted:
-
-        def capture(inp, _name=name, _forward=modules[name].forward):
-            out = _forward(inp)
-            captured[_name] = np.array(to_host(out), copy=True)
-            if len(captured) == len(wanted):
-                raise _Done
-            return out
-
-        object.__setattr__(modules[name], "forward", capture)  # an instance attribute shadows the class's forward
-    was_training = model.training
-    model.eval()
-    try:
-        model(x)
-    except _Done:
-        pass
-    finally:
-        for name in wanted:
-            modules[name].__dict__.pop("forward", None)
-        model.train(was_training)
+    captured = capture_outputs(model, x, wanted)
     return {n: captured[n] for n in names if n in captured}
 
 
