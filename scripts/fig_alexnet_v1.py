@@ -74,7 +74,7 @@ from v1sim.biology.benchmark import score_population
 from v1sim.errors import InputError
 from v1sim.nn import models
 from v1sim.physiology import ConvNetLayer
-from v1sim.plotting import kernel_mosaic, paper_style, save_figure
+from v1sim.plotting import count_histogram, kernel_mosaic, paper_style, save_figure
 from v1sim.visualize import tile
 
 MODEL = "alexnet-torchvision"
@@ -176,12 +176,7 @@ def _picks(nx, n):
 def _nxny_plane(ax, good, opponent):
     data = biology.ringach2002_nxny()
     edges = data.edges
-    centre = np.sqrt(edges[:-1] * edges[1:])
-    mesh = ax.pcolormesh(edges, edges, data.counts.T, cmap="Greys", vmin=0, vmax=data.counts.max() * 1.6)
-    mesh.set_edgecolor("0.8")
-    for (i, j), c in np.ndenumerate(data.counts):
-        if c:
-            ax.text(centre[i], centre[j], str(c), ha="center", va="center", fontsize=7, color="0.25")
+    centre = count_histogram(ax, edges, data.counts, fontsize=7)
     clip = (edges[0] * 1.08, edges[-1] / 1.08)  # fits beyond the data's range sit just inside its border
     for mask, colour, what in ((~opponent, "tab:orange", "achromatic"), (opponent, "tab:purple", "colour-opponent")):
         ax.scatter(

@@ -66,7 +66,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from v1sim import biology, efficient_coding, filters
 from v1sim.nn.natural import MIN_R2
 from v1sim.physiology.convnet_units import load_run_network
-from v1sim.plotting import kernel_mosaic, paper_style, save_figure
+from v1sim.plotting import count_histogram, kernel_mosaic, paper_style, save_figure
 
 ICA_PATCH = 16
 RUN = Path(__file__).resolve().parent / "data" / "sparse_conv_run"  # 8 epochs, seed 0 (docstring)
@@ -164,12 +164,7 @@ def _edge_markers(x, y):
 
 def _plane(ax, data, learners):
     edges, lo = data.edges, X_LIMITS[0]
-    centre = np.sqrt(edges[:-1] * edges[1:])
-    mesh = ax.pcolormesh(edges, edges, data.counts.T, cmap="Greys", vmin=0, vmax=data.counts.max() * 1.6)
-    mesh.set_edgecolor("0.8")
-    for (i, j), c in np.ndenumerate(data.counts):
-        if c:
-            ax.text(centre[i], centre[j], str(c), ha="center", va="center", fontsize=8, color="0.25")
+    count_histogram(ax, edges, data.counts, fontsize=8)
     beyond = {}
     for learned in learners:
         good = learned.good

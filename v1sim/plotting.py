@@ -26,6 +26,7 @@ from .errors import InputError  # noqa: E402
 __all__ = [
     "MODEL_STYLES",
     "check_out_dir",
+    "count_histogram",
     "kernel_mosaic",
     "paper_style",
     "save_figure",
@@ -345,3 +346,20 @@ def kernel_mosaic(
     ax.set_aspect("equal")
     ax.set_axis_off()
     return artists
+
+
+def count_histogram(ax, edges, counts, *, fontsize=8):
+    """A 2-D histogram as grey cells with each non-zero count written in it (e.g. Ringach's nx-ny plane).
+
+    ``edges`` (B + 1,) are the bin edges of both axes and ``counts`` (B, B)
+    is indexed ``[x bin, y bin]``. Returns the centres of the bins.
+    """
+    edges = np.asarray(edges, dtype=float)
+    counts = np.asarray(counts)
+    centre = np.sqrt(edges[:-1] * edges[1:])  # the bins are log-spaced
+    mesh = ax.pcolormesh(edges, edges, counts.T, cmap="Greys", vmin=0, vmax=counts.max() * 1.6)
+    mesh.set_edgecolor("0.8")
+    for (i, j), c in np.ndenumerate(counts):
+        if c:
+            ax.text(centre[i], centre[j], str(c), ha="center", va="center", fontsize=fontsize, color="0.25")
+    return centre
