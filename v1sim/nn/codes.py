@@ -26,6 +26,7 @@ from ..errors import InputError, InputTypeError
 from .container import Sequential
 from .device import to_host
 from .module import check_module
+from .receptive_field import prefix_network
 from .transfer import classifier_name
 
 __all__ = ["code_layer", "code_layers", "extract_codes", "nearest_neighbours", "retrieval_precision"]
@@ -72,17 +73,6 @@ def _code_layer_before(names, container) -> str:
     return before[-1]
 
 
-def _forward_to(module, x, path):
-    """The output of the module at ``path`` (a list of names below ``module``) for input ``x``."""
-    if not path:
-        return module(x)
-    for name, child in module._modules.items():
-        if name == path[0]:
-            return _forward_to(child, x, path[1:])
-        x = child(x)
-    raise AssertionError("unreachable: the path was checked against code_layers")
-
-
 def extract_codes(model, images, layer=None, *, batch_size=256) -> np.ndarray:
     """The output of ``layer`` for every image, flattened: (N, D) float32.
 
@@ -115,11 +105,12 @@ def extract_codes(model, images, layer=None, *, batch_size=256) -> np.ndarray:
         raise InputTypeError(f"layer must be a layer name (str), got {type(layer).__name__}", argument="layer")
     if layer not in names:
         raise InputError(f"layer {layer!r} cannot be read; the layers are {', '.join(names)}", argument="layer")
+    upto = prefix_network(model, layer)  # the model's own modules, as far as the layer
     was_training = model.training
     model.eval()
     try:
         parts = [
-            to_host(_forward_to(model, x[i : i + batch_size], layer.split("."))).reshape(len(x[i : i + batch_size]), -1)
+            to_host(upto(x[i : i + batch_size])).reshape(len(x[i : i + batch_size]), -1)
             for i in range(0, len(x), batch_size)
         ]
     finally:
