@@ -51,7 +51,13 @@ def run(args) -> int:
         if args.limit is not None:
             x, y = x[: check_positive_int(args.limit, "--limit")], y[: args.limit]
         layer = args.layer or codes.code_layer(model)
-        features = _codes_with_progress(model, prepare_images(x, tuple(saved["input_shape"])), layer, args)
+        features = codes.extract_codes(
+            model,
+            prepare_images(x, tuple(saved["input_shape"])),
+            layer,
+            batch_size=BATCH,
+            progress=not (args.quiet or args.json),
+        )
         if k >= len(y):
             raise InputError(f"--neighbours must be below the {len(y)} images, got {k}", argument="--neighbours")
         neighbours = codes.nearest_neighbours(features, features, k, exclude_self=True)
@@ -96,18 +102,6 @@ def run(args) -> int:
 
 
 BATCH = 256  # images per forward pass (and per step of the progress bar)
-
-
-def _codes_with_progress(model, images, layer, args):
-    """:func:`v1sim.nn.codes.extract_codes` batch by batch, with a tqdm bar on stderr (off with --quiet or --json)."""
-    import numpy as np
-    from tqdm.auto import tqdm
-
-    from ..nn import codes
-
-    starts = range(0, len(images), BATCH)
-    bar = tqdm(starts, desc="codes", unit="batch", leave=False, disable=args.quiet or args.json)
-    return np.concatenate([codes.extract_codes(model, images[i : i + BATCH], layer, batch_size=BATCH) for i in bar])
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -73,7 +73,7 @@ def _code_layer_before(names, container) -> str:
     return before[-1]
 
 
-def extract_codes(model, images, layer=None, *, batch_size=256) -> np.ndarray:
+def extract_codes(model, images, layer=None, *, batch_size=256, progress=False) -> np.ndarray:
     """The output of ``layer`` for every image, flattened: (N, D) float32.
 
     Parameters
@@ -86,6 +86,8 @@ def extract_codes(model, images, layer=None, *, batch_size=256) -> np.ndarray:
     layer : str, optional
         A name of :func:`code_layers`; default :func:`code_layer`.
     batch_size : int
+    progress : bool
+        A progress bar over the batches on stderr.
 
     Raises
     ------
@@ -109,10 +111,10 @@ def extract_codes(model, images, layer=None, *, batch_size=256) -> np.ndarray:
     was_training = model.training
     model.eval()
     try:
-        parts = [
-            to_host(upto(x[i : i + batch_size])).reshape(len(x[i : i + batch_size]), -1)
-            for i in range(0, len(x), batch_size)
-        ]
+        from tqdm.auto import tqdm
+
+        starts = tqdm(range(0, len(x), batch_size), desc="codes", unit="batch", leave=False, disable=not progress)
+        parts = [to_host(upto(x[i : i + batch_size])).reshape(len(x[i : i + batch_size]), -1) for i in starts]
     finally:
         model.train(was_training)
     return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
