@@ -92,7 +92,8 @@ def test_benchmark_population_computes_the_whole_images_responses_on_a_crop(fig)
         assert population.population.centre.shape == (side, side) and population.n_units == 3
         whole = ConvNetLayer(model, layer, fov=8.0, image_size=224, in_channels=3, centre_crop=False)
         want = whole.responses(images)[:, population.keep]
-        np.testing.assert_allclose(population.responses(images), want, rtol=0, atol=1e-6)
+        # float32: the crop and the whole image may run different convolution paths (summation orders)
+        np.testing.assert_allclose(population.responses(images), want, rtol=2e-6, atol=1e-6)
 
 
 def test_planted_filters_are_found_from_the_weights_file(fig, weights):

@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from ..backend import blas_threads
-from . import get
+from . import conv_shifted, get
 
 __all__ = [
     "BLOCK_BYTES",
@@ -75,6 +75,7 @@ class ConvBlocks:
     rows: int  # ... and this many output rows per block (all Ho when images > 1)
     pitch: int  # a block row's length: Wo, or the padded width for stride-1 "wide" blocks (kernels.cpu.layout)
     tasks: int  # groups of images, each summing its own weight gradient
+    shifted: conv_shifted.Shifted | None = None  # stride-1 layers: shifted products instead of im2col
 
     @property
     def wide(self) -> bool:
@@ -83,7 +84,8 @@ class ConvBlocks:
 
 def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlocks:
     """Blocks of about :data:`BLOCK_BYTES` of patches (and :data:`MIN_COLUMNS`): whole images when one is smaller,
-    else rows of one.
+    else rows of one. Convolutions that :func:`.conv_shifted.eligible` accepts (stride 1, enough channels) run
+    as one shifted product per kernel tap instead (:mod:`.conv_shifted`), in the same groups of images.
 
     Stride-1 convolutions whose padded width ``Wp`` is at most :data:`MAX_SPILL` times ``Wo`` use wide
     blocks: one contiguous copy per (channel, u, v) instead of one per output row, for ``Wp/Wo``
@@ -100,7 +102,12 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
         images, rows = max(1, min(per_block // ho, -(-n // tasks))), ho
     else:  # rows of one image, in blocks of equal height
         images, rows = 1, -(-ho // -(-ho // per_block))
-    return ConvBlocks(tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks)
+    shifted = None
+    if conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
+        shifted = conv_shifted.plan(x_shape, w_shape, padding, tasks, itemsize)
+    return ConvBlocks(
+        tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks, shifted
+    )
 
 
 def _groups_of_images(n, tasks) -> list[tuple[int, int]]:
@@ -156,9 +163,12 @@ def _pad(x, padding, device) -> np.ndarray:
 def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np.ndarray]:
     """``(out (N, K, Ho, Wo), xp)``: the grouped cross-correlation of x with w plus bias, and the padded x.
 
-    ``xp`` is x itself without padding; :func:`backward` recomputes the patches from it. ``out``, if
-    given, is written in place (C-contiguous, x's dtype).
+    ``xp`` is x itself without padding; :func:`backward` recomputes the patches from it (for a shifted
+    plan, the channel-major padded x of :mod:`.conv_shifted`). ``out``, if given, is written in place
+    (C-contiguous, x's dtype).
     """
+    if p.shifted is not None:
+        return conv_shifted.forward(x, w, bias, p.shifted, lambda task: _run(task, p, device), out=out)
     xp = _pad(x, p.padding, device)
     n, k, dtype = x.shape[0], w.shape[0], x.dtype
     (kh, kw), (sy, sx), g = w.shape[2:], p.stride, p.groups
@@ -185,6 +195,8 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
 
 def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``, patches recomputed from padded ``xp``."""
+    if p.shifted is not None:
+        return conv_shifted.backward(grad, xp, w, p.shifted, input_grad, lambda task: _run(task, p, device))
     k, dtype = w.shape[0], xp.dtype
     (kh, kw), (sy, sx), (py, px), g = w.shape[2:], p.stride, p.padding, p.groups
     r, kg = xp.shape[1] * kh * kw, k // g

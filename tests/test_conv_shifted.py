@@ -1,0 +1,159 @@
+"""The stride-1 convolution as shifted products (v1sim.kernels.conv_shifted) and BLAS called from Numba.
+
+Forward against the naive loops, backward against the im2col path (the former layout, to 1e-12 in
+float64: only the summation order differs) and against float64 central differences; any blocking and
+any number of tasks give the same numbers; the GEMM binding against numpy for every transposition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import naive
+import numpy as np
+import pytest
+from naive import assert_grad
+
+from v1sim.kernels import blas, conv_blocks, conv_shifted
+from v1sim.nn import functional as F
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False), (True, True)])
+def test_gemm_from_numba_matches_numpy_on_windows_of_larger_buffers(dtype, trans_a, trans_b):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((7, 5)).astype(dtype), rng.standard_normal((5, 9)).astype(dtype)
+    big_a = rng.standard_normal((12, 20)).astype(dtype)  # operands as windows: BLAS's leading dimension
+    big_b = rng.standard_normal((14, 30)).astype(dtype)
+    a_view = big_a[2 : 2 + (5 if trans_a else 7), 3 : 3 + (7 if trans_a else 5)]
+    b_view = big_b[1 : 1 + (9 if trans_b else 5), 4 : 4 + (5 if trans_b else 9)]
+    a_view[...] = a.T if trans_a else a
+    b_view[...] = b.T if trans_b else b
+    buf = np.full((9, 16), 3.0, dtype)
+    c = buf[1:8, 2:11]
+    r = blas.routines()
+    blas.gemm(r.for_dtype(dtype), r.scratch(), trans_a, trans_b, 2.0, a_view, b_view, 0.5, c)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(c, 2.0 * a @ b + 1.5, rtol=tol, atol=tol)
+    c[...] = 3.0
+    np.testing.assert_array_equal(buf, 3.0)  # nothing outside the window written
+
+
+def test_gemm_falls_back_to_scipys_blas(monkeypatch):
+    """Without numpy's bundled OpenBLAS symbols, scipy.linalg.cython_blas's ?gemm (LP64) computes the same."""
+    monkeypatch.setattr(blas, "_numpy_openblas", lambda: None)
+    blas.routines.cache_clear()
+    try:
+        r = blas.routines()
+        assert r.library == "scipy.linalg.cython_blas" and r.int_type == np.int32
+        rng = np.random.default_rng(1)
+        a, b = rng.standard_normal((4, 6)), rng.standard_normal((6, 3))
+        c = np.empty((4, 3))
+        blas.gemm(r.for_dtype(np.float64), r.scratch(), False, False, 1.0, a, b, 0.0, c)
+        np.testing.assert_allclose(c, a @ b, rtol=1e-12)
+    finally:
+        blas.routines.cache_clear()
+
+
+def test_which_convolutions_run_shifted():
+    assert conv_shifted.eligible((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), 1, 32, 32)  # ResNet-20's first stage
+    assert conv_shifted.eligible((8, 64, 8, 8), (64, 64, 3, 3), (1, 1), 1, 8, 8)  # 100 positions for 64: 1.56
+    assert not conv_shifted.eligible((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), 1, 7, 7)  # 81 for 49
+    assert not conv_shifted.eligible((8, 16, 32, 32), (16, 16, 3, 3), (2, 2), 1, 16, 16)  # stride 2
+    assert not conv_shifted.eligible((8, 16, 32, 32), (16, 8, 3, 3), (1, 1), 2, 32, 32)  # grouped
+    assert not conv_shifted.eligible((8, 6, 14, 14), (16, 6, 5, 5), (1, 1), 1, 10, 10)  # LeNet-5's C3: 6 channels
+    plan = conv_blocks.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 1, 32, 32, 4)
+    assert plan.shifted is not None and plan.shifted.tasks == plan.tasks
+
+
+def _run_groups(n, tasks):
+    edges = np.linspace(0, n, tasks + 1).astype(int)
+
+    def run(task):
+        return [task(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+
+    return run
+
+
+CASES = [  # (x shape, w shape, padding)
+    ((3, 8, 9, 7), (5, 8, 3, 3), (1, 1)),
+    ((2, 9, 10, 13), (4, 9, 3, 5), (2, 1)),  # rectangular kernel, padding wider than half of it on one axis
+    ((4, 8, 6, 6), (3, 8, 1, 1), (0, 0)),  # a 1x1 convolution: one tap
+    ((2, 8, 12, 11), (6, 8, 4, 2), (0, 3)),  # even kernel sizes
+    ((5, 16, 8, 8), (7, 16, 3, 3), (1, 1)),
+]
+BLOCKINGS = [  # (whole images, images per block, rows per block): one row, a few rows, one image, several images
+    (False, 1, 1),
+    (False, 1, 3),
+    (True, 1, None),
+    (True, 2, None),
+    (True, 7, None),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding", CASES)
+@pytest.mark.parametrize("whole, images, rows", BLOCKINGS)
+@pytest.mark.parametrize("tasks", [1, 2, 5])
+def test_shifted_products_match_naive_and_im2col_for_any_blocking(
+    x_shape, w_shape, padding, whole, images, rows, tasks
+):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    p = conv_shifted.plan(x_shape, w_shape, padding, tasks, 8)
+    p = dataclasses.replace(p, whole=whole, images=images, rows=p.hp if rows is None else rows)
+    run = _run_groups(x_shape[0], tasks)
+    out, xc = conv_shifted.forward(x, w, b, p, run)
+    np.testing.assert_allclose(out, naive.correlate(x, w, (1, 1), padding, b), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    dx, dw = conv_shifted.backward(g, xc, w, p, True, run)
+    no_dx, dw_only = conv_shifted.backward(g, xc, w, p, False, run)
+    im2col = conv_blocks.plan(x_shape, w_shape, (1, 1), padding, 1, p.ho, p.wo, 8)
+    im2col = dataclasses.replace(im2col, shifted=None)
+    want_dx, want_dw = conv_blocks.backward(g, conv_blocks.forward(x, w, b, im2col, "cpu")[1], w, im2col, True, "cpu")
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-12, atol=1e-12)
+    assert no_dx is None
+    np.testing.assert_array_equal(dw_only, dw)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, padding", CASES[:2])
+def test_shifted_conv2d_gradients_match_central_differences(x_shape, w_shape, padding):
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    out, cache = F.conv2d_forward(x, w, b, 1, padding)
+    assert cache.blocks.shifted is not None
+    g = rng.standard_normal(out.shape)
+    dx, dw, db = F.conv2d_backward(g, cache)
+
+    def loss():
+        return float(np.sum(F.conv2d_forward(x, w, b, 1, padding)[0] * g))
+
+    assert_grad(dx, loss, x, rng, name="x")
+    assert_grad(dw, loss, w, rng, name="weight")
+    assert_grad(db, loss, b, rng, name="bias")
+
+
+def test_shifted_conv2d_is_the_same_on_any_number_of_threads_and_in_float32(monkeypatch):
+    monkeypatch.setattr(conv_blocks, "MIN_TASK_MACS", 1)  # several groups of images even for this small layer
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((9, 16, 12, 12)), rng.standard_normal((8, 16, 3, 3))
+    g = rng.standard_normal((9, 8, 12, 12))
+    results = {}
+    for device in ("cpu", "parallel"):
+        out, cache = F.conv2d_forward(x.astype(np.float32), w.astype(np.float32), None, 1, 1, device=device)
+        assert cache.blocks.shifted is not None and cache.blocks.tasks > 1
+        results[device] = (out, *F.conv2d_backward(g.astype(np.float32), cache)[:2])
+    for a, b in zip(results["cpu"], results["parallel"]):
+        np.testing.assert_array_equal(a, b)  # groups summed in a fixed order, whatever the threads
+    out64, cache64 = F.conv2d_forward(x, w, None, 1, 1)
+    for a, b in zip(results["cpu"], (out64, *F.conv2d_backward(g, cache64)[:2])):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(b).max())
+
+
+def test_shifted_conv2d_on_an_empty_batch():
+    x, w = np.zeros((0, 16, 8, 8)), np.ones((4, 16, 3, 3))
+    out, cache = F.conv2d_forward(x, w, None, 1, 1)
+    assert out.shape == (0, 4, 8, 8)
+    dx, dw, _ = F.conv2d_backward(np.zeros(out.shape), cache)
+    assert dx.shape == x.shape and dw.shape == w.shape and not dw.any()
