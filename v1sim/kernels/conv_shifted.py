@@ -12,7 +12,7 @@ matrix products over *windows of one buffer*, with no patch matrix::
 
 Positions with ``ox >= Wo`` or ``oy >= Ho`` are computed and dropped (a ``Wp/Wo`` or ``P/(Ho*Wo)``
 share of extra columns, which :func:`plan` bounds). Backward runs the same windows: with the output
-gradient spread on the wide grid (zeros at the dropped positions), ``dW_s = G @ xc_windowᵀ`` and
+gradient spread on the wide grid (zeros at the dropped positions), ``dW_sᵀ = xc_window @ Gᵀ`` and
 ``dxpad[:, i] = sum_s W_sᵀ @ G[:, i - off_s]``, a gather, so each block writes only its own columns.
 
 Each block of columns is multiplied tap by tap from inside a Numba kernel calling BLAS's ``?gemm``
@@ -205,9 +205,9 @@ def _spread_grad(g, lo, hi, slack, wp, pitch, gc):
 
 
 @njit(cache=True, nogil=True)
-def _backward_task(fn, ints, xc, g, gc, ws, offs, lo, hi, whole, images, rows, hp, wp, py, px, dws, res, dx):
-    """Images lo..hi-1: their weight gradient summed into ``dws`` (S, K, C) (zeroed by the caller) and, if
-    ``dx`` has images, their input gradient."""
+def _backward_task(fn, ints, xc, g, gc, ws, offs, lo, hi, whole, images, rows, hp, wp, py, px, dwt, gt, res, dx):
+    """Images lo..hi-1: their weight gradient, transposed, summed into ``dwt`` (S, C, K) (zeroed by the caller)
+    and, if ``dx`` has images, their input gradient. ``gt`` is a (columns, K) workspace."""
     _, _, ho, _ = g.shape
     pitch, slack, n_taps = hp * wp, offs[-1], offs.shape[0]
     _spread_grad(g, lo, hi, slack, wp, pitch, gc)
@@ -215,10 +215,15 @@ def _backward_task(fn, ints, xc, g, gc, ws, offs, lo, hi, whole, images, rows, h
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):  # dW over the output rows (gc is 0 at dropped columns)
             j0, length, _ = _span(n0, nb, r0, rows, ho, whole, pitch, wp)
-            gblock = gc[:, slack + j0 : slack + j0 + length]
+            # dW_sᵀ = X_window @ Gᵀ with Gᵀ pixel-major: BLAS runs this orientation 10-40% faster than
+            # G @ X_windowᵀ (16-64 channels, 800-3500 columns, one Zen 4 core)
+            gblock, gtb = gc[:, slack + j0 : slack + j0 + length], gt[:length]
+            for j in range(length):
+                for k in range(gblock.shape[0]):
+                    gtb[j, k] = gblock[k, j]
             for s in range(n_taps):
                 a = j0 + offs[s]
-                gemm(fn, ints, False, True, 1.0, gblock, xc[:, a : a + length], 1.0, dws[s])
+                gemm(fn, ints, False, False, 1.0, xc[:, a : a + length], gtb, 1.0, dwt[s])
         if dx.shape[0] == 0:
             continue
         h, w = dx.shape[2], dx.shape[3]
@@ -280,15 +285,16 @@ def backward(grad, xc, w, p: Shifted, input_grad, run):
     dx = np.empty((p.n, p.c, p.h, p.w) if input_grad else (0, p.c, p.h, p.w), dtype)
 
     def task(lo, hi):
-        dws = np.zeros((p.kh * p.kw, p.k, p.c), dtype)
+        dwt = np.zeros((p.kh * p.kw, p.c, p.k), dtype)
+        gt = np.empty((p.columns, p.k), dtype)
         res = np.empty((p.c, p.columns) if input_grad else (0, 0), dtype)
-        args = (lo, hi, p.whole, p.images, p.rows, p.hp, p.wp, p.py, p.px, dws, res, dx)
+        args = (lo, hi, p.whole, p.images, p.rows, p.hp, p.wp, p.py, p.px, dwt, gt, res, dx)
         _backward_task(fn, ints(), xc, g, gc, ws, offs, *args)
-        return dws
+        return dwt
 
     parts = run(task)
-    dws = parts[0] if parts else np.zeros((p.kh * p.kw, p.k, p.c), dtype)  # an empty batch: no group
+    dwt = parts[0] if parts else np.zeros((p.kh * p.kw, p.c, p.k), dtype)  # an empty batch: no group
     for more in parts[1:]:  # a fixed order: the same sum on any number of threads
-        dws += more
-    dw = np.ascontiguousarray(dws.reshape(p.kh, p.kw, p.k, p.c).transpose(2, 3, 0, 1))
+        dwt += more
+    dw = np.ascontiguousarray(dwt.reshape(p.kh, p.kw, p.c, p.k).transpose(3, 2, 0, 1))
     return (dx if input_grad else None), dw
