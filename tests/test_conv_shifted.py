@@ -1,4 +1,4 @@
-"""The stride-1 convolution as shifted products (v1sim.kernels.conv_shifted) and BLAS called from Numba.
+"""Convolutions as shifted products (v1sim.kernels.conv_shifted) and BLAS called from Numba.
 
 Forward against the naive loops, backward against the im2col path (the former layout, to 1e-12 in
 float64: only the summation order differs) and against float64 central differences; any blocking and
@@ -59,7 +59,9 @@ def test_which_convolutions_run_shifted():
     assert conv_shifted.eligible((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), 1, 32, 32)  # ResNet-20's first stage
     assert conv_shifted.eligible((8, 64, 8, 8), (64, 64, 3, 3), (1, 1), 1, 8, 8)  # 100 positions for 64: 1.56
     assert not conv_shifted.eligible((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), 1, 7, 7)  # 81 for 49
-    assert not conv_shifted.eligible((8, 16, 32, 32), (16, 16, 3, 3), (2, 2), 1, 16, 16)  # stride 2
+    assert conv_shifted.eligible((8, 16, 32, 32), (16, 16, 3, 3), (2, 2), 1, 16, 16)  # stride 2: 17x17 for 16x16
+    assert conv_shifted.eligible((8, 64, 56, 56), (128, 64, 1, 1), (2, 2), 1, 28, 28)  # a 1x1 projection
+    assert not conv_shifted.eligible((8, 64, 32, 32), (64, 64, 11, 11), (4, 4), 1, 6, 6)  # 8x8 grid for 6x6
     assert not conv_shifted.eligible((8, 16, 32, 32), (16, 8, 3, 3), (1, 1), 2, 32, 32)  # grouped
     assert not conv_shifted.eligible((8, 6, 14, 14), (16, 6, 5, 5), (1, 1), 1, 10, 10)  # LeNet-5's C3: 6 channels
     plan = conv_blocks.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 1, 32, 32, 4)
@@ -75,12 +77,16 @@ def _run_groups(n, tasks):
     return run
 
 
-CASES = [  # (x shape, w shape, padding)
-    ((3, 8, 9, 7), (5, 8, 3, 3), (1, 1)),
-    ((2, 9, 10, 13), (4, 9, 3, 5), (2, 1)),  # rectangular kernel, padding wider than half of it on one axis
-    ((4, 8, 6, 6), (3, 8, 1, 1), (0, 0)),  # a 1x1 convolution: one tap
-    ((2, 8, 12, 11), (6, 8, 4, 2), (0, 3)),  # even kernel sizes
-    ((5, 16, 8, 8), (7, 16, 3, 3), (1, 1)),
+CASES = [  # (x shape, w shape, stride, padding)
+    ((3, 8, 9, 7), (5, 8, 3, 3), (1, 1), (1, 1)),
+    ((2, 9, 10, 13), (4, 9, 3, 5), (1, 1), (2, 1)),  # rectangular kernel, padding wider than half of it on one axis
+    ((4, 8, 6, 6), (3, 8, 1, 1), (1, 1), (0, 0)),  # a 1x1 convolution: one tap
+    ((2, 8, 12, 11), (6, 8, 4, 2), (1, 1), (0, 3)),  # even kernel sizes
+    ((5, 16, 8, 8), (7, 16, 3, 3), (1, 1), (1, 1)),
+    ((3, 8, 9, 10), (4, 8, 3, 3), (2, 2), (1, 1)),  # ResNet's downsampling: 4 phases, odd and even sizes
+    ((2, 8, 11, 9), (5, 8, 1, 1), (2, 2), (0, 0)),  # a 1x1 projection at stride 2: one phase built, 3 never read
+    ((2, 8, 13, 12), (3, 8, 5, 4), (3, 2), (2, 1)),  # unequal strides; rows past the last tap get no gradient
+    ((2, 8, 12, 12), (3, 8, 2, 2), (3, 3), (0, 0)),  # stride above the kernel: pixels no tap reads
 ]
 BLOCKINGS = [  # (whole images, images per block, rows per block): one row, a few rows, one image, several images
     (False, 1, 1),
@@ -91,23 +97,23 @@ BLOCKINGS = [  # (whole images, images per block, rows per block): one row, a fe
 ]
 
 
-@pytest.mark.parametrize("x_shape, w_shape, padding", CASES)
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES)
 @pytest.mark.parametrize("whole, images, rows", BLOCKINGS)
 @pytest.mark.parametrize("tasks", [1, 2, 5])
 def test_shifted_products_match_naive_and_im2col_for_any_blocking(
-    x_shape, w_shape, padding, whole, images, rows, tasks
+    x_shape, w_shape, stride, padding, whole, images, rows, tasks
 ):
     rng = np.random.default_rng(2)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    p = conv_shifted.plan(x_shape, w_shape, padding, tasks, 8)
-    p = dataclasses.replace(p, whole=whole, images=images, rows=p.hp if rows is None else rows)
+    p = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, 8)
+    p = dataclasses.replace(p, whole=whole, images=images, rows=p.hq if rows is None else rows)
     run = _run_groups(x_shape[0], tasks)
     out, xc = conv_shifted.forward(x, w, b, p, run)
-    np.testing.assert_allclose(out, naive.correlate(x, w, (1, 1), padding, b), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, naive.correlate(x, w, stride, padding, b), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(out.shape)
     dx, dw = conv_shifted.backward(g, xc, w, p, True, run)
     no_dx, dw_only = conv_shifted.backward(g, xc, w, p, False, run)
-    im2col = conv_blocks.plan(x_shape, w_shape, (1, 1), padding, 1, p.ho, p.wo, 8)
+    im2col = conv_blocks.plan(x_shape, w_shape, stride, padding, 1, p.ho, p.wo, 8)
     im2col = dataclasses.replace(im2col, shifted=None)
     want_dx, want_dw = conv_blocks.backward(g, conv_blocks.forward(x, w, b, im2col, "cpu")[1], w, im2col, True, "cpu")
     np.testing.assert_allclose(dx, want_dx, rtol=1e-12, atol=1e-12)
@@ -116,17 +122,17 @@ def test_shifted_products_match_naive_and_im2col_for_any_blocking(
     np.testing.assert_array_equal(dw_only, dw)
 
 
-@pytest.mark.parametrize("x_shape, w_shape, padding", CASES[:2])
-def test_shifted_conv2d_gradients_match_central_differences(x_shape, w_shape, padding):
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [CASES[0], CASES[1], CASES[5], CASES[7]])
+def test_shifted_conv2d_gradients_match_central_differences(x_shape, w_shape, stride, padding):
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    out, cache = F.conv2d_forward(x, w, b, 1, padding)
+    out, cache = F.conv2d_forward(x, w, b, stride, padding)
     assert cache.blocks.shifted is not None
     g = rng.standard_normal(out.shape)
     dx, dw, db = F.conv2d_backward(g, cache)
 
     def loss():
-        return float(np.sum(F.conv2d_forward(x, w, b, 1, padding)[0] * g))
+        return float(np.sum(F.conv2d_forward(x, w, b, stride, padding)[0] * g))
 
     assert_grad(dx, loss, x, rng, name="x")
     assert_grad(dw, loss, w, rng, name="weight")

@@ -84,7 +84,7 @@ class ConvBlocks:
 
 def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlocks:
     """Blocks of about :data:`BLOCK_BYTES` of patches (and :data:`MIN_COLUMNS`): whole images when one is smaller,
-    else rows of one. Convolutions that :func:`.conv_shifted.eligible` accepts (stride 1, enough channels) run
+    else rows of one. Convolutions that :func:`.conv_shifted.eligible` accepts (ungrouped, enough channels) run
     as one shifted product per kernel tap instead (:mod:`.conv_shifted`), in the same groups of images.
 
     Stride-1 convolutions whose padded width ``Wp`` is at most :data:`MAX_SPILL` times ``Wo`` use wide
@@ -104,7 +104,7 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
         images, rows = 1, -(-ho // -(-ho // per_block))
     shifted = None
     if conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
-        shifted = conv_shifted.plan(x_shape, w_shape, padding, tasks, itemsize)
+        shifted = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, itemsize)
     return ConvBlocks(
         tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks, shifted
     )

@@ -1,4 +1,4 @@
-"""Stride-1 convolutions without im2col: one shifted product per kernel tap, read straight from the padded input.
+"""Convolutions without im2col: one shifted product per kernel tap, read straight from the padded input.
 
 Pad the input channel-major, each channel one long row of images of ``P = Hp*Wp`` pixels::
 
@@ -10,10 +10,16 @@ matrix products over *windows of one buffer*, with no patch matrix::
 
     out[:, j0:j0+L] = sum over taps s of  W_s (K, C) @ xc[:, j0+off_s : j0+off_s+L]
 
-Positions with ``ox >= Wo`` or ``oy >= Ho`` are computed and dropped (a ``Wp/Wo`` or ``P/(Ho*Wo)``
-share of extra columns, which :func:`plan` bounds). Backward runs the same windows: with the output
-gradient spread on the wide grid (zeros at the dropped positions), ``dW_sᵀ = xc_window @ Gᵀ`` and
-``dxpad[:, i] = sum_s W_sᵀ @ G[:, i - off_s]``, a gather, so each block writes only its own columns.
+A stride ``(sy, sx)`` splits the padded input into its ``sy*sx`` phases (rows ``a + sy*y'``, columns
+``b + sx*x'``), each laid out as above on a grid of ``Hq x Wq`` (the output's size plus the taps'
+reach): tap ``(u, v)`` reads phase ``(u % sy, v % sx)`` at offset ``(u // sy)*Wq + v // sx``, a
+stride-1 window again (phases no tap reads are not built: a 1x1 projection at stride 2 keeps one).
+
+Positions with ``ox >= Wo`` or ``oy >= Ho`` are computed and dropped (at most :data:`MAX_WASTE` times
+the kept columns, :func:`eligible`). Backward runs the same windows: with the output gradient spread on
+the wide grid (zeros at the dropped positions), ``dW_sᵀ = xc_window @ Gᵀ`` and, per phase,
+``dxpad[:, i] = sum_s W_sᵀ @ G[:, i - off_s]`` over its taps, a gather, so each block writes only its
+own columns.
 
 Each block of columns is multiplied tap by tap from inside a Numba kernel calling BLAS's ``?gemm``
 (:mod:`v1sim.kernels.blas`: accumulation with ``beta = 1``, windows passed by leading dimension,
@@ -21,7 +27,7 @@ no Python in the loop); the im2col path (:mod:`.conv_blocks`) copies each input 
 and the col2im pass scatters it back. Threads as in :mod:`.conv_blocks`: at most ``TASKS`` groups of
 images, each summing its own weight gradient, added in a fixed order.
 
-Used by :mod:`.conv_blocks` for stride-1, ungrouped layers with enough channels (:func:`eligible`).
+Used by :mod:`.conv_blocks` for ungrouped layers with enough channels (:func:`eligible`).
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ MIN_COLUMNS = 384
 
 @dataclass(frozen=True, slots=True)
 class Shifted:
-    """Geometry of a stride-1 convolution on the wide grid, and its blocks of columns."""
+    """Geometry of a convolution on the phases' wide grid, and its blocks of columns."""
 
     n: int
     c: int
@@ -63,67 +69,74 @@ class Shifted:
     w: int
     py: int
     px: int
+    sy: int
+    sx: int
     whole: bool  # blocks of `images` whole images, or ...
     images: int
-    rows: int  # ... of this many rows of one image
+    rows: int  # ... of this many grid rows of one image
     tasks: int
 
     @property
-    def hp(self) -> int:
-        return self.h + 2 * self.py
-
-    @property
-    def wp(self) -> int:
-        return self.w + 2 * self.px
-
-    @property
     def ho(self) -> int:
-        return self.hp - self.kh + 1
+        return (self.h + 2 * self.py - self.kh) // self.sy + 1
 
     @property
     def wo(self) -> int:
-        return self.wp - self.kw + 1
+        return (self.w + 2 * self.px - self.kw) // self.sx + 1
+
+    @property
+    def hq(self) -> int:
+        """Rows of a phase's grid: the output's and the taps' reach below it (Hp at stride 1)."""
+        return self.ho + (self.kh - 1) // self.sy
+
+    @property
+    def wq(self) -> int:
+        return self.wo + (self.kw - 1) // self.sx
 
     @property
     def slack(self) -> int:
         """The largest tap offset: zeros after the last image (forward) and before the first (backward)."""
-        return (self.kh - 1) * self.wp + self.kw - 1
+        return ((self.kh - 1) // self.sy) * self.wq + (self.kw - 1) // self.sx
 
     @property
     def columns(self) -> int:
         """Columns of the largest block."""
-        return self.images * self.hp * self.wp if self.whole else self.rows * self.wp
+        return self.images * self.hq * self.wq if self.whole else self.rows * self.wq
+
+    def taps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each tap's (u, v) order: its offset on the grid and its phase (an index into the built phases),
+        and the built phases' (row, column) parities."""
+        used = sorted({(u % self.sy, v % self.sx) for u in range(self.kh) for v in range(self.kw)})
+        offsets, phase = [], []
+        for u in range(self.kh):
+            for v in range(self.kw):
+                offsets.append((u // self.sy) * self.wq + v // self.sx)
+                phase.append(used.index((u % self.sy, v % self.sx)))
+        return np.array(offsets, np.int64), np.array(phase, np.int64), np.array(used, np.int64).reshape(-1, 2)
 
 
 def eligible(x_shape, w_shape, stride, groups, ho, wo) -> bool:
-    """Whether the shifted products suit this convolution: stride 1, one group, at least :data:`MIN_CHANNELS`
-    input channels, and at most :data:`MAX_WASTE` times the output's columns computed (blocks of whole
-    images count the padding rows between images too)."""
-    if stride != (1, 1) or groups != 1 or x_shape[1] < MIN_CHANNELS or ho < 1 or wo < 1:
+    """Whether the shifted products suit this convolution: one group, at least :data:`MIN_CHANNELS` input
+    channels, and at most :data:`MAX_WASTE` times the output's columns computed on the grid (blocks of
+    whole images count the rows between images too)."""
+    if groups != 1 or x_shape[1] < MIN_CHANNELS or ho < 1 or wo < 1:
         return False
-    hp, wp = ho + w_shape[2] - 1, wo + w_shape[3] - 1
-    return hp * wp <= MAX_WASTE * ho * wo or (wp <= MAX_WASTE * wo and wp * ho >= 2 * MIN_COLUMNS)
+    hq, wq = ho + (w_shape[2] - 1) // stride[0], wo + (w_shape[3] - 1) // stride[1]
+    return hq * wq <= MAX_WASTE * ho * wo or (wq <= MAX_WASTE * wo and wq * ho >= 2 * MIN_COLUMNS)
 
 
-def plan(x_shape, w_shape, padding, tasks, itemsize) -> Shifted:
-    """Blocks of about :data:`BLOCK_BYTES` of input window and product: whole images when the padding rows
-    between them cost at most :data:`MAX_WASTE` and one fits, else rows of one image."""
+def plan(x_shape, w_shape, stride, padding, tasks, itemsize) -> Shifted:
+    """Blocks of about :data:`BLOCK_BYTES` of input window and product: whole images when the rows between
+    them cost at most :data:`MAX_WASTE` and one fits, else rows of one image."""
     n, c, h, w = x_shape
     k, _, kh, kw = w_shape
-    py, px = padding
-    hp, wp = h + 2 * py, w + 2 * px
-    ho, wo = hp - kh + 1, wp - kw + 1
+    shape = (n, c, k, kh, kw, h, w, *padding, *stride)
+    p = Shifted(*shape, True, 1, 1, tasks)
     columns = max(MIN_COLUMNS, BLOCK_BYTES // ((c + k) * itemsize))
-    if hp * wp <= MAX_WASTE * ho * wo and hp * wp <= columns:
-        images = max(1, min(columns // (hp * wp), -(-n // tasks)))
-        return Shifted(n, c, k, kh, kw, h, w, py, px, True, images, hp, tasks)
-    rows = max(1, min(hp, columns // wp))
-    return Shifted(n, c, k, kh, kw, h, w, py, px, False, 1, rows, tasks)
-
-
-def _offsets(p: Shifted) -> np.ndarray:
-    """Tap (u, v)'s offset u*Wp + v on the wide grid, in W's (u, v) order."""
-    return np.array([u * p.wp + v for u in range(p.kh) for v in range(p.kw)], np.int64)
+    grid = p.hq * p.wq
+    if grid <= MAX_WASTE * p.ho * p.wo and grid <= columns:
+        return Shifted(*shape, True, max(1, min(columns // grid, -(-n // tasks))), p.hq, tasks)
+    return Shifted(*shape, False, 1, max(1, min(p.hq, columns // p.wq)), tasks)
 
 
 # --------------------------------------------------------------------------
@@ -132,115 +145,128 @@ def _offsets(p: Shifted) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _pad_images(x, lo, hi, py, px, xc):
-    """xc[c, n*P + (y+py)*Wp + x+px] = x[n, c, y, x] for images lo..hi-1, zeros around them."""
+def _pad_phases(x, lo, hi, py, px, sy, sx, hq, wq, parity, xc):
+    """xc[f, c, n*Pq + y'*Wq + x'] = xpad[n, c, a + sy*y', b + sx*x'] for images lo..hi-1 and the built phases
+    f with parities (a, b); zeros in the padding and past the padded input."""
     _, n_ch, h, w = x.shape
-    wp = w + 2 * px
-    pitch = (h + 2 * py) * wp
+    pitch = hq * wq
     zero = xc.dtype.type(0)
-    for c in range(n_ch):
-        dst = xc[c]
-        for n in range(lo, hi):
-            base = n * pitch
-            for j in range(base, base + py * wp):
-                dst[j] = zero
-            for y in range(h):
-                row = base + (py + y) * wp
-                for k in range(px):
-                    dst[row + k] = zero
-                    dst[row + wp - 1 - k] = zero
-                src = x[n, c, y]
-                for k in range(w):
-                    dst[row + px + k] = src[k]
-            for j in range(base + (py + h) * wp, base + pitch):
-                dst[j] = zero
+    for f in range(parity.shape[0]):
+        a, b = parity[f, 0], parity[f, 1]
+        for c in range(n_ch):
+            dst = xc[f, c]
+            for n in range(lo, hi):
+                for yq in range(hq):
+                    row = dst[n * pitch + yq * wq : n * pitch + (yq + 1) * wq]
+                    y = a + sy * yq - py
+                    if y < 0 or y >= h:
+                        row[:] = zero
+                        continue
+                    src = x[n, c, y]
+                    for xq in range(wq):
+                        xx = b + sx * xq - px
+                        row[xq] = src[xx] if 0 <= xx < w else zero
 
 
 @njit(cache=True, nogil=True)
-def _span(n0, nb, r0, rows, last_row, whole, pitch, wp):
-    """(first column, columns, rows r0..r1 of the image covered) of a block: nb whole images from image n0,
-    or rows r0.. of image n0 (at most ``rows``, none past ``last_row``)."""
+def _span(n0, nb, r0, rows, last_row, whole, pitch, wq):
+    """(first column, columns, grid rows r0..r1 covered) of a block: nb whole images from image n0, or rows
+    r0.. of image n0 (at most ``rows``, none past ``last_row``)."""
     if whole:
-        return n0 * pitch, nb * pitch, pitch // wp
+        return n0 * pitch, nb * pitch, pitch // wq
     r1 = min(r0 + rows, last_row)
-    return n0 * pitch + r0 * wp, (r1 - r0) * wp, r1
+    return n0 * pitch + r0 * wq, (r1 - r0) * wq, r1
 
 
 @njit(cache=True, nogil=True)
-def _forward_task(fn, ints, xc, ws, offs, bias, lo, hi, whole, images, rows, hp, wp, res, out):
+def _forward_task(fn, ints, xc, ws, offs, phase, bias, lo, hi, whole, images, rows, hq, wq, res, out):
     """out[lo:hi]: per block, the taps' products into ``res`` (K, columns), then its kept columns (+ bias)."""
     _, n_k, ho, wo = out.shape
-    pitch = hp * wp
+    pitch = hq * wq
     has_bias = bias.shape[0] > 0
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):
-            j0, length, r1 = _span(n0, nb, r0, rows, ho, whole, pitch, wp)
-            r0_ = 0 if whole else r0
+            j0, length, r1 = _span(n0, nb, r0, rows, ho, whole, pitch, wq)
+            r0 = 0 if whole else r0
             block = res[:, :length]
             for s in range(offs.shape[0]):
                 a = j0 + offs[s]
-                gemm(fn, ints, False, False, 1.0, ws[s], xc[:, a : a + length], 0.0 if s == 0 else 1.0, block)
+                src = xc[phase[s], :, a : a + length]
+                gemm(fn, ints, False, False, 1.0, ws[s], src, 0.0 if s == 0 else 1.0, block)
             for b in range(nb):
                 for k in range(n_k):
                     bk = bias[k] if has_bias else block.dtype.type(0)
-                    for oy in range(r0_, min(r1, ho)):
-                        src = block[k, b * pitch + (oy - r0_) * wp :]
+                    for oy in range(r0, min(r1, ho)):
+                        src = block[k, b * pitch + (oy - r0) * wq :]
                         dst = out[n0 + b, k, oy]
                         for ox in range(wo):
                             dst[ox] = src[ox] + bk
 
 
 @njit(cache=True, nogil=True)
-def _spread_grad(g, lo, hi, slack, wp, pitch, gc):
-    """gc[k, slack + n*P + oy*Wp + ox] = g[n, k, oy, ox] for images lo..hi-1 (gc already zero elsewhere)."""
+def _spread_grad(g, lo, hi, slack, wq, pitch, gc):
+    """gc[k, slack + n*Pq + oy*Wq + ox] = g[n, k, oy, ox] for images lo..hi-1 (gc already zero elsewhere)."""
     _, n_k, ho, wo = g.shape
     for k in range(n_k):
         for n in range(lo, hi):
             for oy in range(ho):
-                dst = gc[k, slack + n * pitch + oy * wp :]
+                dst = gc[k, slack + n * pitch + oy * wq :]
                 src = g[n, k, oy]
                 for ox in range(wo):
                     dst[ox] = src[ox]
 
 
 @njit(cache=True, nogil=True)
-def _backward_task(fn, ints, xc, g, gc, ws, offs, lo, hi, whole, images, rows, hp, wp, py, px, dwt, gt, res, dx):
+def _backward_task(fn, ints, xc, g, gc, ws, offs, phase, parity, geometry, dwt, gt, res, dx):
     """Images lo..hi-1: their weight gradient, transposed, summed into ``dwt`` (S, C, K) (zeroed by the caller)
-    and, if ``dx`` has images, their input gradient. ``gt`` is a (columns, K) workspace."""
-    _, _, ho, _ = g.shape
-    pitch, slack, n_taps = hp * wp, offs[-1], offs.shape[0]
-    _spread_grad(g, lo, hi, slack, wp, pitch, gc)
+    and, if ``dx`` has images, their input gradient (dx zeroed by the caller when some pixels are read by no
+    tap). ``gt`` is a (columns, K) workspace; ``geometry`` is (lo, hi, whole, images, rows, hq, wq, py, px,
+    sy, sx)."""
+    lo, hi, whole, images, rows, hq, wq, py, px, sy, sx = geometry
+    ho = g.shape[2]
+    pitch, slack, n_taps = hq * wq, offs.max(), offs.shape[0]
+    _spread_grad(g, lo, hi, slack, wq, pitch, gc)
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):  # dW over the output rows (gc is 0 at dropped columns)
-            j0, length, _ = _span(n0, nb, r0, rows, ho, whole, pitch, wp)
+            j0, length, _ = _span(n0, nb, r0, rows, ho, whole, pitch, wq)
             # dW_sᵀ = X_window @ Gᵀ with Gᵀ pixel-major: BLAS runs this orientation 10-40% faster than
-            # G @ X_windowᵀ (16-64 channels, 800-3500 columns, one Zen 4 core)
+            # G @ X_windowᵀ (16-64 channels, 800-3500 columns, one core)
             gblock, gtb = gc[:, slack + j0 : slack + j0 + length], gt[:length]
             for j in range(length):
                 for k in range(gblock.shape[0]):
                     gtb[j, k] = gblock[k, j]
             for s in range(n_taps):
                 a = j0 + offs[s]
-                gemm(fn, ints, False, False, 1.0, xc[:, a : a + length], gtb, 1.0, dwt[s])
+                gemm(fn, ints, False, False, 1.0, xc[phase[s], :, a : a + length], gtb, 1.0, dwt[s])
         if dx.shape[0] == 0:
             continue
         h, w = dx.shape[2], dx.shape[3]
-        for r0 in range(0 if whole else py, 1 if whole else py + h, rows):  # dx over the padded rows it keeps
-            i0, length, r1 = _span(n0, nb, r0, rows, py + h, whole, pitch, wp)
-            r0_ = 0 if whole else r0
+        for r0 in range(0, 1 if whole else hq, rows):  # dx: each phase gathers its taps' gradient, i - off_s
+            i0, length, r1 = _span(n0, nb, r0, rows, hq, whole, pitch, wq)
+            r0 = 0 if whole else r0
             block = res[:, :length]
-            for s in range(n_taps):  # gather: dxpad[:, i] = sum_s W_sᵀ G[:, i - off_s]
-                a = slack + i0 - offs[s]
-                gemm(fn, ints, True, False, 1.0, ws[s], gc[:, a : a + length], 0.0 if s == 0 else 1.0, block)
-            for b in range(nb):
-                for c in range(block.shape[0]):
-                    for yy in range(max(r0_, py), min(r1, py + h)):
-                        src = block[c, b * pitch + (yy - r0_) * wp + px :]
-                        dst = dx[n0 + b, c, yy - py]
-                        for xx in range(w):
-                            dst[xx] = src[xx]
+            for f in range(parity.shape[0]):
+                first = True
+                for s in range(n_taps):
+                    if phase[s] != f:
+                        continue
+                    a = slack + i0 - offs[s]
+                    gemm(fn, ints, True, False, 1.0, ws[s], gc[:, a : a + length], 0.0 if first else 1.0, block)
+                    first = False
+                pa, pb = parity[f, 0], parity[f, 1]
+                for b in range(nb):
+                    for c in range(block.shape[0]):
+                        for yq in range(r0, r1):
+                            y = pa + sy * yq - py
+                            if y < 0 or y >= h:
+                                continue
+                            src, dst = block[c, b * pitch + (yq - r0) * wq :], dx[n0 + b, c, y]
+                            for xq in range(wq):
+                                xx = pb + sx * xq - px
+                                if 0 <= xx < w:
+                                    dst[xx] = src[xq]
 
 
 # --------------------------------------------------------------------------
@@ -248,26 +274,32 @@ def _backward_task(fn, ints, xc, g, gc, ws, offs, lo, hi, whole, images, rows, h
 # --------------------------------------------------------------------------
 
 
+def _weights_by_tap(w, p: Shifted) -> np.ndarray:
+    """W as (taps, K, C), tap (u, v) in row-major order."""
+    return np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(p.kh * p.kw, p.k, p.c))
+
+
 def forward(x, w, bias, p: Shifted, run, out=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(out (N, K, Ho, Wo), xc)``: the correlation plus bias, and the channel-major padded input that
-    :func:`backward` reads. ``run(task)`` calls ``task(lo, hi)`` for each group of images, on threads;
-    ``out``, if given, is written in place (C-contiguous, x's dtype)."""
+    """``(out (N, K, Ho, Wo), xc)``: the correlation plus bias, and the channel-major phases of the padded
+    input that :func:`backward` reads. ``run(task)`` calls ``task(lo, hi)`` for each group of images, on
+    threads; ``out``, if given, is written in place (C-contiguous, x's dtype)."""
     dtype = x.dtype
     blas = routines()
     fn, ints = blas.for_dtype(dtype), blas.scratch
+    offs, phase, parity = p.taps()
     x = np.ascontiguousarray(x)
-    xc = np.empty((p.c, p.n * p.hp * p.wp + p.slack), dtype)
-    xc[:, p.n * p.hp * p.wp :] = 0
-    ws = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(p.kh * p.kw, p.k, p.c))
-    offs = _offsets(p)
+    size = p.n * p.hq * p.wq
+    xc = np.empty((parity.shape[0], p.c, size + p.slack), dtype)
+    xc[:, :, size:] = 0
+    ws = _weights_by_tap(w, p)
     out = np.empty((p.n, p.k, p.ho, p.wo), dtype) if out is None else out
     b = np.empty(0, dtype) if bias is None else bias
-    # all images padded before any block reads a window (windows of dropped columns reach the next image)
-    run(lambda lo, hi: _pad_images(x, lo, hi, p.py, p.px, xc))
+    # all images laid out before any block reads a window (windows of dropped columns reach the next image)
+    run(lambda lo, hi: _pad_phases(x, lo, hi, p.py, p.px, p.sy, p.sx, p.hq, p.wq, parity, xc))
 
     def task(lo, hi):
         res = np.empty((p.k, p.columns), dtype)
-        _forward_task(fn, ints(), xc, ws, offs, b, lo, hi, p.whole, p.images, p.rows, p.hp, p.wp, res, out)
+        _forward_task(fn, ints(), xc, ws, offs, phase, b, lo, hi, p.whole, p.images, p.rows, p.hq, p.wq, res, out)
 
     run(task)
     return out, xc
@@ -278,18 +310,20 @@ def backward(grad, xc, w, p: Shifted, input_grad, run):
     dtype = xc.dtype
     blas = routines()
     fn, ints = blas.for_dtype(dtype), blas.scratch
+    offs, phase, parity = p.taps()
     g = np.ascontiguousarray(grad, dtype)
-    gc = np.zeros((p.k, p.slack + p.n * p.hp * p.wp), dtype)
-    ws = np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(p.kh * p.kw, p.k, p.c))
-    offs = _offsets(p)
-    dx = np.empty((p.n, p.c, p.h, p.w) if input_grad else (0, p.c, p.h, p.w), dtype)
+    gc = np.zeros((p.k, p.slack + p.n * p.hq * p.wq), dtype)
+    ws = _weights_by_tap(w, p)
+    covered = p.sy == p.sx == 1  # at stride 1 every input pixel is some tap's; else zero the rest first
+    shape = (p.n, p.c, p.h, p.w) if input_grad else (0, p.c, p.h, p.w)
+    dx = np.empty(shape, dtype) if covered else np.zeros(shape, dtype)
 
     def task(lo, hi):
         dwt = np.zeros((p.kh * p.kw, p.c, p.k), dtype)
         gt = np.empty((p.columns, p.k), dtype)
         res = np.empty((p.c, p.columns) if input_grad else (0, 0), dtype)
-        args = (lo, hi, p.whole, p.images, p.rows, p.hp, p.wp, p.py, p.px, dwt, gt, res, dx)
-        _backward_task(fn, ints(), xc, g, gc, ws, offs, *args)
+        geometry = (lo, hi, p.whole, p.images, p.rows, p.hq, p.wq, p.py, p.px, p.sy, p.sx)
+        _backward_task(fn, ints(), xc, g, gc, ws, offs, phase, parity, geometry, dwt, gt, res, dx)
         return dwt
 
     parts = run(task)
