@@ -46,6 +46,9 @@ def machine_report() -> str:
         f"numba {numba.__version__} ({numba.get_num_threads()} threads)",
         f"BLAS: {blas or 'none loaded'}",
     ]
+    from v1sim.kernels.blas import routines
+
+    lines.append(f"v1sim's convolutions call ?gemm from Numba kernels in: {routines().library}")
     forced = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
     if forced:
         lines.append(f"WARNING: {forced} forces an older BLAS kernel than users get; unset it for the benchmark")

@@ -16,6 +16,7 @@ def info(args) -> int:
 
     from .. import __version__
     from ..backend import cuda_available, resolve_device, thread_owners
+    from ..kernels.blas import routines
 
     facts = {
         "v1sim": __version__,
@@ -28,6 +29,8 @@ def info(args) -> int:
         "default_device": resolve_device("auto"),
         "cuda_available": cuda_available(),
         "threads": thread_owners(),  # the one-owner rule: which pool runs which work (v1sim.backend)
+        # the ?gemm the convolutions call from inside Numba kernels (v1sim.kernels.blas), one thread per call
+        "kernel_gemm": routines().library,
     }
     if args.json:
         print(json.dumps(facts))

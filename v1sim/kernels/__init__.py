@@ -30,6 +30,9 @@ CPU_ONLY = {
     "bn_affine": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
     "bn_backward_sums": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
     "bn_backward_dx": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
+    "bn_affine_relu": "a CPU fast path for batch norm + ReLU (one pass); the device keeps its own scheme",
+    "bn_backward_sums_relu": "a CPU fast path for batch norm + ReLU (no mask pass); the device keeps its own scheme",
+    "bn_backward_dx_relu": "a CPU fast path for batch norm + ReLU (no mask pass); the device keeps its own scheme",
     "s_cells": "the Neocognitron's S-cells run on the CPU only",
     "s_cells_3": "the Neocognitron's S-cells run on the CPU only (s_cells unrolled for width 3)",
     "s_cells_5": "the Neocognitron's S-cells run on the CPU only (s_cells unrolled for width 5)",
@@ -98,8 +101,14 @@ def _example_args(name: str, dtype):
         return (xw, np.ones((3, 2, 3, kw), dtype), np.ones((3, kw), dtype), 0, 1.0, 0.5, np.empty((1, 3, 4, 4), dtype))
     if name == "bn_stats":
         return (x.reshape(1, 2, 36), np.empty(2), np.empty(2))
-    if name == "bn_affine":
+    if name in ("bn_affine", "bn_affine_relu"):
         return (x.reshape(1, 2, 36), np.ones(2), np.zeros(2), np.empty((1, 2, 36), dtype))
+    if name == "bn_backward_sums_relu":  # (g, y, x, ...): the gradient, the rectified output, the input
+        x3 = x.reshape(1, 2, 36)
+        return (x3, x3, x3, np.zeros(2), np.ones(2), np.empty(2), np.empty(2))
+    if name == "bn_backward_dx_relu":
+        x3 = x.reshape(1, 2, 36)
+        return (x3, x3, x3, np.zeros(2), np.ones(2), np.ones(2), np.zeros((2, 2)), np.empty((1, 2, 36), dtype))
     if name == "bn_backward_sums":
         return (x.reshape(1, 2, 36), x.reshape(1, 2, 36), np.zeros(2), np.ones(2), np.empty(2), np.empty(2))
     if name == "bn_backward_dx":
@@ -200,4 +209,22 @@ def warmup(devices=("cpu", "parallel"), dtypes=("float32", "float64"), progress=
         kern(*args)
         steady = time.perf_counter() - start
         records.append({"kernel": name, "device": device, "dtype": dtype, "first_call_s": first, "steady_s": steady})
+    if {"cpu", "parallel"} & set(devices):  # the convolutions' tap-by-tap kernels (not in the registry: BLAS inside)
+        from . import conv_shifted
+
+        for dtype in dtypes:
+            times = []
+            for _ in range(2):
+                start = time.perf_counter()
+                conv_shifted.warmup(np.dtype(dtype))
+                times.append(time.perf_counter() - start)
+            records.append(
+                {
+                    "kernel": "conv_shifted",
+                    "device": "cpu",
+                    "dtype": dtype,
+                    "first_call_s": times[0],
+                    "steady_s": times[1],
+                }
+            )
     return records

@@ -39,7 +39,7 @@ from numba import njit
 
 from .blas import gemm, routines
 
-__all__ = ["MAX_WASTE", "MIN_CHANNELS", "Shifted", "backward", "eligible", "forward", "plan"]
+__all__ = ["MAX_WASTE", "MIN_CHANNELS", "Shifted", "backward", "eligible", "forward", "plan", "warmup"]
 
 #: Input channels below which the taps' products are too thin for BLAS (LeNet-5's 1 and 6: im2col wins).
 MIN_CHANNELS = 8
@@ -332,3 +332,15 @@ def backward(grad, xc, w, p: Shifted, input_grad, run):
         dwt += more
     dw = np.ascontiguousarray(dwt.reshape(p.kh, p.kw, p.c, p.k).transpose(3, 2, 0, 1))
     return (dx if input_grad else None), dw
+
+
+def warmup(dtype) -> None:
+    """Compile (or load from Numba's cache) this module's kernels for ``dtype``: a tiny forward and backward."""
+    x, w = np.ones((1, MIN_CHANNELS, 3, 3), dtype), np.ones((2, MIN_CHANNELS, 3, 3), dtype)
+    p = plan(x.shape, w.shape, (1, 1), (1, 1), 1, x.itemsize)
+
+    def run(task):
+        return [task(0, 1)]
+
+    out, xc = forward(x, w, None, p, run)
+    backward(np.ones_like(out), xc, w, p, True, run)
