@@ -61,9 +61,12 @@ def test_which_convolutions_run_shifted():
     assert not conv_shifted.eligible((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), 1, 7, 7)  # 81 for 49
     assert conv_shifted.eligible((8, 16, 32, 32), (16, 16, 3, 3), (2, 2), 1, 16, 16)  # stride 2: 17x17 for 16x16
     assert conv_shifted.eligible((8, 64, 56, 56), (128, 64, 1, 1), (2, 2), 1, 28, 28)  # a 1x1 projection
-    assert not conv_shifted.eligible((8, 64, 32, 32), (64, 64, 11, 11), (4, 4), 1, 6, 6)  # 8x8 grid for 6x6
+    assert not conv_shifted.eligible((8, 64, 19, 19), (64, 64, 11, 11), (4, 4), 1, 3, 3)  # 5x5 grid for 3x3
     assert not conv_shifted.eligible((8, 16, 32, 32), (16, 8, 3, 3), (1, 1), 2, 32, 32)  # grouped
-    assert not conv_shifted.eligible((8, 6, 14, 14), (16, 6, 5, 5), (1, 1), 1, 10, 10)  # LeNet-5's C3: 6 channels
+    assert conv_shifted.eligible((8, 6, 14, 14), (16, 6, 5, 5), (1, 1), 1, 10, 10)  # LeNet-5's C3: 1.96 at 5x5
+    assert not conv_shifted.eligible((8, 1, 32, 32), (6, 1, 5, 5), (1, 1), 1, 28, 28)  # its C1: one channel
+    assert not conv_shifted.eligible((8, 16, 5, 5), (120, 16, 5, 5), (1, 1), 1, 1, 1)  # its C5: 25 columns for 1
+    assert not conv_shifted.eligible((8, 4, 32, 32), (16, 4, 3, 3), (1, 1), 1, 32, 32)  # 36 weights per filter
     plan = conv_blocks.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 1, 32, 32, 4)
     assert plan.shifted is not None and plan.shifted.tasks == plan.tasks
 

@@ -39,15 +39,22 @@ from numba import njit
 
 from .blas import gemm, routines
 
-__all__ = ["MAX_WASTE", "MIN_CHANNELS", "Shifted", "backward", "eligible", "forward", "plan", "warmup"]
+__all__ = ["MAX_WASTE", "MAX_WASTE_LARGE", "MIN_CHANNELS", "MIN_PATCH", "Shifted", "backward", "eligible", "forward", "plan", "warmup"]
 
-#: Input channels below which the taps' products are too thin for BLAS (LeNet-5's 1 and 6: im2col wins).
-MIN_CHANNELS = 8
+#: Input channels below which the taps' products are too thin for BLAS (LeNet-5's first layer, 1 channel: im2col
+#: wins) ...
+MIN_CHANNELS = 4
 
-#: At most this many columns computed per output kept: ResNet's 8x8 maps (100 wide positions for 64: 1.56) run
-#: shifted, 2x faster than im2col at 64 channels; 7x7 maps with 128-512 channels (1.65) ran slower, and stay
-#: on im2col.
+#: ... and the least patch (channels x taps): 4 channels of a 3x3 kernel ran slower than im2col, of a 5x5 faster.
+MIN_PATCH = 64
+
+#: At most this many columns computed per output kept, for kernels up to 3x3: ResNet's 8x8 maps (100 wide
+#: positions for 64: 1.56) run 2x faster than im2col at 64 channels; 7x7 maps with 128 channels (1.65) ran slower.
 MAX_WASTE = 1.6
+
+#: The same for larger kernels, whose im2col copies each pixel more often: LeNet-5's C3 (6 channels, 5x5, 14x14 ->
+#: 10x10: 1.96) runs 1.3-1.5x faster shifted; 2.25 ran even.
+MAX_WASTE_LARGE = 2.0
 
 #: Bytes of one block's input window and product (with BLAS's packing, about a 1 MiB L2 cache).
 BLOCK_BYTES = 1 << 19
@@ -115,26 +122,32 @@ class Shifted:
         return np.array(offsets, np.int64), np.array(phase, np.int64), np.array(used, np.int64).reshape(-1, 2)
 
 
+def _waste_limit(kh, kw) -> float:
+    return MAX_WASTE if kh * kw <= 9 else MAX_WASTE_LARGE
+
+
 def eligible(x_shape, w_shape, stride, groups, ho, wo) -> bool:
     """Whether the shifted products suit this convolution: one group, at least :data:`MIN_CHANNELS` input
-    channels, and at most :data:`MAX_WASTE` times the output's columns computed on the grid (blocks of
-    whole images count the rows between images too)."""
-    if groups != 1 or x_shape[1] < MIN_CHANNELS or ho < 1 or wo < 1:
+    channels and :data:`MIN_PATCH` weights per filter, and at most :data:`MAX_WASTE` (:data:`MAX_WASTE_LARGE`
+    above 3x3) times the output's columns computed on the grid (blocks of whole images count the rows between
+    images too)."""
+    c, (kh, kw) = x_shape[1], w_shape[2:]
+    if groups != 1 or c < MIN_CHANNELS or c * kh * kw < MIN_PATCH or ho < 1 or wo < 1:
         return False
-    hq, wq = ho + (w_shape[2] - 1) // stride[0], wo + (w_shape[3] - 1) // stride[1]
-    return hq * wq <= MAX_WASTE * ho * wo or (wq <= MAX_WASTE * wo and wq * ho >= 2 * MIN_COLUMNS)
+    hq, wq, limit = ho + (kh - 1) // stride[0], wo + (kw - 1) // stride[1], _waste_limit(kh, kw)
+    return hq * wq <= limit * ho * wo or (wq <= limit * wo and wq * ho >= 2 * MIN_COLUMNS)
 
 
 def plan(x_shape, w_shape, stride, padding, tasks, itemsize) -> Shifted:
     """Blocks of about :data:`BLOCK_BYTES` of input window and product: whole images when the rows between
-    them cost at most :data:`MAX_WASTE` and one fits, else rows of one image."""
+    them cost at most the waste limit and one fits, else rows of one image."""
     n, c, h, w = x_shape
     k, _, kh, kw = w_shape
     shape = (n, c, k, kh, kw, h, w, *padding, *stride)
     p = Shifted(*shape, True, 1, 1, tasks)
     columns = max(MIN_COLUMNS, BLOCK_BYTES // ((c + k) * itemsize))
     grid = p.hq * p.wq
-    if grid <= MAX_WASTE * p.ho * p.wo and grid <= columns:
+    if grid <= _waste_limit(kh, kw) * p.ho * p.wo and grid <= columns:
         return Shifted(*shape, True, max(1, min(columns // grid, -(-n // tasks))), p.hq, tasks)
     return Shifted(*shape, False, 1, max(1, min(p.hq, columns // p.wq)), tasks)
 
