@@ -374,10 +374,15 @@ def _random_args(name, dtype):
         mean, invstd = rng.standard_normal(c), rng.random(c) + 0.5
         if name == "bn_stats":
             return (x3, np.zeros(c), np.zeros(c))
-        if name == "bn_affine":
+        if name in ("bn_affine", "bn_affine_relu"):
             return (x3, invstd, mean, np.zeros_like(x3))
         if name == "bn_backward_sums":
             return (g3, x3, mean, invstd, np.zeros(c), np.zeros(c))
+        y3 = np.maximum(x3, 0)  # the relu variants' rectified output, whose positive entries mask g
+        if name == "bn_backward_sums_relu":
+            return (g3, y3, x3, mean, invstd, np.zeros(c), np.zeros(c))
+        if name == "bn_backward_dx_relu":
+            return (g3, y3, x3, mean, invstd, rng.random(c), rng.standard_normal((2, c)), np.zeros_like(x3))
         return (g3, x3, mean, invstd, rng.random(c), rng.standard_normal((2, c)), np.zeros_like(x3))
     if name == "im2col":
         return (x, 3, 2, 2, 3, np.zeros((c * 6, n, 6 * 4), dtype))
@@ -449,7 +454,7 @@ def _random_args(name, dtype):
 
 
 def _outputs(name, args):
-    two = ("max_pool", "bn_stats", "bn_backward_sums")  # kernels with two outputs
+    two = ("max_pool", "bn_stats", "bn_backward_sums", "bn_backward_sums_relu")  # kernels with two outputs
     return [a for a in args[-2:] if isinstance(a, np.ndarray)] if name in two else [args[-1]]
 
 

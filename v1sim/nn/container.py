@@ -2,14 +2,28 @@
 
 The branching containers of residual and Inception blocks live in
 :mod:`v1sim.nn.blocks`.
+
+On the CPU a Sequential runs a batch norm and the ReLU right after it as
+one layer (:meth:`~v1sim.nn.normalization.BatchNorm2d.forward_relu`): one
+pass over the activations each way instead of two, bit for bit the same
+results. Both layers keep their names, parameters, buffers and caches; the
+pair runs as two layers on the device, for other arrays, and while
+:mod:`v1sim.nn.capture` watches either of them.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
+
+from .._core.memory import check_allocation
+from ..backend import resolve_device
 from ..errors import InputError, InputTypeError
+from .activation import ReLU
+from .capture import is_captured
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d
 
 __all__ = ["Identity", "Sequential"]
 
@@ -78,16 +92,30 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        for m in self:
-            x = m(x)
+        modules = list(self._modules.values())
+        folded = []  # positions of the ReLUs run inside the batch norm before them, kept as they run
+        self._store(folded)
+        i = 0
+        while i < len(modules):
+            if i + 1 < len(modules) and _fusable(modules[i], modules[i + 1], x):
+                x = _bn_relu(modules[i], modules[i + 1], x)
+                folded.append(i + 1)
+                i += 2
+            else:
+                x = modules[i](x)
+                i += 1
         return x
 
     def backward(self, grad_out, *, input_grad=True):
         modules = list(self)
+        folded = self._take_cache() if self._cache is not None else ()
         if not modules:
             return grad_out
-        for m in reversed(modules[1:]):
-            grad_out = m.backward(grad_out)
+        for i in range(len(modules) - 1, 0, -1):
+            if i in folded:  # the batch norm before it applies the ReLU's mask in its own backward passes
+                modules[i]._take_cache()
+                continue
+            grad_out = modules[i].backward(grad_out)
         first = modules[0]  # only the first module's input may go without a gradient
         return first.backward(grad_out) if input_grad else first.backward_without_input_grad(grad_out)
 
@@ -107,3 +135,35 @@ class Sequential(Module):
             total += m.macs(shape)
             shape = m.output_shape(shape)
         return total
+
+
+def _fusable(bn, relu, x) -> bool:
+    """Whether ``relu(bn(x))`` may run as one layer: a host float array of the batch norm's shape, both layers of
+    exactly these types with host parameters, neither watched by :mod:`v1sim.nn.capture`, and no device in use."""
+    if type(relu) is not ReLU or type(bn) not in (BatchNorm1d, BatchNorm2d):
+        return False
+    return (
+        isinstance(x, np.ndarray)
+        and x.dtype in (np.float32, np.float64)
+        and x.flags.c_contiguous
+        and x.ndim == (4 if type(bn) is BatchNorm2d else 2)
+        and x.shape[1] == bn.num_features
+        and all(isinstance(a, np.ndarray) for a in (bn.weight.data, bn.bias.data, bn.running_mean, bn.running_var))
+        and not (is_captured(bn) or is_captured(relu))
+        and resolve_device("auto") != "cuda"
+    )
+
+
+def _bn_relu(bn, relu, x):
+    """``relu(bn(x))`` in one pass; each layer's cache ends as the two calls would leave it (the ReLU's: its
+    output), and the batch norm's backward applies the ReLU's mask."""
+    check_allocation(  # the refusal Module.__call__ makes for a batch too large for memory
+        x.shape,
+        x.dtype,
+        "x",
+        copies=2,
+        what=f"a batch of {x.shape[0]} through {bn._name()} gives an output of per-sample shape {x.shape[1:]}",
+    )
+    out = bn.forward_relu(x)
+    relu._store(out)
+    return out

@@ -82,7 +82,20 @@ class _BatchNorm(Module):
         self.register_buffer("running_var", np.ones(self.num_features, np.float32))
 
     def forward(self, x):
-        out, cache = F.batch_norm_forward(
+        return self._normalise(F.batch_norm_forward, x)
+
+    def forward_relu(self, x):
+        """``max(self.forward(x), 0)`` in one pass over the output, bit for bit the layer and a ReLU after it.
+
+        :class:`~v1sim.nn.container.Sequential` calls it for a batch norm followed by a
+        :class:`~v1sim.nn.activation.ReLU` (host arrays, neither layer watched by :mod:`v1sim.nn.capture`);
+        :meth:`backward` then takes the gradient of the rectified output and applies the ReLU's mask itself
+        (:func:`v1sim.nn.functional.batch_norm_relu_forward`).
+        """
+        return self._normalise(F.batch_norm_relu_forward, x)
+
+    def _normalise(self, pair_forward, x):
+        out, cache = pair_forward(
             x,
             self.weight.data,
             self.bias.data,
@@ -96,7 +109,9 @@ class _BatchNorm(Module):
         return out
 
     def backward(self, grad_out, *, input_grad=True):
-        dx, dgamma, dbeta = F.batch_norm_backward(grad_out, self._take_cache())
+        cache = self._take_cache()
+        fused = isinstance(cache, F.BatchNormReluCache)  # after forward_relu: grad_out is the ReLU output's gradient
+        dx, dgamma, dbeta = (F.batch_norm_relu_backward if fused else F.batch_norm_backward)(grad_out, cache)
         self.weight.accumulate_grad(dgamma)
         self.bias.accumulate_grad(dbeta)
         return dx

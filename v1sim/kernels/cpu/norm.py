@@ -93,3 +93,66 @@ def bn_backward_dx(g, x, mean, invstd, a, b, out):
         grow, xrow, res = g[n, c], x[n, c], out[n, c]
         for i in range(length):
             res[i] = ac * (grow[i] - b0 - (xrow[i] - m) * k * b1)
+
+
+# Batch normalisation followed by a ReLU (one pass each way; the CPU engine fuses the pair inside a Sequential)
+# --------------------------------------------------------------------------
+
+
+@twin
+def bn_affine_relu(x, scale, shift, out):
+    """``out = max(x * scale[c] + shift[c], 0)``: :func:`bn_affine` and the ReLU after it in one pass.
+
+    The affine map rounds exactly as :func:`bn_affine` does, and the maximum is
+    ``np.maximum(v, 0)``'s bit for bit: NaN passes through, -0.0 becomes +0.0.
+    """
+    n_img, n_ch, length = x.shape
+    zero = out.dtype.type(0)
+    for t in prange(n_img * n_ch):
+        n = t // n_ch
+        c = t - n * n_ch
+        a, b = out.dtype.type(scale[c]), out.dtype.type(shift[c])
+        row, res = x[n, c], out[n, c]
+        for i in range(length):
+            v = row[i] * a + b
+            res[i] = v if (v > zero or v != v) else zero
+
+
+@twin
+def bn_backward_sums_relu(g, y, x, mean, invstd, sum_g, sum_gxhat):
+    """:func:`bn_backward_sums` of the masked gradient ``g * (y > 0)``, y the rectified output (no mask array).
+
+    The mask is a multiply by 1 or 0 in g's dtype, as the ReLU's own backward
+    pass, so NaN gradients where ``y <= 0`` stay NaN and the sums are bit for
+    bit those of the two passes it replaces.
+    """
+    n_img, n_ch, length = x.shape
+    one, zero = g.dtype.type(1), g.dtype.type(0)
+    for c in prange(n_ch):
+        s = np.zeros(length, dtype=np.float64)
+        sx = np.zeros(length, dtype=np.float64)
+        m, k = mean[c], invstd[c]
+        for n in range(n_img):
+            grow, yrow, xrow = g[n, c], y[n, c], x[n, c]
+            for i in range(length):
+                gv = np.float64(grow[i] * (one if yrow[i] > 0 else zero))
+                s[i] += gv
+                sx[i] += gv * (np.float64(xrow[i]) - m) * k
+        sum_g[c] = s.sum()
+        sum_gxhat[c] = sx.sum()
+
+
+@twin
+def bn_backward_dx_relu(g, y, x, mean, invstd, a, b, out):
+    """:func:`bn_backward_dx` of the masked gradient ``g * (y > 0)`` (the mask as in :func:`bn_backward_sums_relu`)."""
+    n_img, n_ch, length = x.shape
+    for t in prange(n_img * n_ch):
+        n = t // n_ch
+        c = t - n * n_ch
+        dt = out.dtype.type
+        one, zero = g.dtype.type(1), g.dtype.type(0)
+        ac, b0, b1, m, k = dt(a[c]), dt(b[0, c]), dt(b[1, c]), dt(mean[c]), dt(invstd[c])
+        grow, yrow, xrow, res = g[n, c], y[n, c], x[n, c], out[n, c]
+        for i in range(length):
+            gv = grow[i] * (one if yrow[i] > 0 else zero)
+            res[i] = ac * (gv - b0 - (xrow[i] - m) * k * b1)

@@ -86,9 +86,12 @@ from .loss import (
 )
 from .normalization import (
     BatchNormCache,
+    BatchNormReluCache,
     LocalResponseNormCache,
     batch_norm_backward,
     batch_norm_forward,
+    batch_norm_relu_backward,
+    batch_norm_relu_forward,
     local_response_norm_backward,
     local_response_norm_forward,
 )
@@ -126,6 +129,8 @@ __all__ = [
     "local_response_norm_backward",
     "batch_norm_forward",
     "batch_norm_backward",
+    "batch_norm_relu_forward",
+    "batch_norm_relu_backward",
     "dropout_forward",
     "dropout_backward",
     "softmax",
@@ -140,5 +145,6 @@ __all__ = [
     "GlobalAvgPoolCache",
     "LocalResponseNormCache",
     "BatchNormCache",
+    "BatchNormReluCache",
     "CrossEntropyCache",
 ]

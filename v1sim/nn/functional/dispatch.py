@@ -29,8 +29,9 @@ from ...backend import resolve_device
 
 __all__ = ["CPU_ONLY", "TWINS", "any_device", "is_device", "twin", "twin_of"]
 
-#: Public functional functions with no CUDA twin (they take host arrays only).
-CPU_ONLY = frozenset({"log_softmax", "softmax"})
+#: Public functional functions with no CUDA twin (they take host arrays only). The batch norm + ReLU pair is the
+#: CPU engine's fusion of two layers (one pass each way); on the device the two layers run their own twins.
+CPU_ONLY = frozenset({"batch_norm_relu_backward", "batch_norm_relu_forward", "log_softmax", "softmax"})
 
 #: ``name -> CUDA module name`` of every function decorated with :func:`twin`.
 TWINS: dict[str, str] = {}

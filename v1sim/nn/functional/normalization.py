@@ -1,6 +1,7 @@
-"""Normalisation as forward/backward pairs: local response norm and batch norm.
+"""Normalisation as forward/backward pairs: local response norm and batch norm (alone, or with the ReLU after it).
 
-CUDA twins: :mod:`v1sim.nn.functional.cuda.normalization` (same names and caches).
+CUDA twins: :mod:`v1sim.nn.functional.cuda.normalization` (same names and caches). The fused batch norm +
+ReLU pair is CPU-only (listed in :data:`v1sim.nn.functional.dispatch.CPU_ONLY`): the device keeps its own scheme.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ from .dispatch import twin
 
 __all__ = [
     "BatchNormCache",
+    "BatchNormReluCache",
     "LocalResponseNormCache",
     "batch_norm_backward",
     "batch_norm_forward",
+    "batch_norm_relu_backward",
+    "batch_norm_relu_forward",
     "bn_eps",
     "bn_flags",
     "local_response_norm_backward",
@@ -70,6 +74,14 @@ class BatchNormCache:
     training: bool
     device: str  # the CPU backend of the kernels, or "cuda"
     xhat: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchNormReluCache:
+    """What :func:`batch_norm_relu_backward` needs: the batch norm's cache and the rectified output (the mask)."""
+
+    bn: BatchNormCache
+    out: np.ndarray
 
 
 def _window_sum(a, before, after):
@@ -167,44 +179,8 @@ def bn_flags(training, momentum) -> float:
     return check_in_range(momentum, "momentum", 0.0, 1.0)
 
 
-@twin
-def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, training=True, momentum=0.1, eps=1e-5):
-    """Batch normalisation [3]_ per channel of (N, C, H, W) or per feature of (N, C).
-
-    Training: normalise with the batch mean and (biased) variance over N, H,
-    W, and, when running buffers are given, update them **in place**:
-    ``running = (1 - momentum) * running + momentum * batch`` (the running
-    variance takes the unbiased batch variance). Evaluation: normalise with
-    the running statistics. Then scale by ``gamma`` and shift by ``beta``.
-    The statistics are float64 sums over two passes (mean, then deviations), so
-    they stay exact when the mean dwarfs the spread; float64 outputs are centred
-    before they are scaled, so they lose no more than the mean's own rounding.
-
-    Parameters
-    ----------
-    x : (N, C, H, W) or (N, C) ndarray
-        An empty batch (N = 0) gives an empty output in evaluation mode.
-    gamma, beta : (C,) ndarray
-    running_mean, running_var : (C,) float ndarray, optional
-        Required in evaluation mode; updated in place in training mode.
-    training : bool
-    momentum : float in [0, 1]
-    eps : float >= 0
-        Added to the variance (0 is allowed, as in PyTorch); must be finite in x's dtype.
-
-    Returns
-    -------
-    out : ndarray, same shape as x
-    cache : BatchNormCache
-
-    Raises
-    ------
-    InputError
-        Training mode with fewer than two values per channel (``x``, as PyTorch), evaluation mode without
-        running statistics, shapes that do not match C, or ``momentum``/``eps`` out of range.
-    InputTypeError
-        Non-float running buffers in training mode, or ``training`` that is not a bool.
-    """
+def _normalise(x, gamma, beta, running_mean, running_var, training, momentum, eps, *, relu):
+    """The body of :func:`batch_norm_forward`; ``relu`` rectifies in the last pass over the output."""
     momentum = bn_flags(training, momentum)
     x = float_array(x, "x", (2, 4))
     eps = bn_eps(eps, x.dtype)
@@ -248,15 +224,56 @@ def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, t
     scale = gamma * invstd  # out = xhat * gamma + beta = x * scale + shift
     out = np.empty_like(x)
     out3 = out.reshape(x3.shape)
-    affine = kernels.get("bn_affine", host)
+    last = kernels.get("bn_affine_relu" if relu else "bn_affine", host)  # the ReLU rides on the last pass
     if x.dtype == np.float64:
         # two passes, (x - mean) first: the folded x * scale + shift rounds at x's magnitude, ~1e-10 of the
         # spread at an offset of 1e6 (as PyTorch); float32 keeps one pass, its input is rounded that coarsely anyway
-        affine(x3, np.ones(n_ch), -mean, out3)
-        affine(out3, scale, beta.astype(np.float64), out3)
+        kernels.get("bn_affine", host)(x3, np.ones(n_ch), -mean, out3)
+        last(out3, scale, beta.astype(np.float64), out3)
     else:
-        affine(x3, scale, beta - mean * scale, out3)
+        last(x3, scale, beta - mean * scale, out3)
     return out, BatchNormCache(x.shape, x, gamma, mean, invstd, training, host)
+
+
+@twin
+def batch_norm_forward(x, gamma, beta, running_mean=None, running_var=None, *, training=True, momentum=0.1, eps=1e-5):
+    """Batch normalisation [3]_ per channel of (N, C, H, W) or per feature of (N, C).
+
+    Training: normalise with the batch mean and (biased) variance over N, H,
+    W, and, when running buffers are given, update them **in place**:
+    ``running = (1 - momentum) * running + momentum * batch`` (the running
+    variance takes the unbiased batch variance). Evaluation: normalise with
+    the running statistics. Then scale by ``gamma`` and shift by ``beta``.
+    The statistics are float64 sums over two passes (mean, then deviations), so
+    they stay exact when the mean dwarfs the spread; float64 outputs are centred
+    before they are scaled, so they lose no more than the mean's own rounding.
+
+    Parameters
+    ----------
+    x : (N, C, H, W) or (N, C) ndarray
+        An empty batch (N = 0) gives an empty output in evaluation mode.
+    gamma, beta : (C,) ndarray
+    running_mean, running_var : (C,) float ndarray, optional
+        Required in evaluation mode; updated in place in training mode.
+    training : bool
+    momentum : float in [0, 1]
+    eps : float >= 0
+        Added to the variance (0 is allowed, as in PyTorch); must be finite in x's dtype.
+
+    Returns
+    -------
+    out : ndarray, same shape as x
+    cache : BatchNormCache
+
+    Raises
+    ------
+    InputError
+        Training mode with fewer than two values per channel (``x``, as PyTorch), evaluation mode without
+        running statistics, shapes that do not match C, or ``momentum``/``eps`` out of range.
+    InputTypeError
+        Non-float running buffers in training mode, or ``training`` that is not a bool.
+    """
+    return _normalise(x, gamma, beta, running_mean, running_var, training, momentum, eps, relu=False)
 
 
 @twin
@@ -268,6 +285,62 @@ def batch_norm_backward(grad_out, cache):
     ``dxhat = grad_out * gamma`` and M values per channel.
     """
     cache = check_cache(cache, BatchNormCache, "batch_norm_forward")
+    return _normalise_backward(checked_grad(grad_out, cache.x.shape, cache.x.dtype), None, cache)
+
+
+def batch_norm_relu_forward(
+    x, gamma, beta, running_mean=None, running_var=None, *, training=True, momentum=0.1, eps=1e-5
+):
+    """``max(batch_norm_forward(x, ...), 0)``: batch norm [3]_ and the ReLU after it, in one pass over the output.
+
+    Takes :func:`batch_norm_forward`'s arguments, raises its errors and
+    updates the running statistics as it does; the output equals
+    ``relu_forward(batch_norm_forward(x, ...)[0])[0]`` bit for bit (the same
+    rounding, then ``np.maximum``'s: NaN passes through, -0.0 becomes +0.0),
+    one array and one pass fewer. Host arrays only (CPU-only: a device keeps
+    its two layers).
+
+    Parameters
+    ----------
+    x : (N, C, H, W) or (N, C) ndarray
+    gamma, beta : (C,) ndarray
+    running_mean, running_var : (C,) float ndarray, optional
+    training : bool
+    momentum : float in [0, 1]
+    eps : float >= 0
+        As in :func:`batch_norm_forward`.
+
+    Returns
+    -------
+    out : ndarray, same shape as x
+        The rectified output.
+    cache : BatchNormReluCache
+        For :func:`batch_norm_relu_backward`; it holds ``out``, whose positive entries are the ReLU's mask.
+
+    Raises
+    ------
+    InputError, InputTypeError
+        As :func:`batch_norm_forward`.
+    """
+    out, cache = _normalise(x, gamma, beta, running_mean, running_var, training, momentum, eps, relu=True)
+    return out, BatchNormReluCache(cache, out)
+
+
+def batch_norm_relu_backward(grad_out, cache):
+    """Gradients of :func:`batch_norm_relu_forward`: ``(dx, dgamma, dbeta)``.
+
+    :func:`batch_norm_backward` of the masked gradient ``grad_out * (out > 0)``,
+    the mask applied inline (a multiply by 1 or 0, as :func:`relu_backward`), so
+    the results equal ``relu_backward`` then ``batch_norm_backward`` bit for bit
+    without the masked gradient's array and pass.
+    """
+    cache = check_cache(cache, BatchNormReluCache, "batch_norm_relu_forward")
+    y = cache.out
+    return _normalise_backward(checked_grad(grad_out, y.shape, y.dtype), y, cache.bn)
+
+
+def _normalise_backward(g, y, cache):
+    """``(dx, dgamma, dbeta)`` of batch norm for the gradient ``g``, masked by ``y > 0`` unless y is None."""
     x, gamma, mean, invstd, training, host = (
         cache.x,
         cache.gamma,
@@ -276,14 +349,17 @@ def batch_norm_backward(grad_out, cache):
         cache.training,
         cache.device,
     )
-    g = checked_grad(grad_out, x.shape, x.dtype)
     n, n_ch = x.shape[:2]
     per_map = math.prod(x.shape[2:])
     x3, g3 = x.reshape(n, n_ch, per_map), g.reshape(n, n_ch, per_map)
+    masked = () if y is None else (y.reshape(x3.shape),)  # the ReLU's output: its mask folded into both passes
+    suffix = "" if y is None else "_relu"
     sum_g, sum_gxhat = np.empty(n_ch), np.empty(n_ch)
-    kernels.get("bn_backward_sums", host)(g3, x3, mean, invstd, sum_g, sum_gxhat)
+    kernels.get("bn_backward_sums" + suffix, host)(g3, *masked, x3, mean, invstd, sum_g, sum_gxhat)
     count = n * per_map
     means = np.stack([sum_g, sum_gxhat]) / count if training else np.zeros((2, n_ch))  # eval: constant statistics
     dx = np.empty_like(x)
-    kernels.get("bn_backward_dx", host)(g3, x3, mean, invstd, gamma * invstd, means, dx.reshape(x3.shape))
+    kernels.get("bn_backward_dx" + suffix, host)(
+        g3, *masked, x3, mean, invstd, gamma * invstd, means, dx.reshape(x3.shape)
+    )
     return dx, sum_gxhat.astype(x.dtype), sum_g.astype(x.dtype)
