@@ -39,7 +39,18 @@ from numba import njit
 
 from .blas import gemm, routines
 
-__all__ = ["MAX_WASTE", "MAX_WASTE_LARGE", "MIN_CHANNELS", "MIN_PATCH", "Shifted", "backward", "eligible", "forward", "plan", "warmup"]
+__all__ = [
+    "MAX_WASTE",
+    "MAX_WASTE_LARGE",
+    "MIN_CHANNELS",
+    "MIN_PATCH",
+    "Shifted",
+    "backward",
+    "eligible",
+    "forward",
+    "plan",
+    "warmup",
+]
 
 #: Input channels below which the taps' products are too thin for BLAS (LeNet-5's first layer, 1 channel: im2col
 #: wins) ...
