@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from ..backend import blas_threads
-from . import conv_shifted, get
+from . import conv_rows, conv_shifted, get
 
 __all__ = [
     "BLOCK_BYTES",
@@ -75,7 +75,8 @@ class ConvBlocks:
     rows: int  # ... and this many output rows per block (all Ho when images > 1)
     pitch: int  # a block row's length: Wo, or the padded width for stride-1 "wide" blocks (kernels.cpu.layout)
     tasks: int  # groups of images, each summing its own weight gradient
-    shifted: conv_shifted.Shifted | None = None  # stride-1 layers: shifted products instead of im2col
+    shifted: conv_shifted.Shifted | None = None  # shifted products instead of im2col
+    direct: bool = False  # thin patches: summed along output rows (conv_rows), no im2col, no BLAS
 
     @property
     def wide(self) -> bool:
@@ -85,7 +86,9 @@ class ConvBlocks:
 def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlocks:
     """Blocks of about :data:`BLOCK_BYTES` of patches (and :data:`MIN_COLUMNS`): whole images when one is smaller,
     else rows of one. Convolutions that :func:`.conv_shifted.eligible` accepts (ungrouped, enough channels) run
-    as one shifted product per kernel tap instead (:mod:`.conv_shifted`), in the same groups of images.
+    as one shifted product per kernel tap instead (:mod:`.conv_shifted`), in the same groups of images; thin
+    patches (:func:`.conv_rows.eligible`: a few channels of a small kernel) are summed along output rows
+    (:mod:`.conv_rows`).
 
     Stride-1 convolutions whose padded width ``Wp`` is at most :data:`MAX_SPILL` times ``Wo`` use wide
     blocks: one contiguous copy per (channel, u, v) instead of one per output row, for ``Wp/Wo``
@@ -102,11 +105,11 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
         images, rows = max(1, min(per_block // ho, -(-n // tasks))), ho
     else:  # rows of one image, in blocks of equal height
         images, rows = 1, -(-ho // -(-ho // per_block))
-    shifted = None
-    if conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
+    shifted, direct = None, conv_rows.eligible(x_shape, w_shape, stride, groups)
+    if not direct and conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
         shifted = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, itemsize)
     return ConvBlocks(
-        tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks, shifted
+        tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks, shifted, direct
     )
 
 
@@ -167,6 +170,12 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
     plan, the channel-major padded x of :mod:`.conv_shifted`). ``out``, if given, is written in place
     (C-contiguous, x's dtype).
     """
+    if p.direct:
+        result, xp = conv_rows.forward(x, w, bias, p.padding, device)
+        if out is None:
+            return result, xp
+        out[...] = result
+        return out, xp
     if p.shifted is not None:
         return conv_shifted.forward(x, w, bias, p.shifted, lambda task: _run(task, p, device), out=out)
     xp = _pad(x, p.padding, device)
@@ -195,6 +204,8 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
 
 def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``, patches recomputed from padded ``xp``."""
+    if p.direct:
+        return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, device)
     if p.shifted is not None:
         return conv_shifted.backward(grad, xp, w, p.shifted, input_grad, lambda task: _run(task, p, device))
     k, dtype = w.shape[0], xp.dtype

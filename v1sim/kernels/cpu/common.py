@@ -18,11 +18,12 @@ SERIAL: dict[str, object] = {}
 PARALLEL: dict[str, object] = {}
 
 
-def twin(body):
-    """Compile ``body`` as a serial and a parallel kernel and register both."""
+def twin(body, **flags):
+    """Compile ``body`` as a serial and a parallel kernel and register both (``flags``: more Numba options, e.g.
+    ``fastmath``)."""
     name = body.__name__
-    SERIAL[name] = njit(cache=True, nogil=True)(body)
+    SERIAL[name] = njit(cache=True, nogil=True, **flags)(body)
     copy = types.FunctionType(body.__code__, body.__globals__, name + "_parallel", body.__defaults__, body.__closure__)
     copy.__qualname__ = body.__qualname__ + "_parallel"
-    PARALLEL[name] = njit(cache=True, nogil=True, parallel=True)(copy)
+    PARALLEL[name] = njit(cache=True, nogil=True, parallel=True, **flags)(copy)
     return body
