@@ -607,3 +607,13 @@ def test_every_public_functional_op_has_a_cuda_twin_or_is_listed_cpu_only():
         twin_def = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
         twin_params = [a.arg for a in twin_def.args.args + twin_def.args.kwonlyargs]
         assert twin_params == cpu_params, f"{name}: the twin's arguments {twin_params} differ from {cpu_params}"
+
+
+def test_small_problems_get_the_serial_twin_large_ones_the_parallel_one():
+    """``get(..., size)`` swaps in the serial twin below PARALLEL_MIN_SIZE (a choice that never changes a result:
+    test_serial_equals_parallel_for_any_thread_count); without a size, or on "cpu", nothing changes."""
+    small, large = kernels.PARALLEL_MIN_SIZE - 1, kernels.PARALLEL_MIN_SIZE
+    assert kernels.get("relu_backward", "parallel", small) is cpu.SERIAL["relu_backward"]
+    assert kernels.get("relu_backward", "parallel", large) is cpu.PARALLEL["relu_backward"]
+    assert kernels.get("relu_backward", "parallel") is cpu.PARALLEL["relu_backward"]
+    assert kernels.get("relu_backward", "cpu", large) is cpu.SERIAL["relu_backward"]

@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["CPU_ONLY", "get", "has", "names", "warmup"]
+__all__ = ["CPU_ONLY", "PARALLEL_MIN_SIZE", "get", "has", "names", "warmup"]
+
+#: A ``"parallel"`` kernel on fewer elements than this runs its serial twin (:func:`get`'s ``size``): waking
+#: Numba's passive OpenMP workers costs up to 70 us per parallel region (a one-pass kernel alone, called
+#: again and again: 1,000 float32 72 us parallel against 0.4 serial). Set by training steps (2 threads):
+#: LeNet-5 at batch 64 8.7 ms with no threshold, 8.3 ms at 2^17, 9.1 ms at 2^19; at batch 256 20.3, 20.0
+#: and 22.4 ms; ResNet-20 the same within noise.
+PARALLEL_MIN_SIZE = 1 << 17
 
 #: CPU kernels with no CUDA twin in the registry, and why.
 CPU_ONLY = {
@@ -59,8 +66,15 @@ CPU_ONLY = {
 }
 
 
-def get(name: str, device: str):
-    """Return kernel ``name`` for a resolved ``device`` ("cpu", "parallel" or "cuda")."""
+def get(name: str, device: str, size: int | None = None):
+    """Return kernel ``name`` for a resolved ``device`` ("cpu", "parallel" or "cuda").
+
+    ``size``, the elements the call will touch, lets ``"parallel"`` give the serial twin below
+    :data:`PARALLEL_MIN_SIZE`: the twins compute the same sums in the same order (a tested rule), so the
+    choice never changes a result, only whether a parallel region is worth its start.
+    """
+    if device == "parallel" and size is not None and size < PARALLEL_MIN_SIZE:
+        device = "cpu"
     if device == "cuda":
         module = importlib.import_module(".cuda", __name__)
         try:

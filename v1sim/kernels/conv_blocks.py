@@ -159,7 +159,7 @@ def _pad(x, padding, device) -> np.ndarray:
         return x
     n, c, h, wd = x.shape
     xp = np.empty((n, c, h + 2 * py, wd + 2 * px), x.dtype)
-    get("pad_nchw", _host(device))(x, py, px, xp)
+    get("pad_nchw", _host(device), xp.size)(x, py, px, xp)
     return xp
 
 
@@ -253,5 +253,5 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
         dx = dxp
         if py or px:
             dx = np.empty(dxp.shape[:2] + (h, wd), dtype)
-            get("crop_nchw", _host(device))(dxp, py, px, dx)
+            get("crop_nchw", _host(device), dxp.size)(dxp, py, px, dx)
     return dx, dw.reshape(w.shape)

@@ -123,12 +123,12 @@ def pool(arr, size, stride, padding, out_hw, kind, return_indices, device):
     idx = None
     if kind == "max":
         if not return_indices and device != "cuda" and size == (2, 2) and stride == (2, 2) and padding == (0, 0):
-            get("max_pool_2x2", device)(arr, out)
+            get("max_pool_2x2", device, arr.size)(arr, out)
         else:
             idx = np.empty(out.shape, dtype=np.int32)
-            get("max_pool", device)(arr, *size, *stride, *padding, out, idx)
+            get("max_pool", device, arr.size)(arr, *size, *stride, *padding, out, idx)
     else:
-        get(f"{kind}_pool", device)(arr, *size, *stride, *padding, out)
+        get(f"{kind}_pool", device, arr.size)(arr, *size, *stride, *padding, out)
     return out, idx
 
 
@@ -136,11 +136,11 @@ def pool_backward(g, x_shape, size, stride, padding, kind, indices, device):
     """Gradient of :func:`pool` on checked arguments (int32 ``indices`` known to be in range)."""
     if kind == "avg" and tuple(size) == tuple(stride) == (2, 2) and not any(padding) and device != "cuda":
         grad_in = np.empty(x_shape, dtype=g.dtype)  # the 2x2 kernel writes every element: no zeroing pass
-        get("avg_pool_2x2_backward", device)(g, grad_in)
+        get("avg_pool_2x2_backward", device, grad_in.size)(g, grad_in)
         return grad_in
     grad_in = np.zeros(x_shape, dtype=g.dtype)
     if kind == "max":
-        get("max_pool_backward", device)(g, indices, grad_in)
+        get("max_pool_backward", device, grad_in.size)(g, indices, grad_in)
     else:
-        get("avg_pool_backward", device)(g, *size, *stride, *padding, grad_in)
+        get("avg_pool_backward", device, grad_in.size)(g, *size, *stride, *padding, grad_in)
     return grad_in

@@ -107,7 +107,9 @@ def _add_relu(a, b):
     ):
         return None
     out = np.empty_like(a)
-    kernels.get("add_relu", host_backend(resolve_device("auto")))(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+    kernels.get("add_relu", host_backend(resolve_device("auto")), out.size)(
+        a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    )
     return out
 
 

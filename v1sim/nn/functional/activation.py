@@ -57,7 +57,7 @@ def relu_backward(grad_out, cache):
     if not (g.flags.c_contiguous and cache.flags.c_contiguous):
         return g * (cache > 0)
     out = np.empty_like(cache)
-    kernels.get("relu_backward", host_backend(resolve_device("auto")))(
+    kernels.get("relu_backward", host_backend(resolve_device("auto")), cache.size)(
         g.reshape(-1), cache.reshape(-1), out.reshape(-1)
     )
     return out
@@ -72,7 +72,7 @@ def tanh_forward(x, *, device="auto"):
         out = np.tanh(x)
     else:
         out = np.empty_like(x)
-        kernels.get("tanh_float32", host)(x.reshape(-1), out.reshape(-1))
+        kernels.get("tanh_float32", host, x.size)(x.reshape(-1), out.reshape(-1))
     return out, TanhCache(out, host)
 
 
@@ -82,7 +82,7 @@ def tanh_backward(grad_out, cache):
     y, host = cache.out, cache.device
     g = checked_grad(grad_out, y.shape, y.dtype)
     out = np.empty_like(y)
-    kernels.get("tanh_backward", host)(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    kernels.get("tanh_backward", host, y.size)(g.reshape(-1), y.reshape(-1), out.reshape(-1))
     return out
 
 

@@ -206,7 +206,7 @@ def _normalise(x, gamma, beta, running_mean, running_var, training, momentum, ep
                 argument="x",
             )
         mean, var = np.empty(n_ch), np.empty(n_ch)
-        kernels.get("bn_stats", host)(x3, mean, var)
+        kernels.get("bn_stats", host, 2 * x.size)(x3, mean, var)
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
@@ -224,11 +224,11 @@ def _normalise(x, gamma, beta, running_mean, running_var, training, momentum, ep
     scale = gamma * invstd  # out = xhat * gamma + beta = x * scale + shift
     out = np.empty_like(x)
     out3 = out.reshape(x3.shape)
-    last = kernels.get("bn_affine_relu" if relu else "bn_affine", host)  # the ReLU rides on the last pass
+    last = kernels.get("bn_affine_relu" if relu else "bn_affine", host, x.size)  # the ReLU rides on the last pass
     if x.dtype == np.float64:
         # two passes, (x - mean) first: the folded x * scale + shift rounds at x's magnitude, ~1e-10 of the
         # spread at an offset of 1e6 (as PyTorch); float32 keeps one pass, its input is rounded that coarsely anyway
-        kernels.get("bn_affine", host)(x3, np.ones(n_ch), -mean, out3)
+        kernels.get("bn_affine", host, x.size)(x3, np.ones(n_ch), -mean, out3)
         last(out3, scale, beta.astype(np.float64), out3)
     else:
         last(x3, scale, beta - mean * scale, out3)
@@ -355,11 +355,11 @@ def _normalise_backward(g, y, cache):
     masked = () if y is None else (y.reshape(x3.shape),)  # the ReLU's output: its mask folded into both passes
     suffix = "" if y is None else "_relu"
     sum_g, sum_gxhat = np.empty(n_ch), np.empty(n_ch)
-    kernels.get("bn_backward_sums" + suffix, host)(g3, *masked, x3, mean, invstd, sum_g, sum_gxhat)
+    kernels.get("bn_backward_sums" + suffix, host, 2 * x.size)(g3, *masked, x3, mean, invstd, sum_g, sum_gxhat)
     count = n * per_map
     means = np.stack([sum_g, sum_gxhat]) / count if training else np.zeros((2, n_ch))  # eval: constant statistics
     dx = np.empty_like(x)
-    kernels.get("bn_backward_dx" + suffix, host)(
+    kernels.get("bn_backward_dx" + suffix, host, 2 * x.size)(
         g3, *masked, x3, mean, invstd, gamma * invstd, means, dx.reshape(x3.shape)
     )
     return dx, sum_gxhat.astype(x.dtype), sum_g.astype(x.dtype)
