@@ -3,7 +3,8 @@
 The unchecked engine under :mod:`v1sim.signal` (whose public functions pad
 the input and check every argument first): ``"direct"`` Numba loops
 (row-vectorised for few filters, filter-vectorised for many), ``"gemm"``
-(im2col and one BLAS product per cache-sized block, :mod:`.conv_blocks`) or ``"fft"`` (one real
+(the ConvNet engine's CPU convolution, :mod:`.conv_blocks`: shifted BLAS products, im2col blocks, or row
+sums for thin patches) or ``"fft"`` (one real
 FFT per image channel shared by the whole bank, the bank's spectra cached).
 """
 

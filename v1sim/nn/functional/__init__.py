@@ -18,14 +18,16 @@ arguments. Arrays are NCHW, float32 by default; float64 is kept throughout (the
 gradient checks use it). Inputs are never modified (except the running
 statistics that :func:`batch_norm_forward` updates in place, as PyTorch does).
 
-Where the time goes: convolutions run block by block
-(:mod:`v1sim.kernels.conv_blocks`): im2col (a Numba kernel) of a few images
-or rows into a workspace that stays in cache, one BLAS product per block
-written straight into NCHW, the blocks spread over worker threads; their
-gradients recompute the patches from the cached input (a layer holds its
-input for backward, never the 9x larger columns) for two more products and
-a col2im scatter; pooling runs on the pooling kernels of
-:mod:`v1sim.kernels.ops`; everything else is a few vectorised numpy passes.
+Where the time goes: convolutions (:mod:`v1sim.kernels.conv_blocks` picks a
+path per layer) run as one BLAS product per kernel tap over windows of the
+channel-major padded input (:mod:`v1sim.kernels.conv_shifted`: most layers
+of a deep net), as direct sums along output rows for filters of a few weights
+(:mod:`v1sim.kernels.conv_rows`), or as im2col of a few images into a
+workspace that stays in cache and one BLAS product per block; the blocks are
+spread over worker threads, and a layer holds its (padded) input for backward,
+never patch columns. A batch norm followed by a ReLU runs as one pass each way
+(:func:`batch_norm_relu_forward`); pooling runs on the pooling kernels of
+:mod:`v1sim.kernels.ops`; everything else is a few vectorised passes.
 
 Devices: ``"cpu"`` and ``"parallel"`` select the serial or parallel Numba
 kernels. ``"cuda"`` (or any numba device array among the inputs) runs the
