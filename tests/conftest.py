@@ -47,3 +47,28 @@ def pytest_collection_modifyitems(config, items):
     if reason:
         for item in cuda_items:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def lenet5_curve():
+    """``curve()``: 30 float32 SGD steps of LeNet-5 on 32 random images, as ``(losses, parameters)``, to compare
+    two convolution paths (the test monkeypatches one off between two calls)."""
+    import numpy as np
+
+    from v1sim import nn
+    from v1sim.nn import models
+
+    def curve(steps=30):
+        rng = np.random.default_rng(0)
+        x, y = rng.random((32, 1, 32, 32), dtype=np.float32), rng.integers(0, 10, 32)
+        model, crit = models.build("lenet5", rng=0), nn.CrossEntropyLoss()
+        opt = nn.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        losses = []
+        for _ in range(steps):
+            losses.append(crit(model(x), y))
+            model.zero_grad()
+            model.backward(crit.backward(), input_grad=False)
+            opt.step()
+        return np.array(losses), [p.data.copy() for p in model.parameters()]
+
+    return curve

@@ -94,28 +94,13 @@ def test_rows_on_an_empty_batch():
     assert out.shape == (0, 2, 8, 8) and dx.shape == (0, 1, 8, 8) and not dw.any()
 
 
-def test_lenet5_training_curve_with_c1_on_rows_stays_within_1e6_of_im2col(monkeypatch):
+def test_lenet5_training_curve_with_c1_on_rows_stays_within_1e6_of_im2col(monkeypatch, lenet5_curve):
     """30 float32 SGD steps of LeNet-5 with C1 summed along rows follow the im2col path's curve to float32
     rounding (C1's sums run in another order), the bound issue 15 sets."""
-    from v1sim import nn
-    from v1sim.nn import models
 
-    def curve():
-        rng = np.random.default_rng(0)
-        x, y = rng.random((32, 1, 32, 32), dtype=np.float32), rng.integers(0, 10, 32)
-        model, crit = models.build("lenet5", rng=0), nn.CrossEntropyLoss()
-        opt = nn.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        losses = []
-        for _ in range(30):
-            losses.append(crit(model(x), y))
-            model.zero_grad()
-            model.backward(crit.backward(), input_grad=False)
-            opt.step()
-        return np.array(losses), [p.data.copy() for p in model.parameters()]
-
-    rows, w_rows = curve()
+    rows, w_rows = lenet5_curve()
     monkeypatch.setattr(conv_rows, "MAX_PATCH", 0)  # C1 back on im2col
-    im2col, w_im2col = curve()
+    im2col, w_im2col = lenet5_curve()
     assert im2col[-1] < 0.9 * im2col[0]  # it learns: the comparison is over a real curve
     np.testing.assert_allclose(rows, im2col, rtol=1e-6, atol=0)
     for a, b in zip(w_rows, w_im2col):

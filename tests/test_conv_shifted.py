@@ -168,28 +168,13 @@ def test_shifted_conv2d_on_an_empty_batch():
     assert dx.shape == x.shape and dw.shape == w.shape and not dw.any()
 
 
-def test_lenet5_training_curve_with_shifted_c3_stays_within_1e6_of_im2col(monkeypatch):
+def test_lenet5_training_curve_with_shifted_c3_stays_within_1e6_of_im2col(monkeypatch, lenet5_curve):
     """LeNet-5's C3 runs shifted: 30 SGD steps in float32 follow the im2col path's curve to float32 rounding
     (the summation order of C3's products changed), which the issue bounds at 1e-6."""
-    from v1sim import nn
-    from v1sim.nn import models
 
-    def curve():
-        rng = np.random.default_rng(0)
-        x, y = rng.random((32, 1, 32, 32), dtype=np.float32), rng.integers(0, 10, 32)
-        model, crit = models.build("lenet5", rng=0), nn.CrossEntropyLoss()
-        opt = nn.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        losses = []
-        for _ in range(30):
-            losses.append(crit(model(x), y))
-            model.zero_grad()
-            model.backward(crit.backward(), input_grad=False)
-            opt.step()
-        return np.array(losses), [p.data.copy() for p in model.parameters()]
-
-    shifted, w_shifted = curve()
+    shifted, w_shifted = lenet5_curve()
     monkeypatch.setattr(conv_shifted, "MIN_CHANNELS", 10**6)  # every layer on im2col: the former path
-    im2col, w_im2col = curve()
+    im2col, w_im2col = lenet5_curve()
     assert im2col[-1] < 0.9 * im2col[0]  # it learns: the comparison is over a real curve
     np.testing.assert_allclose(shifted, im2col, rtol=1e-6, atol=0)
     for a, b in zip(w_shifted, w_im2col):
