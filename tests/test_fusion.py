@@ -101,17 +101,17 @@ def test_lenet5_training_curve_is_unchanged_by_the_pooling_fast_path(monkeypatch
 
     calls = []
     real_get = ops.get
-    monkeypatch.setattr(ops, "get", lambda name, device: calls.append(name) or real_get(name, device))
+    monkeypatch.setattr(ops, "get", lambda name, device, size=None: calls.append(name) or real_get(name, device, size))
     fast = curve()
     assert calls.count("avg_pool_2x2_backward") == 3 * 2 and "avg_pool_backward" not in calls
     general = kernels.get("avg_pool_backward", "cpu")
     monkeypatch.setattr(
         ops,
         "get",
-        lambda name, device: (
+        lambda name, device, size=None: (
             (lambda g, gi: (gi.fill(0), general(g, 2, 2, 2, 2, 0, 0, gi)))
             if name == "avg_pool_2x2_backward"
-            else real_get(name, device)
+            else real_get(name, device, size)
         ),
     )
     slow = curve()
