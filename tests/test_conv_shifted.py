@@ -71,15 +71,6 @@ def test_which_convolutions_run_shifted():
     assert plan.shifted is not None and plan.shifted.tasks == plan.tasks
 
 
-def _run_groups(n, tasks):
-    edges = np.linspace(0, n, tasks + 1).astype(int)
-
-    def run(task):
-        return [task(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-
-    return run
-
-
 CASES = [  # (x shape, w shape, stride, padding)
     ((3, 8, 9, 7), (5, 8, 3, 3), (1, 1), (1, 1)),
     ((2, 9, 10, 13), (4, 9, 3, 5), (1, 1), (2, 1)),  # rectangular kernel, padding wider than half of it on one axis
@@ -110,12 +101,14 @@ def test_shifted_products_match_naive_and_im2col_for_any_blocking(
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     p = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, 8)
     p = dataclasses.replace(p, whole=whole, images=images, rows=p.hq if rows is None else rows)
-    run = _run_groups(x_shape[0], tasks)
-    out, xc = conv_shifted.forward(x, w, b, p, run)
+    out, xc = conv_shifted.forward(x, w, b, p, "cpu")
     np.testing.assert_allclose(out, naive.correlate(x, w, stride, padding, b), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(out.shape)
-    dx, dw = conv_shifted.backward(g, xc, w, p, True, run)
-    no_dx, dw_only = conv_shifted.backward(g, xc, w, p, False, run)
+    dx, dw = conv_shifted.backward(g, xc, w, p, True, "cpu")
+    no_dx, dw_only = conv_shifted.backward(g, xc, w, p, False, "cpu")
+    out_p, xc_p = conv_shifted.forward(x, w, b, p, "parallel")  # the groups on Numba's threads: the same bits
+    for a, e in zip((out_p, *conv_shifted.backward(g, xc_p, w, p, True, "parallel")), (out, dx, dw)):
+        np.testing.assert_array_equal(a, e)
     im2col = conv_blocks.plan(x_shape, w_shape, stride, padding, 1, p.ho, p.wo, 8)
     im2col = dataclasses.replace(im2col, shifted=None)
     want_dx, want_dw = conv_blocks.backward(g, conv_blocks.forward(x, w, b, im2col, "cpu")[1], w, im2col, True, "cpu")

@@ -177,7 +177,7 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
         out[...] = result
         return out, xp
     if p.shifted is not None:
-        return conv_shifted.forward(x, w, bias, p.shifted, lambda task: _run(task, p, device), out=out)
+        return conv_shifted.forward(x, w, bias, p.shifted, _host(device), out=out)
     xp = _pad(x, p.padding, device)
     n, k, dtype = x.shape[0], w.shape[0], x.dtype
     (kh, kw), (sy, sx), g = w.shape[2:], p.stride, p.groups
@@ -207,7 +207,7 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     if p.direct:
         return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, device)
     if p.shifted is not None:
-        return conv_shifted.backward(grad, xp, w, p.shifted, input_grad, lambda task: _run(task, p, device))
+        return conv_shifted.backward(grad, xp, w, p.shifted, input_grad, _host(device))
     k, dtype = w.shape[0], xp.dtype
     (kh, kw), (sy, sx), (py, px), g = w.shape[2:], p.stride, p.padding, p.groups
     r, kg = xp.shape[1] * kh * kw, k // g
