@@ -176,3 +176,17 @@ def test_lenet5_training_curve_with_shifted_c3_stays_within_1e6_of_im2col(monkey
     monkeypatch.undo()
     assert conv_blocks.plan((32, 6, 14, 14), (16, 6, 5, 5), (1, 1), (0, 0), 1, 10, 10, 4).shifted is not None
     assert plan.shifted is None
+
+
+def test_buffers_too_long_for_an_lp64_blas_take_the_im2col_path(monkeypatch):
+    """scipy's BLAS takes 32-bit dimensions: a channel row of 2^31 columns or more goes to im2col's blocks."""
+    small = conv_shifted.plan((2, 16, 8, 8), (4, 16, 3, 3), (1, 1), (1, 1), 1, 4)
+    huge = dataclasses.replace(small, n=2**31 // 64)  # 100 grid columns per image: 3.4e9
+    assert conv_shifted.fits_blas(small) and conv_shifted.fits_blas(huge)  # numpy's ILP64 OpenBLAS here
+    lp64 = blas.Routines(None, None, np.int32, "an LP64 BLAS")
+    monkeypatch.setattr(conv_shifted, "routines", lambda: lp64)
+    assert conv_shifted.fits_blas(small) and not conv_shifted.fits_blas(huge)
+    x_shape = (2**31 // 64, 16, 8, 8)  # only planned, never allocated
+    assert conv_blocks.plan(x_shape, (4, 16, 3, 3), (1, 1), (1, 1), 1, 8, 8, 4).shifted is None
+    monkeypatch.undo()
+    assert conv_blocks.plan(x_shape, (4, 16, 3, 3), (1, 1), (1, 1), 1, 8, 8, 4).shifted is not None

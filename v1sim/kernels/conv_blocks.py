@@ -108,6 +108,7 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
     shifted, direct = None, conv_rows.eligible(x_shape, w_shape, stride, groups)
     if not direct and conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
         shifted = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, itemsize)
+        shifted = shifted if conv_shifted.fits_blas(shifted) else None  # else im2col's blocks, small matrices
     return ConvBlocks(
         tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks, shifted, direct
     )

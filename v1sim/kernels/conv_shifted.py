@@ -51,6 +51,7 @@ __all__ = [
     "Shifted",
     "backward",
     "eligible",
+    "fits_blas",
     "forward",
     "plan",
     "warmup",
@@ -151,6 +152,12 @@ def eligible(x_shape, w_shape, stride, groups, ho, wo) -> bool:
         return False
     hq, wq, limit = ho + (kh - 1) // stride[0], wo + (kw - 1) // stride[1], _waste_limit(kh, kw)
     return hq * wq <= limit * ho * wo or (wq <= limit * wo and wq * ho >= 2 * MIN_COLUMNS)
+
+
+def fits_blas(p: Shifted) -> bool:
+    """Whether BLAS's integers hold the buffers' leading dimension: always for an ILP64 BLAS (numpy's own), below
+    2^31 columns for scipy's LP64 one (a batch of 50,000 224x224 images would not fit)."""
+    return routines().int_type == np.int64 or p.n * p.hq * p.wq + p.slack < 2**31
 
 
 def plan(x_shape, w_shape, stride, padding, tasks, itemsize) -> Shifted:
