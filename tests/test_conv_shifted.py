@@ -32,7 +32,7 @@ def test_gemm_from_numba_matches_numpy_on_windows_of_larger_buffers(dtype, trans
     buf = np.full((9, 16), 3.0, dtype)
     c = buf[1:8, 2:11]
     r = blas.routines()
-    blas.gemm(r.for_dtype(dtype), r.scratch(), trans_a, trans_b, 2.0, a_view, b_view, 0.5, c)
+    blas.gemm(r.for_dtype(dtype), r.scratch()[0], trans_a, trans_b, 2.0, a_view, b_view, 0.5, c)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(c, 2.0 * a @ b + 1.5, rtol=tol, atol=tol)
     c[...] = 3.0
@@ -49,7 +49,7 @@ def test_gemm_falls_back_to_scipys_blas(monkeypatch):
         rng = np.random.default_rng(1)
         a, b = rng.standard_normal((4, 6)), rng.standard_normal((6, 3))
         c = np.empty((4, 3))
-        blas.gemm(r.for_dtype(np.float64), r.scratch(), False, False, 1.0, a, b, 0.0, c)
+        blas.gemm(r.for_dtype(np.float64), r.scratch()[0], False, False, 1.0, a, b, 0.0, c)
         np.testing.assert_allclose(c, a @ b, rtol=1e-12)
     finally:
         blas.routines.cache_clear()

@@ -37,9 +37,9 @@ class Routines:
         """The ``?gemm`` for float32 or float64 arrays."""
         return self.sgemm if np.dtype(dtype) == np.float32 else self.dgemm
 
-    def scratch(self) -> np.ndarray:
-        """An integer buffer :func:`gemm` passes its dimensions through (one per calling thread)."""
-        return np.empty(6, self.int_type)
+    def scratch(self, threads: int = 1) -> np.ndarray:
+        """Integer buffers :func:`gemm` passes its dimensions through, one row per calling thread."""
+        return np.empty((threads, 6), self.int_type)
 
 
 def _numpy_openblas():
@@ -79,7 +79,7 @@ def gemm(fn, ints, trans_a, trans_b, alpha, a, b, beta, c):
 
     ``op(a)`` is ``a.T`` when ``trans_a``. The views may be windows of larger buffers (their row stride is
     BLAS's leading dimension). ``fn`` is :meth:`Routines.for_dtype`'s pointer, ``ints`` a
-    :meth:`Routines.scratch` buffer. Column-major BLAS computes ``cᵀ = op(b)ᵀ op(a)ᵀ``: the operands
+    :meth:`Routines.scratch` row. Column-major BLAS computes ``cᵀ = op(b)ᵀ op(a)ᵀ``: the operands
     swap, the transposition flags carry over.
     """
     m, n = c.shape

@@ -34,7 +34,6 @@ Used by :mod:`.conv_blocks` for ungrouped layers with enough channels (:func:`el
 
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +41,7 @@ from numba import njit, prange
 
 from ..backend import blas_threads
 from .blas import gemm, routines
+from .cpu.common import compile_twins
 
 __all__ = [
     "MAX_WASTE",
@@ -328,18 +328,13 @@ def _backward_all(fn, ints, xc, g, gc, ws, offs, phase, parity, edges, geometry,
         _backward_task(fn, ints[t], xc, g, gc, ws, offs, phase, parity, group, dwt[t], gt[t], res[t], dx)
 
 
-def _both(body):
-    """``{"cpu": serial, "parallel": parallel}`` compilations of ``body`` (the parallel one from a renamed copy:
-    Numba's disk cache keys a function by name, not by its flags)."""
-    copy = types.FunctionType(body.__code__, body.__globals__, body.__name__ + "_parallel", None, body.__closure__)
-    copy.__qualname__ = body.__qualname__ + "_parallel"
-    return {
-        "cpu": njit(cache=True, nogil=True)(body),
-        "parallel": njit(cache=True, nogil=True, parallel=True)(copy),
-    }
+def _by_device(body) -> dict:
+    """``{"cpu": serial, "parallel": parallel}`` compilations of ``body``, as the kernel registry compiles its
+    twins."""
+    return dict(zip(("cpu", "parallel"), compile_twins(body)))
 
 
-_FORWARD_ALL, _BACKWARD_ALL = _both(_forward_all), _both(_backward_all)
+_FORWARD_ALL, _BACKWARD_ALL = _by_device(_forward_all), _by_device(_backward_all)
 
 
 # --------------------------------------------------------------------------
@@ -379,7 +374,7 @@ def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.nd
     out = np.empty((p.n, p.k, p.ho, p.wo), dtype) if out is None else out
     b = np.empty(0, dtype) if bias is None else bias
     res = np.empty((p.tasks, p.k, p.columns), dtype)
-    ints = np.empty((p.tasks, 6), blas.int_type)
+    ints = blas.scratch(p.tasks)
     args = (x, xc, _weights_by_tap(w, p), offs, phase, parity, b, _edges(p), _geometry(p), res, out)
     with blas_threads(1):
         _FORWARD_ALL[_host(device)](blas.for_dtype(dtype), ints, *args)
@@ -399,7 +394,7 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     dwt = np.zeros((p.tasks, p.kh * p.kw, p.c, p.k), dtype)
     gt = np.empty((p.tasks, p.columns, p.k), dtype)
     res = np.empty((p.tasks, p.c, p.columns) if input_grad else (p.tasks, 0, 0), dtype)
-    ints = np.empty((p.tasks, 6), blas.int_type)
+    ints = blas.scratch(p.tasks)
     args = (xc, g, gc, _weights_by_tap(w, p), offs, phase, parity, _edges(p), _geometry(p), dwt, gt, res, dx)
     with blas_threads(1):
         _BACKWARD_ALL[_host(device)](blas.for_dtype(dtype), ints, *args)
