@@ -172,11 +172,7 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
     (C-contiguous, x's dtype).
     """
     if p.direct:
-        result, xp = conv_rows.forward(x, w, bias, p.padding, device)
-        if out is None:
-            return result, xp
-        out[...] = result
-        return out, xp
+        return conv_rows.forward(x, w, bias, p.padding, device, out=out)
     if p.shifted is not None:
         return conv_shifted.forward(x, w, bias, p.shifted, _host(device), out=out)
     xp = _pad(x, p.padding, device)

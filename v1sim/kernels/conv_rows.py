@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import get
+from .cpu.rows import WIDTHS  # kernel widths with compiled row kernels
 
 __all__ = ["MAX_PATCH", "TASKS", "WIDTHS", "backward", "eligible", "forward"]
 
@@ -26,8 +27,6 @@ __all__ = ["MAX_PATCH", "TASKS", "WIDTHS", "backward", "eligible", "forward"]
 #: im2col, a 7x7 on one channel with 64 filters (49) slower, the digits bank's 11x11 (121) 1.6x slower.
 MAX_PATCH = 32
 
-#: Kernel widths with compiled row kernels (:data:`v1sim.kernels.cpu.rows.WIDTHS`).
-WIDTHS = (3, 5, 7)
 
 #: Groups of images whose weight gradients are summed apart, then in order: set by the batch, not the threads.
 TASKS = 8
@@ -45,36 +44,34 @@ def _host(device) -> str:
     return device if device in ("cpu", "parallel") else "parallel"
 
 
-def _padded(a, top, bottom, left, right) -> np.ndarray:
-    """``a`` (N, C, H, W) zero-padded on each side (a copy: the row kernels read whole vectors past the edge)."""
+def _padded(a, top, bottom, left, right, out_w, kw) -> np.ndarray:
+    """``a`` (N, C, H, W) zero-padded on each side, and on the right past that so that rows of ``out_w`` outputs
+    of a ``kw``-wide kernel are computed a whole number of SIMD vectors wide (one copy: the row kernels read
+    whole vectors)."""
     n, c, h, w = a.shape
-    out = np.zeros((n, c, h + top + bottom, w + left + right), a.dtype)
+    lanes = max(1, _VECTOR_BYTES // a.dtype.itemsize)
+    width = max(w + left + right, -(-out_w // lanes) * lanes + kw - 1)
+    out = np.zeros((n, c, h + top + bottom, width), a.dtype)
     out[:, :, top : top + h, left : left + w] = a
     return out
 
 
-def _correlate(xp, w, bias, out_h, out_w, device) -> np.ndarray:
-    """Valid correlation of ``xp`` (padded, stride 1) with ``w``, rows widened to whole vectors on the right."""
-    lanes = max(1, _VECTOR_BYTES // xp.dtype.itemsize)
-    kw = w.shape[3]
-    wide = -(-out_w // lanes) * lanes
-    extra = wide + kw - 1 - xp.shape[3]
-    if extra > 0:
-        xp = _padded(xp, 0, 0, 0, extra)
-    out = np.empty((xp.shape[0], w.shape[0], out_h, out_w), xp.dtype)
+def _correlate(xp, w, bias, out, device) -> np.ndarray:
+    """``out`` = bias + valid correlation of ``xp`` (padded and widened by :func:`_padded`) with ``w``."""
     b = np.empty(0, xp.dtype) if bias is None else bias
-    get(f"correlate_rows_{kw}", _host(device))(xp, np.ascontiguousarray(w), b, out)
-    return out, xp
+    get(f"correlate_rows_{w.shape[3]}", _host(device))(xp, np.ascontiguousarray(w), b, out)
+    return out
 
 
-def forward(x, w, bias, padding, device) -> tuple[np.ndarray, np.ndarray]:
+def forward(x, w, bias, padding, device, out=None) -> tuple[np.ndarray, np.ndarray]:
     """``(out, xp)``: the correlation of x (N, C, H, W) zero-padded by ``padding`` with w, plus bias, and the
-    padded input (widened on the right) that :func:`backward` reads."""
-    py, px = padding
-    kh, kw = w.shape[2:]
-    xp = _padded(x, py, py, px, px)
-    ho, wo = xp.shape[2] - kh + 1, xp.shape[3] - kw + 1
-    return _correlate(xp, w, bias, ho, wo, device)
+    padded input (widened on the right) that :func:`backward` reads. ``out``, if given, is written in place."""
+    (py, px), (kh, kw) = padding, w.shape[2:]
+    n, _, h, wd = x.shape
+    ho, wo = h + 2 * py - kh + 1, wd + 2 * px - kw + 1
+    xp = _padded(x, py, py, px, px, wo, kw)
+    out = np.empty((n, w.shape[0], ho, wo), x.dtype) if out is None else out
+    return _correlate(xp, w, bias, out, device), xp
 
 
 def backward(grad, xp, w, padding, x_shape, input_grad, device):
@@ -95,7 +92,8 @@ def backward(grad, xp, w, padding, x_shape, input_grad, device):
     # dxpad = full correlation of g with the flipped filters, channels and filters swapped; then the crop
     flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     hp, wp = ho + kh - 1, wo + kw - 1
-    dxp, _ = _correlate(_padded(g, kh - 1, kh - 1, kw - 1, kw - 1), flipped, None, hp, wp, device)
+    gp = _padded(g, kh - 1, kh - 1, kw - 1, kw - 1, wp, kw)
+    dxp = _correlate(gp, flipped, None, np.empty((n, w.shape[1], hp, wp), xp.dtype), device)
     py, px = padding
     h, wd = x_shape[2:]
     return np.ascontiguousarray(dxp[:, :, py : py + h, px : px + wd]), dw
