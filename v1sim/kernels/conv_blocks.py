@@ -172,7 +172,7 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
     (C-contiguous, x's dtype).
     """
     if p.direct:
-        return conv_rows.forward(x, w, bias, p.padding, device, out=out)
+        return conv_rows.forward(x, w, bias, p.padding, _host(device), out=out)
     if p.shifted is not None:
         return conv_shifted.forward(x, w, bias, p.shifted, _host(device), out=out)
     xp = _pad(x, p.padding, device)
@@ -202,7 +202,7 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
 def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``, patches recomputed from padded ``xp``."""
     if p.direct:
-        return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, device)
+        return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, _host(device))
     if p.shifted is not None:
         return conv_shifted.backward(grad, xp, w, p.shifted, input_grad, _host(device))
     k, dtype = w.shape[0], xp.dtype

@@ -40,10 +40,6 @@ def eligible(x_shape, w_shape, stride, groups) -> bool:
     return stride == (1, 1) and groups == 1 and kw in WIDTHS and c * kh * kw <= MAX_PATCH
 
 
-def _host(device) -> str:
-    return device if device in ("cpu", "parallel") else "parallel"
-
-
 def _padded(a, top, bottom, left, right, out_w, kw) -> np.ndarray:
     """``a`` (N, C, H, W) zero-padded on each side, and on the right past that so that rows of ``out_w`` outputs
     of a ``kw``-wide kernel are computed a whole number of SIMD vectors wide (one copy: the row kernels read
@@ -59,13 +55,14 @@ def _padded(a, top, bottom, left, right, out_w, kw) -> np.ndarray:
 def _correlate(xp, w, bias, out, device) -> np.ndarray:
     """``out`` = bias + valid correlation of ``xp`` (padded and widened by :func:`_padded`) with ``w``."""
     b = np.empty(0, xp.dtype) if bias is None else bias
-    get(f"correlate_rows_{w.shape[3]}", _host(device))(xp, np.ascontiguousarray(w), b, out)
+    get(f"correlate_rows_{w.shape[3]}", device)(xp, np.ascontiguousarray(w), b, out)
     return out
 
 
 def forward(x, w, bias, padding, device, out=None) -> tuple[np.ndarray, np.ndarray]:
     """``(out, xp)``: the correlation of x (N, C, H, W) zero-padded by ``padding`` with w, plus bias, and the
-    padded input (widened on the right) that :func:`backward` reads. ``out``, if given, is written in place."""
+    padded input (widened on the right) that :func:`backward` reads. ``device`` is a CPU backend, "cpu" or
+    "parallel" (:mod:`.conv_blocks` resolves it); ``out``, if given, is written in place."""
     (py, px), (kh, kw) = padding, w.shape[2:]
     n, _, h, wd = x.shape
     ho, wo = h + 2 * py - kh + 1, wd + 2 * px - kw + 1
@@ -81,7 +78,7 @@ def backward(grad, xp, w, padding, x_shape, input_grad, device):
     kh, kw = w.shape[2:]
     parts = np.empty((max(1, min(n, TASKS)), k, w.shape[1], kh, kw), xp.dtype)
     if n:
-        get(f"weight_grad_rows_{kw}", _host(device))(g, xp, parts)
+        get(f"weight_grad_rows_{kw}", device)(g, xp, parts)
     else:
         parts[...] = 0
     dw = parts[0].copy()

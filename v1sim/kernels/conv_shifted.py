@@ -356,14 +356,11 @@ def _geometry(p: Shifted) -> tuple:
     return (p.py, p.px, p.sy, p.sx, p.whole, p.images, p.rows, p.hq, p.wq)
 
 
-def _host(device) -> str:
-    return "cpu" if device == "cpu" else "parallel"
-
-
 def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.ndarray]:
     """``(out (N, K, Ho, Wo), xc)``: the correlation plus bias, and the channel-major phases of the padded
-    input that :func:`backward` reads. The groups of images run on Numba's threads for ``device="parallel"``,
-    each calling BLAS on one thread; ``out``, if given, is written in place (C-contiguous, x's dtype)."""
+    input that :func:`backward` reads. ``device`` is "cpu" or "parallel" (:mod:`.conv_blocks` resolves it): the
+    groups of images run on Numba's threads for "parallel", each calling BLAS on one thread; ``out``, if given,
+    is written in place (C-contiguous, x's dtype)."""
     dtype = x.dtype
     blas = routines()
     offs, phase, parity = p.taps()
@@ -377,7 +374,7 @@ def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.nd
     ints = blas.scratch(p.tasks)
     args = (x, xc, _weights_by_tap(w, p), offs, phase, parity, b, _edges(p), _geometry(p), res, out)
     with blas_threads(1):
-        _FORWARD_ALL[_host(device)](blas.for_dtype(dtype), ints, *args)
+        _FORWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     return out, xc
 
 
@@ -397,7 +394,7 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     ints = blas.scratch(p.tasks)
     args = (xc, g, gc, _weights_by_tap(w, p), offs, phase, parity, _edges(p), _geometry(p), dwt, gt, res, dx)
     with blas_threads(1):
-        _BACKWARD_ALL[_host(device)](blas.for_dtype(dtype), ints, *args)
+        _BACKWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     total = dwt[0]
     for more in dwt[1:]:  # a fixed order: the same sum on any number of threads
         total += more
