@@ -235,18 +235,18 @@ def warmup(devices=("cpu", "parallel"), dtypes=("float32", "float64"), progress=
         kern(*args)
         steady = time.perf_counter() - start
         records.append({"kernel": name, "device": device, "dtype": dtype, "first_call_s": first, "steady_s": steady})
-    if {"cpu", "parallel"} & set(devices):  # the convolutions' tap-by-tap kernels (not in the registry: BLAS inside)
-        from . import conv_shifted
+    if {"cpu", "parallel"} & set(devices):  # the convolutions calling BLAS from Numba (not in the registry)
+        from . import conv_shifted, conv_winograd
 
-        for dtype in dtypes:
+        for module, dtype in ((m, t) for m in (conv_shifted, conv_winograd) for t in dtypes):
             times = []
             for _ in range(2):
                 start = time.perf_counter()
-                conv_shifted.warmup(np.dtype(dtype))
+                module.warmup(np.dtype(dtype))
                 times.append(time.perf_counter() - start)
             records.append(
                 {
-                    "kernel": "conv_shifted",
+                    "kernel": module.__name__.rsplit(".", 1)[1],
                     "device": "cpu",
                     "dtype": dtype,
                     "first_call_s": times[0],

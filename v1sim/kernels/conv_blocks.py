@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from ..backend import blas_threads
-from . import conv_rows, conv_shifted, get
+from . import conv_rows, conv_shifted, conv_winograd, get
 
 __all__ = [
     "BLOCK_BYTES",
@@ -77,6 +77,7 @@ class ConvBlocks:
     tasks: int  # groups of images, each summing its own weight gradient
     shifted: conv_shifted.Shifted | None = None  # shifted products instead of im2col
     direct: bool = False  # thin patches: summed along output rows (conv_rows), no im2col, no BLAS
+    winograd: conv_winograd.Winograd | None = None  # 3x3 at stride 1 with many channels: F(2x2, 3x3)
 
     @property
     def wide(self) -> bool:
@@ -86,9 +87,10 @@ class ConvBlocks:
 def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlocks:
     """Blocks of about :data:`BLOCK_BYTES` of patches (and :data:`MIN_COLUMNS`): whole images when one is smaller,
     else rows of one. Convolutions that :func:`.conv_shifted.eligible` accepts (ungrouped, enough channels) run
-    as one shifted product per kernel tap instead (:mod:`.conv_shifted`), in the same groups of images; thin
-    patches (:func:`.conv_rows.eligible`: a few channels of a small kernel) are summed along output rows
-    (:mod:`.conv_rows`).
+    as one shifted product per kernel tap instead (:mod:`.conv_shifted`), in the same groups of images; 3x3
+    ones at stride 1 with many channels on large maps (:func:`.conv_winograd.eligible`) as Winograd's
+    F(2x2, 3x3) (:mod:`.conv_winograd`); thin patches (:func:`.conv_rows.eligible`: a few channels of a small
+    kernel) are summed along output rows (:mod:`.conv_rows`).
 
     Stride-1 convolutions whose padded width ``Wp`` is at most :data:`MAX_SPILL` times ``Wo`` use wide
     blocks: one contiguous copy per (channel, u, v) instead of one per output row, for ``Wp/Wo``
@@ -106,12 +108,14 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
     else:  # rows of one image, in blocks of equal height
         images, rows = 1, -(-ho // -(-ho // per_block))
     shifted, direct = None, conv_rows.eligible(x_shape, w_shape, stride, groups)
-    if not direct and conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
+    winograd = None
+    if not direct and conv_winograd.eligible(x_shape, w_shape, stride, padding, groups):
+        winograd = conv_winograd.plan(x_shape, w_shape, padding, tasks)
+    elif not direct and conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
         shifted = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, itemsize)
         shifted = shifted if conv_shifted.fits_blas(shifted) else None  # else im2col's blocks, small matrices
-    return ConvBlocks(
-        tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo, images, rows, pitch, tasks, shifted, direct
-    )
+    shape = (tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo)
+    return ConvBlocks(*shape, images, rows, pitch, tasks, shifted, direct, winograd)
 
 
 def _groups_of_images(n, tasks) -> list[tuple[int, int]]:
@@ -173,6 +177,8 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
     """
     if p.direct:
         return conv_rows.forward(x, w, bias, p.padding, _host(device), out=out)
+    if p.winograd is not None:
+        return conv_winograd.forward(x, w, bias, p.winograd, _host(device), out=out)
     if p.shifted is not None:
         return conv_shifted.forward(x, w, bias, p.shifted, _host(device), out=out)
     xp = _pad(x, p.padding, device)
@@ -203,6 +209,8 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``, patches recomputed from padded ``xp``."""
     if p.direct:
         return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, _host(device))
+    if p.winograd is not None:
+        return conv_winograd.backward(grad, xp, w, p.winograd, input_grad, _host(device))
     if p.shifted is not None:
         return conv_shifted.backward(grad, xp, w, p.shifted, input_grad, _host(device))
     k, dtype = w.shape[0], xp.dtype

@@ -53,7 +53,9 @@ __all__ = [
     "eligible",
     "fits_blas",
     "forward",
+    "pad_phases",
     "plan",
+    "span",
     "warmup",
 ]
 
@@ -180,7 +182,7 @@ def plan(x_shape, w_shape, stride, padding, tasks, itemsize) -> Shifted:
 
 
 @njit(cache=True, nogil=True)
-def _pad_phases(x, lo, hi, py, px, sy, sx, hq, wq, parity, xc):
+def pad_phases(x, lo, hi, py, px, sy, sx, hq, wq, parity, xc):
     """xc[f, c, n*Pq + y'*Wq + x'] = xpad[n, c, a + sy*y', b + sx*x'] for images lo..hi-1 and the built phases
     f with parities (a, b); zeros in the padding and past the padded input."""
     _, n_ch, h, w = x.shape
@@ -204,7 +206,7 @@ def _pad_phases(x, lo, hi, py, px, sy, sx, hq, wq, parity, xc):
 
 
 @njit(cache=True, nogil=True)
-def _span(n0, nb, r0, rows, last_row, whole, pitch, wq):
+def span(n0, nb, r0, rows, last_row, whole, pitch, wq):
     """(first column, columns, grid rows r0..r1 covered) of a block: nb whole images from image n0, or rows
     r0.. of image n0 (at most ``rows``, none past ``last_row``)."""
     if whole:
@@ -222,7 +224,7 @@ def _forward_task(fn, ints, xc, ws, offs, phase, bias, lo, hi, whole, images, ro
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):
-            j0, length, r1 = _span(n0, nb, r0, rows, ho, whole, pitch, wq)
+            j0, length, r1 = span(n0, nb, r0, rows, ho, whole, pitch, wq)
             r0 = 0 if whole else r0
             block = res[:, :length]
             for s in range(offs.shape[0]):
@@ -265,7 +267,7 @@ def _backward_task(fn, ints, xc, g, gc, ws, offs, phase, parity, geometry, dwt, 
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):  # dW over the output rows (gc is 0 at dropped columns)
-            j0, length, _ = _span(n0, nb, r0, rows, ho, whole, pitch, wq)
+            j0, length, _ = span(n0, nb, r0, rows, ho, whole, pitch, wq)
             # dW_sᵀ = X_window @ Gᵀ with Gᵀ pixel-major: BLAS runs this orientation 10-40% faster than
             # G @ X_windowᵀ (16-64 channels, 800-3500 columns, one core)
             gblock, gtb = gc[:, slack + j0 : slack + j0 + length], gt[:length]
@@ -279,7 +281,7 @@ def _backward_task(fn, ints, xc, g, gc, ws, offs, phase, parity, geometry, dwt, 
             continue
         h, w = dx.shape[2], dx.shape[3]
         for r0 in range(0, 1 if whole else hq, rows):  # dx: each phase gathers its taps' gradient, i - off_s
-            i0, length, r1 = _span(n0, nb, r0, rows, hq, whole, pitch, wq)
+            i0, length, r1 = span(n0, nb, r0, rows, hq, whole, pitch, wq)
             r0 = 0 if whole else r0
             block = res[:, :length]
             for f in range(parity.shape[0]):
@@ -313,7 +315,7 @@ def _forward_all(fn, ints, x, xc, ws, offs, phase, parity, bias, edges, geometry
     """Lay out every group's images, then run every group's blocks (two parallel regions, no Python between)."""
     py, px, sy, sx, whole, images, rows, hq, wq = geometry
     for t in prange(edges.shape[0] - 1):
-        _pad_phases(x, edges[t], edges[t + 1], py, px, sy, sx, hq, wq, parity, xc)
+        pad_phases(x, edges[t], edges[t + 1], py, px, sy, sx, hq, wq, parity, xc)
     for t in prange(edges.shape[0] - 1):  # all images laid out first: windows of dropped columns reach the next
         _forward_task(
             fn, ints[t], xc, ws, offs, phase, bias, edges[t], edges[t + 1], whole, images, rows, hq, wq, res[t], out

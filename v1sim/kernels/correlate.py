@@ -3,8 +3,8 @@
 The unchecked engine under :mod:`v1sim.signal` (whose public functions pad
 the input and check every argument first): ``"direct"`` Numba loops
 (row-vectorised for few filters, filter-vectorised for many), ``"gemm"``
-(the ConvNet engine's CPU convolution, :mod:`.conv_blocks`: shifted BLAS products, im2col blocks, or row
-sums for thin patches) or ``"fft"`` (one real
+(the ConvNet engine's CPU convolution, :mod:`.conv_blocks`: shifted BLAS products, Winograd's F(2x2, 3x3),
+im2col blocks, or row sums for thin patches) or ``"fft"`` (one real
 FFT per image channel shared by the whole bank, the bank's spectra cached).
 """
 

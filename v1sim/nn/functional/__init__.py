@@ -21,7 +21,9 @@ statistics that :func:`batch_norm_forward` updates in place, as PyTorch does).
 Where the time goes: convolutions (:mod:`v1sim.kernels.conv_blocks` picks a
 path per layer) run as one BLAS product per kernel tap over windows of the
 channel-major padded input (:mod:`v1sim.kernels.conv_shifted`: most layers
-of a deep net), as direct sums along output rows for filters of a few weights
+of a deep net), by Winograd's F(2x2, 3x3) for 3x3 layers with many channels on
+large maps (:mod:`v1sim.kernels.conv_winograd`: VGG's, ImageNet ResNets' first
+stages), as direct sums along output rows for filters of a few weights
 (:mod:`v1sim.kernels.conv_rows`), or as im2col of a few images into a
 workspace that stays in cache and one BLAS product per block; the blocks are
 spread over worker threads, and a layer holds its (padded) input for backward,
