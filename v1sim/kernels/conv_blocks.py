@@ -55,9 +55,10 @@ MAX_SPILL = 1.25
 #: thread count: the weight gradient's summation order (per group, then the groups in order) is fixed.
 TASKS = 8
 
-#: At least this many multiply-accumulates per task (about 0.3 ms): LeNet-sized layers run as one task,
-#: without a thread hand-off per layer.
-MIN_TASK_MACS = 10_000_000
+#: At least this many multiply-accumulates per task (about 60 us): LeNet-5's C3 at batch 64 (15 million) runs
+#: as 7 tasks, on both cores (a training step 7.2 -> 5.8 ms; 10 million, one task, had been chosen while a
+#: stale Numba cache kept the serial kernels slow, see :mod:`.cpu.common`); tiny layers stay one task.
+MIN_TASK_MACS = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
