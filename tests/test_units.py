@@ -82,7 +82,8 @@ def test_convnet_layer_centre_units_are_the_full_forward_pass_centre_column():
     layer = physiology.ConvNetLayer(LENET, "c1", image_size=32)
     assert layer.read_from == "tanh1" and layer.n_units == 6 and layer.ppd == 4.0  # 32 px over 8 degrees
     full = LENET[:2](IMAGES32[:, None].astype(np.float32))  # c1 then its tanh: (3, 6, 28, 28)
-    np.testing.assert_allclose(layer.responses(IMAGES32), np.maximum(full[:, :, 14, 14], 0), rtol=1e-6)
+    # to float32 rounding: the centre crop is c1's 5x5 field, one matrix product, the full pass sums by rows
+    np.testing.assert_allclose(layer.responses(IMAGES32), np.maximum(full[:, :, 14, 14], 0), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(layer.full_output(IMAGES32), full, rtol=1e-6)
     # a non-weighted layer is read as it is; a Linear layer's units are all its features
     assert physiology.ConvNetLayer(LENET, "s2", image_size=32).read_from == "s2"

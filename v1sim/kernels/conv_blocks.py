@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..backend import blas_threads
+from ..backend import blas_threads, matmul
 from . import conv_rows, conv_shifted, conv_winograd, get
 
 __all__ = [
@@ -79,6 +79,7 @@ class ConvBlocks:
     shifted: conv_shifted.Shifted | None = None  # shifted products instead of im2col
     direct: bool = False  # thin patches: summed along output rows (conv_rows), no im2col, no BLAS
     winograd: conv_winograd.Winograd | None = None  # 3x3 at stride 1 with many channels: F(2x2, 3x3)
+    dense: bool = False  # the kernel covers the whole unpadded input (LeNet-5's C5): one matrix product
 
     @property
     def wide(self) -> bool:
@@ -91,7 +92,8 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
     as one shifted product per kernel tap instead (:mod:`.conv_shifted`), in the same groups of images; 3x3
     ones at stride 1 with many channels on large maps (:func:`.conv_winograd.eligible`) as Winograd's
     F(2x2, 3x3) (:mod:`.conv_winograd`); thin patches (:func:`.conv_rows.eligible`: a few channels of a small
-    kernel) are summed along output rows (:mod:`.conv_rows`).
+    kernel) are summed along output rows (:mod:`.conv_rows`); a kernel as large as the unpadded input (one
+    output per filter: LeNet-5's C5) is one matrix product.
 
     Stride-1 convolutions whose padded width ``Wp`` is at most :data:`MAX_SPILL` times ``Wo`` use wide
     blocks: one contiguous copy per (channel, u, v) instead of one per output row, for ``Wp/Wo``
@@ -108,15 +110,18 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
         images, rows = max(1, min(per_block // ho, -(-n // tasks))), ho
     else:  # rows of one image, in blocks of equal height
         images, rows = 1, -(-ho // -(-ho // per_block))
-    shifted, direct = None, conv_rows.eligible(x_shape, w_shape, stride, groups)
-    winograd = None
-    if not direct and conv_winograd.eligible(x_shape, w_shape, stride, padding, groups):
+    dense = groups == 1 and tuple(padding) == (0, 0) and tuple(x_shape[2:]) == (kh, kw)
+    direct = not dense and conv_rows.eligible(x_shape, w_shape, stride, groups)
+    shifted = winograd = None
+    if dense or direct:
+        pass  # no blocks of products
+    elif conv_winograd.eligible(x_shape, w_shape, stride, padding, groups):
         winograd = conv_winograd.plan(x_shape, w_shape, padding, tasks)
-    elif not direct and conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
+    elif conv_shifted.eligible(x_shape, w_shape, stride, groups, ho, wo):
         shifted = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, itemsize)
         shifted = shifted if conv_shifted.fits_blas(shifted) else None  # else im2col's blocks, small matrices
     shape = (tuple(x_shape), tuple(w_shape), stride, padding, groups, ho, wo)
-    return ConvBlocks(*shape, images, rows, pitch, tasks, shifted, direct, winograd)
+    return ConvBlocks(*shape, images, rows, pitch, tasks, shifted, direct, winograd, dense)
 
 
 def _groups_of_images(n, tasks) -> list[tuple[int, int]]:
@@ -176,6 +181,15 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
     plan, the channel-major padded x of :mod:`.conv_shifted`). ``out``, if given, is written in place
     (C-contiguous, x's dtype).
     """
+    if p.dense:  # out (N, K) = x (N, C*kh*kw) @ w (K, C*kh*kw)ᵀ: one product, as a linear layer's
+        n, k, r = x.shape[0], w.shape[0], w[0].size  # sizes spelt out: an empty batch cannot infer them
+        x = np.ascontiguousarray(x)
+        out = np.empty((n, k, 1, 1), x.dtype) if out is None else out
+        out2 = out.reshape(n, k)
+        matmul(x.reshape(n, r), w.reshape(k, r).T, out=out2)
+        if bias is not None:
+            out2 += bias
+        return out, x
     if p.direct:
         return conv_rows.forward(x, w, bias, p.padding, _host(device), out=out)
     if p.winograd is not None:
@@ -208,6 +222,11 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
 
 def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``, patches recomputed from padded ``xp``."""
+    if p.dense:
+        n, k, r = xp.shape[0], w.shape[0], w[0].size
+        g, x2, w2 = grad.reshape(n, k), xp.reshape(n, r), w.reshape(k, r)
+        dx = matmul(g, w2).reshape(xp.shape) if input_grad else None
+        return dx, matmul(g.T, x2).reshape(w.shape)
     if p.direct:
         return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, _host(device))
     if p.winograd is not None:
