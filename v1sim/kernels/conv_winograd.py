@@ -47,12 +47,13 @@ from .winograd_tiles import G_PAIRS, G_PAIRS_T, combine_rows, grad_tiles, input_
 __all__ = ["MIN_CHANNELS", "MIN_MAP_TILES", "Winograd", "backward", "eligible", "forward", "plan", "warmup"]
 
 #: Input and output channels below which the transforms cost more than the products save (their cost is per
-#: channel, the saving per channel pair): at 16 channels (ResNet-20's first stage) F(2x2, 3x3) ran 0.76x the
-#: shifted products, at 32 0.92x, at 64 1.09-1.20x (forward + backward, 2 threads).
+#: channel, the saving per channel pair): at 16 channels (ResNet-20's first stage) F(2x2, 3x3) ran 0.73-0.76x
+#: the shifted products' speed, at 32 0.92-0.96x, at 64 1.01-1.24x (forward + backward, 2 threads).
 MIN_CHANNELS = 64
 
 #: At least this many output tiles per image: small maps give short blocks and many dropped grid tiles (64
-#: channels on 8x8 maps, 16 tiles: 0.99x; 256 channels on 14x14, 49 tiles: 1.00x; 128 on 28x28, 196: 1.11x).
+#: channels on 8x8 maps, 16 tiles: 0.99-1.07x; 256 on 14x14, 49 tiles: 0.99-1.00x; 128 on 28x28, 196: 1.03-1.11x;
+#: 64 on 56x56, 784: 1.20-1.24x).
 MIN_MAP_TILES = 100
 
 #: Bytes of one block's transformed input and products (16 x (C + K) x tiles), with BLAS's packing about half

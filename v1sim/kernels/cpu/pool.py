@@ -142,7 +142,9 @@ def avg_pool_2x2_backward(grad_out, grad_in):
     Every element of ``grad_in`` is written once (a trailing odd row or column, which no window covers, gets
     zeros), so ``grad_in`` may be uninitialised: one write pass instead of :func:`avg_pool_backward`'s zeroing
     and read-modify-write (2.6-3.2x faster on LeNet-5's pooling gradients). ``g / 4 + 0`` rounds as the ``0 + g / 4``
-    of the general kernel (a -0.0 gradient gives +0.0), so both give the same bits.
+    of the general kernel (a -0.0 gradient gives +0.0), so both give the same bits. The arrays are indexed, not
+    sliced into row views: with a view per row the loop ran 3.4-4.3x slower (LeNet-5's C3 gradient, 102,400
+    elements: 175 -> 41 us).
     """
     n_img, n_ch, h, w = grad_in.shape
     ho, wo = grad_out.shape[2], grad_out.shape[3]
@@ -151,18 +153,18 @@ def avg_pool_2x2_backward(grad_out, grad_in):
         n = t // n_ch
         c = t - n * n_ch
         for oy in range(ho):
-            g, r0, r1 = grad_out[n, c, oy], grad_in[n, c, 2 * oy], grad_in[n, c, 2 * oy + 1]
             for ox in range(wo):
-                v = g[ox] * scale + zero
-                r0[2 * ox] = v
-                r0[2 * ox + 1] = v
-                r1[2 * ox] = v
-                r1[2 * ox + 1] = v
+                v = grad_out[n, c, oy, ox] * scale + zero
+                grad_in[n, c, 2 * oy, 2 * ox] = v
+                grad_in[n, c, 2 * oy, 2 * ox + 1] = v
+                grad_in[n, c, 2 * oy + 1, 2 * ox] = v
+                grad_in[n, c, 2 * oy + 1, 2 * ox + 1] = v
             if w > 2 * wo:
-                r0[w - 1] = zero
-                r1[w - 1] = zero
+                grad_in[n, c, 2 * oy, w - 1] = zero
+                grad_in[n, c, 2 * oy + 1, w - 1] = zero
         for yy in range(2 * ho, h):
-            grad_in[n, c, yy, :] = zero
+            for xx in range(w):
+                grad_in[n, c, yy, xx] = zero
 
 
 @twin
