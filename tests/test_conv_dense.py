@@ -11,7 +11,7 @@ import dataclasses
 import naive
 import numpy as np
 import pytest
-from naive import assert_grad
+from conv_gradients import assert_conv2d_gradients
 
 from v1sim.kernels import conv_blocks
 from v1sim.nn import functional as F
@@ -51,19 +51,7 @@ def test_one_product_matches_naive_and_im2col(x_shape, w_shape, bias):
 
 
 def test_one_product_gradients_match_central_differences():
-    rng = np.random.default_rng(10)
-    x, w, b = rng.standard_normal((3, 4, 5, 5)), rng.standard_normal((6, 4, 5, 5)), rng.standard_normal(6)
-    out, cache = F.conv2d_forward(x, w, b)
-    assert cache.blocks.dense and out.shape == (3, 6, 1, 1)
-    g = rng.standard_normal(out.shape)
-    dx, dw, db = F.conv2d_backward(g, cache)
-
-    def loss():
-        return float(np.sum(F.conv2d_forward(x, w, b)[0] * g))
-
-    assert_grad(dx, loss, x, rng, name="x")
-    assert_grad(dw, loss, w, rng, name="weight")
-    assert_grad(db, loss, b, rng, name="bias")
+    assert_conv2d_gradients((3, 4, 5, 5), (6, 4, 5, 5), 1, 0, 10, lambda blocks: blocks.dense)
 
 
 def test_lenet5_training_curve_with_c5_as_one_product_stays_within_1e6_of_im2col(monkeypatch, lenet5_curve):

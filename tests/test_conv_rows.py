@@ -12,7 +12,7 @@ import dataclasses
 import naive
 import numpy as np
 import pytest
-from naive import assert_grad
+from conv_gradients import assert_conv2d_gradients
 
 from v1sim.kernels import conv_blocks, conv_rows
 from v1sim.nn import functional as F
@@ -62,18 +62,7 @@ def test_rows_match_naive_and_the_im2col_path(x_shape, w_shape, padding, dtype):
 
 @pytest.mark.parametrize("x_shape, w_shape, padding", CASES[:3])
 def test_rows_gradients_match_central_differences(x_shape, w_shape, padding):
-    rng = np.random.default_rng(6)
-    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    out, cache = F.conv2d_forward(x, w, b, 1, padding)
-    g = rng.standard_normal(out.shape)
-    dx, dw, db = F.conv2d_backward(g, cache)
-
-    def loss():
-        return float(np.sum(F.conv2d_forward(x, w, b, 1, padding)[0] * g))
-
-    assert_grad(dx, loss, x, rng, name="x")
-    assert_grad(dw, loss, w, rng, name="weight")
-    assert_grad(db, loss, b, rng, name="bias")
+    assert_conv2d_gradients(x_shape, w_shape, 1, padding, 6, lambda blocks: blocks.direct)
 
 
 def test_rows_are_the_same_on_any_number_of_threads():

@@ -12,7 +12,7 @@ import dataclasses
 import naive
 import numpy as np
 import pytest
-from naive import assert_grad
+from conv_gradients import assert_conv2d_gradients
 
 from v1sim.kernels import blas, conv_blocks, conv_shifted
 from v1sim.nn import functional as F
@@ -120,19 +120,7 @@ def test_shifted_products_match_naive_and_im2col_for_any_blocking(
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", [CASES[0], CASES[1], CASES[5], CASES[7]])
 def test_shifted_conv2d_gradients_match_central_differences(x_shape, w_shape, stride, padding):
-    rng = np.random.default_rng(3)
-    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    out, cache = F.conv2d_forward(x, w, b, stride, padding)
-    assert cache.blocks.shifted is not None
-    g = rng.standard_normal(out.shape)
-    dx, dw, db = F.conv2d_backward(g, cache)
-
-    def loss():
-        return float(np.sum(F.conv2d_forward(x, w, b, stride, padding)[0] * g))
-
-    assert_grad(dx, loss, x, rng, name="x")
-    assert_grad(dw, loss, w, rng, name="weight")
-    assert_grad(db, loss, b, rng, name="bias")
+    assert_conv2d_gradients(x_shape, w_shape, stride, padding, 3, lambda blocks: blocks.shifted is not None)
 
 
 def test_shifted_conv2d_is_the_same_on_any_number_of_threads_and_in_float32(monkeypatch):

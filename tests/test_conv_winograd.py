@@ -14,7 +14,7 @@ import naive
 import numba
 import numpy as np
 import pytest
-from naive import assert_grad
+from conv_gradients import assert_conv2d_gradients
 
 from v1sim import nn
 from v1sim.kernels import conv_blocks, conv_shifted, conv_winograd
@@ -102,19 +102,7 @@ def everywhere(monkeypatch):
 
 @pytest.mark.parametrize("x_shape, w_shape, padding", [CASES[0], CASES[2], CASES[5]])  # patches > 32: not rows
 def test_winograd_conv2d_gradients_match_central_differences(everywhere, x_shape, w_shape, padding):
-    rng = np.random.default_rng(6)
-    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    out, cache = F.conv2d_forward(x, w, b, 1, padding)
-    assert cache.blocks.winograd is not None
-    g = rng.standard_normal(out.shape)
-    dx, dw, db = F.conv2d_backward(g, cache)
-
-    def loss():
-        return float(np.sum(F.conv2d_forward(x, w, b, 1, padding)[0] * g))
-
-    assert_grad(dx, loss, x, rng, name="x")
-    assert_grad(dw, loss, w, rng, name="weight")
-    assert_grad(db, loss, b, rng, name="bias")
+    assert_conv2d_gradients(x_shape, w_shape, 1, padding, 6, lambda blocks: blocks.winograd is not None)
 
 
 def test_winograd_is_the_same_on_any_number_of_threads_and_close_in_float32(monkeypatch, everywhere):
