@@ -125,7 +125,7 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
 
 
 def _groups_of_images(n, tasks) -> list[tuple[int, int]]:
-    edges = np.linspace(0, n, tasks + 1).astype(int)
+    edges = conv_shifted.group_edges(n, tasks)
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 

@@ -41,7 +41,7 @@ from numba import njit, prange
 
 from ..backend import blas_threads
 from .blas import gemm, routines
-from .cpu.common import compile_twins
+from .cpu.common import by_device
 
 __all__ = [
     "MAX_WASTE",
@@ -53,6 +53,7 @@ __all__ = [
     "eligible",
     "fits_blas",
     "forward",
+    "group_edges",
     "pad_phases",
     "plan",
     "span",
@@ -330,13 +331,7 @@ def _backward_all(fn, ints, xc, g, gc, ws, offs, phase, parity, edges, geometry,
         _backward_task(fn, ints[t], xc, g, gc, ws, offs, phase, parity, group, dwt[t], gt[t], res[t], dx)
 
 
-def _by_device(body) -> dict:
-    """``{"cpu": serial, "parallel": parallel}`` compilations of ``body``, as the kernel registry compiles its
-    twins."""
-    return dict(zip(("cpu", "parallel"), compile_twins(body)))
-
-
-_FORWARD_ALL, _BACKWARD_ALL = _by_device(_forward_all), _by_device(_backward_all)
+_FORWARD_ALL, _BACKWARD_ALL = by_device(_forward_all), by_device(_backward_all)
 
 
 # --------------------------------------------------------------------------
@@ -349,9 +344,9 @@ def _weights_by_tap(w, p: Shifted) -> np.ndarray:
     return np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(p.kh * p.kw, p.k, p.c))
 
 
-def _edges(p: Shifted) -> np.ndarray:
-    """Bounds of the :attr:`Shifted.tasks` groups of images (set by the layer, never by the threads)."""
-    return np.linspace(0, p.n, p.tasks + 1).astype(np.int64)
+def group_edges(n, tasks) -> np.ndarray:
+    """Bounds of ``tasks`` groups of ``n`` images (set by the layer, never by the threads), int64."""
+    return np.linspace(0, n, tasks + 1).astype(np.int64)
 
 
 def _geometry(p: Shifted) -> tuple:
@@ -374,7 +369,7 @@ def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.nd
     b = np.empty(0, dtype) if bias is None else bias
     res = np.empty((p.tasks, p.k, p.columns), dtype)
     ints = blas.scratch(p.tasks)
-    args = (x, xc, _weights_by_tap(w, p), offs, phase, parity, b, _edges(p), _geometry(p), res, out)
+    args = (x, xc, _weights_by_tap(w, p), offs, phase, parity, b, group_edges(p.n, p.tasks), _geometry(p), res, out)
     with blas_threads(1):
         _FORWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     return out, xc
@@ -393,8 +388,8 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     dwt = np.zeros((p.tasks, p.kh * p.kw, p.c, p.k), dtype)
     gt = np.empty((p.tasks, p.columns, p.k), dtype)
     res = np.empty((p.tasks, p.c, p.columns) if input_grad else (p.tasks, 0, 0), dtype)
-    ints = blas.scratch(p.tasks)
-    args = (xc, g, gc, _weights_by_tap(w, p), offs, phase, parity, _edges(p), _geometry(p), dwt, gt, res, dx)
+    ints, edges = blas.scratch(p.tasks), group_edges(p.n, p.tasks)
+    args = (xc, g, gc, _weights_by_tap(w, p), offs, phase, parity, edges, _geometry(p), dwt, gt, res, dx)
     with blas_threads(1):
         _BACKWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     total = dwt[0]

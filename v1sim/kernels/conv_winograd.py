@@ -40,8 +40,8 @@ from numba import njit, prange
 
 from ..backend import blas_threads
 from .blas import gemm, routines
-from .conv_shifted import pad_phases, span
-from .cpu.common import compile_twins
+from .conv_shifted import group_edges, pad_phases, span
+from .cpu.common import by_device
 from .winograd_tiles import G_PAIRS, G_PAIRS_T, combine_rows, grad_tiles, input_tiles, output_tiles
 
 __all__ = ["MIN_CHANNELS", "MIN_MAP_TILES", "Winograd", "backward", "eligible", "forward", "plan", "warmup"]
@@ -222,11 +222,7 @@ def _weight_grad_all(fn, ints, xc, g, gc, parity, edges, geometry, v, dm, vt, du
         )
 
 
-def _by_device(body) -> dict:
-    return dict(zip(("cpu", "parallel"), compile_twins(body)))
-
-
-_FORWARD_ALL, _WEIGHT_GRAD_ALL = _by_device(_forward_all), _by_device(_weight_grad_all)
+_FORWARD_ALL, _WEIGHT_GRAD_ALL = by_device(_forward_all), by_device(_weight_grad_all)
 
 
 # --------------------------------------------------------------------------
@@ -240,10 +236,6 @@ def _transformed_weights(w, dtype) -> np.ndarray:
     u = np.empty((16, k * c), dtype)
     combine_rows(G_PAIRS, np.ascontiguousarray(w.reshape(k * c, 9).T), u)
     return u.reshape(16, k, c)
-
-
-def _edges(p: Winograd) -> np.ndarray:
-    return np.linspace(0, p.n, p.tasks + 1).astype(np.int64)
 
 
 def _geometry(p: Winograd) -> tuple:
@@ -269,7 +261,7 @@ def forward(x, w, bias, p: Winograd, device, out=None) -> tuple[np.ndarray, np.n
     b = np.empty(0, dtype) if bias is None else bias
     v, m = np.empty((p.tasks, 16, p.c, p.columns), dtype), np.empty((p.tasks, 16, p.k, p.columns), dtype)
     ws = np.empty((p.tasks, 12, p.columns), dtype)
-    args = (x, xc, _transformed_weights(w, dtype), _PARITY, b, _edges(p), _geometry(p), v, m, ws, out)
+    args = (x, xc, _transformed_weights(w, dtype), _PARITY, b, group_edges(p.n, p.tasks), _geometry(p), v, m, ws, out)
     with blas_threads(1):
         _FORWARD_ALL[device](blas.for_dtype(dtype), blas.scratch(p.tasks), *args)
     return out, xc
@@ -284,7 +276,18 @@ def backward(grad, xc, w, p: Winograd, input_grad, device):
     v, dm = np.empty((p.tasks, 16, p.c, p.columns), dtype), np.empty((p.tasks, 16, p.k, p.columns), dtype)
     du = np.zeros((p.tasks, 16, p.k, p.c), dtype)
     with blas_threads(1):
-        args = (xc, g, gc, _PARITY, _edges(p), _geometry(p), v, dm, np.empty((p.tasks, p.c * p.columns), dtype), du)
+        args = (
+            xc,
+            g,
+            gc,
+            _PARITY,
+            group_edges(p.n, p.tasks),
+            _geometry(p),
+            v,
+            dm,
+            np.empty((p.tasks, p.c * p.columns), dtype),
+            du,
+        )
         _WEIGHT_GRAD_ALL[device](blas.for_dtype(dtype), blas.scratch(p.tasks), *args)
     total = du[0]
     for more in du[1:]:  # a fixed order: the same sum on any number of threads

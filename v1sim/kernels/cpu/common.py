@@ -16,7 +16,7 @@ import types
 
 from numba import njit
 
-__all__ = ["PARALLEL", "SERIAL", "compile_twins", "twin"]
+__all__ = ["PARALLEL", "SERIAL", "by_device", "compile_twins", "twin"]
 
 SERIAL: dict[str, object] = {}
 PARALLEL: dict[str, object] = {}
@@ -51,3 +51,9 @@ def twin(body, **flags):
     """Compile ``body`` as a serial and a parallel kernel (:func:`compile_twins`) and register both."""
     SERIAL[body.__name__], PARALLEL[body.__name__] = compile_twins(body, **flags)
     return body
+
+
+def by_device(body, **flags) -> dict:
+    """``{"cpu": serial, "parallel": parallel}`` compilations of ``body`` (:func:`compile_twins`), for drivers
+    outside the registry (the convolutions that call BLAS from Numba)."""
+    return dict(zip(("cpu", "parallel"), compile_twins(body, **flags)))
