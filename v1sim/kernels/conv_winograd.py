@@ -19,7 +19,8 @@ dropped, as :mod:`.conv_shifted` drops its grid's padding columns.
 
 Backward: the input gradient is the same algorithm on the output gradient, with the kernel flipped and its
 channels swapped (a stride-1 3x3 correlation again); the weight gradient is computed on the transformed
-tiles, ``dU[ξ] = dM[ξ] @ V[ξ]ᵀ`` with ``dM = A dY Aᵀ`` per tile, then ``dw = Gᵀ dU G``.
+tiles, ``dU[ξ] = dM[ξ] @ V[ξ]ᵀ`` with ``dM = A dY Aᵀ`` per tile (``V[ξ]ᵀ`` copied pixel-major first: BLAS
+runs that orientation 1.2-1.7x faster), then ``dw = Gᵀ dU G``.
 
 Threads and order as :mod:`.conv_shifted`: groups of images set by the layer, one Numba ``prange`` over
 them, BLAS on one thread per task, each group's weight gradient summed apart and the groups added in a
@@ -274,20 +275,9 @@ def backward(grad, xc, w, p: Winograd, input_grad, device):
     g = np.ascontiguousarray(grad, dtype)
     gc = _phases(p, p.k, dtype)
     v, dm = np.empty((p.tasks, 16, p.c, p.columns), dtype), np.empty((p.tasks, 16, p.k, p.columns), dtype)
-    du = np.zeros((p.tasks, 16, p.k, p.c), dtype)
+    vt, du = np.empty((p.tasks, p.c * p.columns), dtype), np.zeros((p.tasks, 16, p.k, p.c), dtype)
+    args = (xc, g, gc, _PARITY, group_edges(p.n, p.tasks), _geometry(p), v, dm, vt, du)
     with blas_threads(1):
-        args = (
-            xc,
-            g,
-            gc,
-            _PARITY,
-            group_edges(p.n, p.tasks),
-            _geometry(p),
-            v,
-            dm,
-            np.empty((p.tasks, p.c * p.columns), dtype),
-            du,
-        )
         _WEIGHT_GRAD_ALL[device](blas.for_dtype(dtype), blas.scratch(p.tasks), *args)
     total = du[0]
     for more in du[1:]:  # a fixed order: the same sum on any number of threads
