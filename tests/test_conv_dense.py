@@ -45,9 +45,10 @@ def test_one_product_matches_naive_and_im2col(x_shape, w_shape, bias):
     want_dx, want_dw = conv_blocks.backward(g, conv_blocks.forward(x, w, b, blocks, "cpu")[1], w, blocks, True, "cpu")
     np.testing.assert_allclose(dx, want_dx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dw, want_dw, rtol=1e-12, atol=1e-12)
-    no_dx, dw_only = conv_blocks.backward(g, xp, w, p, False, "cpu")
+    no_dx, dw_only = conv_blocks.backward(g, xp, w, p, False, "cpu")  # serial: the same bits
     assert no_dx is None
     np.testing.assert_array_equal(dw_only, dw)
+    np.testing.assert_array_equal(conv_blocks.forward(x, w, b, p, "cpu")[0], out)
 
 
 def test_one_product_gradients_match_central_differences():

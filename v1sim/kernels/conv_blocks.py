@@ -158,6 +158,15 @@ def _host(device) -> str:
     return device if device in ("cpu", "parallel") else "parallel"
 
 
+def _product(a, b, device, out=None) -> np.ndarray:
+    """``a @ b`` with BLAS on one thread, split over v1sim's threads when large (:func:`v1sim.backend.matmul`)
+    for ``device="parallel"``; serial for "cpu". The same bits either way (each element one dot product)."""
+    if _host(device) == "parallel":
+        return matmul(a, b, out=out)
+    with blas_threads(1):
+        return np.matmul(a, b, out=out)
+
+
 def _workspace(p: ConvBlocks, dtype, rows: int) -> np.ndarray:
     """A flat buffer for ``rows`` rows of the largest block: one allocation per task, not one per block."""
     return np.empty(rows * p.images * p.rows * p.pitch, dtype)
@@ -186,7 +195,7 @@ def forward(x, w, bias, p: ConvBlocks, device, out=None) -> tuple[np.ndarray, np
         x = np.ascontiguousarray(x)
         out = np.empty((n, k, 1, 1), x.dtype) if out is None else out
         out2 = out.reshape(n, k)
-        matmul(x.reshape(n, r), w.reshape(k, r).T, out=out2)
+        _product(x.reshape(n, r), w.reshape(k, r).T, device, out=out2)
         if bias is not None:
             out2 += bias
         return out, x
@@ -225,8 +234,8 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
     if p.dense:
         n, k, r = xp.shape[0], w.shape[0], w[0].size
         g, x2, w2 = grad.reshape(n, k), xp.reshape(n, r), w.reshape(k, r)
-        dx = matmul(g, w2).reshape(xp.shape) if input_grad else None
-        return dx, matmul(g.T, x2).reshape(w.shape)
+        dx = _product(g, w2, device).reshape(xp.shape) if input_grad else None
+        return dx, _product(g.T, x2, device).reshape(w.shape)
     if p.direct:
         return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, _host(device))
     if p.winograd is not None:
