@@ -397,6 +397,65 @@ CASES: dict = {
         F.cross_entropy_forward,
         dict(logits=RNG.random((4, 3)), labels=np.array([0, 1, 2, 0])),
     ),
+    "F.locally_connected2d_forward": (
+        F.locally_connected2d_forward,
+        dict(x=X4, weight=RNG.random((6, 6, 2, 3, 3, 3)).astype(np.float32), bias=None, stride=1, padding=0),
+    ),
+    "F.locally_connected2d_backward": (
+        F.locally_connected2d_backward,
+        dict(
+            grad_out=np.ones((2, 2, 6, 6), np.float32),
+            cache=_fwd(F.locally_connected2d_forward, X4, RNG.random((6, 6, 2, 3, 3, 3)).astype(np.float32)),
+        ),
+    ),
+    "F.linear_backward": (
+        F.linear_backward,
+        dict(
+            grad_out=np.ones((4, 3), np.float32),
+            cache=_fwd(F.linear_forward, RNG.random((4, 5)).astype(np.float32), RNG.random((3, 5)).astype(np.float32)),
+        ),
+    ),
+    "F.relu_backward": (F.relu_backward, dict(grad_out=np.ones_like(X4), cache=_fwd(F.relu_forward, X4))),
+    "F.tanh_backward": (F.tanh_backward, dict(grad_out=np.ones_like(X4), cache=_fwd(F.tanh_forward, X4))),
+    "F.sigmoid_backward": (F.sigmoid_backward, dict(grad_out=np.ones_like(X4), cache=_fwd(F.sigmoid_forward, X4))),
+    "F.avg_pool2d_backward": (
+        F.avg_pool2d_backward,
+        dict(grad_out=np.ones((2, 3, 4, 4), np.float32), cache=_fwd(F.avg_pool2d_forward, X4, 2)),
+    ),
+    "F.global_avg_pool2d_backward": (
+        F.global_avg_pool2d_backward,
+        dict(grad_out=np.ones((2, 3), np.float32), cache=_fwd(F.global_avg_pool2d_forward, X4)),
+    ),
+    "F.local_response_norm_backward": (
+        F.local_response_norm_backward,
+        dict(grad_out=np.ones_like(X4), cache=_fwd(F.local_response_norm_forward, X4, 3)),
+    ),
+    "F.batch_norm_backward": (
+        F.batch_norm_backward,
+        dict(
+            grad_out=np.ones_like(X4),
+            cache=_fwd(F.batch_norm_forward, X4, np.ones(3, np.float32), np.zeros(3, np.float32)),
+        ),
+    ),
+    "F.batch_norm_relu_forward": (
+        F.batch_norm_relu_forward,
+        dict(x=X4, gamma=np.ones(3, np.float32), beta=np.zeros(3, np.float32), momentum=0.1, eps=1e-5),
+    ),
+    "F.batch_norm_relu_backward": (
+        F.batch_norm_relu_backward,
+        dict(
+            grad_out=np.ones_like(X4),
+            cache=_fwd(F.batch_norm_relu_forward, X4, np.ones(3, np.float32), np.zeros(3, np.float32)),
+        ),
+    ),
+    "F.dropout_backward": (
+        F.dropout_backward,
+        dict(grad_out=np.ones_like(X4), cache=_fwd(F.dropout_forward, X4, 0.5, rng=0)),
+    ),
+    "F.cross_entropy_backward": (
+        F.cross_entropy_backward,
+        dict(cache=_fwd(F.cross_entropy_forward, RNG.random((4, 3)), np.array([0, 1, 2, 0])), grad=1.0),
+    ),
     "models.build": (models.build, dict(name="lenet5", num_classes=10, in_channels=1, rng=0)),
     "models.default_input_shape": (models.default_input_shape, dict(name="lenet5", in_channels=1)),
     "models.lenet5": (models.lenet5, dict(num_classes=10, in_channels=1, rng=0)),
@@ -502,6 +561,19 @@ PROPAGATES_NONFINITE = {
     "F.dropout_forward",
     "F.softmax",
     "F.log_softmax",
+    "F.locally_connected2d_forward",
+    "F.locally_connected2d_backward",
+    "F.linear_backward",
+    "F.relu_backward",
+    "F.tanh_backward",
+    "F.sigmoid_backward",
+    "F.avg_pool2d_backward",
+    "F.global_avg_pool2d_backward",
+    "F.local_response_norm_backward",
+    "F.batch_norm_backward",
+    "F.batch_norm_relu_forward",
+    "F.batch_norm_relu_backward",
+    "F.dropout_backward",
 }
 
 _HUGE = 10**12  # elements: terabytes, beyond any machine this runs on
@@ -700,6 +772,7 @@ def test_every_public_function_is_covered_or_excused():
         "nn.natural": nn_natural,
         "nn.receptive_field": nn_receptive_field,
         "nn.weights": nn_weights,
+        "F": F,  # v1sim.nn.functional
     }
     missing = []
     for prefix, module in modules.items():
