@@ -350,3 +350,21 @@ def test_a_fused_pass_leaves_each_layer_as_the_two_layers_would(monkeypatch):
     copy.load_state_dict(state)
     assert_bits_equal(copy(x), eval_out)
     assert isinstance(copy[1]._cache, F.BatchNormReluCache)  # fused in evaluation too
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_batch_too_large_for_memory_is_refused_fused_or_not(monkeypatch, fused):
+    """The fused pair runs the batch norm's own call checks (Module._checked_batch): the same refusal, naming x
+    and the batch norm, when the Sequential's forward runs without its own call's check."""
+    from v1sim.errors import InputError
+
+    if not fused:
+        _unfused(monkeypatch)
+    model = nn.Sequential(nn.BatchNorm2d(3), nn.ReLU())
+    x = np.ones((4, 3, 8, 8), np.float32)  # 3 KB of output, twice: past a 4 KB limit
+    monkeypatch.setenv("V1SIM_MAX_BYTES", "4000")
+    with pytest.raises(InputError) as exc:
+        model.forward(x)
+    assert exc.value.argument == "x" and "BatchNorm2d" in str(exc.value)
+    monkeypatch.setenv("V1SIM_MAX_BYTES", str(1 << 30))
+    assert model.forward(x).shape == x.shape

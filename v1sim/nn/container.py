@@ -17,7 +17,6 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .._core.memory import check_allocation
 from ..backend import resolve_device
 from ..errors import InputError, InputTypeError
 from .activation import ReLU
@@ -157,13 +156,6 @@ def _fusable(bn, relu, x) -> bool:
 def _bn_relu(bn, relu, x):
     """``relu(bn(x))`` in one pass; each layer's cache ends as the two calls would leave it (the ReLU's: its
     output), and the batch norm's backward applies the ReLU's mask."""
-    check_allocation(  # the refusal Module.__call__ makes for a batch too large for memory
-        x.shape,
-        x.dtype,
-        "x",
-        copies=2,
-        what=f"a batch of {x.shape[0]} through {bn._name()} gives an output of per-sample shape {x.shape[1:]}",
-    )
-    out = bn.forward_relu(x)
+    out = bn.forward_relu(bn._checked_batch(x))  # the checks the batch norm's own call would make
     relu._store(out)
     return out

@@ -131,6 +131,11 @@ class Module:
         InputError
             If ``x`` has no batch axis, does not fit the layer, or its output would not fit in memory.
         """
+        return self.forward(self._checked_batch(x))
+
+    def _checked_batch(self, x) -> np.ndarray:
+        """``x`` as a batch, once it fits :meth:`output_shape` and its output fits memory (:meth:`__call__`'s
+        checks; also run by a container that calls a fused forward pass such as ``forward_relu`` directly)."""
         x = _as_batch(x)
         if x.ndim < 2:
             raise InputError(
@@ -146,7 +151,7 @@ class Module:
             copies=2,
             what=f"a batch of {x.shape[0]} through {self._name()} gives an output of per-sample shape {tuple(out)}",
         )
-        return self.forward(x)
+        return x
 
     def _size_argument(self, input_shape) -> str:
         """The argument blamed when this layer's output for ``input_shape`` is too big: the batch ``x``."""
