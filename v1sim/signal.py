@@ -21,7 +21,8 @@ four methods the cost model expects to be fastest:
     Numba loops; row-vectorised for few filters, filter-vectorised for many.
 ``"gemm"``
     The ConvNet engine's CPU convolution (:mod:`v1sim.kernels.conv_blocks`): shifted BLAS products
-    for banks of many weights, im2col blocks, or direct sums along rows for thin patches.
+    for banks of many weights, Winograd's F(2x2, 3x3) for wide 3x3 layers, im2col blocks, or direct
+    sums along rows for thin patches.
 ``"fft"``
     One real FFT per image channel shared by the whole bank; the bank's
     spectra are cached on a :class:`v1sim.filters.FilterBank` and reused

@@ -26,9 +26,10 @@ __all__ = ["CPU_ONLY", "PARALLEL_MIN_SIZE", "get", "has", "names", "warmup"]
 
 #: A ``"parallel"`` kernel on fewer elements than this runs its serial twin (:func:`get`'s ``size``): waking
 #: Numba's passive OpenMP workers costs up to 70 us per parallel region (a one-pass kernel alone, called
-#: again and again: 1,000 float32 72 us parallel against 0.4 serial). Set by training steps (2 threads):
-#: LeNet-5 at batch 64 8.7 ms with no threshold, 8.3 ms at 2^17, 9.1 ms at 2^19; at batch 256 20.3, 20.0
-#: and 22.4 ms; ResNet-20 the same within noise.
+#: again and again: 1,000 float32 72 us parallel against 0.4 serial). Chosen by training steps (2 threads):
+#: LeNet-5 at batch 64 8.7 ms with no threshold, 8.3 ms at 2^17. Measured again with every serial twin
+#: freshly compiled (a stale disk cache had kept some scalar, see :mod:`.cpu.common`): 2^17, 2^19 and 2^20
+#: gave LeNet-5 (batch 64 and 256) and ResNet-20 steps equal within noise.
 PARALLEL_MIN_SIZE = 1 << 17
 
 #: CPU kernels with no CUDA twin in the registry, and why.

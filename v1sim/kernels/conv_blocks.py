@@ -1,7 +1,10 @@
-"""The CPU convolution block by block: im2col of a few images (or output rows) at a time, one GEMM each.
+"""The CPU convolution: :func:`plan` picks a path per layer, and the im2col blocks are the path of last resort.
 
 The unchecked driver under :func:`v1sim.nn.functional.conv2d_forward` and ``conv2d_backward`` and
-:func:`v1sim.correlate_batch`'s ``method="gemm"`` (:mod:`v1sim.kernels.correlate`).
+:func:`v1sim.correlate_batch`'s ``method="gemm"`` (:mod:`v1sim.kernels.correlate`). The paths: one matrix
+product (a kernel as large as its input), row sums (:mod:`.conv_rows`), Winograd's F(2x2, 3x3)
+(:mod:`.conv_winograd`), shifted products (:mod:`.conv_shifted`), else im2col of a few images (or output
+rows) at a time, one GEMM each, described here.
 
 The whole batch's column matrix (C*kh*kw, N*Ho*Wo) is never built. Each block of
 patches is written into a small workspace that stays in the core's cache, multiplied
