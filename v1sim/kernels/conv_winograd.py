@@ -113,21 +113,9 @@ class Winograd:
         return self.images * self.hq * self.wq if self.whole else self.rows * self.wq
 
     def transposed(self) -> Winograd:
-        """The input gradient's convolution: the output gradient (K channels) to C channels, padding ``2 - p``."""
-        return Winograd(
-            self.n,
-            self.k,
-            self.c,
-            self.ho,
-            self.wo,
-            2 - self.py,
-            2 - self.px,
-            *self._blocks(self.k, self.c),
-            self.tasks,
-        )
-
-    def _blocks(self, c, k) -> tuple:
-        return _blocks(self.n, c, k, self.ty, self.tx, self.tasks)
+        """The input gradient's convolution: the output gradient (K channels) to C channels, padding ``2 - p``,
+        its blocks planned for its own tile grid."""
+        return plan((self.n, self.k, self.ho, self.wo), (self.c, self.k, 3, 3), (2 - self.py, 2 - self.px), self.tasks)
 
 
 def _blocks(n, c, k, ty, tx, tasks) -> tuple:
