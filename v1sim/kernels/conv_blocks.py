@@ -240,7 +240,7 @@ def backward(grad, xp, w, p: ConvBlocks, input_grad, device):
         dx = _product(g, w2, device).reshape(xp.shape) if input_grad else None
         return dx, _product(g.T, x2, device).reshape(w.shape)
     if p.direct:
-        return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, _host(device))
+        return conv_rows.backward(grad, xp, w, p.padding, p.x_shape, input_grad, _host(device), TASKS)
     if p.winograd is not None:
         return conv_winograd.backward(grad, xp, w, p.winograd, input_grad, _host(device))
     if p.shifted is not None:

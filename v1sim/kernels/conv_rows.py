@@ -21,15 +21,12 @@ import numpy as np
 from . import get
 from .cpu.rows import WIDTHS  # kernel widths with compiled row kernels
 
-__all__ = ["MAX_PATCH", "TASKS", "WIDTHS", "backward", "eligible", "forward"]
+__all__ = ["MAX_PATCH", "WIDTHS", "backward", "eligible", "forward"]
 
 #: At most this many weights per filter (channels x kh x kw): a 3x3 on 3 channels (27) ran 1.25x faster than
 #: im2col, a 7x7 on one channel with 64 filters (49) slower, the digits bank's 11x11 (121) 1.6x slower.
 MAX_PATCH = 32
 
-
-#: Groups of images whose weight gradients are summed apart, then in order: set by the batch, not the threads.
-TASKS = 8
 
 _VECTOR_BYTES = 64  # one AVX-512 register; rows are computed a whole number of them wide
 
@@ -71,12 +68,13 @@ def forward(x, w, bias, padding, device, out=None) -> tuple[np.ndarray, np.ndarr
     return _correlate(xp, w, bias, out, device), xp
 
 
-def backward(grad, xp, w, padding, x_shape, input_grad, device):
-    """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``."""
+def backward(grad, xp, w, padding, x_shape, input_grad, device, tasks):
+    """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``; the weight gradient summed over at most
+    ``tasks`` groups of images apart, then in order (set by the batch, not the threads)."""
     g = np.ascontiguousarray(grad, xp.dtype)
     n, k, ho, wo = g.shape
     kh, kw = w.shape[2:]
-    parts = np.empty((max(1, min(n, TASKS)), k, w.shape[1], kh, kw), xp.dtype)
+    parts = np.empty((max(1, min(n, tasks)), k, w.shape[1], kh, kw), xp.dtype)
     if n:
         get(f"weight_grad_rows_{kw}", device)(g, xp, parts)
     else:
