@@ -1,8 +1,9 @@
 """Convolutions as shifted products (v1sim.kernels.conv_shifted) and BLAS called from Numba.
 
 Forward against the naive loops, backward against the im2col path (the former layout, to 1e-12 in
-float64: only the summation order differs) and against float64 central differences; any blocking and
-any number of tasks give the same numbers; the GEMM binding against numpy for every transposition.
+float64: only the summation order differs) and against float64 central differences, on register tiles
+and on BLAS's products; any blocking and any number of tasks give the same numbers; the GEMM binding
+against numpy for every transposition.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ CASES = [  # (x shape, w shape, stride, padding)
     ((2, 8, 11, 9), (5, 8, 1, 1), (2, 2), (0, 0)),  # a 1x1 projection at stride 2: one phase built, 3 never read
     ((2, 8, 13, 12), (3, 8, 5, 4), (3, 2), (2, 1)),  # unequal strides; rows past the last tap get no gradient
     ((2, 8, 12, 12), (3, 8, 2, 2), (3, 3), (0, 0)),  # stride above the kernel: pixels no tap reads
+    # whole registers of output channels: the weight gradient on register tiles too (float64: 8 lanes here)
+    ((3, 16, 9, 7), (16, 16, 3, 3), (1, 1), (1, 1)),
+    ((2, 8, 10, 9), (32, 8, 3, 3), (2, 2), (1, 1)),
+    ((2, 16, 7, 8), (8, 16, 3, 3), (1, 1), (1, 1)),
 ]
 BLOCKINGS = [  # (whole images, images per block, rows per block): one row, a few rows, one image, several images
     (False, 1, 1),
@@ -94,13 +99,15 @@ BLOCKINGS = [  # (whole images, images per block, rows per block): one row, a fe
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES)
 @pytest.mark.parametrize("whole, images, rows", BLOCKINGS)
 @pytest.mark.parametrize("tasks", [1, 2, 5])
+@pytest.mark.parametrize("direct", [True, False], ids=["tiles", "blas"])
 def test_shifted_products_match_naive_and_im2col_for_any_blocking(
-    x_shape, w_shape, stride, padding, whole, images, rows, tasks
+    x_shape, w_shape, stride, padding, whole, images, rows, tasks, direct
 ):
     rng = np.random.default_rng(2)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     p = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, 8)
-    p = dataclasses.replace(p, whole=whole, images=images, rows=p.hq if rows is None else rows)
+    assert p.direct  # up to 64 channels: the register tiles
+    p = dataclasses.replace(p, whole=whole, images=images, rows=p.hq if rows is None else rows, direct=direct)
     out, xc = conv_shifted.forward(x, w, b, p, "cpu")
     np.testing.assert_allclose(out, naive.correlate(x, w, stride, padding, b), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(out.shape)
@@ -118,9 +125,25 @@ def test_shifted_products_match_naive_and_im2col_for_any_blocking(
     np.testing.assert_array_equal(dw_only, dw)
 
 
-@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [CASES[0], CASES[1], CASES[5], CASES[7]])
-def test_shifted_conv2d_gradients_match_central_differences(x_shape, w_shape, stride, padding):
-    assert_conv2d_gradients(x_shape, w_shape, stride, padding, 3, lambda blocks: blocks.shifted is not None)
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [CASES[0], CASES[1], CASES[5], CASES[7], CASES[10]])
+@pytest.mark.parametrize("tile_channels", [conv_shifted.MAX_TILE_CHANNELS, 0], ids=["tiles", "blas"])
+def test_shifted_conv2d_gradients_match_central_differences(
+    monkeypatch, x_shape, w_shape, stride, padding, tile_channels
+):
+    monkeypatch.setattr(conv_shifted, "MAX_TILE_CHANNELS", tile_channels)
+    direct = tile_channels > 0
+    on_path = lambda blocks: blocks.shifted is not None and blocks.shifted.direct == direct  # noqa: E731
+    assert_conv2d_gradients(x_shape, w_shape, stride, padding, 3, on_path)
+
+
+def test_which_convolutions_run_on_register_tiles():
+    """Up to MAX_TILE_CHANNELS input and output channels (ResNet-20's layers, VGG's first block); wider layers
+    keep BLAS's products, whose packing reuses the weights better."""
+    assert conv_shifted.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 8, 4).direct
+    assert conv_shifted.plan((8, 32, 16, 16), (64, 32, 3, 3), (2, 2), (1, 1), 8, 4).direct
+    assert conv_shifted.plan((8, 64, 8, 8), (64, 64, 3, 3), (1, 1), (1, 1), 8, 4).direct
+    assert not conv_shifted.plan((8, 128, 28, 28), (128, 128, 3, 3), (1, 1), (1, 1), 8, 4).direct
+    assert not conv_shifted.plan((8, 64, 28, 28), (128, 64, 3, 3), (1, 1), (1, 1), 8, 4).direct
 
 
 def test_shifted_conv2d_is_the_same_on_any_number_of_threads_and_in_float32(monkeypatch):

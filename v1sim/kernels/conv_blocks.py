@@ -31,7 +31,7 @@ import numba
 import numpy as np
 
 from ..backend import blas_threads, matmul
-from . import conv_rows, conv_shifted, conv_winograd, get
+from . import conv_rows, conv_shifted, conv_winograd, get, shifted_grid
 
 __all__ = [
     "BLOCK_BYTES",
@@ -128,7 +128,7 @@ def plan(x_shape, w_shape, stride, padding, groups, ho, wo, itemsize) -> ConvBlo
 
 
 def _groups_of_images(n, tasks) -> list[tuple[int, int]]:
-    edges = conv_shifted.group_edges(n, tasks)
+    edges = shifted_grid.group_edges(n, tasks)
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 

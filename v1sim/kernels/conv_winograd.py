@@ -12,7 +12,7 @@ the transforms, which only add and subtract (``B``, ``A``: 0 and ±1; ``G``: als
 In float32 the result differs from the direct sum by rounding, a few units in the 7th digit.
 
 Layout: the input is padded and split into its four phases (rows and columns of each parity) on a grid of
-``(ty+1) x (tx+1)`` per image, ``ty x tx`` the output's tiles (:func:`.conv_shifted.pad_phases`), so
+``(ty+1) x (tx+1)`` per image, ``ty x tx`` the output's tiles (:func:`.shifted_grid.pad_phases`), so
 element ``(r, c)`` of every tile's patch is one contiguous window of one phase, and each transform is a
 loop over a block's tiles that vectorises. The grid's last row and column of tiles are computed and
 dropped, as :mod:`.conv_shifted` drops its grid's padding columns.
@@ -41,8 +41,8 @@ from numba import njit, prange
 
 from ..backend import blas_threads
 from .blas import gemm, routines
-from .conv_shifted import group_edges, pad_phases, span
 from .cpu.common import by_device
+from .shifted_grid import group_edges, pad_phases, span
 from .winograd_tiles import G_PAIRS, G_PAIRS_T, combine_rows, grad_tiles, input_tiles, output_tiles
 
 __all__ = ["MIN_CHANNELS", "MIN_MAP_TILES", "Winograd", "backward", "eligible", "forward", "plan", "warmup"]

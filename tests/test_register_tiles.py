@@ -1,0 +1,191 @@
+"""Register tiles (v1sim.kernels.register_tiles): LLVM vector code emitted from Numba intrinsics.
+
+Each block function against numpy's float64 sums (every tile shape the host compiles, lengths that are not
+whole tiles, taps with their own offsets); the packing of the weights; the register width read from Numba's
+target, and the tiles compiled for narrower targets (AVX2, SSE) in a subprocess; a training curve of a small
+ResNet-style network on the tiles against BLAS's products.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from v1sim import nn
+from v1sim.kernels import conv_blocks, conv_shifted, register_tiles
+from v1sim.kernels.register_tiles import ACCUMULATORS, LANES_BYTES, REGISTER_BYTES, ROWS
+
+
+def _correlate_reference(x, xbase, xoffs, ldx, w_rows, n_in, length):
+    """out[r, j] = sum_i sum_c W[r, i*n_in + c] * x[xbase + xoffs[i] + c*ldx + j] in float64."""
+    out = np.zeros((w_rows.shape[0], length))
+    for i, off in enumerate(xoffs):
+        for c in range(n_in):
+            start = xbase + off + c * ldx
+            out += np.outer(w_rows[:, i * n_in + c], x[start : start + length])
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_out, n_in, length", [(ROWS, 3, 1), (2 * ROWS, 5, 77), (3, 4, 200), (ROWS + 1, 1, 64)])
+def test_correlate_block_sums_every_tap_and_channel(dtype, n_out, n_in, length):
+    rng = np.random.default_rng(n_out * 100 + length)
+    lanes, xoffs, ldx = LANES_BYTES // np.dtype(dtype).itemsize, np.array([0, 7, 31, 2]), length + 50
+    x = rng.standard_normal(n_in * ldx + 200).astype(dtype)  # room for the last tile's overrun
+    w = rng.standard_normal((n_out, xoffs.size * n_in)).astype(dtype)
+    packed, wblock = register_tiles.pack_rows(w)
+    rows = -(-n_out // ROWS) * ROWS
+    ldo = -(-length // lanes) * lanes + 3
+    out = np.full(rows * ldo, np.nan, dtype)
+    woffs = np.arange(xoffs.size) * n_in * ROWS
+    register_tiles.correlate_block(x, 5, xoffs, ldx, packed, woffs, wblock, n_in, rows, out, ldo, length)
+    got = out.reshape(rows, ldo)
+    want = _correlate_reference(x.astype(float), 5, xoffs, ldx, w.astype(float), n_in, length)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(got[:n_out, :length], want, rtol=tol, atol=tol * np.abs(want).max())
+    assert not got[n_out:rows, :length].any()  # the packing's zero rows give zero rows
+    assert np.isnan(got[:, ldo - 3 :]).all()  # nothing written past the whole tiles
+
+
+def test_pack_rows_groups_rows_innermost_with_zero_rows_past_the_last():
+    w = np.arange(3 * 4, dtype=float).reshape(3, 4) + 1
+    packed, wblock = register_tiles.pack_rows(w)
+    groups = -(-3 // ROWS)
+    assert wblock == 4 * ROWS and packed.shape == (groups * ROWS * 4,)
+    as_groups = packed.reshape(groups, 4, ROWS)  # group, (tap, input), row
+    np.testing.assert_array_equal(as_groups[0, :, :3], w.T)
+    assert not as_groups[0, :, 3:].any()
+
+
+def _gradient_widths(itemsize):
+    lanes = REGISTER_BYTES // itemsize
+    return [(g * lanes, ACCUMULATORS // g) for g in (1, 2, 4)]  # (output channels, rows) per register count
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_gradient_block_for_one_two_and_four_registers_of_output_channels(dtype, which):
+    n_g, rows = _gradient_widths(np.dtype(dtype).itemsize)[which]
+    n_g, n_x = 2 * n_g, 2 * rows  # two tiles each way
+    assert register_tiles.gradient_eligible(n_x, n_g, np.dtype(dtype).itemsize)
+    rng = np.random.default_rng(which)
+    length, ldx, xoffs = 45, 60, np.array([0, 3, 11])
+    x = rng.standard_normal(n_x * ldx + 20).astype(dtype)
+    gt = rng.standard_normal((length, n_g)).astype(dtype)
+    out = rng.standard_normal(xoffs.size * n_x * n_g).astype(dtype)
+    before = out.astype(float).reshape(xoffs.size, n_x, n_g)
+    register_tiles.gradient_block(x, 2, xoffs, ldx, n_x, gt, length, out)
+    xs = np.stack([[x[2 + off + a * ldx : 2 + off + a * ldx + length] for a in range(n_x)] for off in xoffs])
+    want = before + xs.astype(float) @ gt.astype(float)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out.reshape(want.shape), want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_gradient_tiles_need_whole_registers_of_output_channels_and_whole_tiles_of_rows():
+    lanes = REGISTER_BYTES // 4
+    assert register_tiles.gradient_eligible(ACCUMULATORS, lanes, 4)
+    assert not register_tiles.gradient_eligible(ACCUMULATORS, lanes + 1, 4)  # a partial register
+    assert not register_tiles.gradient_eligible(ACCUMULATORS - 1, lanes, 4)  # a partial tile of rows
+
+
+def test_register_width_follows_numbas_target(monkeypatch):
+    from numba.core import config
+
+    monkeypatch.setattr(config, "CPU_NAME", "haswell")
+    monkeypatch.setattr(config, "CPU_FEATURES", "+avx,+avx2,+fma,-avx512f")
+    assert register_tiles._register_bytes() == 32
+    monkeypatch.setattr(config, "CPU_FEATURES", "+avx512f,+avx2")
+    assert register_tiles._register_bytes() == 64
+    monkeypatch.setattr(config, "CPU_NAME", "generic")
+    monkeypatch.setattr(config, "CPU_FEATURES", None)  # a named target without features: no wider than SSE
+    assert register_tiles._register_bytes() == 16
+
+
+_NARROW = """
+import numpy as np
+from v1sim.kernels import register_tiles as t
+assert t.REGISTER_BYTES == {expect}, t.REGISTER_BYTES
+rng = np.random.default_rng(0)
+x = rng.standard_normal(4 * 90 + 300)
+w = rng.standard_normal((t.ROWS, 2 * 4))
+packed, wblock = t.pack_rows(w)
+out = np.zeros(t.ROWS * 128)
+t.correlate_block(x, 0, np.array([0, 9]), 90, packed, np.array([0, 4 * t.ROWS]), wblock, 4, t.ROWS, out, 128, 50)
+pairs = [(i, off, c) for i, off in enumerate((0, 9)) for c in range(4)]
+want = sum(np.outer(w[:, i * 4 + c], x[off + c * 90 : off + c * 90 + 50]) for i, off, c in pairs)
+assert np.allclose(out.reshape(t.ROWS, 128)[:, :50], want, rtol=1e-12, atol=1e-12)
+lanes = t.REGISTER_BYTES // 8
+gt, dw = rng.standard_normal((33, lanes)), np.zeros(t.ACCUMULATORS * lanes)
+t.gradient_block(x, 1, np.array([0]), 40, t.ACCUMULATORS, gt, 33, dw)
+xs = np.stack([x[1 + a * 40 : 1 + a * 40 + 33] for a in range(t.ACCUMULATORS)])
+assert np.allclose(dw.reshape(t.ACCUMULATORS, lanes), xs @ gt, rtol=1e-12, atol=1e-12)
+print("ok", t.REGISTER_BYTES)
+"""
+
+
+@pytest.mark.parametrize(
+    "name, features, expect",
+    [("haswell", "+avx,+avx2,+fma,+sse4.2,+popcnt", 32), ("generic", None, 16)],
+)
+def test_tiles_compiled_for_a_narrower_target_give_the_same_sums(tmp_path, name, features, expect):
+    """The vector types split into the target's registers (AVX2: 32 bytes, SSE: 16): the same sums. Compiled
+    in a fresh process with its own cache, so this machine's cache keeps its own code."""
+    env = dict(os.environ, NUMBA_CPU_NAME=name, NUMBA_CACHE_DIR=str(tmp_path))
+    if features is None:
+        env.pop("NUMBA_CPU_FEATURES", None)
+    else:
+        env["NUMBA_CPU_FEATURES"] = features
+    done = subprocess.run(
+        [sys.executable, "-c", _NARROW.format(expect=expect)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["ok", str(expect)]
+
+
+def _resnet_style_curve(steps=12):
+    """Losses and weights of a small ResNet-style stack (16 and 32 channels, a stride-2 layer) in float32."""
+    rng = np.random.default_rng(5)
+    y = np.arange(16) % 4
+    x = 0.2 * rng.random((16, 1, 16, 16), dtype=np.float32)
+    for i, label in enumerate(y):
+        x[i, :, 8 * (label // 2) : 8 * (label // 2) + 6, 8 * (label % 2) : 8 * (label % 2) + 6] += 1
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, rng=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, 3, padding=1, rng=2),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1, rng=3),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1, rng=4),
+        nn.ReLU(),
+        nn.GlobalAvgPool2d(),
+        nn.Linear(32, 4, rng=5),
+    )
+    model.to(dtype=np.float32)
+    crit, opt = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    losses = []
+    for _ in range(steps):
+        losses.append(float(crit(model(x), y)))
+        model.zero_grad()
+        model.backward(crit.backward())
+        opt.step()
+    return np.array(losses), [p.data.copy() for p in model.parameters()]
+
+
+def test_a_resnet_style_training_curve_on_register_tiles_follows_blas_products(monkeypatch):
+    """12 float32 SGD steps: the tiles' curve stays within float32 rounding of BLAS's products' (the sums'
+    order differs: one accumulator over all taps and channels against BLAS's blocks)."""
+    layer = conv_blocks.plan((16, 16, 16, 16), (16, 16, 3, 3), (1, 1), (1, 1), 1, 16, 16, 4)
+    assert layer.shifted is not None and layer.shifted.direct  # the layers below run on the tiles
+    tiles, w_tiles = _resnet_style_curve()
+    monkeypatch.setattr(conv_shifted, "MAX_TILE_CHANNELS", 0)
+    assert not conv_blocks.plan((16, 16, 16, 16), (16, 16, 3, 3), (1, 1), (1, 1), 1, 16, 16, 4).shifted.direct
+    blas, w_blas = _resnet_style_curve()
+    assert blas[-1] < 0.9 * blas[0]  # it learns: the comparison is over a real curve
+    np.testing.assert_allclose(tiles, blas, rtol=1e-5, atol=0)
+    for a, b in zip(w_tiles, w_blas):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5 * max(1.0, np.abs(b).max()))

@@ -1,0 +1,117 @@
+"""The wide grid of :mod:`.conv_shifted`: the padded input laid out channel-major, the output gradient spread on
+the grid, the groups of images, and the register tiles' operands (:mod:`.register_tiles`).
+
+Also used by :mod:`.conv_winograd`, whose four phases of the padded input are this layout at stride 2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .register_tiles import LANES_BYTES, ROWS, gradient_eligible, pack_rows
+
+__all__ = [
+    "backward_tiles",
+    "forward_tiles",
+    "group_edges",
+    "pad_phases",
+    "span",
+    "spread_grad",
+    "tile_overrun",
+    "whole_tiles",
+]
+
+
+@njit(cache=True, nogil=True)
+def pad_phases(x, lo, hi, py, px, sy, sx, hq, wq, parity, xc):
+    """xc[f, c, n*Pq + y'*Wq + x'] = xpad[n, c, a + sy*y', b + sx*x'] for images lo..hi-1 and the built phases
+    f with parities (a, b); zeros in the padding and past the padded input."""
+    _, n_ch, h, w = x.shape
+    pitch = hq * wq
+    zero = xc.dtype.type(0)
+    for f in range(parity.shape[0]):
+        a, b = parity[f, 0], parity[f, 1]
+        for c in range(n_ch):
+            dst = xc[f, c]
+            for n in range(lo, hi):
+                for yq in range(hq):
+                    row = dst[n * pitch + yq * wq : n * pitch + (yq + 1) * wq]
+                    y = a + sy * yq - py
+                    if y < 0 or y >= h:
+                        row[:] = zero
+                        continue
+                    src = x[n, c, y]
+                    for xq in range(wq):
+                        xx = b + sx * xq - px
+                        row[xq] = src[xx] if 0 <= xx < w else zero
+
+
+@njit(cache=True, nogil=True)
+def span(n0, nb, r0, rows, last_row, whole, pitch, wq):
+    """(first column, columns, grid rows r0..r1 covered) of a block: nb whole images from image n0, or rows
+    r0.. of image n0 (at most ``rows``, none past ``last_row``)."""
+    if whole:
+        return n0 * pitch, nb * pitch, pitch // wq
+    r1 = min(r0 + rows, last_row)
+    return n0 * pitch + r0 * wq, (r1 - r0) * wq, r1
+
+
+@njit(cache=True, nogil=True)
+def spread_grad(g, lo, hi, slack, wq, pitch, gc):
+    """gc[k, slack + n*Pq + oy*Wq + ox] = g[n, k, oy, ox] for images lo..hi-1 (gc already zero elsewhere)."""
+    _, n_k, ho, wo = g.shape
+    for k in range(n_k):
+        for n in range(lo, hi):
+            for oy in range(ho):
+                dst = gc[k, slack + n * pitch + oy * wq :]
+                src = g[n, k, oy]
+                for ox in range(wo):
+                    dst[ox] = src[ox]
+
+
+def group_edges(n, tasks) -> np.ndarray:
+    """Bounds of ``tasks`` groups of ``n`` images (set by the layer, never by the threads), int64."""
+    return np.linspace(0, n, tasks + 1).astype(np.int64)
+
+
+def whole_tiles(rows) -> int:
+    """``rows`` rounded up to whole :data:`.register_tiles.ROWS` (zero filters or channels fill the rest)."""
+    return -(-rows // ROWS) * ROWS
+
+
+def tile_overrun(direct, dtype) -> int:
+    """Columns a tile may read and write past a block (0 for BLAS's products): the buffers' extra zeros."""
+    return LANES_BYTES // np.dtype(dtype).itemsize if direct else 0
+
+
+def forward_tiles(ws, xc, offs, phase, direct) -> tuple:
+    """The forward pass's tile operands for weights ``ws`` (taps, K, C) and the phases ``xc`` (F, C, columns):
+    each tap's offset into the flattened ``xc`` (phase ``phase[s]``, shift ``offs[s]``), W packed by groups of
+    filters, each tap's offset into them, the values a group; empty arrays if not ``direct``."""
+    if not direct:
+        return np.empty(0, np.int64), np.empty(0, ws.dtype), np.empty(0, np.int64), 0
+    taps, k, c = ws.shape
+    wt, wblock = pack_rows(ws.transpose(1, 0, 2).reshape(k, -1))
+    return phase * c * xc.shape[2] + offs, wt, np.arange(taps) * c * ROWS, wblock
+
+
+def backward_tiles(ws, xc, offs, phase, n_phases, slack, direct) -> tuple:
+    """The input gradient's tile operands: Wᵀ packed by groups of input channels, the values a group, each
+    phase's taps' offsets into the spread gradient (``slack - offs[s]``: a gather) and into Wᵀ, padded to the
+    most taps of a phase, and their counts; then the weight gradient's offsets into the flattened ``xc`` if its
+    shape suits :func:`.register_tiles.gradient_block` (else empty: BLAS's products). All empty if not
+    ``direct``."""
+    none = np.empty(0, np.int64)
+    if not direct:
+        return np.empty(0, ws.dtype), 0, np.empty((0, 0), np.int64), np.empty((0, 0), np.int64), none, none
+    taps, k, c = ws.shape
+    wx, wblock = pack_rows(ws.transpose(2, 0, 1).reshape(c, -1))
+    counts = np.bincount(phase, minlength=n_phases)
+    dx_xoffs = np.zeros((n_phases, counts.max()), np.int64)
+    dx_woffs = np.zeros_like(dx_xoffs)
+    for f in range(n_phases):
+        mine = np.flatnonzero(phase == f)
+        dx_xoffs[f, : mine.size], dx_woffs[f, : mine.size] = slack - offs[mine], mine * k * ROWS
+    dw_xoffs = phase * c * xc.shape[2] + offs if gradient_eligible(c, k, xc.itemsize) else none
+    return wx, wblock, dx_xoffs, dx_woffs, counts, dw_xoffs
