@@ -40,10 +40,9 @@ def test_correlate_block_sums_every_tap_and_channel(dtype, n_out, n_in, length):
     packed, wblock = register_tiles.pack_rows(w)
     rows = -(-n_out // ROWS) * ROWS
     ldo = -(-length // lanes) * lanes + 3
-    out = np.full(rows * ldo, np.nan, dtype)
+    got = np.full((rows, ldo), np.nan, dtype)
     woffs = np.arange(xoffs.size) * n_in * ROWS
-    register_tiles.correlate_block(x, 5, xoffs, ldx, packed, woffs, wblock, n_in, rows, out, ldo, length)
-    got = out.reshape(rows, ldo)
+    register_tiles.correlate_block(x, 5, xoffs, ldx, (packed, wblock, woffs), n_in, got, 0, length)
     want = _correlate_reference(x.astype(float), 5, xoffs, ldx, w.astype(float), n_in, length)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(got[:n_out, :length], want, rtol=tol, atol=tol * np.abs(want).max())
@@ -113,11 +112,11 @@ rng = np.random.default_rng(0)
 x = rng.standard_normal(4 * 90 + 300)
 w = rng.standard_normal((t.ROWS, 2 * 4))
 packed, wblock = t.pack_rows(w)
-out = np.zeros(t.ROWS * 128)
-t.correlate_block(x, 0, np.array([0, 9]), 90, packed, np.array([0, 4 * t.ROWS]), wblock, 4, t.ROWS, out, 128, 50)
+out = np.zeros((t.ROWS, 128))
+t.correlate_block(x, 0, np.array([0, 9]), 90, (packed, wblock, np.array([0, 4 * t.ROWS])), 4, out, 0, 50)
 pairs = [(i, off, c) for i, off in enumerate((0, 9)) for c in range(4)]
 want = sum(np.outer(w[:, i * 4 + c], x[off + c * 90 : off + c * 90 + 50]) for i, off, c in pairs)
-assert np.allclose(out.reshape(t.ROWS, 128)[:, :50], want, rtol=1e-12, atol=1e-12)
+assert np.allclose(out[:, :50], want, rtol=1e-12, atol=1e-12)
 lanes = t.REGISTER_BYTES // 8
 gt, dw = rng.standard_normal((33, lanes)), np.zeros(t.ACCUMULATORS * lanes)
 t.gradient_block(x, 1, np.array([0]), 40, t.ACCUMULATORS, gt, 33, dw)

@@ -52,6 +52,7 @@ from .shifted_grid import (
     forward_tiles,
     group_edges,
     pad_phases,
+    pixel_major,
     span,
     spread_grad,
     tile_overrun,
@@ -214,21 +215,21 @@ def _forward_task(fn, ints, xc, operands, bias, lo, hi, whole, images, rows, hq,
     ``operands`` are W by tap (taps, K, C), the taps' offsets and phases, then
     :func:`.shifted_grid.forward_tiles`'s: if its arrays are not empty, the products run as register tiles
     instead of BLAS (``res`` with K rounded up to whole tiles and a tile's more columns)."""
-    ws, offs, phase, xoffs, wt, woffs, wblock = operands
+    ws, offs, phase, xoffs, wt, wblock, woffs = operands
     _, n_k, ho, wo = out.shape
     pitch = hq * wq
     has_bias = bias.shape[0] > 0
+    flat_x, ldx, n_c = xc.reshape(xc.size), xc.shape[2], xc.shape[1]
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):
             j0, length, r1 = span(n0, nb, r0, rows, ho, whole, pitch, wq)
             r0 = 0 if whole else r0
             block = res[:, :length]
-            if xoffs.shape[0] > 0:  # register tiles: every tap and channel summed in registers
-                flat_x, flat_r, n_c, n_r = xc.reshape(xc.size), res.reshape(res.size), xc.shape[1], res.shape[0]
-                correlate_block(
-                    flat_x, j0, xoffs, xc.shape[2], wt, woffs, wblock, n_c, n_r, flat_r, res.shape[1], length
-                )
+            if xoffs.shape[0] > 0:  # register tiles: every tap and channel summed in registers ...
+                for b in range(nb if whole else 1):  # ... over each image's output rows, not the padding below
+                    first, count = b * pitch, ho * wq if whole else length
+                    correlate_block(flat_x, j0 + first, xoffs, ldx, (wt, wblock, woffs), n_c, res, first, count)
             else:
                 for s in range(offs.shape[0]):
                     a = j0 + offs[s]
@@ -246,32 +247,32 @@ def _forward_task(fn, ints, xc, operands, bias, lo, hi, whole, images, rows, hq,
 
 @njit(cache=True, nogil=True)
 def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res, dx):
-    """Images lo..hi-1: their weight gradient, transposed, summed into ``dwt`` (S, C, K) (zeroed by the caller)
-    and, if ``dx`` has images, their input gradient (dx zeroed by the caller when some pixels are read by no
-    tap). ``gt`` is a (columns, K) workspace; ``geometry`` is (lo, hi, whole, images, rows, hq, wq, py, px,
-    sy, sx). ``operands`` are W by tap, the taps' offsets and phases, then :func:`.shifted_grid.backward_tiles`'s:
-    if its arrays are not empty, the input gradient's products (and the weight gradient's, if it has their
-    offsets) run as register tiles."""
+    """Images lo..hi-1 (their gradient spread on the grid, ``gc``): their weight gradient, transposed, summed
+    into ``dwt`` (S, C, K) (zeroed by the caller) and, if ``dx`` has images, their input gradient (dx zeroed by
+    the caller when some pixels are read by no tap). ``gt`` is a (columns, K) workspace; ``geometry`` is (lo,
+    hi, whole, images, rows, hq, wq, py, px, sy, sx). ``operands`` are W by tap, the taps' offsets and phases,
+    then :func:`.shifted_grid.backward_tiles`'s: if its arrays are not empty, the input gradient's products
+    (and the weight gradient's, if it has their offsets) run as register tiles."""
     ws, offs, phase, wx, wblock, dx_xoffs, dx_woffs, counts, dw_xoffs = operands
-    direct, flat_g, flat_r, n_k = wx.shape[0] > 0, gc.reshape(gc.size), res.reshape(res.size), gc.shape[0]
-    flat_x, flat_dw = xc.reshape(xc.size), dwt.reshape(dwt.size)
+    direct, flat_g, flat_x, flat_dw = wx.shape[0] > 0, gc.reshape(gc.size), xc.reshape(xc.size), dwt.reshape(dwt.size)
+    (n_k, ldg), n_c = gc.shape, xc.shape[1]
     lo, hi, whole, images, rows, hq, wq, py, px, sy, sx = geometry
     ho = g.shape[2]
     pitch, slack, n_taps = hq * wq, offs.max(), offs.shape[0]
-    spread_grad(g, lo, hi, slack, wq, pitch, gc)
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):  # dW over the output rows (gc is 0 at dropped columns)
             j0, length, _ = span(n0, nb, r0, rows, ho, whole, pitch, wq)
+            if dw_xoffs.shape[0] > 0:  # register tiles over each image's output rows
+                for b in range(nb if whole else 1):
+                    first, count = j0 + b * pitch, ho * wq if whole else length
+                    pixel_major(gc, slack + first, count, gt)
+                    gradient_block(flat_x, first, dw_xoffs, xc.shape[2], n_c, gt[:count], count, flat_dw)
+                continue
             # dW_sᵀ = X_window @ Gᵀ with Gᵀ pixel-major: BLAS runs this orientation 10-40% faster than
             # G @ X_windowᵀ (16-64 channels, 800-3500 columns, one core)
-            gblock, gtb = gc[:, slack + j0 : slack + j0 + length], gt[:length]
-            for j in range(length):
-                for k in range(gblock.shape[0]):
-                    gtb[j, k] = gblock[k, j]
-            if dw_xoffs.shape[0] > 0:
-                gradient_block(flat_x, j0, dw_xoffs, xc.shape[2], xc.shape[1], gtb, length, flat_dw)
-                continue
+            pixel_major(gc, slack + j0, length, gt)
+            gtb = gt[:length]
             for s in range(n_taps):
                 a = j0 + offs[s]
                 gemm(fn, ints, False, False, 1.0, xc[phase[s], :, a : a + length], gtb, 1.0, dwt[s])
@@ -283,12 +284,13 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
             r0 = 0 if whole else r0
             block = res[:, :length]
             for f in range(parity.shape[0]):
-                if direct:
-                    m, rows_out = counts[f], res.shape[0]
-                    xo, wo = dx_xoffs[f, :m], dx_woffs[f, :m]
-                    correlate_block(
-                        flat_g, i0, xo, gc.shape[1], wx, wo, wblock, n_k, rows_out, flat_r, res.shape[1], length
-                    )
+                pa, pb = parity[f, 0], parity[f, 1]
+                if direct:  # each image's grid rows that hold input pixels (y in 0..h-1), or the block's
+                    m, y0, y1 = counts[f], max(0, -((pa - py) // sy)), min(hq, (h - 1 + py - pa) // sy + 1)
+                    for b in range(nb if whole else 1):
+                        first, count = (b * pitch + y0 * wq, max(0, y1 - y0) * wq) if whole else (0, length)
+                        tap_w = (wx, wblock, dx_woffs[f, :m])
+                        correlate_block(flat_g, i0 + first, dx_xoffs[f, :m], ldg, tap_w, n_k, res, first, count)
                 first = True
                 for s in range(0 if direct else n_taps):
                     if phase[s] != f:
@@ -296,7 +298,6 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
                     a = slack + i0 - offs[s]
                     gemm(fn, ints, True, False, 1.0, ws[s], gc[:, a : a + length], 0.0 if first else 1.0, block)
                     first = False
-                pa, pb = parity[f, 0], parity[f, 1]
                 for b in range(nb):
                     for c in range(dx.shape[1]):
                         for yq in range(r0, r1):
@@ -325,8 +326,13 @@ def _forward_all(fn, ints, x, xc, operands, parity, bias, edges, geometry, res, 
 
 
 def _backward_all(fn, ints, xc, g, gc, operands, parity, edges, geometry, dwt, gt, res, dx):
-    """Every group's weight gradient into ``dwt[t]`` and, if ``dx`` has images, their input gradient."""
+    """Spread every group's output gradient, then each group's weight gradient into ``dwt[t]`` and, if ``dx`` has
+    images, their input gradient (two parallel regions: the gathers read the rows of zeros before each image,
+    which the group before writes)."""
     py, px, sy, sx, whole, images, rows, hq, wq = geometry
+    slack = operands[1].max()
+    for t in prange(edges.shape[0] - 1):
+        spread_grad(g, edges[t], edges[t + 1], slack, wq, hq * wq, gc)
     for t in prange(edges.shape[0] - 1):
         group = (edges[t], edges[t + 1], whole, images, rows, hq, wq, py, px, sy, sx)
         _backward_task(fn, ints[t], xc, g, gc, operands, parity, group, dwt[t], gt[t], res[t], dx)
@@ -380,7 +386,8 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     offs, phase, parity = p.taps()
     g = np.ascontiguousarray(grad, dtype)
     lanes = tile_overrun(p.direct, dtype)
-    gc = np.zeros((p.k, p.slack + p.n * p.hq * p.wq + lanes), dtype)
+    gc = np.empty((p.k, p.slack + p.n * p.hq * p.wq + lanes), dtype)  # spread_grad writes the images' columns
+    gc[:, : p.slack], gc[:, p.slack + p.n * p.hq * p.wq :] = 0, 0
     covered = p.sy == p.sx == 1  # at stride 1 every input pixel is some tap's; else zero the rest first
     shape = (p.n, p.c, p.h, p.w) if input_grad else (0, p.c, p.h, p.w)
     dx = np.empty(shape, dtype) if covered else np.zeros(shape, dtype)

@@ -152,10 +152,14 @@ _GRADIENT_1, _GRADIENT_2, _GRADIENT_4 = (_tile(ACCUMULATORS // g, g, True) for g
 
 
 @njit(cache=True, nogil=True)
-def correlate_block(x, xbase, xoffs, ldx, w, woffs, wblock, n_in, n_out, out, ldo, length):
-    """:func:`correlate_tile` over ``n_out`` rows (a multiple of :data:`ROWS`) and ``length`` columns rounded up
-    to whole tiles, with the weights packed by groups of rows (:func:`pack_rows`, ``wblock`` values a group):
-    ``out[r*ldo + j] = sum_i sum_c W[r, woffs[i] + c] * x[xbase + xoffs[i] + c*ldx + j]``."""
+def correlate_block(x, xbase, xoffs, ldx, weights, n_in, out, first, length):
+    """:func:`correlate_tile` over the rows of ``out`` (2-D, a multiple of :data:`ROWS` rows) and ``length``
+    columns from ``first``, rounded up to whole tiles; ``weights`` are :func:`pack_rows`'s ``(w, wblock)`` and
+    each tap's offset ``woffs`` into a group: ``out[r, first + j] = sum_i sum_c W[r, woffs[i] + c] *
+    x[xbase + xoffs[i] + c*ldx + j]``."""
+    w, wblock, woffs = weights
+    n_out, ldo = out.shape
+    flat = out.reshape(out.size)
     lanes = LANES_BYTES // x.itemsize
     tiles = (length + lanes - 1) // lanes
     for t0 in range(0, tiles, CHUNK):
@@ -163,7 +167,9 @@ def correlate_block(x, xbase, xoffs, ldx, w, woffs, wblock, n_in, n_out, out, ld
             wbase = (r0 // ROWS) * wblock
             for t in range(t0, min(t0 + CHUNK, tiles)):
                 j = t * lanes
-                correlate_tile(x, xbase + j, xoffs, ldx, w, wbase, woffs, ROWS, 1, n_in, out, r0 * ldo + j, ldo)
+                correlate_tile(
+                    x, xbase + j, xoffs, ldx, w, wbase, woffs, ROWS, 1, n_in, flat, r0 * ldo + first + j, ldo
+                )
 
 
 def pack_rows(w):

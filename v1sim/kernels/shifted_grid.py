@@ -16,6 +16,7 @@ __all__ = [
     "forward_tiles",
     "group_edges",
     "pad_phases",
+    "pixel_major",
     "span",
     "spread_grad",
     "tile_overrun",
@@ -59,15 +60,30 @@ def span(n0, nb, r0, rows, last_row, whole, pitch, wq):
 
 @njit(cache=True, nogil=True)
 def spread_grad(g, lo, hi, slack, wq, pitch, gc):
-    """gc[k, slack + n*Pq + oy*Wq + ox] = g[n, k, oy, ox] for images lo..hi-1 (gc already zero elsewhere)."""
+    """gc[k, slack + n*Pq + oy*Wq + ox] = g[n, k, oy, ox] for images lo..hi-1, zeros at their other columns (the
+    dropped ones and the rows below the output): each group of images writes its own, so the caller zeroes
+    only the slack before the first image and the columns after the last."""
     _, n_k, ho, wo = g.shape
+    zero = gc.dtype.type(0)
     for k in range(n_k):
         for n in range(lo, hi):
+            image = gc[k, slack + n * pitch : slack + (n + 1) * pitch]
             for oy in range(ho):
-                dst = gc[k, slack + n * pitch + oy * wq :]
                 src = g[n, k, oy]
                 for ox in range(wo):
-                    dst[ox] = src[ox]
+                    image[oy * wq + ox] = src[ox]
+                for ox in range(oy * wq + wo, (oy + 1) * wq):
+                    image[ox] = zero
+            for j in range(ho * wq, pitch):
+                image[j] = zero
+
+
+@njit(cache=True, nogil=True)
+def pixel_major(gc, start, count, gt):
+    """gt[j, k] = gc[k, start + j] for j < count: a block of the spread gradient, pixel-major."""
+    for j in range(count):
+        for k in range(gc.shape[0]):
+            gt[j, k] = gc[k, start + j]
 
 
 def group_edges(n, tasks) -> np.ndarray:
@@ -88,12 +104,12 @@ def tile_overrun(direct, dtype) -> int:
 def forward_tiles(ws, xc, offs, phase, direct) -> tuple:
     """The forward pass's tile operands for weights ``ws`` (taps, K, C) and the phases ``xc`` (F, C, columns):
     each tap's offset into the flattened ``xc`` (phase ``phase[s]``, shift ``offs[s]``), W packed by groups of
-    filters, each tap's offset into them, the values a group; empty arrays if not ``direct``."""
+    filters, the values a group, each tap's offset into a group; empty arrays if not ``direct``."""
     if not direct:
-        return np.empty(0, np.int64), np.empty(0, ws.dtype), np.empty(0, np.int64), 0
+        return np.empty(0, np.int64), np.empty(0, ws.dtype), 0, np.empty(0, np.int64)
     taps, k, c = ws.shape
     wt, wblock = pack_rows(ws.transpose(1, 0, 2).reshape(k, -1))
-    return phase * c * xc.shape[2] + offs, wt, np.arange(taps) * c * ROWS, wblock
+    return phase * c * xc.shape[2] + offs, wt, wblock, np.arange(taps) * c * ROWS
 
 
 def backward_tiles(ws, xc, offs, phase, n_phases, slack, direct) -> tuple:
