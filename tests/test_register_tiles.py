@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from v1sim import nn
-from v1sim.kernels import conv_blocks, conv_shifted, register_tiles
+from v1sim.kernels import conv_blocks, conv_shifted, correlate, get, register_tiles
 from v1sim.kernels.register_tiles import ACCUMULATORS, LANES_BYTES, REGISTER_BYTES, ROWS
 
 
@@ -89,6 +89,37 @@ def test_gradient_tiles_need_whole_registers_of_output_channels_and_whole_tiles_
     assert register_tiles.gradient_eligible(ACCUMULATORS, lanes, 4)
     assert not register_tiles.gradient_eligible(ACCUMULATORS, lanes + 1, 4)  # a partial register
     assert not register_tiles.gradient_eligible(ACCUMULATORS - 1, lanes, 4)  # a partial tile of rows
+
+
+def test_bank_tiles_choose_rows_of_pixels_that_waste_least():
+    lanes = REGISTER_BYTES // 4
+    registers, rows, alternative = register_tiles.bank_shape(2 * lanes, 18, 4)  # the digits bank: 32 filters
+    assert registers == 2 and -(-18 // rows) * rows <= -(-18 // (ACCUMULATORS // 2)) * (ACCUMULATORS // 2)
+    assert register_tiles.bank_shape(lanes + 1, 18, 4) == (0, 0, False)  # a partial register: the plain loops
+    assert register_tiles.bank_shape(4 * lanes, 7, 4)[0] == 4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "k, c, kh, kw, stride", [(16, 1, 11, 11, (1, 1)), (32, 3, 5, 4, (2, 1)), (64, 2, 3, 3, (1, 3))]
+)
+def test_bank_tiles_equal_the_filter_vectorised_loops(dtype, k, c, kh, kw, stride):
+    """The tiles sum each output in the loops' order (channel, kernel row, kernel column): equal to rounding
+    (the tiles fuse each multiply-add), the same bits on one thread and on two."""
+    itemsize = np.dtype(dtype).itemsize
+    if register_tiles.bank_shape(k, 8, itemsize)[0] == 0:
+        pytest.skip("these filters do not fill whole registers on this target")
+    rng = np.random.default_rng(k + c)
+    x, w = rng.standard_normal((5, c, 23, 21)).astype(dtype), rng.standard_normal((k, c, kh, kw)).astype(dtype)
+    ho, wo = (23 - kh) // stride[0] + 1, (21 - kw) // stride[1] + 1
+    want = np.empty((5, k, ho, wo), dtype)
+    get("correlate_valid_bank", "cpu")(x, np.ascontiguousarray(w.transpose(1, 2, 3, 0)), *stride, want)
+    got = {device: np.empty_like(want) for device in ("cpu", "parallel")}
+    for device, out in got.items():
+        correlate._correlate_bank_tiles(x, w, stride, out, device)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(got["cpu"], want, rtol=tol, atol=tol * np.abs(want).max())
+    np.testing.assert_array_equal(got["cpu"], got["parallel"])
 
 
 def test_register_width_follows_numbas_target(monkeypatch):

@@ -236,10 +236,10 @@ def warmup(devices=("cpu", "parallel"), dtypes=("float32", "float64"), progress=
         kern(*args)
         steady = time.perf_counter() - start
         records.append({"kernel": name, "device": device, "dtype": dtype, "first_call_s": first, "steady_s": steady})
-    if {"cpu", "parallel"} & set(devices):  # the convolutions calling BLAS from Numba (not in the registry)
-        from . import conv_shifted, conv_winograd
+    if {"cpu", "parallel"} & set(devices):  # BLAS from Numba, register tiles (not in the registry)
+        from . import conv_shifted, conv_winograd, correlate
 
-        for module, dtype in ((m, t) for m in (conv_shifted, conv_winograd) for t in dtypes):
+        for module, dtype in ((m, t) for m in (conv_shifted, conv_winograd, correlate) for t in dtypes):
             times = []
             for _ in range(2):
                 start = time.perf_counter()

@@ -2,7 +2,8 @@
 
 The unchecked engine under :mod:`v1sim.signal` (whose public functions pad
 the input and check every argument first): ``"direct"`` Numba loops
-(row-vectorised for few filters, filter-vectorised for many), ``"gemm"``
+(row-vectorised for few filters, filter-vectorised for many: on register tiles,
+:mod:`.register_tiles`, when the filters fill whole vector registers), ``"gemm"``
 (the ConvNet engine's CPU convolution, :mod:`.conv_blocks`: shifted BLAS products, Winograd's F(2x2, 3x3),
 im2col blocks, or row sums for thin patches) or ``"fft"`` (one real
 FFT per image channel shared by the whole bank, the bank's spectra cached).
@@ -15,17 +16,20 @@ import os
 
 import numpy as np
 import scipy.fft
+from numba import prange
 
 from .._core.validate import check_allocation, memory_limit
 from ..errors import InputError
-from . import conv_blocks, get
+from . import conv_blocks, get, register_tiles
+from .cpu.common import by_device
 from .ops import out_len
 
-__all__ = ["bank_loops", "choose_method", "correlate_valid", "fft_shape", "work_bytes"]
+__all__ = ["bank_loops", "choose_method", "correlate_valid", "fft_shape", "warmup", "work_bytes"]
 
 # Rough sustained rates on a 2-core AVX2 machine, used only to rank methods.
 _RATE_DIRECT_ROWS = 4e9  # MAC/s, row-vectorised loops (few filters)
 _RATE_DIRECT_BANK = 7e9  # MAC/s, filter-vectorised loops (many filters)
+_RATE_BANK_TILES = 60e9  # MAC/s, the same on register tiles (filters in whole registers; 95e9 on AVX-512)
 _RATE_GEMM = 12e9  # MAC/s, BLAS sgemm incl. im2col traffic
 _RATE_FFT = 0.6e9  # "n log2 n" units/s for one real 2-D FFT
 
@@ -58,13 +62,19 @@ def work_bytes(method: str, x_shape, w_shape, stride, itemsize: int) -> int:
     return k * c * kh * kw * itemsize  # direct: at most a transposed copy of the bank
 
 
+def _direct_rate(k, wo, itemsize) -> float:
+    if not bank_loops(k, wo):
+        return _RATE_DIRECT_ROWS
+    return _RATE_BANK_TILES if register_tiles.bank_shape(k, wo, itemsize)[0] > 0 else _RATE_DIRECT_BANK
+
+
 def choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int = 4) -> str:
     n, c, hp, wp = x_shape
     k, _, kh, kw = w_shape
     ho, wo = out_len(hp, kh, stride[0]), out_len(wp, kw, stride[1])
     macs = n * k * c * ho * wo * kh * kw
     costs = {
-        "direct": macs / (_RATE_DIRECT_BANK if bank_loops(k, wo) else _RATE_DIRECT_ROWS),
+        "direct": macs / _direct_rate(k, wo, itemsize),
         "gemm": macs / _RATE_GEMM + 4.0 * n * c * kh * kw * ho * wo / 4e9,
     }
     if stride == (1, 1):
@@ -119,6 +129,44 @@ def _correlate_gemm(x, w, stride, out, device):
     conv_blocks.forward(x, w, None, blocks, device, out=out)
 
 
+def _bank_all(x, wk, xoffs, kw, shape, strides, geometry, out):
+    """Every output row of every image: its tiles of pixels by all filters (:func:`.register_tiles.bank_block`)
+    into a small pixel-major scratch, then written channel-major while it is in the L1 cache (a separate pass
+    over the whole batch's pixel-major result cost a fifth more)."""
+    registers, rows, alternative = shape
+    sy, sx = strides
+    wp, image, n_tiles = geometry
+    n_img, n_k, ho, wo = out.shape
+    for t in prange(n_img * ho):
+        n, oy = t // ho, t % ho
+        row = np.empty(n_tiles * rows * n_k, out.dtype)
+        start = n * image + oy * sy * wp
+        register_tiles.bank_block(x, start, xoffs, kw, wk, n_k, registers, alternative, rows, sx, row, 0, n_tiles)
+        for k in range(n_k):
+            dst = out[n, k, oy]
+            for ox in range(wo):
+                dst[ox] = row[ox * n_k + k]
+
+
+_BANK_ALL = by_device(_bank_all)
+
+
+def _correlate_bank_tiles(x, w, stride, out, device):
+    """Filter-vectorised direct loops on register tiles: a tile holds a few output pixels by every filter (whole
+    vector registers of filters), summing each channel's kernel rows in registers."""
+    n, c, hp, wp = x.shape
+    k, _, kh, kw = w.shape
+    wo = out.shape[3]
+    registers, rows, alternative = register_tiles.bank_shape(k, wo, x.dtype.itemsize)
+    n_tiles = -(-wo // rows)
+    flat = np.zeros(x.size + (n_tiles * rows - wo) * stride[1] + kw, x.dtype)  # the last row's tiles read past it
+    flat[: x.size] = x.reshape(-1)
+    wk = np.ascontiguousarray(w.transpose(1, 2, 3, 0)).reshape(-1)  # (C, kh, kw, K): a kernel row's filters
+    xoffs = (np.arange(c)[:, None] * hp * wp + np.arange(kh)[None, :] * wp).reshape(-1)
+    host = "cpu" if device == "cpu" else "parallel"
+    _BANK_ALL[host](flat, wk, xoffs, kw, (registers, rows, alternative), stride, (wp, c * hp * wp, n_tiles), out)
+
+
 def correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:
     """Valid cross-correlation of padded x (N,C,Hp,Wp) with w (K,C,kh,kw)."""
     n, c, hp, wp = x.shape
@@ -139,9 +187,19 @@ def correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:
         _correlate_fft(x, w, out, cache, device)
     elif method == "gemm":
         _correlate_gemm(x, w, stride, out, device)
+    elif bank_loops(k, wo) and register_tiles.bank_shape(k, wo, x.dtype.itemsize)[0] > 0:
+        _correlate_bank_tiles(x, w, stride, out, device)
     elif bank_loops(k, wo):
         wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0))  # (C, kh, kw, K): vectorise over filters
         get("correlate_valid_bank", device)(x, wt, stride[0], stride[1], out)
     else:
         get("correlate_valid", device)(x, w, stride[0], stride[1], out)
     return out
+
+
+def warmup(dtype) -> None:
+    """Compile (or load from Numba's cache) the register-tiled bank loops for ``dtype``, on both devices."""
+    k = register_tiles.REGISTER_BYTES // np.dtype(dtype).itemsize
+    x, w = np.ones((1, 1, 4, 4), dtype), np.ones((k, 1, 3, 3), dtype)
+    for device in ("cpu", "parallel"):
+        _correlate_bank_tiles(x, w, (1, 1), np.empty((1, k, 2, 2), dtype), device)

@@ -216,3 +216,53 @@ def gradient_block(x, xbase, xoffs, ldx, n_x, gt, length, out):
                     _GRADIENT_2(flat, b0, one, n_g, x, xs, one, 1, ldx, length, out, at, n_g)
                 else:
                     _GRADIENT_1(flat, b0, one, n_g, x, xs, one, 1, ldx, length, out, at, n_g)
+
+
+# --------------------------------------------------------------------------
+# filter banks: output channels in the lanes, a few output pixels in the rows
+# --------------------------------------------------------------------------
+
+#: Tiles for :func:`bank_block` by registers of filters (1, 2 or 4): all the accumulators in rows of pixels, or
+#: three quarters of them (rows of 12, 6 or 3 pixels fit outputs 18 or 36 wide that 16, 8 or 4 would not).
+_BANK_1, _BANK_1_ALT = _tile(ACCUMULATORS, 1, False), _tile(3 * ACCUMULATORS // 4, 1, False)
+_BANK_2, _BANK_2_ALT = _tile(ACCUMULATORS // 2, 2, False), _tile(3 * ACCUMULATORS // 8, 2, False)
+_BANK_4, _BANK_4_ALT = _tile(ACCUMULATORS // 4, 4, False), _tile(max(1, 3 * ACCUMULATORS // 16), 4, False)
+
+
+def bank_shape(n_k, wo, itemsize) -> tuple[int, int, bool]:
+    """``(registers, rows, alternative)`` of :func:`bank_block`'s tiles for ``n_k`` filters and outputs ``wo``
+    wide, or ``(0, 0, False)`` if the filters do not fill whole registers."""
+    registers = _gradient_registers(n_k, itemsize)
+    if registers == 0:
+        return 0, 0, False
+    full, alt = ACCUMULATORS // registers, max(1, 3 * ACCUMULATORS // (4 * registers))
+    waste = lambda rows: -(-wo // rows) * rows  # noqa: E731
+    return (registers, alt, True) if waste(alt) < waste(full) else (registers, full, False)
+
+
+@njit(cache=True, nogil=True)
+def bank_block(x, xbase, xoffs, n_taps_row, wk, n_k, registers, alternative, rows, stride, out, obase, n_tiles):
+    """``n_tiles`` tiles of ``rows`` output pixels ``stride`` apart (from ``x[xbase]``), every filter: ``out[obase
+    + (t*rows + r)*n_k + k] = sum_i sum_v x[xbase + (t*rows + r)*stride + xoffs[i] + v] * wk[i*n_taps_row*n_k + v*n_k
+    + k]`` with ``i`` over the kernel's rows of every channel (``xoffs``: their offsets in ``x``)."""
+    lanes = REGISTER_BYTES // x.itemsize
+    width = registers * lanes
+    woffs = np.arange(xoffs.shape[0]) * (n_taps_row * n_k)
+    for t in range(n_tiles):
+        pixel = xbase + t * rows * stride
+        at = obase + t * rows * n_k
+        for k0 in range(0, n_k, width):
+            if registers == 4:
+                if alternative:
+                    _BANK_4_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
+                else:
+                    _BANK_4(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
+            elif registers == 2:
+                if alternative:
+                    _BANK_2_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
+                else:
+                    _BANK_2(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
+            elif alternative:
+                _BANK_1_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
+            else:
+                _BANK_1(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
