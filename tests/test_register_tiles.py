@@ -133,6 +133,10 @@ def test_register_width_follows_numbas_target(monkeypatch):
     monkeypatch.setattr(config, "CPU_NAME", "generic")
     monkeypatch.setattr(config, "CPU_FEATURES", None)  # a named target without features: no wider than SSE
     assert register_tiles._register_bytes() == 16
+    monkeypatch.setattr(config, "CPU_NAME", "host")  # the host's own features, as with no name
+    host = register_tiles._register_bytes()
+    monkeypatch.setattr(config, "CPU_NAME", None)
+    assert host == register_tiles._register_bytes()
 
 
 _NARROW = """

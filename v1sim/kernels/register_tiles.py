@@ -48,9 +48,10 @@ __all__ = [
 
 def _register_bytes() -> int:
     """Bytes of the widest vector register Numba compiles for: 64 with AVX-512, 32 with AVX, else 16."""
-    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else llvm.get_host_cpu_features().flatten()
-    if config.CPU_NAME is not None and config.CPU_FEATURES is None:  # a named (e.g. generic) target: assume SSE
+    named = config.CPU_NAME not in (None, "host")
+    if named and config.CPU_FEATURES is None:  # a named target (e.g. generic, for portable caches): assume SSE
         return 16
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else llvm.get_host_cpu_features().flatten()
     enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
     return 64 if "avx512f" in enabled else 32 if "avx" in enabled else 16
 
@@ -69,7 +70,7 @@ ROWS = ACCUMULATORS // 2
 
 #: Tiles of columns that :func:`correlate_block` runs for every group of rows before moving on: their input
 #: window stays in the L1/L2 cache while all the weights pass over it.
-CHUNK = 8
+CHUNK = 4
 
 
 def _vector(context, dtype, lanes):
@@ -183,7 +184,8 @@ def pack_rows(w):
     return np.ascontiguousarray(packed.reshape(groups, ROWS, size).transpose(0, 2, 1)).reshape(-1), size * ROWS
 
 
-def _gradient_registers(n_g, itemsize) -> int:
+def _whole_registers(n_g, itemsize) -> int:
+    """The most vector registers (1, 2 or 4) that ``n_g`` values fill exactly, or 0."""
     lanes = REGISTER_BYTES // itemsize
     return max((g for g in (1, 2, 4) if n_g % (g * lanes) == 0), default=0)
 
@@ -191,7 +193,7 @@ def _gradient_registers(n_g, itemsize) -> int:
 def gradient_eligible(n_x, n_g, itemsize) -> bool:
     """Whether :func:`gradient_block` takes ``n_x`` rows against ``n_g`` columns: whole registers of columns
     (1, 2 or 4 a tile) and whole tiles of rows."""
-    registers = _gradient_registers(n_g, itemsize)
+    registers = _whole_registers(n_g, itemsize)
     return registers > 0 and n_x % (ACCUMULATORS // registers) == 0
 
 
@@ -232,7 +234,7 @@ _BANK_4, _BANK_4_ALT = _tile(ACCUMULATORS // 4, 4, False), _tile(max(1, 3 * ACCU
 def bank_shape(n_k, wo, itemsize) -> tuple[int, int, bool]:
     """``(registers, rows, alternative)`` of :func:`bank_block`'s tiles for ``n_k`` filters and outputs ``wo``
     wide, or ``(0, 0, False)`` if the filters do not fill whole registers."""
-    registers = _gradient_registers(n_k, itemsize)
+    registers = _whole_registers(n_k, itemsize)
     if registers == 0:
         return 0, 0, False
     full, alt = ACCUMULATORS // registers, max(1, 3 * ACCUMULATORS // (4 * registers))
