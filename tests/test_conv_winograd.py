@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import pytest
 from conv_gradients import assert_conv2d_gradients
+from training_curves import quadrant_images, sgd_curve
 
 from v1sim import nn
 from v1sim.kernels import conv_blocks, conv_shifted, conv_winograd
@@ -139,11 +140,7 @@ def test_winograd_on_an_empty_batch(everywhere):
 def _vgg_curve(steps=12):
     """Losses and weights of a small VGG-style net (two 3x3 layers of 64 channels on 20x20 maps: both on
     Winograd's path), trained in float32 by SGD with momentum."""
-    rng = np.random.default_rng(8)
-    y = np.arange(16) % 4  # the class is the quadrant holding a bright square
-    x = 0.2 * rng.random((16, 3, 20, 20), dtype=np.float32)
-    for i, label in enumerate(y):
-        x[i, :, 10 * (label // 2) : 10 * (label // 2) + 8, 10 * (label % 2) : 10 * (label % 2) + 8] += 1
+    x, y = quadrant_images(16, 3, 20, seed=8)
     model = nn.Sequential(
         nn.Conv2d(3, 64, 3, padding=1, rng=1),
         nn.ReLU(),
@@ -154,15 +151,7 @@ def _vgg_curve(steps=12):
         nn.GlobalAvgPool2d(),
         nn.Linear(64, 4, rng=4),
     )
-    model.to(dtype=np.float32)
-    crit, opt = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    losses = []
-    for _ in range(steps):
-        losses.append(float(crit(model(x), y)))
-        model.zero_grad()
-        model.backward(crit.backward())
-        opt.step()
-    return np.array(losses), [p.data.copy() for p in model.parameters()]
+    return sgd_curve(model, x, y, steps)
 
 
 def test_a_vgg_style_training_curve_on_winograd_follows_the_shifted_products(monkeypatch):

@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+from training_curves import quadrant_images, sgd_curve
 
 from v1sim import nn
 from v1sim.kernels import conv_blocks, conv_shifted, correlate, get, register_tiles
@@ -182,11 +183,7 @@ def test_tiles_compiled_for_a_narrower_target_give_the_same_sums(tmp_path, name,
 
 def _resnet_style_curve(steps=12):
     """Losses and weights of a small ResNet-style stack (16 and 32 channels, a stride-2 layer) in float32."""
-    rng = np.random.default_rng(5)
-    y = np.arange(16) % 4
-    x = 0.2 * rng.random((16, 1, 16, 16), dtype=np.float32)
-    for i, label in enumerate(y):
-        x[i, :, 8 * (label // 2) : 8 * (label // 2) + 6, 8 * (label % 2) : 8 * (label % 2) + 6] += 1
+    x, y = quadrant_images(16, 1, 16, seed=5)
     model = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1, rng=1),
         nn.ReLU(),
@@ -199,15 +196,7 @@ def _resnet_style_curve(steps=12):
         nn.GlobalAvgPool2d(),
         nn.Linear(32, 4, rng=5),
     )
-    model.to(dtype=np.float32)
-    crit, opt = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    losses = []
-    for _ in range(steps):
-        losses.append(float(crit(model(x), y)))
-        model.zero_grad()
-        model.backward(crit.backward())
-        opt.step()
-    return np.array(losses), [p.data.copy() for p in model.parameters()]
+    return sgd_curve(model, x, y, steps)
 
 
 def test_a_resnet_style_training_curve_on_register_tiles_follows_blas_products(monkeypatch):
