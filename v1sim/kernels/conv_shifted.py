@@ -99,9 +99,9 @@ BLOCK_BYTES = 1 << 19
 MIN_COLUMNS = 384
 
 #: Register tiles (:mod:`.register_tiles`) instead of BLAS's products up to this many input and output channels.
-#: Forward + backward, float32, 2 threads: ResNet-20's layers 7.0-7.4 -> 5.3-6.6 ms (16 and 32 channels: 1.3x,
-#: 64 on 8x8 maps: 1.06x), 64 channels on 56x56 27.5 -> 23.2 ms; 128 channels on 28x28 24.8 -> 26.0 ms, 256 on
-#: 14x14 33 -> 39 ms (BLAS's packed products reuse the weights better).
+#: Forward + backward, float32, 2 threads: ResNet-20's layers 7.0-7.4 -> 4.6-5.2 ms, 64 channels on 56x56
+#: 27.5 -> 23.2 ms; 128 channels on 28x28 24.8 -> 26.0 ms, 256 on 14x14 33 -> 39 ms (BLAS's packed products
+#: reuse the weights better).
 MAX_TILE_CHANNELS = 64
 
 
