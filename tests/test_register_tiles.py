@@ -139,6 +139,12 @@ def test_register_width_follows_numbas_target(monkeypatch):
     monkeypatch.setattr(config, "CPU_NAME", None)
     assert host == register_tiles._register_bytes()
 
+    def unreadable():
+        raise RuntimeError("no features on this host")
+
+    monkeypatch.setattr(register_tiles.llvm, "get_host_cpu_features", unreadable)
+    assert register_tiles._register_bytes() == 16  # unknown features: the narrowest tiles
+
 
 _NARROW = """
 import numpy as np

@@ -51,7 +51,12 @@ def _register_bytes() -> int:
     named = config.CPU_NAME not in (None, "host")
     if named and config.CPU_FEATURES is None:  # a named target (e.g. generic, for portable caches): assume SSE
         return 16
-    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else llvm.get_host_cpu_features().flatten()
+    features = config.CPU_FEATURES
+    if features is None:
+        try:
+            features = llvm.get_host_cpu_features().flatten()
+        except RuntimeError:  # LLVM cannot read this host's features (Numba then compiles without them too)
+            features = ""
     enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
     return 64 if "avx512f" in enabled else 32 if "avx" in enabled else 16
 
