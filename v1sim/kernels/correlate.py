@@ -129,11 +129,11 @@ def _correlate_gemm(x, w, stride, out, device):
     conv_blocks.forward(x, w, None, blocks, device, out=out)
 
 
-def _bank_all(x, wk, xoffs, kw, shape, strides, geometry, out):
+def _bank_all(x, wk, taps, kw, shape, strides, geometry, out):
     """Every output row of every image: its tiles of pixels by all filters (:func:`.register_tiles.bank_block`)
     into a small pixel-major scratch, then written channel-major while it is in the L1 cache (a separate pass
     over the whole batch's pixel-major result cost a fifth more)."""
-    registers, rows, alternative = shape
+    (registers, rows, alternative), (xoffs, woffs) = shape, taps
     sy, sx = strides
     wp, image, n_tiles = geometry
     n_img, n_k, ho, wo = out.shape
@@ -141,7 +141,7 @@ def _bank_all(x, wk, xoffs, kw, shape, strides, geometry, out):
         n, oy = t // ho, t % ho
         row = np.empty(n_tiles * rows * n_k, out.dtype)
         start = n * image + oy * sy * wp
-        register_tiles.bank_block(x, start, xoffs, kw, wk, n_k, registers, alternative, rows, sx, row, 0, n_tiles)
+        register_tiles.bank_block(x, start, xoffs, kw, wk, woffs, registers, alternative, rows, sx, row, 0, n_tiles)
         for k in range(n_k):
             dst = out[n, k, oy]
             for ox in range(wo):
@@ -162,9 +162,10 @@ def _correlate_bank_tiles(x, w, stride, out, device):
     flat = np.zeros(x.size + (n_tiles * rows - wo) * stride[1] + kw, x.dtype)  # the last row's tiles read past it
     flat[: x.size] = x.reshape(-1)
     wk = np.ascontiguousarray(w.transpose(1, 2, 3, 0)).reshape(-1)  # (C, kh, kw, K): a kernel row's filters
-    xoffs = (np.arange(c)[:, None] * hp * wp + np.arange(kh)[None, :] * wp).reshape(-1)
+    xoffs = (np.arange(c)[:, None] * hp * wp + np.arange(kh)[None, :] * wp).reshape(-1)  # each kernel row's
+    taps = (xoffs, np.arange(c * kh) * kw * k)  # ... offset in the image and in the filters
     host = "cpu" if device == "cpu" else "parallel"
-    _BANK_ALL[host](flat, wk, xoffs, kw, (registers, rows, alternative), stride, (wp, c * hp * wp, n_tiles), out)
+    _BANK_ALL[host](flat, wk, taps, kw, (registers, rows, alternative), stride, (wp, c * hp * wp, n_tiles), out)
 
 
 def correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:

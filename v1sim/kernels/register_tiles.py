@@ -38,11 +38,15 @@ __all__ = [
     "LANES_BYTES",
     "REGISTER_BYTES",
     "ROWS",
+    "bank_block",
+    "bank_shape",
     "correlate_block",
     "correlate_tile",
     "gradient_block",
     "gradient_eligible",
     "pack_rows",
+    "whole_registers",
+    "whole_rows",
 ]
 
 
@@ -183,22 +187,34 @@ def pack_rows(w):
     the last), each group's weights tap- and input-major with its rows innermost, flattened; and the values a
     group (``wblock``). Tap ``i``'s weights then start at ``woffs[i] = i * inputs * ROWS`` in each group."""
     rows, size = w.shape
-    groups = -(-rows // ROWS)
-    packed = np.zeros((groups * ROWS, size), w.dtype)
+    packed = np.zeros((whole_rows(rows), size), w.dtype)
     packed[:rows] = w
-    return np.ascontiguousarray(packed.reshape(groups, ROWS, size).transpose(0, 2, 1)).reshape(-1), size * ROWS
+    return np.ascontiguousarray(packed.reshape(-1, ROWS, size).transpose(0, 2, 1)).reshape(-1), size * ROWS
 
 
-def _whole_registers(n_g, itemsize) -> int:
-    """The most vector registers (1, 2 or 4) that ``n_g`` values fill exactly, or 0."""
+def whole_rows(rows) -> int:
+    """``rows`` rounded up to whole :data:`ROWS` (:func:`pack_rows` fills the rest with zero rows)."""
+    return -(-rows // ROWS) * ROWS
+
+
+@njit(cache=True, nogil=True)
+def whole_registers(n_g, itemsize):
+    """The most vector registers (4, 2 or 1) that ``n_g`` values fill exactly, or 0."""
     lanes = REGISTER_BYTES // itemsize
-    return max((g for g in (1, 2, 4) if n_g % (g * lanes) == 0), default=0)
+    for registers in (4, 2, 1):
+        if n_g % (registers * lanes) == 0:
+            return registers
+    return 0
+
+
+#: The one offset of a tile whose operand has no taps (the gradient's rows, pixel-major).
+_NO_TAPS = np.zeros(1, np.int64)
 
 
 def gradient_eligible(n_x, n_g, itemsize) -> bool:
     """Whether :func:`gradient_block` takes ``n_x`` rows against ``n_g`` columns: whole registers of columns
     (1, 2 or 4 a tile) and whole tiles of rows."""
-    registers = _whole_registers(n_g, itemsize)
+    registers = whole_registers(n_g, itemsize)
     return registers > 0 and n_x % (ACCUMULATORS // registers) == 0
 
 
@@ -207,11 +223,9 @@ def gradient_block(x, xbase, xoffs, ldx, n_x, gt, length, out):
     """``out[i, a, :] += sum_j x[xbase + xoffs[i] + a*ldx + j] * gt[j, :]`` for ``j < length``: ``out`` (taps,
     n_x, n_g) flattened, ``gt`` (columns, n_g) pixel-major (:func:`gradient_eligible` sizes)."""
     n_g = gt.shape[1]
-    lanes = REGISTER_BYTES // x.itemsize
-    registers = 4 if n_g % (4 * lanes) == 0 else 2 if n_g % (2 * lanes) == 0 else 1
-    rows, width = ACCUMULATORS // registers, registers * lanes
-    flat = gt.reshape(gt.size)
-    one = np.zeros(1, np.int64)
+    registers = whole_registers(n_g, x.itemsize)
+    rows, width = ACCUMULATORS // registers, registers * (REGISTER_BYTES // x.itemsize)
+    flat, one = gt.reshape(gt.size), _NO_TAPS
     for i in range(xoffs.shape[0]):
         for a0 in range(0, n_x, rows):
             xs = xbase + xoffs[i] + a0 * ldx
@@ -239,7 +253,7 @@ _BANK_4, _BANK_4_ALT = _tile(ACCUMULATORS // 4, 4, False), _tile(max(1, 3 * ACCU
 def bank_shape(n_k, wo, itemsize) -> tuple[int, int, bool]:
     """``(registers, rows, alternative)`` of :func:`bank_block`'s tiles for ``n_k`` filters and outputs ``wo``
     wide, or ``(0, 0, False)`` if the filters do not fill whole registers."""
-    registers = _whole_registers(n_k, itemsize)
+    registers = whole_registers(n_k, itemsize)
     if registers == 0:
         return 0, 0, False
     full, alt = ACCUMULATORS // registers, max(1, 3 * ACCUMULATORS // (4 * registers))
@@ -248,13 +262,13 @@ def bank_shape(n_k, wo, itemsize) -> tuple[int, int, bool]:
 
 
 @njit(cache=True, nogil=True)
-def bank_block(x, xbase, xoffs, n_taps_row, wk, n_k, registers, alternative, rows, stride, out, obase, n_tiles):
+def bank_block(x, xbase, xoffs, n_taps_row, wk, woffs, registers, alternative, rows, stride, out, obase, n_tiles):
     """``n_tiles`` tiles of ``rows`` output pixels ``stride`` apart (from ``x[xbase]``), every filter: ``out[obase
-    + (t*rows + r)*n_k + k] = sum_i sum_v x[xbase + (t*rows + r)*stride + xoffs[i] + v] * wk[i*n_taps_row*n_k + v*n_k
-    + k]`` with ``i`` over the kernel's rows of every channel (``xoffs``: their offsets in ``x``)."""
-    lanes = REGISTER_BYTES // x.itemsize
-    width = registers * lanes
-    woffs = np.arange(xoffs.shape[0]) * (n_taps_row * n_k)
+    + (t*rows + r)*n_k + k] = sum_i sum_v x[xbase + (t*rows + r)*stride + xoffs[i] + v] * wk[woffs[i] + v*n_k +
+    k]`` with ``i`` over the kernel's rows of every channel (``xoffs``, ``woffs``: their offsets in ``x`` and in
+    the filters ``wk``, (C, kh, kw, n_k) flattened)."""
+    n_k = wk.shape[0] // (woffs.shape[0] * n_taps_row)
+    width = registers * (REGISTER_BYTES // x.itemsize)
     for t in range(n_tiles):
         pixel = xbase + t * rows * stride
         at = obase + t * rows * n_k
