@@ -46,7 +46,7 @@ from numba import njit, prange
 from ..backend import blas_threads
 from .blas import gemm, routines
 from .cpu.common import by_device
-from .register_tiles import correlate_block, gradient_block
+from .register_tiles import correlate_block, gradient_block, whole_rows
 from .shifted_grid import (
     backward_tiles,
     forward_tiles,
@@ -56,7 +56,6 @@ from .shifted_grid import (
     span,
     spread_grad,
     tile_overrun,
-    whole_tiles,
 )
 
 __all__ = [
@@ -250,15 +249,14 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
     """Images lo..hi-1 (their gradient spread on the grid, ``gc``): their weight gradient, transposed, summed
     into ``dwt`` (S, C, K) (zeroed by the caller) and, if ``dx`` has images, their input gradient (dx zeroed by
     the caller when some pixels are read by no tap). ``gt`` is a (columns, K) workspace; ``geometry`` is (lo,
-    hi, whole, images, rows, hq, wq, py, px, sy, sx). ``operands`` are W by tap, the taps' offsets and phases,
+    hi, whole, images, rows, hq, wq, py, px, sy, sx, slack). ``operands`` are W by tap, the taps' offsets and phases,
     then :func:`.shifted_grid.backward_tiles`'s: if its arrays are not empty, the input gradient's products
     (and the weight gradient's, if it has their offsets) run as register tiles."""
     ws, offs, phase, wx, wblock, dx_xoffs, dx_woffs, counts, dw_xoffs = operands
     direct, flat_g, flat_x, flat_dw = wx.shape[0] > 0, gc.reshape(gc.size), xc.reshape(xc.size), dwt.reshape(dwt.size)
     (n_k, ldg), n_c = gc.shape, xc.shape[1]
-    lo, hi, whole, images, rows, hq, wq, py, px, sy, sx = geometry
-    ho = g.shape[2]
-    pitch, slack, n_taps = hq * wq, offs.max(), offs.shape[0]
+    lo, hi, whole, images, rows, hq, wq, py, px, sy, sx, slack = geometry
+    ho, pitch, n_taps = g.shape[2], hq * wq, offs.shape[0]
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):  # dW over the output rows (gc is 0 at dropped columns)
@@ -291,13 +289,13 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
                         first, count = (b * pitch + y0 * wq, max(0, y1 - y0) * wq) if whole else (0, length)
                         tap_w = (wx, wblock, dx_woffs[f, :m])
                         correlate_block(flat_g, i0 + first, dx_xoffs[f, :m], ldg, tap_w, n_k, res, first, count)
-                first = True
-                for s in range(0 if direct else n_taps):
-                    if phase[s] != f:
-                        continue
-                    a = slack + i0 - offs[s]
-                    gemm(fn, ints, True, False, 1.0, ws[s], gc[:, a : a + length], 0.0 if first else 1.0, block)
-                    first = False
+                else:
+                    beta = 0.0  # the phase's first tap writes the block, the others add to it
+                    for s in range(n_taps):
+                        if phase[s] == f:
+                            a = slack + i0 - offs[s]
+                            gemm(fn, ints, True, False, 1.0, ws[s], gc[:, a : a + length], beta, block)
+                            beta = 1.0
                 for b in range(nb):
                     for c in range(dx.shape[1]):
                         for yq in range(r0, r1):
@@ -318,7 +316,7 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
 
 def _forward_all(fn, ints, x, xc, operands, parity, bias, edges, geometry, res, out):
     """Lay out every group's images, then run every group's blocks (two parallel regions, no Python between)."""
-    py, px, sy, sx, whole, images, rows, hq, wq = geometry
+    py, px, sy, sx, whole, images, rows, hq, wq, _ = geometry
     for t in prange(edges.shape[0] - 1):
         pad_phases(x, edges[t], edges[t + 1], py, px, sy, sx, hq, wq, parity, xc)
     for t in prange(edges.shape[0] - 1):  # all images laid out first: windows of dropped columns reach the next
@@ -329,12 +327,11 @@ def _backward_all(fn, ints, xc, g, gc, operands, parity, edges, geometry, dwt, g
     """Spread every group's output gradient, then each group's weight gradient into ``dwt[t]`` and, if ``dx`` has
     images, their input gradient (two parallel regions: the gathers read the rows of zeros before each image,
     which the group before writes)."""
-    py, px, sy, sx, whole, images, rows, hq, wq = geometry
-    slack = operands[1].max()
+    py, px, sy, sx, whole, images, rows, hq, wq, slack = geometry
     for t in prange(edges.shape[0] - 1):
         spread_grad(g, edges[t], edges[t + 1], slack, wq, hq * wq, gc)
     for t in prange(edges.shape[0] - 1):
-        group = (edges[t], edges[t + 1], whole, images, rows, hq, wq, py, px, sy, sx)
+        group = (edges[t], edges[t + 1], whole, images, rows, hq, wq, py, px, sy, sx, slack)
         _backward_task(fn, ints[t], xc, g, gc, operands, parity, group, dwt[t], gt[t], res[t], dx)
 
 
@@ -352,7 +349,7 @@ def _weights_by_tap(w, p: Shifted) -> np.ndarray:
 
 
 def _geometry(p: Shifted) -> tuple:
-    return (p.py, p.px, p.sy, p.sx, p.whole, p.images, p.rows, p.hq, p.wq)
+    return (p.py, p.px, p.sy, p.sx, p.whole, p.images, p.rows, p.hq, p.wq, p.slack)
 
 
 def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.ndarray]:
@@ -371,7 +368,7 @@ def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.nd
     b = np.empty(0, dtype) if bias is None else bias
     ws = _weights_by_tap(w, p)
     tiles = forward_tiles(ws, xc, offs, phase, p.direct)
-    res = np.empty((p.tasks, whole_tiles(p.k) if p.direct else p.k, p.columns + lanes), dtype)
+    res = np.empty((p.tasks, whole_rows(p.k) if p.direct else p.k, p.columns + lanes), dtype)
     ints = blas.scratch(p.tasks)
     args = (x, xc, (ws, offs, phase, *tiles), parity, b, group_edges(p.n, p.tasks), _geometry(p), res, out)
     with blas_threads(1):
@@ -394,7 +391,7 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     dwt = np.zeros((p.tasks, p.kh * p.kw, p.c, p.k), dtype)
     ws = _weights_by_tap(w, p)
     gt = np.empty((p.tasks, p.columns, p.k), dtype)
-    rows = whole_tiles(p.c) if p.direct else p.c
+    rows = whole_rows(p.c) if p.direct else p.c
     res = np.empty((p.tasks, rows, p.columns + lanes) if input_grad else (p.tasks, 0, 0), dtype)
     tiles = backward_tiles(ws, xc, offs, phase, parity.shape[0], p.slack, p.direct)
     ints, edges = blas.scratch(p.tasks), group_edges(p.n, p.tasks)

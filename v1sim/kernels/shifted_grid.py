@@ -19,8 +19,8 @@ __all__ = [
     "pixel_major",
     "span",
     "spread_grad",
+    "tap_offsets",
     "tile_overrun",
-    "whole_tiles",
 ]
 
 
@@ -91,25 +91,25 @@ def group_edges(n, tasks) -> np.ndarray:
     return np.linspace(0, n, tasks + 1).astype(np.int64)
 
 
-def whole_tiles(rows) -> int:
-    """``rows`` rounded up to whole :data:`.register_tiles.ROWS` (zero filters or channels fill the rest)."""
-    return -(-rows // ROWS) * ROWS
-
-
 def tile_overrun(direct, dtype) -> int:
     """Columns a tile may read and write past a block (0 for BLAS's products): the buffers' extra zeros."""
     return LANES_BYTES // np.dtype(dtype).itemsize if direct else 0
 
 
+def tap_offsets(xc, offs, phase) -> np.ndarray:
+    """Each tap's window in the phases ``xc`` (F, C, columns) flattened: phase ``phase[s]``, shift ``offs[s]``."""
+    return phase * xc.shape[1] * xc.shape[2] + offs
+
+
 def forward_tiles(ws, xc, offs, phase, direct) -> tuple:
     """The forward pass's tile operands for weights ``ws`` (taps, K, C) and the phases ``xc`` (F, C, columns):
-    each tap's offset into the flattened ``xc`` (phase ``phase[s]``, shift ``offs[s]``), W packed by groups of
-    filters, the values a group, each tap's offset into a group; empty arrays if not ``direct``."""
+    each tap's offset into the flattened ``xc`` (:func:`tap_offsets`), W packed by groups of filters, the values
+    a group, each tap's offset into a group; empty arrays if not ``direct``."""
     if not direct:
         return np.empty(0, np.int64), np.empty(0, ws.dtype), 0, np.empty(0, np.int64)
     taps, k, c = ws.shape
     wt, wblock = pack_rows(ws.transpose(1, 0, 2).reshape(k, -1))
-    return phase * c * xc.shape[2] + offs, wt, wblock, np.arange(taps) * c * ROWS
+    return tap_offsets(xc, offs, phase), wt, wblock, np.arange(taps) * c * ROWS
 
 
 def backward_tiles(ws, xc, offs, phase, n_phases, slack, direct) -> tuple:
@@ -129,5 +129,5 @@ def backward_tiles(ws, xc, offs, phase, n_phases, slack, direct) -> tuple:
     for f in range(n_phases):
         mine = np.flatnonzero(phase == f)
         dx_xoffs[f, : mine.size], dx_woffs[f, : mine.size] = slack - offs[mine], mine * k * ROWS
-    dw_xoffs = phase * c * xc.shape[2] + offs if gradient_eligible(c, k, xc.itemsize) else none
+    dw_xoffs = tap_offsets(xc, offs, phase) if gradient_eligible(c, k, xc.itemsize) else none
     return wx, wblock, dx_xoffs, dx_woffs, counts, dw_xoffs
