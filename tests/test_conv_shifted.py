@@ -99,15 +99,15 @@ BLOCKINGS = [  # (whole images, images per block, rows per block): one row, a fe
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", CASES)
 @pytest.mark.parametrize("whole, images, rows", BLOCKINGS)
 @pytest.mark.parametrize("tasks", [1, 2, 5])
-@pytest.mark.parametrize("direct", [True, False], ids=["tiles", "blas"])
+@pytest.mark.parametrize("tiles", [True, False], ids=["tiles", "blas"])
 def test_shifted_products_match_naive_and_im2col_for_any_blocking(
-    x_shape, w_shape, stride, padding, whole, images, rows, tasks, direct
+    x_shape, w_shape, stride, padding, whole, images, rows, tasks, tiles
 ):
     rng = np.random.default_rng(2)
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     p = conv_shifted.plan(x_shape, w_shape, stride, padding, tasks, 8)
-    assert p.direct  # up to 64 channels: the register tiles
-    p = dataclasses.replace(p, whole=whole, images=images, rows=p.hq if rows is None else rows, direct=direct)
+    assert p.tiles  # up to 64 channels: the register tiles
+    p = dataclasses.replace(p, whole=whole, images=images, rows=p.hq if rows is None else rows, tiles=tiles)
     out, xc = conv_shifted.forward(x, w, b, p, "cpu")
     np.testing.assert_allclose(out, naive.correlate(x, w, stride, padding, b), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(out.shape)
@@ -131,19 +131,19 @@ def test_shifted_conv2d_gradients_match_central_differences(
     monkeypatch, x_shape, w_shape, stride, padding, tile_channels
 ):
     monkeypatch.setattr(conv_shifted, "MAX_TILE_CHANNELS", tile_channels)
-    direct = tile_channels > 0
-    on_path = lambda blocks: blocks.shifted is not None and blocks.shifted.direct == direct  # noqa: E731
+    tiles = tile_channels > 0
+    on_path = lambda blocks: blocks.shifted is not None and blocks.shifted.tiles == tiles  # noqa: E731
     assert_conv2d_gradients(x_shape, w_shape, stride, padding, 3, on_path)
 
 
 def test_which_convolutions_run_on_register_tiles():
     """Up to MAX_TILE_CHANNELS input and output channels (ResNet-20's layers, VGG's first block); wider layers
     keep BLAS's products, whose packing reuses the weights better."""
-    assert conv_shifted.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 8, 4).direct
-    assert conv_shifted.plan((8, 32, 16, 16), (64, 32, 3, 3), (2, 2), (1, 1), 8, 4).direct
-    assert conv_shifted.plan((8, 64, 8, 8), (64, 64, 3, 3), (1, 1), (1, 1), 8, 4).direct
-    assert not conv_shifted.plan((8, 128, 28, 28), (128, 128, 3, 3), (1, 1), (1, 1), 8, 4).direct
-    assert not conv_shifted.plan((8, 64, 28, 28), (128, 64, 3, 3), (1, 1), (1, 1), 8, 4).direct
+    assert conv_shifted.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 8, 4).tiles
+    assert conv_shifted.plan((8, 32, 16, 16), (64, 32, 3, 3), (2, 2), (1, 1), 8, 4).tiles
+    assert conv_shifted.plan((8, 64, 8, 8), (64, 64, 3, 3), (1, 1), (1, 1), 8, 4).tiles
+    assert not conv_shifted.plan((8, 128, 28, 28), (128, 128, 3, 3), (1, 1), (1, 1), 8, 4).tiles
+    assert not conv_shifted.plan((8, 64, 28, 28), (128, 64, 3, 3), (1, 1), (1, 1), 8, 4).tiles
 
 
 def test_shifted_conv2d_is_the_same_on_any_number_of_threads_and_in_float32(monkeypatch):

@@ -273,7 +273,7 @@ def test_conv2d_caches_its_padded_input_not_its_columns():
             from v1sim.kernels.shifted_grid import tile_overrun
 
             s = cache.blocks.shifted
-            zeros = s.slack + tile_overrun(s.direct, np.float32)
+            zeros = s.slack + tile_overrun(s.tiles, np.float32)
             assert cache.xp.shape == (len(s.taps()[2]), c, n * s.hq * s.wq + zeros)
             assert cache.xp.size < 1.1 * n * c * hp * wp
         columns += c * kh * kw * n * cache.blocks.ho * cache.blocks.wo * 4

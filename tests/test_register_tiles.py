@@ -209,10 +209,10 @@ def test_a_resnet_style_training_curve_on_register_tiles_follows_blas_products(m
     """12 float32 SGD steps: the tiles' curve stays within float32 rounding of BLAS's products' (the sums'
     order differs: one accumulator over all taps and channels against BLAS's blocks)."""
     layer = conv_blocks.plan((16, 16, 16, 16), (16, 16, 3, 3), (1, 1), (1, 1), 1, 16, 16, 4)
-    assert layer.shifted is not None and layer.shifted.direct  # the layers below run on the tiles
+    assert layer.shifted is not None and layer.shifted.tiles  # the layers below run on the tiles
     tiles, w_tiles = _resnet_style_curve()
     monkeypatch.setattr(conv_shifted, "MAX_TILE_CHANNELS", 0)
-    assert not conv_blocks.plan((16, 16, 16, 16), (16, 16, 3, 3), (1, 1), (1, 1), 1, 16, 16, 4).shifted.direct
+    assert not conv_blocks.plan((16, 16, 16, 16), (16, 16, 3, 3), (1, 1), (1, 1), 1, 16, 16, 4).shifted.tiles
     blas, w_blas = _resnet_style_curve()
     assert blas[-1] < 0.9 * blas[0]  # it learns: the comparison is over a real curve
     np.testing.assert_allclose(tiles, blas, rtol=1e-5, atol=0)
@@ -239,7 +239,7 @@ def test_resnet20_in_float64_trains_the_same_on_register_tiles_and_blas(monkeypa
             opt.step()
         return np.array(losses), [p.data.copy() for p in model.parameters()]
 
-    assert conv_blocks.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 1, 32, 32, 8).shifted.direct
+    assert conv_blocks.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 1, 32, 32, 8).shifted.tiles
     tiles, w_tiles = run()
     monkeypatch.setattr(conv_shifted, "MAX_TILE_CHANNELS", 0)
     blas, w_blas = run()

@@ -123,7 +123,7 @@ class Shifted:
     images: int
     rows: int  # ... of this many grid rows of one image
     tasks: int
-    direct: bool = True  # register tiles (:mod:`.register_tiles`) instead of BLAS's products
+    tiles: bool = True  # register tiles (:mod:`.register_tiles`) instead of BLAS's products
 
     @property
     def ho(self) -> int:
@@ -193,13 +193,13 @@ def plan(x_shape, w_shape, stride, padding, tasks, itemsize) -> Shifted:
     n, c, h, w = x_shape
     k, _, kh, kw = w_shape
     shape = (n, c, k, kh, kw, h, w, *padding, *stride)
-    direct = max(c, k) <= MAX_TILE_CHANNELS
-    p = Shifted(*shape, True, 1, 1, tasks, direct)
+    tiles = max(c, k) <= MAX_TILE_CHANNELS
+    p = Shifted(*shape, True, 1, 1, tasks, tiles)
     columns = max(MIN_COLUMNS, BLOCK_BYTES // ((c + k) * itemsize))
     grid = p.hq * p.wq
     if grid <= _waste_limit(kh, kw) * p.ho * p.wo and grid <= columns:
-        return Shifted(*shape, True, max(1, min(columns // grid, -(-n // tasks))), p.hq, tasks, direct)
-    return Shifted(*shape, False, 1, max(1, min(p.hq, columns // p.wq)), tasks, direct)
+        return Shifted(*shape, True, max(1, min(columns // grid, -(-n // tasks))), p.hq, tasks, tiles)
+    return Shifted(*shape, False, 1, max(1, min(p.hq, columns // p.wq)), tasks, tiles)
 
 
 # --------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
     then :func:`.shifted_grid.backward_tiles`'s: if its arrays are not empty, the input gradient's products
     (and the weight gradient's, if it has their offsets) run as register tiles."""
     ws, offs, phase, wx, wblock, dx_xoffs, dx_woffs, counts, dw_xoffs = operands
-    direct, flat_g, flat_x, flat_dw = wx.shape[0] > 0, gc.reshape(gc.size), xc.reshape(xc.size), dwt.reshape(dwt.size)
+    on_tiles, flat_g, flat_x, flat_dw = wx.shape[0] > 0, gc.reshape(gc.size), xc.reshape(xc.size), dwt.reshape(dwt.size)
     (n_k, ldg), n_c = gc.shape, xc.shape[1]
     lo, hi, whole, images, rows, hq, wq, py, px, sy, sx, slack = geometry
     ho, pitch, n_taps = g.shape[2], hq * wq, offs.shape[0]
@@ -283,7 +283,7 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
             block = res[:, :length]
             for f in range(parity.shape[0]):
                 pa, pb = parity[f, 0], parity[f, 1]
-                if direct:  # each image's grid rows that hold input pixels (y in 0..h-1), or the block's
+                if on_tiles:  # each image's grid rows that hold input pixels (y in 0..h-1), or the block's
                     m, y0, y1 = counts[f], max(0, -((pa - py) // sy)), min(hq, (h - 1 + py - pa) // sy + 1)
                     for b in range(nb if whole else 1):
                         first, count = (b * pitch + y0 * wq, max(0, y1 - y0) * wq) if whole else (0, length)
@@ -361,16 +361,16 @@ def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.nd
     blas = routines()
     offs, phase, parity = p.taps()
     x = np.ascontiguousarray(x)
-    size, lanes = p.n * p.hq * p.wq, tile_overrun(p.direct, dtype)
+    size, lanes = p.n * p.hq * p.wq, tile_overrun(p.tiles, dtype)
     xc = np.empty((parity.shape[0], p.c, size + p.slack + lanes), dtype)
     xc[:, :, size:] = 0
     out = np.empty((p.n, p.k, p.ho, p.wo), dtype) if out is None else out
     b = np.empty(0, dtype) if bias is None else bias
     ws = _weights_by_tap(w, p)
-    tiles = forward_tiles(ws, xc, offs, phase, p.direct)
-    res = np.empty((p.tasks, whole_rows(p.k) if p.direct else p.k, p.columns + lanes), dtype)
+    tile_ops = forward_tiles(ws, xc, offs, phase, p.tiles)
+    res = np.empty((p.tasks, whole_rows(p.k) if p.tiles else p.k, p.columns + lanes), dtype)
     ints = blas.scratch(p.tasks)
-    args = (x, xc, (ws, offs, phase, *tiles), parity, b, group_edges(p.n, p.tasks), _geometry(p), res, out)
+    args = (x, xc, (ws, offs, phase, *tile_ops), parity, b, group_edges(p.n, p.tasks), _geometry(p), res, out)
     with blas_threads(1):
         _FORWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     return out, xc
@@ -382,7 +382,7 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     blas = routines()
     offs, phase, parity = p.taps()
     g = np.ascontiguousarray(grad, dtype)
-    lanes = tile_overrun(p.direct, dtype)
+    lanes = tile_overrun(p.tiles, dtype)
     gc = np.empty((p.k, p.slack + p.n * p.hq * p.wq + lanes), dtype)  # spread_grad writes the images' columns
     gc[:, : p.slack], gc[:, p.slack + p.n * p.hq * p.wq :] = 0, 0
     covered = p.sy == p.sx == 1  # at stride 1 every input pixel is some tap's; else zero the rest first
@@ -391,11 +391,11 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     dwt = np.zeros((p.tasks, p.kh * p.kw, p.c, p.k), dtype)
     ws = _weights_by_tap(w, p)
     gt = np.empty((p.tasks, p.columns, p.k), dtype)
-    rows = whole_rows(p.c) if p.direct else p.c
+    rows = whole_rows(p.c) if p.tiles else p.c
     res = np.empty((p.tasks, rows, p.columns + lanes) if input_grad else (p.tasks, 0, 0), dtype)
-    tiles = backward_tiles(ws, xc, offs, phase, parity.shape[0], p.slack, p.direct)
+    tile_ops = backward_tiles(ws, xc, offs, phase, parity.shape[0], p.slack, p.tiles)
     ints, edges = blas.scratch(p.tasks), group_edges(p.n, p.tasks)
-    args = (xc, g, gc, (ws, offs, phase, *tiles), parity, edges, _geometry(p), dwt, gt, res, dx)
+    args = (xc, g, gc, (ws, offs, phase, *tile_ops), parity, edges, _geometry(p), dwt, gt, res, dx)
     with blas_threads(1):
         _BACKWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     total = dwt[0]
@@ -410,7 +410,7 @@ def warmup(dtype) -> None:
     both devices, on register tiles (16 channels: the weight gradient's tiles too) and on BLAS's products."""
     x, w = np.ones((1, 16, 3, 3), dtype), np.ones((16, 16, 3, 3), dtype)
     p = plan(x.shape, w.shape, (1, 1), (1, 1), 1, x.itemsize)
-    for direct in (True, False):
+    for tiles in (True, False):
         for device in ("cpu", "parallel"):
-            out, xc = forward(x, w, None, dataclasses.replace(p, direct=direct), device)
-            backward(np.ones_like(out), xc, w, dataclasses.replace(p, direct=direct), True, device)
+            out, xc = forward(x, w, None, dataclasses.replace(p, tiles=tiles), device)
+            backward(np.ones_like(out), xc, w, dataclasses.replace(p, tiles=tiles), True, device)

@@ -91,9 +91,9 @@ def group_edges(n, tasks) -> np.ndarray:
     return np.linspace(0, n, tasks + 1).astype(np.int64)
 
 
-def tile_overrun(direct, dtype) -> int:
+def tile_overrun(tiles, dtype) -> int:
     """Columns a tile may read and write past a block (0 for BLAS's products): the buffers' extra zeros."""
-    return LANES_BYTES // np.dtype(dtype).itemsize if direct else 0
+    return LANES_BYTES // np.dtype(dtype).itemsize if tiles else 0
 
 
 def tap_offsets(xc, offs, phase) -> np.ndarray:
@@ -101,25 +101,25 @@ def tap_offsets(xc, offs, phase) -> np.ndarray:
     return phase * xc.shape[1] * xc.shape[2] + offs
 
 
-def forward_tiles(ws, xc, offs, phase, direct) -> tuple:
+def forward_tiles(ws, xc, offs, phase, tiles) -> tuple:
     """The forward pass's tile operands for weights ``ws`` (taps, K, C) and the phases ``xc`` (F, C, columns):
     each tap's offset into the flattened ``xc`` (:func:`tap_offsets`), W packed by groups of filters, the values
-    a group, each tap's offset into a group; empty arrays if not ``direct``."""
-    if not direct:
+    a group, each tap's offset into a group; empty arrays if not ``tiles``."""
+    if not tiles:
         return np.empty(0, np.int64), np.empty(0, ws.dtype), 0, np.empty(0, np.int64)
     taps, k, c = ws.shape
     wt, wblock = pack_rows(ws.transpose(1, 0, 2).reshape(k, -1))
     return tap_offsets(xc, offs, phase), wt, wblock, np.arange(taps) * c * ROWS
 
 
-def backward_tiles(ws, xc, offs, phase, n_phases, slack, direct) -> tuple:
+def backward_tiles(ws, xc, offs, phase, n_phases, slack, tiles) -> tuple:
     """The input gradient's tile operands: Wᵀ packed by groups of input channels, the values a group, each
     phase's taps' offsets into the spread gradient (``slack - offs[s]``: a gather) and into Wᵀ, padded to the
     most taps of a phase, and their counts; then the weight gradient's offsets into the flattened ``xc`` if its
     shape suits :func:`.register_tiles.gradient_block` (else empty: BLAS's products). All empty if not
-    ``direct``."""
+    ``tiles``."""
     none = np.empty(0, np.int64)
-    if not direct:
+    if not tiles:
         return np.empty(0, ws.dtype), 0, np.empty((0, 0), np.int64), np.empty((0, 0), np.int64), none, none
     taps, k, c = ws.shape
     wx, wblock = pack_rows(ws.transpose(2, 0, 1).reshape(c, -1))
