@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import v1sim
+from v1sim.kernels import correlate
 from v1sim.signal import output_size
 
 MODES = ("full", "same", "valid")
@@ -187,6 +188,8 @@ BATCH_CASES = [
     (2, 2, 9, 10, 16, 3, 3, (1, 1), (1, 1)),
     (3, 1, 20, 20, 32, 11, 11, (1, 1), (0, 0)),
     (2, 3, 13, 12, 64, 5, 4, (2, 1), (1, 2)),
+    # a bank padded with zero filters to whole registers (24 filters in 32 lanes on AVX-512), strided
+    (2, 2, 12, 15, 24, 4, 5, (1, 2), (1, 0)),
 ]
 
 
@@ -208,6 +211,51 @@ def test_correlate_batch_matches_naive(case, method, dtype):
     np.testing.assert_allclose(got, want, rtol=0, atol=tol)
     no_bias = v1sim.correlate_batch(x, weight, stride=stride, padding=padding, method=method, device="cpu")
     np.testing.assert_allclose(no_bias, want - bias[None, :, None, None], rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64))
+def test_direct_loops_run_banks_on_padded_tiles_or_rows(dtype):
+    """A bank that half-fills its registers goes to the tiles (padded with zero filters), a lone filter to the
+    row loops; whichever runs equals the naive sums."""
+    itemsize = np.dtype(dtype).itemsize
+    lanes = correlate.tile_filters(1, itemsize)  # one filter rounds up to one register's lanes
+    assert correlate.tile_filters(lanes + 1, itemsize) == 2 * lanes
+    assert correlate.direct_variant(lanes + 1, 40, itemsize)[0] == "tiles"
+    assert correlate.direct_variant(1, 256, itemsize)[0] == "rows"
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 2, 9, 44)).astype(dtype)
+    for k in (1, lanes - 1, lanes + 1):
+        w = rng.standard_normal((k, 2, 3, 5)).astype(dtype)
+        got = v1sim.correlate_batch(x, w, method="direct")
+        np.testing.assert_allclose(got, naive.correlate(x, w, (1, 1), (0, 0)), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("method", ("direct", "gemm"))
+def test_subnormal_weights_are_flushed_to_zero(method):
+    """A Gaussian's tails underflow to subnormal float32 (10x slower multiply-adds); the direct and BLAS paths
+    drop them, whose products vanish beside any normal term, and leave the caller's weights alone."""
+    tiny = np.finfo(np.float32).tiny
+    w = np.array([[1.0, tiny / 4, -tiny / 1024], [0.0, tiny, -0.5]], np.float32)
+    flushed = correlate.flush_subnormal(w)
+    np.testing.assert_array_equal(flushed, [[1.0, 0.0, 0.0], [0.0, tiny, -0.5]])
+    assert w[0, 1] == np.float32(tiny / 4)  # a copy, not the caller's array
+    normal = np.array([[1.0, 2.0]], np.float32)
+    assert correlate.flush_subnormal(normal) is normal
+    rng = np.random.default_rng(3)
+    x = rng.random((2, 1, 12, 12)).astype(np.float32)
+    bank = rng.standard_normal((16, 1, 5, 5)).astype(np.float32)
+    bank[:, :, 0, :] = tiny / 8  # a row of subnormals on every filter
+    got = v1sim.correlate_batch(x, bank, method=method)
+    want = naive.correlate(x.astype(np.float64), bank.astype(np.float64), (1, 1), (0, 0))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_cost_model_ranks_fft_for_big_kernels_and_direct_for_small():
+    """The ranking the rates give: FFT for the Leung-Malik bank (48 x 49²) on a 512² image, direct loops for
+    the digits bank (32 x 11² on 28² digits), direct rows for one small filter."""
+    assert correlate.choose_method((1, 1, 560, 560), (48, 1, 49, 49), (1, 1), False) == "fft"
+    assert correlate.choose_method((256, 1, 28, 28), (32, 1, 11, 11), (1, 1), False) == "direct"
+    assert correlate.choose_method((1, 1, 516, 516), (1, 1, 5, 5), (1, 1), False) == "direct"
 
 
 def test_correlate_batch_does_not_mutate_inputs():

@@ -24,14 +24,28 @@ from . import conv_blocks, get, register_tiles
 from .cpu.common import by_device
 from .ops import out_len
 
-__all__ = ["bank_loops", "choose_method", "correlate_valid", "fft_shape", "warmup", "work_bytes"]
+__all__ = [
+    "bank_loops",
+    "choose_method",
+    "correlate_valid",
+    "direct_variant",
+    "fft_shape",
+    "flush_subnormal",
+    "tile_filters",
+    "warmup",
+    "work_bytes",
+]
 
-# Rough sustained rates on a 2-core AVX2 machine, used only to rank methods.
-_RATE_DIRECT_ROWS = 4e9  # MAC/s, row-vectorised loops (few filters)
-_RATE_DIRECT_BANK = 7e9  # MAC/s, filter-vectorised loops (many filters)
-_RATE_BANK_TILES = 60e9  # MAC/s, the same on register tiles (filters in whole registers; 95e9 on AVX-512)
-_RATE_GEMM = 12e9  # MAC/s, BLAS sgemm incl. im2col traffic
-_RATE_FFT = 0.6e9  # "n log2 n" units/s for one real 2-D FFT
+# Sustained rates, used only to rank methods. Measured on a 2-core AVX-512 machine (2026-12-07) over banks of
+# 4-64 filters of 5x5 to 69x69 on 18x18 to 512x512 outputs; the direct and BLAS rates are per vector lane (16
+# float32 lanes there), so a narrower or a float64 machine scales them down as its registers do.
+_RATE_ROWS_LANE = 2.2e9  # MAC/s, row-vectorised loops on long rows (34e9; 10e9 on rows of 24: see _direct_rate)
+_RATE_BANK_LANE = 0.6e9  # MAC/s, filter-vectorised loops (6-22e9)
+_RATE_TILES_LANE = 7e9  # MAC/s, the same on register tiles (86-133e9), before their wasted lanes and columns
+_RATE_GEMM_LANE = 3e9  # MAC/s, BLAS products of im2col blocks (14-56e9; a few filters make skinny products)
+_RATE_FFT = 5e9  # "n log2 n" units/s for real 2-D FFTs (3.4-6.5e9 on 144² to 600²)
+_FFT_IMAGE_SECONDS = 4e-4  # per image: its transforms' calls, threads and copies (dominant below 100²)
+_RATE_SPECTRAL = 1e9  # complex MAC/s, the bank's spectra times an image's
 
 
 def fft_shape(hp: int, wp: int) -> tuple[int, int]:
@@ -62,10 +76,29 @@ def work_bytes(method: str, x_shape, w_shape, stride, itemsize: int) -> int:
     return k * c * kh * kw * itemsize  # direct: at most a transposed copy of the bank
 
 
-def _direct_rate(k, wo, itemsize) -> float:
-    if not bank_loops(k, wo):
-        return _RATE_DIRECT_ROWS
-    return _RATE_BANK_TILES if register_tiles.bank_shape(k, wo, itemsize)[0] > 0 else _RATE_DIRECT_BANK
+def tile_filters(k: int, itemsize: int) -> int:
+    """How many filters the register tiles compute for a bank of ``k``: ``k`` rounded up to whole vector
+    registers (the extra filters are zeros)."""
+    lanes = register_tiles.REGISTER_BYTES // itemsize
+    return -(-k // lanes) * lanes
+
+
+def direct_variant(k: int, wo: int, itemsize: int) -> tuple[str, float]:
+    """Which of the direct loops runs a bank of ``k`` filters on outputs ``wo`` wide, and its rate (MAC/s):
+    ``"tiles"`` (:mod:`.register_tiles`, filters padded to whole registers), ``"bank"`` (filter-vectorised
+    loops) or ``"rows"`` (row-vectorised loops), whichever is expected fastest."""
+    lanes = register_tiles.REGISTER_BYTES // itemsize
+    padded = tile_filters(k, itemsize)
+    _, rows, _ = register_tiles.bank_shape(padded, wo, itemsize)
+    columns = -(-wo // rows) * rows  # a tile's pixels past the row's end are computed and dropped
+    rates = {
+        "tiles": _RATE_TILES_LANE * lanes * (k / padded) * (wo / columns),
+        "rows": _RATE_ROWS_LANE * lanes * wo / (wo + 48),  # short rows fill the vectors badly
+    }
+    if bank_loops(k, wo):
+        rates["bank"] = _RATE_BANK_LANE * lanes
+    best = max(rates, key=rates.get)
+    return best, rates[best]
 
 
 def choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int = 4) -> str:
@@ -73,15 +106,16 @@ def choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int 
     k, _, kh, kw = w_shape
     ho, wo = out_len(hp, kh, stride[0]), out_len(wp, kw, stride[1])
     macs = n * k * c * ho * wo * kh * kw
+    lanes = register_tiles.REGISTER_BYTES // itemsize
     costs = {
-        "direct": macs / _direct_rate(k, wo, itemsize),
-        "gemm": macs / _RATE_GEMM + 4.0 * n * c * kh * kw * ho * wo / 4e9,
+        "direct": macs / direct_variant(k, wo, itemsize)[1],
+        "gemm": macs / (_RATE_GEMM_LANE * lanes * k / (k + 12)),
     }
     if stride == (1, 1):
         p, q = fft_shape(hp, wp)
-        one = p * q * math.log2(p * q) / _RATE_FFT
         n_fft = n * c + n * k + (0 if cached_spectra else k * c)
-        costs["fft"] = n_fft * one + n * k * c * p * q / 2 / 1e9
+        units = n_fft * p * q * math.log2(p * q)
+        costs["fft"] = n * _FFT_IMAGE_SECONDS + units / _RATE_FFT + n * k * c * p * q / 2 / _RATE_SPECTRAL
     # a faster method is no use if its working memory does not fit (a big kernel's im2col matrix can
     # be thousands of times the output); the direct loops always fit
     cap = memory_limit()
@@ -93,6 +127,19 @@ def choose_method(x_shape, w_shape, stride, cached_spectra: bool, itemsize: int 
 
 def _threads(device: str) -> int:
     return 1 if device == "cpu" else (os.cpu_count() or 1)
+
+
+def flush_subnormal(w: np.ndarray) -> np.ndarray:
+    """``w`` with its subnormal entries set to zero (a copy where there are any).
+
+    A filter's far tails (a Gaussian's beyond 13 sigma) underflow to subnormal floats, and every multiply-add
+    with a subnormal operand takes a microcode assist: the Leung-Malik bank ran 11x slower (2.9 s against
+    0.26 s on a 512² image). Their products, below the smallest normal float times the input, vanish in any
+    sum with a normal term.
+    """
+    small = np.abs(w) < np.finfo(w.dtype).tiny
+    small &= w != 0
+    return np.where(small, w.dtype.type(0), w) if small.any() else w
 
 
 def _bank_spectra(w: np.ndarray, shape: tuple[int, int], cache: dict | None, device: str) -> np.ndarray:
@@ -137,15 +184,16 @@ def _bank_all(x, wk, taps, kw, shape, strides, geometry, out):
     sy, sx = strides
     wp, image, n_tiles = geometry
     n_img, n_k, ho, wo = out.shape
+    n_pad = wk.shape[0] // (woffs.shape[0] * kw)  # filters in the tiles, zeros past the bank's n_k
     for t in prange(n_img * ho):
         n, oy = t // ho, t % ho
-        row = np.empty(n_tiles * rows * n_k, out.dtype)
+        row = np.empty(n_tiles * rows * n_pad, out.dtype)
         start = n * image + oy * sy * wp
         register_tiles.bank_block(x, start, xoffs, kw, wk, woffs, registers, alternative, rows, sx, row, 0, n_tiles)
         for k in range(n_k):
             dst = out[n, k, oy]
             for ox in range(wo):
-                dst[ox] = row[ox * n_k + k]
+                dst[ox] = row[ox * n_pad + k]
 
 
 _BANK_ALL = by_device(_bank_all)
@@ -153,19 +201,23 @@ _BANK_ALL = by_device(_bank_all)
 
 def _correlate_bank_tiles(x, w, stride, out, device):
     """Filter-vectorised direct loops on register tiles: a tile holds a few output pixels by every filter (whole
-    vector registers of filters), summing each channel's kernel rows in registers."""
+    vector registers of filters, zeros past the bank's last: :func:`tile_filters`), summing each channel's kernel
+    rows in registers."""
     n, c, hp, wp = x.shape
     k, _, kh, kw = w.shape
     wo = out.shape[3]
-    registers, rows, alternative = register_tiles.bank_shape(k, wo, x.dtype.itemsize)
+    padded = tile_filters(k, x.dtype.itemsize)
+    registers, rows, alternative = register_tiles.bank_shape(padded, wo, x.dtype.itemsize)
     n_tiles = -(-wo // rows)
     flat = np.zeros(x.size + (n_tiles * rows - wo) * stride[1] + kw, x.dtype)  # the last row's tiles read past it
     flat[: x.size] = x.reshape(-1)
-    wk = np.ascontiguousarray(w.transpose(1, 2, 3, 0)).reshape(-1)  # (C, kh, kw, K): a kernel row's filters
+    wk = np.zeros((c, kh, kw, padded), x.dtype)  # (C, kh, kw, K): a kernel row's filters
+    wk[..., :k] = w.transpose(1, 2, 3, 0)
     xoffs = (np.arange(c)[:, None] * hp * wp + np.arange(kh)[None, :] * wp).reshape(-1)  # each kernel row's
-    taps = (xoffs, np.arange(c * kh) * kw * k)  # ... offset in the image and in the filters
+    taps = (xoffs, np.arange(c * kh) * kw * padded)  # ... offset in the image and in the filters
     host = "cpu" if device == "cpu" else "parallel"
-    _BANK_ALL[host](flat, wk, taps, kw, (registers, rows, alternative), stride, (wp, c * hp * wp, n_tiles), out)
+    geometry = (wp, c * hp * wp, n_tiles)
+    _BANK_ALL[host](flat, wk.reshape(-1), taps, kw, (registers, rows, alternative), stride, geometry, out)
 
 
 def correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:
@@ -187,14 +239,17 @@ def correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:
     if method == "fft":
         _correlate_fft(x, w, out, cache, device)
     elif method == "gemm":
-        _correlate_gemm(x, w, stride, out, device)
-    elif bank_loops(k, wo) and register_tiles.bank_shape(k, wo, x.dtype.itemsize)[0] > 0:
-        _correlate_bank_tiles(x, w, stride, out, device)
-    elif bank_loops(k, wo):
-        wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0))  # (C, kh, kw, K): vectorise over filters
-        get("correlate_valid_bank", device)(x, wt, stride[0], stride[1], out)
+        _correlate_gemm(x, flush_subnormal(w), stride, out, device)
     else:
-        get("correlate_valid", device)(x, w, stride[0], stride[1], out)
+        w = flush_subnormal(w)
+        variant = direct_variant(k, wo, x.dtype.itemsize)[0]
+        if variant == "tiles":
+            _correlate_bank_tiles(x, w, stride, out, device)
+        elif variant == "bank":
+            wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0))  # (C, kh, kw, K): vectorise over filters
+            get("correlate_valid_bank", device)(x, wt, stride[0], stride[1], out)
+        else:
+            get("correlate_valid", device)(x, w, stride[0], stride[1], out)
     return out
 
 
