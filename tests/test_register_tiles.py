@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+from numba import njit
 from training_curves import quadrant_images, sgd_curve
 
 from v1sim import nn
@@ -101,15 +102,30 @@ def test_bank_tiles_choose_rows_of_pixels_that_waste_least():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_tile_swaps_a_registers_square_between_strided_rows(dtype):
+    """``dst[dbase + j*ldd + i] = src[sbase + i*lds + j]`` for a lanes x lanes block, nothing else written."""
+    lanes = REGISTER_BYTES // np.dtype(dtype).itemsize
+    src = np.arange(4 * lanes * lanes, dtype=dtype) - 7.5
+    dst = np.full(3 * lanes * lanes, np.nan, dtype)
+    njit(lambda a, b: register_tiles.transpose_tile(a, 3, 2 * lanes + 1, b, 4, lanes + 2))(src, dst)
+    want = np.full_like(dst, np.nan)
+    for i in range(lanes):
+        for j in range(lanes):
+            want[4 + j * (lanes + 2) + i] = src[3 + i * (2 * lanes + 1) + j]
+    np.testing.assert_array_equal(dst, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scratch", [correlate.BANK_SCRATCH, 1])
 @pytest.mark.parametrize(
-    "k, c, kh, kw, stride", [(16, 1, 11, 11, (1, 1)), (32, 3, 5, 4, (2, 1)), (64, 2, 3, 3, (1, 3))]
+    "k, c, kh, kw, stride",
+    [(16, 1, 11, 11, (1, 1)), (32, 3, 5, 4, (2, 1)), (64, 2, 3, 3, (1, 3)), (20, 2, 4, 3, (1, 1))],
 )
-def test_bank_tiles_equal_the_filter_vectorised_loops(dtype, k, c, kh, kw, stride):
+def test_bank_tiles_equal_the_filter_vectorised_loops(monkeypatch, dtype, scratch, k, c, kh, kw, stride):
     """The tiles sum each output in the loops' order (channel, kernel row, kernel column): equal to rounding
-    (the tiles fuse each multiply-add), the same bits on one thread and on two."""
-    itemsize = np.dtype(dtype).itemsize
-    if register_tiles.bank_shape(k, 8, itemsize)[0] == 0:
-        pytest.skip("these filters do not fill whole registers on this target")
+    (the tiles fuse each multiply-add), the same bits on one thread and on two; whole images or one output row
+    a task (``scratch``), filters that fill whole registers or are padded to them (20)."""
+    monkeypatch.setattr(correlate, "BANK_SCRATCH", scratch)
     rng = np.random.default_rng(k + c)
     x, w = rng.standard_normal((5, c, 23, 21)).astype(dtype), rng.standard_normal((k, c, kh, kw)).astype(dtype)
     ho, wo = (23 - kh) // stride[0] + 1, (21 - kw) // stride[1] + 1
@@ -164,6 +180,11 @@ gt, dw = rng.standard_normal((33, lanes)), np.zeros(t.ACCUMULATORS * lanes)
 t.gradient_block(x, 1, np.array([0]), 40, t.ACCUMULATORS, gt, 33, dw)
 xs = np.stack([x[1 + a * 40 : 1 + a * 40 + 33] for a in range(t.ACCUMULATORS)])
 assert np.allclose(dw.reshape(t.ACCUMULATORS, lanes), xs @ gt, rtol=1e-12, atol=1e-12)
+from numba import njit
+square = np.arange(lanes * 3 * lanes, dtype=np.float64)
+flipped = np.zeros(lanes * lanes + 5)
+njit(lambda a, b: t.transpose_tile(a, 2, 3 * lanes, b, 5, lanes))(square, flipped)
+assert np.array_equal(flipped[5:].reshape(lanes, lanes), square.reshape(lanes, 3 * lanes)[:, 2 : 2 + lanes].T)
 print("ok", t.REGISTER_BYTES)
 """
 

@@ -45,6 +45,7 @@ __all__ = [
     "gradient_block",
     "gradient_eligible",
     "pack_rows",
+    "transpose_tile",
     "whole_registers",
     "whole_rows",
 ]
@@ -152,6 +153,40 @@ def _tile(rows: int, registers: int, accumulate: bool):
         return sig, codegen
 
     return tile
+
+
+@intrinsic
+def transpose_tile(typingctx, src, sbase, lds, dst, dbase, ldd):
+    """``dst[dbase + j*ldd + i] = src[sbase + i*lds + j]`` for ``i, j`` below the lanes of one vector register:
+    a square block transposed in registers (its ``lanes`` vectors loaded, log2(lanes) rounds of shuffles, each
+    swapping one bit of the vector's index with the same bit of the lane's, and stored)."""
+    sig = types.void(src, sbase, lds, dst, dbase, ldd)
+
+    def codegen(context, builder, sig, args):
+        sa, da = (context.make_array(sig.args[i])(context, builder, args[i]) for i in (0, 3))
+        sbase, lds, dbase, ldd = (args[i] for i in (1, 2, 4, 5))
+        lanes = REGISTER_BYTES * 8 // sig.args[0].dtype.bitwidth
+        vty, _ = _vector(context, sig.args[0].dtype, lanes)
+        i64 = ir.IntType(64)
+        at = lambda base, step, i: builder.add(base, builder.mul(ir.Constant(i64, i), step))  # noqa: E731
+        v = [builder.load(_pointer(builder, sa.data, at(sbase, lds, i), vty), align=1) for i in range(lanes)]
+        bit = 1
+        while bit < lanes:
+            for r in range(lanes):
+                if r & bit:
+                    continue
+                low = [lane if not lane & bit else lanes + lane - bit for lane in range(lanes)]
+                high = [lane + bit if not lane & bit else lanes + lane for lane in range(lanes)]
+                v[r], v[r | bit] = (
+                    builder.shuffle_vector(v[r], v[r | bit], ir.Constant(ir.VectorType(ir.IntType(32), lanes), m))
+                    for m in (low, high)
+                )
+            bit *= 2
+        for j in range(lanes):
+            builder.store(v[j], _pointer(builder, da.data, at(dbase, ldd, j), vty), align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 #: The forward pass's and the input gradient's tile: :data:`ROWS` rows of two registers, written.
