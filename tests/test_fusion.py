@@ -42,6 +42,55 @@ def test_add_relu_kernel_is_numpy_bit_for_bit(device, dtype):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_add_kernel_is_numpy_bit_for_bit_also_in_place(device, dtype):
+    a, b = _operands(dtype)
+    with np.errstate(invalid="ignore"):
+        expected = a + b
+    out = np.empty_like(a)
+    kernels.get("add", device)(a, b, out)
+    assert out.tobytes() == expected.tobytes()
+    kernels.get("add", device)(a, b, a)  # into its first operand, as Residual.backward sums its gradients
+    assert a.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize(
+    "body, shortcut",
+    [("conv", None), ("identity", "conv"), ("identity", None), ("view", None)],
+    ids=["conv+identity", "identity+conv", "one-array-twice", "body-returns-a-view"],
+)
+def test_residual_sums_its_gradients_as_numpy_whatever_the_branches_return(monkeypatch, body, shortcut):
+    """In place into the body's gradient when it is an array of its own; a new array when the body returns
+    the shortcut's own gradient (both identities) or a view: every case equal to ``a + b`` bit for bit, and
+    the caller's output gradient untouched."""
+
+    class View(nn.Module):  # backward hands back a view of its gradient
+        def forward(self, x):
+            return x
+
+        def backward(self, grad_out, *, input_grad=True):
+            return grad_out.reshape(-1).reshape(grad_out.shape)
+
+        def output_shape(self, input_shape):
+            return tuple(input_shape)
+
+    make = {"conv": lambda: nn.Conv2d(3, 3, 3, padding=1, rng=1), "identity": nn.Identity, "view": View}
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    grad_out = rng.standard_normal(x.shape).astype(np.float32)
+    kept = grad_out.copy()
+    results = []
+    for add in (None, lambda a, b: a + b):
+        if add is not None:
+            monkeypatch.setattr(blocks, "_add_gradients", add)
+        block = nn.Residual(make[body](), None if shortcut is None else make[shortcut]())
+        block(x)
+        results.append(block.backward(grad_out))
+    assert results[0].tobytes() == results[1].tobytes()
+    assert grad_out.tobytes() == kept.tobytes()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_backward_kernel_is_numpy_bit_for_bit(device, dtype):
     g, x = _operands(dtype)
     y = np.maximum(x, 0)

@@ -434,7 +434,7 @@ def _random_args(name, dtype):
         return (rng.standard_normal((n, c, h // 2, w // 2)).astype(dtype), np.full_like(x, np.nan))
     if name == "relu_backward":
         return (x.reshape(-1), np.maximum(x, 0).reshape(-1), np.zeros(x.size, dtype))
-    if name == "add_relu":
+    if name in ("add", "add_relu"):
         return (x.reshape(-1), rng.standard_normal(x.size).astype(dtype), np.zeros(x.size, dtype))
     if name == "swap01":
         return (x.reshape(n, c, h * w), rng.standard_normal(n).astype(dtype), np.zeros((c, n, h * w), dtype))

@@ -584,6 +584,22 @@ def test_batch_norm_statistics_of_float32_are_exact_float64(offset):
     np.testing.assert_allclose(out, want_out, rtol=0, atol=4 * np.spacing(np.float32(offset)) / np.sqrt(var).min())
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 2e-9)])
+@pytest.mark.parametrize("first", [1e8, -3e5, 1e4 + 0.25])
+def test_batch_norm_statistics_hold_when_the_first_value_is_an_outlier(dtype, rtol, first):
+    """Float64 statistics take two passes (the mean first); float32's one pass sums around each channel's first
+    value, which lies at most sqrt(M) standard deviations from the mean: the variance loses at most about M
+    times float64's rounding, far below float32's own."""
+    rng = np.random.default_rng(14)
+    x = (rng.standard_normal((64, 2, 32, 32)) + 1e4).astype(dtype)  # M = 65,536 values a channel
+    x[0, :, 0, 0] = first
+    _, cache = F.batch_norm_forward(x, np.ones(2, dtype), np.zeros(2, dtype), eps=0.0)
+    values = np.moveaxis(x, 1, 0).reshape(2, -1).astype(np.float64)
+    sd = values.std(axis=1)
+    np.testing.assert_allclose(cache.mean / sd, values.mean(axis=1) / sd, rtol=0, atol=rtol)
+    np.testing.assert_allclose(1 / cache.invstd**2, values.var(axis=1), rtol=rtol)
+
+
 def test_dropout():
     rng = np.random.default_rng(9)
     x = rng.standard_normal((50, 40))

@@ -60,6 +60,15 @@ def relu_backward(grad_out, y, grad_in):
 
 
 @twin
+def add(a, b, out):
+    """out = a + b (flat arrays, one pass; ``out`` may be ``a``): a residual block's two gradients summed in
+    place, on every thread (numpy's ``a + b`` runs on one and allocates its result: 0.5 against 0.23 ms for
+    4 MB)."""
+    for i in prange(out.size):
+        out[i] = a[i] + b[i]
+
+
+@twin
 def add_relu(a, b, out):
     """out = max(a + b, 0) (flat arrays, one pass): a residual block's sum and rectification [1]_.
 

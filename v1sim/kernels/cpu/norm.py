@@ -13,15 +13,19 @@ from .common import twin
 
 @twin
 def bn_stats(x, mean, var):
-    """Per-channel mean and biased variance of x (N, C, L), in float64 and in two passes.
+    """Per-channel mean and biased variance of x (N, C, L), summed in float64: float64 x in two passes, float32 x
+    in one.
 
-    The first pass sums x, the second the deviations ``d = x - m`` and their
-    squares; ``var = (sum d^2 - (sum d)^2 / M) / M`` and ``mean = m + sum d / M``
-    (the corrected two-pass algorithm [1]_: the correction removes the rounding
-    of ``m``). The one-pass ``E[x^2] - m^2`` it replaces lost ``log10(m^2 / var)``
-    digits, 8 of 16 at an offset of 1e4 over a unit spread. Partial sums are kept
-    per position l (a vector the compiler can keep in SIMD registers) and added
-    up at the end, instead of one sequential sum.
+    Float64: the first pass sums x, the second the deviations ``d = x - m`` and their squares; ``var = (sum d^2 -
+    (sum d)^2 / M) / M`` and ``mean = m + sum d / M`` (the corrected two-pass algorithm [1]_: the correction
+    removes the rounding of ``m``). Float32: the same sums in one pass around a shift ``m``, the channel's first
+    value (the shifted algorithm [1]_). A value lies at most ``sqrt(M)`` standard deviations from the mean, so
+    the cancellation costs at most a factor ``M`` of float64's rounding: about 1e-9 of the variance at a million
+    values a channel with an outlier first, far below float32's own 6e-8, and one pass over x fewer (0.30 against
+    0.22 ms for ResNet-20's 64 x 16 x 32² activations). The one-pass ``E[x^2] - m^2`` both replace lost
+    ``log10(m^2 / var)`` digits, 8 of 16 at an offset of 1e4 over a unit spread. Partial sums are kept per
+    position l (a vector the compiler can keep in SIMD registers) and added up at the end, instead of one
+    sequential sum.
 
     References
     ----------
@@ -31,12 +35,14 @@ def bn_stats(x, mean, var):
     n_img, n_ch, length = x.shape
     count = n_img * length
     for c in prange(n_ch):
-        s = np.zeros(length, dtype=np.float64)
-        for n in range(n_img):
-            row = x[n, c]
-            for i in range(length):
-                s[i] += np.float64(row[i])
-        m = s.sum() / count
+        m = np.float64(x[0, c, 0])
+        if x.itemsize == 8:
+            s = np.zeros(length, dtype=np.float64)
+            for n in range(n_img):
+                row = x[n, c]
+                for i in range(length):
+                    s[i] += np.float64(row[i])
+            m = s.sum() / count
         s1 = np.zeros(length, dtype=np.float64)
         s2 = np.zeros(length, dtype=np.float64)
         for n in range(n_img):
