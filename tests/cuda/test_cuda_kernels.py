@@ -158,6 +158,8 @@ def kernel_arguments(name, rng):
         )
     if name == "tanh_float32":
         return (rng.uniform(-9, 9, 301).astype(np.float32), nan(301))
+    if name == "add":
+        return (rng.standard_normal(301).astype(np.float32), rng.standard_normal(301).astype(np.float32), nan(301))
     if name == "tanh_backward":
         return (
             rng.standard_normal(301).astype(np.float32),

@@ -56,7 +56,6 @@ CPU_ONLY = {
     "nchw_to_block": "the CPU conv's cache-sized blocks; the device transposes whole batches (swap01)",
     "relu_backward": "a CPU fast path (one pass, no mask array); the device's relu_backward is its own twin",
     "add_relu": "a CPU fast path for Residual (one pass); the device adds, then rectifies",
-    "add": "a CPU fast path for Residual's gradients (in place, every thread); the device has elementwise.add",
     "avg_pool_2x2_backward": "a CPU fast path (one write pass); the device's avg_pool_backward covers it",
     "pad_nchw": "the CPU conv pads its input in parallel, in one pass; the device pads in its own im2col",
     "crop_nchw": "the CPU conv crops its padded input gradient in parallel; the device crops in its own col2im",

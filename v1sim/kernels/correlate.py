@@ -39,7 +39,7 @@ __all__ = [
 # Sustained rates, used only to rank methods. Measured on a 2-core AVX-512 machine (2026-12-07) over banks of
 # 4-64 filters of 5x5 to 69x69 on 18x18 to 512x512 outputs; the direct and BLAS rates are per vector lane (16
 # float32 lanes there), so a narrower or a float64 machine scales them down as its registers do.
-_RATE_ROWS_LANE = 2.2e9  # MAC/s, row-vectorised loops on long rows (34e9; 10e9 on rows of 24: see _direct_rate)
+_RATE_ROWS_LANE = 2.2e9  # MAC/s, row-vectorised loops on long rows (34e9; 10e9 on rows of 24: direct_variant)
 _RATE_BANK_LANE = 0.6e9  # MAC/s, filter-vectorised loops (6-22e9)
 _RATE_TILES_LANE = 7e9  # MAC/s, the same on register tiles (86-133e9), before their wasted lanes and columns
 _RATE_GEMM_LANE = 3e9  # MAC/s, BLAS products of im2col blocks (14-56e9; a few filters make skinny products)

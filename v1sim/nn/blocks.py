@@ -93,21 +93,24 @@ class Residual(Module):
         return self.body.macs(input_shape) + self.shortcut.macs(input_shape)
 
 
-def _add_gradients(a, b):
-    """``a + b``, written into ``a`` when it is a host array of its own (a gradient the body's backward pass
-    just allocated, not a view or ``b`` itself) with ``b``'s shape, dtype and C layout; else a new array."""
-    if not (
+def _host_pair(a, b) -> bool:
+    """Whether ``a`` and ``b`` are host float arrays of one shape, dtype and C layout: what the one-pass CPU
+    kernels of a residual block take."""
+    return (
         isinstance(a, np.ndarray)
         and isinstance(b, np.ndarray)
-        and a is not b
-        and a.base is None
-        and a.flags.writeable
         and a.shape == b.shape
         and a.dtype == b.dtype
         and a.dtype in (np.float32, np.float64)
         and a.flags.c_contiguous
         and b.flags.c_contiguous
-    ):
+    )
+
+
+def _add_gradients(a, b):
+    """``a + b``, written into ``a`` when it is a host array of its own (a gradient the body's backward pass
+    just allocated, not a view or ``b`` itself) paired with ``b`` (:func:`_host_pair`); else a new array."""
+    if not (_host_pair(a, b) and a is not b and a.base is None and a.flags.writeable):
         return _device.add(a, b)
     flat = a.reshape(-1)
     kernels.get("add", host_backend(resolve_device("auto")), a.size)(flat, b.reshape(-1), flat)
@@ -117,15 +120,7 @@ def _add_gradients(a, b):
 def _add_relu(a, b):
     """``max(a + b, 0)`` in one pass over host arrays of one shape, dtype and C layout (bit for bit the add and the
     ReLU it replaces: one array and one pass fewer), else None."""
-    if not (
-        isinstance(a, np.ndarray)
-        and isinstance(b, np.ndarray)
-        and a.shape == b.shape
-        and a.dtype == b.dtype
-        and a.dtype in (np.float32, np.float64)
-        and a.flags.c_contiguous
-        and b.flags.c_contiguous
-    ):
+    if not _host_pair(a, b):
         return None
     out = np.empty_like(a)
     kernels.get("add_relu", host_backend(resolve_device("auto")), out.size)(

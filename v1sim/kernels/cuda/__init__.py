@@ -51,6 +51,11 @@ def swap01(a, bias, out):
     host_call(layout.swap01, (out,), a, bias, out)
 
 
+def add(a, b, out):
+    """CUDA twin of :func:`v1sim.kernels.cpu.add` (flat arrays; ``out`` may be ``a``)."""
+    host_call(elementwise.add, (out,), a, b, out)
+
+
 def tanh_float32(x, out):
     """CUDA twin of :func:`v1sim.kernels.cpu.tanh_float32` (flat arrays; CUDA's tanhf, within 4e-7 of it)."""
     host_call(elementwise.tanh, (out,), x, out)
@@ -62,6 +67,7 @@ def tanh_backward(grad_out, y, grad_in):
 
 
 KERNELS = {
+    "add": add,
     "avg_pool_backward": avg_pool_backward,
     "correlate_valid": correlate_valid,
     "correlate_valid_bank": correlate_valid_bank,
