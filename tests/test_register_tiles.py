@@ -249,16 +249,8 @@ def test_resnet20_in_float64_trains_the_same_on_register_tiles_and_blas(monkeypa
     def run():
         rng = np.random.default_rng(0)
         x, y = rng.random((8, 1, 32, 32)), rng.integers(0, 10, 8)
-        model, crit = models.build("resnet20", in_channels=1, num_classes=10, rng=0), nn.CrossEntropyLoss()
-        model.to(dtype=np.float64)
-        opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-        losses = []
-        for _ in range(4):
-            losses.append(float(crit(model(x), y)))
-            model.zero_grad()
-            model.backward(crit.backward(), input_grad=False)
-            opt.step()
-        return np.array(losses), [p.data.copy() for p in model.parameters()]
+        model = models.build("resnet20", in_channels=1, num_classes=10, rng=0)
+        return sgd_curve(model, x, y, 4, dtype=np.float64, weight_decay=1e-4)
 
     assert conv_blocks.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 1, 32, 32, 8).shifted.tiles
     tiles, w_tiles = run()

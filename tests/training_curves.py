@@ -19,10 +19,11 @@ def quadrant_images(n, channels, size, seed):
     return x, y
 
 
-def sgd_curve(model, x, y, steps=12):
-    """Losses and final parameters of ``model`` in float32 after ``steps`` steps of SGD with momentum."""
-    model.to(dtype=np.float32)
-    crit, opt = nn.CrossEntropyLoss(), nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+def sgd_curve(model, x, y, steps=12, *, dtype=np.float32, weight_decay=0.0):
+    """Losses and final parameters of ``model`` in ``dtype`` after ``steps`` steps of SGD with momentum."""
+    model.to(dtype=dtype)
+    crit = nn.CrossEntropyLoss()
+    opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=weight_decay)
     losses = []
     for _ in range(steps):
         losses.append(float(crit(model(x), y)))
