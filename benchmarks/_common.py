@@ -14,7 +14,12 @@ import sys
 import tempfile
 import time
 
-from v1sim.backend import retain_freed_memory
+try:  # PyTorch, the peer, before v1sim: its OpenMP runtime reads the environment once, when it loads, and
+    import torch as _torch  # v1sim's import sets its own pool's wait policy there ("Threads" in v1sim.backend):
+except ImportError:  # loaded first, torch runs as in a user's session without v1sim (15% faster than under
+    _torch = None  # OMP_WAIT_POLICY=PASSIVE: a ResNet-20 step 135 against 160 ms, 2 threads)
+
+from v1sim.backend import retain_freed_memory  # noqa: E402
 
 # Benchmarks are applications: like the v1sim command they let glibc keep
 # freed blocks, so repeated large arrays cost no page faults (peers in the
@@ -71,26 +76,30 @@ def paired_medians(fn, peer, *, repeat=5, warmup=1, block=1) -> tuple[float, flo
     """Medians of ``fn()`` and ``peer()`` timed alternately, so load drifting
     on a shared machine hits both alike (``peer`` may be None: then NaN).
 
-    Each sample is the mean time of ``block`` consecutive calls. With
-    ``block > 1`` a sub-millisecond parallel kernel is timed in steady state
-    rather than each time after the peer has let its worker threads fall
-    asleep (waking an idle virtual CPU costs about 0.4 ms on these machines).
+    Each sample is the mean time of ``block`` consecutive calls, after one
+    untimed call of the same function: both are timed in steady state, as in
+    a loop of their own, rather than just after the other library's worker
+    threads were still spinning or had fallen asleep (each OpenMP runtime
+    keeps its threads busy for a while after its work; waking an idle
+    virtual CPU costs about 0.4 ms on these machines).
     """
     for _ in range(warmup):
         fn()
         if peer is not None:
             peer()
-    ours, theirs = [], []
-    for _ in range(repeat):
+
+    def sample(f):
+        f()
         start = time.perf_counter()
         for _ in range(block):
-            fn()
-        ours.append((time.perf_counter() - start) / block)
+            f()
+        return (time.perf_counter() - start) / block
+
+    ours, theirs = [], []
+    for _ in range(repeat):
+        ours.append(sample(fn))
         if peer is not None:
-            start = time.perf_counter()
-            for _ in range(block):
-                peer()
-            theirs.append((time.perf_counter() - start) / block)
+            theirs.append(sample(peer))
     return statistics.median(ours), (statistics.median(theirs) if theirs else float("nan"))
 
 
@@ -105,14 +114,12 @@ def report(rows, title):
 
 def torch_or_none():
     """PyTorch (CPU) with the same thread count as Numba, or None when not installed."""
-    try:
-        import torch
-    except ImportError:
+    if _torch is None:
         return None
     import numba
 
-    torch.set_num_threads(numba.get_num_threads())
-    return torch
+    _torch.set_num_threads(numba.get_num_threads())
+    return _torch
 
 
 def first_call_seconds(snippet: str) -> dict:

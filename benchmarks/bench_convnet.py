@@ -217,7 +217,8 @@ def main(argv=None):
 
     print(f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}")
     print(
-        f"threads: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
+        f"threads: Numba's pool OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} "
+        f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')} (torch, imported first, keeps its OpenMP defaults), "
         "v1sim GEMMs: one BLAS thread each, split over v1sim's worker threads from "
         f"{SMALL_GEMM_MACS:.0e} MACs (v1sim.backend)"
     )

@@ -363,20 +363,20 @@ def test_blas_threads_limits_inside_and_restores_after():
     assert counts() == before
 
 
-def test_import_sets_a_passive_openmp_wait_policy_unless_chosen():
+def test_import_sets_a_short_openmp_spin_unless_the_user_chose_one():
     import subprocess
     import sys
 
-    code = "import os, v1sim; print(os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    assert (
-        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()
-        == "PASSIVE"
-    )
-    env["OMP_WAIT_POLICY"] = "ACTIVE"
-    assert (
-        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
-    )
+    code = "import os, v1sim; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))"
+
+    def policy(**chosen):
+        env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        run = subprocess.run([sys.executable, "-c", code], env={**env, **chosen}, capture_output=True, text=True)
+        return run.stdout.split()
+
+    assert policy() == ["PASSIVE", "10000"]
+    assert policy(OMP_WAIT_POLICY="ACTIVE") == ["ACTIVE", "None"]
+    assert policy(GOMP_SPINCOUNT="0") == ["None", "0"]
 
 
 @pytest.mark.parametrize("shape", [(3, 4, 5), (300, 500, 400), (7, 400, 20000), (20000, 300, 9)])

@@ -52,7 +52,9 @@ import os
 
 # Before Numba starts its OpenMP pool on the first parallel call, whichever
 # submodule is imported first: see "Threads" in v1sim.backend.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["GOMP_SPINCOUNT"] = "10000"
 
 __version__ = "0.1.0"
 

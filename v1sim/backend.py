@@ -24,9 +24,15 @@ so alternating them steals cores from the other: on two cores a parallel
 kernel followed by a multithreaded GEMM was measured 5-24x slower than
 either alone, worse on a loaded machine. v1sim picks one owner at a time:
 
-* Numba's workers wait passively (``OMP_WAIT_POLICY=PASSIVE``, set on
-  ``import v1sim`` unless the user chose a policy), so they yield the cores
-  as soon as a kernel ends;
+* Numba's workers spin briefly, then sleep: ``OMP_WAIT_POLICY=PASSIVE``
+  with ``GOMP_SPINCOUNT=10000`` (GNU OpenMP's spins before sleeping, about
+  0.25 ms here), set on ``import v1sim`` unless the user set either. Waking
+  a sleeping pool costs about 60 us a parallel region on these machines,
+  and a ResNet-20 step runs more than a hundred of them back to back: fully passive
+  workers made the step 8-12% slower (148-155 against 136-141 ms, batch 64,
+  2 threads), while a quarter of a millisecond of spinning still yields the
+  cores to a BLAS call soon after a kernel ends (the default, 300,000
+  spins, keeps them for milliseconds);
 * v1sim's matrix products (:func:`matmul`: every ConvNet layer, GEMM
   correlation) run with BLAS limited to one thread (:func:`blas_threads`,
   through threadpoolctl), so no BLAS worker is ever left spinning when the
@@ -279,7 +285,7 @@ def thread_owners() -> dict:
     dict
         ``owners`` (work -> pool), ``numba_threads``, ``numba_threading_layer``
         (the layer asked for, and the one running once a parallel kernel has
-        run), ``omp_wait_policy``, ``blas_threads_in_v1sim`` (1),
+        run), ``omp_wait_policy``, ``gomp_spincount``, ``blas_threads_in_v1sim`` (1),
         ``gemm_workers``, ``small_gemm_macs`` and ``blas`` (a list: one dict
         per BLAS library loaded, threadpoolctl's ``internal_api``,
         ``version``, ``architecture``, ``threading_layer``, ``num_threads``),
@@ -304,6 +310,7 @@ def thread_owners() -> dict:
         "numba_threads": threads,
         "numba_threading_layer": {"asked": numba.config.THREADING_LAYER, "running": running},
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
         "blas_threads_in_v1sim": 1,
         "gemm_workers": threads,
         "small_gemm_macs": SMALL_GEMM_MACS,
