@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conv_gradients import assert_conv2d_gradients
 
-from v1sim.kernels import blas, conv_blocks, conv_shifted
+from v1sim.kernels import blas, conv_blocks, conv_shifted, shifted_grid
 from v1sim.nn import functional as F
 
 
@@ -86,7 +86,29 @@ CASES = [  # (x shape, w shape, stride, padding)
     ((3, 16, 9, 7), (16, 16, 3, 3), (1, 1), (1, 1)),
     ((2, 8, 10, 9), (32, 8, 3, 3), (2, 2), (1, 1)),
     ((2, 16, 7, 8), (8, 16, 3, 3), (1, 1), (1, 1)),
+    ((9, 8, 4, 4), (5, 8, 3, 3), (1, 1), (1, 1)),  # 4x4 maps: tiles run across the images (tile_runs)
+    ((2, 8, 6, 5), (3, 8, 3, 3), (1, 1), (3, 2)),  # padding past the kernel's reach: the grid as wide as the output
 ]
+
+
+def test_rows_share_their_padding_on_the_grid_at_stride_1():
+    """A 3x3 layer's row of 32 pixels takes 33 grid columns (one zero column between rows, not two), and an image
+    33 rows; at stride 2 each phase keeps the output's width plus the taps' reach."""
+    p = conv_shifted.plan((8, 16, 32, 32), (16, 16, 3, 3), (1, 1), (1, 1), 1, 4)
+    assert (p.hq, p.wq) == (33, 33)
+    assert (shifted_grid.grid_extent(32, 34, 1, 1, 1), shifted_grid.grid_extent(32, 32, 3, 0, 1)) == (34, 32)
+    p = conv_shifted.plan((8, 16, 32, 32), (16, 16, 3, 3), (2, 2), (1, 1), 1, 4)
+    assert (p.hq, p.wq) == (17, 17)
+
+
+def test_tile_runs_join_images_only_when_that_takes_fewer_tiles():
+    from v1sim.kernels.shifted_grid import tile_runs
+
+    assert tile_runs(7, 81, 72, 32) == (1, 81, 6 * 81 + 72)  # 18 tiles joined against 7 * 3
+    assert tile_runs(3, 1089, 1056, 32) == (3, 1089, 1056)  # 33 tiles an image, exactly: alone
+    assert tile_runs(1, 81, 72, 32) == (1, 81, 72)
+
+
 BLOCKINGS = [  # (whole images, images per block, rows per block): one row, a few rows, one image, several images
     (False, 1, 1),
     (False, 1, 3),

@@ -1,12 +1,14 @@
 """Convolutions without im2col: one shifted product per kernel tap, read straight from the padded input.
 
-Pad the input channel-major, each channel one long row of images of ``P = Hp*Wp`` pixels::
+Pad the input channel-major, each channel one long row of images of ``P = Hq*Wq`` pixels::
 
-    xc[c, n*P + y*Wp + x] = xpad[n, c, y, x]        (C, N*P + slack)
+    xc[c, n*P + y*Wq + x] = xpad[n, c, y, x]        (C, N*P + slack)
 
-and index the outputs by the same "wide" position ``j = n*P + oy*Wp + ox``. Tap ``(u, v)`` of a
-``kh x kw`` kernel then reads the input at ``j + u*Wp + v``, so the correlation is a sum of ``kh*kw``
-matrix products over *windows of one buffer*, with no patch matrix::
+and index the outputs by the same "wide" position ``j = n*P + oy*Wq + ox``. Tap ``(u, v)`` of a
+``kh x kw`` kernel then reads the input at ``j + u*Wq + v``, so the correlation is a sum of ``kh*kw``
+matrix products over *windows of one buffer*, with no patch matrix. At stride 1 a row's padding on the
+right is the next row's on the left (``Wq = W + px``, :func:`.shifted_grid.grid_extent`), and an image's rows of zeros
+below are the next image's above::
 
     out[:, j0:j0+L] = sum over taps s of  W_s (K, C) @ xc[:, j0+off_s : j0+off_s+L]
 
@@ -46,16 +48,18 @@ from numba import njit, prange
 from ..backend import blas_threads
 from .blas import gemm, routines
 from .cpu.common import by_device
-from .register_tiles import correlate_block, gradient_block, whole_rows
+from .register_tiles import LANES_BYTES, correlate_block, gradient_block, whole_rows
 from .shifted_grid import (
     backward_tiles,
     forward_tiles,
+    grid_extent,
     group_edges,
     pad_phases,
     pixel_major,
     span,
     spread_grad,
     tile_overrun,
+    tile_runs,
 )
 
 __all__ = [
@@ -69,10 +73,7 @@ __all__ = [
     "eligible",
     "fits_blas",
     "forward",
-    "group_edges",
-    "pad_phases",
     "plan",
-    "span",
     "warmup",
 ]
 
@@ -135,12 +136,13 @@ class Shifted:
 
     @property
     def hq(self) -> int:
-        """Rows of a phase's grid: the output's and the taps' reach below it (Hp at stride 1)."""
-        return self.ho + (self.kh - 1) // self.sy
+        """Rows of an image on a phase's grid (:func:`.shifted_grid.grid_extent`)."""
+        return grid_extent(self.h, self.ho, self.kh, self.py, self.sy)
 
     @property
     def wq(self) -> int:
-        return self.wo + (self.kw - 1) // self.sx
+        """Columns of a row on a phase's grid (:func:`.shifted_grid.grid_extent`)."""
+        return grid_extent(self.w, self.wo, self.kw, self.px, self.sx)
 
     @property
     def slack(self) -> int:
@@ -216,7 +218,7 @@ def _forward_task(fn, ints, xc, operands, bias, lo, hi, whole, images, rows, hq,
     instead of BLAS (``res`` with K rounded up to whole tiles and a tile's more columns)."""
     ws, offs, phase, xoffs, wt, wblock, woffs = operands
     _, n_k, ho, wo = out.shape
-    pitch = hq * wq
+    pitch, lanes = hq * wq, LANES_BYTES // xc.itemsize
     has_bias = bias.shape[0] > 0
     flat_x, ldx, n_c = xc.reshape(xc.size), xc.shape[2], xc.shape[1]
     for n0 in range(lo, hi, images):
@@ -225,10 +227,10 @@ def _forward_task(fn, ints, xc, operands, bias, lo, hi, whole, images, rows, hq,
             j0, length, r1 = span(n0, nb, r0, rows, ho, whole, pitch, wq)
             r0 = 0 if whole else r0
             block = res[:, :length]
-            if xoffs.shape[0] > 0:  # register tiles: every tap and channel summed in registers ...
-                for b in range(nb if whole else 1):  # ... over each image's output rows, not the padding below
-                    first, count = b * pitch, ho * wq if whole else length
-                    correlate_block(flat_x, j0 + first, xoffs, ldx, (wt, wblock, woffs), n_c, res, first, count)
+            if xoffs.shape[0] > 0:  # register tiles: every tap and channel summed in registers, over each
+                runs, step, count = tile_runs(nb if whole else 1, pitch, ho * wq if whole else length, lanes)
+                for b in range(runs):  # image's output rows or across the rows between them (tile_runs)
+                    correlate_block(flat_x, j0 + b * step, xoffs, ldx, (wt, wblock, woffs), n_c, res, b * step, count)
             else:
                 for s in range(offs.shape[0]):
                     a = j0 + offs[s]
@@ -256,7 +258,7 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
     on_tiles, flat_g, flat_x, flat_dw = wx.shape[0] > 0, gc.reshape(gc.size), xc.reshape(xc.size), dwt.reshape(dwt.size)
     (n_k, ldg), n_c = gc.shape, xc.shape[1]
     lo, hi, whole, images, rows, hq, wq, py, px, sy, sx, slack = geometry
-    ho, pitch, n_taps = g.shape[2], hq * wq, offs.shape[0]
+    ho, pitch, n_taps, lanes = g.shape[2], hq * wq, offs.shape[0], LANES_BYTES // xc.itemsize
     for n0 in range(lo, hi, images):
         nb = min(images, hi - n0)
         for r0 in range(0, 1 if whole else ho, rows):  # dW over the output rows (gc is 0 at dropped columns)
@@ -285,9 +287,11 @@ def _backward_task(fn, ints, xc, g, gc, operands, parity, geometry, dwt, gt, res
                 pa, pb = parity[f, 0], parity[f, 1]
                 if on_tiles:  # each image's grid rows that hold input pixels (y in 0..h-1), or the block's
                     m, y0, y1 = counts[f], max(0, -((pa - py) // sy)), min(hq, (h - 1 + py - pa) // sy + 1)
-                    for b in range(nb if whole else 1):
-                        first, count = (b * pitch + y0 * wq, max(0, y1 - y0) * wq) if whole else (0, length)
-                        tap_w = (wx, wblock, dx_woffs[f, :m])
+                    top, rows_in = (y0 * wq, max(0, y1 - y0) * wq) if whole else (0, length)
+                    runs, step, count = tile_runs(nb if whole else 1, pitch, rows_in, lanes)
+                    tap_w = (wx, wblock, dx_woffs[f, :m])
+                    for b in range(runs):
+                        first = top + b * step
                         correlate_block(flat_g, i0 + first, dx_xoffs[f, :m], ldg, tap_w, n_k, res, first, count)
                 else:
                     beta = 0.0  # the phase's first tap writes the block, the others add to it

@@ -14,6 +14,7 @@ from .register_tiles import LANES_BYTES, ROWS, gradient_eligible, pack_rows
 __all__ = [
     "backward_tiles",
     "forward_tiles",
+    "grid_extent",
     "group_edges",
     "pad_phases",
     "pixel_major",
@@ -21,7 +22,22 @@ __all__ = [
     "spread_grad",
     "tap_offsets",
     "tile_overrun",
+    "tile_runs",
 ]
+
+
+def grid_extent(size, out, kernel, pad, stride) -> int:
+    """Rows of an image (or columns of a row) on the grid, for an input ``size`` and output ``out`` long.
+
+    At stride 1 the zeros after one row are the zeros before the next (and the rows after one image the rows
+    before the next): ``pad`` zeros then the ``size`` values, ``size + pad`` in all (34 -> 33 columns of a 32-wide
+    3x3 layer's, 10 -> 9 of an 8-wide one's). A tap reaching past the row's end lands in the next row's leading
+    zeros, as it would in its own padding: the output's last column reads up to ``out - 1 + kernel - 1 = size +
+    2*pad - 1``, which is below ``size + pad`` plus the next row's ``pad``. Never fewer than the ``out`` positions
+    computed. A phase's grid at a stride keeps the output and the taps' reach: ``out + (kernel - 1) // stride``."""
+    if stride == 1:
+        return max(out, size + pad)
+    return out + (kernel - 1) // stride
 
 
 @njit(cache=True, nogil=True)
@@ -76,6 +92,19 @@ def spread_grad(g, lo, hi, slack, wq, pitch, gc):
                     image[ox] = zero
             for j in range(ho * wq, pitch):
                 image[j] = zero
+
+
+@njit(cache=True, nogil=True)
+def tile_runs(nb, pitch, count, lanes):
+    """``(runs, step, columns)`` of a block's register tiles over ``count`` columns of each of ``nb`` images
+    ``pitch`` apart: a run per image (skipping the rows between them), or one run across them when that takes
+    fewer tiles of ``lanes`` columns (a run's last tile is whole: 8x8 maps, 72 columns an image on a 9-wide
+    grid, take 3 tiles of 32 each alone and 2.5 joined)."""
+    alone = nb * ((count + lanes - 1) // lanes)
+    joined = (nb - 1) * pitch + count
+    if (joined + lanes - 1) // lanes < alone:
+        return 1, pitch, joined
+    return nb, pitch, count
 
 
 @njit(cache=True, nogil=True)
