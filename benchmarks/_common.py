@@ -6,6 +6,7 @@ peer on the same work in the same process and reports the ratio of medians.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import statistics
@@ -14,12 +15,7 @@ import sys
 import tempfile
 import time
 
-try:  # PyTorch, the peer, before v1sim: its OpenMP runtime reads the environment once, when it loads, and
-    import torch as _torch  # v1sim's import sets its own pool's wait policy there ("Threads" in v1sim.backend):
-except ImportError:  # loaded first, torch runs as in a user's session without v1sim (15% faster than under
-    _torch = None  # OMP_WAIT_POLICY=PASSIVE: a ResNet-20 step 135 against 160 ms, 2 threads)
-
-from v1sim.backend import retain_freed_memory  # noqa: E402
+from v1sim.backend import retain_freed_memory
 
 # Benchmarks are applications: like the v1sim command they let glibc keep
 # freed blocks, so repeated large arrays cost no page faults (peers in the
@@ -72,29 +68,46 @@ def median_time(fn, *, repeat=5, warmup=1) -> float:
     return statistics.median(times)
 
 
+#: Seconds of untimed calls before each paired sample: longer than an OpenMP runtime's default spinning after
+#: its work (the other side's threads), and busy, not asleep (an idle virtual CPU is slow for milliseconds after).
+SETTLE_SECONDS = 0.02
+
+
+def settle_in(f, seconds) -> None:
+    """Call ``f()`` at least once and until ``seconds`` have passed."""
+    start = time.perf_counter()
+    f()
+    while time.perf_counter() - start < seconds:
+        f()
+
+
 def paired_medians(fn, peer, *, repeat=5, warmup=1, block=1) -> tuple[float, float]:
     """Medians of ``fn()`` and ``peer()`` timed alternately, so load drifting
     on a shared machine hits both alike (``peer`` may be None: then NaN).
 
-    Each sample is the mean time of ``block`` consecutive calls, after one
-    untimed call of the same function: both are timed in steady state, as in
-    a loop of their own, rather than just after the other library's worker
-    threads were still spinning or had fallen asleep (each OpenMP runtime
-    keeps its threads busy for a while after its work; waking an idle
-    virtual CPU costs about 0.4 ms on these machines).
+    ``peer`` may be a :class:`TorchPeer` case, timed in its own process.
+    Each sample is the mean time of ``block`` consecutive calls, after
+    untimed calls of the same function for :data:`SETTLE_SECONDS`
+    (:func:`settle_in`): both are timed in steady state, as in a loop of
+    their own, rather than while the other library's worker threads still
+    spin (each OpenMP runtime keeps them busy for a while after its work) or
+    just after they slept (waking an idle virtual CPU costs about 0.4 ms on
+    these machines).
     """
-    for _ in range(warmup):
-        fn()
-        if peer is not None:
-            peer()
 
-    def sample(f):
-        f()
+    def sample(f, settle=SETTLE_SECONDS):
+        if hasattr(f, "sample"):  # a TorchPeer's case: timed in its own process
+            return f.sample(block, settle)
+        settle_in(f, settle)
         start = time.perf_counter()
         for _ in range(block):
             f()
         return (time.perf_counter() - start) / block
 
+    for _ in range(warmup):
+        sample(fn, 0.0)
+        if peer is not None:
+            sample(peer, 0.0)
     ours, theirs = [], []
     for _ in range(repeat):
         ours.append(sample(fn))
@@ -113,13 +126,100 @@ def report(rows, title):
 
 
 def torch_or_none():
-    """PyTorch (CPU) with the same thread count as Numba, or None when not installed."""
-    if _torch is None:
+    """PyTorch (CPU) in this process with the same thread count as Numba, or None when not installed.
+
+    In one process PyTorch and Numba share one OpenMP runtime, configured by whichever loads it first: after
+    v1sim, PyTorch's threads wait as v1sim's do. :class:`TorchPeer` times PyTorch in a process of its own."""
+    try:
+        import torch
+    except ImportError:
         return None
     import numba
 
-    _torch.set_num_threads(numba.get_num_threads())
-    return _torch
+    torch.set_num_threads(numba.get_num_threads())
+    return torch
+
+
+_PEER = """
+import importlib, json, sys, time
+try:
+    import torch  # first: its OpenMP runtime reads the environment as in a session of the user's own
+except ImportError:
+    print(json.dumps({"torch": None}), flush=True)
+    raise SystemExit
+from v1sim.backend import retain_freed_memory  # as the v1sim side: freed blocks kept, no page faults
+from _common import settle_in
+retain_freed_memory()
+torch.set_num_threads(int(sys.argv[2]))
+module = importlib.import_module(sys.argv[1])
+print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+cases = []
+for line in sys.stdin:
+    ask = json.loads(line)
+    if "build" in ask:
+        cases.append(getattr(module, ask["build"])(torch, *ask["args"]))
+        print(json.dumps({"id": len(cases) - 1}), flush=True)
+        continue
+    run = cases[ask["id"]]
+    settle_in(run, ask["settle"])
+    start = time.perf_counter()
+    for _ in range(ask["block"]):
+        run()
+    print(json.dumps({"seconds": (time.perf_counter() - start) / ask["block"]}), flush=True)
+"""
+
+
+class TorchPeer:
+    """PyTorch timed in a process of its own, beside v1sim in this one.
+
+    In one process the two libraries would share one OpenMP runtime, set up by whichever loads first: under
+    v1sim's wait policy PyTorch's ResNet-20 step ran 15% slower than in a session of its own, and with PyTorch
+    loaded first v1sim's kernels ran on PyTorch's defaults, not its own. Here each runs as its users run it.
+    ``module`` (a benchmark, importable from this folder) defines the cases: ``builder(torch, *args)`` returns
+    the function to time. The process gets Numba's thread count; :attr:`version` is None without PyTorch.
+    """
+
+    def __init__(self, module: str):
+        import numba
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _PEER, module, str(numba.get_num_threads())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=here,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))},
+        )
+        hello = self._ask(None)
+        self.version, self.threads = hello["torch"], hello.get("threads")
+
+    def _ask(self, message):
+        if message is not None:
+            self._process.stdin.write(json.dumps(message) + "\n")
+            self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("the PyTorch peer process ended early (its error is above)")
+        return json.loads(line)
+
+    def case(self, builder: str, *args) -> _PeerCase:
+        """The function ``builder(torch, *args)`` returns, built in the peer process."""
+        return _PeerCase(self, self._ask({"build": builder, "args": list(args)})["id"])
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait()
+
+
+@dataclasses.dataclass(frozen=True)
+class _PeerCase:
+    peer: TorchPeer
+    id: int
+
+    def sample(self, block: int, settle: float) -> float:
+        """Mean seconds of ``block`` calls, after :func:`settle_in` for ``settle`` seconds, in the peer process."""
+        return self.peer._ask({"id": self.id, "block": block, "settle": settle})["seconds"]
 
 
 def first_call_seconds(snippet: str) -> dict:

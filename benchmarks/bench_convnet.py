@@ -16,7 +16,9 @@ Cases
     im2col columns, v1sim.kernels.conv_blocks).
 
 Prints medians and the speed-up (torch time / v1sim time; > 1 means v1sim is faster);
-v1sim and torch steps alternate, so load drifting on a shared machine hits both alike.
+v1sim and torch steps alternate, so load drifting on a shared machine hits both alike. PyTorch runs
+in a process of its own (``_common.TorchPeer``) on the same inputs (the same seeds), so each library
+keeps its own OpenMP settings.
 The first v1sim step (Numba compilation or cache load) is reported apart.
 """
 
@@ -30,16 +32,20 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
-from _common import machine_report, paired_medians, report, torch_or_none  # noqa: E402
+from _common import TorchPeer, machine_report, paired_medians, report  # noqa: E402
 
 from v1sim import nn  # noqa: E402
 from v1sim.nn import models  # noqa: E402
 
 
-def lenet_case(torch, batch, repeat):
+def _digits(batch):
+    """The training batch of cases (a) and (d), the same in both processes."""
     rng = np.random.default_rng(0)
-    x = rng.random((batch, 1, 32, 32), dtype=np.float32)
-    y = rng.integers(0, 10, batch)
+    return rng.random((batch, 1, 32, 32), dtype=np.float32), rng.integers(0, 10, batch)
+
+
+def lenet_case(peer, batch, repeat):
+    x, y = _digits(batch)
     model = models.build("lenet5", rng=0)
     crit = nn.CrossEntropyLoss()
     opt = nn.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -54,33 +60,28 @@ def lenet_case(torch, batch, repeat):
     start = time.perf_counter()
     step()
     first = time.perf_counter() - start
-    tstep = None
-    if torch is not None:
-        tm = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 6, 5),
-            torch.nn.Tanh(),
-            torch.nn.AvgPool2d(2),
-            torch.nn.Conv2d(6, 16, 5),
-            torch.nn.Tanh(),
-            torch.nn.AvgPool2d(2),
-            torch.nn.Conv2d(16, 120, 5),
-            torch.nn.Tanh(),
-            torch.nn.Flatten(),
-            torch.nn.Linear(120, 84),
-            torch.nn.Tanh(),
-            torch.nn.Linear(84, 10),
-        )
-        topt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
-        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-        def tstep():
-            topt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(tm(tx), ty)
-            loss.backward()
-            topt.step()
-
-    ours, theirs = paired_medians(step, tstep, repeat=repeat)
+    theirs = peer.case("torch_lenet_step", batch) if peer.version else None
+    ours, theirs = paired_medians(step, theirs, repeat=repeat)
     return ours, theirs, first
+
+
+def torch_lenet_step(torch, batch):
+    """Case (a) in PyTorch: LeNet-5 (tanh, average pooling) and its SGD step."""
+    tnn = torch.nn
+    tm = tnn.Sequential(
+        *(tnn.Conv2d(1, 6, 5), tnn.Tanh(), tnn.AvgPool2d(2), tnn.Conv2d(6, 16, 5), tnn.Tanh(), tnn.AvgPool2d(2)),
+        *(tnn.Conv2d(16, 120, 5), tnn.Tanh(), tnn.Flatten(), tnn.Linear(120, 84), tnn.Tanh(), tnn.Linear(84, 10)),
+    )
+    topt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
+    tx, ty = (torch.from_numpy(a) for a in _digits(batch))
+
+    def tstep():
+        topt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(tm(tx), ty)
+        loss.backward()
+        topt.step()
+
+    return tstep
 
 
 def _torch_resnet20(torch):
@@ -108,10 +109,8 @@ def _torch_resnet20(torch):
     return tnn.Sequential(*layers, tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(64, 10))
 
 
-def resnet20_case(torch, batch, repeat):
-    rng = np.random.default_rng(0)
-    x = rng.random((batch, 1, 32, 32), dtype=np.float32)
-    y = rng.integers(0, 10, batch)
+def resnet20_case(peer, batch, repeat):
+    x, y = _digits(batch)
     model = models.build("resnet20", in_channels=1, num_classes=10, rng=0)
     crit = nn.CrossEntropyLoss()
     opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -125,24 +124,31 @@ def resnet20_case(torch, batch, repeat):
     start = time.perf_counter()
     step()
     first = time.perf_counter() - start
-    tstep = None
-    if torch is not None:
-        tm = _torch_resnet20(torch)
-        topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-        def tstep():
-            topt.zero_grad()
-            torch.nn.functional.cross_entropy(tm(tx), ty).backward()
-            topt.step()
-
-    ours, theirs = paired_medians(step, tstep, repeat=repeat)
+    theirs = peer.case("torch_resnet20_step", batch) if peer.version else None
+    ours, theirs = paired_medians(step, theirs, repeat=repeat)
     return ours, theirs, first
 
 
-def layer_case(torch, x_shape, w_shape, stride, padding, repeat):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(x_shape, dtype=np.float32)
+def torch_resnet20_step(torch, batch):
+    """Case (d) in PyTorch."""
+    tm = _torch_resnet20(torch)
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    tx, ty = (torch.from_numpy(a) for a in _digits(batch))
+
+    def tstep():
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(tm(tx), ty).backward()
+        topt.step()
+
+    return tstep
+
+
+def _layer_input(x_shape):
+    return np.random.default_rng(0).standard_normal(x_shape, dtype=np.float32)
+
+
+def layer_case(peer, x_shape, w_shape, stride, padding, repeat):
+    x = _layer_input(x_shape)
     conv = nn.Conv2d(w_shape[1], w_shape[0], w_shape[2], stride=stride, padding=padding, rng=0)
     g = None
 
@@ -157,19 +163,23 @@ def layer_case(torch, x_shape, w_shape, stride, padding, repeat):
     start = time.perf_counter()
     fwd_bwd()
     first = time.perf_counter() - start
-    tfb = None
-    if torch is not None:
-        tconv = torch.nn.Conv2d(w_shape[1], w_shape[0], w_shape[2], stride=stride, padding=padding)
-        tx = torch.from_numpy(x).requires_grad_(True)
-
-        def tfb():
-            tconv.zero_grad()
-            tx.grad = None
-            out = tconv(tx)
-            out.backward(torch.ones_like(out))
-
-    ours, theirs = paired_medians(fwd_bwd, tfb, repeat=repeat)
+    theirs = peer.case("torch_layer", x_shape, w_shape, stride, padding) if peer.version else None
+    ours, theirs = paired_medians(fwd_bwd, theirs, repeat=repeat)
     return ours, theirs, first
+
+
+def torch_layer(torch, x_shape, w_shape, stride, padding):
+    """Cases (b) and (c) in PyTorch: one convolution's forward and backward."""
+    tconv = torch.nn.Conv2d(w_shape[1], w_shape[0], w_shape[2], stride=stride, padding=padding)
+    tx = torch.from_numpy(_layer_input(x_shape)).requires_grad_(True)
+
+    def tfb():
+        tconv.zero_grad()
+        tx.grad = None
+        out = tconv(tx)
+        out.backward(torch.ones_like(out))
+
+    return tfb
 
 
 _MEMORY_STEP = """
@@ -212,19 +222,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(machine_report())
     repeat = 5 if args.quick else 15
-    torch = torch_or_none()
+    peer = TorchPeer("bench_convnet")
     from v1sim.backend import SMALL_GEMM_MACS
 
-    print(f"torch {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'not installed'}")
+    print(f"torch {f'{peer.version} ({peer.threads} threads, own process)' if peer.version else 'not installed'}")
     print(
         f"threads: Numba's pool OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} "
-        f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')} (torch, imported first, keeps its OpenMP defaults), "
+        f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')} (torch: its own defaults), "
         "v1sim GEMMs: one BLAS thread each, split over v1sim's worker threads from "
         f"{SMALL_GEMM_MACS:.0e} MACs (v1sim.backend)"
     )
     rows, firsts = [], []
     for batch in (64, 256):
-        ours, theirs, first = lenet_case(torch, batch, repeat)
+        ours, theirs, first = lenet_case(peer, batch, repeat)
         rows.append(
             (
                 f"LeNet-5 train step, batch {batch} ({batch / ours:,.0f} img/s)",
@@ -238,10 +248,10 @@ def main(argv=None):
         ("VGG 3x3 64->64, 56x56, batch 8, fwd+bwd", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1),
         ("AlexNet conv1 96x11x11/4, batch 8, fwd+bwd", (8, 3, 227, 227), (96, 3, 11, 11), 4, 0),
     ]:
-        ours, theirs, first = layer_case(torch, xs, ws, s, p, max(3, repeat // 3))
+        ours, theirs, first = layer_case(peer, xs, ws, s, p, max(3, repeat // 3))
         rows.append((label, ours, "torch conv2d fwd+bwd", theirs))
         firsts.append((label, first))
-    ours, theirs, first = resnet20_case(torch, 64, max(3, repeat // 3))
+    ours, theirs, first = resnet20_case(peer, 64, max(3, repeat // 3))
     rows.append(
         (f"ResNet-20 train step, batch 64 ({64 / ours:,.0f} img/s)", ours, f"torch ({64 / theirs:,.0f} img/s)", theirs)
     )
@@ -250,6 +260,7 @@ def main(argv=None):
     print("\nfirst call (compilation or Numba cache load):")
     for label, first in firsts:
         print(f"  {label:<48} {first * 1e3:8.1f} ms")
+    peer.close()
     if args.memory:
         memory_case()
 
