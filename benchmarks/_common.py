@@ -156,6 +156,9 @@ print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()
 cases = []
 for line in sys.stdin:
     ask = json.loads(line)
+    if "call" in ask:
+        print(json.dumps(getattr(module, ask["call"])(torch, *ask["args"])), flush=True)
+        continue
     if "build" in ask:
         cases.append(getattr(module, ask["build"])(torch, *ask["args"]))
         print(json.dumps({"id": len(cases) - 1}), flush=True)
@@ -176,7 +179,8 @@ class TorchPeer:
     v1sim's wait policy PyTorch's ResNet-20 step ran 15% slower than in a session of its own, and with PyTorch
     loaded first v1sim's kernels ran on PyTorch's defaults, not its own. Here each runs as its users run it.
     ``module`` (a benchmark, importable from this folder) defines the cases: ``builder(torch, *args)`` returns
-    the function to time. The process gets Numba's thread count; :attr:`version` is None without PyTorch.
+    the function to time (:meth:`case`), or a function returns its own results (:meth:`call`). The process
+    gets Numba's thread count; :attr:`version` is None without PyTorch.
     """
 
     def __init__(self, module: str):
@@ -206,6 +210,10 @@ class TorchPeer:
     def case(self, builder: str, *args) -> _PeerCase:
         """The function ``builder(torch, *args)`` returns, built in the peer process."""
         return _PeerCase(self, self._ask({"build": builder, "args": list(args)})["id"])
+
+    def call(self, function: str, *args):
+        """``function(torch, *args)`` run in the peer process; its result, through JSON."""
+        return self._ask({"call": function, "args": list(args)})
 
     def close(self) -> None:
         self._process.stdin.close()

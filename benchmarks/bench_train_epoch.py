@@ -19,7 +19,8 @@ Both sides train the same network on the same data in the same order:
 Timed by the wall clock: the training steps of the epoch (v1sim's own ``train_seconds``, the loop's time
 on the PyTorch side) and the whole run (v1sim: loading the data, training, testing, checkpoints; PyTorch:
 building, training, testing on the arrays v1sim's loader made). The
-speed-up is PyTorch's time over v1sim's (> 1: v1sim is faster). Threads: PyTorch gets Numba's count.
+speed-up is PyTorch's time over v1sim's (> 1: v1sim is faster). Threads: PyTorch gets Numba's count, in a
+process of its own (``_common.TorchPeer``: each library with its own OpenMP settings).
 ``--limit N`` trains on the first N images only (a fraction of the epoch, as ``v1sim train --limit``);
 the test pass is whole. ``--dataset digits`` runs on the embedded digits where MNIST is absent.
 v1sim runs first, before PyTorch is imported, so its peak memory is its own.
@@ -37,7 +38,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
-from _common import machine_report, torch_or_none  # noqa: E402
+from _common import TorchPeer, machine_report  # noqa: E402
 
 DEFAULT_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 
@@ -124,19 +125,24 @@ def torch_epoch(torch, data, settings, seed):
     return train_s, time.perf_counter() - start, wrong / len(xt)
 
 
-def main(argv=None) -> int:
+def torch_peer_epoch(torch, argv) -> dict:
+    """The PyTorch side in its own process (:class:`_common.TorchPeer`): the same data and batches, its times."""
+    args, settings, data, _ = _setup(argv)
+    train_s, total_s, error = torch_epoch(torch, data, settings, args.seed)
+    return {"train": train_s, "total": total_s, "error": error}
+
+
+def _setup(argv):
+    """The arguments, the recipe's settings, the prepared (train, test) arrays and the training set's size."""
+    from v1sim.datasets import load_dataset
+    from v1sim.nn import models, recipes
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="train on the first N images only (default: the whole epoch)")
     parser.add_argument("--dataset", choices=["mnist", "digits"], default="mnist")
     parser.add_argument("--data-dir", default=DEFAULT_MNIST, help="folder of the MNIST IDX files")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-
-    from v1sim.datasets import load_dataset
-    from v1sim.nn import models, recipes
-    from v1sim.nn.train import TrainConfig
-
-    print(machine_report())
     settings = {**recipes.recipe("resnet20"), "epochs": 1, "seed": args.seed}
     data_dir = args.data_dir if args.dataset == "mnist" else None
     x, y = load_dataset(args.dataset, "train", data_dir=data_dir)
@@ -144,9 +150,21 @@ def main(argv=None) -> int:
     n = len(x) if args.limit is None else min(args.limit, len(x))
     shape = models.default_input_shape("resnet20", in_channels=1)
     data = (recipes.prepare_images(x[:n], shape), y[:n].astype(np.int64)), (recipes.prepare_images(xt, shape), yt)
+    return args, settings, data, len(x)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, settings, data, total = _setup(argv)
+    from v1sim.nn import recipes
+    from v1sim.nn.train import TrainConfig
+
+    print(machine_report())
+    (x, _), (xt, _) = data
+    n, data_dir = len(x), args.data_dir if args.dataset == "mnist" else None
     print(
-        f"ResNet-20 on {args.dataset}: one epoch of {n} of {len(x)} training images "
-        f"({100 * n / len(x):.0f}%), batch {settings['batch_size']}, then {len(xt)} test images"
+        f"ResNet-20 on {args.dataset}: one epoch of {n} of {total} training images "
+        f"({100 * n / total:.0f}%), batch {settings['batch_size']}, then {len(xt)} test images"
     )
 
     with tempfile.TemporaryDirectory() as out:
@@ -168,16 +186,18 @@ def main(argv=None) -> int:
         f"test error {100 * result['test_error']:.2f}%, peak memory {result['peak_rss_mb']:.0f} MB "
         f"(load {load:.2f} before)"
     )
-    torch = torch_or_none()
-    if torch is None:
+    load = os.getloadavg()[0]
+    peer = TorchPeer("bench_train_epoch")
+    if peer.version is None:
         print("PyTorch is not installed: no peer")
         return 0
-    load = os.getloadavg()[0]
-    theirs_train, theirs_total, theirs_error = torch_epoch(torch, data, settings, args.seed)
+    theirs = peer.call("torch_peer_epoch", argv)
+    peer.close()
+    theirs_train, theirs_total, theirs_error = theirs["train"], theirs["total"], theirs["error"]
     print(
         f"PyTorch  train {theirs_train:7.1f} s ({n / theirs_train:6.0f} images/s), whole run {theirs_total:7.1f} s, "
-        f"test error {100 * theirs_error:.2f}% (torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        f"load {load:.2f} before)"
+        f"test error {100 * theirs_error:.2f}% (torch {peer.version}, {peer.threads} threads, "
+        f"own process; load {load:.2f} before)"
     )
     print(
         f"speed-up (PyTorch time / v1sim time): training steps {theirs_train / ours_train:.2f}x, "
