@@ -40,6 +40,7 @@ Used by :mod:`.conv_blocks` for ungrouped layers with enough channels (:func:`el
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,23 +136,19 @@ class Shifted:
         return (self.w + 2 * self.px - self.kw) // self.sx + 1
 
     @property
-    def hq(self) -> int:
-        """Rows of an image on a phase's grid (:func:`.shifted_grid.grid_extent`)."""
+    def hq(self) -> int:  # rows of an image on a phase's grid, and ...
         return grid_extent(self.h, self.ho, self.kh, self.py, self.sy)
 
     @property
-    def wq(self) -> int:
-        """Columns of a row on a phase's grid (:func:`.shifted_grid.grid_extent`)."""
+    def wq(self) -> int:  # ... columns of a row (:func:`.shifted_grid.grid_extent`)
         return grid_extent(self.w, self.wo, self.kw, self.px, self.sx)
 
     @property
-    def slack(self) -> int:
-        """The largest tap offset: zeros after the last image (forward) and before the first (backward)."""
+    def slack(self) -> int:  # the largest tap offset: zeros after the last image (forward), before the first
         return ((self.kh - 1) // self.sy) * self.wq + (self.kw - 1) // self.sx
 
     @property
-    def columns(self) -> int:
-        """Columns of the largest block."""
+    def columns(self) -> int:  # of the largest block
         return self.images * self.hq * self.wq if self.whole else self.rows * self.wq
 
     def taps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -347,13 +344,16 @@ _FORWARD_ALL, _BACKWARD_ALL = by_device(_forward_all), by_device(_backward_all)
 # --------------------------------------------------------------------------
 
 
-def _weights_by_tap(w, p: Shifted) -> np.ndarray:
-    """W as (taps, K, C), tap (u, v) in row-major order."""
+def _weights_by_tap(w, p: Shifted) -> np.ndarray:  # (taps, K, C), tap (u, v) in row-major order
     return np.ascontiguousarray(w.transpose(2, 3, 0, 1).reshape(p.kh * p.kw, p.k, p.c))
 
 
-def _geometry(p: Shifted) -> tuple:
-    return (p.py, p.px, p.sy, p.sx, p.whole, p.images, p.rows, p.hq, p.wq, p.slack)
+@functools.lru_cache(maxsize=256)
+def _fixed(p: Shifted) -> tuple:
+    """A plan's taps (offsets, phases, parities), groups' edges, kernels' geometry and grid columns, computed once
+    per layer shape (arrays shared by every call: read only)."""
+    geometry = (p.py, p.px, p.sy, p.sx, p.whole, p.images, p.rows, p.hq, p.wq, p.slack)
+    return (*p.taps(), group_edges(p.n, p.tasks), geometry, p.n * p.hq * p.wq)
 
 
 def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.ndarray]:
@@ -363,9 +363,9 @@ def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.nd
     is written in place (C-contiguous, x's dtype)."""
     dtype = x.dtype
     blas = routines()
-    offs, phase, parity = p.taps()
+    offs, phase, parity, edges, geometry, size = _fixed(p)
     x = np.ascontiguousarray(x)
-    size, lanes = p.n * p.hq * p.wq, tile_overrun(p.tiles, dtype)
+    lanes = tile_overrun(p.tiles, dtype)
     xc = np.empty((parity.shape[0], p.c, size + p.slack + lanes), dtype)
     xc[:, :, size:] = 0
     out = np.empty((p.n, p.k, p.ho, p.wo), dtype) if out is None else out
@@ -374,7 +374,7 @@ def forward(x, w, bias, p: Shifted, device, out=None) -> tuple[np.ndarray, np.nd
     tile_ops = forward_tiles(ws, xc, offs, phase, p.tiles)
     res = np.empty((p.tasks, whole_rows(p.k) if p.tiles else p.k, p.columns + lanes), dtype)
     ints = blas.scratch(p.tasks)
-    args = (x, xc, (ws, offs, phase, *tile_ops), parity, b, group_edges(p.n, p.tasks), _geometry(p), res, out)
+    args = (x, xc, (ws, offs, phase, *tile_ops), parity, b, edges, geometry, res, out)
     with blas_threads(1):
         _FORWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     return out, xc
@@ -384,11 +384,11 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     """``(dx or None, dw)`` of :func:`forward` for ``grad (N, K, Ho, Wo)``; group sums added in a fixed order."""
     dtype = xc.dtype
     blas = routines()
-    offs, phase, parity = p.taps()
+    offs, phase, parity, edges, geometry, size = _fixed(p)
     g = np.ascontiguousarray(grad, dtype)
     lanes = tile_overrun(p.tiles, dtype)
-    gc = np.empty((p.k, p.slack + p.n * p.hq * p.wq + lanes), dtype)  # spread_grad writes the images' columns
-    gc[:, : p.slack], gc[:, p.slack + p.n * p.hq * p.wq :] = 0, 0
+    gc = np.empty((p.k, p.slack + size + lanes), dtype)  # spread_grad writes the images' columns
+    gc[:, : p.slack], gc[:, p.slack + size :] = 0, 0
     covered = p.sy == p.sx == 1  # at stride 1 every input pixel is some tap's; else zero the rest first
     shape = (p.n, p.c, p.h, p.w) if input_grad else (0, p.c, p.h, p.w)
     dx = np.empty(shape, dtype) if covered else np.zeros(shape, dtype)
@@ -398,8 +398,8 @@ def backward(grad, xc, w, p: Shifted, input_grad, device):
     rows = whole_rows(p.c) if p.tiles else p.c
     res = np.empty((p.tasks, rows, p.columns + lanes) if input_grad else (p.tasks, 0, 0), dtype)
     tile_ops = backward_tiles(ws, xc, offs, phase, parity.shape[0], p.slack, p.tiles)
-    ints, edges = blas.scratch(p.tasks), group_edges(p.n, p.tasks)
-    args = (xc, g, gc, (ws, offs, phase, *tile_ops), parity, edges, _geometry(p), dwt, gt, res, dx)
+    ints = blas.scratch(p.tasks)
+    args = (xc, g, gc, (ws, offs, phase, *tile_ops), parity, edges, geometry, dwt, gt, res, dx)
     with blas_threads(1):
         _BACKWARD_ALL[device](blas.for_dtype(dtype), ints, *args)
     total = dwt[0]
