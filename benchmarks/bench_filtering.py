@@ -15,7 +15,8 @@ Cases
 -----
 (a) Leung-Malik bank (48 x 49x49) on a 512x512 image; and on a batch of 16.
 (b) 32-filter Gabor bank on a 512x512 image; and on a batch of 16.
-(c) 256 digits of 28x28 through 32 filters of 11x11 (valid), against torch.
+(c) 256 digits of 28x28 through 32 filters of 11x11 (valid), against torch (in its own process,
+    alternating with v1sim: ``_common.TorchPeer``).
 (d) 2x2 max pooling of a 48x512x512 stack.
 (e) First-call (compile) time with a cold and a warm Numba cache.
 """
@@ -32,7 +33,15 @@ import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
 import scipy.signal as ss  # noqa: E402
-from _common import first_call_seconds, machine_report, median_time, print_first_calls, report, torch_or_none  # noqa: E402
+from _common import (  # noqa: E402
+    TorchPeer,
+    first_call_seconds,
+    machine_report,
+    median_time,
+    paired_medians,
+    print_first_calls,
+    report,
+)
 
 import v1sim  # noqa: E402
 from v1sim import filters, stimuli  # noqa: E402
@@ -98,33 +107,56 @@ def ndimage_subset(image, n, bank):
     return [ndi.correlate(image, k, mode="reflect") for k in bank.kernels[:n]]
 
 
-def correlation_case(repeat):
-    torch = torch_or_none()
+def _digits_batch():
+    """Case (c)'s digits and bank, the same in both processes."""
     rng = np.random.default_rng(0)
-    x = rng.random((256, 1, 28, 28), dtype=np.float32)
-    w = rng.standard_normal((32, 1, 11, 11), dtype=np.float32)
-    rows = []
-    ours = v1sim.correlate_batch(x, w)
-    t_ours = median_time(lambda: v1sim.correlate_batch(x, w), repeat=repeat)
-    if torch is not None:
-        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-        ref = torch.nn.functional.conv2d(tx, tw).numpy()
-        assert np.allclose(ours, ref, atol=1e-3), "v1sim and torch disagree"
+    return rng.random((256, 1, 28, 28), dtype=np.float32), rng.standard_normal((32, 1, 11, 11), dtype=np.float32)
+
+
+def torch_digits_conv(torch):
+    """Case (c) in PyTorch (its own process: :class:`_common.TorchPeer`)."""
+    tx, tw = (torch.from_numpy(a) for a in _digits_batch())
+
+    def run():
         with torch.no_grad():
-            t_torch = median_time(lambda: torch.nn.functional.conv2d(tx, tw), repeat=repeat)
-        rows.append(("256x1x28x28 * 32x11x11 (auto)", t_ours, f"torch conv2d ({torch.get_num_threads()} thr)", t_torch))
+            torch.nn.functional.conv2d(tx, tw)
+
+    return run
+
+
+def torch_digits_agree(torch) -> bool:
+    """Whether v1sim and PyTorch give the same correlations of case (c)."""
+    x, w = _digits_batch()
+    ref = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+    return bool(np.allclose(v1sim.correlate_batch(x, w), ref, atol=1e-3))
+
+
+def correlation_case(peer, repeat):
+    x, w = _digits_batch()
+    rows = []
+    v1sim.correlate_batch(x, w)
+    if peer.version:
+        assert peer.call("torch_digits_agree"), "v1sim and torch disagree"
+        theirs = peer.case("torch_digits_conv")
+        t_ours, t_torch = paired_medians(lambda: v1sim.correlate_batch(x, w), theirs, repeat=repeat)
+        rows.append(("256x1x28x28 * 32x11x11 (auto)", t_ours, f"torch conv2d ({peer.threads} thr)", t_torch))
         for method in ("direct", "gemm"):
-            t_m = median_time(lambda: v1sim.correlate_batch(x, w, method=method), repeat=repeat)
+            t_m, t_torch = paired_medians(lambda: v1sim.correlate_batch(x, w, method=method), theirs, repeat=repeat)
             rows.append((f"  method={method}", t_m, "torch conv2d", t_torch))
     else:
         print("\n(torch not installed: pip install 'v1sim[bench]' for case (c))")
     report(rows, "(c) batched correlation of digits")
 
 
-def pooling_case(repeat):
+def torch_max_pool(torch):
+    """Case (d)'s PyTorch row."""
+    tx = torch.from_numpy(np.random.default_rng(0).random((48, 512, 512), dtype=np.float32))
+    return lambda: torch.nn.functional.max_pool2d(tx, 2)
+
+
+def pooling_case(peer, repeat):
     from skimage.measure import block_reduce
 
-    torch = torch_or_none()
     rng = np.random.default_rng(0)
     x = rng.random((48, 512, 512), dtype=np.float32)
     ours = v1sim.pool2d(x, 2)
@@ -138,9 +170,8 @@ def pooling_case(repeat):
             median_time(lambda: block_reduce(x, (1, 2, 2), np.max), repeat=max(1, repeat // 2)),
         )
     ]
-    if torch is not None:
-        tx = torch.from_numpy(x)
-        t_torch = median_time(lambda: torch.nn.functional.max_pool2d(tx, 2), repeat=repeat * 2)
+    if peer.version:
+        t_ours, t_torch = paired_medians(lambda: v1sim.pool2d(x, 2), peer.case("torch_max_pool"), repeat=repeat * 2)
         rows.append(("2x2 max, 48x512x512", t_ours, "torch max_pool2d", t_torch))
     t_copy = median_time(lambda: x.copy(), repeat=repeat * 2)
     rows.append(("2x2 max, 48x512x512", t_ours, "numpy copy of the input", t_copy))
@@ -199,8 +230,10 @@ def main(argv=None):
         repeat,
         slow_peer=("skimage.filters.gabor", skimage_subset, 2),
     )
-    correlation_case(repeat)
-    pooling_case(repeat)
+    peer = TorchPeer("bench_filtering")  # PyTorch in its own process, with its own OpenMP settings
+    correlation_case(peer, repeat)
+    pooling_case(peer, repeat)
+    peer.close()
     compile_case()
 
 
