@@ -15,7 +15,13 @@ import sys
 import tempfile
 import time
 
-from v1sim.backend import retain_freed_memory
+#: The environment as the user gave it, before v1sim's import adds its OpenMP defaults: PyTorch's process
+#: (:class:`TorchPeer`) starts from it, so that it runs as in a session without v1sim.
+USER_ENVIRONMENT = dict(os.environ)
+if "v1sim" in sys.modules:
+    raise ImportError("import benchmarks/_common.py before v1sim: it keeps the environment v1sim's import changes")
+
+from v1sim.backend import retain_freed_memory  # noqa: E402
 
 # Benchmarks are applications: like the v1sim command they let glibc keep
 # freed blocks, so repeated large arrays cost no page faults (peers in the
@@ -147,9 +153,7 @@ try:
 except ImportError:
     print(json.dumps({"torch": None}), flush=True)
     raise SystemExit
-from v1sim.backend import retain_freed_memory  # as the v1sim side: freed blocks kept, no page faults
-from _common import settle_in
-retain_freed_memory()
+from _common import settle_in  # and, on import, glibc keeps freed blocks as on the v1sim side
 torch.set_num_threads(int(sys.argv[2]))
 module = importlib.import_module(sys.argv[1])
 print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
@@ -193,7 +197,7 @@ class TorchPeer:
             stdout=subprocess.PIPE,
             text=True,
             cwd=here,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))},
+            env={**USER_ENVIRONMENT, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))},
         )
         hello = self._ask(None)
         self.version, self.threads = hello["torch"], hello.get("threads")
