@@ -1,7 +1,10 @@
 """Shared helpers for the benchmarks: medians, ratios, peers, compile timing.
 
 Machines here are shared and noisy, so every benchmark runs v1sim and its
-peer on the same work in the same process and reports the ratio of medians.
+peer on the same work in the same run, alternating, and reports the ratio of
+medians. PyTorch runs in a process of its own (:class:`TorchPeer`): in one
+process the two would share one OpenMP runtime, set up by whichever loads it
+first.
 """
 
 from __future__ import annotations
@@ -129,21 +132,6 @@ def report(rows, title):
     for case, ours, peer, theirs in rows:
         speedup = theirs / ours if ours > 0 else float("nan")
         print(f"{case:<44} {ours * 1e3:>8.1f}ms {peer:<34} {theirs * 1e3:>8.1f}ms {speedup:>8.2f}x")
-
-
-def torch_or_none():
-    """PyTorch (CPU) in this process with the same thread count as Numba, or None when not installed.
-
-    In one process PyTorch and Numba share one OpenMP runtime, configured by whichever loads it first: after
-    v1sim, PyTorch's threads wait as v1sim's do. :class:`TorchPeer` times PyTorch in a process of its own."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    import numba
-
-    torch.set_num_threads(numba.get_num_threads())
-    return torch
 
 
 _PEER = """

@@ -127,15 +127,19 @@ def torch_epoch(torch, data, settings, seed):
 
 def torch_peer_epoch(torch, argv) -> dict:
     """The PyTorch side in its own process (:class:`_common.TorchPeer`): the same data and batches, its times."""
-    args, settings, data, _ = _setup(argv)
+    from v1sim.nn import models, recipes
+
+    args, settings, (x, y), (xt, yt), n = _setup(argv)
+    shape = models.default_input_shape("resnet20", in_channels=1)
+    data = (recipes.prepare_images(x[:n], shape), y[:n].astype(np.int64)), (recipes.prepare_images(xt, shape), yt)
     train_s, total_s, error = torch_epoch(torch, data, settings, args.seed)
     return {"train": train_s, "total": total_s, "error": error}
 
 
 def _setup(argv):
-    """The arguments, the recipe's settings, the prepared (train, test) arrays and the training set's size."""
+    """The arguments, the recipe's settings, the (train, test) sets as loaded and the training images used."""
     from v1sim.datasets import load_dataset
-    from v1sim.nn import models, recipes
+    from v1sim.nn import recipes
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="train on the first N images only (default: the whole epoch)")
@@ -145,26 +149,22 @@ def _setup(argv):
     args = parser.parse_args(argv)
     settings = {**recipes.recipe("resnet20"), "epochs": 1, "seed": args.seed}
     data_dir = args.data_dir if args.dataset == "mnist" else None
-    x, y = load_dataset(args.dataset, "train", data_dir=data_dir)
-    xt, yt = load_dataset(args.dataset, "test", data_dir=data_dir)
-    n = len(x) if args.limit is None else min(args.limit, len(x))
-    shape = models.default_input_shape("resnet20", in_channels=1)
-    data = (recipes.prepare_images(x[:n], shape), y[:n].astype(np.int64)), (recipes.prepare_images(xt, shape), yt)
-    return args, settings, data, len(x)
+    train, test = (load_dataset(args.dataset, split, data_dir=data_dir) for split in ("train", "test"))
+    n = len(train[0]) if args.limit is None else min(args.limit, len(train[0]))
+    return args, settings, train, test, n
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args, settings, data, total = _setup(argv)
+    args, settings, (x, _), (xt, _), n = _setup(argv)
     from v1sim.nn import recipes
     from v1sim.nn.train import TrainConfig
 
     print(machine_report())
-    (x, _), (xt, _) = data
-    n, data_dir = len(x), args.data_dir if args.dataset == "mnist" else None
+    data_dir = args.data_dir if args.dataset == "mnist" else None
     print(
-        f"ResNet-20 on {args.dataset}: one epoch of {n} of {total} training images "
-        f"({100 * n / total:.0f}%), batch {settings['batch_size']}, then {len(xt)} test images"
+        f"ResNet-20 on {args.dataset}: one epoch of {n} of {len(x)} training images "
+        f"({100 * n / len(x):.0f}%), batch {settings['batch_size']}, then {len(xt)} test images"
     )
 
     with tempfile.TemporaryDirectory() as out:
