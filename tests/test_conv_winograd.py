@@ -15,9 +15,8 @@ import numba
 import numpy as np
 import pytest
 from conv_gradients import assert_conv2d_gradients
-from training_curves import quadrant_images, sgd_curve
+from training_curves import conv_net, quadrant_images, sgd_curve
 
-from v1sim import nn
 from v1sim.kernels import conv_blocks, conv_shifted, conv_winograd
 from v1sim.nn import functional as F
 
@@ -141,17 +140,7 @@ def _vgg_curve(steps=12):
     """Losses and weights of a small VGG-style net (two 3x3 layers of 64 channels on 20x20 maps: both on
     Winograd's path), trained in float32 by SGD with momentum."""
     x, y = quadrant_images(16, 3, 20, seed=8)
-    model = nn.Sequential(
-        nn.Conv2d(3, 64, 3, padding=1, rng=1),
-        nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1, rng=2),
-        nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1, rng=3),
-        nn.ReLU(),
-        nn.GlobalAvgPool2d(),
-        nn.Linear(64, 4, rng=4),
-    )
-    return sgd_curve(model, x, y, steps)
+    return sgd_curve(conv_net(3, [(64, 1)] * 3), x, y, steps)
 
 
 def test_a_vgg_style_training_curve_on_winograd_follows_the_shifted_products(monkeypatch):

@@ -15,9 +15,8 @@ import sys
 import numpy as np
 import pytest
 from numba import njit
-from training_curves import quadrant_images, sgd_curve
+from training_curves import conv_net, quadrant_images, sgd_curve
 
-from v1sim import nn
 from v1sim.kernels import conv_blocks, conv_shifted, correlate, get, register_tiles
 from v1sim.kernels.register_tiles import ACCUMULATORS, LANES_BYTES, REGISTER_BYTES, ROWS
 
@@ -211,19 +210,7 @@ def test_tiles_compiled_for_a_narrower_target_give_the_same_sums(tmp_path, name,
 def _resnet_style_curve(steps=12):
     """Losses and weights of a small ResNet-style stack (16 and 32 channels, a stride-2 layer) in float32."""
     x, y = quadrant_images(16, 1, 16, seed=5)
-    model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1, rng=1),
-        nn.ReLU(),
-        nn.Conv2d(16, 16, 3, padding=1, rng=2),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, stride=2, padding=1, rng=3),
-        nn.ReLU(),
-        nn.Conv2d(32, 32, 3, padding=1, rng=4),
-        nn.ReLU(),
-        nn.GlobalAvgPool2d(),
-        nn.Linear(32, 4, rng=5),
-    )
-    return sgd_curve(model, x, y, steps)
+    return sgd_curve(conv_net(1, [(16, 1), (16, 1), (32, 2), (32, 1)]), x, y, steps)
 
 
 def test_a_resnet_style_training_curve_on_register_tiles_follows_blas_products(monkeypatch):

@@ -19,6 +19,16 @@ def quadrant_images(n, channels, size, seed):
     return x, y
 
 
+def conv_net(in_channels, layers, classes=4):
+    """3x3 convolutions (padding 1, each followed by a ReLU), one per ``(channels, stride)`` of ``layers``, then
+    global average pooling and a linear classifier; weights seeded 1, 2, ... in that order."""
+    body, seed = [], 1
+    for channels, stride in layers:
+        body += [nn.Conv2d(in_channels, channels, 3, stride=stride, padding=1, rng=seed), nn.ReLU()]
+        in_channels, seed = channels, seed + 1
+    return nn.Sequential(*body, nn.GlobalAvgPool2d(), nn.Linear(in_channels, classes, rng=seed))
+
+
 def sgd_curve(model, x, y, steps=12, *, dtype=np.float32, weight_decay=0.0):
     """Losses and final parameters of ``model`` in ``dtype`` after ``steps`` steps of SGD with momentum."""
     model.to(dtype=dtype)
