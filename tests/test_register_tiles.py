@@ -14,7 +14,6 @@ import sys
 
 import numpy as np
 import pytest
-from numba import njit
 from training_curves import conv_net, quadrant_images, sgd_curve
 
 from v1sim.kernels import conv_blocks, conv_shifted, correlate, get, register_tiles
@@ -101,36 +100,70 @@ def test_bank_tiles_choose_rows_of_pixels_that_waste_least():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_transpose_tile_swaps_a_registers_square_between_strided_rows(dtype):
-    """``dst[dbase + j*ldd + i] = src[sbase + i*lds + j]`` for a lanes x lanes block, nothing else written."""
+@pytest.mark.parametrize("wo, n_store", [(18, None), (7, None), (18, -3), (40, -1)])
+def test_bank_block_writes_each_filters_pixels_channel_major_and_nothing_else(dtype, wo, n_store):
+    """Every tile shape (filters in 1, 2 or 4 registers; all or three quarters of the accumulators in rows of
+    pixels), rows longer than a register's lanes (float64), partial last tiles (``wo`` not whole rows) and
+    filters past the bank's end (``n_store`` below the padded ``n_k``): the sums of the naive loops at
+    ``out[obase + k*plane + y*wo + p]``, and the rest of ``out`` untouched."""
     lanes = REGISTER_BYTES // np.dtype(dtype).itemsize
-    src = np.arange(4 * lanes * lanes, dtype=dtype) - 7.5
-    dst = np.full(3 * lanes * lanes, np.nan, dtype)
-    njit(lambda a, b: register_tiles.transpose_tile(a, 3, 2 * lanes + 1, b, 4, lanes + 2))(src, dst)
-    want = np.full_like(dst, np.nan)
-    for i in range(lanes):
-        for j in range(lanes):
-            want[4 + j * (lanes + 2) + i] = src[3 + i * (2 * lanes + 1) + j]
-    np.testing.assert_array_equal(dst, want)
+    rng = np.random.default_rng(wo)
+    for registers in (1, 2, 4):
+        n_k = registers * lanes
+        stored = n_k + n_store if n_store else n_k
+        for alternative in (False, True):
+            rows = ACCUMULATORS // registers if not alternative else max(1, 3 * ACCUMULATORS // (4 * registers))
+            c, kh, kw, wp, n_rows, stride = 2, 3, 4, 2 * wo + 8, 3, (1 if registers != 2 else 2)
+            x = rng.standard_normal(c * 6 * wp + rows * stride + wo * stride + 64).astype(dtype)
+            wk = rng.standard_normal(c * kh * kw * n_k).astype(dtype)
+            xoffs = (np.arange(c)[:, None] * 6 * wp + np.arange(kh)[None, :] * wp).reshape(-1)
+            woffs = np.arange(c * kh) * kw * n_k
+            plane, obase = n_rows * wo + 5, 3
+            out = np.full(obase + n_k * plane + 7, np.nan, dtype)
+            register_tiles.bank_block(
+                x,
+                1,
+                xoffs,
+                kw,
+                wk,
+                woffs,
+                (registers, rows, alternative),
+                (wp, stride),
+                out,
+                obase,
+                plane,
+                wo,
+                n_rows,
+                stored,
+            )
+            want = np.full_like(out, np.nan)
+            w4 = wk.reshape(c * kh, kw, n_k)
+            for y in range(n_rows):
+                for p in range(wo):
+                    at = 1 + y * wp + p * stride
+                    sums = sum(x[at + xoffs[i] + v] * w4[i, v] for i in range(c * kh) for v in range(kw))
+                    want[obase + np.arange(stored) * plane + y * wo + p] = sums[:stored]
+            tol = 1e-12 if dtype == np.float64 else 1e-4
+            np.testing.assert_allclose(out, want, rtol=tol, atol=tol, equal_nan=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("scratch", [correlate.BANK_SCRATCH, 1])
+@pytest.mark.parametrize("tasks", [correlate.BANK_TASKS, 10**6])
 @pytest.mark.parametrize(
     "k, c, kh, kw, stride",
     [(16, 1, 11, 11, (1, 1)), (32, 3, 5, 4, (2, 1)), (64, 2, 3, 3, (1, 3)), (20, 2, 4, 3, (1, 1))],
 )
-def test_bank_tiles_equal_the_filter_vectorised_loops(monkeypatch, dtype, scratch, k, c, kh, kw, stride):
+def test_bank_tiles_equal_the_filter_vectorised_loops(monkeypatch, dtype, tasks, k, c, kh, kw, stride):
     """The tiles sum each output in the loops' order (channel, kernel row, kernel column): equal to rounding
     (the tiles fuse each multiply-add), the same bits on one thread and on two; whole images or one output row
-    a task (``scratch``), filters that fill whole registers or are padded to them (20)."""
-    monkeypatch.setattr(correlate, "BANK_SCRATCH", scratch)
+    a task (``tasks``), filters that fill whole registers or are padded to them (20)."""
+    monkeypatch.setattr(correlate, "BANK_TASKS", tasks)
     rng = np.random.default_rng(k + c)
     x, w = rng.standard_normal((5, c, 23, 21)).astype(dtype), rng.standard_normal((k, c, kh, kw)).astype(dtype)
     ho, wo = (23 - kh) // stride[0] + 1, (21 - kw) // stride[1] + 1
     want = np.empty((5, k, ho, wo), dtype)
     get("correlate_valid_bank", "cpu")(x, np.ascontiguousarray(w.transpose(1, 2, 3, 0)), *stride, want)
-    got = {device: np.empty_like(want) for device in ("cpu", "parallel")}
+    got = {device: np.full_like(want, np.nan) for device in ("cpu", "parallel")}  # every output written
     for device, out in got.items():
         correlate._correlate_bank_tiles(x, w, stride, out, device)
     tol = 1e-12 if dtype == np.float64 else 1e-5
@@ -179,11 +212,14 @@ gt, dw = rng.standard_normal((33, lanes)), np.zeros(t.ACCUMULATORS * lanes)
 t.gradient_block(x, 1, np.array([0]), 40, t.ACCUMULATORS, gt, 33, dw)
 xs = np.stack([x[1 + a * 40 : 1 + a * 40 + 33] for a in range(t.ACCUMULATORS)])
 assert np.allclose(dw.reshape(t.ACCUMULATORS, lanes), xs @ gt, rtol=1e-12, atol=1e-12)
-from numba import njit
-square = np.arange(lanes * 3 * lanes, dtype=np.float64)
-flipped = np.zeros(lanes * lanes + 5)
-njit(lambda a, b: t.transpose_tile(a, 2, 3 * lanes, b, 5, lanes))(square, flipped)
-assert np.array_equal(flipped[5:].reshape(lanes, lanes), square.reshape(lanes, 3 * lanes)[:, 2 : 2 + lanes].T)
+from v1sim.kernels import correlate, get
+for k in (2 * lanes, 3 * lanes + 1):  # whole registers, and filters padded to them
+    xb, wb = rng.standard_normal((3, 2, 13, 21)), rng.standard_normal((k, 2, 3, 5))
+    want = np.empty((3, k, 11, 17))
+    get("correlate_valid_bank", "cpu")(xb, np.ascontiguousarray(wb.transpose(1, 2, 3, 0)), 1, 1, want)
+    got = np.full_like(want, np.nan)
+    correlate._correlate_bank_tiles(xb, wb, (1, 1), got, "cpu")
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-12)
 print("ok", t.REGISTER_BYTES)
 """
 

@@ -176,47 +176,39 @@ def _correlate_gemm(x, w, stride, out, device):
     conv_blocks.forward(x, w, None, blocks, device, out=out)
 
 
-#: Values of a task's pixel-major scratch (a chunk of one image's output rows by the padded bank), sized to stay
-#: in the L1/L2 cache between the tiles that write it and the transposition that reads it.
-BANK_SCRATCH = 16384
+#: Tasks the bank's output rows are split into at least (whole images when there are this many or more).
+BANK_TASKS = 16
 
 
 def _bank_all(x, wk, taps, kw, shape, strides, geometry, out):
-    """Every image's output rows, a chunk at a time: their tiles of pixels by all filters
-    (:func:`.register_tiles.bank_block`) into a small pixel-major scratch, then written channel-major while it
-    is in the cache, a lanes-by-lanes block at a time transposed in registers (a separate pass over the whole
-    batch's pixel-major result cost a fifth more, an element-wise copy a quarter)."""
-    (registers, rows, alternative), (xoffs, woffs) = shape, taps
+    """Every image's output rows, a few rows a task: tiles of a few pixels by all filters
+    (:func:`.register_tiles.bank_block`), transposed in registers and written channel-major (a pixel-major
+    scratch transposed in a second pass had cost a fifth more: its stores evicted the filters from L1)."""
+    xoffs, woffs = taps
     sy, sx = strides
-    wp, image, n_tiles, chunk = geometry
+    wp, image, chunk = geometry
     n_img, n_k, ho, wo = out.shape
-    n_pad = wk.shape[0] // (woffs.shape[0] * kw)  # filters in the tiles, zeros past the bank's n_k
-    lanes = register_tiles.REGISTER_BYTES // out.itemsize
-    whole_k = n_k - n_k % lanes  # groups of filters whose transposed vectors all land in the bank
     plane = ho * wo
     flat = out.reshape(out.size)
     n_chunks = (ho + chunk - 1) // chunk
     for t in prange(n_img * n_chunks):
         n, y0 = t // n_chunks, (t % n_chunks) * chunk
-        y1 = min(y0 + chunk, ho)
-        pixels = (y1 - y0) * wo
-        # each row's last tile runs past it into the next row's place, which that row then writes
-        scratch = np.empty((pixels - wo + n_tiles * rows) * n_pad, out.dtype)
-        for oy in range(y0, y1):
-            at = n * image + oy * sy * wp
-            obase = (oy - y0) * wo * n_pad
-            register_tiles.bank_block(
-                x, at, xoffs, kw, wk, woffs, registers, alternative, rows, sx, scratch, obase, n_tiles
-            )
-        whole_p = pixels - pixels % lanes
-        base = n * n_k * plane + y0 * wo
-        for g in range(0, whole_k, lanes):
-            for p in range(0, whole_p, lanes):
-                register_tiles.transpose_tile(scratch, p * n_pad + g, n_pad, flat, base + g * plane + p, plane)
-        for k in range(n_k):  # the pixels past the last whole block, and every pixel of a last partial group
-            dst = base + k * plane
-            for p in range(whole_p if k < whole_k else 0, pixels):
-                flat[dst + p] = scratch[p * n_pad + k]
+        register_tiles.bank_block(
+            x,
+            n * image + y0 * sy * wp,
+            xoffs,
+            kw,
+            wk,
+            woffs,
+            shape,
+            (sy * wp, sx),
+            flat,
+            n * n_k * plane + y0 * wo,
+            plane,
+            wo,
+            min(chunk, ho - y0),
+            n_k,
+        )
 
 
 _BANK_ALL = by_device(_bank_all)
@@ -230,18 +222,17 @@ def _correlate_bank_tiles(x, w, stride, out, device):
     k, _, kh, kw = w.shape
     wo = out.shape[3]
     padded = tile_filters(k, x.dtype.itemsize)
-    registers, rows, alternative = register_tiles.bank_shape(padded, wo, x.dtype.itemsize)
-    n_tiles = -(-wo // rows)
-    flat = np.zeros(x.size + (n_tiles * rows - wo) * stride[1] + kw, x.dtype)  # the last row's tiles read past it
+    shape = register_tiles.bank_shape(padded, wo, x.dtype.itemsize)
+    n_tiles = -(-wo // shape[1])
+    flat = np.zeros(x.size + (n_tiles * shape[1] - wo) * stride[1] + kw, x.dtype)  # a row's last tile reads past it
     flat[: x.size] = x.reshape(-1)
     wk = np.zeros((c, kh, kw, padded), x.dtype)  # (C, kh, kw, K): a kernel row's filters
     wk[..., :k] = w.transpose(1, 2, 3, 0)
     xoffs = (np.arange(c)[:, None] * hp * wp + np.arange(kh)[None, :] * wp).reshape(-1)  # each kernel row's
     taps = (xoffs, np.arange(c * kh) * kw * padded)  # ... offset in the image and in the filters
     host = "cpu" if device == "cpu" else "parallel"
-    chunk = max(1, BANK_SCRATCH // (wo * padded))  # output rows a task computes and transposes
-    geometry = (wp, c * hp * wp, n_tiles, chunk)
-    _BANK_ALL[host](flat, wk.reshape(-1), taps, kw, (registers, rows, alternative), stride, geometry, out)
+    chunk = max(1, min(out.shape[2], n * out.shape[2] // BANK_TASKS))  # output rows a task
+    _BANK_ALL[host](flat, wk.reshape(-1), taps, kw, shape, stride, (wp, c * hp * wp, chunk), out)
 
 
 def correlate_valid(x, w, stride, method, device, cache=None) -> np.ndarray:

@@ -17,7 +17,9 @@ the host has; :data:`REGISTER_BYTES` sizes the tiles so that the accumulators fi
 - :func:`correlate_block` (:func:`correlate_tile`): ``out[r, j] = sum_i sum_c W[r, i, c] * x[c, j + off_i]``,
   the forward pass and, with the transposed kernel gathering the spread gradient, the input gradient;
 - :func:`gradient_block`: ``dW[i, c, :] += sum_j x[c, j + off_i] * Gᵀ[j, :]``, the weight gradient with the
-  output channels in the registers' lanes (no reduction across lanes).
+  output channels in the registers' lanes (no reduction across lanes);
+- :func:`bank_block`: a filter bank on images (:mod:`.correlate`), the filters in the lanes and a few pixels
+  in the rows, transposed in registers as it is written channel-major.
 
 Every sum runs in a fixed order (taps, then channels or columns), so a tile's bits depend on neither the
 threads nor the blocking around it.
@@ -45,7 +47,6 @@ __all__ = [
     "gradient_block",
     "gradient_eligible",
     "pack_rows",
-    "transpose_tile",
     "whole_registers",
     "whole_rows",
 ]
@@ -93,6 +94,62 @@ def _pointer(builder, array, index, vty):
     return builder.bitcast(builder.gep(array, [index]), vty.as_pointer())
 
 
+def _opaque(builder, value):
+    """``value`` through an empty inline assembly block: LLVM cannot see that it is loop-invariant, so the
+    products computed from it stay where they are used (hoisted before a tile's loops, a store's 32 offsets
+    held 32 registers across the multiply-adds and spilled them: 3.7 against 2.7 ms on the digits bank)."""
+    fnty = ir.FunctionType(value.type, [value.type])
+    return builder.asm(fnty, "", "=r,0", [value], side_effect=True)
+
+
+def _sum_taps(context, builder, sig, args, rows: int, registers: int, unit_rows: bool = False):
+    """The accumulators of :func:`_tile`'s sum (``rows`` lists of ``registers`` allocas), its vector type and
+    lanes; ``args`` as :func:`_tile`'s first ten. ``unit_rows``: a second copy of the loops for ``wrow == 1``,
+    whose rows' operands are then constant offsets from one address (with a runtime ``wrow`` LLVM ran out of
+    registers for the rows' addresses and chained adds: 31 instructions a step against 25 on the digits bank)."""
+    xa, xoffs_a, wa, woffs_a = (context.make_array(sig.args[i])(context, builder, args[i]) for i in (0, 2, 4, 6))
+    xbase, ldx, wbase, ldw, wrow, n_in = (args[i] for i in (1, 3, 5, 7, 8, 9))
+    lanes = REGISTER_BYTES * 8 // sig.args[0].dtype.bitwidth
+    vty, suffix = _vector(context, sig.args[0].dtype, lanes)
+    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), f"llvm.fma.{suffix}")
+    i32, i64 = ir.IntType(32), ir.IntType(64)
+    broadcast = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+    undef = ir.Constant(vty, ir.Undefined)
+    zero = ir.Constant(vty, None)
+    accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(registers)] for _ in range(rows)]
+    n_taps = builder.extract_value(xoffs_a.shape, 0)
+
+    def loops(wrow):
+        with cgutils.for_range(builder, n_taps) as tap:
+            xs = builder.add(xbase, builder.load(builder.gep(xoffs_a.data, [tap.index])))
+            ws = builder.add(wbase, builder.load(builder.gep(woffs_a.data, [tap.index])))
+            with cgutils.for_range(builder, n_in) as channel:
+                at = builder.add(xs, builder.mul(channel.index, ldx))
+                xv = [
+                    builder.load(_pointer(builder, xa.data, builder.add(at, ir.Constant(i64, g * lanes)), vty), align=1)
+                    for g in range(registers)
+                ]
+                wat = builder.add(ws, builder.mul(channel.index, ldw))
+                for r in range(rows):
+                    wr = builder.add(wat, builder.mul(ir.Constant(i64, r), wrow))
+                    weight = builder.load(builder.gep(wa.data, [wr]))
+                    splat = builder.shuffle_vector(
+                        builder.insert_element(undef, weight, ir.Constant(i32, 0)), undef, broadcast
+                    )
+                    for g in range(registers):
+                        builder.store(builder.call(fma, [splat, xv[g], builder.load(accs[r][g])]), accs[r][g])
+
+    if unit_rows:
+        with builder.if_else(builder.icmp_signed("==", wrow, ir.Constant(wrow.type, 1)), likely=True) as (unit, other):
+            with unit:
+                loops(ir.Constant(wrow.type, 1))
+            with other:
+                loops(wrow)
+    else:
+        loops(wrow)
+    return accs, vty, lanes
+
+
 def _tile(rows: int, registers: int, accumulate: bool):
     """An intrinsic ``tile(x, xbase, xoffs, ldx, w, wbase, woffs, ldw, wrow, n_in, out, obase, ldo)``::
 
@@ -107,39 +164,10 @@ def _tile(rows: int, registers: int, accumulate: bool):
         sig = types.void(x, xbase, xoffs, ldx, w, wbase, woffs, ldw, wrow, n_in, out, obase, ldo)
 
         def codegen(context, builder, sig, args):
-            xa, xoffs_a, wa, woffs_a, oa = (
-                context.make_array(sig.args[i])(context, builder, args[i]) for i in (0, 2, 4, 6, 10)
-            )
-            xbase, ldx, wbase, ldw, wrow, n_in, obase, ldo = (args[i] for i in (1, 3, 5, 7, 8, 9, 11, 12))
-            lanes = REGISTER_BYTES * 8 // sig.args[0].dtype.bitwidth
-            vty, suffix = _vector(context, sig.args[0].dtype, lanes)
-            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), f"llvm.fma.{suffix}")
-            i32, i64 = ir.IntType(32), ir.IntType(64)
-            broadcast = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
-            undef = ir.Constant(vty, ir.Undefined)
-            zero = ir.Constant(vty, None)
-            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(registers)] for _ in range(rows)]
-            n_taps = builder.extract_value(xoffs_a.shape, 0)
-            with cgutils.for_range(builder, n_taps) as tap:
-                xs = builder.add(xbase, builder.load(builder.gep(xoffs_a.data, [tap.index])))
-                ws = builder.add(wbase, builder.load(builder.gep(woffs_a.data, [tap.index])))
-                with cgutils.for_range(builder, n_in) as channel:
-                    at = builder.add(xs, builder.mul(channel.index, ldx))
-                    xv = [
-                        builder.load(
-                            _pointer(builder, xa.data, builder.add(at, ir.Constant(i64, g * lanes)), vty), align=1
-                        )
-                        for g in range(registers)
-                    ]
-                    wat = builder.add(ws, builder.mul(channel.index, ldw))
-                    for r in range(rows):
-                        wr = builder.add(wat, builder.mul(ir.Constant(i64, r), wrow))
-                        weight = builder.load(builder.gep(wa.data, [wr]))
-                        splat = builder.shuffle_vector(
-                            builder.insert_element(undef, weight, ir.Constant(i32, 0)), undef, broadcast
-                        )
-                        for g in range(registers):
-                            builder.store(builder.call(fma, [splat, xv[g], builder.load(accs[r][g])]), accs[r][g])
+            oa = context.make_array(sig.args[10])(context, builder, args[10])
+            obase, ldo = args[11], args[12]
+            accs, vty, lanes = _sum_taps(context, builder, sig, args, rows, registers)
+            i64 = ir.IntType(64)
             for r in range(rows):
                 row = builder.add(obase, builder.mul(ir.Constant(i64, r), ldo))
                 for g in range(registers):
@@ -155,38 +183,92 @@ def _tile(rows: int, registers: int, accumulate: bool):
     return tile
 
 
-@intrinsic
-def transpose_tile(typingctx, src, sbase, lds, dst, dbase, ldd):
-    """``dst[dbase + j*ldd + i] = src[sbase + i*lds + j]`` for ``i, j`` below the lanes of one vector register:
-    a square block transposed in registers (its ``lanes`` vectors loaded, log2(lanes) rounds of shuffles, each
-    swapping one bit of the vector's index with the same bit of the lane's, and stored)."""
-    sig = types.void(src, sbase, lds, dst, dbase, ldd)
+def _transposed(builder, vectors):
+    """``len(vectors) <= lanes`` vectors (pixels) of lanes (filters) transposed in registers: per lane, a short
+    vector of its value in each. The block is padded to a power of two ``span`` of vectors with zeros; each of
+    log2(span) rounds of shuffles swaps one bit of the vector's index with the same bit of the lane's, after
+    which lane ``j``'s values are lanes ``[j // span * span, + len(vectors))`` of vector ``j % span``."""
+    count, vty = len(vectors), vectors[0].type
+    lanes, span = vty.count, 1 << (len(vectors) - 1).bit_length()
+    i32 = ir.IntType(32)
+    v = list(vectors) + [ir.Constant(vty, None)] * (span - count)
+    bit = 1
+    while bit < span:
+        for r in range(span):
+            if r & bit:
+                continue
+            low = [lane if not lane & bit else lanes + lane - bit for lane in range(lanes)]
+            high = [lane + bit if not lane & bit else lanes + lane for lane in range(lanes)]
+            v[r], v[r | bit] = (
+                builder.shuffle_vector(v[r], v[r | bit], ir.Constant(ir.VectorType(i32, lanes), m)) for m in (low, high)
+            )
+        bit *= 2
+    out = []
+    for j in range(lanes):
+        start = j // span * span
+        mask = ir.Constant(ir.VectorType(i32, count), list(range(start, start + count)))
+        out.append(builder.shuffle_vector(v[j % span], v[j % span], mask))
+    return out
 
-    def codegen(context, builder, sig, args):
-        sa, da = (context.make_array(sig.args[i])(context, builder, args[i]) for i in (0, 3))
-        sbase, lds, dbase, ldd = (args[i] for i in (1, 2, 4, 5))
-        lanes = REGISTER_BYTES * 8 // sig.args[0].dtype.bitwidth
-        vty, _ = _vector(context, sig.args[0].dtype, lanes)
-        i64 = ir.IntType(64)
-        at = lambda base, step, i: builder.add(base, builder.mul(ir.Constant(i64, i), step))  # noqa: E731
-        v = [builder.load(_pointer(builder, sa.data, at(sbase, lds, i), vty), align=1) for i in range(lanes)]
-        bit = 1
-        while bit < lanes:
-            for r in range(lanes):
-                if r & bit:
-                    continue
-                low = [lane if not lane & bit else lanes + lane - bit for lane in range(lanes)]
-                high = [lane + bit if not lane & bit else lanes + lane for lane in range(lanes)]
-                v[r], v[r | bit] = (
-                    builder.shuffle_vector(v[r], v[r | bit], ir.Constant(ir.VectorType(ir.IntType(32), lanes), m))
-                    for m in (low, high)
-                )
-            bit *= 2
-        for j in range(lanes):
-            builder.store(v[j], _pointer(builder, da.data, at(dbase, ldd, j), vty), align=1)
-        return context.get_dummy_value()
 
-    return sig, codegen
+def _bank_tile(rows: int, registers: int):
+    """An intrinsic ``tile(wk, k0, woffs, n_k, x, pixel, xoffs, one, stride, n_in, out, obase, plane, valid,
+    n_store)``: :func:`_tile`'s sum with the filters in the lanes (``wk``) and ``rows`` pixels ``stride`` apart
+    broadcast from ``x``, written channel-major: ``out[obase + f*plane + r]`` for filters ``f < n_store`` and
+    pixels ``r < valid``. Each register's block of rows (a register's lanes of them at a time) is transposed in
+    registers (:func:`_transposed`) and a filter's pixels stored as one short vector, or one at a time in a
+    partial tile: no pixel-major scratch, no second pass."""
+
+    @intrinsic
+    def tile(typingctx, wk, k0, woffs, n_k, x, pixel, xoffs, one, stride, n_in, out, obase, plane, valid, n_store):
+        sig = types.void(wk, k0, woffs, n_k, x, pixel, xoffs, one, stride, n_in, out, obase, plane, valid, n_store)
+
+        def codegen(context, builder, sig, args):
+            oa = context.make_array(sig.args[10])(context, builder, args[10])
+            obase, plane, valid, n_store = args[11:15]
+            accs, vty, lanes = _sum_taps(context, builder, sig, args, rows, registers, unit_rows=True)
+            i64 = ir.IntType(64)
+            plane = _opaque(builder, plane)  # else LLVM hoists all f*plane out of the loops around the tile
+
+            def pieces():  # per filter: (first pixel, that group's pixels as one short vector) for each group
+                found = [[] for _ in range(registers * lanes)]
+                for g in range(registers):
+                    for r0 in range(0, rows, lanes):
+                        group = [builder.load(accs[r][g]) for r in range(r0, min(rows, r0 + lanes))]
+                        for j, pixels in enumerate(_transposed(builder, group)):
+                            found[g * lanes + j].append((r0, pixels))
+                return found
+
+            def address(f, r0):
+                return builder.add(obase, builder.add(builder.mul(ir.Constant(i64, f), plane), ir.Constant(i64, r0)))
+
+            whole = builder.and_(
+                builder.icmp_signed("==", valid, ir.Constant(valid.type, rows)),
+                builder.icmp_signed(">=", n_store, ir.Constant(n_store.type, registers * lanes)),
+            )
+            # each branch transposes on its own: shared, the edge's element-wise reads had the fast path
+            # spill every short vector to the stack first
+            with builder.if_else(whole, likely=True) as (fast, edge):
+                with fast:  # every filter, every pixel: a short store a group, no branches
+                    for f, groups in enumerate(pieces()):
+                        for r0, pixels in groups:
+                            builder.store(pixels, _pointer(builder, oa.data, address(f, r0), pixels.type), align=1)
+                with edge:  # a row's last partial tile, or filters past the bank's end: element by element
+                    for f, groups in enumerate(pieces()):
+                        with builder.if_then(builder.icmp_signed("<", ir.Constant(i64, f), n_store)):
+                            for r0, pixels in groups:
+                                left = builder.sub(valid, ir.Constant(valid.type, r0))
+                                size = ir.Constant(valid.type, pixels.type.count)
+                                count = builder.select(builder.icmp_signed("<", left, size), left, size)
+                                with cgutils.for_range(builder, count) as q:  # empty when left <= 0
+                                    value = builder.extract_element(pixels, q.index)
+                                    at = builder.add(address(f, r0), q.index)
+                                    builder.store(value, builder.gep(oa.data, [at]))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
 
 
 #: The forward pass's and the input gradient's tile: :data:`ROWS` rows of two registers, written.
@@ -280,9 +362,9 @@ def gradient_block(x, xbase, xoffs, ldx, n_x, gt, length, out):
 
 #: Tiles for :func:`bank_block` by registers of filters (1, 2 or 4): all the accumulators in rows of pixels, or
 #: three quarters of them (rows of 12, 6 or 3 pixels fit outputs 18 or 36 wide that 16, 8 or 4 would not).
-_BANK_1, _BANK_1_ALT = _tile(ACCUMULATORS, 1, False), _tile(3 * ACCUMULATORS // 4, 1, False)
-_BANK_2, _BANK_2_ALT = _tile(ACCUMULATORS // 2, 2, False), _tile(3 * ACCUMULATORS // 8, 2, False)
-_BANK_4, _BANK_4_ALT = _tile(ACCUMULATORS // 4, 4, False), _tile(max(1, 3 * ACCUMULATORS // 16), 4, False)
+_BANK_1, _BANK_1_ALT = _bank_tile(ACCUMULATORS, 1), _bank_tile(3 * ACCUMULATORS // 4, 1)
+_BANK_2, _BANK_2_ALT = _bank_tile(ACCUMULATORS // 2, 2), _bank_tile(3 * ACCUMULATORS // 8, 2)
+_BANK_4, _BANK_4_ALT = _bank_tile(ACCUMULATORS // 4, 4), _bank_tile(max(1, 3 * ACCUMULATORS // 16), 4)
 
 
 def bank_shape(n_k, wo, itemsize) -> tuple[int, int, bool]:
@@ -297,28 +379,37 @@ def bank_shape(n_k, wo, itemsize) -> tuple[int, int, bool]:
 
 
 @njit(cache=True, nogil=True)
-def bank_block(x, xbase, xoffs, n_taps_row, wk, woffs, registers, alternative, rows, stride, out, obase, n_tiles):
-    """``n_tiles`` tiles of ``rows`` output pixels ``stride`` apart (from ``x[xbase]``), every filter: ``out[obase
-    + (t*rows + r)*n_k + k] = sum_i sum_v x[xbase + (t*rows + r)*stride + xoffs[i] + v] * wk[woffs[i] + v*n_k +
-    k]`` with ``i`` over the kernel's rows of every channel (``xoffs``, ``woffs``: their offsets in ``x`` and in
-    the filters ``wk``, (C, kh, kw, n_k) flattened)."""
+def bank_block(x, xbase, xoffs, n_taps_row, wk, woffs, shape, strides, out, obase, plane, wo, n_rows, n_store):
+    """``n_rows`` rows of ``wo`` output pixels (``strides``: in ``x`` between rows, between pixels; the first
+    at ``x[xbase]``) by every filter, in tiles of ``shape = (registers, rows, alternative)`` (:func:`bank_shape`),
+    written channel-major: ``out[obase + k*plane + y*wo + p] = sum_i sum_v x[xbase + y*strides[0] +
+    p*strides[1] + xoffs[i] + v] * wk[woffs[i] + v*n_k + k]`` for ``k < n_store``, with ``i`` over the kernel's
+    rows of every channel (``xoffs``, ``woffs``: their offsets in ``x`` and in the filters ``wk``, (C, kh, kw,
+    n_k) flattened; ``n_k`` whole registers, zeros past ``n_store``)."""
+    registers, rows, alternative = shape
+    row_step, stride = strides
     n_k = wk.shape[0] // (woffs.shape[0] * n_taps_row)
     width = registers * (REGISTER_BYTES // x.itemsize)
-    for t in range(n_tiles):
-        pixel = xbase + t * rows * stride
-        at = obase + t * rows * n_k
-        for k0 in range(0, n_k, width):
-            if registers == 4:
-                if alternative:
-                    _BANK_4_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
+    for y in range(n_rows):
+        for p in range(0, wo, rows):
+            pixel, valid = xbase + y * row_step + p * stride, min(rows, wo - p)
+            for k0 in range(0, n_k, width):
+                at, left = obase + k0 * plane + y * wo + p, n_store - k0
+                if registers == 4:
+                    if alternative:
+                        _BANK_4_ALT(
+                            wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left
+                        )
+                    else:
+                        _BANK_4(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
+                elif registers == 2:
+                    if alternative:
+                        _BANK_2_ALT(
+                            wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left
+                        )
+                    else:
+                        _BANK_2(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
+                elif alternative:
+                    _BANK_1_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
                 else:
-                    _BANK_4(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
-            elif registers == 2:
-                if alternative:
-                    _BANK_2_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
-                else:
-                    _BANK_2(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
-            elif alternative:
-                _BANK_1_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
-            else:
-                _BANK_1(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at + k0, n_k)
+                    _BANK_1(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
