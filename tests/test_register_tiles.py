@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from training_curves import conv_net, quadrant_images, sgd_curve
 
-from v1sim.kernels import conv_blocks, conv_shifted, correlate, get, register_tiles
+from v1sim.kernels import bank_tiles, conv_blocks, conv_shifted, correlate, get, register_tiles
 from v1sim.kernels.register_tiles import ACCUMULATORS, LANES_BYTES, REGISTER_BYTES, ROWS
 
 
@@ -93,10 +93,10 @@ def test_gradient_tiles_need_whole_registers_of_output_channels_and_whole_tiles_
 
 def test_bank_tiles_choose_rows_of_pixels_that_waste_least():
     lanes = REGISTER_BYTES // 4
-    registers, rows, alternative = register_tiles.bank_shape(2 * lanes, 18, 4)  # the digits bank: 32 filters
+    registers, rows, alternative = bank_tiles.bank_shape(2 * lanes, 18, 4)  # the digits bank: 32 filters
     assert registers == 2 and -(-18 // rows) * rows <= -(-18 // (ACCUMULATORS // 2)) * (ACCUMULATORS // 2)
-    assert register_tiles.bank_shape(lanes + 1, 18, 4) == (0, 0, False)  # a partial register: the plain loops
-    assert register_tiles.bank_shape(4 * lanes, 7, 4)[0] == 4
+    assert bank_tiles.bank_shape(lanes + 1, 18, 4) == (0, 0, False)  # a partial register: the plain loops
+    assert bank_tiles.bank_shape(4 * lanes, 7, 4)[0] == 4
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -120,7 +120,7 @@ def test_bank_block_writes_each_filters_pixels_channel_major_and_nothing_else(dt
             woffs = np.arange(c * kh) * kw * n_k
             plane, obase = n_rows * wo + 5, 3
             out = np.full(obase + n_k * plane + 7, np.nan, dtype)
-            register_tiles.bank_block(
+            bank_tiles.bank_block(
                 x,
                 1,
                 xoffs,

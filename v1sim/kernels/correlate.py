@@ -20,7 +20,7 @@ from numba import prange
 
 from .._core.validate import check_allocation, memory_limit
 from ..errors import InputError
-from . import conv_blocks, get, register_tiles
+from . import bank_tiles, conv_blocks, get, register_tiles
 from .cpu.common import by_device
 from .ops import out_len
 
@@ -89,7 +89,7 @@ def direct_variant(k: int, wo: int, itemsize: int) -> tuple[str, float]:
     loops) or ``"rows"`` (row-vectorised loops), whichever is expected fastest."""
     lanes = register_tiles.REGISTER_BYTES // itemsize
     padded = tile_filters(k, itemsize)
-    _, rows, _ = register_tiles.bank_shape(padded, wo, itemsize)
+    _, rows, _ = bank_tiles.bank_shape(padded, wo, itemsize)
     columns = -(-wo // rows) * rows  # a tile's pixels past the row's end are computed and dropped
     rates = {
         "tiles": _RATE_TILES_LANE * lanes * (k / padded) * (wo / columns),
@@ -182,7 +182,7 @@ BANK_TASKS = 16
 
 def _bank_all(x, wk, taps, kw, shape, strides, geometry, out):
     """Every image's output rows, a few rows a task: tiles of a few pixels by all filters
-    (:func:`.register_tiles.bank_block`), transposed in registers and written channel-major (a pixel-major
+    (:func:`.bank_tiles.bank_block`), transposed in registers and written channel-major (a pixel-major
     scratch transposed in a second pass had cost a fifth more: its stores evicted the filters from L1)."""
     xoffs, woffs = taps
     sy, sx = strides
@@ -193,7 +193,7 @@ def _bank_all(x, wk, taps, kw, shape, strides, geometry, out):
     n_chunks = (ho + chunk - 1) // chunk
     for t in prange(n_img * n_chunks):
         n, y0 = t // n_chunks, (t % n_chunks) * chunk
-        register_tiles.bank_block(
+        bank_tiles.bank_block(
             x,
             n * image + y0 * sy * wp,
             xoffs,
@@ -222,7 +222,7 @@ def _correlate_bank_tiles(x, w, stride, out, device):
     k, _, kh, kw = w.shape
     wo = out.shape[3]
     padded = tile_filters(k, x.dtype.itemsize)
-    shape = register_tiles.bank_shape(padded, wo, x.dtype.itemsize)
+    shape = bank_tiles.bank_shape(padded, wo, x.dtype.itemsize)
     n_tiles = -(-wo // shape[1])
     flat = np.zeros(x.size + (n_tiles * shape[1] - wo) * stride[1] + kw, x.dtype)  # a row's last tile reads past it
     flat[: x.size] = x.reshape(-1)
