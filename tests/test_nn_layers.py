@@ -484,3 +484,20 @@ def test_sequential_passes_input_grad_false_to_its_first_module_only():
     assert all(p.grad is not None for p in model.parameters())
     out = model(x)
     assert model.backward(np.ones_like(out)).shape == x.shape
+
+
+def test_a_layer_checks_every_new_batch_shape_and_again_once_a_setting_changes():
+    """The batch checks are remembered for the last shape that passed (a training loop's every step), never
+    for another shape, and forgotten when an attribute of the layer is set."""
+    conv = nn.Conv2d(1, 4, 5, rng=0)
+    fits, small = np.zeros((2, 1, 8, 8), np.float32), np.zeros((2, 1, 4, 4), np.float32)
+    assert conv(fits).shape == (2, 4, 4, 4)
+    with pytest.raises(v1sim.errors.InputError, match="does not fit"):
+        conv(small)
+    assert conv(fits).shape == (2, 4, 4, 4)
+    conv.padding = (5, 5)  # a setting that changes the output: the same batch is checked again
+    assert conv(fits).shape == (2, 4, 14, 14)
+    conv.padding = (0, 0)
+    conv.kernel_size = (9, 9)
+    with pytest.raises(v1sim.errors.InputError, match="does not fit"):
+        conv(fits)

@@ -21,6 +21,7 @@ modules and the ConvNet engine.
 from __future__ import annotations
 
 import importlib
+import sys
 
 __all__ = ["CPU_ONLY", "PARALLEL_MIN_SIZE", "get", "has", "names", "warmup"]
 
@@ -84,12 +85,18 @@ def get(name: str, device: str, size: int | None = None):
             raise NotImplementedError(f"kernel {name!r} has no CUDA twin yet") from None
     if device not in ("cpu", "parallel"):
         raise ValueError(f"device must be a resolved backend, 'cpu', 'parallel' or 'cuda'; got {device!r}")
-    cpu = importlib.import_module(".cpu", __name__)
+    cpu = _cpu()
     table = cpu.PARALLEL if device == "parallel" else cpu.SERIAL
     try:
         return table[name]
     except KeyError:
         raise KeyError(f"unknown kernel {name!r}; known: {', '.join(sorted(cpu.SERIAL))}") from None
+
+
+def _cpu():
+    """The CPU backend package, imported on first use (looked up in ``sys.modules`` after that: a training
+    step fetches a few dozen kernels, and ``import_module`` cost microseconds each)."""
+    return sys.modules.get(f"{__name__}.cpu") or importlib.import_module(".cpu", __name__)
 
 
 def has(name: str, device: str) -> bool:
@@ -102,8 +109,7 @@ def has(name: str, device: str) -> bool:
 
 def names() -> list[str]:
     """Names of the CPU kernels (every kernel has a CPU twin)."""
-    cpu = importlib.import_module(".cpu", __name__)
-    return sorted(cpu.SERIAL)
+    return sorted(_cpu().SERIAL)
 
 
 def _example_args(name: str, dtype):
