@@ -374,10 +374,6 @@ def _random_args(name, dtype):
         xw = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 16 + kw - 1 - w)))
         a = rng.standard_normal((5, c, 3, kw)).astype(dtype)
         return (xw, a, rng.standard_normal(5).astype(dtype), np.zeros((n, 5, h - 2, 9), dtype))
-    if name.startswith("weight_grad_rows_"):  # two groups of images, summed apart
-        kw = int(name.rsplit("_", 1)[1])
-        g = rng.standard_normal((n, 5, h - 2, w - kw + 1)).astype(dtype)
-        return (g, x, np.zeros((2, 5, c, 3, kw), dtype))
     if name.startswith("bn_"):
         x3, g3 = x.reshape(n, c, h * w), rng.standard_normal((n, c, h * w)).astype(dtype)
         mean, invstd = rng.standard_normal(c), rng.random(c) + 0.5

@@ -62,7 +62,7 @@ CPU_ONLY = {
     "crop_nchw": "the CPU conv crops its padded input gradient in parallel; the device crops in its own col2im",
     **{
         f"{name}_{kw}": "the CPU conv's direct path for thin patches; the device keeps its own convolution"
-        for name in ("correlate_rows", "weight_grad_rows")
+        for name in ("correlate_rows",)
         for kw in (3, 5, 7)  # kernels.cpu.rows.WIDTHS (not imported here: the CPU package compiles on import)
     },
 }
@@ -151,9 +151,6 @@ def _example_args(name: str, dtype):
         kw = int(name.rsplit("_", 1)[1])
         xw = np.ones((1, 2, 6, 7 + kw), dtype)
         return (xw, np.ones((3, 2, 3, kw), dtype), np.zeros(3, dtype), np.empty((1, 3, 4, 4), dtype))
-    if name.startswith("weight_grad_rows_"):
-        kw = int(name.rsplit("_", 1)[1])
-        return (np.ones((2, 3, 4, 4), dtype), np.ones((2, 2, 6, 3 + kw), dtype), np.empty((2, 3, 2, 3, kw), dtype))
     if name == "im2col":
         return (x, 3, 3, 1, 1, np.empty((18, 1, 16), dtype))
     if name == "col2im":
@@ -243,9 +240,9 @@ def warmup(devices=("cpu", "parallel"), dtypes=("float32", "float64"), progress=
         steady = time.perf_counter() - start
         records.append({"kernel": name, "device": device, "dtype": dtype, "first_call_s": first, "steady_s": steady})
     if {"cpu", "parallel"} & set(devices):  # BLAS from Numba, register tiles (not in the registry)
-        from . import conv_shifted, conv_winograd, correlate
+        from . import conv_shifted, conv_winograd, correlate, row_tiles
 
-        for module, dtype in ((m, t) for m in (conv_shifted, conv_winograd, correlate) for t in dtypes):
+        for module, dtype in ((m, t) for m in (conv_shifted, conv_winograd, correlate, row_tiles) for t in dtypes):
             times = []
             for _ in range(2):
                 start = time.perf_counter()

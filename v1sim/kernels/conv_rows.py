@@ -7,8 +7,8 @@ instead, ``kw`` taps per load of the accumulator, with rows computed a whole num
 on an input padded on the right for it. Measured on LeNet-5's C1 at batch 64 (2 threads): forward 0.81 ->
 0.36 ms.
 
-Backward: the weight gradient by the row kernel of :func:`~v1sim.kernels.cpu.rows` (groups of images summed
-in a fixed order), the input gradient (rarely wanted: such layers are first layers) as the full
+Backward: the weight gradient by :mod:`.row_tiles` (products of whole rows accumulated in registers, groups
+of images summed in a fixed order), the input gradient (rarely wanted: such layers are first layers) as the full
 correlation of the output gradient with the flipped, transposed filters, through the same forward kernel.
 
 Used by :mod:`.conv_blocks` for stride-1, ungrouped layers that :func:`eligible` accepts.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import get
+from . import get, row_tiles
 from .cpu.rows import WIDTHS  # kernel widths with compiled row kernels
 
 __all__ = ["MAX_PATCH", "WIDTHS", "backward", "eligible", "forward"]
@@ -76,7 +76,7 @@ def backward(grad, xp, w, padding, x_shape, input_grad, device, tasks):
     kh, kw = w.shape[2:]
     parts = np.empty((max(1, min(n, tasks)), k, w.shape[1], kh, kw), xp.dtype)
     if n:
-        get(f"weight_grad_rows_{kw}", device)(g, xp, parts)
+        row_tiles.weight_grad[kw][device](g, xp, parts)
     else:
         parts[...] = 0
     dw = parts[0].copy()

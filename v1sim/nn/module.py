@@ -137,11 +137,8 @@ class Module:
 
     def _checked_batch(self, x) -> np.ndarray:
         """``x`` as a batch, once it fits :meth:`output_shape` and its output fits memory (:meth:`__call__`'s
-        checks; also run by a container that calls a fused forward pass such as ``forward_relu`` directly).
-
-        The batch shape and dtype that last passed are remembered until an attribute of the layer is set
-        again: a training loop's every layer sees the same shapes step after step, and the checks had cost
-        a LeNet-5 step at batch 1 about a tenth of its time."""
+        checks; also run by a container that calls a fused forward pass such as ``forward_relu`` directly). The
+        shape and dtype that last passed are remembered until an attribute is set (a tenth of a small step)."""
         x = _as_batch(x)
         key = (x.shape, x.dtype)
         if key == getattr(self, "_checked", None):

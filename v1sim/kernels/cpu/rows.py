@@ -8,10 +8,8 @@ kernel row are added with one load and one store of the accumulator. Rows are co
 wide; a caller that pads x on the right to a whole number of SIMD vectors spares the loops their scalar
 remainders (:mod:`v1sim.kernels.conv_rows`).
 
-Kernels ``correlate_rows_{kw}`` (forward) and ``weight_grad_rows_{kw}`` (the weight gradient as dot products
-along output rows, summed per group of images in a fixed order: the result does not depend on the thread
-count), for ``kw`` in
-:data:`WIDTHS`. No CUDA twins (:data:`v1sim.kernels.CPU_ONLY`): the device keeps its own convolution.
+Kernels ``correlate_rows_{kw}`` (forward) for ``kw`` in :data:`WIDTHS` (the weight gradient is
+:mod:`v1sim.kernels.row_tiles`'s). No CUDA twins (:data:`v1sim.kernels.CPU_ONLY`): the device keeps its own convolution.
 """
 
 from __future__ import annotations
@@ -54,44 +52,11 @@ def _rows_of_width(kw):
                         for ox in range(wo):
                             dst[ox] = acc[ox]
 
-    def weight_grad(g, x, parts):
-        n_img, n_ch = x.shape[0], x.shape[1]
-        n_k, ho, wo = g.shape[1], g.shape[2], g.shape[3]
-        kh, tasks = parts.shape[3], parts.shape[0]
-        zero = parts.dtype.type(0)
-        for t in prange(tasks):  # groups of images fixed by parts.shape[0], not by the threads
-            lo, hi = t * n_img // tasks, (t + 1) * n_img // tasks
-            total = np.empty(kw, dtype=parts.dtype)
-            for k in range(n_k):
-                for c in range(n_ch):
-                    for u in range(kh):
-                        total[:] = 0
-                        for n in range(lo, hi):
-                            for oy in range(ho):
-                                grow, row = g[n, k, oy], x[n, c, oy + u]
-                                for v in range(kw):
-                                    s = zero
-                                    for ox in range(wo):  # a dot product: vectorised by fastmath's reassociation
-                                        s += grow[ox] * row[ox + v]
-                                    total[v] += s
-                        for v in range(kw):
-                            parts[t, k, c, u, v] = total[v]
-
     # a name of its own per width: the registry's key, and Numba's cache key (which ignores closure values)
-    # the weight gradient's dot products may be reassociated (and fused multiply-adds used), so that they
-    # vectorise: 2.2-2.4x faster on LeNet-5's C1; the sums still do not depend on the number of threads
-    for fn, name, doc, flags in (
-        (correlate, "correlate_rows", "out = bias + valid correlation of x (padded) with w (K, C, kh, {kw})", {}),
-        (
-            weight_grad,
-            "weight_grad_rows",
-            "parts[t] = sum over images of group t of g (x) x, for w (K, C, kh, {kw})",
-            {"fastmath": {"reassoc", "contract"}},
-        ),
-    ):
-        fn.__name__ = fn.__qualname__ = f"{name}_{kw}"
-        fn.__doc__ = doc.format(kw=kw) + "; rows computed Wp - kw + 1 wide, stride 1."
-        twin(fn, **flags)
+    correlate.__name__ = correlate.__qualname__ = f"correlate_rows_{kw}"
+    correlate.__doc__ = f"out = bias + valid correlation of x (padded) with w (K, C, kh, {kw})"
+    correlate.__doc__ += "; rows computed Wp - kw + 1 wide, stride 1."
+    twin(correlate)
 
 
 for _kw in WIDTHS:
