@@ -1,8 +1,9 @@
 """Thin-patch convolutions summed along output rows (v1sim.kernels.conv_rows, kernels cpu.rows).
 
 Forward against the naive loops; backward against the im2col path (float64, to 1e-12: the weight gradient's
-dot products are reassociated) and float64 central differences; thread counts and float32; LeNet-5's curve
-with C1 on this path within 1e-6 of im2col's.
+sums run in another order) and float64 central differences; thread counts and float32; LeNet-5's curve
+with C1 on this path within 1e-6 of im2col's. The weight gradient's register tiles (v1sim.kernels.row_tiles)
+against float64 sums, group by group.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from conv_gradients import assert_conv2d_gradients
 
-from v1sim.kernels import conv_blocks, conv_rows
+from v1sim.kernels import conv_blocks, conv_rows, row_tiles
 from v1sim.nn import functional as F
 
 
@@ -94,3 +95,33 @@ def test_lenet5_training_curve_with_c1_on_rows_stays_within_1e6_of_im2col(monkey
     np.testing.assert_allclose(rows, im2col, rtol=1e-6, atol=0)
     for a, b in zip(w_rows, w_im2col):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "n, c, k, kh, kw, wo, tasks",
+    [
+        (5, 1, 6, 5, 5, 28, 2),  # LeNet-5's C1: tiles of two filters, one register and a partial one
+        (3, 2, 7, 3, 3, 40, 2),  # seven filters in tiles of four and three; rows in two segments
+        (2, 3, 3, 7, 7, 9, 4),  # one filter a tile; more groups than images (empty groups add nothing)
+    ],
+)
+def test_row_tiles_weight_gradient_equals_the_float64_sums(dtype, n, c, k, kh, kw, wo, tasks):
+    """``parts[t]`` = group ``t``'s sum of g (x) x, every entry written, the same bits on one thread and two."""
+    rng = np.random.default_rng(kw)
+    ho = 4
+    xp = rng.standard_normal((n, c, ho + kh - 1, wo + kw - 1 + 5)).astype(dtype)  # widened on the right
+    g = rng.standard_normal((n, k, ho, wo)).astype(dtype)
+    got = {d: np.full((tasks, k, c, kh, kw), np.nan, dtype) for d in ("cpu", "parallel")}
+    for device, parts in got.items():
+        row_tiles.weight_grad[kw][device](g, xp, parts)
+    np.testing.assert_array_equal(got["cpu"], got["parallel"])
+    for t in range(tasks):
+        lo, hi = t * n // tasks, (t + 1) * n // tasks
+        want = np.zeros((k, c, kh, kw))
+        for u in range(kh):
+            for v in range(kw):
+                window = xp[lo:hi, :, u : u + ho, v : v + wo].astype(np.float64)
+                want[:, :, u, v] = np.einsum("nkyx,ncyx->kc", g[lo:hi].astype(np.float64), window)
+        tol = 1e-12 if dtype == np.float64 else 2e-5
+        np.testing.assert_allclose(got["cpu"][t], want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
