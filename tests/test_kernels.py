@@ -374,6 +374,8 @@ def _random_args(name, dtype):
         xw = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 16 + kw - 1 - w)))
         a = rng.standard_normal((5, c, 3, kw)).astype(dtype)
         return (xw, a, rng.standard_normal(5).astype(dtype), np.zeros((n, 5, h - 2, 9), dtype))
+    if name == "channel_sums":
+        return (x.reshape(n, c, h * w), np.zeros(c, dtype))
     if name.startswith("bn_"):
         x3, g3 = x.reshape(n, c, h * w), rng.standard_normal((n, c, h * w)).astype(dtype)
         mean, invstd = rng.standard_normal(c), rng.random(c) + 0.5
@@ -529,6 +531,14 @@ def test_l2_pool_of_float32_is_scale_free(scale, device):
     kernels.get("l2_pool", device)((x * scale).astype(np.float32), 2, 2, 2, 2, 0, 0, out)
     want = np.sqrt((x[:, :, :4, :4] ** 2).reshape(1, 2, 2, 2, 2, 2).sum(axis=(3, 5)))
     np.testing.assert_allclose(out / np.float64(scale), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("device", ["cpu", "parallel"])
+def test_channel_sums_equal_the_float64_sums_over_images_and_positions(device):
+    x = np.random.default_rng(3).standard_normal((5, 7, 33)).astype(np.float32) + 100
+    out = np.full(7, np.nan, np.float32)
+    kernels.get("channel_sums", device)(x, out)
+    np.testing.assert_allclose(out, x.astype(np.float64).sum(axis=(0, 2)), rtol=1e-7)
 
 
 @pytest.mark.parametrize("offset", [0.0, 1e4, 1e8])

@@ -35,6 +35,7 @@ PARALLEL_MIN_SIZE = 1 << 17
 
 #: CPU kernels with no CUDA twin in the registry, and why.
 CPU_ONLY = {
+    "channel_sums": "the CPU conv's bias gradient; the device's conv sums its own",
     "bn_stats": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
     "bn_affine": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
     "bn_backward_sums": "the device runs batch norm as its own fused scheme (kernels.cuda.norm)",
@@ -125,6 +126,8 @@ def _example_args(name: str, dtype):
         kw = 3 if name == "s_cells" else int(name.rsplit("_", 1)[1])  # s_cells_5: templates 5 wide
         xw = np.ones((1, 2, 6, 3 + kw), dtype)
         return (xw, np.ones((3, 2, 3, kw), dtype), np.ones((3, kw), dtype), 0, 1.0, 0.5, np.empty((1, 3, 4, 4), dtype))
+    if name == "channel_sums":
+        return (x.reshape(1, 2, 36), np.empty(2, dtype))
     if name == "bn_stats":
         return (x.reshape(1, 2, 36), np.empty(2), np.empty(2))
     if name in ("bn_affine", "bn_affine_relu"):

@@ -7,6 +7,25 @@ from numba import prange
 
 from .common import twin
 
+
+@twin
+def channel_sums(x, out):
+    """``out[c]`` = the sum of x (N, C, L) over N and L: a convolution's bias gradient. Summed in float64 with a
+    partial sum per position l (a vector the compiler keeps in SIMD registers), added up at the end: a fixed
+    order on any number of threads (numpy's ``sum(axis=(0, 2, 3))`` took 0.28 ms on LeNet-5's C1 at batch 256)."""
+    n_img, n_ch, n_l = x.shape
+    for c in prange(n_ch):
+        partial = np.zeros(n_l, np.float64)
+        for n in range(n_img):
+            row = x[n, c]
+            for i in range(n_l):
+                partial[i] += row[i]
+        total = 0.0
+        for i in range(n_l):
+            total += partial[i]
+        out[c] = total
+
+
 # Batch normalisation (x viewed as (N, C, L); per-channel statistics)
 # --------------------------------------------------------------------------
 

@@ -272,8 +272,15 @@ def conv2d_backward(grad_out, cache, *, input_grad=True):
         raise InputTypeError("cache must be a CPU cache of conv2d_forward (it holds no input)", argument="cache")
     g = checked_grad(grad_out, (blocks.x_shape[0], w.shape[0], blocks.ho, blocks.wo), w.dtype)
     dx, dw = blocks_backward(g, cache.xp, w, blocks, input_grad, cache.device)
-    db = g.sum(axis=(0, 2, 3)) if cache.has_bias else None
-    return dx, dw, db
+    return dx, dw, (_bias_grad(g, cache.device) if cache.has_bias else None)
+
+
+def _bias_grad(g, device) -> np.ndarray:
+    """``g (N, K, H, W)`` summed over all but K (:func:`~v1sim.kernels.cpu.norm.channel_sums`, float64 sums)."""
+    n, k, h, w = g.shape
+    out = np.empty(k, g.dtype)
+    kernels.get("channel_sums", host_backend(device), g.size)(g.reshape(n, k, h * w), out)
+    return out
 
 
 @twin
