@@ -1,4 +1,4 @@
-"""Thin-patch convolutions summed along output rows (v1sim.kernels.conv_rows, kernels cpu.rows).
+"""Thin-patch convolutions summed along output rows (v1sim.kernels.conv_rows, tiles of v1sim.kernels.row_tiles).
 
 Forward against the naive loops; backward against the im2col path (float64, to 1e-12: the weight gradient's
 sums run in another order) and float64 central differences; thread counts and float32; LeNet-5's curve

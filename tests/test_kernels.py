@@ -369,11 +369,6 @@ def _random_args(name, dtype):
             0.6,
             np.zeros((n, 5, 9, 9), dtype),
         )
-    if name.startswith("correlate_rows_"):  # rows computed 16 wide on x padded on the right, 9 kept
-        kw = int(name.rsplit("_", 1)[1])
-        xw = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, 16 + kw - 1 - w)))
-        a = rng.standard_normal((5, c, 3, kw)).astype(dtype)
-        return (xw, a, rng.standard_normal(5).astype(dtype), np.zeros((n, 5, h - 2, 9), dtype))
     if name == "channel_sums":
         return (x.reshape(n, c, h * w), np.zeros(c, dtype))
     if name.startswith("bn_"):

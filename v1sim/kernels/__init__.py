@@ -61,11 +61,6 @@ CPU_ONLY = {
     "avg_pool_2x2_backward": "a CPU fast path (one write pass); the device's avg_pool_backward covers it",
     "pad_nchw": "the CPU conv pads its input in parallel, in one pass; the device pads in its own im2col",
     "crop_nchw": "the CPU conv crops its padded input gradient in parallel; the device crops in its own col2im",
-    **{
-        f"{name}_{kw}": "the CPU conv's direct path for thin patches; the device keeps its own convolution"
-        for name in ("correlate_rows",)
-        for kw in (3, 5, 7)  # kernels.cpu.rows.WIDTHS (not imported here: the CPU package compiles on import)
-    },
 }
 
 
@@ -150,10 +145,6 @@ def _example_args(name: str, dtype):
             np.zeros((2, 2)),
             np.empty((1, 2, 36), dtype),
         )
-    if name.startswith("correlate_rows_"):  # rows computed 8 wide on x padded to 8 + kw - 1
-        kw = int(name.rsplit("_", 1)[1])
-        xw = np.ones((1, 2, 6, 7 + kw), dtype)
-        return (xw, np.ones((3, 2, 3, kw), dtype), np.zeros(3, dtype), np.empty((1, 3, 4, 4), dtype))
     if name == "im2col":
         return (x, 3, 3, 1, 1, np.empty((18, 1, 16), dtype))
     if name == "col2im":

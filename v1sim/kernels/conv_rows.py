@@ -1,15 +1,17 @@
-"""Thin-patch convolutions summed along output rows: no im2col, no BLAS (kernels :mod:`v1sim.kernels.cpu.rows`).
+"""Thin-patch convolutions summed along output rows: no im2col, no BLAS (register tiles of :mod:`.row_tiles`).
 
 A filter of a few weights (channels x kh x kw at most :data:`MAX_PATCH`: LeNet-5's C1, 1 x 5 x 5; a 3x3 on
 an RGB or grey image) makes im2col copy each input pixel kh*kw times for a product whose inner dimension
-is that small patch, which BLAS runs far below its speed. The row kernels sum each output row in place
-instead, ``kw`` taps per load of the accumulator, with rows computed a whole number of SIMD vectors wide
-on an input padded on the right for it. Measured on LeNet-5's C1 at batch 64 (2 threads): forward 0.81 ->
-0.36 ms.
+is that small patch, which BLAS runs far below its speed. Here a tile holds a few filters by two vector
+registers of one output row's columns and sums every tap and channel into them, on an input padded on the
+right to whole tiles of columns, and stores the row masked to its width. LeNet-5's C1 forward at batch 64
+(2 threads): 0.81 ms with im2col, 0.36 with loops along rows that added ``kw`` taps per load of the
+accumulator (Numba's vectorised loops), 0.13 on the tiles (0.25 -> 0.13 ms for the kernel alone; 1.02 ->
+0.50 at batch 256).
 
 Backward: the weight gradient by :mod:`.row_tiles` (products of whole rows accumulated in registers, groups
 of images summed in a fixed order), the input gradient (rarely wanted: such layers are first layers) as the full
-correlation of the output gradient with the flipped, transposed filters, through the same forward kernel.
+correlation of the output gradient with the flipped, transposed filters, through the same forward tiles.
 
 Used by :mod:`.conv_blocks` for stride-1, ungrouped layers that :func:`eligible` accepts.
 """
@@ -18,17 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import get, row_tiles
-from .cpu.rows import WIDTHS  # kernel widths with compiled row kernels
+from . import row_tiles
+from .row_tiles import WIDTHS  # kernel widths with compiled weight-gradient tiles
 
 __all__ = ["MAX_PATCH", "WIDTHS", "backward", "eligible", "forward"]
 
 #: At most this many weights per filter (channels x kh x kw): a 3x3 on 3 channels (27) ran 1.25x faster than
 #: im2col, a 7x7 on one channel with 64 filters (49) slower, the digits bank's 11x11 (121) 1.6x slower.
 MAX_PATCH = 32
-
-
-_VECTOR_BYTES = 64  # one AVX-512 register; rows are computed a whole number of them wide
 
 
 def eligible(x_shape, w_shape, stride, groups) -> bool:
@@ -38,12 +37,10 @@ def eligible(x_shape, w_shape, stride, groups) -> bool:
 
 
 def _padded(a, top, bottom, left, right, out_w, kw) -> np.ndarray:
-    """``a`` (N, C, H, W) zero-padded on each side, and on the right past that so that rows of ``out_w`` outputs
-    of a ``kw``-wide kernel are computed a whole number of SIMD vectors wide (one copy: the row kernels read
-    whole vectors)."""
+    """``a`` (N, C, H, W) zero-padded on each side, and on the right past that so that the forward tiles' rows
+    of ``out_w`` outputs (whole tiles of columns, :func:`.row_tiles.columns`) read inside each row."""
     n, c, h, w = a.shape
-    lanes = max(1, _VECTOR_BYTES // a.dtype.itemsize)
-    width = max(w + left + right, -(-out_w // lanes) * lanes + kw - 1)
+    width = max(w + left + right, row_tiles.columns(out_w, a.dtype.itemsize) + kw - 1)
     out = np.zeros((n, c, h + top + bottom, width), a.dtype)
     out[:, :, top : top + h, left : left + w] = a
     return out
@@ -52,7 +49,8 @@ def _padded(a, top, bottom, left, right, out_w, kw) -> np.ndarray:
 def _correlate(xp, w, bias, out, device) -> np.ndarray:
     """``out`` = bias + valid correlation of ``xp`` (padded and widened by :func:`_padded`) with ``w``."""
     b = np.empty(0, xp.dtype) if bias is None else bias
-    get(f"correlate_rows_{w.shape[3]}", device)(xp, np.ascontiguousarray(w), b, out)
+    wk, taps = row_tiles.pack_filters(w, xp.shape[3])
+    row_tiles.correlate[device](xp, wk, taps, b, out)
     return out
 
 

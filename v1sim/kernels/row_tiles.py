@@ -1,15 +1,21 @@
-"""The weight gradient of a thin-patch convolution (:mod:`.conv_rows`) as products of whole rows, in registers.
+"""Register tiles for thin-patch convolutions (:mod:`.conv_rows`): a few filters of a few weights each.
 
-For LeNet-5's C1 (1 channel, 6 filters 5x5) the gradient ``dW[k, c, u, v] = sum_n sum_y sum_x g[n, k, y, x] *
-xp[n, c, y + u, x + v]`` has 150 outputs, each a sum over 50,176 products at batch 64. Summed as dot products
-along one output row at a time (28 values), every row paid a reduction across the vector's lanes: 13 GMAC/s
-a core. A tile here keeps, for a few filters ``k`` and every kernel column ``v``, one vector accumulator per
-register of output columns, adds the products of whole rows (``g``'s row times ``xp``'s row shifted by ``v``)
-over every image and row of a group, and reduces across the lanes once at the end.
+Forward (:data:`correlate`, :func:`filters_tile`): a tile holds :data:`FILTERS` filters by :data:`REGISTERS`
+vector registers of one output row's columns and sums every tap and channel into them
+(:func:`.register_tiles._sum_taps`: one broadcast weight per filter against the input row's shifted vector),
+then stores the row masked to its width.
 
-Loads are masked to the row's ``valid`` columns (rows wider than a tile's registers run in segments), so the
-tile never reads past a row into the next image or past the arrays' ends, and the lanes it drops add zeros.
-Every sum runs in a fixed order (images, rows, then lanes), so the result does not depend on the threads.
+Weight gradient (:data:`weight_grad`, :func:`products_tile`): for LeNet-5's C1 (1 channel, 6 filters 5x5)
+``dW[k, c, u, v] = sum_n sum_y sum_x g[n, k, y, x] * xp[n, c, y + u, x + v]`` has 150 outputs, each a sum
+over 50,176 products at batch 64. Summed as dot products along one output row at a time (28 values), every
+row paid a reduction across the vector's lanes: 13 GMAC/s a core. A tile here keeps, for a few filters
+``k`` and every kernel column ``v``, one vector accumulator per register of output columns, adds the
+products of whole rows (``g``'s row times ``xp``'s row shifted by ``v``) over every image and row of a
+group, and reduces across the lanes once at the end.
+
+Loads and stores are masked to a row's ``valid`` columns (rows wider than a tile's registers run in
+segments), so the tiles never touch a row past its end, and the weight gradient's dropped lanes add zeros.
+Every sum runs in a fixed order, so the result does not depend on the threads.
 """
 
 from __future__ import annotations
@@ -23,9 +29,25 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .cpu.common import by_device
-from .register_tiles import REGISTER_BYTES
+from .register_tiles import REGISTER_BYTES, _sum_taps
 
-__all__ = ["ACCUMULATORS", "REGISTERS", "filters_per_tile", "products_tile", "warmup", "weight_grad"]
+__all__ = [
+    "ACCUMULATORS",
+    "FILTERS",
+    "REGISTERS",
+    "WIDTHS",
+    "columns",
+    "correlate",
+    "filters_per_tile",
+    "filters_tile",
+    "pack_filters",
+    "products_tile",
+    "warmup",
+    "weight_grad",
+]
+
+#: Kernel widths with compiled weight-gradient tiles (the forward tiles take any width).
+WIDTHS = (3, 5, 7)
 
 #: Vector registers of output columns a tile covers (32 float32 columns with AVX-512).
 REGISTERS = 2
@@ -69,12 +91,7 @@ def products_tile(filters: int, kw: int):
                 module, ir.FunctionType(vty, [ptr, i32, ir.VectorType(i1, lanes), vty]), f"llvm.masked.load.{suffix}.p0"
             )
             zero = ir.Constant(vty, None)
-            masks = []  # lanes below `valid` in each register of columns
-            for r in range(REGISTERS):
-                column = ir.Constant(ir.VectorType(i64, lanes), [r * lanes + lane for lane in range(lanes)])
-                limit = builder.insert_element(ir.Constant(ir.VectorType(i64, lanes), None), valid, ir.Constant(i32, 0))
-                limit = builder.shuffle_vector(limit, limit, ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
-                masks.append(builder.icmp_signed("<", column, limit))
+            masks = _masks(builder, valid, lanes)  # lanes below `valid` in each register of columns
 
             def load(array, at, r):
                 address = builder.bitcast(builder.gep(array.data, [builder.add(at, ir.Constant(i64, r * lanes))]), ptr)
@@ -165,12 +182,132 @@ def _driver(kw: int):
 
 
 #: ``weight_grad[kw][device](g, xp, parts)`` for each compiled kernel width and "cpu" or "parallel".
-weight_grad = {kw: _driver(kw) for kw in (3, 5, 7)}
+weight_grad = {kw: _driver(kw) for kw in WIDTHS}
+
+
+#: Filters a forward tile holds (its rows; fewer filters are zeros, not stored), each :data:`REGISTERS` registers of
+#: output columns wide.
+FILTERS = 8
+
+
+@intrinsic
+def filters_tile(typingctx, x, xbase, xoffs, ldx, w, wbase, woffs, ldw, wrow, n_in, out, obase, ldo, valid, stored):
+    """:data:`FILTERS` filters by :data:`REGISTERS` registers of one output row's columns:
+    ``out[obase + r*ldo + l] = sum_i sum_c w[wbase + woffs[i] + c*ldw + r*wrow] * x[xbase + xoffs[i] + c*ldx + l]``
+    (:func:`.register_tiles._sum_taps`) for rows ``r < stored`` and columns ``l < valid``, stored masked: the
+    columns past a row's end and the rows past the bank's end are not written."""
+    sig = types.void(x, xbase, xoffs, ldx, w, wbase, woffs, ldw, wrow, n_in, out, obase, ldo, valid, stored)
+
+    def codegen(context, builder, sig, args):
+        oa = context.make_array(sig.args[10])(context, builder, args[10])
+        obase, ldo, valid, stored = args[11:15]
+        accs, vty, lanes = _sum_taps(context, builder, sig, args, FILTERS, REGISTERS)
+        fty = vty.element
+        i1, i32, i64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
+        suffix = f"v{lanes}{'f32' if fty == ir.FloatType() else 'f64'}"
+        ptr = ir.PointerType(vty)
+        masked_store = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [vty, ptr, i32, ir.VectorType(i1, lanes)]),
+            f"llvm.masked.store.{suffix}.p0",
+        )
+        masks = _masks(builder, valid, lanes)
+        for r in range(FILTERS):
+            with builder.if_then(builder.icmp_signed("<", ir.Constant(i64, r), stored), likely=True):
+                row = builder.add(obase, builder.mul(ir.Constant(i64, r), ldo))
+                for g in range(REGISTERS):
+                    at = builder.add(row, ir.Constant(i64, g * lanes))
+                    target = builder.bitcast(builder.gep(oa.data, [at]), ptr)
+                    builder.call(masked_store, [builder.load(accs[r][g]), target, ir.Constant(i32, 1), masks[g]])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _correlate(x, wk, taps, bias, out):
+    """``out (N, K, Ho, Wo)`` = bias + the valid correlation of ``x`` (N, C, Hp, Wp; rows widened to whole tiles
+    of columns past ``Wo + kw - 1``) with the filters packed by :func:`pack_filters` (``wk``, ``taps``: each
+    tap's offset in a channel's plane of x and in a group of packed filters)."""
+    xoffs, woffs = taps
+    n_img, n_ch, hp, wp = x.shape
+    n_k, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    xf, of = x.reshape(x.size), out.reshape(out.size)
+    width = REGISTERS * (REGISTER_BYTES // x.itemsize)
+    group = wk.shape[0] // ((n_k + FILTERS - 1) // FILTERS)  # packed values a group of filters
+    for t in prange(n_img * ho):
+        n, oy = t // ho, t % ho
+        for k0 in range(0, n_k, FILTERS):
+            at = ((n * n_k + k0) * ho + oy) * wo
+            for s in range(0, wo, width):
+                xb = (n * n_ch * hp + oy) * wp + s
+                stored = min(FILTERS, n_k - k0)
+                wb = (k0 // FILTERS) * group
+                filters_tile(
+                    xf,
+                    xb,
+                    xoffs,
+                    hp * wp,
+                    wk,
+                    wb,
+                    woffs,
+                    FILTERS,
+                    1,
+                    n_ch,
+                    of,
+                    at + s,
+                    ho * wo,
+                    min(width, wo - s),
+                    stored,
+                )
+        if bias.shape[0]:
+            for k in range(n_k):
+                row = of[((n * n_k + k) * ho + oy) * wo : ((n * n_k + k) * ho + oy + 1) * wo]
+                for i in range(wo):
+                    row[i] += bias[k]
+
+
+#: ``correlate[device](x, wk, taps, bias, out)`` (:func:`_correlate`) for "cpu" and "parallel".
+correlate = by_device(_correlate)
+
+
+def pack_filters(w, wp):
+    """``(wk, taps)`` for :data:`correlate`: w (K, C, kh, kw) as groups of :data:`FILTERS` filters (zeros past
+    the last), each tap- then channel-major with its filters innermost, flattened; and each tap's offset in a
+    channel's plane of x rows ``wp`` wide and in a group."""
+    k, c, kh, kw = w.shape
+    groups = -(-k // FILTERS)
+    packed = np.zeros((groups * FILTERS, c, kh, kw), w.dtype)
+    packed[:k] = w
+    wk = np.ascontiguousarray(packed.reshape(groups, FILTERS, c, kh * kw).transpose(0, 3, 2, 1)).reshape(-1)
+    xoffs = (np.arange(kh)[:, None] * wp + np.arange(kw)[None, :]).reshape(-1)
+    return wk, (xoffs, np.arange(kh * kw) * c * FILTERS)
+
+
+def columns(wo: int, itemsize: int) -> int:
+    """Output columns the forward tiles read input for: ``wo`` rounded up to whole tiles of columns."""
+    width = REGISTERS * (REGISTER_BYTES // itemsize)
+    return -(-wo // width) * width
+
+
+def _masks(builder, valid, lanes):
+    """Per register of columns, its lanes below ``valid``."""
+    i32, i64 = ir.IntType(32), ir.IntType(64)
+    limit = builder.insert_element(ir.Constant(ir.VectorType(i64, lanes), None), valid, ir.Constant(i32, 0))
+    limit = builder.shuffle_vector(limit, limit, ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
+    masks = []
+    for r in range(REGISTERS):
+        column = ir.Constant(ir.VectorType(i64, lanes), [r * lanes + lane for lane in range(lanes)])
+        masks.append(builder.icmp_signed("<", column, limit))
+    return masks
 
 
 def warmup(dtype) -> None:
-    """Compile (or load from Numba's cache) the weight gradient for every width, on both devices."""
+    """Compile (or load from Numba's cache) the forward tiles and the weight gradient for every width, on both
+    devices."""
+    width = columns(2, np.dtype(dtype).itemsize)
     for kw, devices in weight_grad.items():
-        g, x = np.ones((1, 1, 2, 2), dtype), np.ones((1, 1, 4, 4 + kw), dtype)
-        for fn in devices.values():
+        g, x = np.ones((1, 1, 2, 2), dtype), np.ones((1, 1, 4, width + kw - 1), dtype)
+        wk, taps = pack_filters(np.ones((1, 1, 3, kw), dtype), x.shape[3])
+        for device, fn in devices.items():
             fn(g, x, np.empty((1, 1, 1, 3, kw), dtype))
+            correlate[device](x, wk, taps, np.empty(0, dtype), np.empty((1, 1, 2, 2), dtype))

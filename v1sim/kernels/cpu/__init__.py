@@ -11,8 +11,7 @@ the same order and results do not depend on the number of threads.
 
 Modules by topic, mirrored file for file by :mod:`v1sim.kernels.cuda`:
 :mod:`.conv` (correlation), :mod:`.layout` (im2col, col2im, swap01),
-:mod:`.norm` (batch norm), :mod:`.elementwise` (tanh), :mod:`.pool`, :mod:`.rows` (direct convolution of thin
-patches along output rows), :mod:`.scells` (S-cells
+:mod:`.norm` (batch norm), :mod:`.elementwise` (tanh), :mod:`.pool`, :mod:`.scells` (S-cells
 unrolled over the connection area's width);
 :mod:`.common` compiles each body twice (:func:`~.common.twin`).
 
@@ -23,7 +22,7 @@ v1sim.kernels.cuda : numba-cuda twins with the same signatures.
 
 from __future__ import annotations
 
-from . import conv, elementwise, layout, norm, pool, rows, scells  # noqa: F401  (importing them registers their kernels)
+from . import conv, elementwise, layout, norm, pool, scells  # noqa: F401  (importing them registers their kernels)
 from .common import PARALLEL, SERIAL
 
 __all__ = ["PARALLEL", "SERIAL"]
