@@ -35,6 +35,8 @@ CASES = [  # (x shape, w shape, padding)
     ((2, 1, 8, 9), (3, 1, 3, 7), (2, 3)),  # rectangular
     ((2, 1, 6, 6), (2, 1, 3, 3), (4, 4)),  # padding wider than the kernel
     ((9, 2, 17, 40), (3, 2, 3, 5), (1, 2)),  # rows of several vectors; more images than weight-gradient groups
+    ((2, 1, 7, 70), (11, 1, 3, 3), (1, 0)),  # two groups of filters (8 and 3); rows in three segments
+    ((2, 1, 5, 3), (6, 1, 3, 3), (0, 0)),  # a one-column output: a tile's row almost all masked
 ]
 
 
