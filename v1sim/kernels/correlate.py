@@ -224,8 +224,12 @@ def _correlate_bank_tiles(x, w, stride, out, device):
     padded = tile_filters(k, x.dtype.itemsize)
     shape = bank_tiles.bank_shape(padded, wo, x.dtype.itemsize)
     n_tiles = -(-wo // shape[1])
-    flat = np.zeros(x.size + (n_tiles * shape[1] - wo) * stride[1] + kw, x.dtype)  # a row's last tile reads past it
-    flat[: x.size] = x.reshape(-1)
+    past = (n_tiles * shape[1] - wo) * stride[1]  # how far a row's last, partial tile reads past the row
+    if past:  # into the next row, and past the last image: a copy with room after it
+        flat = np.zeros(x.size + past + kw, x.dtype)
+        flat[: x.size] = x.reshape(-1)
+    else:  # whole tiles read inside each row (the digits bank: rows of 18 pixels in tiles of 6)
+        flat = np.ascontiguousarray(x).reshape(-1)
     wk = np.zeros((c, kh, kw, padded), x.dtype)  # (C, kh, kw, K): a kernel row's filters
     wk[..., :k] = w.transpose(1, 2, 3, 0)
     xoffs = (np.arange(c)[:, None] * hp * wp + np.arange(kh)[None, :] * wp).reshape(-1)  # each kernel row's
