@@ -74,7 +74,7 @@ def backward(grad, xp, w, padding, x_shape, input_grad, device, tasks):
     kh, kw = w.shape[2:]
     parts = np.empty((max(1, min(n, tasks)), k, w.shape[1], kh, kw), xp.dtype)
     if n:
-        row_tiles.weight_grad[kw][device](g, xp, parts)
+        row_tiles.weight_grad[device](g, xp, parts)
     else:
         parts[...] = 0
     dw = parts[0].copy()

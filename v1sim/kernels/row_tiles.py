@@ -24,7 +24,7 @@ import functools
 
 import numpy as np
 from llvmlite import ir
-from numba import prange, types
+from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -138,51 +138,63 @@ def products_tile(filters: int, kw: int):
     return tile
 
 
-def _driver(kw: int):
-    """``weight_grad`` for kernels ``kw`` wide (tiles of :func:`filters_per_tile` filters, fewer for the last)."""
-    most = filters_per_tile(kw)
-    tile_1, tile_2, tile_3, tile_4 = (products_tile(min(f, most), kw) for f in (1, 2, 3, 4))
-
-    def weight_grad(g, x, parts):
-        n_img, n_ch, hp, wp = x.shape
-        n_k, ho, wo = g.shape[1], g.shape[2], g.shape[3]
-        tasks, kh = parts.shape[0], parts.shape[3]
-        gf, xf, pf = g.reshape(g.size), x.reshape(x.size), parts.reshape(parts.size)
-        width = REGISTERS * (REGISTER_BYTES // g.itemsize)
-        per_task = n_k * n_ch * kh * kw
-        for t in prange(tasks):  # groups of images fixed by parts.shape[0], not by the threads
-            lo, hi = t * n_img // tasks, (t + 1) * n_img // tasks
-            for i in range(per_task):
-                pf[t * per_task + i] = 0
-            for k0 in range(0, n_k, most):
-                filters = min(most, n_k - k0)
-                for c in range(n_ch):
-                    for u in range(kh):
-                        for s in range(0, wo, width):
-                            gb = (lo * n_k + k0) * ho * wo + s
-                            xb = ((lo * n_ch + c) * hp + u) * wp + s
-                            ob = t * per_task + ((k0 * n_ch + c) * kh + u) * kw
-                            ldg, ldx, ldo, valid = n_k * ho * wo, n_ch * hp * wp, n_ch * kh * kw, min(width, wo - s)
-                            if filters >= 4:
-                                tile_4(gf, gb, ldg, ho * wo, wo, xf, xb, ldx, wp, hi - lo, ho, valid, pf, ob, ldo)
-                            elif filters == 3:
-                                tile_3(gf, gb, ldg, ho * wo, wo, xf, xb, ldx, wp, hi - lo, ho, valid, pf, ob, ldo)
-                            elif filters == 2:
-                                tile_2(gf, gb, ldg, ho * wo, wo, xf, xb, ldx, wp, hi - lo, ho, valid, pf, ob, ldo)
-                            else:
-                                tile_1(gf, gb, ldg, ho * wo, wo, xf, xb, ldx, wp, hi - lo, ho, valid, pf, ob, ldo)
-
-    # a name of its own per width: Numba's cache key (which ignores closure values)
-    weight_grad.__name__ = weight_grad.__qualname__ = f"weight_grad_rows_{kw}"
-    weight_grad.__doc__ = (
-        f"parts[t] = sum over the images of group t of g (x) x, for w (K, C, kh, {kw}): x padded and widened"
-        " (:func:`.conv_rows.forward`), g (N, K, Ho, Wo) contiguous, parts (tasks, K, C, kh, kw) written."
-    )
-    return by_device(weight_grad)
+# the tiles by kernel width and filters (module globals, not closure cells: Numba's cache keys a closure by its
+# cells' objects, a new key in every process, and recompiled the drivers each time)
+_P3_1, _P3_2, _P3_3, _P3_4 = (products_tile(f, 3) for f in (1, 2, 3, 4))
+_P5_1, _P5_2 = (products_tile(f, 5) for f in (1, 2))
+_P7_1 = products_tile(1, 7)
+assert (filters_per_tile(3), filters_per_tile(5), filters_per_tile(7)) == (4, 2, 1), "tiles above by width"
 
 
-#: ``weight_grad[kw][device](g, xp, parts)`` for each compiled kernel width and "cpu" or "parallel".
-weight_grad = {kw: _driver(kw) for kw in WIDTHS}
+@njit(inline="always")
+def _products(kw, filters, args):
+    if kw == 3:
+        if filters == 4:
+            _P3_4(*args)
+        elif filters == 3:
+            _P3_3(*args)
+        elif filters == 2:
+            _P3_2(*args)
+        else:
+            _P3_1(*args)
+    elif kw == 5:
+        if filters == 2:
+            _P5_2(*args)
+        else:
+            _P5_1(*args)
+    else:
+        _P7_1(*args)
+
+
+def _weight_grad(g, x, parts):
+    """``parts[t]`` = the sum over the images of group ``t`` of g (x) x, for w (K, C, kh, kw), ``kw`` in
+    :data:`WIDTHS`: x padded and widened (:func:`.conv_rows.forward`), g (N, K, Ho, Wo) contiguous, parts
+    (tasks, K, C, kh, kw) written."""
+    n_img, n_ch, hp, wp = x.shape
+    n_k, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    tasks, kh, kw = parts.shape[0], parts.shape[3], parts.shape[4]
+    gf, xf, pf = g.reshape(g.size), x.reshape(x.size), parts.reshape(parts.size)
+    width = REGISTERS * (REGISTER_BYTES // g.itemsize)
+    most = max(1, ACCUMULATORS // (kw * REGISTERS))  # filters_per_tile
+    per_task = n_k * n_ch * kh * kw
+    for t in prange(tasks):  # groups of images fixed by parts.shape[0], not by the threads
+        lo, hi = t * n_img // tasks, (t + 1) * n_img // tasks
+        for i in range(per_task):
+            pf[t * per_task + i] = 0
+        for k0 in range(0, n_k, most):
+            for c in range(n_ch):
+                for u in range(kh):
+                    for s in range(0, wo, width):
+                        gb = (lo * n_k + k0) * ho * wo + s
+                        xb = ((lo * n_ch + c) * hp + u) * wp + s
+                        ob = t * per_task + ((k0 * n_ch + c) * kh + u) * kw
+                        strides = (n_k * ho * wo, ho * wo, wo, xf, xb, n_ch * hp * wp, wp)
+                        args = (gf, gb, *strides, hi - lo, ho, min(width, wo - s), pf, ob, n_ch * kh * kw)
+                        _products(kw, min(most, n_k - k0), args)
+
+
+#: ``weight_grad[device](g, xp, parts)`` (:func:`_weight_grad`) for "cpu" and "parallel".
+weight_grad = by_device(_weight_grad)
 
 
 #: Filters a forward tile holds (its rows; fewer filters are zeros, not stored), each :data:`REGISTERS` registers of
@@ -305,9 +317,9 @@ def warmup(dtype) -> None:
     """Compile (or load from Numba's cache) the forward tiles and the weight gradient for every width, on both
     devices."""
     width = columns(2, np.dtype(dtype).itemsize)
-    for kw, devices in weight_grad.items():
+    for kw in WIDTHS:
         g, x = np.ones((1, 1, 2, 2), dtype), np.ones((1, 1, 4, width + kw - 1), dtype)
         wk, taps = pack_filters(np.ones((1, 1, 3, kw), dtype), x.shape[3])
-        for device, fn in devices.items():
-            fn(g, x, np.empty((1, 1, 1, 3, kw), dtype))
+        for device in ("cpu", "parallel"):
+            weight_grad[device](g, x, np.empty((1, 1, 1, 3, kw), dtype))
             correlate[device](x, wk, taps, np.empty(0, dtype), np.empty((1, 1, 2, 2), dtype))
