@@ -99,11 +99,13 @@ def _opaque(builder, value):
     return builder.asm(fnty, "", "=r,0", [value], side_effect=True)
 
 
-def _sum_taps(context, builder, sig, args, rows: int, registers: int, unit_rows: bool = False):
+def _sum_taps(context, builder, sig, args, rows: int, registers: int, unit_rows: bool = False, chain_rows=False):
     """The accumulators of :func:`_tile`'s sum (``rows`` lists of ``registers`` allocas), its vector type and
-    lanes; ``args`` as :func:`_tile`'s first ten. ``unit_rows``: a second copy of the loops for ``wrow == 1``,
-    whose rows' operands are then constant offsets from one address (with a runtime ``wrow`` LLVM ran out of
-    registers for the rows' addresses and chained adds: 31 instructions a step against 25 on the digits bank)."""
+    lanes; ``args`` as :func:`_tile`'s first ten. ``chain_rows``: each row's operand address is the last one's
+    plus ``wrow`` through :func:`_opaque`, a plain register operand. ``unit_rows``: a second copy of the loops
+    for ``wrow == 1``, whose rows' operands are then constant offsets from one address (with a runtime ``wrow``
+    LLVM ran out of registers for the rows' addresses and chained adds: 31 instructions a step against 25 on
+    the digits bank)."""
     xa, xoffs_a, wa, woffs_a = (context.make_array(sig.args[i])(context, builder, args[i]) for i in (0, 2, 4, 6))
     xbase, ldx, wbase, ldw, wrow, n_in = (args[i] for i in (1, 3, 5, 7, 8, 9))
     lanes = REGISTER_BYTES * 8 // sig.args[0].dtype.bitwidth
@@ -127,9 +129,14 @@ def _sum_taps(context, builder, sig, args, rows: int, registers: int, unit_rows:
                     for g in range(registers)
                 ]
                 wat = builder.add(ws, builder.mul(channel.index, ldw))
+                row_at = builder.gep(wa.data, [wat])
                 for r in range(rows):
-                    wr = builder.add(wat, builder.mul(ir.Constant(i64, r), wrow))
-                    weight = builder.load(builder.gep(wa.data, [wr]))
+                    if chain_rows:  # each row's address from the last through a barrier: a plain [register] operand
+                        row_at = row_at if r == 0 else _opaque(builder, builder.gep(row_at, [wrow]))
+                        weight = builder.load(row_at)
+                    else:
+                        wr = builder.add(wat, builder.mul(ir.Constant(i64, r), wrow))
+                        weight = builder.load(builder.gep(wa.data, [wr]))
                     splat = builder.shuffle_vector(
                         builder.insert_element(undef, weight, ir.Constant(i32, 0)), undef, broadcast
                     )
@@ -147,7 +154,7 @@ def _sum_taps(context, builder, sig, args, rows: int, registers: int, unit_rows:
     return accs, vty, lanes
 
 
-def _tile(rows: int, registers: int, accumulate: bool):
+def _tile(rows: int, registers: int, accumulate: bool, chain_rows: bool = False):
     """An intrinsic ``tile(x, xbase, xoffs, ldx, w, wbase, woffs, ldw, wrow, n_in, out, obase, ldo)``::
 
         out[obase + r*ldo + l] (+)= sum_i sum_c w[wbase + woffs[i] + c*ldw + r*wrow] * x[xbase + xoffs[i] + c*ldx + l]
@@ -163,7 +170,7 @@ def _tile(rows: int, registers: int, accumulate: bool):
         def codegen(context, builder, sig, args):
             oa = context.make_array(sig.args[10])(context, builder, args[10])
             obase, ldo = args[11], args[12]
-            accs, vty, lanes = _sum_taps(context, builder, sig, args, rows, registers)
+            accs, vty, lanes = _sum_taps(context, builder, sig, args, rows, registers, chain_rows=chain_rows)
             i64 = ir.IntType(64)
             for r in range(rows):
                 row = builder.add(obase, builder.mul(ir.Constant(i64, r), ldo))
@@ -183,8 +190,12 @@ def _tile(rows: int, registers: int, accumulate: bool):
 #: The forward pass's and the input gradient's tile: :data:`ROWS` rows of two registers, written.
 correlate_tile = _tile(ROWS, 2, False)
 
-#: The weight gradient's tiles, by the registers a row of output channels takes (``ACCUMULATORS`` in all).
-_GRADIENT_1, _GRADIENT_2, _GRADIENT_4 = (_tile(ACCUMULATORS // g, g, True) for g in (1, 2, 4))
+#: The weight gradient's tiles, by the registers a row of output channels takes (``ACCUMULATORS`` in all). With
+#: one register, the 16 rows' broadcast addresses are chained through barriers (``chain_rows``): LLVM had folded
+#: ``r * wrow`` into indexed operands, which the core splits in two (16 channels: 60-62 -> 64-68 GMAC/s a core;
+#: with 8 and 4 rows the plain addresses were 3-4% faster).
+_GRADIENT_1 = _tile(ACCUMULATORS, 1, True, chain_rows=True)
+_GRADIENT_2, _GRADIENT_4 = (_tile(ACCUMULATORS // g, g, True) for g in (2, 4))
 
 
 @njit(cache=True, nogil=True)
