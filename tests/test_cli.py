@@ -50,7 +50,12 @@ def test_warmup_compiles_every_kernel(capsys):
 
     assert main(["warmup", "--devices", "cpu", "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
-    assert {r["kernel"] for r in records} == set(kernels.names()) | {"conv_shifted", "conv_winograd", "correlate"}
+    assert {r["kernel"] for r in records} == set(kernels.names()) | {
+        "conv_shifted",
+        "conv_winograd",
+        "correlate",
+        "row_tiles",
+    }
     assert all(r["first_call_s"] > 0 and r["steady_s"] > 0 for r in records)
 
 

@@ -139,21 +139,18 @@ def bank_block(x, xbase, xoffs, n_taps_row, wk, woffs, shape, strides, out, obas
             pixel, valid = xbase + y * row_step + p * stride, min(rows, wo - p)
             for k0 in range(0, n_k, width):
                 at, left = obase + k0 * plane + y * wo + p, n_store - k0
+                args = (wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
                 if registers == 4:
                     if alternative:
-                        _BANK_4_ALT(
-                            wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left
-                        )
+                        _BANK_4_ALT(*args)
                     else:
-                        _BANK_4(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
+                        _BANK_4(*args)
                 elif registers == 2:
                     if alternative:
-                        _BANK_2_ALT(
-                            wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left
-                        )
+                        _BANK_2_ALT(*args)
                     else:
-                        _BANK_2(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
+                        _BANK_2(*args)
                 elif alternative:
-                    _BANK_1_ALT(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
+                    _BANK_1_ALT(*args)
                 else:
-                    _BANK_1(wk, k0, woffs, n_k, x, pixel, xoffs, 1, stride, n_taps_row, out, at, plane, valid, left)
+                    _BANK_1(*args)
