@@ -501,3 +501,26 @@ def test_a_layer_checks_every_new_batch_shape_and_again_once_a_setting_changes()
     conv.kernel_size = (9, 9)
     with pytest.raises(v1sim.errors.InputError, match="does not fit"):
         conv(fits)
+
+
+def test_a_conv_layer_reuses_its_plan_only_for_the_batch_it_was_made_for():
+    """Step after step a Conv2d runs the plan its first call made (no checks, no planning); a new batch shape,
+    a non-contiguous batch or another dtype goes through conv2d_forward again. Every way gives the functional
+    pass's bits, forward and backward."""
+    conv = nn.Conv2d(3, 16, 3, padding=1, rng=0)
+    rng = np.random.default_rng(1)
+    batches = [rng.standard_normal(s).astype(np.float32) for s in ((4, 3, 12, 12), (4, 3, 12, 12), (9, 3, 12, 12))]
+    batches += [np.ascontiguousarray(batches[0].transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)]  # a strided view
+    batches += [batches[2].astype(np.float64), batches[2]]
+    for x in batches:
+        out = conv(x)
+        want, cache = F.conv2d_forward(x, conv.weight.data, conv.bias.data, 1, 1)
+        np.testing.assert_array_equal(out, want)
+        g = rng.standard_normal(out.shape).astype(out.dtype)
+        conv.zero_grad()
+        dx = conv.backward(g)
+        want_dx, want_dw, want_db = F.conv2d_backward(g, cache)
+        np.testing.assert_array_equal(dx, want_dx)
+        np.testing.assert_array_equal(conv.weight.grad, want_dw.astype(np.float32))  # float32 parameters
+        np.testing.assert_array_equal(conv.bias.grad, want_db.astype(np.float32))
+    assert conv._planned[0][0] == (9, 3, 12, 12)  # the last float32 batch's plan
