@@ -66,12 +66,17 @@ def _gradient_widths(itemsize):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("which", [0, 1, 2])
+@pytest.mark.parametrize("which", [0, 1, 2, "few"])
 def test_gradient_block_for_one_two_and_four_registers_of_output_channels(dtype, which):
-    n_g, rows = _gradient_widths(np.dtype(dtype).itemsize)[which]
-    n_g, n_x = 2 * n_g, 2 * rows  # two tiles each way
+    """Two tiles each way; or one register of output channels against one of the smaller tiles' rows (six
+    input channels, LeNet-5's C3)."""
+    if which == "few":
+        n_g, n_x = REGISTER_BYTES // np.dtype(dtype).itemsize, register_tiles.FEW_ROWS[0]
+    else:
+        n_g, rows = _gradient_widths(np.dtype(dtype).itemsize)[which]
+        n_g, n_x = 2 * n_g, 2 * rows
     assert register_tiles.gradient_eligible(n_x, n_g, np.dtype(dtype).itemsize)
-    rng = np.random.default_rng(which)
+    rng = np.random.default_rng(3 if which == "few" else which)
     length, ldx, xoffs = 45, 60, np.array([0, 3, 11])
     x = rng.standard_normal(n_x * ldx + 20).astype(dtype)
     gt = rng.standard_normal((length, n_g)).astype(dtype)
@@ -89,6 +94,8 @@ def test_gradient_tiles_need_whole_registers_of_output_channels_and_whole_tiles_
     assert register_tiles.gradient_eligible(ACCUMULATORS, lanes, 4)
     assert not register_tiles.gradient_eligible(ACCUMULATORS, lanes + 1, 4)  # a partial register
     assert not register_tiles.gradient_eligible(ACCUMULATORS - 1, lanes, 4)  # a partial tile of rows
+    assert all(register_tiles.gradient_eligible(rows, lanes, 4) for rows in register_tiles.FEW_ROWS)
+    assert not register_tiles.gradient_eligible(register_tiles.FEW_ROWS[0], 2 * lanes, 4)  # only with one register
 
 
 def test_bank_tiles_choose_rows_of_pixels_that_waste_least():

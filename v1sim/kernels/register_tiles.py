@@ -36,6 +36,7 @@ from numba.extending import intrinsic
 __all__ = [
     "ACCUMULATORS",
     "CHUNK",
+    "FEW_ROWS",
     "LANES_BYTES",
     "REGISTER_BYTES",
     "ROWS",
@@ -195,6 +196,12 @@ correlate_tile = _tile(ROWS, 2, False)
 #: ``r * wrow`` into indexed operands, which the core splits in two (16 channels: 60-62 -> 64-68 GMAC/s a core;
 #: with 8 and 4 rows the plain addresses were 3-4% faster).
 _GRADIENT_1 = _tile(ACCUMULATORS, 1, True, chain_rows=True)
+
+#: Rows of the weight gradient's smaller tiles with one register of output channels (LeNet-5's C3: 6 input
+#: channels against 16 filters, which BLAS's products ran at 15 GMAC/s a core); at least 6 accumulators
+#: keep the FMA units three quarters busy.
+FEW_ROWS = tuple(rows for rows in (6, 8, 12) if rows < ACCUMULATORS)
+_GRADIENT_6, _GRADIENT_8, _GRADIENT_12 = (_tile(rows, 1, True, chain_rows=True) for rows in (6, 8, 12))
 _GRADIENT_2, _GRADIENT_4 = (_tile(ACCUMULATORS // g, g, True) for g in (2, 4))
 
 
@@ -250,9 +257,10 @@ _NO_TAPS = np.zeros(1, np.int64)
 
 def gradient_eligible(n_x, n_g, itemsize) -> bool:
     """Whether :func:`gradient_block` takes ``n_x`` rows against ``n_g`` columns: whole registers of columns
-    (1, 2 or 4 a tile) and whole tiles of rows."""
+    (1, 2 or 4 a tile) and whole tiles of rows, or with one register of columns one tile of
+    :data:`FEW_ROWS` rows."""
     registers = whole_registers(n_g, itemsize)
-    return registers > 0 and n_x % (ACCUMULATORS // registers) == 0
+    return registers > 0 and (n_x % (ACCUMULATORS // registers) == 0 or registers == 1 and n_x in FEW_ROWS)
 
 
 @njit(cache=True, nogil=True)
@@ -262,15 +270,22 @@ def gradient_block(x, xbase, xoffs, ldx, n_x, gt, length, out):
     n_g = gt.shape[1]
     registers = whole_registers(n_g, x.itemsize)
     rows, width = ACCUMULATORS // registers, registers * (REGISTER_BYTES // x.itemsize)
+    rows = n_x if n_x < rows else rows  # one of the FEW_ROWS tiles
     flat, one = gt.reshape(gt.size), _NO_TAPS
     for i in range(xoffs.shape[0]):
         for a0 in range(0, n_x, rows):
             xs = xbase + xoffs[i] + a0 * ldx
             for b0 in range(0, n_g, width):
-                at = (i * n_x + a0) * n_g + b0
+                args = (flat, b0, one, n_g, x, xs, one, 1, ldx, length, out, (i * n_x + a0) * n_g + b0, n_g)
                 if registers == 4:
-                    _GRADIENT_4(flat, b0, one, n_g, x, xs, one, 1, ldx, length, out, at, n_g)
+                    _GRADIENT_4(*args)
                 elif registers == 2:
-                    _GRADIENT_2(flat, b0, one, n_g, x, xs, one, 1, ldx, length, out, at, n_g)
+                    _GRADIENT_2(*args)
+                elif rows == ACCUMULATORS:
+                    _GRADIENT_1(*args)
+                elif rows == 12:
+                    _GRADIENT_12(*args)
+                elif rows == 8:
+                    _GRADIENT_8(*args)
                 else:
-                    _GRADIENT_1(flat, b0, one, n_g, x, xs, one, 1, ldx, length, out, at, n_g)
+                    _GRADIENT_6(*args)
