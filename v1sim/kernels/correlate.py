@@ -85,7 +85,7 @@ def tile_filters(k: int, itemsize: int) -> int:
 
 def direct_variant(k: int, wo: int, itemsize: int) -> tuple[str, float]:
     """Which of the direct loops runs a bank of ``k`` filters on outputs ``wo`` wide, and its rate (MAC/s):
-    ``"tiles"`` (:mod:`.register_tiles`, filters padded to whole registers), ``"bank"`` (filter-vectorised
+    ``"tiles"`` (:mod:`.bank_tiles`, filters padded to whole registers), ``"bank"`` (filter-vectorised
     loops) or ``"rows"`` (row-vectorised loops), whichever is expected fastest."""
     lanes = register_tiles.REGISTER_BYTES // itemsize
     padded = tile_filters(k, itemsize)

@@ -270,7 +270,8 @@ def gradient_block(x, xbase, xoffs, ldx, n_x, gt, length, out):
     n_g = gt.shape[1]
     registers = whole_registers(n_g, x.itemsize)
     rows, width = ACCUMULATORS // registers, registers * (REGISTER_BYTES // x.itemsize)
-    rows = n_x if n_x < rows else rows  # one of the FEW_ROWS tiles
+    if registers == 1 and n_x < rows:  # one of the FEW_ROWS tiles
+        rows = n_x
     flat, one = gt.reshape(gt.size), _NO_TAPS
     for i in range(xoffs.shape[0]):
         for a0 in range(0, n_x, rows):

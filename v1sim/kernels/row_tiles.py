@@ -20,8 +20,6 @@ Every sum runs in a fixed order, so the result does not depend on the threads.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
@@ -57,12 +55,12 @@ REGISTERS = 2
 ACCUMULATORS = 24
 
 
-def filters_per_tile(kw: int) -> int:
-    """Filters a tile holds for kernels ``kw`` wide (at least one)."""
+@njit(cache=True, nogil=True)
+def filters_per_tile(kw):
+    """Filters a weight-gradient tile holds for kernels ``kw`` wide (at least one)."""
     return max(1, ACCUMULATORS // (kw * REGISTERS))
 
 
-@functools.cache
 def products_tile(filters: int, kw: int):
     """An intrinsic ``tile(g, gbase, ldg_n, ldg_k, ldg_y, x, xbase, ldx_n, ldx_y, n_img, n_rows, valid, out, obase,
     ldo)``::
@@ -143,7 +141,7 @@ def products_tile(filters: int, kw: int):
 _P3_1, _P3_2, _P3_3, _P3_4 = (products_tile(f, 3) for f in (1, 2, 3, 4))
 _P5_1, _P5_2 = (products_tile(f, 5) for f in (1, 2))
 _P7_1 = products_tile(1, 7)
-assert (filters_per_tile(3), filters_per_tile(5), filters_per_tile(7)) == (4, 2, 1), "tiles above by width"
+assert tuple(map(filters_per_tile.py_func, WIDTHS)) == (4, 2, 1), "the tiles above, by width"  # no compile at import
 
 
 @njit(inline="always")
@@ -175,7 +173,7 @@ def _weight_grad(g, x, parts):
     tasks, kh, kw = parts.shape[0], parts.shape[3], parts.shape[4]
     gf, xf, pf = g.reshape(g.size), x.reshape(x.size), parts.reshape(parts.size)
     width = REGISTERS * (REGISTER_BYTES // g.itemsize)
-    most = max(1, ACCUMULATORS // (kw * REGISTERS))  # filters_per_tile
+    most = filters_per_tile(kw)
     per_task = n_k * n_ch * kh * kw
     for t in prange(tasks):  # groups of images fixed by parts.shape[0], not by the threads
         lo, hi = t * n_img // tasks, (t + 1) * n_img // tasks

@@ -40,9 +40,9 @@ from .._core.validate import (
 )
 from ..backend import resolve_device
 from ..errors import InputError
-from ..kernels.conv_blocks import forward as blocks_forward
 from . import functional as F
 from .activation import ReLU, Sigmoid, Tanh  # v1sim.nn.layers.ReLU etc. keep working
+from .functional.conv import conv2d_forward_planned
 from .init import INITS, init_weight
 from .module import Module
 from .parameter import Parameter
@@ -213,9 +213,7 @@ class Conv2d(_Weighted):
         planned = getattr(self, "_planned", None)  # (key, plan) of a batch conv2d_forward checked before
         if planned is not None and planned[0] == key and type(x) is np.ndarray and x.flags.c_contiguous:
             # the same convolution as last step: its checks and plan stand (about 50 us a call)
-            out, xp = blocks_forward(x, w, b, planned[1], self.device)
-            geometry = (self.stride, self.padding, self.groups, self.device, b is not None)
-            cache = F.ConvCache(x.shape, None, w, *geometry, xp=xp, blocks=planned[1])
+            out, cache = conv2d_forward_planned(x, w, b, planned[1], self.device)
         else:
             out, cache = F.conv2d_forward(x, w, b, self.stride, self.padding, self.groups, device=self.device)
             same = x.dtype == w.dtype and (b is None or b.dtype == w.dtype)  # nothing cast

@@ -33,6 +33,7 @@ __all__ = [
     "LocallyConnectedCache",
     "conv2d_backward",
     "conv2d_forward",
+    "conv2d_forward_planned",
     "conv_geometry",
     "locally_connected2d_backward",
     "locally_connected2d_forward",
@@ -231,8 +232,16 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, groups=1, *, devic
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = checked_bias(bias, k, dtype)
     blocks = plan_blocks(x.shape, w.shape, stride, padding, groups, ho, wo, dtype.itemsize)
-    out, xp = blocks_forward(x, w, b, blocks, device)
-    return out, ConvCache(x.shape, None, w, stride, padding, groups, device, b is not None, xp=xp, blocks=blocks)
+    return conv2d_forward_planned(x, w, b, blocks, device)
+
+
+def conv2d_forward_planned(x, weight, bias, blocks: ConvBlocks, device):
+    """:func:`conv2d_forward` on the CPU for arguments it has already checked, with the plan it made
+    (``cache.blocks``): no checks, no planning. For a layer that runs the same convolution step after step
+    (:class:`v1sim.nn.Conv2d`); x, weight and bias C-contiguous arrays of one float dtype, ``device`` resolved."""
+    out, xp = blocks_forward(x, weight, bias, blocks, device)
+    geometry = (blocks.stride, blocks.padding, blocks.groups, device, bias is not None)
+    return out, ConvCache(x.shape, None, weight, *geometry, xp=xp, blocks=blocks)
 
 
 @twin
